@@ -1,0 +1,33 @@
+"""Domain errors, and how HTTP errors are shown."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A business rule said no. The message is safe to show to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    pass
+
+
+class InvalidInput(DomainError):
+    pass
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.code or 500
+        if request.accept_mimetypes.best == "application/json":
+            return {"error": error.name, "description": error.description}, code
+        template = f"errors/{code}.html" if code in (400, 403, 404, 429, 500) else "errors/generic.html"
+        return render_template(template, error=error, title=_(error.name)), code

@@ -1,0 +1,21 @@
+"""Every model, imported in one place for Alembic autogenerate and `flask shell`."""
+
+from app.models.catalog import Book, Category
+from app.models.mail import MailStatus, OutboxMail
+from app.models.member import Member, Role
+from app.models.order import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus
+
+__all__ = [
+    "Book",
+    "Cart",
+    "CartLine",
+    "Category",
+    "MailStatus",
+    "Member",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OrderStatus",
+    "OutboxMail",
+    "Role",
+]

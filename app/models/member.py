@@ -1,0 +1,80 @@
+"""Members: shoppers with an account, and the staff who run the shop."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import utcnow
+from app.extensions import db
+
+
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+_ROLE_RANK = {Role.MEMBER: 0, Role.STAFF: 1, Role.ADMIN: 2}
+
+
+def new_auth_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Member(UserMixin, db.Model):
+    """A person with an account. Staff and admins are members with a higher role."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    role: Mapped[Role] = mapped_column(
+        sa.Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
+        default=Role.MEMBER,
+    )
+    # Readable and unique, e.g. M2026-000123; stamped from the id when the member is created.
+    member_no: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tier_code: Mapped[str] = mapped_column(sa.String(32), default="regular")
+    is_active_account: Mapped[bool] = mapped_column(default=True)
+    mail_opt_in: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
+    last_login_at: Mapped[datetime | None]
+    # Rotated when the password changes: logs out every other session and kills reset links.
+    auth_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_auth_token)
+
+    address_line1: Mapped[str | None] = mapped_column(sa.String(200))
+    address_line2: Mapped[str | None] = mapped_column(sa.String(200))
+    city: Mapped[str | None] = mapped_column(sa.String(100))
+    region: Mapped[str | None] = mapped_column(sa.String(100))
+    postcode: Mapped[str | None] = mapped_column(sa.String(20))
+    country: Mapped[str | None] = mapped_column(sa.String(60))
+
+    def get_id(self) -> str:
+        """Flask-Login keeps this in the session; rotating it logs the member out everywhere."""
+        return self.auth_token
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.is_active_account
+
+    def has_role(self, role: Role | str) -> bool:
+        return _ROLE_RANK[self.role] >= _ROLE_RANK[Role(role)]
+
+    @property
+    def is_staff(self) -> bool:
+        return self.has_role(Role.STAFF)
+
+    @property
+    def has_address(self) -> bool:
+        return bool(self.address_line1 and self.city and self.postcode and self.country)
+
+    def __repr__(self) -> str:
+        return f"<Member {self.member_no or self.id} {self.email}>"

@@ -1,0 +1,28 @@
+"""Text normalisation for search (pure): case, accents and width folded away."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACE = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, width-folded text: 'Émile  ＺＯＬＡ' -> 'emile zola'.
+
+    NFKC folds full-width forms; NFKD then splits accents off so they can be dropped. CJK
+    characters pass through unchanged.
+    """
+    text = unicodedata.normalize("NFKC", text or "")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.casefold().replace("ß", "ss")
+    return _SPACE.sub(" ", text).strip()
+
+
+def search_terms(query: str) -> list[str]:
+    """The words of a query, folded, punctuation dropped, at most 8 of them."""
+    folded = _PUNCT.sub(" ", fold(query))
+    return [t for t in folded.split(" ") if t][:8]

@@ -1,0 +1,141 @@
+"""Configuration classes. Secrets and addresses come from the environment, never from code.
+
+`config_from_env()` picks the class by `BOOKSTATION_ENV` (development | production | testing);
+nothing here is read at import time by the app itself, only when `create_app()` runs.
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'bookstation.db'}"
+    # Heroku-style URLs say postgres://; SQLAlchemy wants an explicit driver.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+class Config:
+    """Settings shared by every environment; subclasses override what differs."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")
+
+    # Shop settings
+    SHOP_NAME = "Bookstation"
+    SHOP_CURRENCY = os.environ.get("SHOP_CURRENCY", "CNY")
+    SHIPPING_FEE = Decimal(os.environ.get("SHIPPING_FEE", "10.00"))
+    FREE_SHIPPING_FROM = Decimal(os.environ.get("FREE_SHIPPING_FROM", "99.00"))
+    MAX_LINE_QUANTITY = 99
+    BOOKS_PER_PAGE = 24
+    LOW_STOCK_THRESHOLD = 3
+    # Where links in emails point (the request host is unknown to a mail worker).
+    SHOP_BASE_URL = os.environ.get("SHOP_BASE_URL", "http://127.0.0.1:5000")
+
+    # Accounts
+    PASSWORD_MIN_LENGTH = 10
+    PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute;30 per hour")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # tie CSRF tokens to the session, not the clock
+
+    # Mail: SMTP via Flask-Mail; every message goes through the outbox first.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "127.0.0.1")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "8025"))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Bookstation <shop@bookstation.test>")
+    MAIL_TIMEOUT = 10
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+    MAIL_BATCH_SIZE = int(os.environ.get("MAIL_BATCH_SIZE", "100"))
+    # A claimed message whose worker died is taken again after this many seconds.
+    MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "120"))
+    # Folder where the embedded mail catcher (`flask mail-catcher`) keeps what it receives.
+    MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR", str(INSTANCE_DIR / "mailbox"))
+
+    # Languages (issue 6 adds zh_Hans)
+    LANGUAGES = ["en"]
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the dev server runs without the reloader so the mail threads start once
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    PREFERRED_URL_SCHEME = "https"
+    SQLALCHEMY_ENGINE_OPTIONS = {
+        "pool_pre_ping": True,
+        "pool_size": int(os.environ.get("DB_POOL_SIZE", "5")),
+        "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", "5")),
+        "pool_recycle": 1800,
+    }
+
+    @classmethod
+    def check(cls) -> None:
+        if not os.environ.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in the environment in production")
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_SUPPRESS_SEND = False  # tests that send mail point MAIL_PORT at a real aiosmtpd
+    MAIL_PORT = 1  # nothing listens there: a test that forgets its SMTP fixture fails loudly
+    SHOP_BASE_URL = "http://localhost"
+    SERVER_NAME = None
+    PASSWORD_MIN_LENGTH = 10
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    name = os.environ.get("BOOKSTATION_ENV", "development")
+    try:
+        cls = CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"BOOKSTATION_ENV must be one of {sorted(CONFIGS)}, not {name!r}")
+    if cls is ProductionConfig:
+        ProductionConfig.check()
+    return cls

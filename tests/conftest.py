@@ -1,0 +1,216 @@
+"""Shared fixtures: a real SQLite per test, a real PostgreSQL when reachable, a real SMTP server.
+
+The `app` fixture returns an app with *no* context pushed, so every test-client request gets its
+own session, as in production: a view that forgets to commit fails its test (STYLE §4.13).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from app import create_app, search_index
+from app.extensions import db
+from config import TestConfig
+
+# --------------------------------------------------------------------------- SQLite
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """One schema built once; each test gets a copy of the file (fast, fully isolated)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    class _Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{path}"
+
+    app = create_app(_Config)
+    with app.app_context():
+        db.create_all()
+        with db.engine.begin() as conn:
+            search_index.install(conn)
+        db.engine.dispose()
+    return str(path)
+
+
+def _make_config(uri: str, **overrides) -> type[TestConfig]:
+    attrs = {"SQLALCHEMY_DATABASE_URI": uri, **overrides}
+    return type("_TestConfig", (TestConfig,), attrs)
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Per-test config overrides: a test may request this fixture and update it."""
+    return {}
+
+
+@pytest.fixture
+def app(request, tmp_path, sqlite_template, app_config):
+    db_path = tmp_path / "test.db"
+    shutil.copyfile(sqlite_template, db_path)
+    overrides = dict(app_config)
+    if "smtp_inbox" in request.fixturenames:
+        overrides["MAIL_PORT"] = request.getfixturevalue("smtp_inbox").port
+    app = create_app(_make_config(f"sqlite:///{db_path}", **overrides))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for service-level tests that do not go through the client."""
+    with app.app_context():
+        yield app
+
+
+# --------------------------------------------------------------------------- log in
+
+
+class AuthActions:
+    """Log in and out through the real forms (flaskr's helper)."""
+
+    def __init__(self, client) -> None:
+        self._client = client
+
+    def login(self, email: str = "member@example.test", password: str = "correct horse 1"):
+        return self._client.post(
+            "/account/login", data={"email": email, "password": password}
+        )
+
+    def logout(self):
+        return self._client.post("/account/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+# --------------------------------------------------------------------------- SMTP
+
+
+@dataclass
+class Inbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    port: int = 0
+    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+    def parsed(self) -> list[EmailMessage]:
+        return [message_from_bytes(raw, policy=policy.default) for _, _, raw in self.messages]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_inbox() -> Iterator[Inbox]:
+    """A real SMTP server on 127.0.0.1; the `app` fixture points Flask-Mail at it."""
+    inbox = Inbox(port=free_port())
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _pg_admin_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG_URL)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end.
+
+    Skips (with the reason) when no server answers, so the SQLite suite still runs anywhere.
+    """
+    admin_url = sa.make_url(_pg_admin_url())
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc}")
+    name = f"bookstation_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema(pg_url) -> str:
+    class _Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = pg_url
+
+    app = create_app(_Config)
+    with app.app_context():
+        db.create_all()
+        with db.engine.begin() as conn:
+            search_index.install(conn)
+        db.engine.dispose()
+    return pg_url
+
+
+@pytest.fixture
+def pg_app(request, pg_schema, app_config):
+    """An app on the session's PostgreSQL database; every table is emptied after the test."""
+    overrides = dict(app_config)
+    if "smtp_inbox" in request.fixturenames:
+        overrides["MAIL_PORT"] = request.getfixturevalue("smtp_inbox").port
+    app = create_app(_make_config(pg_schema, **overrides))
+    yield app
+    with app.app_context():
+        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
