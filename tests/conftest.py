@@ -168,7 +168,10 @@ def pg_url() -> Iterator[str]:
             conn.execute(sa.text("SELECT 1"))
     except Exception as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc}")
+        reason = f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc}"
+        if os.environ.get("REQUIRE_PG"):
+            pytest.fail(f"REQUIRE_PG is set but {reason}")
+        pytest.skip(reason)
     name = f"bookstation_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))

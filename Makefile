@@ -1,0 +1,64 @@
+# Bookstation — the two commands are `make run` and `make test`; the rest are helpers.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app run
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test serve seed migrate migration lint bench clean help
+
+help:
+	@echo "make run    - install, migrate, load demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make test   - install test dependencies and run the whole suite"
+	@echo "make serve  - production-style serving with gunicorn (set SECRET_KEY)"
+	@echo "make lint   - ruff"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+instance:
+	@mkdir -p instance
+
+migrate: $(VENV)/.installed instance
+	@$(FLASK) db upgrade
+
+seed: migrate
+	@$(FLASK) seed
+
+run: seed
+	@echo ""
+	@echo "  Bookstation is at http://$(HOST):$(PORT)/"
+	@echo "  Demo admin:  admin@bookstation.test / bookstation-admin   (admin area: /admin/)"
+	@echo "  Demo member: reader@bookstation.test / bookstation-reader"
+	@echo "  Mail is delivered to a local catcher; staff read it at /admin/mail/catcher"
+	@echo "  Stop with Ctrl-C. Your data stays in instance/ for the next run."
+	@echo ""
+	@$(FLASK) dev --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+serve: migrate
+	BOOKSTATION_ENV=production $(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-2} \
+	  --bind $(HOST):$(PORT) --access-logfile - run:app
+
+# Regenerate a migration after changing models: make migration m="what changed"
+migration: $(VENV)/.installed instance
+	$(FLASK) db migrate -m "$(m)"
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check app tests config.py run.py bench scripts
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

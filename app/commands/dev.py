@@ -1,0 +1,38 @@
+"""`flask dev`: the embedded default in one process: shop, mail catcher and mail sender."""
+
+from __future__ import annotations
+
+import threading
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.commands.mail import run_sender
+from app.mailcatcher import port_in_use, start_catcher
+
+
+@click.command("dev")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def dev(host: str, port: int) -> None:
+    """Serve the shop with a local mail catcher and a mail sender running beside it."""
+    app = current_app._get_current_object()
+    mail_host, mail_port = app.config["MAIL_SERVER"], app.config["MAIL_PORT"]
+    catcher = None
+    if mail_host in {"127.0.0.1", "localhost"} and not port_in_use("127.0.0.1", mail_port):
+        catcher = start_catcher(app.config["MAIL_CATCHER_DIR"], port=mail_port)
+        click.echo(f" * Mail catcher on 127.0.0.1:{mail_port} (read it at /admin/mail/catcher)")
+    stop = threading.Event()
+    sender = threading.Thread(target=run_sender, args=(app, stop), name="mail-sender",
+                              daemon=True)
+    sender.start()
+    click.echo(" * Mail sender running (delivers the outbox every second)")
+    try:
+        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    finally:
+        stop.set()
+        sender.join(timeout=5)
+        if catcher is not None:
+            catcher.stop()

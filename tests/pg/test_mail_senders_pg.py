@@ -1,0 +1,57 @@
+"""Two mail senders at once on PostgreSQL: every message is delivered exactly once."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import MailStatus, OutboxMail
+from app.services.mail import deliver_due
+
+
+def test_two_senders_at_once_deliver_each_message_exactly_once(pg_app, smtp_inbox):
+    with pg_app.app_context():
+        db.session.add_all(
+            OutboxMail(kind="test", to_email=f"r{i}@example.test", subject=f"S{i}",
+                       body_text="b", message_id=f"<m{i}@bookstation.mail>")
+            for i in range(300)
+        )
+        db.session.commit()
+
+    barrier = threading.Barrier(2)
+    sent_by: dict[str, list[int]] = {}
+    errors: list[BaseException] = []
+
+    def sender(name: str) -> None:
+        try:
+            with pg_app.app_context():
+                barrier.wait()
+                mine: list[int] = []
+                while True:
+                    report = deliver_due(limit=20)
+                    if report.claimed == 0:
+                        break
+                    mine.extend(report.sent)
+                sent_by[name] = mine
+                db.session.remove()
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert not errors
+    assert sent_by["a"] and sent_by["b"], "both senders should have taken a share"
+    assert not set(sent_by["a"]) & set(sent_by["b"])
+    ids = Counter(message["Message-ID"] for message in smtp_inbox.parsed())
+    assert len(ids) == 300 and set(ids.values()) == {1}
+    with pg_app.app_context():
+        assert db.session.scalar(
+            sa.select(sa.func.count()).where(OutboxMail.status == MailStatus.SENT)
+        ) == 300
