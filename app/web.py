@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from babel.numbers import format_currency
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -28,6 +28,8 @@ def register_login(app: Flask) -> None:
 
 
 def select_locale() -> str | None:
+    if not has_request_context():  # CLI, mail worker, service tests: the default locale
+        return None
     return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
 
 

@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import Book, Category, Member, Role
-from app.services.text import fold
+from app.services.catalog import search_text_for
 
 _seq = itertools.count(1)
 
@@ -46,8 +46,7 @@ def make_book(**overrides) -> Book:
     }
     values.update(overrides)
     book = Book(**values)
-    book.search_text = fold(" ".join(filter(None, [book.title, book.authors, book.isbn10,
-                                                   book.isbn13])))
+    book.search_text = search_text_for(book)
     db.session.add(book)
     db.session.flush()
     return book
@@ -77,3 +76,48 @@ def make_staff(**overrides) -> Member:
 
 def make_admin(**overrides) -> Member:
     return make_member(role=Role.ADMIN, **overrides)
+
+
+# --------------------------------------------------------------------------- orders (ADMIN engineer)
+
+
+def make_placed_order(member: Member | None = None, lines=None, **overrides):
+    """An order as checkout leaves it: status placed, copies already taken off the shelf.
+
+    `lines` is a list of (book, quantity); by default one copy of a new book.
+    """
+    from app.models import Order, OrderEvent, OrderLine, OrderStatus
+
+    member = member or make_member()
+    lines = lines or [(make_book(), 1)]
+    order_lines = []
+    subtotal = Decimal("0.00")
+    for book, quantity in lines:
+        book.stock_on_hand -= quantity
+        book.sold_count += quantity
+        line_total = book.price * quantity
+        subtotal += line_total
+        order_lines.append(OrderLine(book_id=book.id, title=book.title, authors=book.authors,
+                                     unit_price=book.price, quantity=quantity,
+                                     line_total=line_total))
+    values = {
+        "member_id": member.id,
+        "email": member.email,
+        "payment_method": "bank_transfer",
+        "ship_name": member.name,
+        "ship_line1": "1 Test Street",
+        "ship_city": "Testville",
+        "ship_postcode": "12345",
+        "ship_country": "Testland",
+        "subtotal": subtotal,
+        "shipping_fee": Decimal("10.00"),
+        "total": subtotal + Decimal("10.00"),
+        "status": OrderStatus.PLACED,
+    }
+    values.update(overrides)
+    order = Order(**values)
+    order.lines = order_lines
+    order.events = [OrderEvent(from_status=None, to_status=OrderStatus.PLACED)]
+    db.session.add(order)
+    db.session.flush()
+    return order

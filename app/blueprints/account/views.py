@@ -1,1 +1,258 @@
-"""Views; filled in by the feature work."""
+"""Account pages: join, log in and out, the member's overview, profile, password and its reset."""
+
+from __future__ import annotations
+
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.blueprints.account import bp
+from app.blueprints.account.forms import (
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
+from app.errors import DomainError
+from app.extensions import db, limiter
+from app.models import Member
+from app.security import safe_next_url
+from app.services import members
+from app.services.cart import SESSION_KEY, merge_session_cart
+
+# Readable names for member grades; the grade rules themselves arrive with their own issue.
+TIER_NAMES = {
+    "regular": _l("Regular"),
+    "silver": _l("Silver"),
+    "gold": _l("Gold"),
+    "platinum": _l("Platinum"),
+}
+
+
+def tier_name(code: str | None) -> str:
+    if not code:
+        return str(TIER_NAMES["regular"])
+    return str(TIER_NAMES.get(code, code.replace("_", " ").title()))
+
+
+def _status() -> int:
+    """Re-render a failed POST with 400 so browsers and tests can tell it from a good one."""
+    return 400 if request.method == "POST" else 200
+
+
+def _next_url() -> str | None:
+    return safe_next_url(request.form.get("next") or request.args.get("next"))
+
+
+def _remembered() -> bool:
+    """Whether this browser holds a remember-me cookie (kept when we log it in again)."""
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+
+
+def _start_session(member: Member, remember: bool = False) -> None:
+    """Log the member in on this browser and move the anonymous cart into theirs."""
+    merge_session_cart(member, session.pop(SESSION_KEY, None) or {})
+    login_user(member, remember=remember)
+
+
+# --------------------------------------------------------------------------- join
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("account.overview"))
+    form = RegisterForm()
+    if request.method == "GET":
+        form.next.data = safe_next_url(request.args.get("next")) or ""
+    if form.validate_on_submit():
+        try:
+            member = members.register(form.email.data, form.password.data, form.name.data)
+        except members.EmailTaken as exc:
+            db.session.rollback()
+            form.email.errors.append(exc.message)
+        except members.WeakPassword as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            _start_session(member)
+            db.session.commit()
+            flash(
+                _(
+                    "Welcome to %(shop)s, %(name)s! Your member number is %(no)s.",
+                    shop=current_app.config["SHOP_NAME"],
+                    name=member.name,
+                    no=member.member_no,
+                ),
+                "success",
+            )
+            return redirect(_next_url() or url_for("account.overview"))
+    return render_template("account/register.html", form=form, title=_("Join")), _status()
+
+
+# --------------------------------------------------------------------------- log in / out
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_next_url() or url_for("account.overview"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next_url(request.args.get("next")) or ""
+    if form.validate_on_submit():
+        member = members.authenticate(form.email.data, form.password.data)
+        if member is None:
+            # One message for every failure: it must not tell which emails are members.
+            form.form_errors.append(_("That email and password don't match. Please try again."))
+        else:
+            _start_session(member, remember=form.remember.data)
+            db.session.commit()
+            flash(_("Welcome back, %(name)s.", name=member.name), "success")
+            return redirect(_next_url() or url_for("account.overview"))
+    return render_template("account/login.html", form=form, title=_("Log in")), _status()
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    flash(_("You are logged out. See you soon."), "info")
+    return redirect(url_for("shop.home"))
+
+
+# --------------------------------------------------------------------------- the member's pages
+
+
+@bp.route("/")
+@login_required
+def overview():
+    return render_template(
+        "account/overview.html",
+        member=current_user,
+        tier=tier_name(current_user.tier_code),
+        title=_("My account"),
+    )
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    member = current_user._get_current_object()
+    form = ProfileForm(obj=member)
+    if form.validate_on_submit():
+        try:
+            members.update_profile(
+                member,
+                name=form.name.data,
+                phone=form.phone.data,
+                address_line1=form.address_line1.data,
+                address_line2=form.address_line2.data,
+                city=form.city.data,
+                region=form.region.data,
+                postcode=form.postcode.data,
+                country=form.country.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(_("Your details are saved."), "success")
+            return redirect(url_for("account.profile"))
+    return render_template("account/profile.html", form=form, title=_("Your details")), _status()
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    member = current_user._get_current_object()
+    form = ChangePasswordForm(email=member.email)
+    if form.validate_on_submit():
+        try:
+            members.change_password(member, form.current_password.data, form.password.data)
+        except members.WrongPassword as exc:
+            form.current_password.errors.append(exc.message)
+        except members.WeakPassword as exc:
+            form.password.errors.append(exc.message)
+        else:
+            db.session.commit()
+            # The auth token rotated, which logged out every session, this one included.
+            login_user(member, remember=_remembered())
+            flash(_("Your password is changed. Other devices have been logged out."), "success")
+            return redirect(url_for("account.overview"))
+    return render_template(
+        "account/password.html", form=form, title=_("Change your password")
+    ), _status()
+
+
+# --------------------------------------------------------------------------- forgotten password
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def forgot():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        members.request_password_reset(form.email.data)
+        db.session.commit()
+        # Same words whether or not the address has an account.
+        flash(
+            _(
+                "If an account exists for %(email)s, we have sent it a link to choose a new "
+                "password. Please check your inbox.",
+                email=form.email.data.strip(),
+            ),
+            "info",
+        )
+        return redirect(url_for("account.login"))
+    return render_template(
+        "account/forgot.html", form=form, title=_("Forgotten password")
+    ), _status()
+
+
+# The token is in the reset pages' URL: never hand it to another site in a Referer header.
+_NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+
+
+def _invalid_reset_link():
+    return render_template("account/reset_invalid.html", title=_("Link expired")), 400, _NO_REFERRER
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    member = members.member_for_reset_token(token)
+    if member is None:
+        return _invalid_reset_link()
+    form = ResetPasswordForm(email=member.email)
+    if form.validate_on_submit():
+        try:
+            members.reset_password(token, form.password.data)
+        except members.WeakPassword as exc:
+            form.password.errors.append(exc.message)
+        except members.InvalidResetToken:
+            return _invalid_reset_link()
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                logout_user()
+            flash(_("Your password is changed. Please log in with it."), "success")
+            return redirect(url_for("account.login"))
+    page = render_template(
+        "account/reset.html", form=form, token=token, title=_("Choose a new password")
+    )
+    return page, _status(), _NO_REFERRER

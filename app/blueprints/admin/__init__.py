@@ -1,6 +1,16 @@
-"""Admin: the staff area. One guard covers every route, so a new page cannot forget it."""
+"""Admin: the staff area. One guard covers every route, so a new page cannot forget it.
 
-from flask import Blueprint, abort, redirect, request, url_for
+The views are split by area into modules on this one blueprint (views.py for the dashboard,
+books.py, categories.py, orders.py, mail_log.py). A later area adds a module, calls
+`register_nav(...)` for its sidebar entry, and imports the module at the bottom of this file;
+the guard and the layout (templates/admin/base.html) come with the blueprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from app.models import Role
@@ -18,4 +28,56 @@ def require_staff():
     return None
 
 
-from app.blueprints.admin import views  # noqa: E402,F401
+# --------------------------------------------------------------------------- sidebar
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One sidebar entry; it is highlighted on every page served by the same module."""
+
+    endpoint: str
+    label: object  # a lazy string, translated when rendered
+    module: str
+    order: int
+
+
+_NAV: list[NavItem] = []
+
+
+def register_nav(module: str, endpoint: str, label: object, *, order: int) -> None:
+    """Add a sidebar entry for the views in `module` (pass `__name__`); lower orders go first."""
+    if any(item.endpoint == endpoint for item in _NAV):
+        return
+    _NAV.append(NavItem(endpoint=endpoint, label=label, module=module, order=order))
+    _NAV.sort(key=lambda item: item.order)
+
+
+def _current_module() -> str | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "__module__", None)
+
+
+@bp.context_processor
+def admin_navigation() -> dict:
+    """`admin_nav`: (item, current) pairs; current is the aria-current value ("page", "true")
+    or None."""
+    module = _current_module()
+    entries = []
+    for item in _NAV:
+        if request.endpoint == item.endpoint:
+            current = "page"
+        elif module == item.module:
+            current = "true"
+        else:
+            current = None
+        entries.append((item, current))
+    return {"admin_nav": entries}
+
+
+from app.blueprints.admin import (  # noqa: E402,F401
+    books,
+    categories,
+    mail_log,
+    orders,
+    views,
+)

@@ -1,0 +1,231 @@
+"""Admin mail: the outbox as a log (what the shop sent, or failed to), and the local catcher.
+
+The mail catcher page reads the .eml files the embedded SMTP catcher (app.mailcatcher) saves
+in MAIL_CATCHER_DIR, so staff can read what really travelled over SMTP on a development box.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesHeaderParser, BytesParser
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
+
+from app.blueprints.admin import bp, register_nav
+from app.blueprints.admin.common import ID, PER_PAGE, like_pattern, page_number
+from app.blueprints.admin.forms import ActionForm, MailFilterForm
+from app.extensions import db
+from app.models import MailStatus, OutboxMail
+from app.services import mail as mail_service
+
+RESENDABLE = (MailStatus.FAILED, MailStatus.CANCELLED)
+CATCHER_PER_PAGE = 50
+MAX_EML_BYTES = 10 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- the outbox
+
+
+def _kind_choices() -> list[SelectChoice]:
+    kinds = db.session.scalars(sa.select(OutboxMail.kind).distinct().order_by(OutboxMail.kind))
+    return [SelectChoice("", _("Any kind"))] + [
+        SelectChoice(kind, kind.replace("_", " ")) for kind in kinds
+    ]
+
+
+@bp.route("/mail/")
+def mail_log():
+    form = MailFilterForm(formdata=request.args)
+    form.kind.choices = _kind_choices()
+    page = page_number()
+    if not form.validate():
+        return render_template("admin/mail/list.html", form=form, pagination=None,
+                               catcher_available=_catcher_dir() is not None,
+                               title=_l("Mail log")), 400
+    stmt = sa.select(OutboxMail)
+    if form.status.data:
+        stmt = stmt.where(OutboxMail.status == MailStatus(form.status.data))
+    if form.kind.data:
+        stmt = stmt.where(OutboxMail.kind == form.kind.data)
+    if form.q.data:
+        pattern = like_pattern(form.q.data.lower())
+        stmt = stmt.where(sa.func.lower(OutboxMail.to_email).like(pattern, escape="\\"))
+    stmt = stmt.order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
+    pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=True)
+    return render_template("admin/mail/list.html", form=form, pagination=pagination,
+                           catcher_available=_catcher_dir() is not None, title=_l("Mail log"))
+
+
+@bp.route(f"/mail/<{ID}:mail_id>")
+def mail_detail(mail_id: int):
+    mail = db.get_or_404(OutboxMail, mail_id)
+    return render_template("admin/mail/detail.html", mail=mail,
+                           resend_form=ActionForm() if mail.status in RESENDABLE else None,
+                           title=_("Mail %(id)d", id=mail.id))
+
+
+@bp.route(f"/mail/<{ID}:mail_id>/resend", methods=["POST"])
+def mail_resend(mail_id: int):
+    mail = db.get_or_404(OutboxMail, mail_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if mail.status not in RESENDABLE:
+        flash(_("Only a failed or cancelled message can be sent again; this one is %(status)s.",
+                status=mail.status.value), "error")
+        return redirect(url_for("admin.mail_detail", mail_id=mail.id))
+    mail_service.resend(mail.id)
+    db.session.commit()
+    flash(_("The message to %(to)s is queued to be sent again.", to=mail.to_email), "success")
+    return redirect(url_for("admin.mail_detail", mail_id=mail.id))
+
+
+# --------------------------------------------------------------------------- the mail catcher
+
+
+@dataclass(frozen=True)
+class CaughtMail:
+    name: str
+    sender: str
+    to: str
+    subject: str
+    date: datetime | None
+
+
+def _catcher_dir() -> Path | None:
+    configured = current_app.config.get("MAIL_CATCHER_DIR")
+    if not configured:
+        return None
+    directory = Path(configured)
+    return directory if directory.is_dir() else None
+
+
+def _eml_names(directory: Path | None) -> list[str]:
+    """The saved messages, newest first (the catcher names files so they sort by arrival)."""
+    if directory is None:
+        return []
+    try:
+        names = [entry.name for entry in os.scandir(directory)
+                 if entry.name.endswith(".eml") and entry.is_file()]
+    except OSError:
+        return []
+    return sorted(names, reverse=True)
+
+
+def _date(message: EmailMessage) -> datetime | None:
+    header = message.get("date")
+    return getattr(header, "datetime", None) if header is not None else None
+
+
+def _summary(directory: Path, name: str) -> CaughtMail | None:
+    try:
+        with open(directory / name, "rb") as handle:
+            headers = BytesHeaderParser(policy=policy.default).parse(handle)
+    except OSError:  # deleted since the listing was read
+        return None
+    return CaughtMail(
+        name=name,
+        sender=str(headers.get("from", "")),
+        to=str(headers.get("to", "")),
+        subject=str(headers.get("subject", "")),
+        date=_date(headers),
+    )
+
+
+@bp.route("/mail/catcher")
+def mail_catcher():
+    directory = _catcher_dir()
+    names = _eml_names(directory)
+    page = page_number()
+    pages = max(1, math.ceil(len(names) / CATCHER_PER_PAGE))
+    if page > pages:
+        abort(404)
+    start = (page - 1) * CATCHER_PER_PAGE
+    caught = [summary for name in names[start:start + CATCHER_PER_PAGE]
+              if (summary := _summary(directory, name)) is not None] if directory else []
+    return render_template(
+        "admin/mail/catcher.html",
+        caught=caught,
+        total=len(names),
+        pager=_Pager(page=page, pages=pages),
+        directory=current_app.config.get("MAIL_CATCHER_DIR"),
+        exists=directory is not None,
+        title=_l("Mail catcher"),
+    )
+
+
+@dataclass(frozen=True)
+class _Pager:
+    """Enough of a Pagination for the pager macro."""
+
+    page: int
+    pages: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _part_text(part: EmailMessage | None) -> str | None:
+    if part is None:
+        return None
+    try:
+        return part.get_content()
+    except (LookupError, UnicodeError, ValueError):  # an unknown or lying charset
+        payload = part.get_payload(decode=True) or b""
+        return payload.decode("utf-8", errors="replace")
+
+
+@bp.route("/mail/catcher/<name>")
+def mail_caught(name: str):
+    directory = _catcher_dir()
+    # Only a name from the directory listing is opened: no path can be smuggled in.
+    if directory is None or name not in set(_eml_names(directory)):
+        abort(404)
+    path = directory / name
+    try:
+        if path.stat().st_size > MAX_EML_BYTES:
+            abort(413)
+        raw = path.read_bytes()
+    except OSError:
+        abort(404)
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    attachments = [part.get_filename() or part.get_content_type()
+                   for part in message.iter_attachments()]
+    return render_template(
+        "admin/mail/caught.html",
+        name=name,
+        message=message,
+        headers=[(key, str(value)) for key, value in message.items()],
+        date=_date(message),
+        text=_part_text(text_part),
+        html=_part_text(html_part),
+        attachments=attachments,
+        title=str(message.get("subject", "")) or _("Caught message"),
+    )
+
+
+register_nav(__name__, "admin.mail_log", _l("Mail log"), order=40)

@@ -1,0 +1,355 @@
+"""Cart rules: one set of functions for the anonymous cart (in the session) and the member's.
+
+An anonymous shopper's cart is `{str(book_id): quantity}` under `SESSION_KEY` in the Flask
+session; a member's cart is the `Cart`/`CartLine` rows. Every function takes `member` (None for
+an anonymous shopper) and the session mapping, and picks the right store itself.
+
+Stock policy: adding (or raising a quantity) beyond the copies on hand is refused with a clear
+message. Stock can still fall after a book went into a cart (someone else bought it), so the cart
+view flags such lines, and checkout is where the rule is enforced for good, atomically
+(`app.services.checkout.place_order`).
+
+Functions flush, never commit; they raise `NotFound` and `InvalidInput` with user-safe messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from app.errors import InvalidInput, NotFound
+from app.extensions import db
+from app.models import Book, Cart, CartLine, Member
+from app.services import pricing
+
+SESSION_KEY = "cart"
+MAX_LINE_QUANTITY = 99
+# Distinct books in one cart: keeps the session cookie small and a runaway script harmless.
+MAX_CART_LINES = 50
+
+
+# --------------------------------------------------------------------------- view model
+
+
+@dataclass(frozen=True)
+class CartItem:
+    book: Book
+    quantity: int
+    line_total: Decimal
+
+    @property
+    def available(self) -> bool:
+        return self.book.is_active
+
+    @property
+    def enough_stock(self) -> bool:
+        return self.book.is_active and self.book.stock_on_hand >= self.quantity
+
+    @property
+    def problem(self) -> str | None:
+        """Why this line cannot be bought as it stands, in words, or None."""
+        if not self.book.is_active:
+            return _("This book is no longer sold. Please remove it from your cart.")
+        if self.book.stock_on_hand <= 0:
+            return _("Sold out since you added it. Please remove it to check out.")
+        if self.book.stock_on_hand < self.quantity:
+            return ngettext(
+                "Only %(num)d copy left: please lower the quantity.",
+                "Only %(num)d copies left: please lower the quantity.",
+                self.book.stock_on_hand,
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class CartView:
+    items: tuple[CartItem, ...]
+    quote: pricing.Quote
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.items
+
+    @property
+    def has_problems(self) -> bool:
+        return any(item.problem for item in self.items)
+
+    @property
+    def count(self) -> int:
+        return sum(item.quantity for item in self.items)
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def _session_lines(session: MutableMapping) -> dict[int, int]:
+    """The session cart as {book_id: quantity}, ignoring anything malformed."""
+    raw = session.get(SESSION_KEY) or {}
+    lines: dict[int, int] = {}
+    if not isinstance(raw, dict):
+        return lines
+    for key, value in raw.items():
+        try:
+            book_id, quantity = int(key), int(value)
+        except (TypeError, ValueError):
+            continue
+        if book_id > 0 and quantity > 0:
+            lines[book_id] = min(quantity, MAX_LINE_QUANTITY)
+    return lines
+
+
+def _store_session_lines(session: MutableMapping, lines: dict[int, int]) -> None:
+    # Reassign (never mutate in place) so Flask sees the session changed.
+    session[SESSION_KEY] = {str(book_id): quantity for book_id, quantity in lines.items()}
+
+
+def _member_cart(member: Member, create: bool) -> Cart | None:
+    cart = db.session.scalar(sa.select(Cart).where(Cart.member_id == member.id))
+    if cart is None and create:
+        cart = Cart(member_id=member.id)
+        db.session.add(cart)
+        db.session.flush()
+    return cart
+
+
+def _member_line(member: Member, book_id: int) -> CartLine | None:
+    return db.session.scalar(
+        sa.select(CartLine)
+        .join(Cart, CartLine.cart_id == Cart.id)
+        .where(Cart.member_id == member.id, CartLine.book_id == book_id)
+    )
+
+
+def _member_lines(member: Member) -> dict[int, int]:
+    rows = db.session.execute(
+        sa.select(CartLine.book_id, CartLine.quantity)
+        .join(Cart, CartLine.cart_id == Cart.id)
+        .where(Cart.member_id == member.id)
+        .order_by(CartLine.id)
+    )
+    return {book_id: quantity for book_id, quantity in rows}
+
+
+def raw_lines(member: Member | None, session: MutableMapping) -> dict[int, int]:
+    """{book_id: quantity} in the order the books were added."""
+    return _member_lines(member) if member is not None else _session_lines(session)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _check_quantity(quantity: object, allow_zero: bool = False) -> int:
+    low = 0 if allow_zero else 1
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not (
+        low <= quantity <= MAX_LINE_QUANTITY
+    ):
+        raise InvalidInput(
+            _("Please choose a quantity from %(low)d to %(high)d.", low=low,
+              high=MAX_LINE_QUANTITY)
+        )
+    return quantity
+
+
+def _sellable_book(book_id: object) -> Book:
+    if isinstance(book_id, bool) or not isinstance(book_id, int) or book_id < 1:
+        raise NotFound(_("We could not find that book."))
+    book = db.session.get(Book, book_id)
+    if book is None or not book.is_active:
+        raise NotFound(_("We could not find that book."))
+    return book
+
+
+def _check_stock(book: Book, wanted: int) -> None:
+    if book.stock_on_hand <= 0:
+        raise InvalidInput(_("Sorry, “%(title)s” is sold out.", title=book.title))
+    if wanted > book.stock_on_hand:
+        raise InvalidInput(
+            ngettext(
+                "Sorry, only %(num)d copy of “%(title)s” is in stock.",
+                "Sorry, only %(num)d copies of “%(title)s” are in stock.",
+                book.stock_on_hand,
+                title=book.title,
+            )
+        )
+
+
+def _put(member: Member | None, session: MutableMapping, book_id: int, quantity: int) -> None:
+    """Set one line to `quantity` (> 0) in whichever store this shopper has."""
+    if member is None:
+        lines = _session_lines(session)
+        if book_id not in lines and len(lines) >= MAX_CART_LINES:
+            raise InvalidInput(_cart_full())
+        lines[book_id] = quantity
+        _store_session_lines(session, lines)
+        return
+    line = _member_line(member, book_id)
+    if line is None:
+        cart = _member_cart(member, create=True)
+        assert cart is not None
+        count = db.session.scalar(
+            sa.select(sa.func.count()).select_from(CartLine).where(CartLine.cart_id == cart.id)
+        )
+        if count >= MAX_CART_LINES:
+            raise InvalidInput(_cart_full())
+        db.session.add(CartLine(cart_id=cart.id, book_id=book_id, quantity=quantity))
+    else:
+        line.quantity = quantity
+    db.session.flush()
+
+
+def _cart_full() -> str:
+    return _("Your cart holds at most %(max)d different books. Please check out or remove "
+             "some first.", max=MAX_CART_LINES)
+
+
+def add(member: Member | None, session: MutableMapping, book_id: int, quantity: int = 1) -> int:
+    """Add `quantity` copies of a book; returns the line's new quantity.
+
+    Raises NotFound for an unknown or withdrawn book, InvalidInput for a quantity outside
+    1..MAX_LINE_QUANTITY, a line that would pass MAX_LINE_QUANTITY, or more copies than in stock.
+    """
+    quantity = _check_quantity(quantity)
+    book = _sellable_book(book_id)
+    current = raw_lines(member, session).get(book.id, 0)
+    wanted = current + quantity
+    if wanted > MAX_LINE_QUANTITY:
+        raise InvalidInput(
+            _("You can have at most %(max)d copies of one book in your cart (you already have "
+              "%(current)d).", max=MAX_LINE_QUANTITY, current=current)
+        )
+    _check_stock(book, wanted)
+    _put(member, session, book.id, wanted)
+    return wanted
+
+
+def set_quantity(member: Member | None, session: MutableMapping, book_id: int,
+                 quantity: int) -> int:
+    """Change a line's quantity; 0 removes it. Returns the new quantity.
+
+    Lowering a quantity is always allowed (even below a stock that fell meanwhile); raising it
+    beyond the stock on hand is refused like `add`.
+    """
+    quantity = _check_quantity(quantity, allow_zero=True)
+    current = raw_lines(member, session).get(book_id) if isinstance(book_id, int) else None
+    if current is None:
+        raise NotFound(_("That book is not in your cart."))
+    if quantity == 0:
+        remove(member, session, book_id)
+        return 0
+    if quantity > current:
+        book = _sellable_book(book_id)
+        _check_stock(book, quantity)
+    _put(member, session, book_id, quantity)
+    return quantity
+
+
+def remove(member: Member | None, session: MutableMapping, book_id: int) -> None:
+    """Take a book out of the cart; removing a book that is not there does nothing."""
+    if member is None:
+        lines = _session_lines(session)
+        if lines.pop(book_id, None) is not None:
+            _store_session_lines(session, lines)
+        return
+    line = _member_line(member, book_id)
+    if line is not None:
+        db.session.delete(line)
+        db.session.flush()
+
+
+def clear(member: Member | None, session: MutableMapping) -> None:
+    if member is None:
+        session.pop(SESSION_KEY, None)
+        return
+    db.session.execute(
+        sa.delete(CartLine).where(
+            CartLine.cart_id.in_(sa.select(Cart.id).where(Cart.member_id == member.id))
+        )
+    )
+    db.session.flush()
+
+
+def count(member: Member | None, session: MutableMapping) -> int:
+    """Copies in the cart: one SUM query for a member, no query at all for a visitor."""
+    if member is None:
+        return sum(_session_lines(session).values())
+    total = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(CartLine.quantity), 0))
+        .join(Cart, CartLine.cart_id == Cart.id)
+        .where(Cart.member_id == member.id)
+    )
+    return int(total or 0)
+
+
+def lines(
+    member: Member | None,
+    session: MutableMapping,
+    *,
+    discount_rate: Decimal = Decimal("0"),
+) -> CartView:
+    """The cart as shown: each line with its Book (all loaded in ONE query) and priced.
+
+    Books that no longer exist are left out of the view; withdrawn books stay, flagged, so the
+    shopper sees why they cannot be bought. Prices are today's database prices.
+    """
+    wanted = raw_lines(member, session)
+    books: dict[int, Book] = {}
+    if wanted:
+        books = {
+            book.id: book
+            for book in db.session.scalars(sa.select(Book).where(Book.id.in_(list(wanted))))
+        }
+    present = [(books[book_id], quantity) for book_id, quantity in wanted.items()
+               if book_id in books]
+    the_quote = pricing.quote(
+        [(book.id, book.title, book.price, quantity) for book, quantity in present],
+        discount_rate,
+        shipping_fee=current_app.config["SHIPPING_FEE"],
+        free_shipping_from=current_app.config["FREE_SHIPPING_FROM"],
+    )
+    items = tuple(
+        CartItem(book=book, quantity=quantity, line_total=priced.line_total)
+        for (book, quantity), priced in zip(present, the_quote.lines, strict=True)
+    )
+    return CartView(items=items, quote=the_quote)
+
+
+def merge_session_cart(member: Member, session_lines: dict) -> None:
+    """Move an anonymous cart into the member's cart at login.
+
+    Quantities of a book in both add up, capped at MAX_LINE_QUANTITY; unknown or withdrawn
+    books and malformed entries are dropped silently (stock is not checked here: the cart view
+    flags a shortfall and checkout refuses it, but logging in never fails because of a cart).
+    """
+    incoming = _session_lines({SESSION_KEY: session_lines})
+    if not incoming:
+        return
+    sellable = set(
+        db.session.scalars(
+            sa.select(Book.id).where(Book.id.in_(list(incoming)), Book.is_active.is_(True))
+        )
+    )
+    if not sellable:
+        return
+    cart = _member_cart(member, create=True)
+    assert cart is not None
+    existing = {
+        line.book_id: line
+        for line in db.session.scalars(sa.select(CartLine).where(CartLine.cart_id == cart.id))
+    }
+    room = MAX_CART_LINES - len(existing)
+    for book_id, quantity in incoming.items():
+        if book_id not in sellable:
+            continue
+        line = existing.get(book_id)
+        if line is not None:
+            line.quantity = min(line.quantity + quantity, MAX_LINE_QUANTITY)
+        elif room > 0:
+            db.session.add(CartLine(cart_id=cart.id, book_id=book_id, quantity=quantity))
+            room -= 1
+    db.session.flush()

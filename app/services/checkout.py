@@ -1,0 +1,276 @@
+"""Checkout: turn a cart into an order, without ever selling a copy we do not have.
+
+`place_order` does everything in the caller's transaction (it flushes, never commits):
+
+1. reserve stock with one conditional UPDATE per book, in ascending book id order (a fixed lock
+   order, so two checkouts of the same books can never deadlock); a shortfall raises OutOfStock
+   and the caller rolls back, which puts every reserved copy back and leaves the cart as it was;
+2. price the lines from the database (never from the form) with `pricing.quote` and the
+   member's discount rate, and snapshot title, authors, unit price and line total on each line,
+   so a later price change never alters a past order;
+3. record the first OrderEvent, empty the cart, and queue the confirmation mail in the outbox
+   (it is sent after the caller commits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from app.db import utcnow
+from app.errors import DomainError, InvalidInput
+from app.extensions import db
+from app.models import Book, Member, Order, OrderEvent, OrderLine, OrderStatus
+from app.services import cart, payment, pricing
+from app.services.mail import enqueue
+from app.web import external_url
+
+NOTE_MAX_LENGTH = 500
+
+
+class EmptyCart(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    book_id: int
+    title: str | None  # None when the book no longer exists at all
+    requested: int
+    available: int
+
+
+class OutOfStock(DomainError):
+    """Some books cannot be sold in the quantity asked; `shortfalls` says which and how many."""
+
+    def __init__(self, shortfalls: list[Shortfall]) -> None:
+        self.shortfalls = shortfalls
+        super().__init__(" ".join(_shortfall_message(s) for s in shortfalls))
+
+
+def _shortfall_message(s: Shortfall) -> str:
+    if s.title is None:
+        return _("A book in your cart is no longer sold.")
+    if s.available <= 0:
+        return _("Sorry, “%(title)s” has just sold out.", title=s.title)
+    return ngettext(
+        "Sorry, only %(num)d copy of “%(title)s” is left (you asked for %(requested)d).",
+        "Sorry, only %(num)d copies of “%(title)s” are left (you asked for %(requested)d).",
+        s.available,
+        title=s.title,
+        requested=s.requested,
+    )
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    """Where the parcel goes; snapshotted onto the order as `ship_*`."""
+
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str
+    line2: str | None = None
+    region: str | None = None
+    phone: str | None = None
+
+    # Column sizes on Order.ship_*; the form states the same limits.
+    LIMITS = {"name": 120, "line1": 200, "line2": 200, "city": 100, "region": 100,
+              "postcode": 20, "country": 60, "phone": 40}
+    REQUIRED = ("name", "line1", "city", "postcode", "country")
+
+    @classmethod
+    def from_member(cls, member: Member) -> ShippingAddress:
+        return cls(name=member.name, line1=member.address_line1 or "", city=member.city or "",
+                   postcode=member.postcode or "", country=member.country or "",
+                   line2=member.address_line2, region=member.region, phone=member.phone)
+
+    def cleaned(self) -> ShippingAddress:
+        """Whitespace tidied, blanks as None; InvalidInput for a missing or over-long part."""
+        values: dict[str, str | None] = {}
+        for f in fields(self):
+            text = " ".join(str(getattr(self, f.name) or "").split()) or None
+            if text is None and f.name in self.REQUIRED:
+                raise InvalidInput(_("Please complete the delivery address."))
+            if text is not None and len(text) > self.LIMITS[f.name]:
+                raise InvalidInput(_("A part of the address is too long."))
+            values[f.name] = text
+        return replace(self, **values)
+
+
+def member_discount_rate(member: Member) -> Decimal:
+    """The discount rate (0.05 = 5 %) this member gets on the goods subtotal today.
+
+    Every member pays full price for now. The member-grade issue (#7) plugs in here: it
+    returns the rate of the member's current tier, and checkout, the cart and the order page
+    pick it up with no other change (the order stores the rate and tier that were applied).
+    """
+    return Decimal("0")
+
+
+def _wanted(member: Member, lines: Iterable[tuple[int, int]] | None) -> dict[int, int]:
+    if lines is None:
+        return cart.raw_lines(member, {})
+    wanted: dict[int, int] = {}
+    for book_id, quantity in lines:
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise InvalidInput(_("Please choose a quantity from 1 to %(max)d.",
+                                 max=cart.MAX_LINE_QUANTITY))
+        wanted[book_id] = wanted.get(book_id, 0) + quantity
+    return wanted
+
+
+def reserve_stock(wanted: dict[int, int]) -> None:
+    """Take the copies off the shelf, or raise OutOfStock naming every book that falls short.
+
+    One conditional UPDATE per book, ascending by id: on PostgreSQL each takes the row lock and
+    re-checks `stock_on_hand >= quantity` against the latest committed value, so of two buyers
+    of the last copy exactly one gets rowcount 1. The caller must roll back on OutOfStock.
+    """
+    short: dict[int, int] = {}
+    for book_id in sorted(wanted):
+        quantity = wanted[book_id]
+        result = db.session.execute(
+            sa.update(Book)
+            .where(Book.id == book_id, Book.is_active.is_(True), Book.stock_on_hand >= quantity)
+            .values(stock_on_hand=Book.stock_on_hand - quantity,
+                    sold_count=Book.sold_count + quantity)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            short[book_id] = quantity
+    if short:
+        books = {
+            b.id: b
+            for b in db.session.scalars(
+                sa.select(Book).where(Book.id.in_(list(short)))
+                .execution_options(populate_existing=True)
+            )
+        }
+        raise OutOfStock([
+            Shortfall(
+                book_id=book_id,
+                title=books[book_id].title if book_id in books else None,
+                requested=quantity,
+                available=(books[book_id].stock_on_hand
+                           if book_id in books and books[book_id].is_active else 0),
+            )
+            for book_id, quantity in short.items()
+        ])
+
+
+def place_order(
+    member: Member,
+    *,
+    address: ShippingAddress,
+    payment_method: str,
+    note: str | None = None,
+    lines: Iterable[tuple[int, int]] | None = None,
+    notify: bool = True,
+    placed_at: datetime | None = None,
+) -> Order:
+    """Place an order for `member` and return it (flushed, so it has an id and a number).
+
+    `lines` are (book_id, quantity) pairs; None means the member's saved cart, which is then
+    emptied. Raises EmptyCart, InvalidInput (address, note, payment method, quantity) or
+    OutOfStock; on any of them the caller rolls back. `notify=False` skips the confirmation
+    mail and `placed_at` back-dates the order (both for loading history, e.g. the demo seed).
+    """
+    method = payment.get_method(payment_method)
+    address = address.cleaned()
+    note = (note or "").strip() or None
+    if note is not None and len(note) > NOTE_MAX_LENGTH:
+        raise InvalidInput(_("Your note can be at most %(max)d characters.", max=NOTE_MAX_LENGTH))
+    from_cart = lines is None
+    wanted = _wanted(member, lines)
+    if not wanted:
+        raise EmptyCart(_("Your cart is empty."))
+
+    reserve_stock(wanted)
+
+    books = {
+        b.id: b
+        for b in db.session.scalars(
+            sa.select(Book).where(Book.id.in_(list(wanted)))
+            .execution_options(populate_existing=True)
+        )
+    }
+    rate = member_discount_rate(member)
+    quote = pricing.quote(
+        [(book_id, books[book_id].title, books[book_id].price, quantity)
+         for book_id, quantity in wanted.items()],
+        rate,
+        shipping_fee=current_app.config["SHIPPING_FEE"],
+        free_shipping_from=current_app.config["FREE_SHIPPING_FROM"],
+    )
+    when = placed_at or utcnow()
+    order = Order(
+        member_id=member.id,
+        status=OrderStatus.PLACED,
+        email=member.email,
+        payment_method=method.code,
+        ship_name=address.name,
+        ship_line1=address.line1,
+        ship_line2=address.line2,
+        ship_city=address.city,
+        ship_region=address.region,
+        ship_postcode=address.postcode,
+        ship_country=address.country,
+        ship_phone=address.phone,
+        subtotal=quote.subtotal,
+        discount_total=quote.discount,
+        shipping_fee=quote.shipping,
+        total=quote.total,
+        tier_code=member.tier_code,
+        discount_rate=rate,
+        note=note,
+        placed_at=when,
+    )
+    order.lines = [
+        OrderLine(
+            book_id=line.book_id,
+            title=line.title,
+            authors=books[line.book_id].authors,
+            unit_price=line.unit_price,
+            quantity=line.quantity,
+            line_total=line.line_total,
+        )
+        for line in quote.lines
+    ]
+    order.events = [OrderEvent(at=when, from_status=None, to_status=OrderStatus.PLACED,
+                               actor_id=member.id)]
+    db.session.add(order)
+    db.session.flush()
+
+    if from_cart:
+        cart.clear(member, {})
+    if notify:
+        queue_confirmation(order)
+    return order
+
+
+def queue_confirmation(order: Order) -> None:
+    """Queue the order-confirmation mail (once per order, whatever happens)."""
+    enqueue(
+        kind="order_confirmation",
+        to_email=order.email,
+        template="order_confirmation",
+        context={
+            "order": order,
+            "payment": payment.get_method(order.payment_method).instructions(order),
+            "payment_label": payment.get_method(order.payment_method).label,
+            "order_url": external_url("cart.order_detail", order_id=order.id),
+            "shop_name": current_app.config["SHOP_NAME"],
+            "name": order.ship_name,
+        },
+        member_id=order.member_id,
+        dedupe_key=f"order_confirmation:{order.id}",
+    )

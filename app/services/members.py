@@ -1,0 +1,356 @@
+"""Membership rules: joining, signing in, the profile, the password and its emailed reset.
+
+Every function here flushes but never commits: the view or CLI command that calls it owns the
+transaction. Messages on the errors raised are safe to show to the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from functools import cache
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.db import utcnow
+from app.errors import DomainError, InvalidInput
+from app.extensions import db
+from app.models import Member, OutboxMail, Role
+from app.models.member import new_auth_token
+from app.services.mail import enqueue
+from app.web import external_url
+
+PASSWORD_MAX_LENGTH = 128
+EMAIL_MAX_LENGTH = 254
+NAME_MAX_LENGTH = 120
+RESET_SALT = "password-reset"
+
+# Profile fields a member may edit, with the column's length limit.
+PROFILE_LIMITS: dict[str, int] = {
+    "name": NAME_MAX_LENGTH,
+    "phone": 40,
+    "address_line1": 200,
+    "address_line2": 200,
+    "city": 100,
+    "region": 100,
+    "postcode": 20,
+    "country": 60,
+}
+
+
+class EmailTaken(DomainError):
+    pass
+
+
+class InvalidEmail(DomainError):
+    pass
+
+
+class WeakPassword(DomainError):
+    pass
+
+
+class WrongPassword(DomainError):
+    pass
+
+
+class InvalidResetToken(DomainError):
+    pass
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def normalise_email(email: str) -> str:
+    """The canonical form of an address (trimmed, lower-cased), or InvalidEmail.
+
+    Checked for shape only (no DNS: machines may be offline). The reserved `.test` names are
+    accepted so demo and test accounts can exist; nothing real is ever delivered there.
+    """
+    email = (email or "").strip()
+    if not email:
+        raise InvalidEmail(_("Please enter your email address."))
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise InvalidEmail(_("That email address is too long."))
+    try:
+        result = validate_email(email, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(_("Please enter a valid email address, like name@example.com.")) from exc
+    return result.normalized.lower()
+
+
+def password_rules() -> str:
+    """The password rules in words, for the help text on every form that sets a password."""
+    return _(
+        "At least %(min)d characters (up to %(max)d), not only digits, and not your email "
+        "address. A short phrase is easy to remember.",
+        min=current_app.config["PASSWORD_MIN_LENGTH"],
+        max=PASSWORD_MAX_LENGTH,
+    )
+
+
+def password_problem(password: str, email: str | None = None) -> str | None:
+    """Why `password` is not acceptable (a user-safe sentence), or None when it is."""
+    password = password or ""
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        return _("Use at least %(min)d characters.", min=minimum)
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return _("Use at most %(max)d characters.", max=PASSWORD_MAX_LENGTH)
+    if password.isdigit():
+        return _("Use more than digits: add a few letters or words.")
+    if email and password.strip().lower() == email.strip().lower():
+        return _("Your password must not be your email address.")
+    return None
+
+
+def check_password_strength(password: str, email: str | None = None) -> None:
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise WeakPassword(problem)
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise InvalidInput(_("Please tell us your name."))
+    if len(name) > NAME_MAX_LENGTH:
+        raise InvalidInput(_("Your name can be at most %(max)d characters.", max=NAME_MAX_LENGTH))
+    return name
+
+
+def _email_key(email: str) -> str:
+    """Lookup form of a typed address, without validation (login must not reveal rules)."""
+    return (email or "").strip().lower()[:EMAIL_MAX_LENGTH]
+
+
+def find_by_email(email: str) -> Member | None:
+    key = _email_key(email)
+    if not key:
+        return None
+    return db.session.scalar(sa.select(Member).where(sa.func.lower(Member.email) == key))
+
+
+# --------------------------------------------------------------------------- joining
+
+
+def create_member(email: str, password: str, name: str, role: Role = Role.MEMBER) -> Member:
+    """A new account with a hashed password and a member number such as M2026-000123.
+
+    Raises InvalidEmail, EmailTaken (in any letter case), WeakPassword or InvalidInput. Used by
+    registration, `flask create-admin` and the seed. Flushes twice (the number needs the id).
+    """
+    email = normalise_email(email)
+    name = _clean_name(name)
+    check_password_strength(password, email)
+    if find_by_email(email) is not None:
+        raise EmailTaken(_("An account with that email address already exists."))
+    member = Member(
+        email=email,
+        name=name,
+        role=Role(role),
+        password_hash=generate_password_hash(password),
+        joined_at=utcnow(),
+    )
+    db.session.add(member)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # Someone registered the same address between our check and this insert.
+        raise EmailTaken(_("An account with that email address already exists.")) from exc
+    member.member_no = f"M{member.joined_at.year}-{member.id:06d}"
+    db.session.flush()
+    return member
+
+
+def register(email: str, password: str, name: str) -> Member:
+    """A shopper joins: a member with the default grade (the grade rules are issue-specific)."""
+    return create_member(email, password, name, role=Role.MEMBER)
+
+
+# --------------------------------------------------------------------------- signing in
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def authenticate(email: str, password: str) -> Member | None:
+    """The member these credentials belong to, or None.
+
+    A hash is checked even when no account matches, so an unknown address takes as long as a
+    wrong password and the timing does not tell which emails are members. Inactive accounts are
+    refused. On success `last_login_at` is set (flushed, not committed).
+    """
+    password = password or ""
+    member = find_by_email(email)
+    if member is None or len(password) > PASSWORD_MAX_LENGTH:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not check_password_hash(member.password_hash, password):
+        return None
+    if not member.is_active_account:
+        return None
+    member.last_login_at = utcnow()
+    db.session.flush()
+    return member
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def update_profile(
+    member: Member,
+    *,
+    name: str,
+    phone: str | None = None,
+    address_line1: str | None = None,
+    address_line2: str | None = None,
+    city: str | None = None,
+    region: str | None = None,
+    postcode: str | None = None,
+    country: str | None = None,
+) -> Member:
+    """Save the member's name, phone and address (all but the name optional; blanks clear).
+
+    The address prefills checkout. Raises InvalidInput for a missing name or over-long text,
+    before anything is changed.
+    """
+    values = {
+        "phone": phone,
+        "address_line1": address_line1,
+        "address_line2": address_line2,
+        "city": city,
+        "region": region,
+        "postcode": postcode,
+        "country": country,
+    }
+    cleaned: dict[str, str | None] = {"name": _clean_name(name)}
+    for key, value in values.items():
+        text = " ".join((value or "").split()) or None
+        if text is not None and len(text) > PROFILE_LIMITS[key]:
+            raise InvalidInput(
+                _("That is too long (at most %(max)d characters).", max=PROFILE_LIMITS[key])
+            )
+        cleaned[key] = text
+    for key, value in cleaned.items():
+        setattr(member, key, value)
+    db.session.flush()
+    return member
+
+
+# --------------------------------------------------------------------------- passwords
+
+
+def _set_password(member: Member, password: str) -> None:
+    """New hash and a new auth token: every other session and every reset link stops working."""
+    member.password_hash = generate_password_hash(password)
+    member.auth_token = new_auth_token()
+
+
+def change_password(member: Member, current: str, new: str) -> Member:
+    """Replace the password after checking the current one.
+
+    Rotates `auth_token`, which logs out every other session; the caller must log the current
+    session in again (`login_user`) so it survives. Raises WrongPassword or WeakPassword.
+    """
+    if not check_password_hash(member.password_hash, current or ""):
+        raise WrongPassword(_("That is not your current password."))
+    check_password_strength(new, member.email)
+    if new == current:
+        raise WeakPassword(_("Choose a password different from your current one."))
+    _set_password(member, new)
+    db.session.flush()
+    return member
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
+
+
+def _fingerprint(member: Member) -> str:
+    """A keyed digest of the password hash: the token dies when the hash changes.
+
+    Keyed so the (readable) token payload reveals nothing about the hash itself.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, member.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def make_reset_token(member: Member) -> str:
+    """A signed, expiring link token for this member's current password."""
+    return _serializer().dumps({"m": member.id, "f": _fingerprint(member)})
+
+
+def member_for_reset_token(token: str) -> Member | None:
+    """The member a reset token was made for, or None if it is forged, expired, used or stale.
+
+    It expires after PASSWORD_RESET_MAX_AGE seconds, and dies once the password changes
+    (including by using it), because it carries a fingerprint of the password hash.
+    """
+    if not token or len(token) > 1000:
+        return None
+    try:
+        payload = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    member_id, fingerprint = payload.get("m"), payload.get("f")
+    if not isinstance(member_id, int) or not isinstance(fingerprint, str):
+        return None
+    member = db.session.get(Member, member_id)
+    if member is None or not member.is_active_account:
+        return None
+    if not hmac.compare_digest(_fingerprint(member), fingerprint):
+        return None
+    return member
+
+
+def request_password_reset(email: str) -> OutboxMail | None:
+    """Queue a reset link if an active account has this address; otherwise do nothing.
+
+    The caller shows the same message either way, so the form does not reveal who is a member.
+    The mail goes out after the caller commits (outbox).
+    """
+    member = find_by_email(email)
+    if member is None or not member.is_active_account:
+        return None
+    token = make_reset_token(member)
+    return enqueue(
+        kind="password_reset",
+        to_email=member.email,
+        template="password_reset",
+        context={
+            "name": member.name,
+            "reset_url": external_url("account.reset", token=token),
+            "forgot_url": external_url("account.forgot"),
+            "valid_minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+            "shop_name": current_app.config["SHOP_NAME"],
+        },
+        member_id=member.id,
+    )
+
+
+def reset_password(token: str, new_password: str) -> Member:
+    """Set a new password through an emailed link; the link cannot be used again.
+
+    Raises InvalidResetToken or WeakPassword. Rotates `auth_token` (logs out other sessions).
+    """
+    member = member_for_reset_token(token)
+    if member is None:
+        raise InvalidResetToken(
+            _("This reset link is invalid or has expired. Please ask for a new one.")
+        )
+    check_password_strength(new_password, member.email)
+    _set_password(member, new_password)
+    db.session.flush()
+    return member
