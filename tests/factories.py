@@ -78,7 +78,7 @@ def make_admin(**overrides) -> Member:
     return make_member(role=Role.ADMIN, **overrides)
 
 
-# --------------------------------------------------------------------------- orders (ADMIN engineer)
+# ------------------------------------------------------------- orders (ADMIN engineer)
 
 
 def make_placed_order(member: Member | None = None, lines=None, **overrides):

@@ -4,8 +4,8 @@ goodbooks-10k has no genres. `categorize()` derives one, deterministically, in t
 
 1. strong title markers: a graphic-novel or known comic/manga series name, a cookbook, a
    poetry collection (these beat the author: Neil Gaiman's *Sandman* is a comic);
-2. the curated author table below (the first listed author found in it wins); it covers the
-   ~500 most frequent first authors of the file, over half of its books;
+2. the curated author table below (the first listed author found in it wins): ~1,500 names,
+   including all of the 500 most frequent first authors of the file; it files 73 % of its books;
 3. weaker title markers: "Vol. 3" (comics), "History" (history), "Memoir", "Biography",
    "Diary" (biography & memoir), "How to", "Guide to" (non-fiction);
 4. an original publication year before 1900: classics;

@@ -12,6 +12,8 @@ The shape, loosely after the buy-till-you-die models (Pareto/NBD) that later ana
   and only books already in the shop can be bought;
 - statuses follow from the age of the order: old orders are delivered, recent ones placed,
   paid or shipped; about 3 % are cancelled (before shipping, as the order life cycle allows).
+  Every step follows `app.services.orders.ALLOWED` (placed → paid → shipped → delivered), so
+  pay-on-delivery orders too are marked paid (confirmed by staff) before they ship.
 
 Nothing here touches the database; `app.seed.loader` writes the plans.
 """
@@ -40,7 +42,7 @@ class HistoryShape:
 
     never_share: float = 0.08
     once_share: float = 0.35
-    repeat_rate: float = 14.0
+    repeat_rate: float = 24.0
     churn_share: float = 0.35
 
 
@@ -132,9 +134,10 @@ def arrivals(rng: random.Random, first: datetime, end: datetime, rate_per_year: 
         return times
     t = first
     while True:
-        t += timedelta(days=rng.expovariate(peak_per_day))
-        if t >= end:
+        gap = rng.expovariate(peak_per_day)
+        if gap >= (end - t) / timedelta(days=1):
             return times
+        t += timedelta(days=gap)
         if rng.random() * SEASON_MAX < season(t, start, window):
             times.append(t)
 
@@ -148,11 +151,15 @@ def order_times(rng: random.Random, person: PersonPlan, now: datetime, start: da
         return []
     if kind < shape.never_share + shape.once_share:
         return [first]
-    rate = shape.repeat_rate * rng.gammavariate(0.7, 1 / 0.7)
+    rate = shape.repeat_rate * min(4.0, rng.gammavariate(0.7, 1 / 0.7))  # loyal, not absurd
     end = now
     if rng.random() < shape.churn_share:
         end = min(now, first + timedelta(days=rng.expovariate(1 / 180.0)))
     return arrivals(rng, first, end, rate, start, window)
+
+
+def _later(when: datetime, rng: random.Random, low_hours: float, high_hours: float) -> datetime:
+    return when + timedelta(seconds=int(rng.uniform(low_hours, high_hours) * 3600))
 
 
 def _stamp(plan: OrderPlan, rng: random.Random, now: datetime) -> None:
@@ -160,13 +167,13 @@ def _stamp(plan: OrderPlan, rng: random.Random, now: datetime) -> None:
     placed = plan.placed_at
     plan.steps = [(None, OrderStatus.PLACED, placed)]
     if plan.payment_method == "cod":
-        paid = placed + timedelta(hours=rng.uniform(0.3, 6))  # confirmed by staff
+        paid = _later(placed, rng, 0.3, 6)  # staff confirm the order
     else:
-        paid = placed + timedelta(hours=rng.uniform(2, 40))  # the transfer arrives
-    shipped = paid + timedelta(hours=rng.uniform(4, 48))
-    delivered = shipped + timedelta(hours=rng.uniform(24, 96))
+        paid = _later(placed, rng, 2, 40)  # the transfer arrives
+    shipped = _later(paid, rng, 4, 48)
+    delivered = _later(shipped, rng, 24, 96)
     if rng.random() < CANCEL_SHARE:
-        cancelled = placed + timedelta(hours=rng.uniform(0.5, 30))
+        cancelled = _later(placed, rng, 0.5, 30)
         if cancelled <= now:
             if paid < cancelled:
                 plan.paid_at = paid

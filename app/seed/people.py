@@ -151,7 +151,7 @@ def generate_people(rng: random.Random, count: int, start: datetime,
                     window: timedelta) -> list[PersonPlan]:
     """`count` members with unique example.com emails, joined over `window` from `start`.
 
-    Sign-ups grow over time (more members joined recently), as in a shop that is catching on.
+    Sign-ups are spread evenly; the growth of the shop is in the order rate (`history.season`).
     """
     people: list[PersonPlan] = []
     for n in range(1, count + 1):
@@ -165,7 +165,7 @@ def generate_people(rng: random.Random, count: int, start: datetime,
         else:
             first, last = rng.choice(_ENGLISH_FIRST), rng.choice(_ENGLISH_LAST)
             name, local, chinese = f"{first} {last}", f"{first}.{last}", False
-        joined_at = start + window * (rng.random() ** 0.75)
+        joined_at = start + window * rng.random()
         people.append(PersonPlan(
             email=f"{local.lower()}.{n}@example.com",
             name=name,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -35,6 +35,16 @@ MAX_QUERY_LENGTH = 200
 MAX_PER_PAGE = 96
 # The trigram index needs three characters; shorter terms use a substring LIKE instead.
 MIN_INDEXED_TERM = 3
+
+
+class SearchFields(Protocol):
+    """What `search_text_for` reads: a Book, or any object with these attributes (the seed)."""
+
+    title: str
+    authors: str
+    isbn10: str | None
+    isbn13: str | None
+    year: int | None
 
 
 class NavCategory(NamedTuple):
@@ -89,7 +99,7 @@ class SearchResult:
 # --------------------------------------------------------------------------- search text
 
 
-def search_text_for(book: Book) -> str:
+def search_text_for(book: SearchFields) -> str:
     """What the full-text index reads for a book: case-, accent- and width-folded.
 
     Layout: `<title> U+001F <authors> <isbn13> <isbn10> <year>`. The ISBNs are stored without

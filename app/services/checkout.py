@@ -269,7 +269,7 @@ def queue_confirmation(order: Order) -> None:
             "payment_label": payment.get_method(order.payment_method).label,
             "order_url": external_url("cart.order_detail", order_id=order.id),
             "shop_name": current_app.config["SHOP_NAME"],
-            "name": order.ship_name,
+            "name": order.member.name,
         },
         member_id=order.member_id,
         dedupe_key=f"order_confirmation:{order.id}",

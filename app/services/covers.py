@@ -56,7 +56,7 @@ def render_cover(book_id: int, title: str, authors: str) -> str:
     size, max_units = _title_size(title)
     lines = wrap(title, max_units, max_lines=6)
     line_height = round(size * 1.2)
-    top = 150 if len(lines) <= 3 else 120
+    top = 150 if len(lines) <= 3 else 130
     title_tspans = "".join(
         f'<tspan x="{WIDTH // 2}" y="{top + i * line_height}">{_x(line)}</tspan>'
         for i, line in enumerate(lines)
@@ -92,17 +92,17 @@ def _ornament(book_id: int, accent: str) -> str:
     kind = (book_id // len(PALETTES)) % 3
     cx = WIDTH // 2
     if kind == 0:
-        dots = "".join(f'<circle cx="{cx + dx}" cy="86" r="4"/>' for dx in (-24, 0, 24))
+        dots = "".join(f'<circle cx="{cx + dx}" cy="66" r="4"/>' for dx in (-24, 0, 24))
         return f'<g fill="{accent}">{dots}</g>'
     if kind == 1:
         diamonds = "".join(
-            f'<path d="M{cx + dx} 78 l8 8 l-8 8 l-8 -8 z"/>' for dx in (-36, -12, 12, 36)
+            f'<path d="M{cx + dx} 58 l8 8 l-8 8 l-8 -8 z"/>' for dx in (-36, -12, 12, 36)
         )
         return f'<g fill="{accent}">{diamonds}</g>'
     return (
         f'<g stroke="{accent}" stroke-width="2">'
-        f'<line x1="{cx - 70}" y1="82" x2="{cx + 70}" y2="82"/>'
-        f'<line x1="{cx - 40}" y1="90" x2="{cx + 40}" y2="90"/></g>'
+        f'<line x1="{cx - 70}" y1="62" x2="{cx + 70}" y2="62"/>'
+        f'<line x1="{cx - 40}" y1="70" x2="{cx + 40}" y2="70"/></g>'
     )
 
 

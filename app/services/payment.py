@@ -32,7 +32,7 @@ DEFAULT_BANK_DETAILS: dict[str, str] = {
     "BANK_ACCOUNT_NAME": "Bookstation Ltd",
     "BANK_NAME": "Demo Bank",
     "BANK_ACCOUNT_NUMBER": "6222 0000 1234 5678",
-    "BANK_SWIFT": "DEMOCNSHXXX",
+    "BANK_SWIFT": "DEMOCNSH",
 }
 
 

@@ -9,9 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Member, OutboxMail
+from app.models import Book, Cart, Member, OutboxMail
 from app.services import members
-from tests.factories import make_member
+from app.services.cart import SESSION_KEY
+from tests.factories import make_book, make_member
 
 EMAIL = "reader@example.com"
 PASSWORD = "correct horse 1"
@@ -268,10 +269,6 @@ def test_the_fourth_login_attempt_in_a_minute_is_refused(client, reader):
 
 
 def test_logging_in_moves_the_anonymous_cart_into_the_members_cart(app, client, reader):
-    from app.models import Book, Cart
-    from app.services.cart import SESSION_KEY
-    from tests.factories import make_book
-
     with app.app_context():
         book_id = make_book(stock_on_hand=5).id
         db.session.commit()

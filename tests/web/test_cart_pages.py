@@ -374,3 +374,32 @@ class TestWithCsrfOn:
         with app.app_context():
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 0
             assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 0
+
+
+# --------------------------------------------------------------------------- the tier seam
+
+
+def test_a_member_discount_shows_as_its_own_line_on_cart_checkout_order_and_mail(
+        app, client, auth, books, member_id, monkeypatch):
+    from app.services import checkout
+
+    # What the member-grade issue (#7) will do: give this member a 5 % rate.
+    monkeypatch.setattr(checkout, "member_discount_rate", lambda member: Decimal("0.05"))
+    dune, _ = books
+    auth.login(EMAIL)
+    client.post("/cart/add", data={"book_id": dune, "quantity": 2})  # 84.00
+
+    cart_page = client.get("/cart").get_data(as_text=True)
+    checkout_page = client.get("/checkout").get_data(as_text=True)
+    order_page = client.get(client.post("/checkout", data=CHECKOUT).location).get_data(
+        as_text=True)
+
+    for page in (cart_page, checkout_page, order_page):
+        assert "Member discount (5%)" in page
+        assert re.search(r'data-testid="discount">[^<]*4\.20', page)
+        assert re.search(r'data-testid="total">[^<]*89\.80', page)  # 84 - 4.20 + 10 shipping
+    with app.app_context():
+        order = db.session.scalar(sa.select(Order))
+        assert (order.discount_rate, order.discount_total) == (Decimal("0.05"), Decimal("4.20"))
+        mail = db.session.scalar(sa.select(OutboxMail))
+        assert "Member discount (5%): -" in mail.body_text and "4.20" in mail.body_text

@@ -30,6 +30,7 @@ from wtforms.validators import (
 from app.models import MailStatus, OrderStatus
 from app.money import CENT
 from app.services import isbn as isbn_rules
+from app.services.orders import STATUS_LABELS
 
 MAX_PRICE = Decimal("100000")
 MAX_STOCK = 100_000
@@ -102,8 +103,8 @@ BOOK_SORTS = [
 
 
 class BookFilterForm(QueryForm):
-    q = StringField(_l("Search"), filters=[stripped], validators=[Length(max=200)],
-                    description=_l("Title, author or ISBN"))
+    q = StringField(_l("Title, author or ISBN"), filters=[stripped],
+                    validators=[Length(max=200)])
     stock = SelectField(_l("Show"), choices=STOCK_FILTERS, default="")
     sort = SelectField(_l("Sort by"), choices=BOOK_SORTS, default="title")
 
@@ -174,7 +175,7 @@ class OrderFilterForm(QueryForm):
     status = SelectField(
         _l("Status"),
         choices=[SelectChoice("", _l("Any status"))]
-        + [SelectChoice(s.value, s.value.title()) for s in OrderStatus],
+        + [SelectChoice(s.value, STATUS_LABELS[s]) for s in OrderStatus],
         default="",
     )
     date_from = DateField(_l("Placed from"), validators=[Optional(), _sane_date])
@@ -197,12 +198,19 @@ class OrderStatusForm(FlaskForm):
 
 # --------------------------------------------------------------------------- mail log
 
+MAIL_STATUS_LABELS = {
+    MailStatus.PENDING: _l("Pending"),
+    MailStatus.SENT: _l("Sent"),
+    MailStatus.FAILED: _l("Failed"),
+    MailStatus.CANCELLED: _l("Cancelled"),
+}
+
 
 class MailFilterForm(QueryForm):
     status = SelectField(
         _l("Status"),
         choices=[SelectChoice("", _l("Any status"))]
-        + [SelectChoice(s.value, s.value.title()) for s in MailStatus],
+        + [SelectChoice(s.value, MAIL_STATUS_LABELS[s]) for s in MailStatus],
         default="",
     )
     kind = SelectField(_l("Kind"), choices=[SelectChoice("", _l("Any kind"))], default="")

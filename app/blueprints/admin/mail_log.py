@@ -23,7 +23,7 @@ from wtforms import SelectChoice
 
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, PER_PAGE, like_pattern, page_number
-from app.blueprints.admin.forms import ActionForm, MailFilterForm
+from app.blueprints.admin.forms import MAIL_STATUS_LABELS, ActionForm, MailFilterForm
 from app.extensions import db
 from app.models import MailStatus, OutboxMail
 from app.services import mail as mail_service
@@ -34,6 +34,10 @@ MAX_EML_BYTES = 10 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------- the outbox
+
+
+def mail_status_label(status: MailStatus) -> str:
+    return str(MAIL_STATUS_LABELS.get(status, status))
 
 
 def _kind_choices() -> list[SelectChoice]:
@@ -63,7 +67,8 @@ def mail_log():
     stmt = stmt.order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=True)
     return render_template("admin/mail/list.html", form=form, pagination=pagination,
-                           catcher_available=_catcher_dir() is not None, title=_l("Mail log"))
+                           catcher_available=_catcher_dir() is not None,
+                           mail_status_label=mail_status_label, title=_l("Mail log"))
 
 
 @bp.route(f"/mail/<{ID}:mail_id>")
@@ -71,6 +76,7 @@ def mail_detail(mail_id: int):
     mail = db.get_or_404(OutboxMail, mail_id)
     return render_template("admin/mail/detail.html", mail=mail,
                            resend_form=ActionForm() if mail.status in RESENDABLE else None,
+                           mail_status_label=mail_status_label,
                            title=_("Mail %(id)d", id=mail.id))
 
 
@@ -81,7 +87,7 @@ def mail_resend(mail_id: int):
         abort(400)
     if mail.status not in RESENDABLE:
         flash(_("Only a failed or cancelled message can be sent again; this one is %(status)s.",
-                status=mail.status.value), "error")
+                status=mail_status_label(mail.status).lower()), "error")
         return redirect(url_for("admin.mail_detail", mail_id=mail.id))
     mail_service.resend(mail.id)
     db.session.commit()

@@ -29,7 +29,7 @@ def _day_start(day) -> datetime:
 
 def _search(text: str) -> sa.ColumnElement[bool]:
     """An order number (BS-0000123, 123) or part of the customer's email address."""
-    by_email = Order.email.like(like_pattern(text.lower()), escape="\\")
+    by_email = sa.func.lower(Order.email).like(like_pattern(text.lower()), escape="\\")
     number = _ORDER_NUMBER.fullmatch(text)
     if number:
         return sa.or_(Order.id == int(number.group(1)), by_email)

@@ -1,0 +1,117 @@
+"""Real concurrent checkouts on PostgreSQL: the last copy is sold once, and nothing deadlocks."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Book, Member, Order
+from app.services import cart
+from app.services.checkout import OutOfStock, ShippingAddress, place_order
+from tests.factories import make_book, make_member
+
+ADDRESS = ShippingAddress(name="Racer", line1="1 Fast Lane", city="Shanghai", postcode="200000",
+                          country="China")
+# Each winner keeps its transaction open this long, so the other checkout really has to wait
+# on the row lock instead of simply running after it.
+HOLD_SECONDS = 0.3
+
+
+def race(app, member_ids: list[int]) -> tuple[dict[int, str], list[BaseException]]:
+    """Every member checks out their cart at the same moment; returns who won or ran out."""
+    barrier = threading.Barrier(len(member_ids))
+    outcome: dict[int, str] = {}
+    errors: list[BaseException] = []
+
+    def shopper(member_id: int) -> None:
+        try:
+            with app.app_context():
+                member = db.session.get(Member, member_id)
+                barrier.wait(timeout=10)
+                try:
+                    place_order(member, address=ADDRESS, payment_method="cod")
+                    time.sleep(HOLD_SECONDS)
+                    db.session.commit()
+                    outcome[member_id] = "ordered"
+                except OutOfStock as exc:
+                    db.session.rollback()
+                    outcome[member_id] = exc.message
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # surfaced by the caller's assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=shopper, args=(m,)) for m in member_ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcome, errors
+
+
+def test_two_shoppers_racing_for_the_last_copy_exactly_one_wins(pg_app):
+    with pg_app.app_context():
+        book = make_book(title="The Last Copy", stock_on_hand=1)
+        alice, bob = make_member(), make_member()
+        for member in (alice, bob):
+            cart.add(member, {}, book.id, 1)
+        db.session.commit()
+        book_id, ids = book.id, [alice.id, bob.id]
+
+    outcome, errors = race(pg_app, ids)
+
+    assert not errors
+    assert list(outcome.values()).count("ordered") == 1
+    [loser_message] = [m for m in outcome.values() if m != "ordered"]
+    assert "“The Last Copy” has just sold out" in loser_message
+    with pg_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 1
+        book = db.session.get(Book, book_id)
+        assert (book.stock_on_hand, book.sold_count) == (0, 1)
+        [loser] = [m for m in ids if outcome[m] != "ordered"]
+        assert cart.raw_lines(db.session.get(Member, loser), {}) == {book_id: 1}
+
+
+def test_two_carts_holding_the_same_books_in_opposite_order_do_not_deadlock(pg_app):
+    with pg_app.app_context():
+        a = make_book(title="A", stock_on_hand=10)
+        b = make_book(title="B", stock_on_hand=10)
+        first, second = make_member(), make_member()
+        cart.add(first, {}, b.id, 2)  # B then A ...
+        cart.add(first, {}, a.id, 2)
+        cart.add(second, {}, a.id, 2)  # ... and A then B: locking in cart order would deadlock
+        cart.add(second, {}, b.id, 2)
+        db.session.commit()
+        book_ids, ids = (a.id, b.id), [first.id, second.id]
+
+    outcome, errors = race(pg_app, ids)
+
+    assert not errors, errors
+    assert list(outcome.values()) == ["ordered", "ordered"]
+    with pg_app.app_context():
+        stocks = db.session.scalars(
+            sa.select(Book.stock_on_hand).where(Book.id.in_(book_ids)).order_by(Book.id)
+        ).all()
+        assert stocks == [6, 6]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 2
+
+
+def test_many_shoppers_racing_for_three_copies_never_oversell(pg_app):
+    with pg_app.app_context():
+        book = make_book(title="Three Left", stock_on_hand=3)
+        members = [make_member() for _ in range(6)]
+        for member in members:
+            cart.add(member, {}, book.id, 1)
+        db.session.commit()
+        book_id, ids = book.id, [m.id for m in members]
+
+    outcome, errors = race(pg_app, ids)
+
+    assert not errors
+    assert list(outcome.values()).count("ordered") == 3
+    with pg_app.app_context():
+        assert db.session.get(Book, book_id).stock_on_hand == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 3

@@ -1,0 +1,290 @@
+"""Staff read the mail log (the outbox), resend what failed, and read the local mail catcher."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import pytest
+
+from app.db import utcnow
+from app.extensions import db
+from app.mailcatcher import start_catcher
+from app.models import MailStatus, OutboxMail
+from app.services.mail import deliver_due
+from tests.conftest import free_port
+from tests.factories import DEFAULT_PASSWORD, make_staff
+
+NASTY_HTML = '<p>Hello</p><script>alert("x")</script><img src=x onerror="alert(1)">'
+
+
+def _csrf_token(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def mailbox(tmp_path):
+    return tmp_path / "mailbox"
+
+
+@pytest.fixture
+def app_config(mailbox):
+    return {"MAIL_CATCHER_DIR": str(mailbox)}
+
+
+@pytest.fixture
+def staff(app, client):
+    with app.app_context():
+        make_staff(email="clerk@example.test")
+        db.session.commit()
+    data = {"email": "clerk@example.test", "password": DEFAULT_PASSWORD}
+    if app.config.get("WTF_CSRF_ENABLED"):
+        data["csrf_token"] = _csrf_token(client, "/account/login")
+    assert client.post("/account/login", data=data).status_code == 302
+    return client
+
+
+def add_mail(app, **values) -> int:
+    row = {
+        "kind": "order_confirmation",
+        "to_email": "ada@example.test",
+        "subject": "Your order",
+        "body_text": "Thank you.",
+        "message_id": f"<{uuid.uuid4().hex}@test>",
+    }
+    row.update(values)
+    with app.app_context():
+        mail = OutboxMail(**row)
+        db.session.add(mail)
+        db.session.commit()
+        return mail.id
+
+
+def _status(app, mail_id: int) -> OutboxMail:
+    with app.app_context():
+        mail = db.session.get(OutboxMail, mail_id)
+        db.session.expunge(mail)
+        return mail
+
+
+def _listed(staff, query: str = "") -> list[int]:
+    page = staff.get(f"/admin/mail/?{query}").get_data(as_text=True)
+    return [int(n) for n in re.findall(r'href="/admin/mail/(\d+)"', page)]
+
+
+# --------------------------------------------------------------------------- the log
+
+
+def test_the_log_lists_the_newest_mail_first(app, staff):
+    old = add_mail(app, created_at=utcnow() - timedelta(days=2))
+    new = add_mail(app, created_at=utcnow())
+
+    assert _listed(staff) == [new, old]
+
+
+def test_the_log_filters_by_status_kind_and_recipient(app, staff):
+    failed = add_mail(app, status=MailStatus.FAILED, to_email="ada@example.test")
+    reset = add_mail(app, kind="password_reset", to_email="Bob@Example.test")
+    sent = add_mail(app, status=MailStatus.SENT, to_email="carol@example.test")
+
+    assert _listed(staff, "status=failed") == [failed]
+    assert _listed(staff, "kind=password_reset") == [reset]
+    assert _listed(staff, "q=bob@") == [reset]
+    assert _listed(staff, "q=CAROL") == [sent]
+    assert _listed(staff, "q=%25") == []
+
+
+@pytest.mark.parametrize("query", ["status=lost", "kind=no_such_kind", "q=" + "x" * 300])
+def test_a_bad_filter_is_a_400_with_a_message(app, staff, query):
+    add_mail(app)
+
+    response = staff.get(f"/admin/mail/?{query}")
+
+    assert response.status_code == 400
+    assert "Please correct the filters above." in response.get_data(as_text=True)
+
+
+def test_the_detail_shows_the_mail_with_its_html_escaped(app, staff):
+    mail_id = add_mail(
+        app,
+        subject="<b>Bold</b> offer",
+        body_text="Plain <script>alert('t')</script> text",
+        body_html=NASTY_HTML,
+        headers={"List-Unsubscribe": "<https://shop.test/u>"},
+        attempts=3,
+        last_error="SMTPServerDisconnected: <gone>",
+        status=MailStatus.FAILED,
+    )
+
+    page = staff.get(f"/admin/mail/{mail_id}").get_data(as_text=True)
+
+    assert "<script>" not in page and "<b>Bold</b>" not in page
+    assert "&lt;b&gt;Bold&lt;/b&gt; offer" in page
+    assert "Plain &lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt; text" in page
+    # The HTML body is only ever inside a sandboxed iframe's srcdoc, escaped.
+    iframe = re.search(r"<iframe[^>]*>", page).group(0)
+    assert 'sandbox=""' in iframe
+    assert "srcdoc=\"&lt;p&gt;Hello&lt;/p&gt;&lt;script&gt;" in iframe
+    assert "SMTPServerDisconnected: &lt;gone&gt;" in page
+    assert "List-Unsubscribe" in page
+    assert "Send it again" in page
+
+
+def test_a_sent_mail_offers_no_resend(app, staff):
+    mail_id = add_mail(app, status=MailStatus.SENT)
+
+    page = staff.get(f"/admin/mail/{mail_id}").get_data(as_text=True)
+
+    assert "Send it again" not in page
+
+
+def test_resending_puts_a_failed_mail_back_in_the_queue(app, staff):
+    mail_id = add_mail(app, status=MailStatus.FAILED, attempts=8, last_error="refused")
+
+    response = staff.post(f"/admin/mail/{mail_id}/resend")
+
+    mail = _status(app, mail_id)
+    assert response.status_code == 302
+    assert mail.status is MailStatus.PENDING
+    assert mail.attempts == 0
+    assert "queued to be sent again" in staff.get(f"/admin/mail/{mail_id}").get_data(
+        as_text=True)
+
+
+def test_a_resent_mail_really_goes_out(app, staff, smtp_inbox):
+    mail_id = add_mail(app, status=MailStatus.FAILED, attempts=8, subject="Second try")
+
+    staff.post(f"/admin/mail/{mail_id}/resend")
+    with app.app_context():
+        report = deliver_due()
+
+    assert report.sent == [mail_id]
+    assert [m["Subject"] for m in smtp_inbox.parsed()] == ["Second try"]
+    assert _status(app, mail_id).status is MailStatus.SENT
+
+
+def test_a_sent_mail_is_not_resent(app, staff):
+    mail_id = add_mail(app, status=MailStatus.SENT, attempts=1)
+
+    response = staff.post(f"/admin/mail/{mail_id}/resend", follow_redirects=True)
+
+    assert "Only a failed or cancelled message can be sent again" in response.get_data(
+        as_text=True)
+    assert _status(app, mail_id).status is MailStatus.SENT
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_resending_without_a_csrf_token_is_refused(app, staff):
+    mail_id = add_mail(app, status=MailStatus.FAILED)
+
+    response = staff.post(f"/admin/mail/{mail_id}/resend")
+
+    assert response.status_code == 400
+    assert _status(app, mail_id).status is MailStatus.FAILED
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_resending_with_the_pages_csrf_token_works(app, staff):
+    mail_id = add_mail(app, status=MailStatus.CANCELLED)
+    token = _csrf_token(staff, f"/admin/mail/{mail_id}")
+
+    response = staff.post(f"/admin/mail/{mail_id}/resend", data={"csrf_token": token})
+
+    assert response.status_code == 302
+    assert _status(app, mail_id).status is MailStatus.PENDING
+
+
+# --------------------------------------------------------------------------- the catcher
+
+
+def write_eml(mailbox, name: str, subject: str, text: str, html: str | None = None) -> None:
+    message = EmailMessage()
+    message["From"] = "Bookstation <shop@bookstation.test>"
+    message["To"] = "ada@example.test"
+    message["Subject"] = subject
+    message["Date"] = format_datetime(utcnow())
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
+    mailbox.mkdir(parents=True, exist_ok=True)
+    (mailbox / name).write_bytes(bytes(message))
+
+
+def test_the_catcher_page_says_so_when_nothing_was_caught(staff):
+    response = staff.get("/admin/mail/catcher")
+
+    assert response.status_code == 200
+    assert "has not saved anything yet" in response.get_data(as_text=True)
+
+
+def test_the_catcher_lists_saved_messages_newest_first(staff, mailbox):
+    write_eml(mailbox, "1700000000000000000-000001.eml", "First", "one")
+    write_eml(mailbox, "1700000000000000001-000002.eml", "Second", "two")
+    (mailbox / "notes.txt").write_text("not a message")
+
+    page = staff.get("/admin/mail/catcher").get_data(as_text=True)
+
+    assert page.index("Second") < page.index("First")
+    assert "ada@example.test" in page and "shop@bookstation.test" in page
+    assert "notes.txt" not in page
+    assert "2 messages" in page
+
+
+def test_a_caught_message_shows_its_text_escaped(staff, mailbox):
+    write_eml(mailbox, "1700000000000000000-000001.eml", "Hi <there>",
+              "Dear <b>Ada</b>,\nthanks.", html=NASTY_HTML)
+
+    response = staff.get("/admin/mail/catcher/1700000000000000000-000001.eml")
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Dear &lt;b&gt;Ada&lt;/b&gt;," in page
+    assert "<script>" not in page and "<b>Ada</b>" not in page
+    assert 'sandbox=""' in page
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["notes.txt", "missing.eml", "..%2Fsecret.eml", "%2E%2E", "..", ".eml"],
+)
+def test_only_messages_in_the_catcher_folder_can_be_opened(staff, mailbox, name):
+    write_eml(mailbox, "1700000000000000000-000001.eml", "First", "one")
+    (mailbox / "notes.txt").write_text("not a message")
+    (mailbox.parent / "secret.eml").write_text("Subject: secret\n\nsecret")
+
+    response = staff.get(f"/admin/mail/catcher/{name}")
+
+    assert response.status_code == 404
+    assert b"secret" not in response.data
+
+
+class TestTheEmbeddedCatcher:
+    """The mail sender delivers over real SMTP to app.mailcatcher, which staff then read."""
+
+    @pytest.fixture
+    def app_config(self, mailbox):
+        return {"MAIL_CATCHER_DIR": str(mailbox), "MAIL_PORT": free_port()}
+
+    @pytest.fixture
+    def catcher(self, app, mailbox):
+        controller = start_catcher(mailbox, port=app.config["MAIL_PORT"])
+        try:
+            yield
+        finally:
+            controller.stop()
+
+    def test_delivered_mail_can_be_read_by_staff(self, app, catcher, staff):
+        add_mail(app, subject="Caught for real", body_text="Over real SMTP")
+
+        with app.app_context():
+            assert len(deliver_due().sent) == 1
+        listing = staff.get("/admin/mail/catcher").get_data(as_text=True)
+        name = re.search(r'href="/admin/mail/catcher/([^"]+\.eml)"', listing).group(1)
+        message = staff.get(f"/admin/mail/catcher/{name}").get_data(as_text=True)
+
+        assert "Caught for real" in listing
+        assert "Over real SMTP" in message

@@ -1,0 +1,247 @@
+"""Staff follow orders and move them along: placed → paid → shipped → delivered, or cancelled."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Book, Order, OrderStatus
+from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_placed_order, make_staff
+
+
+def _csrf_token(client, path: str) -> str:
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def staff_id(app) -> int:
+    with app.app_context():
+        staff = make_staff(email="clerk@example.test", name="Clara Clerk")
+        db.session.commit()
+        return staff.id
+
+
+@pytest.fixture
+def staff(app, client, staff_id):
+    data = {"email": "clerk@example.test", "password": DEFAULT_PASSWORD}
+    if app.config.get("WTF_CSRF_ENABLED"):
+        data["csrf_token"] = _csrf_token(client, "/account/login")
+    assert client.post("/account/login", data=data).status_code == 302
+    return client
+
+
+@pytest.fixture
+def order_id(app) -> int:
+    """Two copies of Dune and one of Emma, placed by Ada; 3 Dunes and 1 Emma left on the shelf."""
+    with app.app_context():
+        dune = make_book(title="Dune", price=Decimal("12.50"), stock_on_hand=5)
+        emma = make_book(title="Emma", price=Decimal("8.00"), stock_on_hand=2)
+        ada = make_member(email="ada@example.test", name="Ada Reader")
+        order = make_placed_order(ada, [(dune, 2), (emma, 1)], ship_city="Lovelace Town")
+        db.session.commit()
+        return order.id
+
+
+def _order(app, order_id: int) -> tuple[OrderStatus, list[tuple]]:
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        events = [(e.from_status, e.to_status, e.actor_id, e.note) for e in order.events]
+        return order.status, events
+
+
+def _stock(app) -> dict[str, int]:
+    with app.app_context():
+        return dict(db.session.execute(sa.select(Book.title, Book.stock_on_hand)).all())
+
+
+def _options(page: str) -> list[str]:
+    select = re.search(r'<select[^>]*name="status".*?</select>', page, re.S).group(0)
+    return re.findall(r'<option[^>]*value="([^"]*)"', select)
+
+
+def test_the_order_page_shows_lines_totals_address_and_history(staff, order_id):
+    page = staff.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+
+    assert f"BS-{order_id:07d}" in page
+    assert "Dune" in page and "Emma" in page
+    assert "33.00" in page  # subtotal 2 × 12.50 + 8.00
+    assert "43.00" in page  # with 10.00 shipping
+    assert "Lovelace Town" in page and "ada@example.test" in page
+    assert page.count('data-testid="order-event"') == 1
+
+
+def test_a_placed_order_offers_only_its_allowed_next_statuses(staff, order_id):
+    page = staff.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+
+    assert _options(page) == ["paid", "cancelled"]
+
+
+def test_paying_then_shipping_records_each_step_with_the_staff_member(app, staff, staff_id,
+                                                                       order_id):
+    paid = staff.post(f"/admin/orders/{order_id}/status",
+                      data={"status": "paid", "note": "Transfer arrived"})
+    shipped = staff.post(f"/admin/orders/{order_id}/status", data={"status": "shipped"})
+
+    status, events = _order(app, order_id)
+    assert paid.status_code == shipped.status_code == 302
+    assert status is OrderStatus.SHIPPED
+    assert events[1:] == [
+        (OrderStatus.PLACED, OrderStatus.PAID, staff_id, "Transfer arrived"),
+        (OrderStatus.PAID, OrderStatus.SHIPPED, staff_id, None),
+    ]
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        assert order.paid_at is not None and order.shipped_at is not None
+
+
+def test_the_history_names_who_changed_the_order(staff, order_id):
+    staff.post(f"/admin/orders/{order_id}/status", data={"status": "paid", "note": "Paid up"})
+
+    page = staff.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+
+    assert page.count('data-testid="order-event"') == 2
+    assert "Clara Clerk" in page and "Paid up" in page
+    assert _options(page) == ["shipped", "cancelled"]
+
+
+def test_an_illegal_transition_is_refused_with_a_message(app, staff, order_id):
+    response = staff.post(f"/admin/orders/{order_id}/status", data={"status": "delivered"})
+
+    status, events = _order(app, order_id)
+    assert response.status_code == 400
+    assert "An order that is placed cannot become delivered." in response.get_data(as_text=True)
+    assert status is OrderStatus.PLACED
+    assert len(events) == 1
+
+
+@pytest.mark.parametrize("status", ["", "lost", "x" * 300])
+def test_a_nonsense_status_is_refused(app, staff, order_id, status):
+    response = staff.post(f"/admin/orders/{order_id}/status", data={"status": status})
+
+    assert response.status_code == 400
+    assert _order(app, order_id)[0] is OrderStatus.PLACED
+
+
+def test_a_finished_order_offers_no_further_status(app, staff, order_id):
+    staff.post(f"/admin/orders/{order_id}/status", data={"status": "cancelled"})
+
+    page = staff.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+
+    assert 'name="status"' not in page
+    assert "its life cycle is over" in page
+
+
+def test_cancelling_an_order_puts_its_copies_back_on_the_shelf(app, staff, order_id):
+    before = _stock(app)
+
+    response = staff.post(f"/admin/orders/{order_id}/status",
+                          data={"status": "cancelled", "note": "Customer asked"})
+
+    assert response.status_code == 302
+    assert before == {"Dune": 3, "Emma": 1}
+    assert _stock(app) == {"Dune": 5, "Emma": 2}
+    assert _order(app, order_id)[0] is OrderStatus.CANCELLED
+
+
+def test_cancelling_twice_returns_the_stock_only_once(app, staff, order_id):
+    staff.post(f"/admin/orders/{order_id}/status", data={"status": "cancelled"})
+    again = staff.post(f"/admin/orders/{order_id}/status", data={"status": "cancelled"})
+
+    assert again.status_code == 400
+    assert _stock(app) == {"Dune": 5, "Emma": 2}
+
+
+def test_a_missing_order_is_not_found(staff):
+    assert staff.get("/admin/orders/999").status_code == 404
+    assert staff.post("/admin/orders/999/status", data={"status": "paid"}).status_code == 404
+
+
+# --------------------------------------------------------------------------- the list
+
+
+@pytest.fixture
+def three_orders(app) -> dict[str, int]:
+    with app.app_context():
+        ada = make_member(email="ada@example.test")
+        bob = make_member(email="bob@example.test")
+        ids = {
+            "old": make_placed_order(ada, placed_at=datetime(2024, 1, 10, 9, tzinfo=UTC)).id,
+            "paid": make_placed_order(bob, placed_at=datetime(2024, 3, 5, 23, 59, tzinfo=UTC),
+                                      status=OrderStatus.PAID).id,
+            "new": make_placed_order(ada, placed_at=datetime(2024, 6, 1, 0, 0, tzinfo=UTC)).id,
+        }
+        db.session.commit()
+        return ids
+
+
+def _listed(staff, query: str = "") -> list[int]:
+    page = staff.get(f"/admin/orders?{query}").get_data(as_text=True)
+    return [int(n) for n in re.findall(r'href="/admin/orders/(\d+)"', page)]
+
+
+def test_the_list_shows_the_newest_orders_first(staff, three_orders):
+    assert _listed(staff) == [three_orders["new"], three_orders["paid"], three_orders["old"]]
+
+
+def test_the_list_filters_by_status(staff, three_orders):
+    assert _listed(staff, "status=paid") == [three_orders["paid"]]
+
+
+def test_the_list_filters_by_a_date_range_including_both_days(staff, three_orders):
+    found = _listed(staff, "date_from=2024-03-05&date_to=2024-06-01")
+
+    assert found == [three_orders["new"], three_orders["paid"]]
+
+
+def test_the_list_finds_an_order_by_number_or_email(staff, three_orders):
+    number = f"BS-{three_orders['old']:07d}"
+
+    assert _listed(staff, f"q={number}") == [three_orders["old"]]
+    assert _listed(staff, "q=bob@") == [three_orders["paid"]]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("date_from=2024-02-30", "Not a valid date value."),
+        ("date_from=yesterday", "Not a valid date value."),
+        ("date_from=0001-01-01", "Choose a date between"),
+        ("date_to=9999-12-31", "Choose a date between"),
+        ("date_from=2024-05-01&date_to=2024-04-01", "The end date is before the start date."),
+        ("status=lost", "Not a valid choice."),
+    ],
+)
+def test_bad_filters_give_a_message_not_an_error(staff, three_orders, query, message):
+    response = staff.get(f"/admin/orders?{query}")
+
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- CSRF
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_a_status_change_without_a_csrf_token_is_refused(app, staff, order_id):
+    response = staff.post(f"/admin/orders/{order_id}/status", data={"status": "paid"})
+
+    assert response.status_code == 400
+    assert _order(app, order_id)[0] is OrderStatus.PLACED
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_a_status_change_with_its_csrf_token_works(app, staff, order_id):
+    token = _csrf_token(staff, f"/admin/orders/{order_id}")
+
+    response = staff.post(f"/admin/orders/{order_id}/status",
+                          data={"status": "paid", "csrf_token": token})
+
+    assert response.status_code == 302
+    assert _order(app, order_id)[0] is OrderStatus.PAID
+
