@@ -70,7 +70,9 @@ class Config:
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Bookstation <shop@bookstation.test>")
+    MAIL_DEFAULT_SENDER = os.environ.get(
+        "MAIL_DEFAULT_SENDER", "Bookstation <shop@bookstation.test>"
+    )
     MAIL_TIMEOUT = 10
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
     MAIL_BATCH_SIZE = int(os.environ.get("MAIL_BATCH_SIZE", "100"))
@@ -135,7 +137,9 @@ def config_from_env() -> type[Config]:
     try:
         cls = CONFIGS[name]
     except KeyError:
-        raise RuntimeError(f"BOOKSTATION_ENV must be one of {sorted(CONFIGS)}, not {name!r}")
+        raise RuntimeError(
+            f"BOOKSTATION_ENV must be one of {sorted(CONFIGS)}, not {name!r}"
+        ) from None
     if cls is ProductionConfig:
         ProductionConfig.check()
     return cls

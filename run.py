@@ -2,8 +2,7 @@
 
 import sqlalchemy as sa
 
-from app import create_app
-from app import models
+from app import create_app, models
 from app.extensions import db
 
 app = create_app()

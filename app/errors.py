@@ -29,5 +29,6 @@ def register_error_handlers(app: Flask) -> None:
         code = error.code or 500
         if request.accept_mimetypes.best == "application/json":
             return {"error": error.name, "description": error.description}, code
-        template = f"errors/{code}.html" if code in (400, 403, 404, 429, 500) else "errors/generic.html"
+        known = (400, 403, 404, 429, 500)
+        template = f"errors/{code}.html" if code in known else "errors/generic.html"
         return render_template(template, error=error, title=_(error.name)), code

@@ -18,7 +18,6 @@ from email.message import EmailMessage
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-
 from flask_migrate import upgrade
 
 from app import create_app

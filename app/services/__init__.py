@@ -1,1 +1,2 @@
-"""Business rules as plain functions. They flush but never commit: the caller owns the transaction."""
+"""Business rules as plain functions. They flush but never commit: the caller owns the
+transaction."""
