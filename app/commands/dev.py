@@ -7,6 +7,7 @@ import threading
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from werkzeug.serving import run_simple
 
 from app.commands.mail import run_sender
 from app.mailcatcher import port_in_use, start_catcher
@@ -30,7 +31,8 @@ def dev(host: str, port: int) -> None:
     sender.start()
     click.echo(" * Mail sender running (delivers the outbox every second)")
     try:
-        app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+        # Not app.run(): Flask ignores that inside a `flask` command.
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
         stop.set()
         sender.join(timeout=5)

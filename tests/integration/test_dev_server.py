@@ -1,0 +1,77 @@
+"""`flask dev` (what `make run` serves) answers on its port and delivers queued mail into the
+local mail catcher by itself, within seconds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+
+from app import create_app
+from app.extensions import db
+from app.models import OutboxMail
+from tests.conftest import _make_config, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def dev_server(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'dev.db'}"
+    app = create_app(_make_config(db_url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    port, mail_port = free_port(), free_port()
+    env = {**os.environ, "DATABASE_URL": db_url, "MAIL_PORT": str(mail_port),
+           "MAIL_CATCHER_DIR": str(tmp_path / "mailbox"), "BOOKSTATION_ENV": "development"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "run", "dev", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}", app, tmp_path / "mailbox"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_dev_server_serves_the_shop_and_delivers_mail_to_the_catcher(dev_server):
+    base, app, mailbox = dev_server
+
+    assert _wait_for(lambda: _answers(base + "/"), timeout=20), "shop did not start"
+    with app.app_context():
+        db.session.add(OutboxMail(kind="test", to_email="reader@example.test", subject="Hi",
+                                  body_text="Hello", message_id="<dev-test@bookstation.mail>"))
+        db.session.commit()
+        db.engine.dispose()
+    queued_at = time.monotonic()
+
+    assert _wait_for(lambda: any(mailbox.glob("*.eml")), timeout=5)
+    latency = time.monotonic() - queued_at
+    [eml] = list(mailbox.glob("*.eml"))
+    assert b"reader@example.test" in eml.read_bytes()
+    assert latency < 5
