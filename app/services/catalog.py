@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import Book, Category
 from app.money import round_money
 from app.services import isbn as isbn_rules
-from app.services.text import fold, search_terms
+from app.services.text import contains_pattern, fold, search_terms
 
 # Between the title and the rest of `search_text`, so ranking can tell a title hit from an
 # author hit. `fold()` turns every whitespace character (U+001F included) into a space, so this
@@ -277,20 +277,13 @@ _book_fts = sa.table(
 )
 
 
-def escape_like(text: str, escape: str = "\\") -> str:
-    """Make `%`, `_` and the escape character literal inside a LIKE pattern."""
-    return (
-        text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
-    )
-
-
 def fts_phrase(term: str) -> str:
     """An FTS5 string literal: operators (AND, OR, NEAR, *, ^) inside it are plain text."""
     return '"' + term.replace('"', '""') + '"'
 
 
 def _contains(term: str) -> sa.ColumnElement[bool]:
-    pattern = f"%{escape_like(term)}%"
+    pattern = contains_pattern(term)
     if db.session.get_bind().dialect.name == "postgresql":
         return Book.search_text.ilike(pattern, escape="\\")
     return Book.search_text.like(pattern, escape="\\")

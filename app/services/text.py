@@ -26,3 +26,15 @@ def search_terms(query: str) -> list[str]:
     """The words of a query, folded, punctuation dropped, at most 8 of them."""
     folded = _PUNCT.sub(" ", fold(query))
     return [t for t in folded.split(" ") if t][:8]
+
+
+def escape_like(text: str, escape: str = "\\") -> str:
+    """Make `%`, `_` and the escape character literal inside a LIKE pattern."""
+    return (
+        text.replace(escape, escape * 2).replace("%", escape + "%").replace("_", escape + "_")
+    )
+
+
+def contains_pattern(text: str) -> str:
+    """`%text%` for LIKE with the wildcards in `text` escaped; use with `escape="\\"`."""
+    return f"%{escape_like(text)}%"

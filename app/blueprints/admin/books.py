@@ -12,13 +12,13 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from app.blueprints.admin import bp, register_nav
-from app.blueprints.admin.common import ID, PER_PAGE, form_status, like_pattern, page_number
+from app.blueprints.admin.common import ID, PER_PAGE, form_status, page_number
 from app.blueprints.admin.forms import BookFilterForm, BookForm
 from app.extensions import db
 from app.models import Book, Category
 from app.services import books_admin
 from app.services import isbn as isbn_rules
-from app.services.text import fold
+from app.services.text import contains_pattern, fold
 
 SORTS = {
     "title": (Book.title, Book.id),
@@ -33,10 +33,10 @@ _ISBN_LIKE = re.compile(r"[\d\s\-‐xX]{4,}")
 
 def _matching(query: str) -> sa.ColumnElement[bool]:
     """Title, authors or ISBN containing the typed text (case and accents ignored)."""
-    conditions = [Book.search_text.like(like_pattern(fold(query)), escape="\\")]
+    conditions = [Book.search_text.like(contains_pattern(fold(query)), escape="\\")]
     if _ISBN_LIKE.fullmatch(query):  # ISBNs are indexed without hyphens or spaces
         digits = isbn_rules.clean(query).lower()
-        conditions.append(Book.search_text.like(like_pattern(digits), escape="\\"))
+        conditions.append(Book.search_text.like(contains_pattern(digits), escape="\\"))
     return sa.or_(*conditions)
 
 

@@ -24,12 +24,6 @@ def page_number() -> int:
     return page
 
 
-def like_pattern(text: str) -> str:
-    """`%text%` with LIKE's wildcards escaped; use with `escape="\\\\"`."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def form_status(form) -> int:
     """400 when a submitted form has errors, so a failed post is told apart from a good one."""
     return 400 if form.errors else 200

@@ -22,11 +22,12 @@ from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from app.blueprints.admin import bp, register_nav
-from app.blueprints.admin.common import ID, PER_PAGE, like_pattern, page_number
+from app.blueprints.admin.common import ID, PER_PAGE, page_number
 from app.blueprints.admin.forms import MAIL_STATUS_LABELS, ActionForm, MailFilterForm
 from app.extensions import db
 from app.models import MailStatus, OutboxMail
 from app.services import mail as mail_service
+from app.services.text import contains_pattern
 
 RESENDABLE = (MailStatus.FAILED, MailStatus.CANCELLED)
 CATCHER_PER_PAGE = 50
@@ -62,7 +63,7 @@ def mail_log():
     if form.kind.data:
         stmt = stmt.where(OutboxMail.kind == form.kind.data)
     if form.q.data:
-        pattern = like_pattern(form.q.data.lower())
+        pattern = contains_pattern(form.q.data.lower())
         stmt = stmt.where(sa.func.lower(OutboxMail.to_email).like(pattern, escape="\\"))
     stmt = stmt.order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=True)

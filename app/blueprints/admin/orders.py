@@ -14,11 +14,12 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from app.blueprints.admin import bp, register_nav
-from app.blueprints.admin.common import ID, PER_PAGE, like_pattern, page_number
+from app.blueprints.admin.common import ID, PER_PAGE, page_number
 from app.blueprints.admin.forms import OrderFilterForm, OrderStatusForm
 from app.extensions import db
 from app.models import Order, OrderEvent, OrderStatus
 from app.services import orders as order_rules
+from app.services.text import contains_pattern
 
 _ORDER_NUMBER = re.compile(r"(?:bs-?)?0*(\d{1,9})", re.IGNORECASE)
 
@@ -29,7 +30,7 @@ def _day_start(day) -> datetime:
 
 def _search(text: str) -> sa.ColumnElement[bool]:
     """An order number (BS-0000123, 123) or part of the customer's email address."""
-    by_email = sa.func.lower(Order.email).like(like_pattern(text.lower()), escape="\\")
+    by_email = sa.func.lower(Order.email).like(contains_pattern(text.lower()), escape="\\")
     number = _ORDER_NUMBER.fullmatch(text)
     if number:
         return sa.or_(Order.id == int(number.group(1)), by_email)
