@@ -14,6 +14,7 @@ help:
 	@echo "make test   - install test dependencies and run the whole suite"
 	@echo "make serve  - production-style serving with gunicorn (set SECRET_KEY)"
 	@echo "make lint   - ruff"
+	@echo "make bench  - load-test the shop (BENCH_SIZE=demo for a quick run)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,9 +50,14 @@ run: seed
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Production mode: gunicorn (gunicorn.conf.py: WEB_CONCURRENCY sync workers, JSON logs on stdout).
+# Needs SECRET_KEY; DATABASE_URL and REDIS_URL for the many-machine set-up (README).
 serve: migrate
-	BOOKSTATION_ENV=production $(BIN)/gunicorn --workers $${WEB_CONCURRENCY:-2} \
-	  --bind $(HOST):$(PORT) --access-logfile - run:app
+	BOOKSTATION_ENV=production HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py run:app
+
+# Load test under gunicorn vs a bare-Flask ceiling (bench/README.md). BENCH_SIZE=demo is quick.
+bench: $(VENV)/.installed-dev instance
+	$(BIN)/python -m bench.run
 
 # Regenerate a migration after changing models: make migration m="what changed"
 migration: $(VENV)/.installed instance

@@ -52,6 +52,25 @@ class Config:
     # Where links in emails point (the request host is unknown to a mail worker).
     SHOP_BASE_URL = os.environ.get("SHOP_BASE_URL", "http://127.0.0.1:5000")
 
+    # Member grades (issue 7): the qualifying-spend window in months (None = all time) and what
+    # happens when spend falls below a grade: "demote" at once, or "keep" it until its window
+    # ends (for good when the window is all time). See app.services.tiers.
+    TIER_WINDOW_MONTHS: int | None = (
+        int(os.environ["TIER_WINDOW_MONTHS"]) if os.environ.get("TIER_WINDOW_MONTHS") else None
+    )
+    TIER_DEMOTION = os.environ.get("TIER_DEMOTION", "demote")
+
+    # Demand lists and stock-arrival mail (issue 3, app.services.demand / stock / holds).
+    DEMAND_HOLD_HOURS = int(os.environ.get("DEMAND_HOLD_HOURS", "48"))  # 0: no holds
+    DEMAND_PRIORITY_BY_GRADE = _bool("DEMAND_PRIORITY_BY_GRADE", False)
+    DEMAND_TELL_UNSERVED = _bool("DEMAND_TELL_UNSERVED", False)
+    DEMAND_MIN_NOTIFY_QUANTITY = int(os.environ.get("DEMAND_MIN_NOTIFY_QUANTITY", "1"))
+    DEMAND_CONFIRM_HOURS = int(os.environ.get("DEMAND_CONFIRM_HOURS", "48"))
+    DEMAND_VISITOR_RATE_LIMIT = os.environ.get("DEMAND_VISITOR_RATE_LIMIT",
+                                               "5 per minute;20 per day")
+    DEMAND_ADDRESS_DAILY_LIMIT = int(os.environ.get("DEMAND_ADDRESS_DAILY_LIMIT", "5"))
+    UNSUBSCRIBE_MAX_AGE_DAYS = int(os.environ.get("UNSUBSCRIBE_MAX_AGE_DAYS", "365"))
+
     # Accounts
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
@@ -89,12 +108,46 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Serving and the scale path (issue 8; app.observability, app.caching, gunicorn.conf.py).
+    # Flask-Caching: Redis shared by every app server when REDIS_URL is set, else per process.
+    CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
+    CACHE_REDIS_URL = os.environ.get("REDIS_URL")
+    CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "bookstation:")
+    CACHE_DEFAULT_TIMEOUT = 60
+    CACHE_THRESHOLD = 2000  # SimpleCache: entries kept per process
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "bookstation")
+    # Seconds the home page's shelves (same for everyone) and the header categories are cached;
+    # 0 turns that cache off.
+    HOME_CACHE_SECONDS = int(os.environ.get("HOME_CACHE_SECONDS", "60"))
+    NAV_CATEGORIES_TTL = int(os.environ.get("NAV_CATEGORIES_TTL", "60"))
+    # Static files: a request for a fingerprinted URL (static_url(), ?v=<hash>) is cached this
+    # long by browsers and proxies; other static requests revalidate with ETag/Last-Modified.
+    STATIC_FINGERPRINT_MAX_AGE = 365 * 24 * 3600
+    # Flask-Compress: brotli or gzip for text responses the client accepts.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/xml", "text/plain", "text/javascript",
+                          "application/javascript", "application/json", "image/svg+xml"]
+    COMPRESS_MIN_SIZE = 500
+    COMPRESS_STREAMS = False  # nothing streams; static files are read whole (app.assets)
+    COMPRESS_BR_LEVEL = 4
+    COMPRESS_LEVEL = 6
+    # PostgreSQL planner: the cost of a random page read (SSD-like; "" keeps the server's).
+    PG_RANDOM_PAGE_COST = os.environ.get("PG_RANDOM_PAGE_COST", "1.1")
+    # Behind N reverse proxies, trust N X-Forwarded-* hops (client address, scheme, host).
+    TRUST_PROXY_HOPS = int(os.environ.get("TRUST_PROXY_HOPS", "0"))
+    # "text" (Flask's default) or "json" (one JSON object a line on stdout; production default).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the dev server runs without the reloader so the mail threads start once
 
 
 class ProductionConfig(Config):
+    DEBUG = False
+    TESTING = False
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"
@@ -118,6 +171,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
+    CACHE_TYPE = "SimpleCache"  # per app, so tests never share a cache
+    LOG_FORMAT = "text"
     MAIL_SUPPRESS_SEND = False  # tests that send mail point MAIL_PORT at a real aiosmtpd
     MAIL_PORT = 1  # nothing listens there: a test that forgets its SMTP fixture fails loudly
     SHOP_BASE_URL = "http://localhost"

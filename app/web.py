@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 import sqlalchemy as sa
 from babel.numbers import format_currency
@@ -37,7 +38,13 @@ def money(value: Decimal | None) -> str:
     """Format an exact amount in the shop's currency for the current locale."""
     if value is None:
         return ""
-    return format_currency(value, current_app.config["SHOP_CURRENCY"], locale=str(get_locale()))
+    return _format_money(value, current_app.config["SHOP_CURRENCY"], str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _format_money(value: Decimal, currency: str, locale: str) -> str:
+    # Babel's formatting is slow and listings show many prices, most of them recurring.
+    return format_currency(value, currency, locale=locale)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -5,6 +5,7 @@ from flask import current_app
 
 from alembic import context
 
+from app.db import HAND_WRITTEN_INDEXES
 from app.search_index import is_search_object
 
 # this is the Alembic Config object, which provides
@@ -49,8 +50,12 @@ def get_metadata():
 
 
 def include_name(name, type_, parent_names):
-    """Leave the full-text search objects (app/search_index.py) out of autogenerate."""
-    return not is_search_object(name)
+    """Leave the search index (app/search_index.py) and hand-written indexes to the migrations."""
+    return not is_search_object(name) and name not in HAND_WRITTEN_INDEXES
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return include_name(name, type_, {})
 
 
 def run_migrations_offline():
@@ -68,7 +73,7 @@ def run_migrations_offline():
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
         url=url, target_metadata=get_metadata(), literal_binds=True,
-        include_name=include_name,
+        include_name=include_name, include_object=include_object,
     )
 
     with context.begin_transaction():
@@ -104,6 +109,7 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             include_name=include_name,
+            include_object=include_object,
             **conf_args
         )
 

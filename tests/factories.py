@@ -121,3 +121,25 @@ def make_placed_order(member: Member | None = None, lines=None, **overrides):
     db.session.add(order)
     db.session.flush()
     return order
+
+
+# ------------------------------------------------------------- demand (DEMAND engineer)
+
+
+def make_demand(member: Member | None = None, book: Book | None = None, **overrides):
+    """An open demand of `member` for an out-of-stock `book` (both made when not given)."""
+    from app.db import utcnow
+    from app.models import Demand, DemandStatus
+
+    book = book or make_book(stock_on_hand=0)
+    values = {"book_id": book.id, "quantity": 1, "status": DemandStatus.OPEN,
+              "created_at": utcnow()}
+    if "email" not in overrides:
+        member = member or make_member()
+        values["member_id"] = member.id
+    values.update(overrides)
+    demand = Demand(**values)
+    demand.open_key = demand.compute_open_key()
+    db.session.add(demand)
+    db.session.flush()
+    return demand

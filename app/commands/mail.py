@@ -6,6 +6,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 import click
 from flask import Flask, current_app
@@ -17,6 +18,10 @@ from app.services.mail import deliver_due
 
 log = logging.getLogger(__name__)
 
+# Run (in an app context, before delivering) on every pass of a sender; a feature appends its
+# own, e.g. the demand feature's hold expiry (app.commands.demand). Each commits its own work.
+SENDER_PASS_HOOKS: list[Callable[[], None]] = []
+
 
 def run_sender(app: Flask, stop: threading.Event, interval: float = 1.0,
                batch: int | None = None) -> None:
@@ -27,6 +32,8 @@ def run_sender(app: Flask, stop: threading.Event, interval: float = 1.0,
     while not stop.is_set():
         try:
             with app.app_context():
+                for hook in SENDER_PASS_HOOKS:
+                    hook()
                 report = deliver_due(batch)
                 db.session.remove()
         except Exception:  # a database hiccup must not kill the sender; try again shortly

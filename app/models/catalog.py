@@ -32,6 +32,10 @@ class Book(db.Model):
         sa.CheckConstraint("stock_on_hand >= 0", name="stock_not_negative"),
         sa.CheckConstraint("price >= 0", name="price_not_negative"),
         sa.Index("ix_book_category_sold", "category_id", "sold_count"),
+        # Category pages (issue 8): count a category's books on sale from the index alone, and
+        # read the first page of best sellers in index order instead of sorting the category.
+        sa.Index("ix_book_category_listing", "category_id", "is_active",
+                 sa.text("sold_count DESC"), sa.text("ratings_count DESC"), "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -43,8 +44,17 @@ class Member(UserMixin, db.Model):
     member_no: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
     tier_code: Mapped[str] = mapped_column(sa.String(32), default="regular")
+    # Member grades (issue 7, app.services.tiers): the spend that earns the grade (denormalised,
+    # rebuilt by `flask tiers recompute`), when the grade was reached, and whether an admin set
+    # it by hand (then automatic re-grading never lowers it; see tiers.set_member_grade).
+    qualifying_spend: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
+    tier_since: Mapped[datetime | None]
+    tier_is_manual: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     is_active_account: Mapped[bool] = mapped_column(default=True)
     mail_opt_in: Mapped[bool] = mapped_column(default=True)
+    # Demand (issue 3): stock-arrival mails for the member's demand list; off after an
+    # unsubscribe link or on the mail preferences page (app.services.unsubscribe).
+    stock_alerts_opt_in: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     locale: Mapped[str | None] = mapped_column(sa.String(16))
     last_login_at: Mapped[datetime | None]
     # Rotated when the password changes: logs out every other session and kills reset links.

@@ -22,6 +22,7 @@ from app.models import Book, Category
 from app.money import CENT
 from app.services import isbn as isbn_rules
 from app.services.catalog import refresh_search_text
+from app.services.demand import match_requests_for_book
 
 MAX_PRICE = Decimal("100000")
 MAX_STOCK = 100_000
@@ -158,6 +159,7 @@ def create_book(data: BookInput) -> Book:
     refresh_search_text(book)
     db.session.add(book)
     _flush_book()
+    match_requests_for_book(book)  # issue 3: requests for this ISBN become demand for it
     return book
 
 
@@ -174,6 +176,7 @@ def update_book(book: Book, data: BookInput) -> Book:
     if changed_search:
         refresh_search_text(book)
     _flush_book()
+    match_requests_for_book(book)  # issue 3: requests for this ISBN become demand for it
     return book
 
 

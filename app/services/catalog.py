@@ -128,7 +128,8 @@ def refresh_search_text(book: Book) -> None:
 
 
 def _active() -> sa.ColumnElement[bool]:
-    return Book.is_active.is_(True)
+    # `= true`, not `IS true`: PostgreSQL can use an index for the former only.
+    return Book.is_active == sa.true()
 
 
 def new_arrivals(limit: int = 12) -> list[Book]:

@@ -28,7 +28,7 @@ from app.db import utcnow
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
 from app.models import Book, Member, Order, OrderEvent, OrderLine, OrderStatus
-from app.services import cart, payment, pricing
+from app.services import cart, holds, payment, pricing, tiers
 from app.services.mail import enqueue
 from app.web import external_url
 
@@ -109,11 +109,11 @@ class ShippingAddress:
 def member_discount_rate(member: Member) -> Decimal:
     """The discount rate (0.05 = 5 %) this member gets on the goods subtotal today.
 
-    Every member pays full price for now. The member-grade issue (#7) plugs in here: it
-    returns the rate of the member's current tier, and checkout, the cart and the order page
-    pick it up with no other change (the order stores the rate and tier that were applied).
+    It is the rate of the grade the member holds (issue 7), read from the database on every
+    call, so a grade raised a moment ago (an order just paid) applies to the very next cart and
+    checkout without logging in again. The order stores the rate and tier that were applied.
     """
-    return Decimal("0")
+    return tiers.discount_rate_for(member)
 
 
 def _wanted(member: Member, lines: Iterable[tuple[int, int]] | None) -> dict[int, int]:
@@ -128,16 +128,22 @@ def _wanted(member: Member, lines: Iterable[tuple[int, int]] | None) -> dict[int
     return wanted
 
 
-def reserve_stock(wanted: dict[int, int]) -> None:
+def reserve_stock(wanted: dict[int, int], member: Member | None = None) -> None:
     """Take the copies off the shelf, or raise OutOfStock naming every book that falls short.
 
     One conditional UPDATE per book, ascending by id: on PostgreSQL each takes the row lock and
     re-checks `stock_on_hand >= quantity` against the latest committed value, so of two buyers
     of the last copy exactly one gets rowcount 1. The caller must roll back on OutOfStock.
+    With `member`, copies held for them after a stock arrival (issue 3, app.services.holds)
+    are used first, in the same lock order; only the rest comes off the shelf.
     """
     short: dict[int, int] = {}
     for book_id in sorted(wanted):
         quantity = wanted[book_id]
+        if member is not None:
+            quantity -= holds.take_held(member, book_id, quantity)
+            if quantity == 0:
+                continue
         result = db.session.execute(
             sa.update(Book)
             .where(Book.id == book_id, Book.is_active.is_(True), Book.stock_on_hand >= quantity)
@@ -194,7 +200,7 @@ def place_order(
     if not wanted:
         raise EmptyCart(_("Your cart is empty."))
 
-    reserve_stock(wanted)
+    reserve_stock(wanted, member)
 
     books = {
         b.id: b
@@ -250,6 +256,7 @@ def place_order(
     db.session.add(order)
     db.session.flush()
 
+    holds.fulfil_demands(member, list(wanted), when)  # issue 3: their demand is met
     if from_cart:
         cart.clear(member, {})
     if notify:

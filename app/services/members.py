@@ -171,8 +171,15 @@ def create_member(email: str, password: str, name: str, role: Role = Role.MEMBER
 
 
 def register(email: str, password: str, name: str) -> Member:
-    """A shopper joins: a member with the default grade (the grade rules are issue-specific)."""
-    return create_member(email, password, name, role=Role.MEMBER)
+    """A shopper joins: a member with the default grade (the grade rules are issue-specific).
+
+    Demand they left (and confirmed) as a visitor with this address joins the account.
+    """
+    member = create_member(email, password, name, role=Role.MEMBER)
+    from app.services.demand import attach_visitor_demands
+
+    attach_visitor_demands(member)
+    return member
 
 
 # --------------------------------------------------------------------------- signing in

@@ -18,7 +18,7 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import Book, Member, Order, OrderEvent, OrderStatus
-from app.services import payment
+from app.services import payment, tiers
 
 ORDERS_PER_PAGE = 20
 MAX_PAGE = 10_000
@@ -103,6 +103,12 @@ def change_status(
 
     if target is OrderStatus.CANCELLED:
         _return_stock(order)
+    # Member grades (issue 7): a payment counts towards the grade at once; cancelling an order
+    # that had counted (paid or later) takes it back out.
+    if target is OrderStatus.PAID:
+        tiers.on_order_paid(order, actor=actor, now=now)
+    elif target is OrderStatus.CANCELLED and current in tiers.QUALIFYING_STATUSES:
+        tiers.on_order_cancelled(order, actor=actor, now=now)
     db.session.add(OrderEvent(order_id=order.id, at=now, from_status=current, to_status=target,
                               actor_id=actor.id if actor is not None else None, note=note))
     db.session.flush()

@@ -28,7 +28,7 @@ from app.errors import DomainError
 from app.extensions import db, limiter
 from app.models import Member
 from app.security import safe_next_url
-from app.services import members
+from app.services import grading, members, tiers
 from app.services.cart import SESSION_KEY, merge_session_cart
 
 # Readable names for member grades; the grade rules themselves arrive with their own issue.
@@ -146,6 +146,27 @@ def overview():
         member=current_user,
         tier=tier_name(current_user.tier_code),
         title=_("My account"),
+    )
+
+
+@bp.route("/grade")
+@login_required
+def grade():
+    """The member's grade, discount, qualifying spend, the way to the next grade, the grade
+    history and the whole tier table (issue 7)."""
+    member = current_user._get_current_object()
+    rules = grading.ordered(tiers.load_rules())
+    place = grading.standing(tiers.qualifying_spend(member), rules, member.tier_code)
+    return render_template(
+        "account/grade.html",
+        member=member,
+        place=place,
+        rules=rules,
+        progress_percent=int(place.progress * 100),
+        history=tiers.grade_history(member),
+        window_months=current_app.config.get("TIER_WINDOW_MONTHS"),
+        reason_label=tiers.reason_label,
+        title=_("Your grade"),
     )
 
 

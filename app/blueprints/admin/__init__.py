@@ -77,7 +77,10 @@ def admin_navigation() -> dict:
 from app.blueprints.admin import (  # noqa: E402,F401
     books,
     categories,
+    demand,
     mail_log,
     orders,
+    stock,
+    tiers,
     views,
 )

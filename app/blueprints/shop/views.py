@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
-from flask import Response, abort, current_app, g, render_template, request
-from flask_babel import format_decimal, format_number
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_decimal, format_number, get_locale
+from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import caching
 from app.blueprints.shop import bp
 from app.blueprints.shop.forms import ListingForm, SearchForm
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Book
+from app.services import cart as cart_service
 from app.services import catalog
 from app.services.covers import cover_svg
 
@@ -21,41 +33,56 @@ from app.services.covers import cover_svg
 MAX_ID = 2**31 - 1
 HOME_SHELF = 12
 COVER_MAX_AGE = 30 * 24 * 3600
-_NAV_CACHE_KEY = "bookstation.shop.nav_cache"
 
 
-# --------------------------------------------------------------------------- header categories
+# --------------------------------------------------------------------------- shared caches
+
+NAV_KEY = "shop:nav"
+HOME_KEY = "shop:home"  # the shelves, per language
+HOME_PAGE_KEY = "shop:home-page"  # a visitor's whole page, per language
 
 
 def cached_nav_categories() -> list[catalog.NavCategory]:
-    """The header's categories: at most one query per request, and one per TTL per process.
+    """The header's categories: at most one query per request, one per TTL in the shared cache.
 
-    The cache lives on the app (not the module) so separate apps, such as tests, never share it.
+    Flask-Caching holds them (Redis with REDIS_URL, else per process), for NAV_CATEGORIES_TTL
+    seconds (0: no cache). A database error gives an empty header, never a second error page.
     """
     if "nav_categories" in g:
         return g.nav_categories
-    ttl = current_app.config.get("NAV_CATEGORIES_TTL", 60)
-    cache = current_app.extensions.setdefault(_NAV_CACHE_KEY, {})
-    now = time.monotonic()
-    if cache.get("expires", 0) > now:
-        categories = cache["value"]
-    else:
+
+    def load() -> list[catalog.NavCategory] | None:
         try:
-            categories = catalog.nav_categories()
+            return catalog.nav_categories()
         except SQLAlchemyError:
-            # The header must not turn an error page into a second error.
             current_app.logger.exception("could not load the header categories")
-            categories = []
-        else:
-            cache.update(value=categories, expires=now + ttl)
-    g.nav_categories = categories
-    return categories
+            return None  # not cached: the next request tries again
+
+    categories = caching.remember(NAV_KEY, current_app.config["NAV_CATEGORIES_TTL"], load)
+    g.nav_categories = [catalog.NavCategory(*c) for c in categories or []]
+    return g.nav_categories
 
 
 def forget_nav_categories() -> None:
-    """Drop the cached header categories (call after adding, renaming or removing one)."""
-    current_app.extensions.pop(_NAV_CACHE_KEY, None)
+    """Drop the cached header categories and home shelves (after a category changes)."""
+    caching.forget(NAV_KEY)
+    forget_home_shelves()
     g.pop("nav_categories", None)
+
+
+def forget_home_shelves() -> None:
+    """Drop the cached home page (new arrivals, best sellers, category counts) at once."""
+    caching.forget(*caching.per_locale(HOME_KEY), *caching.per_locale(HOME_PAGE_KEY))
+
+
+def _home_shelves() -> str:
+    """The home page's shelves as HTML (rendered without the per-request context processors)."""
+    template = current_app.jinja_env.get_template("shop/_home_shelves.html")
+    return template.render(
+        new_arrivals=catalog.new_arrivals(HOME_SHELF),
+        best_sellers=catalog.best_sellers(HOME_SHELF),
+        categories=catalog.categories_with_counts(),
+    )
 
 
 @bp.app_context_processor
@@ -67,6 +94,36 @@ def inject_nav_categories() -> dict:
 def stock_level(book: Book) -> str:
     """"in", "low" or "out" for a book, by the shop's LOW_STOCK_THRESHOLD."""
     return catalog.stock_level(book.stock_on_hand, current_app.config["LOW_STOCK_THRESHOLD"])
+
+
+_URL_SENTINEL = MAX_ID
+
+
+def _fast_url(endpoint: str, book_id: int) -> str:
+    """url_for(endpoint, book_id=...) for an int-only route, from a template built once.
+
+    Listings link every book two or three times; Flask's url_for costs tens of microseconds a
+    call, this a string concatenation. The template is built by url_for itself, per app and
+    script root, so it follows the route.
+    """
+    key = (endpoint, request.script_root if request else "")
+    templates = current_app.extensions.setdefault("bookstation.fast_urls", {})
+    parts = templates.get(key)
+    if parts is None:
+        built = url_for(endpoint, book_id=_URL_SENTINEL)
+        head, _, tail = built.partition(str(_URL_SENTINEL))
+        parts = templates[key] = (head, tail)
+    return f"{parts[0]}{int(book_id)}{parts[1]}"
+
+
+@bp.app_template_global()
+def book_url(book_id: int) -> str:
+    return _fast_url("shop.book", book_id)
+
+
+@bp.app_template_global()
+def cover_url(book_id: int) -> str:
+    return _fast_url("shop.cover", book_id)
 
 
 @bp.app_template_filter("number")
@@ -84,12 +141,23 @@ def number_filter(value: int | float | None, decimals: int | None = None) -> str
 
 @bp.get("/")
 def home():
-    return render_template(
-        "shop/home.html",
-        new_arrivals=catalog.new_arrivals(HOME_SHELF),
-        best_sellers=catalog.best_sellers(HOME_SHELF),
-        categories=catalog.categories_with_counts(),
-    )
+    # The shelves are the same for everyone: rendered once per HOME_CACHE_SECONDS and language,
+    # in the shared cache. The header (login state, cart badge) differs, so it is rendered per
+    # request around them; except for the commonest visit, a visitor with an empty cart and no
+    # message waiting, whose whole page depends only on the language and is cached whole.
+    ttl = current_app.config["HOME_CACHE_SECONDS"]
+    locale = str(get_locale())
+    if (current_user.is_authenticated or session.get("_flashes")
+            or cart_service.count(None, session)):
+        return _render_home(locale, ttl)
+    page_ttl = min(ttl, current_app.config["NAV_CATEGORIES_TTL"])  # the page holds the header
+    return caching.remember(f"{HOME_PAGE_KEY}:{locale}", page_ttl,
+                            lambda: _render_home(locale, ttl))
+
+
+def _render_home(locale: str, ttl: int) -> str:
+    shelves = caching.remember(f"{HOME_KEY}:{locale}", ttl, _home_shelves)
+    return render_template("shop/home.html", shelves=Markup(shelves))
 
 
 @bp.get("/category/<slug>")

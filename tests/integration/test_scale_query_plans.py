@@ -1,0 +1,65 @@
+"""The catalog's hot queries use their indexes (EXPLAIN), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.services import catalog
+from tests.factories import make_book, make_category
+
+
+def plans_of(app, action) -> list[str]:
+    """Run `action` in an app context; return the query plan of every SELECT it ran."""
+    statements: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", grab)
+        try:
+            action()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", grab)
+        prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        plans = []
+        with engine.connect() as conn:
+            for statement, parameters in statements:
+                if statement.lstrip().upper().startswith("SELECT"):
+                    rows = conn.exec_driver_sql(prefix + statement, parameters).fetchall()
+                    plans.append("\n".join(str(row[-1]) for row in rows))
+        return plans
+
+
+def shelf(app, books: int = 40) -> None:
+    with app.app_context():
+        fiction = make_category(slug="fiction", name="Fiction")
+        for n in range(books):
+            make_book(title=f"Dragon tale {n}" if n % 4 == 0 else f"Quiet tale {n}",
+                      category=fiction, sold_count=n)
+        db.session.commit()
+
+
+def test_search_reads_the_fts5_trigram_index_not_the_whole_book_table(app):
+    shelf(app)
+
+    plans = plans_of(app, lambda: catalog.search("dragon"))
+
+    assert plans and all("book_fts VIRTUAL TABLE" in plan for plan in plans), plans
+    assert not any("SCAN book " in plan + " " for plan in plans), plans
+
+
+def test_a_category_page_counts_and_lists_from_the_listing_index(app):
+    shelf(app)
+
+    def listing():
+        catalog.books_in_category(catalog.category_by_slug("fiction"), sort="bestselling")
+
+    plans = plans_of(app, listing)
+    listing_plans = [p for p in plans if "ix_book_category_listing" in p]
+
+    assert len(listing_plans) == 2, plans  # the page and its count
+    assert any("COVERING INDEX ix_book_category_listing" in p for p in listing_plans)
+    assert not any("TEMP B-TREE" in p for p in listing_plans), plans

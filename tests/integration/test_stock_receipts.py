@@ -1,0 +1,164 @@
+"""Stock arrivals: stock rises and every waiting reader gets one mail in the outbox, at once."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Book, DemandStatus, Hold, MailStatus, OutboxMail, StockReceipt
+from app.services import stock
+from app.services.demand import NotFound
+from app.services.stock import ReceiptFieldError, receive_stock
+from tests.factories import make_book, make_demand, make_member
+
+
+def outbox(kind: str = "stock_arrived") -> list[OutboxMail]:
+    return list(db.session.scalars(
+        sa.select(OutboxMail).where(OutboxMail.kind == kind).order_by(OutboxMail.id)))
+
+
+def test_a_receipt_queues_one_mail_per_open_demand_and_marks_them_notified(ctx):
+    book = make_book(title="Dune", stock_on_hand=0)
+    alice, bob = make_member(name="Alice"), make_member(name="Bob")
+    a, b = make_demand(alice, book), make_demand(bob, book, quantity=2)
+    other = make_demand(book=make_book(stock_on_hand=0))
+    db.session.commit()
+
+    result = receive_stock(book.id, 10, "Penguin", "INV-1", "pallet 3", actor=None)
+    db.session.commit()
+
+    assert result.notified == 2 and result.mails == 2
+    assert {m.to_email for m in outbox()} == {alice.email, bob.email}
+    mail = next(m for m in outbox() if m.to_email == alice.email)
+    assert mail.dedupe_key == f"stock_arrived:{a.id}:{result.receipt.id}"
+    assert mail.status == MailStatus.PENDING and mail.member_id == alice.id
+    assert "Dune" in mail.subject and "Hello Alice" in mail.body_text
+    assert "http://localhost/book/" in mail.body_text
+    assert mail.headers["List-Unsubscribe"].startswith("<http://localhost/demand/unsubscribe/")
+    assert mail.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    db.session.refresh(a)
+    db.session.refresh(b)
+    assert a.status == b.status == DemandStatus.NOTIFIED and a.notified_at is not None
+    db.session.refresh(other)
+    assert other.status == DemandStatus.OPEN
+    # 3 copies held (1 + 2), 7 on the shelf
+    assert db.session.get(Book, book.id).stock_on_hand == 7
+    assert sorted(h.quantity for h in db.session.scalars(sa.select(Hold))) == [1, 2]
+    receipt = db.session.get(StockReceipt, result.receipt.id)
+    assert (receipt.supplier, receipt.reference, receipt.note) == ("Penguin", "INV-1", "pallet 3")
+    assert (receipt.held_quantity, receipt.shelved_quantity, receipt.notified_count) == (3, 7, 2)
+
+
+def test_a_second_receipt_never_mails_the_same_member_twice_for_one_demand(ctx):
+    book = make_book(stock_on_hand=0)
+    make_demand(book=book)
+    db.session.commit()
+
+    receive_stock(book.id, 1)
+    db.session.commit()
+    receive_stock(book.id, 5)
+    db.session.commit()
+
+    assert len(outbox()) == 1
+
+
+def test_a_receipt_with_nobody_waiting_puts_everything_on_the_shelf(ctx):
+    book = make_book(stock_on_hand=2)
+
+    result = receive_stock(book.id, 3)
+    db.session.commit()
+
+    assert result.notified == 0 and db.session.get(Book, book.id).stock_on_hand == 5
+
+
+@pytest.mark.parametrize("quantity", [0, -3, 100_001, "5", 2.5, None, True])
+def test_a_receipt_with_a_bad_quantity_is_refused_and_nothing_is_written(ctx, quantity):
+    book = make_book(stock_on_hand=0)
+    make_demand(book=book)
+    db.session.commit()
+
+    with pytest.raises(ReceiptFieldError) as info:
+        receive_stock(book.id, quantity)
+    db.session.rollback()
+
+    assert info.value.field == "quantity"
+    assert db.session.scalars(sa.select(StockReceipt)).all() == [] and outbox() == []
+    assert db.session.get(Book, book.id).stock_on_hand == 0
+
+
+def test_a_receipt_for_an_unknown_book_is_refused(ctx):
+    with pytest.raises(NotFound):
+        receive_stock(999_999, 3)
+    db.session.rollback()
+    assert db.session.scalars(sa.select(StockReceipt)).all() == []
+
+
+def test_an_over_long_supplier_is_refused(ctx):
+    book = make_book(stock_on_hand=0)
+    with pytest.raises(ReceiptFieldError) as info:
+        receive_stock(book.id, 1, supplier="s" * 201)
+    assert info.value.field == "supplier"
+
+
+def test_find_book_accepts_an_id_or_either_isbn(ctx):
+    book = make_book(isbn13="9780306406157")
+
+    assert stock.find_book(str(book.id)) is book
+    assert stock.find_book("0-306-40615-2") is book
+    assert stock.find_book("978-0306406157") is book
+    with pytest.raises(NotFound):
+        stock.find_book("12345678901234567890")
+
+
+def test_a_member_who_opted_out_is_served_but_not_mailed(ctx):
+    book = make_book(stock_on_hand=0)
+    quiet = make_member(stock_alerts_opt_in=False)
+    demand = make_demand(quiet, book)
+    db.session.commit()
+
+    result = receive_stock(book.id, 1)
+    db.session.commit()
+
+    assert result.notified == 1 and outbox() == []
+    db.session.refresh(demand)
+    assert demand.status == DemandStatus.NOTIFIED
+
+
+def test_buying_a_notified_book_fulfils_the_demand_and_uses_the_held_copy(ctx):
+    from app.services.checkout import ShippingAddress, place_order
+
+    book = make_book(stock_on_hand=0)
+    member = make_member()
+    demand = make_demand(member, book)
+    db.session.commit()
+    receive_stock(book.id, 1)
+    db.session.commit()
+    assert db.session.get(Book, book.id).stock_on_hand == 0  # the copy is held, not shelved
+
+    place_order(member, address=ShippingAddress(name="A", line1="1 St", city="C",
+                                                postcode="1", country="X"),
+                payment_method="cod", lines=[(book.id, 1)])
+    db.session.commit()
+
+    db.session.refresh(demand)
+    assert demand.status == DemandStatus.FULFILLED and demand.fulfilled_at is not None
+    hold = db.session.scalar(sa.select(Hold))
+    assert hold.status == "consumed" and hold.remaining == 0
+    assert db.session.get(Book, book.id).stock_on_hand == 0
+    assert db.session.get(Book, book.id).sold_count == 1
+
+
+def test_braces_in_a_title_and_markup_in_a_name_come_through_the_fan_out_intact(ctx):
+    book = make_book(title="Sets {a, b} & <more>", stock_on_hand=0)
+    member = make_member(name="Ann <b>Bold</b> {0}")
+    make_demand(member, book)
+    db.session.commit()
+
+    receive_stock(book.id, 1)
+
+    [mail] = outbox()
+    assert "Sets {a, b} & <more>" in mail.subject
+    assert "Hello Ann <b>Bold</b> {0}," in mail.body_text
+    assert "Ann &lt;b&gt;Bold&lt;/b&gt; {0}" in mail.body_html
+    assert "Sets {a, b} &amp; &lt;more&gt;" in mail.body_html

@@ -1,0 +1,107 @@
+"""The stock-arrival mail over real SMTP: who gets it, what it says, and only when still wanted."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from app.db import utcnow
+from app.extensions import db
+from app.models import Member, OutboxMail
+from app.services import demand as demand_service
+from app.services.mail import deliver_due
+from app.services.stock import receive_stock
+from tests.conftest import Inbox, free_port
+from tests.factories import make_book, make_demand, make_member
+
+
+def waiting_book(*members: Member, title: str = "Dune") -> int:
+    book = make_book(title=title, stock_on_hand=0)
+    for member in members:
+        make_demand(member, book)
+    db.session.commit()
+    return book.id
+
+
+def test_every_waiting_member_receives_the_arrival_mail_with_link_and_unsubscribe_header(
+        ctx, smtp_inbox):
+    alice, bob = make_member(name="Alice"), make_member(name="Bob")
+    book_id = waiting_book(alice, bob)
+
+    receive_stock(book_id, 5)
+    db.session.commit()
+    report = deliver_due()
+
+    assert len(report.sent) == 2
+    assert sorted(rcpt[0] for _, rcpt, _ in smtp_inbox.messages) == sorted(
+        [alice.email, bob.email])
+    message = next(m for m in smtp_inbox.parsed() if m["To"] == alice.email)
+    assert message["Subject"] == "In stock: Dune"
+    text = message.get_body(("plain",)).get_content()
+    assert f"http://localhost/book/{book_id}" in text
+    assert "Hello Alice" in text and "holding 1 copy for you" in text
+    header = message["List-Unsubscribe"]
+    assert re.fullmatch(r"<http://localhost/demand/unsubscribe/[\w.\-]+>", header)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert header[1:-1] in text
+    html = message.get_body(("html",)).get_content()
+    assert f'href="http://localhost/book/{book_id}"' in html and "Alice" in html
+
+
+def test_smtp_down_during_the_receipt_loses_nothing_and_each_mail_goes_once_when_back(app):
+    port = free_port()
+    app.config["MAIL_PORT"] = port
+    app.extensions["mail"].port = port
+    with app.app_context():
+        members = [make_member() for _ in range(3)]
+        book_id = waiting_book(*members)
+        receive_stock(book_id, 3)
+        db.session.commit()
+
+        down = deliver_due()
+        assert len(down.failed) == 3 and not down.sent
+
+        inbox = Inbox(port=port)
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
+            db.session.commit()
+            back = deliver_due()
+            again = deliver_due()
+        finally:
+            controller.stop()
+
+        assert len(back.sent) == 3 and again.claimed == 0
+        assert sorted(r[0] for _, r, _ in inbox.messages) == sorted(m.email for m in members)
+
+
+def test_a_member_who_opts_out_after_the_receipt_is_not_mailed(ctx, smtp_inbox):
+    stays, leaves = make_member(), make_member()
+    book_id = waiting_book(stays, leaves)
+    receive_stock(book_id, 2)
+    db.session.commit()
+
+    demand_service.set_preferences(leaves, stock_alerts=False, news=True)
+    db.session.commit()
+    report = deliver_due()
+
+    assert len(report.sent) == 1 and len(report.cancelled) == 1
+    assert [r for _, r, _ in smtp_inbox.messages] == [[stays.email]]
+
+
+def test_a_demand_cancelled_after_the_receipt_is_not_mailed(ctx, smtp_inbox):
+    stays, cancels = make_member(), make_member()
+    book_id = waiting_book(stays, cancels)
+    receive_stock(book_id, 2)
+    db.session.commit()
+    demand = db.session.scalar(sa.select(demand_service.Demand)
+                               .where(demand_service.Demand.member_id == cancels.id))
+
+    demand_service.cancel_demand(cancels, demand.id)
+    db.session.commit()
+    deliver_due()
+
+    assert [r for _, r, _ in smtp_inbox.messages] == [[stays.email]]
