@@ -367,21 +367,8 @@ def set_member_grade(member: Member, tier_code: str, reason: str, actor: Member,
         raise InvalidInput(_("%(name)s already holds this grade, set by hand.",
                              name=member.name))
     spend = qualifying_spend(member.id, now)
-    change = GradeChange(**_change_row(
-        member.id, member.tier_code, rule.code, _names(rules), reason=GradeReason.ADMIN,
-        spend=spend, at=now, actor_id=actor.id, note=text,
-    ))
-    promoted = _is_up(member.tier_code, rule.code, rules)
-    if member.tier_code != rule.code:
-        member.tier_since = now
-    member.tier_code = rule.code
-    member.tier_is_manual = True
-    member.qualifying_spend = spend
-    db.session.add(change)
-    db.session.flush()
-    if promoted:
-        _congratulate(member, change, rules)
-    return change
+    return _apply_admin_grade(member, rule.code, manual=True, spend=spend, rules=rules,
+                              actor=actor, note=text, now=now)
 
 
 def release_member_grade(member: Member, reason: str, actor: Member,
@@ -395,15 +382,23 @@ def release_member_grade(member: Member, reason: str, actor: Member,
     rules = ensure_default_tiers()
     spend = qualifying_spend(member.id, now)
     earned = grading.tier_for(spend, rules)
+    return _apply_admin_grade(member, earned.code, manual=False, spend=spend, rules=rules,
+                              actor=actor, note=text, now=now)
+
+
+def _apply_admin_grade(member: Member, code: str, *, manual: bool, spend: Decimal,
+                       rules: Sequence[TierRule], actor: Member, note: str,
+                       now: datetime) -> GradeChange:
+    """Record an admin's grade change on a locked member; congratulate on a move up."""
     change = GradeChange(**_change_row(
-        member.id, member.tier_code, earned.code, _names(rules), reason=GradeReason.ADMIN,
-        spend=spend, at=now, actor_id=actor.id, note=text,
+        member.id, member.tier_code, code, _names(rules), reason=GradeReason.ADMIN,
+        spend=spend, at=now, actor_id=actor.id, note=note,
     ))
-    promoted = _is_up(member.tier_code, earned.code, rules)
-    if member.tier_code != earned.code:
+    promoted = _is_up(member.tier_code, code, rules)
+    if member.tier_code != code:
         member.tier_since = now
-    member.tier_code = earned.code
-    member.tier_is_manual = False
+    member.tier_code = code
+    member.tier_is_manual = manual
     member.qualifying_spend = spend
     db.session.add(change)
     db.session.flush()
