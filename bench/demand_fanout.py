@@ -169,6 +169,7 @@ def main() -> None:
         pending = db.session.scalar(sa.select(sa.func.count(OutboxMail.id))
                                     .where(OutboxMail.status == "pending"))
         print(f"  still pending: {pending}")
+        db.session.remove()  # its read lock would block DROP TABLE on PostgreSQL
         if args.database_url:
             db.drop_all()
         db.engine.dispose()

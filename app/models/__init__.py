@@ -1,5 +1,6 @@
 """Every model, imported in one place for Alembic autogenerate and `flask shell`."""
 
+from app.models.audit import AuditEntry
 from app.models.catalog import Book, Category
 from app.models.demand import Demand, DemandStatus, Hold, HoldStatus, StockReceipt
 from app.models.mail import MailStatus, OutboxMail
@@ -8,6 +9,7 @@ from app.models.order import Cart, CartLine, Order, OrderEvent, OrderLine, Order
 from app.models.tier import GradeChange, GradeReason, Tier
 
 __all__ = [
+    "AuditEntry",
     "Book",
     "Cart",
     "CartLine",

@@ -478,24 +478,16 @@ CSV_HEADER = ["book_id", "title", "authors", "isbn13", "stock", "members_waiting
               "total_quantity", "suggested_purchase", "oldest_request", "newest_request"]
 
 
-def csv_safe(value: object) -> str:
-    """A cell a spreadsheet will not run as a formula (= + - @, tab, CR lead with a quote)."""
-    text = "" if value is None else str(value)
-    if text and text[0] in "=+-@\t\r":
-        return "'" + text
-    return text
-
-
 def demand_csv_rows(q: str | None = None, only_out: bool = False,
                     sort: str = "waiting") -> Iterator[list[str]]:
-    """The aggregate as CSV rows (header first), read in batches for streaming."""
+    """The aggregate as CSV rows (header first), read in batches for streaming through
+    `app.services.exports.csv_response` (which neutralises formula cells)."""
     yield CSV_HEADER
     result = db.session.execute(_aggregate(q, only_out, sort).execution_options(yield_per=500))
     for row in result:
         d = _book_demand(row)
-        yield [csv_safe(v) for v in (d.book_id, d.title, d.authors, d.isbn13, d.stock, d.waiting,
-                                     d.quantity, d.suggested, d.oldest.isoformat(),
-                                     d.newest.isoformat())]
+        yield [d.book_id, d.title, d.authors, d.isbn13, d.stock, d.waiting, d.quantity,
+               d.suggested, d.oldest.isoformat(), d.newest.isoformat()]
 
 
 # --------------------------------------------------------------------------- conversion

@@ -18,6 +18,7 @@ from app.services.demand import (
     DemandFieldError,
     DuplicateRequest,
 )
+from app.services.exports import csv_safe
 from tests.factories import make_book, make_demand, make_member
 
 ISBN13 = "9780306406157"  # valid check digit
@@ -228,12 +229,13 @@ def test_demand_by_book_filters_and_paginates(ctx):
     assert page.pages == 2 and [d.title for d in page.items] == ["Sea 2"]
 
 
-def test_the_csv_neutralises_cells_a_spreadsheet_would_run(ctx):
+def test_the_csv_rows_carry_raw_values_and_the_export_neutralises_formula_cells(ctx):
     make_demand(book=make_book(title="=HYPERLINK(\"x\")", authors="@evil", stock_on_hand=0))
     db.session.commit()
 
     header, row = list(demand_service.demand_csv_rows())
 
     assert header[0] == "book_id"
-    assert row[1] == "'=HYPERLINK(\"x\")" and row[2] == "'@evil"
-    assert [demand_service.csv_safe(v) for v in ("+1", "-2", "ok")] == ["'+1", "'-2", "ok"]
+    assert row[1] == "=HYPERLINK(\"x\")" and row[2] == "@evil"
+    assert [csv_safe(v) for v in (row[1], "+1", "-2", "\tx", "ok", None)] == [
+        "'=HYPERLINK(\"x\")", "'+1", "'-2", "'\tx", "ok", ""]

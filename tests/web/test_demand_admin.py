@@ -86,7 +86,9 @@ def test_the_csv_export_streams_every_book_with_formulas_neutralised(app, staff)
     response = staff.get("/admin/demand.csv")
 
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    lines = response.get_data(as_text=True).splitlines()
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")  # a byte-order mark, so spreadsheets read UTF-8
+    lines = text[1:].splitlines()
     assert lines[0].startswith("book_id,title,authors,isbn13,stock,members_waiting")
     assert len(lines) == 3
     assert ",'=cmd|' /C calc'!A0," in lines[1]

@@ -1,8 +1,19 @@
-"""Small helpers the admin list pages share: the page number and LIKE patterns."""
+"""Small helpers the admin pages share: the page number, form status, and the admin-only check.
+
+Roles: the blueprint's guard (admin/__init__.py) lets `staff` and `admin` in; staff read and
+handle customers, orders and stock. Changing tiers, roles and erasing data is for `admin` only:
+such views are decorated with `admin_required` (or check `is_admin()` for a POST on a page staff
+may read), so the server refuses them whatever the page shows.
+"""
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import abort, request
+from flask_login import current_user
+
+from app.models import Role
 
 MAX_PAGE = 100_000
 PER_PAGE = 25
@@ -31,3 +42,19 @@ def form_status(form) -> int:
 
 # Route converter for database ids: larger numbers are a 404, not an overflow in the database.
 ID = "int(max=2147483647)"
+
+
+def is_admin() -> bool:
+    return current_user.is_authenticated and current_user.has_role(Role.ADMIN)
+
+
+def admin_required(view):
+    """403 for anyone below `admin` (the blueprint guard has already refused non-staff)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not is_admin():
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -3,17 +3,12 @@ and requests for books we do not carry, grouped, with a way to link them to a bo
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -27,6 +22,7 @@ from app.blueprints.admin.forms import ActionForm, QueryForm, stripped
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.services import demand as demand_service
+from app.services.exports import csv_response
 from app.services.stock import find_book
 
 DEMAND_SORTS = [
@@ -80,19 +76,8 @@ def demand():
 @bp.route("/demand.csv")
 def demand_csv():
     form = _filters()
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in demand_service.demand_csv_rows(form.q.data or None, form.out.data,
-                                                  form.sort.data):
-            writer.writerow(row)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate(0)
-
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=demand.csv"})
+    rows = demand_service.demand_csv_rows(form.q.data or None, form.out.data, form.sort.data)
+    return csv_response(rows, "demand.csv")
 
 
 @bp.route("/demand/requests")
