@@ -105,6 +105,11 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # The app enforces foreign keys on SQLite (app.observability.tune_sqlite); batch
+            # migrations copy and drop tables, which SQLite's docs say to do with them off.
+            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            connection.commit()  # end the autobegun transaction before Alembic starts its own
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
