@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app run
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test serve seed migrate migration lint bench clean help
+.PHONY: run test serve seed migrate migration lint bench clean help messages translations
 
 help:
 	@echo "make run    - install, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -15,6 +15,7 @@ help:
 	@echo "make serve  - production-style serving with gunicorn (set SECRET_KEY)"
 	@echo "make lint   - ruff"
 	@echo "make bench  - load-test the shop (BENCH_SIZE=demo for a quick run)"
+	@echo "make messages - re-extract messages.pot and merge it into translations/*/messages.po"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +32,26 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 instance:
 	@mkdir -p instance
 
-migrate: $(VENV)/.installed instance
+# Translations (issue 6): the .po catalogs are the source, the .mo files are build products
+# compiled here (and ignored by git); `make run`, `make serve` and `make test` compile them.
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+BABEL_EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext \
+	--add-comments=Translators: --project=Bookstation --copyright-holder=Bookstation
+
+%/LC_MESSAGES/messages.mo: %/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile -i $< -o $@
+
+translations: $(MO_FILES)
+
+# After marking new strings: re-extract, merge into every catalog, then translate the new or
+# fuzzy entries in translations/zh_Hans/LC_MESSAGES/messages.po (tests/i18n says what is missing).
+messages: $(VENV)/.installed
+	$(BABEL_EXTRACT) -o messages.pot .
+	$(BIN)/pybabel update -i messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/python scripts/i18n_fill_en.py
+
+migrate: $(VENV)/.installed instance translations
 	@$(FLASK) db upgrade
 
 seed: migrate
@@ -47,7 +67,7 @@ run: seed
 	@echo ""
 	@$(FLASK) dev --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Production mode: gunicorn (gunicorn.conf.py: WEB_CONCURRENCY sync workers, JSON logs on stdout).

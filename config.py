@@ -48,7 +48,9 @@ class Config:
     FREE_SHIPPING_FROM = Decimal(os.environ.get("FREE_SHIPPING_FROM", "99.00"))
     MAX_LINE_QUANTITY = 99
     BOOKS_PER_PAGE = 24
-    LOW_STOCK_THRESHOLD = 3
+    LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "3"))
+    # Admin dashboard (issue 4): how long its aggregates are reused (0 = computed every time).
+    DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
     # Where links in emails point (the request host is unknown to a mail worker).
     SHOP_BASE_URL = os.environ.get("SHOP_BASE_URL", "http://127.0.0.1:5000")
 
@@ -100,9 +102,11 @@ class Config:
     # Folder where the embedded mail catcher (`flask mail-catcher`) keeps what it receives.
     MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR", str(INSTANCE_DIR / "mailbox"))
 
-    # Languages (issue 6 adds zh_Hans)
-    LANGUAGES = ["en"]
+    # Languages (issue 6): English and Simplified Chinese; catalogs in translations/ (make messages)
+    LANGUAGES = ["en", "zh_Hans"]
     BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    LOCALE_COOKIE = "lang"  # set by the header's language switch (app.blueprints.i18n)
     BABEL_DEFAULT_TIMEZONE = "UTC"
 
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
@@ -139,6 +143,32 @@ class Config:
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
+    # Analytics, segments and lifetime value (issue 5; app.services.analytics.snapshots, which
+    # holds the defaults of the other ANALYTICS_* keys). CLV: the next N months, discounted at
+    # this annual rate.
+    ANALYTICS_CLV_HORIZON_MONTHS = int(os.environ.get("ANALYTICS_CLV_HORIZON_MONTHS", "12"))
+    ANALYTICS_DISCOUNT_RATE = float(os.environ.get("ANALYTICS_DISCOUNT_RATE", "0.10"))
+
+    # Issue 5, satisfaction / associations / forecast / campaigns (docs/CONTRACTS.md, section
+    # "Analytics: satisfaction, loyalty, recommendations, campaigns").
+    REVIEW_INVITE_MAX_AGE_DAYS = int(os.environ.get("REVIEW_INVITE_MAX_AGE_DAYS", "60"))
+    BOOK_FEEDBACK_CACHE_SECONDS = int(os.environ.get("BOOK_FEEDBACK_CACHE_SECONDS", "300"))
+    ALSO_BOUGHT_SHOWN = 6
+    ASSOC_MIN_PAIR_COUNT = int(os.environ.get("ASSOC_MIN_PAIR_COUNT", "2"))
+    ASSOC_TOP_K = int(os.environ.get("ASSOC_TOP_K", "6"))
+    ASSOC_BASKET_CAP = int(os.environ.get("ASSOC_BASKET_CAP", "60"))
+    COHORT_MONTHS = 12
+    SATISFACTION_LOW_NPS = 6  # 0..6 of 10 (NPS detractors) with a comment need attention
+    SATISFACTION_LOW_RATING = 2  # 1..2 stars with a review need attention
+    FORECAST_WINDOW_DAYS = int(os.environ.get("FORECAST_WINDOW_DAYS", "90"))
+    FORECAST_LEAD_DAYS = int(os.environ.get("FORECAST_LEAD_DAYS", "14"))
+    FORECAST_COVER_DAYS = int(os.environ.get("FORECAST_COVER_DAYS", "30"))
+    FORECAST_SERVICE_Z = float(os.environ.get("FORECAST_SERVICE_Z", "1.65"))
+    FORECAST_ROWS = 200
+    CAMPAIGN_HOLDOUT_RATE = os.environ.get("CAMPAIGN_HOLDOUT_RATE", "0.10")
+    CAMPAIGN_RESULT_DAYS = int(os.environ.get("CAMPAIGN_RESULT_DAYS", "14"))
+    CAMPAIGN_RECOMMENDATIONS = 4
+
 
 class DevelopmentConfig(Config):
     DEBUG = False  # the dev server runs without the reloader so the mail threads start once
@@ -172,6 +202,7 @@ class TestConfig(Config):
     RATELIMIT_ENABLED = False
     RATELIMIT_STORAGE_URI = "memory://"
     CACHE_TYPE = "SimpleCache"  # per app, so tests never share a cache
+    DASHBOARD_CACHE_SECONDS = 0  # tests read the figures they just wrote
     LOG_FORMAT = "text"
     MAIL_SUPPRESS_SEND = False  # tests that send mail point MAIL_PORT at a real aiosmtpd
     MAIL_PORT = 1  # nothing listens there: a test that forgets its SMTP fixture fails loudly

@@ -56,6 +56,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.cart import bp as cart_bp
     from app.blueprints.demand import bp as demand_bp
+    from app.blueprints.feedback import bp as feedback_bp
+    from app.blueprints.i18n import bp as i18n_bp
     from app.blueprints.shop import bp as shop_bp
 
     app.register_blueprint(shop_bp)
@@ -63,3 +65,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cart_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(demand_bp, url_prefix="/demand")
+    app.register_blueprint(feedback_bp)  # issue 5: reviews and the satisfaction survey
+    app.register_blueprint(i18n_bp)

@@ -11,8 +11,29 @@ from babel.numbers import format_currency
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from app.extensions import db, login_manager
+
+# The default grade names (app.services.grading.DEFAULT_RULES) are shop data stored in English;
+# the `tier_label` filter shows them translated. A name the shop wrote itself shows as written.
+DEFAULT_TIER_LABELS = {
+    "Regular": _l("Regular"),
+    "Silver": _l("Silver"),
+    "Gold": _l("Gold"),
+    "Platinum": _l("Platinum"),
+}
+
+
+def tier_label(name: str | None) -> str:
+    if not name:
+        return ""
+    label = DEFAULT_TIER_LABELS.get(name)
+    return str(label) if label is not None else name
+
+
+# Each language named in itself, for the header's switch (not translated, on purpose).
+LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 
 
 def register_login(app: Flask) -> None:
@@ -29,9 +50,35 @@ def register_login(app: Flask) -> None:
 
 
 def select_locale() -> str | None:
+    """The member's saved language, else the header switch's cookie, else Accept-Language."""
     if not has_request_context():  # CLI, mail worker, service tests: the default locale
         return None
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"]) or "en"
+    languages = current_app.config["LANGUAGES"]
+    saved = getattr(current_user, "locale", None) if current_user else None
+    if saved in languages:
+        return saved
+    cookie = request.cookies.get(current_app.config.get("LOCALE_COOKIE", "lang"))
+    if cookie in languages:
+        return cookie
+    return locale_from_accept_language(request.accept_languages, languages)
+
+
+def normalise_language_tag(tag: str) -> str | None:
+    """Map a browser language tag to one of ours: any Chinese (zh, zh-CN, zh-Hans, zh-SG, and
+    also zh-TW/zh-HK/zh-Hant: a Chinese reader is better served by Simplified Chinese than by
+    English until a Traditional catalog exists) is zh_Hans; any English is en."""
+    primary = tag.replace("_", "-").split("-", 1)[0].lower()
+    return {"zh": "zh_Hans", "en": "en"}.get(primary)
+
+
+def locale_from_accept_language(accept, languages: list[str]) -> str:
+    for tag, _quality in accept:  # werkzeug sorts by quality, best first
+        if tag == "*":
+            break
+        locale = normalise_language_tag(tag)
+        if locale in languages:
+            return locale
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
 
 
 def money(value: Decimal | None) -> str:
@@ -49,6 +96,7 @@ def _format_money(value: Decimal, currency: str, locale: str) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["tier_label"] = tier_label
     app.jinja_env.filters["date"] = lambda d: format_date(d, "medium") if d else ""
     app.jinja_env.filters["datetime"] = (
         lambda d: format_datetime(d, "medium") if isinstance(d, datetime) else ""
@@ -56,7 +104,13 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def shop_globals() -> dict:
-        return {"shop_name": app.config["SHOP_NAME"], "current_locale": lambda: str(get_locale())}
+        return {
+            "shop_name": app.config["SHOP_NAME"],
+            "current_locale": lambda: str(get_locale()),
+            # BCP 47 for <html lang>: zh_Hans -> zh-Hans
+            "html_lang": lambda: str(get_locale()).replace("_", "-"),
+            "shop_languages": LANGUAGE_NAMES,
+        }
 
 
 def external_url(endpoint: str, **values: object) -> str:

@@ -37,6 +37,7 @@ def build_schema() -> None:
         db.create_all()
         with db.engine.begin() as conn:
             search_index.install(conn)
+            search_index.install_members(conn)  # issue 4: the customer name index
     else:
         upgrade()
 

@@ -53,9 +53,12 @@ def mail_worker(once: bool, interval: float, batch: int | None) -> None:
     """Send queued mail from the outbox. Run as many as you like, anywhere."""
     app = current_app._get_current_object()
     if once:
+        for hook in SENDER_PASS_HOOKS:
+            hook()
         report = deliver_due(batch)
         click.echo(f"sent {len(report.sent)}, failed {len(report.failed)}, "
-                   f"gave up {len(report.gave_up)}, cancelled {len(report.cancelled)}")
+                   f"gave up {len(report.gave_up)}, cancelled {len(report.cancelled)}, "
+                   f"handed back {len(report.released)}")
         return
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

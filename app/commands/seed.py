@@ -37,3 +37,9 @@ def seed(books_limit: int | None, size: str) -> None:
         f"{report.members:,} members, {report.orders:,} orders "
         f"({report.order_lines:,} lines) in {report.seconds:.1f} s."
     )
+    # Issue 5: demo reviews and survey answers, then the satisfaction/association snapshots.
+    from app.seed.feedback import seed_feedback
+
+    feedback = seed_feedback()
+    db.session.commit()
+    click.echo(f"Added {feedback.reviews:,} reviews and {feedback.answers:,} survey answers.")

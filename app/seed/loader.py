@@ -24,7 +24,7 @@ from app import search_index
 from app.extensions import db
 from app.models import Book, Category, Member, Order, OrderEvent, OrderLine, Role
 from app.seed import catalog as cat
-from app.seed import categories, grades, history, people
+from app.seed import categories, crm, grades, history, people
 from app.services import members as member_service
 from app.services import pricing
 
@@ -373,6 +373,7 @@ def seed_demo(
     sync_sequences(Category, Book, Member, Order)
     refresh_planner_statistics()
     grades.grade_everyone(now)  # issue 7: default tiers, everyone graded in one pass, no mail
+    crm.decorate(now)  # issue 4: customer order figures, phone keys, demo tags and notes
     db.session.flush()
     return SeedReport(
         books=len(book_ids),

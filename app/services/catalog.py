@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from app.errors import NotFound
@@ -170,7 +171,7 @@ def nav_categories() -> list[NavCategory]:
 def category_by_slug(slug: str) -> Category:
     category = db.session.scalar(sa.select(Category).where(Category.slug == slug))
     if category is None:
-        raise NotFound("There is no such category.")
+        raise NotFound(_("There is no such category."))
     return category
 
 
@@ -178,7 +179,7 @@ def book_for_page(book_id: int) -> Book:
     """A book with its category loaded in the same query (for the book page)."""
     book = db.session.get(Book, book_id, options=[joinedload(Book.category)])
     if book is None:
-        raise NotFound("There is no such book.")
+        raise NotFound(_("There is no such book."))
     return book
 
 

@@ -28,7 +28,7 @@ from app.db import utcnow
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
 from app.models import Book, Member, Order, OrderEvent, OrderLine, OrderStatus
-from app.services import cart, holds, payment, pricing, tiers
+from app.services import cart, customers, holds, payment, pricing, tiers
 from app.services.mail import enqueue
 from app.web import external_url
 
@@ -257,6 +257,7 @@ def place_order(
     db.session.flush()
 
     holds.fulfil_demands(member, list(wanted), when)  # issue 3: their demand is met
+    customers.refresh_order_stats(member.id)  # issue 4: order count, spend, last order
     if from_cart:
         cart.clear(member, {})
     if notify:

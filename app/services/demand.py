@@ -441,7 +441,7 @@ def _aggregate(q: str | None = None, only_out: bool = False, sort: str = "waitin
         "suggested": (suggested.desc(), oldest),
         "oldest": (oldest,),
         "newest": (newest.desc(),),
-        "title": (Book.title,),
+        "title": (Book.title_sort,),  # pinyin for Chinese titles (issue 6)
         "stock": (Book.stock_on_hand, waiting.desc()),
     }[sort if sort in SORTS else "waiting"]
     return stmt.order_by(*order, Book.id)

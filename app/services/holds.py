@@ -21,6 +21,7 @@ outbox rows are written with bulk statements, not one ORM round trip per reader.
 
 from __future__ import annotations
 
+import enum
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -28,8 +29,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import format_datetime
+from flask_babel import force_locale, format_datetime
 from markupsafe import escape
+from sqlalchemy.dialects import postgresql
 
 from app.db import utcnow
 from app.extensions import db
@@ -81,10 +83,13 @@ def _waiting(book_id: int) -> list[sa.Row]:
     stmt = (
         sa.select(Demand.id, Demand.member_id, Demand.email, Demand.quantity,
                   Member.email.label("member_email"), Member.name.label("member_name"),
-                  Member.stock_alerts_opt_in, Member.is_active_account)
+                  Member.stock_alerts_opt_in, Member.is_active_account,
+                  Member.locale.label("member_locale"))
         .outerjoin(Member, Demand.member_id == Member.id)
         .where(Demand.book_id == book_id, Demand.status == DemandStatus.OPEN,
-               sa.or_(Demand.member_id.is_not(None), Demand.confirmed_at.is_not(None)))
+               # members with a working account; visitors once they confirmed their address
+               sa.or_(sa.and_(Demand.member_id.is_not(None), Member.is_active_account),
+                      sa.and_(Demand.member_id.is_(None), Demand.confirmed_at.is_not(None))))
     )
     if current_app.config.get("DEMAND_PRIORITY_BY_GRADE"):
         stmt = stmt.outerjoin(Tier, Tier.code == Member.tier_code).order_by(
@@ -133,9 +138,9 @@ def allocate(book_id: int, copies: int, *, source: str, receipt_id: int | None =
             for row, take in served if take > 0
         ])
     ids = [row.id for row, _ in served]
-    for start in range(0, len(ids), CHUNK):
+    for chunk in _id_chunks(ids):
         db.session.execute(
-            sa.update(Demand).where(Demand.id.in_(ids[start:start + CHUNK]))
+            sa.update(Demand).where(_id_in(Demand.id, chunk))
             .values(status=DemandStatus.NOTIFIED, notified_at=now, open_key=None)
             .execution_options(synchronize_session=False)
         )
@@ -170,7 +175,10 @@ class _FanOut:
         self.book = book
         self.now = now
         self.rows: list[dict] = []
-        self._rendered: dict[tuple[str, int], tuple[str, str, str]] = {}
+        self.hold_until = hold_until
+        self._languages = set(current_app.config.get("LANGUAGES") or ())
+        self._default_locale = current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+        self._rendered: dict[tuple[str, int, str], tuple[str, str, str]] = {}
         self._base = {
             "shop_name": current_app.config["SHOP_NAME"],
             "book": book,
@@ -180,7 +188,7 @@ class _FanOut:
             "demands_url": external_url("demand.my_list"),
             "preferences_url": external_url("demand.preferences"),
             "on_shelf": on_shelf,
-            "hold_until": format_datetime(hold_until, "medium") if hold_until else None,
+            "hold_until": None,
             "hold_hours": int(current_app.config.get("DEMAND_HOLD_HOURS", 48)),
             "name": _NAME,
             "unsubscribe_url": _UNSUBSCRIBE,
@@ -189,15 +197,19 @@ class _FanOut:
         # One URL build for the whole fan-out; tokens are URL-safe, so they slot straight in.
         self._url_head, _, self._url_tail = unsubscribe.unsubscribe_url(_TOKEN).partition(_TOKEN)
 
-    def _render(self, template: str, held: int) -> tuple[str, str, str]:
+    def _render(self, template: str, held: int, locale: str) -> tuple[str, str, str]:
         """Subject, and text and HTML bodies as format strings with {n} (name) and {u}
-        (unsubscribe URL) slots: rendered once per template and held count."""
-        key = (template, held)
+        (unsubscribe URL) slots: rendered once per template, held count and language."""
+        key = (template, held, locale)
         if key not in self._rendered:
-            context = dict(self._base, held=held)
-            subject = " ".join(render_template(f"mail/{template}/subject.txt", **context).split())
-            text = render_template(f"mail/{template}/body.txt", **context)
-            html = render_template(f"mail/{template}/body.html", **context)
+            with force_locale(locale):  # the reader's language (issue 6)
+                until = (format_datetime(self.hold_until, "medium")
+                         if self.hold_until else None)
+                context = dict(self._base, held=held, hold_until=until)
+                subject = " ".join(
+                    render_template(f"mail/{template}/subject.txt", **context).split())
+                text = render_template(f"mail/{template}/body.txt", **context)
+                html = render_template(f"mail/{template}/body.html", **context)
             self._rendered[key] = (subject[:300], _formatter(text), _formatter(html))
         return self._rendered[key]
 
@@ -211,7 +223,10 @@ class _FanOut:
             to_email, name = row.email, ""
             token = self._tokens.for_email(row.email)
         url = self._url_head + token + self._url_tail
-        subject, text, html = self._render(kind, held)
+        locale = getattr(row, "member_locale", None)
+        if locale not in self._languages:
+            locale = self._default_locale
+        subject, text, html = self._render(kind, held, locale)
         display = name or to_email
         self.rows.append({
             "kind": kind,
@@ -247,8 +262,75 @@ def bulk_insert(table: sa.Table, rows: list[dict]) -> None:
     Measured on PostgreSQL: a multi-row VALUES statement (or SQLAlchemy's insertmanyvalues,
     which needs RETURNING) spends seconds in psycopg parsing each 13,000-placeholder query.
     """
-    if rows:
-        db.session.execute(sa.insert(table), rows)
+    if not rows:
+        return
+    connection = db.session.connection()
+    dialect = connection.dialect
+    keys = list(rows[0])
+    compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
+    # Each column's bind processor, looked up once; Core would redo this work per row and
+    # per value (half of a 10,000-row fan-out's CPU time on SQLite).
+    processors = {key: _memo(table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
+                  for key in keys}
+    if compiled.positional:
+        order = [compiled.binds[name].key for name in compiled.positiontup]
+        steps = [(key, processors[key]) for key in order]
+        params: list = [tuple(proc(row[key]) if proc else row[key] for key, proc in steps)
+                        for row in rows]
+    else:
+        steps = [(compiled.binds[name].key, name, processors[compiled.binds[name].key])
+                 for name in compiled.binds]
+        params = [{name: proc(row[key]) if proc else row[key] for key, name, proc in steps}
+                  for row in rows]
+    if dialect.name == "postgresql":
+        _copy(connection, table, keys, rows, processors)
+        return
+    connection.exec_driver_sql(compiled.string, params)
+
+
+def _copy(connection: sa.Connection, table: sa.Table, keys: list[str], rows: list[dict],
+          processors: dict) -> None:
+    """PostgreSQL: COPY ... FROM STDIN, in the session's transaction. 10,000 outbox rows go in
+    about 5x faster than through a pipelined executemany."""
+    quote = connection.dialect.identifier_preparer
+    columns = ", ".join(quote.quote(table.c[key].name) for key in keys)
+    steps = [(key, processors[key]) for key in keys]
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {quote.format_table(table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([proc(row[key]) if proc else row[key] for key, proc in steps])
+
+
+def _id_chunks(ids: list[int]) -> list[list[int]]:
+    """PostgreSQL takes any number of ids as one array; SQLite in chunks of CHUNK."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return [ids] if ids else []
+    return [ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK)]
+
+
+def _id_in(column, ids: list[int]):
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
+def _memo(processor):
+    """A bind processor that converts each distinct datetime or enum once (a fan-out's rows
+    share a handful of timestamps and statuses)."""
+    if processor is None:
+        return None
+    seen: dict = {}
+
+    def process(value):
+        if isinstance(value, (datetime, enum.Enum)):
+            try:
+                return seen[value]
+            except KeyError:
+                seen[value] = result = processor(value)
+                return result
+        return processor(value)
+
+    return process
 
 
 # --------------------------------------------------------------------------- holds end
@@ -273,7 +355,10 @@ def expire_holds(now: datetime | None = None, limit: int = 500) -> int:
     """Close holds that have lapsed and pass their copies on. Returns how many lapsed.
 
     The demand of a lapsed hold becomes expired (its reader was told and did not buy); the
-    copies go to the next reader in line (who is told) or back on the shelf.
+    copies go to the next readers in line (who are told) or back on the shelf. Lapsed holds
+    are handled per book, books in ascending id (the lock order): one UPDATE closes all of a
+    book's lapsed holds and one allocation shares their copies, so 10,000 holds lapsing at
+    once (a big arrival nobody bought) cost a few statements per book, not per hold.
     """
     now = now or utcnow()
     due = db.session.execute(
@@ -281,22 +366,35 @@ def expire_holds(now: datetime | None = None, limit: int = 500) -> int:
         .where(Hold.status == HoldStatus.ACTIVE, Hold.expires_at <= now)
         .order_by(Hold.expires_at, Hold.id).limit(limit)
     ).all()
-    count = 0
+    by_book: dict[int, list[int]] = {}
     for hold_id, book_id in due:
+        by_book.setdefault(book_id, []).append(hold_id)
+    count = 0
+    for book_id in sorted(by_book):
         lock_book(book_id)
-        closed = _close(hold_id, HoldStatus.EXPIRED, now)
-        if closed is None:
-            continue
-        count += 1
-        _, leftover, demand_id = closed
-        db.session.execute(
-            sa.update(Demand)
-            .where(Demand.id == demand_id, Demand.status == DemandStatus.NOTIFIED)
-            .values(status=DemandStatus.EXPIRED, expired_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        closed = []
+        for chunk in _id_chunks(by_book[book_id]):
+            closed += db.session.execute(
+                sa.update(Hold)
+                .where(_id_in(Hold.id, chunk), Hold.status == HoldStatus.ACTIVE)
+                .values(status=HoldStatus.EXPIRED, closed_at=now)
+                .returning(Hold.id, Hold.remaining, Hold.demand_id)
+                .execution_options(synchronize_session=False)
+            ).all()
+        if not closed:
+            continue  # a checkout or another sender got there first
+        count += len(closed)
+        for chunk in _id_chunks(sorted({row.demand_id for row in closed})):
+            db.session.execute(
+                sa.update(Demand)
+                .where(_id_in(Demand.id, chunk), Demand.status == DemandStatus.NOTIFIED)
+                .values(status=DemandStatus.EXPIRED, expired_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        leftover = sum(row.remaining for row in closed)
         if leftover:
-            allocate(book_id, leftover, source=f"h{hold_id}", now=now)
+            # The smallest closed hold id names this event in the mails' dedupe keys.
+            allocate(book_id, leftover, source=f"h{min(row.id for row in closed)}", now=now)
     db.session.flush()
     return count
 

@@ -18,7 +18,7 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import Book, Member, Order, OrderEvent, OrderStatus
-from app.services import payment, tiers
+from app.services import customers, payment, reviews, tiers
 
 ORDERS_PER_PAGE = 20
 MAX_PAGE = 10_000
@@ -103,12 +103,15 @@ def change_status(
 
     if target is OrderStatus.CANCELLED:
         _return_stock(order)
+        customers.refresh_order_stats(order.member_id)  # issue 4: the customer's figures
     # Member grades (issue 7): a payment counts towards the grade at once; cancelling an order
     # that had counted (paid or later) takes it back out.
     if target is OrderStatus.PAID:
         tiers.on_order_paid(order, actor=actor, now=now)
     elif target is OrderStatus.CANCELLED and current in tiers.QUALIFYING_STATUSES:
         tiers.on_order_cancelled(order, actor=actor, now=now)
+    if target is OrderStatus.DELIVERED:  # issue 5: invite the member to rate the books
+        reviews.on_order_delivered(order)
     db.session.add(OrderEvent(order_id=order.id, at=now, from_status=current, to_status=target,
                               actor_id=actor.id if actor is not None else None, note=note))
     db.session.flush()

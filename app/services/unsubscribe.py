@@ -26,7 +26,7 @@ from itsdangerous.encoding import base64_encode, int_to_bytes
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Demand, DemandStatus, Member, OutboxMail
+from app.models import Demand, DemandStatus, Member
 from app.services import mail as mail_service
 from app.web import external_url
 
@@ -130,39 +130,62 @@ def unsubscribe(token: str) -> Target:
             raise InvalidUnsubscribeToken(_("This unsubscribe link is not valid."))
         member.stock_alerts_opt_in = False
     else:
-        db.session.execute(
-            sa.update(Demand)
-            .where(Demand.member_id.is_(None), sa.func.lower(Demand.email) == target.email,
-                   Demand.status.in_([DemandStatus.OPEN, DemandStatus.NOTIFIED]))
+        _cancel_visitor_demands(target.email, now)
+    db.session.flush()
+    return target
+
+
+def _cancel_visitor_demands(email: str, now) -> None:
+    """Cancel a visitor's open and notified demands; copies held for them pass on at once
+    (book locked first, as on every hold path: see app.services.holds)."""
+    from app.services import holds
+
+    active = [DemandStatus.OPEN, DemandStatus.NOTIFIED]
+    found = db.session.execute(
+        sa.select(Demand.id, Demand.book_id)
+        .where(Demand.member_id.is_(None), sa.func.lower(Demand.email) == email,
+               Demand.status.in_(active))
+        .order_by(Demand.book_id, Demand.id)
+    ).all()
+    for demand_id, book_id in found:
+        if book_id is not None:
+            holds.lock_book(book_id)
+        done = db.session.execute(
+            sa.update(Demand).where(Demand.id == demand_id, Demand.status.in_(active))
             .values(status=DemandStatus.CANCELLED, cancelled_at=now, open_key=None)
             .execution_options(synchronize_session=False)
         )
-    db.session.flush()
-    return target
+        if done.rowcount == 1:
+            demand = db.session.get(Demand, demand_id)
+            holds.release_for_demand(demand, now)
 
 
 # --------------------------------------------------------------------------- send checks
 
 
-def _demand_id(row: OutboxMail) -> int | None:
+def _demand_id(row) -> int | None:
+    """The demand a demand mail is about, from its dedupe key "<kind>:<demand_id>:..."."""
     parts = (row.dedupe_key or "").split(":")
     if len(parts) >= 2 and parts[1].isdigit():
         return int(parts[1])
     return None
 
 
-def _state(row: OutboxMail) -> sa.Row | None:
-    """The demand behind a queued mail and its reader's opt-in, in one query."""
-    demand_id = _demand_id(row)
-    if demand_id is None:
-        return None
-    return db.session.execute(
-        sa.select(Demand.status, Demand.member_id, Demand.confirmed_at,
-                  Demand.confirm_token_hash, Member.stock_alerts_opt_in,
-                  Member.is_active_account)
-        .outerjoin(Member, Demand.member_id == Member.id)
-        .where(Demand.id == demand_id)
-    ).first()
+def _states(rows) -> dict[int, sa.Row]:
+    """The demands behind a batch of queued mails and their readers' opt-ins: one query per
+    2,000 demands (a sender's batch is far smaller)."""
+    ids = sorted({d for d in (_demand_id(row) for row in rows) if d is not None})
+    states: dict[int, sa.Row] = {}
+    for start in range(0, len(ids), 2000):
+        for state in db.session.execute(
+            sa.select(Demand.id, Demand.status, Demand.member_id, Demand.confirmed_at,
+                      Demand.confirm_token_hash, Member.stock_alerts_opt_in,
+                      Member.is_active_account)
+            .outerjoin(Member, Demand.member_id == Member.id)
+            .where(Demand.id.in_(ids[start:start + 2000]))
+        ):
+            states[state.id] = state
+    return states
 
 
 def _reader_wants_alerts(state: sa.Row) -> bool:
@@ -171,26 +194,43 @@ def _reader_wants_alerts(state: sa.Row) -> bool:
     return state.confirmed_at is not None
 
 
-def stock_arrived_wanted(row: OutboxMail) -> bool:
+def _arrival_wanted(state: sa.Row) -> bool:
     """Still notified (not cancelled, expired or already bought) and the reader opted in."""
-    state = _state(row)
-    return bool(state and state.status == DemandStatus.NOTIFIED and _reader_wants_alerts(state))
+    return state.status == DemandStatus.NOTIFIED and _reader_wants_alerts(state)
 
 
-def stock_short_wanted(row: OutboxMail) -> bool:
+def _short_wanted(state: sa.Row) -> bool:
     """Still waiting, and the reader opted in."""
-    state = _state(row)
-    return bool(state and state.status == DemandStatus.OPEN and _reader_wants_alerts(state))
+    return state.status == DemandStatus.OPEN and _reader_wants_alerts(state)
 
 
-def confirmation_wanted(row: OutboxMail) -> bool:
+def _confirmation_wanted(state: sa.Row) -> bool:
     """The visitor's entry still waits for confirmation (not purged or cancelled)."""
-    state = _state(row)
-    return bool(state and state.status == DemandStatus.OPEN and state.confirmed_at is None
-                and state.confirm_token_hash is not None)
+    return (state.status == DemandStatus.OPEN and state.confirmed_at is None
+            and state.confirm_token_hash is not None)
+
+
+def _batch_check(rule):
+    def check(rows) -> set[int]:
+        states = _states(rows)
+        wanted = set()
+        for row in rows:
+            state = states.get(_demand_id(row))
+            if state is not None and rule(state):
+                wanted.add(row.id)
+        return wanted
+
+    check.__doc__ = rule.__doc__
+    return check
+
+
+stock_arrived_wanted = _batch_check(_arrival_wanted)
+stock_short_wanted = _batch_check(_short_wanted)
+confirmation_wanted = _batch_check(_confirmation_wanted)
 
 
 def register_send_checks() -> None:
-    mail_service.register_send_check("stock_arrived", stock_arrived_wanted)
-    mail_service.register_send_check("stock_short", stock_short_wanted)
-    mail_service.register_send_check("demand_confirm", confirmation_wanted)
+    """The sender re-checks a whole batch of demand mails with one query per kind."""
+    mail_service.register_batch_send_check("stock_arrived", stock_arrived_wanted)
+    mail_service.register_batch_send_check("stock_short", stock_short_wanted)
+    mail_service.register_batch_send_check("demand_confirm", confirmation_wanted)

@@ -259,3 +259,62 @@ def test_the_mail_sender_loop_expires_holds_on_its_passes(app):
 
     with app.app_context():
         assert db.session.get(Book, book_id).stock_on_hand == 1
+
+
+def test_a_visitor_who_unsubscribes_hands_their_held_copy_to_the_next_in_line(ctx):
+    from app.services import unsubscribe
+
+    book = make_book(stock_on_hand=0)
+    visitor = make_demand(None, book, email="v@example.test", quantity=1,
+                          created_at=utcnow() - timedelta(days=2))
+    visitor.confirmed_at = utcnow() - timedelta(days=2)
+    [member] = queue(book, 1)
+    db.session.commit()
+    receive_stock(book.id, 1)
+    db.session.commit()
+    assert status(visitor) == DemandStatus.NOTIFIED and status(member) == DemandStatus.OPEN
+
+    unsubscribe.unsubscribe(unsubscribe.token_for_email("v@example.test"))
+    db.session.commit()
+
+    assert status(visitor) == DemandStatus.CANCELLED
+    assert status(member) == DemandStatus.NOTIFIED
+    assert mailed() == ["v@example.test", member.member.email]
+    [active] = db.session.scalars(sa.select(Hold).where(Hold.status == HoldStatus.ACTIVE))
+    assert active.demand_id == member.id
+
+
+def test_a_deactivated_account_is_skipped_and_the_copy_goes_to_the_next_in_line(ctx):
+    book = make_book(stock_on_hand=0)
+    closed, waiting = queue(book, 1, 1)
+    closed.member.is_active_account = False
+    db.session.commit()
+
+    result = receive_stock(book.id, 1)
+    db.session.commit()
+
+    assert result.notified == 1 and result.held == 1
+    assert status(closed) == DemandStatus.OPEN and status(waiting) == DemandStatus.NOTIFIED
+    assert mailed() == [waiting.member.email]
+
+
+def test_many_holds_lapsing_at_once_pass_their_copies_on_in_order_in_one_go(ctx):
+    book = make_book(stock_on_hand=0)
+    first = queue(book, 1, 2, 1)
+    db.session.commit()
+    receive_stock(book.id, 4)
+    db.session.commit()
+    later = queue(book, 1, 1, 1, start=utcnow() - timedelta(hours=1))
+    db.session.commit()
+
+    lapsed = holds.expire_holds(now=utcnow() + timedelta(hours=49))
+    db.session.commit()
+
+    assert lapsed == 3
+    assert [status(d) for d in first] == [DemandStatus.EXPIRED] * 3
+    assert [status(d) for d in later] == [DemandStatus.NOTIFIED] * 3  # 4 copies, 3 readers
+    assert stock_of(book) == 1
+    assert mailed()[3:] == [d.member.email for d in later]
+    active = db.session.scalars(sa.select(Hold).where(Hold.status == HoldStatus.ACTIVE)).all()
+    assert sorted(h.demand_id for h in active) == sorted(d.id for d in later)
+    assert holds.expire_holds(now=utcnow() + timedelta(hours=49)) == 0  # nothing twice

@@ -162,3 +162,20 @@ def test_braces_in_a_title_and_markup_in_a_name_come_through_the_fan_out_intact(
     assert "Hello Ann <b>Bold</b> {0}," in mail.body_text
     assert "Ann &lt;b&gt;Bold&lt;/b&gt; {0}" in mail.body_html
     assert "Sets {a, b} &amp; &lt;more&gt;" in mail.body_html
+
+
+def test_each_reader_gets_the_arrival_mail_in_their_own_language(ctx):
+    book = make_book(title="Dune", stock_on_hand=0)
+    english = make_member(name="Ann")
+    chinese = make_member(name="李雷")
+    chinese.locale = "zh_Hans"
+    make_demand(english, book)
+    make_demand(chinese, book)
+    db.session.commit()
+
+    receive_stock(book.id, 2)
+    db.session.commit()
+
+    subjects = dict(db.session.execute(sa.select(OutboxMail.member_id, OutboxMail.subject)).all())
+    assert subjects[english.id] == "In stock: Dune"
+    assert subjects[chinese.id] != "In stock: Dune" and "Dune" in subjects[chinese.id]

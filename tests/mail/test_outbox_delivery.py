@@ -24,7 +24,8 @@ def queue(n: int = 1, **overrides) -> list[int]:
             "to_email": f"reader{i}@example.test",
             "subject": f"Hello {i}",
             "body_text": f"Body {i}",
-            "message_id": f"<test-{i}-{overrides.get('to_email', '')}@bookstation.mail>",
+            "message_id": f"<test-{i}-{overrides.get('to_email', '').replace(chr(10), '')}"
+                          "@bookstation.mail>",
             "headers": {"List-Unsubscribe": "<http://localhost/unsubscribe/abc>"},
         }
         values.update(overrides)
@@ -163,3 +164,110 @@ def test_retry_delays_grow_and_then_stay_at_the_last_step():
 
     assert delays == sorted(delays)
     assert delays[-1] == mail_service.RETRY_DELAYS[-1]
+
+
+class SenderKilled(BaseException):
+    """Stands for the sender's process being killed: not an Exception, so nothing catches it."""
+
+
+def test_a_sender_killed_mid_batch_loses_nothing_and_repeats_at_most_the_message_in_flight(
+        app, smtp_inbox):
+    app.config["MAIL_RECORD_EVERY"] = 1  # record each message as soon as SMTP accepted it
+    with app.app_context():
+        _kill_after_the_third_then_recover(smtp_inbox, repeated=1)
+
+
+def test_with_grouped_records_a_killed_sender_repeats_at_most_one_group(app, smtp_inbox):
+    app.config["MAIL_RECORD_EVERY"] = 2
+    app.config["MAIL_RECORD_SECONDS"] = 60  # groups close by size only, even on a slow machine
+    with app.app_context():
+        # 1 and 2 were recorded as a group; 3 was accepted but not recorded yet
+        _kill_after_the_third_then_recover(smtp_inbox, repeated=1)
+    app.config["MAIL_RECORD_EVERY"] = 5
+    smtp_inbox.messages.clear()
+    with app.app_context():
+        db.session.execute(sa.delete(OutboxMail))
+        db.session.commit()
+        _kill_after_the_third_then_recover(smtp_inbox, repeated=3, recorded=0)
+
+
+def _kill_after_the_third_then_recover(smtp_inbox, repeated: int, recorded: int = 2) -> None:
+    from collections import Counter
+
+    from flask_mail import email_dispatched
+
+    queue(5)
+
+    def killed_after_the_third_is_accepted(app, message):
+        if len(smtp_inbox.messages) == 3:
+            raise SenderKilled  # SMTP took the third; "sent" was not recorded yet
+
+    with email_dispatched.connected_to(killed_after_the_third_is_accepted):
+        with pytest.raises(SenderKilled):
+            deliver_due()
+
+    assert statuses() == [MailStatus.SENT] * recorded + [MailStatus.PENDING] * (5 - recorded)
+    assert deliver_due().claimed == 0  # the dead sender's lease still holds the rest
+    db.session.execute(sa.update(OutboxMail).where(OutboxMail.claimed_until.is_not(None))
+                       .values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+
+    after = deliver_due()
+
+    assert len(after.sent) == 5 - recorded and statuses() == [MailStatus.SENT] * 5
+    copies = Counter(message["Message-ID"] for message in smtp_inbox.parsed())
+    assert len(copies) == 5  # nothing lost
+    # only what was accepted but not yet recorded went twice
+    assert sorted(copies.values()) == [1] * (5 - repeated) + [2] * repeated
+
+
+def test_a_pass_claims_no_more_than_its_batch(ctx, smtp_inbox):
+    queue(7)
+
+    first = deliver_due(limit=3)
+
+    assert len(first.sent) == 3 and len(smtp_inbox.messages) == 3
+    assert statuses().count(MailStatus.PENDING) == 4
+
+
+def test_a_pass_whose_lease_runs_short_hands_the_rest_back_unsent(app, smtp_inbox):
+    app.config["MAIL_CLAIM_SECONDS"] = 0  # every lease is already over when sending starts
+    with app.app_context():
+        ids = queue(3)
+
+        report = deliver_due()
+
+        assert report.released == ids and not report.sent and not smtp_inbox.messages
+        rows = db.session.scalars(sa.select(OutboxMail)).all()
+        assert all(r.status == MailStatus.PENDING and r.claimed_until is None
+                   and r.attempts == 0 for r in rows)
+
+
+def test_a_send_check_that_breaks_fails_only_its_own_messages(ctx, smtp_inbox):
+    queue(1, kind="broken_check", message_id="<bc@bookstation.mail>")
+    queue(2)
+
+    def broken(row):
+        raise RuntimeError("check exploded")
+
+    mail_service.register_send_check("broken_check", broken)
+    try:
+        report = deliver_due()
+    finally:
+        mail_service._send_checks.pop("broken_check")
+
+    assert len(report.sent) == 2 and len(report.failed) == 1
+    row = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.kind == "broken_check"))
+    assert row.status == MailStatus.PENDING and "check exploded" in row.last_error
+
+
+def test_the_list_unsubscribe_header_goes_out_as_a_plain_url(ctx, smtp_inbox):
+    long_url = "http://localhost/demand/unsubscribe/" + "x" * 150
+    queue(1, headers={"List-Unsubscribe": f"<{long_url}>"}, subject="Dune — 到货了")
+
+    deliver_due()
+
+    [(_, _, raw)] = smtp_inbox.messages
+    assert f"List-Unsubscribe: <{long_url}>".encode() in raw  # not RFC 2047-encoded
+    [message] = smtp_inbox.parsed()
+    assert message["Subject"] == "Dune — 到货了"

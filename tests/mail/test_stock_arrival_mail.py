@@ -105,3 +105,34 @@ def test_a_demand_cancelled_after_the_receipt_is_not_mailed(ctx, smtp_inbox):
     deliver_due()
 
     assert [r for _, r, _ in smtp_inbox.messages] == [[stays.email]]
+
+
+def test_a_title_and_name_outside_ascii_arrive_intact(ctx, smtp_inbox):
+    reader = make_member(name="李雷")
+    book_id = waiting_book(reader, title="三体")
+
+    receive_stock(book_id, 1)
+    db.session.commit()
+    deliver_due()
+
+    [message] = smtp_inbox.parsed()
+    assert message["Subject"] == "In stock: 三体"
+    assert "Hello 李雷" in message.get_body(("plain",)).get_content()
+    assert "三体" in message.get_body(("html",)).get_content()
+
+
+def test_send_time_checks_cost_the_same_few_queries_for_3_or_30_mails(app, smtp_inbox):
+    from tests.web.test_shop_query_counts import counting_statements
+
+    counts = []
+    for readers in (3, 30):
+        with app.app_context():
+            book_id = waiting_book(*[make_member() for _ in range(readers)])
+            receive_stock(book_id, readers)
+            db.session.commit()
+        with counting_statements(app) as statements, app.app_context():
+            report = deliver_due(limit=100)
+        assert len(report.sent) == readers
+        counts.append(len([s for s in statements if "demand" in s.lower()]))
+
+    assert counts[0] == counts[1] == 1  # one look at the demands per batch

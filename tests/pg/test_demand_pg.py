@@ -7,8 +7,18 @@ import time
 
 import sqlalchemy as sa
 
+from app.db import utcnow
 from app.extensions import db
-from app.models import Book, Demand, DemandStatus, Hold, OutboxMail, StockReceipt
+from app.models import (
+    Book,
+    Demand,
+    DemandStatus,
+    Hold,
+    HoldStatus,
+    MailStatus,
+    OutboxMail,
+    StockReceipt,
+)
 from app.services.stock import receive_stock
 from tests.factories import make_book, make_demand, make_member
 
@@ -69,3 +79,42 @@ def test_a_fan_out_to_many_readers_writes_every_row_on_postgresql(pg_app):
         assert result.notified == 300 and result.mails == 300
         assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id))) == 300
         assert db.session.get(Book, book.id).stock_on_hand == 700
+        # written with COPY: every typed column reads back as the ORM wrote it
+        mail = db.session.scalar(sa.select(OutboxMail).where(
+            OutboxMail.member_id == readers[7].id))
+        assert mail.status == MailStatus.PENDING and mail.attempts == 0
+        assert mail.headers["List-Unsubscribe"].startswith("<http://localhost/demand/unsub")
+        assert mail.next_attempt_at.tzinfo is not None and mail.next_attempt_at <= utcnow()
+        assert readers[7].name in mail.body_text
+        hold = db.session.scalar(sa.select(Hold).join(Demand).where(
+            Demand.member_id == readers[7].id))
+        assert hold.status == HoldStatus.ACTIVE and hold.remaining == 1
+        assert hold.expires_at > utcnow()
+        assert db.session.scalar(sa.select(sa.func.count()).where(
+            Demand.book_id == book.id, Demand.status == DemandStatus.NOTIFIED)) == 300
+
+
+
+def test_lapsed_holds_pass_their_copies_on_on_postgresql(pg_app):
+    from datetime import timedelta
+
+    from app.services import holds
+
+    with pg_app.app_context():
+        book = make_book(stock_on_hand=0)
+        first = [make_demand(make_member(), book, created_at=utcnow() - timedelta(days=1))
+                 for _ in range(3)]
+        db.session.commit()
+        receive_stock(book.id, 3)
+        db.session.commit()
+        later = [make_demand(make_member(), book) for _ in range(2)]
+        db.session.commit()
+
+        assert holds.expire_holds(now=utcnow() + timedelta(hours=49)) == 3
+        db.session.commit()
+
+        statuses = dict(db.session.execute(sa.select(Demand.id, Demand.status)).all())
+        assert [statuses[d.id] for d in first] == [DemandStatus.EXPIRED] * 3
+        assert [statuses[d.id] for d in later] == [DemandStatus.NOTIFIED] * 2
+        assert db.session.get(Book, book.id).stock_on_hand == 1
+        db.session.remove()

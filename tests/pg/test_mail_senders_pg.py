@@ -55,3 +55,24 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(pg_app, smtp_inbo
         assert db.session.scalar(
             sa.select(sa.func.count()).where(OutboxMail.status == MailStatus.SENT)
         ) == 300
+
+
+def test_a_pass_claims_no_more_than_its_batch_on_postgresql(pg_app, smtp_inbox):
+    # An `IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)` may be re-run by the planner and
+    # claim everything; the claim reads its rows from a materialised CTE instead.
+    with pg_app.app_context():
+        db.session.add_all(
+            OutboxMail(kind="test", to_email=f"r{i}@example.test", subject=f"S{i}",
+                       body_text="b", message_id=f"<m{i}@bookstation.mail>")
+            for i in range(60)
+        )
+        db.session.commit()
+
+        report = deliver_due(limit=10)
+
+        assert len(report.sent) == 10 and len(smtp_inbox.messages) == 10
+        assert db.session.scalar(
+            sa.select(sa.func.count()).where(OutboxMail.status == MailStatus.PENDING,
+                                             OutboxMail.claimed_until.is_(None))
+        ) == 50
+        db.session.remove()

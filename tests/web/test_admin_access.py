@@ -1,23 +1,28 @@
 """Every /admin route refuses non-staff: found by walking the URL map, so new pages are covered.
 
 Anonymous visitors are sent to log in, logged-in members get 403, and staff see each page
-(200, or 404 for an id that does not exist), never a server error.
+(200, or 404 for an id that does not exist), never a server error, except the admin-only ones:
+those are found from their `admin_required` / `admin_required_for` decorator
+(app.blueprints.admin.common.admin_only_rules), staff get 403 there and an admin gets in.
 """
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.routing import IntegerConverter, Rule
+from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 
 from app import create_app
+from app.blueprints.admin.common import admin_only_rules
 from app.extensions import db
 from app.models import MailStatus, OutboxMail
 from config import TestConfig
 from tests.factories import (
     DEFAULT_PASSWORD,
+    make_admin,
     make_book,
     make_category,
     make_member,
@@ -38,12 +43,20 @@ def _admin_rules() -> list[Rule]:
 
 
 ADMIN_RULES = _admin_rules()
+ADMIN_ONLY = [(rule, method) for rule, method in admin_only_rules(create_app(TestConfig))]
+ADMIN_ONLY_KEYS = {(rule.endpoint, method) for rule, method in ADMIN_ONLY}
+
+
+def _staff_may(rule: Rule, method: str) -> bool:
+    return (rule.endpoint, method) not in ADMIN_ONLY_KEYS
 
 
 def url_for_rule(rule: Rule) -> str:
-    """The rule's path with plausible values: 1 for numbers, "x" for text."""
+    """The rule's path with plausible values: 1 for numbers, the first choice of an `any(...)`,
+    "x" for other text."""
     values = {
-        name: 1 if isinstance(converter, IntegerConverter) else "x"
+        name: 1 if isinstance(converter, IntegerConverter)
+        else sorted(converter.items)[0] if isinstance(converter, AnyConverter) else "x"
         for name, converter in rule._converters.items()
     }
     return rule.build(values)[1]
@@ -81,6 +94,15 @@ def staff_client(app, client, auth):
 
 
 @pytest.fixture
+def admin_client(app, client, auth):
+    with app.app_context():
+        make_admin(email="boss@example.test")
+        db.session.commit()
+    assert auth.login("boss@example.test", DEFAULT_PASSWORD).status_code == 302
+    return client
+
+
+@pytest.fixture
 def one_of_everything(app):
     """A book, a category, an order and a mail with id 1, so id pages render for real."""
     with app.app_context():
@@ -90,6 +112,9 @@ def one_of_everything(app):
         db.session.add(OutboxMail(kind="test", to_email="a@example.test", subject="Hello",
                                   body_text="Hi", message_id="<1@test>",
                                   status=MailStatus.FAILED))
+        # Issue 5 (campaigns): a draft campaign with id 1.
+        from app.models import Campaign
+        db.session.add(Campaign(name="Draft", subject="Hi", message="Hello", holdout_seed=1))
         db.session.commit()
 
 
@@ -121,7 +146,8 @@ def test_a_logged_in_member_is_refused_with_403(member_client, rule, method):
 
 
 @pytest.mark.parametrize(
-    "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES if "GET" in r.methods]
+    "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES
+             if "GET" in r.methods and _staff_may(r, "GET")]
 )
 def test_staff_see_every_admin_page_without_a_server_error(staff_client, rule):
     response = staff_client.get(url_for_rule(rule))
@@ -132,7 +158,8 @@ def test_staff_see_every_admin_page_without_a_server_error(staff_client, rule):
 
 
 @pytest.mark.parametrize(
-    "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES if "GET" in r.methods]
+    "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES
+             if "GET" in r.methods and _staff_may(r, "GET")]
 )
 def test_staff_see_every_admin_page_for_existing_records(staff_client, one_of_everything,
                                                          rule):
@@ -143,8 +170,70 @@ def test_staff_see_every_admin_page_for_existing_records(staff_client, one_of_ev
         assert response.status_code == 200
 
 
+def test_the_admin_only_list_is_read_from_the_decorators():
+    """Changing tiers and reading the audit log are admin only; the list is not empty by
+    accident (a decorator that stopped marking its view would empty it)."""
+    assert {("admin.tiers", "POST"), ("admin.member_grade", "POST"), ("admin.audit", "GET"),
+            ("admin.audit_detail", "GET"), ("admin.audit_csv", "GET")} <= ADMIN_ONLY_KEYS
+    assert ("admin.tiers", "GET") not in ADMIN_ONLY_KEYS  # staff may look at the table
+    assert not {key for key in ADMIN_ONLY_KEYS if key[0] in {
+        "admin.orders", "admin.order_status", "admin.books", "admin.book_edit",
+        "admin.dashboard"}}, "staff handle orders and stock"
+
+
+@pytest.mark.parametrize(("rule", "method"),
+                         [pytest.param(r, m, id=f"{m} {r.rule}") for r, m in ADMIN_ONLY])
+def test_staff_are_refused_every_admin_only_action_with_403(staff_client, one_of_everything,
+                                                            rule, method):
+    response = staff_client.open(url_for_rule(rule), method=method, data={})
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("rule", "method"),
+                         [pytest.param(r, m, id=f"{m} {r.rule}") for r, m in ADMIN_ONLY])
+def test_an_admin_may_use_every_admin_only_action(admin_client, one_of_everything, rule,
+                                                  method):
+    response = admin_client.open(url_for_rule(rule), method=method, data={})
+
+    assert response.status_code not in (401, 403)
+    assert response.status_code < 500
+
+
 @pytest.mark.parametrize(
-    "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES if "POST" in r.methods]
+    "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES if "GET" in r.methods]
+)
+def test_an_admin_sees_every_admin_page(admin_client, one_of_everything, rule):
+    response = admin_client.get(url_for_rule(rule))
+
+    assert response.status_code in (200, 404)
+
+
+def test_staff_do_not_see_admin_only_links(staff_client, admin_client_factory):
+    staff_page = staff_client.get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/audit"' not in staff_page
+
+    admin_page = admin_client_factory().get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/audit"' in admin_page
+
+
+@pytest.fixture
+def admin_client_factory(app):
+    def build():
+        with app.app_context():
+            make_admin(email="chief@example.test")
+            db.session.commit()
+        other = app.test_client()
+        response = other.post("/account/login", data={"email": "chief@example.test",
+                                                      "password": DEFAULT_PASSWORD})
+        assert response.status_code == 302
+        return other
+    return build
+
+
+@pytest.mark.parametrize(
+    "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES
+             if "POST" in r.methods and _staff_may(r, "POST")]
 )
 def test_an_empty_post_from_staff_is_refused_or_handled_never_a_server_error(
     staff_client, one_of_everything, rule
@@ -178,3 +267,43 @@ def test_absurd_ids_are_not_found(staff_client, path):
                                    "page=99999999999999999999999", "page=500"])
 def test_absurd_page_numbers_are_not_found(staff_client, query):
     assert staff_client.get(f"/admin/books?{query}").status_code == 404
+
+
+# --------------------------------------------------------------------------- CSRF
+
+_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+@pytest.fixture
+def csrf_admin_client(app, client):
+    """An admin logged in through the real form with CSRF checks switched on."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    with app.app_context():
+        make_admin(email="boss@example.test")
+        db.session.commit()
+    token = _TOKEN.search(client.get("/account/login").get_data(as_text=True)).group(1)
+    response = client.post("/account/login", data={
+        "email": "boss@example.test", "password": DEFAULT_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize(
+    "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES if "POST" in r.methods]
+)
+def test_every_admin_form_post_without_its_csrf_token_is_refused(csrf_admin_client,
+                                                                 one_of_everything, rule):
+    """Every admin POST (not only a sample): without the token the change is refused (400)."""
+    response = csrf_admin_client.post(url_for_rule(rule), data={"name": "x", "reason": "x"})
+
+    assert response.status_code == 400
+
+
+def test_an_admin_form_with_its_csrf_token_goes_through(csrf_admin_client, one_of_everything):
+    page = csrf_admin_client.get("/admin/categories/new").get_data(as_text=True)
+    token = _TOKEN.search(page).group(1)
+
+    response = csrf_admin_client.post("/admin/categories/new", data={
+        "name": "Poetry", "slug": "poetry", "position": "1", "csrf_token": token})
+
+    assert response.status_code == 302

@@ -429,3 +429,68 @@ def test_deleting_a_category_without_a_csrf_token_is_refused(app, staff):
     assert response.status_code == 400
     with app.app_context():
         assert db.session.get(Category, category_id) is not None
+
+
+# --------------------------------------------------------------------------- low stock (issue 4)
+
+
+@pytest.fixture
+def shelf(app) -> None:
+    with app.app_context():
+        make_book(title="Plenty", stock_on_hand=9)
+        make_book(title="Three left", stock_on_hand=3, sold_count=5)
+        make_book(title="Three left, popular", stock_on_hand=3, sold_count=50)
+        gone = make_book(title="Gone", stock_on_hand=0,
+                         category_id=make_category(slug="fiction", name="Fiction").id)
+        make_book(title="Withdrawn", stock_on_hand=0, is_active=False)
+        from tests.factories import make_demand
+        make_demand(book=gone)
+        make_demand(book=gone)
+        db.session.commit()
+
+
+def _low(staff, query: str = "") -> list[str]:
+    page = staff.get(f"/admin/books/low-stock?{query}").get_data(as_text=True)
+    return re.findall(r'data-testid="low-stock-book">\s*<td><a href="[^"]+">([^<]+)</a>', page)
+
+
+def test_the_low_stock_view_lists_books_for_sale_at_or_below_the_threshold(staff, shelf):
+    assert _low(staff) == ["Gone", "Three left, popular", "Three left"]
+
+
+@pytest.mark.parametrize("app_config", [{"LOW_STOCK_THRESHOLD": 0}])
+def test_the_low_stock_threshold_comes_from_the_config(staff, shelf):
+    assert _low(staff) == ["Gone"]
+
+
+def test_the_low_stock_threshold_can_be_changed_on_the_page(staff, shelf):
+    assert _low(staff, "threshold=9") == ["Gone", "Three left, popular", "Three left", "Plenty"]
+
+
+def test_the_low_stock_view_shows_the_readers_waiting(staff, shelf):
+    page = staff.get("/admin/books/low-stock").get_data(as_text=True)
+
+    row = re.search(r'data-testid="low-stock-book">.*?</tr>', page, re.S).group(0)
+    assert "Gone" in row and '<td class="num">2</td>' in row
+
+
+@pytest.mark.parametrize("query", ["threshold=-1", "threshold=abc", "threshold=100001"])
+def test_a_bad_low_stock_threshold_is_a_400(staff, query):
+    assert staff.get(f"/admin/books/low-stock?{query}").status_code == 400
+
+
+def test_the_low_stock_view_runs_a_fixed_number_of_queries(app, staff, shelf):
+    from tests.web.test_shop_query_counts import counting_statements
+
+    staff.get("/admin/books/low-stock")
+    with counting_statements(app) as few:
+        staff.get("/admin/books/low-stock")
+    with app.app_context():
+        category = make_category(slug="sci", name="Sci")
+        for n in range(8):
+            make_book(title=f"Scarce {n}", stock_on_hand=1, category_id=category.id)
+        db.session.commit()
+    with counting_statements(app) as many:
+        staff.get("/admin/books/low-stock")
+
+    assert len(many) == len(few)

@@ -245,3 +245,117 @@ def test_a_status_change_with_its_csrf_token_works(app, staff, order_id):
     assert response.status_code == 302
     assert _order(app, order_id)[0] is OrderStatus.PAID
 
+
+
+# --------------------------------------------------------------------------- issue 4
+
+
+def test_the_order_page_names_the_members_grade_not_its_code(app, staff, order_id):
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        order.member.tier_code = "silver"
+        order.tier_code = "silver"
+        order.discount_total = Decimal("1.65")
+        db.session.commit()
+
+    page = staff.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+
+    assert re.search(r'data-testid="member-tier">Silver<', page)
+    assert "Member discount (Silver)" in page
+
+
+def test_cancelling_a_paid_order_returns_stock_and_regrades_the_member(app, staff):
+    with app.app_context():
+        from app.models import Member
+
+        book = make_book(title="Atlas", price=Decimal("600.00"), stock_on_hand=3)
+        rita = make_member(email="rita@example.test")
+        order = make_placed_order(rita, [(book, 1)])
+        db.session.commit()
+        order_id, rita_id = order.id, rita.id
+    staff.post(f"/admin/orders/{order_id}/status", data={"status": "paid"})
+    with app.app_context():
+        assert db.session.get(Member, rita_id).tier_code == "silver"  # 610.00 paid
+
+    response = staff.post(f"/admin/orders/{order_id}/status", data={"status": "cancelled"})
+
+    assert response.status_code == 302
+    assert _stock(app)["Atlas"] == 3
+    with app.app_context():
+        member = db.session.get(Member, rita_id)
+        assert (member.tier_code, member.qualifying_spend) == ("regular", Decimal("0.00"))
+
+
+def test_a_status_change_is_written_to_the_audit_log(app, staff, staff_id, order_id):
+    staff.post(f"/admin/orders/{order_id}/status", data={"status": "paid", "note": "Wired"})
+
+    with app.app_context():
+        from app.models import AuditEntry
+
+        entry = db.session.scalars(sa.select(AuditEntry)).one()
+        assert (entry.actor_id, entry.actor_label, entry.action) == (
+            staff_id, "clerk@example.test", "order.status")
+        assert (entry.target_type, entry.target_id) == ("orders", order_id)
+        assert (entry.before, entry.after) == ({"status": "placed"}, {"status": "paid"})
+        assert "Wired" in entry.summary
+
+
+def _csv(response) -> list[list[str]]:
+    import csv
+    import io
+
+    assert response.mimetype == "text/csv"
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def test_the_csv_export_has_every_order_the_filters_select(staff, three_orders):
+    rows = _csv(staff.get("/admin/orders.csv?date_from=2024-03-01"))
+
+    assert rows[0][:4] == ["order", "placed_at", "status", "email"]
+    assert [r[0] for r in rows[1:]] == [f"BS-{three_orders['new']:07d}",
+                                       f"BS-{three_orders['paid']:07d}"]
+    assert rows[2][2:4] == ["paid", "bob@example.test"]
+    assert rows[2][rows[0].index("tier")] == "Regular"
+
+
+def test_the_csv_export_neutralises_formulas_typed_by_customers(app, staff):
+    with app.app_context():
+        member = make_member(email="eve@example.test", name="=HYPERLINK(1)")
+        make_placed_order(member, ship_name="=HYPERLINK(1)", ship_city="@SUM(A1)")
+        db.session.commit()
+
+    rows = _csv(staff.get("/admin/orders.csv"))
+
+    assert rows[1][rows[0].index("customer")] == "'=HYPERLINK(1)"
+    assert rows[1][rows[0].index("ship_city")] == "'@SUM(A1)"
+
+
+def test_the_list_links_to_the_export_with_the_same_filters(staff, three_orders):
+    page = staff.get("/admin/orders?status=paid&q=bob").get_data(as_text=True)
+
+    assert 'href="/admin/orders.csv?q=bob&amp;status=paid"' in page
+
+
+def test_bad_export_filters_are_a_400(staff):
+    assert staff.get("/admin/orders.csv?date_from=nope").status_code == 400
+
+
+def test_the_list_and_the_order_page_run_a_fixed_number_of_queries(app, staff, order_id):
+    from tests.web.test_shop_query_counts import counting_statements
+
+    staff.post(f"/admin/orders/{order_id}/status", data={"status": "paid"})
+    staff.get("/admin/orders")
+    with counting_statements(app) as few:
+        staff.get("/admin/orders")
+        staff.get(f"/admin/orders/{order_id}")
+    with app.app_context():
+        for n in range(6):
+            book = make_book(title=f"Book {n}", stock_on_hand=5)
+            make_placed_order(make_member(), [(book, 1), (make_book(), 2)])
+        db.session.commit()
+    staff.post(f"/admin/orders/{order_id}/status", data={"status": "shipped"})
+    with counting_statements(app) as many:
+        staff.get("/admin/orders")
+        staff.get(f"/admin/orders/{order_id}")
+
+    assert len(many) == len(few)

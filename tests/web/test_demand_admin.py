@@ -224,3 +224,49 @@ class TestWithCsrf:
         assert response.status_code == 400
         with app.app_context():
             assert db.session.scalar(sa.select(Demand.book_id)) is None
+
+
+def _audit(app, action: str):
+    from app.models.audit import AuditEntry
+
+    with app.app_context():
+        return [(e.actor_label, e.target_type, e.target_id, e.after, e.summary)
+                for e in db.session.scalars(sa.select(AuditEntry)
+                                            .where(AuditEntry.action == action))]
+
+
+def test_a_stock_receipt_is_written_to_the_audit_log(app, staff):
+    book_id = _waiting_book(app, readers=2)
+
+    staff.post("/admin/stock/receipts", data={"book": str(book_id), "quantity": "5",
+                                              "supplier": "Penguin", "reference": "DN-1"})
+
+    with app.app_context():
+        receipt_id = db.session.scalar(sa.select(StockReceipt.id))
+    [(actor, target_type, target_id, after, summary)] = _audit(app, "stock.receive")
+    assert (actor, target_type, target_id) == ("clerk@example.test", "stock_receipt", receipt_id)
+    assert after["quantity"] == 5 and after["supplier"] == "Penguin" and after["notified"] == 2
+    assert "Dune" in summary
+
+
+def test_a_refused_receipt_writes_no_audit_entry(app, staff):
+    book_id = _waiting_book(app)
+
+    staff.post("/admin/stock/receipts", data={"book": str(book_id), "quantity": "0"})
+
+    assert _audit(app, "stock.receive") == []
+
+
+def test_linking_requests_is_written_to_the_audit_log(app, staff):
+    with app.app_context():
+        demand_service.request_uncatalogued(make_member(), "Rare Poems", None, None)
+        book = make_book(title="Rare Poems", stock_on_hand=0)
+        db.session.commit()
+        book_id = book.id
+
+    staff.post("/admin/demand/requests/link", data={"group": "title:rare poems",
+                                                    "book": str(book_id)})
+
+    [(actor, target_type, target_id, after, _)] = _audit(app, "demand.link_requests")
+    assert (actor, target_type, target_id) == ("clerk@example.test", "book", book_id)
+    assert after == {"group": "title:rare poems", "requests": 1}

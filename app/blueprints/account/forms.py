@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, TelField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TelField,
+)
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -161,6 +170,17 @@ class ProfileForm(FlaskForm):
     region = _optional(_l("Province, state or region"), "region")
     postcode = _optional(_l("Postcode"), "postcode")
     country = _optional(_l("Country"), "country")
+    # issue 6: the member's language for pages and emails ("" follows the browser).
+    locale = SelectField(
+        _l("Language for pages and emails"),
+        choices=[
+            SelectChoice("", _l("As my browser says")),
+            SelectChoice("en", "English"),
+            SelectChoice("zh_Hans", "简体中文"),
+        ],
+        description=_l("“As my browser says” follows the language set in your browser."),
+        filters=[lambda value: value or ""],  # None (nothing saved, or not posted): ""
+    )
 
 
 class ChangePasswordForm(_NewPasswordMixin, FlaskForm):

@@ -29,6 +29,7 @@ from app.extensions import db, limiter
 from app.models import Member
 from app.security import safe_next_url
 from app.services import grading, members, tiers
+from app.services.analytics import recommendations
 from app.services.cart import SESSION_KEY, merge_session_cart
 
 # Readable names for member grades; the grade rules themselves arrive with their own issue.
@@ -146,6 +147,8 @@ def overview():
         member=current_user,
         tier=tier_name(current_user.tier_code),
         title=_("My account"),
+        # Issue 5: personal recommendations (templates/feedback/_recommendations.html).
+        recommended=recommendations.for_member(current_user.id),
     )
 
 
@@ -188,6 +191,7 @@ def profile():
                 postcode=form.postcode.data,
                 country=form.country.data,
             )
+            member.locale = form.locale.data or None  # issue 6: language preference
         except DomainError as exc:
             db.session.rollback()
             form.form_errors.append(exc.message)

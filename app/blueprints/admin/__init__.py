@@ -75,11 +75,17 @@ def admin_navigation() -> dict:
 
 
 from app.blueprints.admin import (  # noqa: E402,F401
+    analytics,
+    audit,
     books,
+    campaigns,
     categories,
+    customers,
     demand,
     mail_log,
     orders,
+    reviews,
+    satisfaction,
     stock,
     tiers,
     views,

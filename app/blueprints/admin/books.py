@@ -1,4 +1,6 @@
-"""Admin books: find, add and edit the titles the shop sells."""
+"""Admin books: find, add and edit the titles the shop sells; the low-stock view.
+
+Every add and edit is written to the audit log ("book.create", "book.update")."""
 
 from __future__ import annotations
 
@@ -8,26 +10,29 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, PER_PAGE, form_status, page_number
-from app.blueprints.admin.forms import BookFilterForm, BookForm
+from app.blueprints.admin.forms import BookFilterForm, BookForm, LowStockForm
 from app.extensions import db
-from app.models import Book, Category
-from app.services import books_admin
+from app.models import Book, Category, Demand, DemandStatus
+from app.services import audit, books_admin
 from app.services import isbn as isbn_rules
 from app.services.text import contains_pattern, fold
 
 SORTS = {
-    "title": (Book.title, Book.id),
+    "title": (Book.title_sort, Book.id),
     "newest": (Book.created_at.desc(), Book.id.desc()),
-    "stock": (Book.stock_on_hand, Book.title, Book.id),
-    "price": (Book.price, Book.title, Book.id),
-    "price_desc": (Book.price.desc(), Book.title, Book.id),
-    "sold": (Book.sold_count.desc(), Book.title, Book.id),
+    "stock": (Book.stock_on_hand, Book.title_sort, Book.id),
+    "price": (Book.price, Book.title_sort, Book.id),
+    "price_desc": (Book.price.desc(), Book.title_sort, Book.id),
+    "sold": (Book.sold_count.desc(), Book.title_sort, Book.id),
 }
+BOOK_FIELDS = ("title", "authors", "year", "isbn13", "isbn10", "language", "publisher",
+               "description", "price", "stock_on_hand", "category_id", "is_active")
 _ISBN_LIKE = re.compile(r"[\d\s\-‐xX]{4,}")
 
 
@@ -61,6 +66,34 @@ def books():
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=True)
     return render_template("admin/books/list.html", form=form, pagination=pagination,
                            low_stock_threshold=threshold, title=_l("Books"))
+
+
+@bp.route("/books/low-stock")
+def books_low_stock():
+    """Books for sale at or below the low-stock threshold (config LOW_STOCK_THRESHOLD, or
+    ?threshold=N), emptiest and best-selling first, with the readers waiting for each."""
+    form = LowStockForm(formdata=request.args)
+    page = page_number()
+    default = current_app.config["LOW_STOCK_THRESHOLD"]
+    if not form.validate():
+        return render_template("admin/books/low_stock.html", form=form, pagination=None,
+                               threshold=default, waiting={},
+                               title=_l("Low stock")), 400
+    threshold = default if form.threshold.data is None else form.threshold.data
+    stmt = (
+        sa.select(Book).options(selectinload(Book.category))
+        .where(Book.is_active.is_(True), Book.stock_on_hand <= threshold)
+        .order_by(Book.stock_on_hand, Book.sold_count.desc(), Book.id)
+    )
+    pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=True)
+    ids = [book.id for book in pagination.items]
+    waiting = dict(db.session.execute(
+        sa.select(Demand.book_id, sa.func.count(Demand.id))
+        .where(Demand.book_id.in_(ids), Demand.status == DemandStatus.OPEN)
+        .group_by(Demand.book_id)
+    ).all()) if ids else {}
+    return render_template("admin/books/low_stock.html", form=form, pagination=pagination,
+                           threshold=threshold, waiting=waiting, title=_l("Low stock"))
 
 
 def _category_choices() -> list[SelectChoice]:
@@ -103,6 +136,9 @@ def book_new():
     if form.validate_on_submit():
         try:
             book = books_admin.create_book(_book_input(form))
+            audit.record(current_user._get_current_object(), "book.create", book,
+                         after=audit.snapshot(book, BOOK_FIELDS),
+                         summary=f"Added “{book.title}”")
         except books_admin.FieldError as error:
             db.session.rollback()
             _show_error(form, error)
@@ -123,8 +159,12 @@ def book_edit(book_id: int):
         form.isbn.data = book.isbn13 or book.isbn10 or ""
         form.category_id.data = book.category_id or 0
     if form.validate_on_submit():
+        before = audit.snapshot(book, BOOK_FIELDS)
         try:
             books_admin.update_book(book, _book_input(form))
+            audit.record(current_user._get_current_object(), "book.update", book,
+                         before=before, after=audit.snapshot(book, BOOK_FIELDS),
+                         summary=f"Edited “{book.title}”")
         except books_admin.FieldError as error:
             db.session.rollback()
             _show_error(form, error)

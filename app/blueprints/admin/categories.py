@@ -1,4 +1,7 @@
-"""Admin categories: the shelves books sit on, with how many books each holds."""
+"""Admin categories: the shelves books sit on, with how many books each holds.
+
+Every change is written to the audit log ("category.create", "category.update",
+"category.delete")."""
 
 from __future__ import annotations
 
@@ -6,13 +9,16 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, form_status
 from app.blueprints.admin.forms import ActionForm, CategoryForm
 from app.extensions import db
 from app.models import Book, Category
-from app.services import books_admin
+from app.services import audit, books_admin
+
+CATEGORY_FIELDS = ("slug", "name", "description", "position")
 
 
 @bp.route("/categories")
@@ -55,6 +61,9 @@ def category_new():
     if form.validate_on_submit():
         try:
             category = books_admin.create_category(_category_input(form))
+            audit.record(current_user._get_current_object(), "category.create", category,
+                         after=audit.snapshot(category, CATEGORY_FIELDS),
+                         summary=f"Created category “{category.name}”")
         except books_admin.FieldError as error:
             db.session.rollback()
             _show_error(form, error)
@@ -71,8 +80,12 @@ def category_edit(category_id: int):
     category = db.get_or_404(Category, category_id)
     form = CategoryForm(obj=category)
     if form.validate_on_submit():
+        before = audit.snapshot(category, CATEGORY_FIELDS)
         try:
             books_admin.update_category(category, _category_input(form))
+            audit.record(current_user._get_current_object(), "category.update", category,
+                         before=before, after=audit.snapshot(category, CATEGORY_FIELDS),
+                         summary=f"Edited category “{category.name}”")
         except books_admin.FieldError as error:
             db.session.rollback()
             _show_error(form, error)
@@ -96,8 +109,12 @@ def category_delete(category_id: int):
         flash(_("The form expired; please try again."), "error")
         return redirect(url_for("admin.category_edit", category_id=category.id))
     name = category.name
+    before = audit.snapshot(category, CATEGORY_FIELDS)
     try:
         books_admin.delete_category(category)
+        audit.record(current_user._get_current_object(), "category.delete",
+                     target_type="category", target_id=category_id, before=before,
+                     summary=f"Deleted category “{name}”")
     except books_admin.CategoryNotEmpty as error:
         db.session.rollback()
         flash(error.message, "error")

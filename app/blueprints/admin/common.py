@@ -44,17 +44,65 @@ def form_status(form) -> int:
 ID = "int(max=2147483647)"
 
 
+ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+# The attribute `admin_required` leaves on a view: which HTTP methods are for admins only.
+ADMIN_ONLY_ATTR = "admin_only_methods"
+
+
 def is_admin() -> bool:
     return current_user.is_authenticated and current_user.has_role(Role.ADMIN)
 
 
-def admin_required(view):
-    """403 for anyone below `admin` (the blueprint guard has already refused non-staff)."""
-
+def _guard(view, methods: frozenset[str]):
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if not is_admin():
+        if request.method in methods and not is_admin():
             abort(403)
         return view(*args, **kwargs)
 
+    setattr(wrapped, ADMIN_ONLY_ATTR, methods)
     return wrapped
+
+
+def admin_required(view):
+    """403 for anyone below `admin` (the blueprint guard has already refused non-staff).
+
+    Put it under `@bp.route(...)`. The view is marked, so `admin_only_methods(view)` (and the
+    access test that walks the URL map) knows it is admin only."""
+    return _guard(view, ALL_METHODS)
+
+
+def admin_required_for(*methods: str):
+    """Admin only for the given methods (e.g. "POST"): staff may read the page, not change it.
+
+        @bp.route("/tiers", methods=["GET", "POST"])
+        @admin_required_for("POST")
+        def tiers(): ...
+    """
+    chosen = frozenset(m.upper() for m in methods)
+    if "GET" in chosen:
+        chosen |= {"HEAD"}
+
+    def decorate(view):
+        return _guard(view, chosen)
+
+    return decorate
+
+
+def admin_only_methods(view) -> frozenset[str]:
+    """The methods of `view` that are for admins only (empty: staff may use every method)."""
+    return getattr(view, ADMIN_ONLY_ATTR, frozenset())
+
+
+def admin_only_rules(app) -> list[tuple[object, str]]:
+    """(rule, method) for every admin route and method that only an admin may use: the single
+    list of admin-only actions, read from the views' decorators (used by tests and the nav)."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("admin."):
+            continue
+        methods = admin_only_methods(app.view_functions[rule.endpoint])
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            if method in methods:
+                found.append((rule, method))
+    return found

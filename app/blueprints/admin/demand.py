@@ -13,6 +13,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
@@ -21,6 +22,7 @@ from app.blueprints.admin.common import PER_PAGE, page_number
 from app.blueprints.admin.forms import ActionForm, QueryForm, stripped
 from app.errors import DomainError, NotFound
 from app.extensions import db
+from app.services import audit
 from app.services import demand as demand_service
 from app.services.exports import csv_response
 from app.services.stock import find_book
@@ -111,6 +113,9 @@ def demand_link():
     try:
         book = find_book(form.book.data)
         count = demand_service.link_group(form.group.data, book)
+        audit.record(current_user._get_current_object(), "demand.link_requests", book,
+                     after={"group": form.group.data, "requests": count},
+                     summary=f"{count} request(s) → {book.title}")
     except NotFound as exc:
         db.session.rollback()
         form.book.errors = [*form.book.errors, exc.message]

@@ -215,3 +215,37 @@ class MailFilterForm(QueryForm):
     )
     kind = SelectField(_l("Kind"), choices=[SelectChoice("", _l("Any kind"))], default="")
     q = StringField(_l("Recipient"), filters=[stripped], validators=[Length(max=254)])
+
+
+# --------------------------------------------------------------------------- audit log
+
+
+class AuditFilterForm(QueryForm):
+    actor = StringField(_l("Who"), filters=[stripped], validators=[Length(max=254)],
+                        description=_l("Part of their email address, or their member id."))
+    # Choices are the actions and record types found in the log (filled in by the view).
+    action = SelectField(_l("Action"), default="", validate_choice=False)
+    target_type = SelectField(_l("Record type"), default="", validate_choice=False)
+    target_id = IntegerField(_l("Record id"), validators=[Optional(), Between(1, 2147483647)])
+    date_from = DateField(_l("From"), validators=[Optional(), _sane_date])
+    date_to = DateField(_l("Until"), validators=[Optional(), _sane_date])
+
+    def validate_date_to(self, field) -> None:
+        if self.date_from.data and field.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+    def validate_action(self, field) -> None:
+        if field.data and (len(field.data) > 64 or not all(
+                c.isalnum() or c in "._-" for c in field.data)):
+            raise ValidationError(_l("Choose an action from the list."))
+
+    def validate_target_type(self, field) -> None:
+        if field.data and (len(field.data) > 40 or not all(
+                c.isalnum() or c == "_" for c in field.data)):
+            raise ValidationError(_l("Choose a record type from the list."))
+
+
+class LowStockForm(QueryForm):
+    threshold = IntegerField(_l("At most this many copies"),
+                             validators=[Optional(), Between(0, MAX_STOCK)],
+                             description=_l("Leave empty for the shop's threshold."))

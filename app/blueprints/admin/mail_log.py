@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from wtforms import SelectChoice
 
 from app.blueprints.admin import bp, register_nav
@@ -26,6 +27,7 @@ from app.blueprints.admin.common import ID, PER_PAGE, page_number
 from app.blueprints.admin.forms import MAIL_STATUS_LABELS, ActionForm, MailFilterForm
 from app.extensions import db
 from app.models import MailStatus, OutboxMail
+from app.services import audit
 from app.services import mail as mail_service
 from app.services.text import contains_pattern
 
@@ -90,7 +92,13 @@ def mail_resend(mail_id: int):
         flash(_("Only a failed or cancelled message can be sent again; this one is %(status)s.",
                 status=mail_status_label(mail.status).lower()), "error")
         return redirect(url_for("admin.mail_detail", mail_id=mail.id))
+    before = {"status": mail.status.value, "attempts": mail.attempts,
+              "last_error": mail.last_error}
     mail_service.resend(mail.id)
+    audit.record(current_user._get_current_object(), "mail.resend", mail, before=before,
+                 after={"status": mail.status.value, "attempts": mail.attempts,
+                        "last_error": mail.last_error},
+                 summary=f"{mail.kind} to {mail.to_email}")
     db.session.commit()
     flash(_("The message to %(to)s is queued to be sent again.", to=mail.to_email), "success")
     return redirect(url_for("admin.mail_detail", mail_id=mail.id))

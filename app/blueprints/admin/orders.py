@@ -1,4 +1,8 @@
-"""Admin orders: find orders, read one, and move it along its life cycle."""
+"""Admin orders: find orders, export them as CSV, read one, and move it along its life cycle.
+
+Staff and admins may do all of it. Every status change is written to the order's history
+(OrderEvent, shown on the page) and to the audit log ("order.status").
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,10 @@ from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, PER_PAGE, page_number
 from app.blueprints.admin.forms import OrderFilterForm, OrderStatusForm
 from app.extensions import db
-from app.models import Order, OrderEvent, OrderStatus
+from app.models import Member, Order, OrderEvent, OrderStatus
+from app.services import audit, tiers
 from app.services import orders as order_rules
+from app.services.exports import csv_response
 from app.services.text import contains_pattern
 
 _ORDER_NUMBER = re.compile(r"(?:bs-?)?0*(\d{1,9})", re.IGNORECASE)
@@ -37,14 +43,8 @@ def _search(text: str) -> sa.ColumnElement[bool]:
     return by_email
 
 
-@bp.route("/orders")
-def orders():
-    form = OrderFilterForm(formdata=request.args)
-    page = page_number()
-    if not form.validate():
-        return render_template("admin/orders/list.html", form=form, pagination=None,
-                               title=_l("Orders")), 400
-    stmt = sa.select(Order)
+def _filtered(stmt: sa.Select, form: OrderFilterForm) -> sa.Select:
+    """`stmt` narrowed by the filter form (status, placed between, number or email)."""
     if form.status.data:
         stmt = stmt.where(Order.status == OrderStatus(form.status.data))
     if form.date_from.data:
@@ -53,10 +53,68 @@ def orders():
         stmt = stmt.where(Order.placed_at < _day_start(form.date_to.data) + timedelta(days=1))
     if form.q.data:
         stmt = stmt.where(_search(form.q.data))
-    stmt = stmt.order_by(Order.placed_at.desc(), Order.id.desc())
-    pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=True)
+    return stmt.order_by(Order.placed_at.desc(), Order.id.desc())
+
+
+def _filter_args(form: OrderFilterForm) -> dict[str, str]:
+    """The filters in force, for the export link (same rows as on screen)."""
+    return {name: request.args[name] for name in ("q", "status", "date_from", "date_to")
+            if request.args.get(name)} if not form.errors else {}
+
+
+@bp.route("/orders")
+def orders():
+    form = OrderFilterForm(formdata=request.args)
+    page = page_number()
+    if not form.validate():
+        return render_template("admin/orders/list.html", form=form, pagination=None,
+                               title=_l("Orders")), 400
+    pagination = db.paginate(_filtered(sa.select(Order), form), page=page, per_page=PER_PAGE,
+                             error_out=True)
     return render_template("admin/orders/list.html", form=form, pagination=pagination,
-                           status_label=order_rules.status_label, title=_l("Orders"))
+                           status_label=order_rules.status_label,
+                           export_args=_filter_args(form), title=_l("Orders"))
+
+
+CSV_HEADER = ("order", "placed_at", "status", "email", "member_no", "customer", "subtotal",
+              "discount", "shipping", "total", "tier", "payment_method", "paid_at",
+              "shipped_at", "delivered_at", "cancelled_at", "ship_city", "ship_country")
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
+
+
+def _order_rows(stmt: sa.Select):
+    """The CSV rows, read from the database 500 at a time (never all in memory)."""
+    names = {rule.code: rule.name for rule in tiers.load_rules()}
+    yield CSV_HEADER
+    for row in db.session.execute(stmt.execution_options(yield_per=500)):
+        yield (f"BS-{row.id:07d}", _iso(row.placed_at), row.status.value, row.email,
+               row.member_no or "", row.ship_name, row.subtotal, row.discount_total,
+               row.shipping_fee, row.total, names.get(row.tier_code, row.tier_code),
+               row.payment_method, _iso(row.paid_at), _iso(row.shipped_at),
+               _iso(row.delivered_at), _iso(row.cancelled_at), row.ship_city,
+               row.ship_country)
+
+
+@bp.route("/orders.csv")
+def orders_csv():
+    """Every order the filters select (not only one page), streamed as CSV."""
+    form = OrderFilterForm(formdata=request.args)
+    if not form.validate():
+        return render_template("admin/orders/list.html", form=form, pagination=None,
+                               title=_l("Orders")), 400
+    stmt = _filtered(
+        sa.select(Order.id, Order.placed_at, Order.status, Order.email, Member.member_no,
+                  Order.ship_name, Order.subtotal, Order.discount_total, Order.shipping_fee,
+                  Order.total, Order.tier_code, Order.payment_method, Order.paid_at,
+                  Order.shipped_at, Order.delivered_at, Order.cancelled_at, Order.ship_city,
+                  Order.ship_country)
+        .join(Member, Member.id == Order.member_id),
+        form,
+    )
+    return csv_response(_order_rows(stmt), "orders.csv")
 
 
 def _load_order(order_id: int) -> Order:
@@ -87,10 +145,13 @@ def _status_form(order: Order) -> OrderStatusForm:
 
 
 def _render_detail(order: Order, form: OrderStatusForm, status: int = 200):
+    rules = tiers.load_rules()
     return render_template(
         "admin/orders/detail.html",
         order=order,
         form=form,
+        order_tier=tiers.tier_name(order.tier_code, rules),
+        member_tier=tiers.tier_name(order.member.tier_code, rules),
         status_label=order_rules.status_label,
         payment_label=order_rules.payment_label(order),
         title=_("Order %(number)s", number=order.number),
@@ -109,9 +170,14 @@ def order_status(order_id: int):
     form = _status_form(order)
     if not form.validate_on_submit():
         return _render_detail(order, form, 400)
+    actor = current_user._get_current_object()
+    before = order.status
     try:
-        order_rules.change_status(order, form.status.data, actor=current_user,
-                                  note=form.note.data)
+        order_rules.change_status(order, form.status.data, actor=actor, note=form.note.data)
+        audit.record(actor, "order.status", order, before={"status": before},
+                     after={"status": order.status},
+                     summary=f"{order.number}: {before.value} → {order.status.value}"
+                             + (f" ({form.note.data})" if form.note.data else ""))
     except order_rules.InvalidTransition as error:
         db.session.rollback()
         order = _load_order(order_id)

@@ -14,6 +14,7 @@ from app.blueprints.admin.common import form_status
 from app.blueprints.admin.forms import ActionForm, Between, stripped
 from app.errors import NotFound
 from app.extensions import db
+from app.services import audit
 from app.services import stock as stock_service
 
 
@@ -53,6 +54,14 @@ def stock_receipts():
             db.session.rollback()
             getattr(form, exc.field).errors.append(exc.message)
         else:
+            receipt = result.receipt
+            audit.record(current_user._get_current_object(), "stock.receive", receipt,
+                         after={"book_id": book.id, "quantity": receipt.quantity,
+                                "supplier": receipt.supplier, "reference": receipt.reference,
+                                "note": receipt.note, "held": result.held,
+                                "shelved": result.shelved, "notified": result.notified,
+                                "mails": result.mails},
+                         summary=f"{receipt.quantity} × {book.title}")
             db.session.commit()
             flash(_("%(qty)d copies of “%(title)s” received: %(held)d held for readers, "
                     "%(shelved)d on the shelf; %(told)d reader(s) will be told.",

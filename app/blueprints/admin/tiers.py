@@ -1,8 +1,10 @@
 """Admin member grades (issue 7): the tier table editor, members per tier, and one member's grade.
 
 Staff may look; only an admin may change the table or a member's grade. The admin blueprint's
-guard already refuses non-staff; the admin check for changes is made here, on the server, in
-each view that writes (a hidden button is not a permission).
+guard already refuses non-staff; every view that writes is marked `admin_required_for("POST")`
+(app.blueprints.admin.common), so the server refuses staff whatever the page shows, and each
+change is written to the audit log (actions "tier.table", "tier.grade_set",
+"tier.grade_release").
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -30,15 +32,16 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.blueprints.admin import bp, register_nav
-from app.blueprints.admin.common import ID
+from app.blueprints.admin.common import ID, admin_required_for, is_admin
 from app.blueprints.admin.forms import Between, QueryForm, stripped
 from app.errors import DomainError
 from app.extensions import db
-from app.models import Member, Role
+from app.models import Member
 from app.money import CENT
-from app.services import grading
+from app.services import audit, grading
 from app.services import tiers as tier_rules
 from app.services.grading import TierRule
+from app.web import tier_label
 
 BLANK_ROWS = 2  # empty rows offered under the table for new tiers
 HUNDRED = Decimal("100")
@@ -124,14 +127,14 @@ class MemberGradeForm(FlaskForm):
 # --------------------------------------------------------------------------- helpers
 
 
-def _is_admin() -> bool:
-    return current_user.has_role(Role.ADMIN)
+def _table_snapshot(rules) -> dict:
+    """The tier table as the audit log keeps it (one dict per tier, cheapest first)."""
+    return {"tiers": [{"code": r.code, "name": r.name, "min_spend": r.min_spend,
+                       "discount_percent": r.discount_percent, "perks": r.perks}
+                      for r in grading.ordered(rules)]}
 
 
-def _require_admin() -> None:
-    """Staff may read these pages; changing a grade or the table is for admins only."""
-    if not _is_admin():
-        abort(403)
+GRADE_FIELDS = ("tier_code", "tier_is_manual")
 
 
 def _code_from_name(name: str) -> str:
@@ -210,7 +213,7 @@ def _render_tiers(form: TierTableForm | None, lookup: MemberLookupForm, status: 
         rules=rules,
         counts=tier_rules.tier_counts(),
         table_saved=tier_rules.table_is_saved(),
-        can_edit=_is_admin(),
+        can_edit=is_admin(),
         window_months=current_app.config.get("TIER_WINDOW_MONTHS"),
         demotion=current_app.config.get("TIER_DEMOTION", "demote"),
         title=_l("Member grades"),
@@ -227,12 +230,12 @@ def _table_form() -> TierTableForm:
 
 
 @bp.route("/tiers", methods=["GET", "POST"])
+@admin_required_for("POST")
 def tiers():
     lookup = MemberLookupForm(formdata=None)
     if request.method == "GET":
-        return _render_tiers(_table_form() if _is_admin() else None, lookup)
+        return _render_tiers(_table_form() if is_admin() else None, lookup)
 
-    _require_admin()
     form = TierTableForm()
     if form.validate_on_submit():
         rules, rows, complete = _collect(form)
@@ -241,8 +244,14 @@ def tiers():
             if problems:
                 _show_problems(form, rows, problems)
             else:
+                actor = current_user._get_current_object()
+                before = _table_snapshot(tier_rules.load_rules())
                 try:
-                    report = tier_rules.replace_table(rules, current_user._get_current_object())
+                    report = tier_rules.replace_table(rules, actor)
+                    audit.record(actor, "tier.table", target_type="tier", before=before,
+                                 after=_table_snapshot(tier_rules.load_rules()),
+                                 summary=f"Tier table saved; {report.changed} member(s) "
+                                         "changed grade")
                 except tier_rules.TierTableInvalid as error:
                     db.session.rollback()
                     _show_problems(form, rows, error.problems)
@@ -263,7 +272,7 @@ def tiers():
 @bp.route("/tiers/lookup")
 def tier_lookup():
     """Find a member by number or email and go to their grade page (or list the matches)."""
-    table_form = _table_form() if _is_admin() else None
+    table_form = _table_form() if is_admin() else None
     if "q" not in request.args:  # nothing asked yet: the page with its empty lookup form
         return _render_tiers(table_form, MemberLookupForm(formdata=None))
     lookup = MemberLookupForm(formdata=request.args)
@@ -280,7 +289,7 @@ def tier_lookup():
 
 def _grade_choices(rules) -> list[SelectChoice]:
     return [SelectChoice("", _("Follow their spend (end a grade set by hand)"))] + [
-        SelectChoice(r.code, f"{r.name} · {r.discount_percent} %") for r in rules
+        SelectChoice(r.code, f"{tier_label(r.name)} · {r.discount_percent} %") for r in rules
     ]
 
 
@@ -295,28 +304,35 @@ def _render_member(member: Member, form: MemberGradeForm, status: int = 200):
         form=form,
         history=tier_rules.grade_history(member),
         reason_label=tier_rules.reason_label,
-        can_edit=_is_admin(),
+        can_edit=is_admin(),
         title=_("Grade of %(name)s", name=member.name),
     ), status
 
 
 @bp.route(f"/members/<{ID}:member_id>/grade", methods=["GET", "POST"])
+@admin_required_for("POST")
 def member_grade(member_id: int):
     member = db.get_or_404(Member, member_id)
     rules = grading.ordered(tier_rules.load_rules())
-    if request.method == "POST":
-        _require_admin()
     form = MemberGradeForm()
     form.tier.choices = _grade_choices(rules)
     if request.method == "GET":
         form.tier.data = member.tier_code
     if form.validate_on_submit():
         actor = current_user._get_current_object()
+        before = audit.snapshot(member, GRADE_FIELDS)
         try:
             if form.tier.data:
                 tier_rules.set_member_grade(member, form.tier.data, form.reason.data, actor)
+                action = "tier.grade_set"
             else:
                 tier_rules.release_member_grade(member, form.reason.data, actor)
+                action = "tier.grade_release"
+            db.session.refresh(member)
+            audit.record(actor, action, member, before=before,
+                         after=audit.snapshot(member, GRADE_FIELDS),
+                         summary=f"Grade of {member.member_no or member.id}: "
+                                 f"{form.reason.data}")
         except DomainError as error:
             db.session.rollback()
             form.form_errors.append(error.message)

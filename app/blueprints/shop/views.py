@@ -26,7 +26,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Book
 from app.services import cart as cart_service
-from app.services import catalog
+from app.services import catalog, reviews
 from app.services.covers import cover_svg
 
 # Ids beyond a 32-bit integer cannot exist; refusing them in the URL keeps them away from SQL.
@@ -201,6 +201,7 @@ def book(book_id: int):
         book=book,
         related=catalog.related_books(book),
         max_quantity=current_app.config["MAX_LINE_QUANTITY"],
+        reader_feedback=reviews.book_feedback(book.id),  # issue 5: our readers, also bought
     )
 
 

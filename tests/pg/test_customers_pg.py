@@ -1,0 +1,98 @@
+"""Customers on PostgreSQL (issue 4): the same search, sorts and rules as on SQLite, the
+trigram and last-order indexes in place, and two admins cannot demote each other at once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Member, Role
+from app.services import customer_admin, customers
+from app.services.customers import CustomerFilters
+from tests.factories import make_admin, make_member, make_placed_order
+
+pytestmark = pytest.mark.pg
+
+
+def found(query: str = "", **filters) -> list[str]:
+    page = customers.list_customers(CustomerFilters(q=query, **filters), per_page=100)
+    return [m.name for m in page.items]
+
+
+@pytest.fixture
+def crowd(pg_app):
+    with pg_app.app_context():
+        ada = make_member(name="Ada Lovelace", email="ada@example.test", phone="+44 7700 900123")
+        make_member(name="王小明", email="xiaoming.wang@example.test", phone="+86 138 0013 8000")
+        make_member(name="Émile Zola", email="emile@example.test")
+        make_member(name="snake_case", email="snake@example.test")
+        make_placed_order(ada, placed_at=datetime(2026, 1, 1, tzinfo=UTC))
+        customers.refresh_all_order_stats()
+        db.session.commit()
+    return pg_app
+
+
+def test_search_matches_sqlite_on_postgresql(crowd):
+    with crowd.app_context():
+        assert found("lovel") == ["Ada Lovelace"]
+        assert found("LOVELACE ada") == ["Ada Lovelace"]
+        assert found("小明") == ["王小明"]
+        assert found("émile") == ["Émile Zola"]
+        assert found("ada@") == ["Ada Lovelace"]
+        assert found("0013 8000") == ["王小明"]
+        assert found("07700 900123") == ["Ada Lovelace"]
+        assert found("e_c") == ["snake_case"]
+        assert found("%") == []
+
+
+def test_customers_without_orders_come_last_when_sorted_by_last_order(crowd):
+    with crowd.app_context():
+        assert found(sort="last_order")[0] == "Ada Lovelace"
+        assert found(sort="spend")[0] == "Ada Lovelace"
+
+
+def test_the_customer_indexes_exist(crowd):
+    with crowd.app_context():
+        names = set(db.session.scalars(sa.text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'member'")))
+    assert {"ix_member_name_trgm", "ix_member_last_order_desc", "ix_member_phone_key",
+            "ix_member_name", "ix_member_lifetime_spend"} <= names
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(pg_app):
+    with pg_app.app_context():
+        first, second = make_admin(), make_admin()
+        db.session.execute(sa.update(Member).where(Member.role == Role.ADMIN,
+                                                   Member.id.not_in([first.id, second.id]))
+                           .values(role=Role.MEMBER))
+        db.session.commit()
+        ids = (first.id, second.id)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def demote(actor_id: int, target_id: int) -> None:
+        with pg_app.app_context():
+            actor = db.session.get(Member, actor_id)
+            target = db.session.get(Member, target_id)
+            barrier.wait()
+            try:
+                customer_admin.change_role(target, Role.MEMBER, actor)
+                db.session.commit()
+                outcomes.append("done")
+            except customer_admin.NotAllowed:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=demote, args=ids),
+               threading.Thread(target=demote, args=ids[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with pg_app.app_context():
+        admins = db.session.scalar(sa.select(sa.func.count()).where(Member.role == Role.ADMIN))
+    assert sorted(outcomes) == ["done", "refused"] and admins == 1
