@@ -12,7 +12,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     app = Flask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(config or config_from_env())
 
-    from app import assets, cli, errors, observability, web
+    from app import assets, cli, errors, observability, page_cache, web
     from app.extensions import (
         babel,
         cache,
@@ -36,6 +36,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     compress.init_app(app)
     observability.register(app)
     assets.register(app)
+    page_cache.register(app)
 
     web.register_login(app)
     web.register_template_helpers(app)
