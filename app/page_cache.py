@@ -32,6 +32,7 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from app import caching
+from app.services import cart as cart_service
 
 
 def _holes() -> tuple[str, str]:
@@ -125,10 +126,28 @@ def fill(html: str) -> str:
     """Put this visitor's header and CSRF token into a page rendered with holes."""
     csrf_hole, account_hole = _holes()
     if account_hole in html:
-        html = html.replace(account_hole, render_template("_account_nav.html"), 1)
+        html = html.replace(account_hole, _account_nav(), 1)
     if csrf_hole in html:
         html = html.replace(csrf_hole, generate_csrf())
     return html
+
+
+VISITOR_NAVS_KEPT = 64
+
+
+def _account_nav() -> str:
+    """The header's account links for this request. A visitor's depend only on the language
+    and the number of copies in their cart, so they are rendered once per pair and kept."""
+    if current_user.is_authenticated:
+        return render_template("_account_nav.html")
+    key = (str(get_locale()), cart_service.count(None, session))
+    kept = current_app.extensions.setdefault("bookstation.visitor_navs", {})
+    nav = kept.get(key)
+    if nav is None:
+        if len(kept) >= VISITOR_NAVS_KEPT:
+            kept.clear()
+        nav = kept[key] = render_template("_account_nav.html")
+    return nav
 
 
 def account_nav_hole() -> Markup | None:
