@@ -124,6 +124,11 @@ class Config:
     # 0 turns that cache off.
     HOME_CACHE_SECONDS = int(os.environ.get("HOME_CACHE_SECONDS", "60"))
     NAV_CATEGORIES_TTL = int(os.environ.get("NAV_CATEGORIES_TTL", "60"))
+    # Catalog pages shared by visitors (and members, where nothing on them is personal) are
+    # rendered once per URL and language for this long (app/page_cache.py; 0 = off).
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
+    # Set by gunicorn.conf.py: a web server needs no `flask db` commands (no Alembic import).
+    SERVE_ONLY = os.environ.get("BOOKSTATION_SERVE_ONLY") == "1"
     # Static files: a request for a fingerprinted URL (static_url(), ?v=<hash>) is cached this
     # long by browsers and proxies; other static requests revalidate with ETag/Last-Modified.
     STATIC_FINGERPRINT_MAX_AGE = 365 * 24 * 3600

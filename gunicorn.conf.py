@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
 
+# The app built in this process serves requests only: it skips Flask-Migrate (config SERVE_ONLY).
+os.environ.setdefault("BOOKSTATION_SERVE_ONLY", "1")
+
 _host = os.environ.get("HOST", "127.0.0.1")
 _port = os.environ.get("PORT", "8000")
 bind = os.environ.get("GUNICORN_BIND") or f"{_host}:{_port}"

@@ -24,21 +24,29 @@ def remember(key: str, seconds: int, compute: Callable[[], T]) -> T:
     """The cached value for `key`, or `compute()` stored for `seconds` (0 or less: no cache)."""
     if seconds <= 0:
         return compute()
-    try:
-        value = cache.get(key)
-    except Exception:  # a cache outage must not take pages down with it
-        log.exception("cache read failed for %s", key)
-        return compute()
+    value = lookup(key)
     if value is not None:
         return value
     value = compute()
-    if value is None:
-        return value
+    if value is not None:
+        store(key, value, seconds)
+    return value
+
+
+def lookup(key: str) -> object | None:
+    """The cached value for `key`, or None (also when the cache is unreachable)."""
+    try:
+        return cache.get(key)
+    except Exception:  # a cache outage must not take pages down with it
+        log.exception("cache read failed for %s", key)
+        return None
+
+
+def store(key: str, value: object, seconds: int) -> None:
     try:
         cache.set(key, value, timeout=seconds)
     except Exception:
         log.exception("cache write failed for %s", key)
-    return value
 
 
 def forget(*keys: str) -> None:

@@ -223,6 +223,7 @@ def test_the_book_page_runs_the_same_queries_for_one_or_many_reviews(app, client
         db.session.commit()
         book_id = book.id
     app.config["BOOK_FEEDBACK_CACHE_SECONDS"] = 0  # count the reader section's own queries
+    app.config["PAGE_CACHE_SECONDS"] = 0  # ... on a rendered page, not the page cache's copy
     client.get(f"/book/{book_id}")
     with counting_statements(app) as few:
         assert client.get(f"/book/{book_id}").status_code == 200

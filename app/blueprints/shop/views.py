@@ -11,21 +11,18 @@ from flask import (
     g,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import format_decimal, format_number, get_locale
-from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import caching
+from app import caching, page_cache
 from app.blueprints.shop import bp
 from app.blueprints.shop.forms import ListingForm, SearchForm
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Book
-from app.services import cart as cart_service
 from app.services import catalog, reviews
 from app.services.covers import cover_svg
 
@@ -39,7 +36,6 @@ COVER_MAX_AGE = 30 * 24 * 3600
 
 NAV_KEY = "shop:nav"
 HOME_KEY = "shop:home"  # the shelves, per language
-HOME_PAGE_KEY = "shop:home-page"  # a visitor's whole page, per language
 
 
 def cached_nav_categories() -> list[catalog.NavCategory]:
@@ -72,7 +68,7 @@ def forget_nav_categories() -> None:
 
 def forget_home_shelves() -> None:
     """Drop the cached home page (new arrivals, best sellers, category counts) at once."""
-    caching.forget(*caching.per_locale(HOME_KEY), *caching.per_locale(HOME_PAGE_KEY))
+    caching.forget(*caching.per_locale(HOME_KEY), *page_cache.keys_for("home", "/?"))
 
 
 def _home_shelves() -> str:
@@ -141,18 +137,11 @@ def number_filter(value: int | float | None, decimals: int | None = None) -> str
 
 @bp.get("/")
 def home():
-    # The shelves are the same for everyone: rendered once per HOME_CACHE_SECONDS and language,
-    # in the shared cache. The header (login state, cart badge) differs, so it is rendered per
-    # request around them; except for the commonest visit, a visitor with an empty cart and no
-    # message waiting, whose whole page depends only on the language and is cached whole.
+    # The shelves are the same for everyone: rendered once per HOME_CACHE_SECONDS and language.
+    # The whole page, header holes aside, is shared through the page cache.
     ttl = current_app.config["HOME_CACHE_SECONDS"]
     locale = str(get_locale())
-    if (current_user.is_authenticated or session.get("_flashes")
-            or cart_service.count(None, session)):
-        return _render_home(locale, ttl)
-    page_ttl = min(ttl, current_app.config["NAV_CATEGORIES_TTL"])  # the page holds the header
-    return caching.remember(f"{HOME_PAGE_KEY}:{locale}", page_ttl,
-                            lambda: _render_home(locale, ttl))
+    return page_cache.serve("home", lambda: _render_home(locale, ttl), seconds=ttl)
 
 
 def _render_home(locale: str, ttl: int) -> str:
@@ -168,6 +157,10 @@ def category(slug: str):
         category = catalog.category_by_slug(slug)
     except NotFound:
         abort(404)
+    return page_cache.serve(f"category:{category.id}", lambda: _category_page(category))
+
+
+def _category_page(category):
     form = ListingForm(request.args)
     if not form.validate():
         return render_template(
@@ -192,6 +185,11 @@ def category(slug: str):
 
 @bp.get(f"/book/<int(max={MAX_ID}):book_id>")
 def book(book_id: int):
+    # Shared by visitors only (a member sees their own demand and held copies).
+    return page_cache.serve(f"book:{book_id}", lambda: _book_page(book_id), members=False)
+
+
+def _book_page(book_id: int):
     try:
         book = catalog.book_for_page(book_id)
     except NotFound:
@@ -207,6 +205,10 @@ def book(book_id: int):
 
 @bp.get("/search")
 def search():
+    return page_cache.serve("search", _search_page)
+
+
+def _search_page():
     form = SearchForm(request.args)
     form.set_categories(cached_nav_categories())
     popular: list[Book] = []
