@@ -378,7 +378,7 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
             ("search", f"/search?q={SEARCH_QUERY}", None),
             ("book", f"/book/{info['book_id']}", None),
             ("cart", "/cart", shopper.cookie_header()),
-            ("admin search", f"/admin/orders?q={admin_query}", admin.cookie_header()),
+            ("admin search", f"/admin/customers?q={admin_query}", admin.cookie_header()),
         ]
         for name, path, cookie in pages:
             result = measure_get(wrk, server.port, path, cookie)
@@ -439,8 +439,8 @@ def print_report(ceiling: loadgen.LoadResult, hello_start: float, results: list[
               f"({'under' if result['start_seconds'] < START_TARGET_S else 'OVER'} "
               f"{START_TARGET_S:.0f} s)")
         print(f"  checkout: {result['stock_check']}")
-        print("  (checkout: one order = two POSTs; admin search = /admin/orders?q=, no customer "
-              "list yet)")
+        print("  (checkout: one order = two POSTs; admin search = the customer list, "
+              "/admin/customers?q=bench-)")
 
 
 def measure_ceiling(wrk: str | None) -> tuple[loadgen.LoadResult, float]:

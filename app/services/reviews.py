@@ -36,6 +36,7 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import (
+    Book,
     Member,
     Order,
     OrderStatus,
@@ -373,3 +374,33 @@ def book_feedback(book_id: int) -> BookFeedback:
     seconds = current_app.config.get("BOOK_FEEDBACK_CACHE_SECONDS", 300)
     return caching.remember(_cache_key(book_id), seconds,
                             lambda: compute_book_feedback(book_id))
+
+
+# --------------------------------------------------------------------------- the CRM record
+
+
+def member_feedback(member: Member, limit: int = 20) -> dict:
+    """A member's reviews (with the book) and survey answers, newest first, for the customer
+    record's "Reviews and feedback" panel (registered by the feedback blueprint)."""
+    reviews = list(db.session.execute(
+        sa.select(Review, Book.title).join(Book, Book.id == Review.book_id)
+        .where(Review.member_id == member.id)
+        .order_by(Review.updated_at.desc(), Review.id.desc()).limit(limit)).all())
+    answers = list(db.session.scalars(
+        sa.select(SurveyResponse).where(SurveyResponse.member_id == member.id)
+        .order_by(SurveyResponse.created_at.desc(), SurveyResponse.id.desc()).limit(limit)))
+    return {"reviews": reviews, "answers": answers}
+
+
+def scrub_member_feedback(member: Member, placeholder_email: str) -> None:
+    """Erasure (app.services.customer_admin): the words a member wrote go; their ratings and
+    scores stay, as anonymous figures, in the book averages and NPS."""
+    touched = list(db.session.scalars(
+        sa.select(Review.book_id).where(Review.member_id == member.id,
+                                        Review.body.is_not(None))))
+    db.session.execute(sa.update(Review).where(Review.member_id == member.id)
+                       .values(body=None).execution_options(synchronize_session=False))
+    db.session.execute(sa.update(SurveyResponse).where(SurveyResponse.member_id == member.id)
+                       .values(comment=None).execution_options(synchronize_session=False))
+    for book_id in set(touched):
+        forget_book(book_id)

@@ -18,8 +18,8 @@ from flask_wtf import FlaskForm
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import PER_PAGE, admin_required, page_number
 from app.extensions import db
-from app.services import audit
-from app.services.analytics import markov, reports, snapshots
+from app.services import audit, customers
+from app.services.analytics import markov, member_summary, reports, snapshots
 from app.services.analytics import segments as seg
 
 AT_RISK_LIST = 50
@@ -151,4 +151,7 @@ def analytics_recompute():
     return redirect(url_for("admin.analytics"))
 
 
+customers.register_customer_panel(
+    "analytics", _l("Segment and lifetime value"), "admin/customers/_analytics_panel.html",
+    lambda member: {"analytics": member_summary(member.id)}, order=40)
 register_nav(__name__, "admin.analytics", _l("Segments and value"), order=60)
