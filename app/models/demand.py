@@ -80,6 +80,9 @@ class Demand(db.Model):
     # Visitors: double opt-in. Nothing but the confirmation mail goes to an unconfirmed address.
     confirm_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     confirmed_at: Mapped[datetime | None]
+    # A visitor's language when they asked (issue 6): their stock-arrival mail is written in it.
+    # Members' mail follows Member.locale instead.
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
 
     member: Mapped[Member | None] = relationship()
     book: Mapped[Book | None] = relationship()

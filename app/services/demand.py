@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -594,7 +595,7 @@ def record_visitor_demand(email: str, book: Book | None, quantity: int = 1,
     token = secrets.token_urlsafe(32)
     demand = Demand(email=address, book_id=book.id, quantity=quantity, note=note,
                     status=DemandStatus.OPEN, open_key=key, created_at=now,
-                    confirm_token_hash=_token_hash(token))
+                    confirm_token_hash=_token_hash(token), locale=_request_locale())
     db.session.add(demand)
     db.session.flush()
     hours = current_app.config.get("DEMAND_CONFIRM_HOURS", 48)
@@ -608,6 +609,13 @@ def record_visitor_demand(email: str, book: Book | None, quantity: int = 1,
         dedupe_key=f"demand_confirm:{demand.id}",
     )
     return demand
+
+
+def _request_locale() -> str | None:
+    """The language the visitor is reading in, kept for their stock-arrival mail."""
+    if not has_request_context():
+        return None
+    return str(get_locale())
 
 
 def pending_for_token(token: str) -> Demand:

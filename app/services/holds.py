@@ -84,7 +84,8 @@ def _waiting(book_id: int) -> list[sa.Row]:
         sa.select(Demand.id, Demand.member_id, Demand.email, Demand.quantity,
                   Member.email.label("member_email"), Member.name.label("member_name"),
                   Member.stock_alerts_opt_in, Member.is_active_account,
-                  Member.locale.label("member_locale"))
+                  # the member's saved language, or the one a visitor asked in
+                  sa.func.coalesce(Member.locale, Demand.locale).label("member_locale"))
         .outerjoin(Member, Demand.member_id == Member.id)
         .where(Demand.book_id == book_id, Demand.status == DemandStatus.OPEN,
                # members with a working account; visitors once they confirmed their address

@@ -12,6 +12,7 @@ from flask_login import login_user
 from app.extensions import db
 from app.models import Member, OutboxMail
 from app.services import mail as mail_service
+from app.services.stock import receive_stock
 from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_staff
 from tests.i18n.pages import english_left
 
@@ -92,6 +93,15 @@ def test_a_visitor_s_demand_entirely_in_chinese(app, chinese_client, english_pat
     assert "是的，到货时通知我" in confirm and not english_left(confirm, english_patterns)
     done = client.post(link, headers=ZH, follow_redirects=True)
     assert "谢谢：《活着》到货时我们会发邮件通知您。" in _page(done)
+
+    # The books arrive, recorded by English-speaking staff in a worker-less context: the
+    # visitor's arrival mail is still written in the language they asked in.
+    with app.app_context():
+        receive_stock(book_id, 3, supplier="Supplier", actor=None)
+        db.session.commit()
+    arrival = _last_mail(app, "stock_arrived")
+    assert arrival.to_email == "fan@example.test" and "活着" in arrival.subject
+    _assert_chinese_mail(arrival, english_patterns)
 
 
 def test_mail_follows_the_member_s_choice_not_the_sender_s(app, client, english_patterns):
