@@ -43,3 +43,11 @@ def seed(books_limit: int | None, size: str) -> None:
     feedback = seed_feedback()
     db.session.commit()
     click.echo(f"Added {feedback.reviews:,} reviews and {feedback.answers:,} survey answers.")
+    # Issue 5: the first analysis (segments, lifetime value), so its pages show the demo data.
+    # The large data set skips it (about 20 s; run `flask analytics recompute`).
+    if size == "demo":
+        from app.services.analytics import snapshots
+
+        run = snapshots.recompute()
+        db.session.commit()
+        click.echo(f"Analysed {run.members:,} members (segments and lifetime value).")

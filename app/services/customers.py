@@ -247,6 +247,7 @@ class CustomerFilters:
     open_demand: bool = False
     opted_out: str = ""  # "", "news", "alerts" or "any"
     tag_id: int | None = None
+    segment: str = ""  # an RFM segment code of the latest analytics snapshot (issue 5)
     status: str = ""  # "", "active", "deactivated" or "erased"
     sort: str = "name"
 
@@ -289,6 +290,10 @@ def filtered(stmt: sa.Select, filters: CustomerFilters) -> sa.Select:
     if filters.tag_id is not None:
         stmt = stmt.where(Member.id.in_(sa.select(MemberTag.member_id).where(
             MemberTag.tag_id == filters.tag_id)))
+    if filters.segment:
+        from app.services.analytics.segments import members_in_segment
+
+        stmt = stmt.where(Member.id.in_(members_in_segment(filters.segment)))
     if filters.status == "active":
         stmt = stmt.where(Member.is_active_account.is_(True))
     elif filters.status == "deactivated":

@@ -211,3 +211,19 @@ def test_clv_and_at_risk_on_a_larger_history(ctx, app_config):
     tiers = db.session.scalar(sa.select(sa.func.sum(SegmentSummary.clv)).where(
         SegmentSummary.run_id == run.id, SegmentSummary.dimension == "tier"))
     assert equity == tiers == sum(r.clv for r in buyers)
+
+
+def test_the_customer_list_filters_by_the_latest_segment(shop):
+    from app.services import customers
+
+    run = snapshots.recompute(now=NOW)
+    db.session.commit()
+    rows = _snapshots(run.id)
+    segment = rows[shop["A"]].segment
+    expected = sorted(m for m, row in rows.items() if row.segment == segment)
+
+    found = customers.list_customers(customers.CustomerFilters(segment=segment, sort="name"))
+    nobody = customers.list_customers(customers.CustomerFilters(segment="no-such-segment"))
+
+    assert sorted(m.id for m in found.items) == expected and shop["A"] in expected
+    assert nobody.total == 0

@@ -83,6 +83,11 @@ def test_seed_loads_the_limited_catalog_plus_the_chinese_titles_and_reports_it(a
     assert f"{members:,} members" in result.output
     assert f"{orders:,} orders" in result.output
     assert " s." in result.output  # the elapsed seconds
+    # ... and analyses the members, so the analysis pages show the demo data at once.
+    assert "Analysed" in result.output
+    with app.app_context():
+        from app.services.analytics import snapshots
+        assert snapshots.latest_run() is not None
 
 
 def test_a_second_seed_changes_nothing_and_says_the_data_is_kept(app, runner):

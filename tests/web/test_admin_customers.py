@@ -301,3 +301,9 @@ def test_follow_ups_due_includes_overdue_ones_but_not_future_ones(app, people):
         old = interactions.add_interaction(rita, clerk, "email", "a", today - timedelta(days=9))
         interactions.add_interaction(rita, clerk, "email", "b", today + timedelta(days=1))
         assert interactions.follow_ups_due(today) == [old]
+
+
+def test_the_list_filters_by_analysis_segment_and_refuses_an_unknown_one(as_staff, people):
+    page = as_staff.get("/admin/customers?segment=champions")
+    assert page.status_code == 200 and 'name="segment"' in page.get_data(as_text=True)
+    assert as_staff.get("/admin/customers?segment=nonsense").status_code == 400

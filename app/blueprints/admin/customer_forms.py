@@ -49,6 +49,7 @@ class CustomerFilterForm(QueryForm):
                     validators=[Length(max=customers.MAX_QUERY)])
     tier = SelectField(_l("Grade"), default="")  # choices from the tier table, per request
     tag = SelectField(_l("Tag"), default="")  # choices from the tags, per request
+    segment = SelectField(_l("Segment"), default="")  # the analysis's segments (issue 5)
     joined_from = DateField(_l("Joined from"), validators=[Optional(), _sane_date])
     joined_to = DateField(_l("Joined until"),
                           validators=[Optional(), _sane_date, _not_before("joined_from")])
@@ -70,6 +71,7 @@ class CustomerFilterForm(QueryForm):
             last_order_from=self.last_order_from.data, last_order_to=self.last_order_to.data,
             open_demand=bool(self.open_demand.data), opted_out=self.opted_out.data or "",
             tag_id=int(self.tag.data) if self.tag.data else None,
+            segment=self.segment.data or "",
             status=self.status.data or "", sort=self.sort.data or "name",
         )
 

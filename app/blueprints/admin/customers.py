@@ -36,6 +36,7 @@ from app.extensions import db
 from app.models import Member
 from app.services import customer_admin, customer_tags, customers, grading, interactions
 from app.services import tiers as tier_rules
+from app.services.analytics import segments
 from app.services.exports import csv_response
 from app.services.members import EmailTaken, InvalidEmail
 from app.services.orders import status_label
@@ -68,6 +69,8 @@ def _filter_form(rules=None) -> CustomerFilterForm:
         SelectChoice(r.code, tier_label(r.name)) for r in rules]
     form.tag.choices = [SelectChoice("", _("Any tag"))] + [
         SelectChoice(str(t.id), t.name) for t in customer_tags.all_tags()]
+    form.segment.choices = [SelectChoice("", _("Any segment"))] + [
+        SelectChoice(code, segments.label(code)) for code in segments.SEGMENTS]
     return form
 
 
