@@ -23,6 +23,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Book, Category
 from app.money import round_money
+from app.paging import PagerMixin
 from app.services import isbn as isbn_rules
 from app.services.text import contains_pattern, fold, search_terms
 
@@ -60,7 +61,7 @@ class CategoryCount:
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class SearchResult(PagerMixin):
     """One page of search results; quacks like a Pagination for templates/_macros/pagination.
 
     `notice` is None for an ordinary search, otherwise one of:
@@ -80,21 +81,6 @@ class SearchResult:
     def pages(self) -> int:
         return math.ceil(self.total / self.per_page) if self.total else 0
 
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
 
 
 # --------------------------------------------------------------------------- search text

@@ -34,6 +34,7 @@ from app.db import utcnow
 from app.errors import DomainError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Book, Demand, DemandStatus, Hold, HoldStatus, Member
+from app.paging import PagerMixin
 from app.services import holds
 from app.services import isbn as isbn_rules
 from app.services.mail import enqueue
@@ -385,7 +386,7 @@ class BookDemand:
 
 
 @dataclass
-class Page:
+class Page(PagerMixin):
     items: list
     page: int
     per_page: int
@@ -395,21 +396,6 @@ class Page:
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page)) if self.total else 0
 
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def _counted():

@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import PER_PAGE, admin_required, page_number
 from app.extensions import db
+from app.paging import PagerMixin
 from app.services import audit, customers
 from app.services.analytics import markov, member_summary, reports, snapshots
 from app.services.analytics import segments as seg
@@ -26,7 +27,7 @@ AT_RISK_LIST = 50
 
 
 @dataclass(frozen=True)
-class Pager:
+class Pager(PagerMixin):
     """What the pager macro reads."""
 
     page: int
@@ -37,21 +38,6 @@ class Pager:
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 class RecomputeForm(FlaskForm):

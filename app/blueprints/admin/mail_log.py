@@ -27,6 +27,7 @@ from app.blueprints.admin.common import ID, PER_PAGE, page_number
 from app.blueprints.admin.forms import MAIL_STATUS_LABELS, ActionForm, MailFilterForm
 from app.extensions import db
 from app.models import MailStatus, OutboxMail
+from app.paging import PagerMixin
 from app.services import audit
 from app.services import mail as mail_service
 from app.services.text import contains_pattern
@@ -179,27 +180,12 @@ def mail_catcher():
 
 
 @dataclass(frozen=True)
-class _Pager:
+class _Pager(PagerMixin):
     """Enough of a Pagination for the pager macro."""
 
     page: int
     pages: int
 
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def _part_text(part: EmailMessage | None) -> str | None:
