@@ -30,7 +30,7 @@ from flask_mail import BadHeaderError, Message, email_dispatched, sanitize_addre
 
 from app.db import utcnow
 from app.extensions import db, mail
-from app.models import MailStatus, OutboxMail
+from app.models import MailStatus, Member, OutboxMail
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +272,18 @@ _batch_send_checks: dict[str, Callable[[list[sa.Row]], set[int]]] = {}
 
 def register_batch_send_check(kind: str, check: Callable[[list[sa.Row]], set[int]]) -> None:
     _batch_send_checks[kind] = check
+
+
+def member_accepts_mail(rows: list[sa.Row]) -> set[int]:
+    """A batch send check for mail the shop chooses to send (review invitations, campaigns):
+    wanted while its member exists, is active and still accepts mail (`mail_opt_in`)."""
+    member_ids = {row.member_id for row in rows if row.member_id is not None}
+    if not member_ids:
+        return set()
+    accepting = set(db.session.scalars(
+        sa.select(Member.id).where(Member.id.in_(member_ids), Member.mail_opt_in.is_(True),
+                                   Member.is_active_account.is_(True))))
+    return {row.id for row in rows if row.member_id in accepting}
 
 
 def _run_checks(rows: list[sa.Row]) -> tuple[set[int], dict[int, str]]:

@@ -122,16 +122,10 @@ def on_order_delivered(order: Order) -> OutboxMail | None:
     )
 
 
-def invite_wanted(row: OutboxMail) -> bool:
-    """Send-time check: the member still exists, is active and still accepts mail."""
-    if row.member_id is None:
-        return False
-    member = db.session.get(Member, row.member_id)
-    return bool(member and member.mail_opt_in and member.is_active_account)
-
-
 def register_send_checks() -> None:
-    mail_service.register_send_check(INVITE_KIND, invite_wanted)
+    """Invitations go only to members who are active and still accept mail (checked again
+    at send time, a batch at a time)."""
+    mail_service.register_batch_send_check(INVITE_KIND, mail_service.member_accepts_mail)
 
 
 # --------------------------------------------------------------------------- answering

@@ -44,7 +44,6 @@ from app.models import (
     Member,
     Order,
     OrderStatus,
-    OutboxMail,
     RecipientGroup,
     Role,
 )
@@ -293,15 +292,10 @@ def queued_count(campaign: Campaign) -> int:
                CampaignRecipient.outbox_id.is_(None))) or 0
 
 
-def campaign_mail_wanted(row: OutboxMail) -> bool:
-    if row.member_id is None:
-        return False
-    member = db.session.get(Member, row.member_id)
-    return bool(member and member.mail_opt_in and member.is_active_account)
-
-
 def register_send_checks() -> None:
-    mail_service.register_send_check(KIND, campaign_mail_wanted)
+    """Campaign mail goes only to members who are active and still accept mail (checked
+    again at send time, a batch at a time)."""
+    mail_service.register_batch_send_check(KIND, mail_service.member_accepts_mail)
 
 
 # --------------------------------------------------------------------------- uplift
