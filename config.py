@@ -127,6 +127,8 @@ class Config:
     # Catalog pages shared by visitors (and members, where nothing on them is personal) are
     # rendered once per URL and language for this long (app/page_cache.py; 0 = off).
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
+    # A visitor's request for such a page is answered before Flask (app/front_door.py).
+    FRONT_DOOR = os.environ.get("FRONT_DOOR", "1") == "1"
     # Set by gunicorn.conf.py: a web server needs no `flask db` commands (no Alembic import).
     SERVE_ONLY = os.environ.get("BOOKSTATION_SERVE_ONLY") == "1"
     # Static files: a request for a fingerprinted URL (static_url(), ?v=<hash>) is cached this

@@ -18,7 +18,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
 
         app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
 
-    from app import assets, cli, errors, observability, page_cache, web
+    from app import assets, cli, errors, front_door, observability, page_cache, web
     from app.extensions import (
         babel,
         cache,
@@ -48,6 +48,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     _register_blueprints(app)
     errors.register_error_handlers(app)
     cli.register(app)
+    front_door.install(app)  # last: it wraps the finished app's WSGI callable
     return app
 
 

@@ -23,33 +23,38 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable
 
-from flask import current_app, g, render_template, request, session
+from flask import Flask, current_app, g, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 
-from app import caching
+from app import caching, front_door
 from app.services import cart as cart_service
 
+log = logging.getLogger(__name__)
 
-def _holes() -> tuple[str, str]:
+
+def _holes(app: Flask | None = None) -> tuple[str, str]:
     """The markers, derived from the secret key: a visitor cannot type one into a page (say,
     in a search query) to have someone else's token written there."""
-    holes = current_app.extensions.get("bookstation.page_holes")
+    app = app or current_app
+    holes = app.extensions.get("bookstation.page_holes")
     if holes is None:
-        secret = current_app.secret_key
+        secret = app.secret_key
         tag = hmac.new(secret.encode() if isinstance(secret, str) else secret,
                        b"page-cache-holes", "sha256").hexdigest()[:16]
-        holes = current_app.extensions["bookstation.page_holes"] = (
+        holes = app.extensions["bookstation.page_holes"] = (
             f"\x1ecsrf:{tag}\x1e", f"\x1eaccount:{tag}\x1e")
     return holes
 
 
 def register(app) -> None:
-    app.add_template_global(account_nav_hole)
+    app.add_template_global(account_nav)
 
 
 def _field_name() -> str:
@@ -94,7 +99,8 @@ def serve(name: str, render: Callable[[], object], *, members: bool = True,
     seconds = min(limits)
     if seconds <= 0 or not shareable(members):
         return render()
-    key = page_key(name)
+    locale = str(get_locale())
+    key = page_key(name, locale=locale)
     html = caching.lookup(key)
     if html is None:
         result = _render_with_holes(render)
@@ -102,6 +108,7 @@ def serve(name: str, render: Callable[[], object], *, members: bool = True,
             return _fill_result(result)
         html = result
         caching.store(key, html, seconds)
+    front_door.record(key, seconds, locale)
     return fill(html)
 
 
@@ -125,34 +132,80 @@ def _fill_result(result: object) -> object:
 def fill(html: str) -> str:
     """Put this visitor's header and CSRF token into a page rendered with holes."""
     csrf_hole, account_hole = _holes()
-    if account_hole in html:
-        html = html.replace(account_hole, _account_nav(), 1)
-    if csrf_hole in html:
-        html = html.replace(csrf_hole, generate_csrf())
-    return html
+    nav = _account_nav() if account_hole in html else ""
+    token = generate_csrf() if csrf_hole in html else ""
+    return fill_holes(current_app, html, nav, token)
 
 
-VISITOR_NAVS_KEPT = 64
+def has_csrf_hole(app: Flask, html: str) -> bool:
+    return _holes(app)[0] in html
+
+
+def fill_holes(app: Flask, html: str, nav: str, token: str) -> str:
+    """`html` with its header hole holding `nav` and its CSRF holes `token`."""
+    csrf_hole, account_hole = _holes(app)
+    return html.replace(account_hole, nav, 1).replace(csrf_hole, token)
+
+
+NAVS_KEPT = 256
 
 
 def _account_nav() -> str:
-    """The header's account links for this request. A visitor's depend only on the language
-    and the number of copies in their cart, so they are rendered once per pair and kept."""
+    """The header's account links and cart badge for this request, with a CSRF hole for the
+    member's log-out form. They depend only on the language, whether the reader is a member
+    (and staff) and the copies in their cart, so each combination is rendered once and kept:
+    the header is on every page, and rendering it cost about as much as a bare request."""
+    count = _cart_count()
     if current_user.is_authenticated:
-        return render_template("_account_nav.html")
-    key = (str(get_locale()), cart_service.count(None, session))
-    kept = current_app.extensions.setdefault("bookstation.visitor_navs", {})
+        key: tuple = (str(get_locale()), "staff" if current_user.is_staff else "member", count)
+    else:
+        key = (str(get_locale()), count)  # app.front_door looks these up: visitor_nav()
+    kept = current_app.extensions.setdefault("bookstation.navs", {})
     nav = kept.get(key)
     if nav is None:
-        if len(kept) >= VISITOR_NAVS_KEPT:
+        if len(kept) >= NAVS_KEPT:
             kept.clear()
-        nav = kept[key] = render_template("_account_nav.html")
+        nav = kept[key] = _with_token_hole(
+            lambda: render_template("_account_nav.html", cart_count=count))
     return nav
 
 
-def account_nav_hole() -> Markup | None:
-    """While a shared page is being rendered, the marker that stands for the header's account
-    links and cart badge; otherwise None, and templates/base.html includes them itself."""
+def _cart_count() -> int:
+    """Copies in the reader's cart: one SUM query for a member, none for a visitor."""
+    member = current_user if current_user.is_authenticated else None
+    try:
+        return cart_service.count(member, session)
+    except SQLAlchemyError:  # an error page after a database failure must still render
+        log.exception("cart badge unavailable")
+        return 0
+
+
+def _with_token_hole(render: Callable[[], str]) -> str:
+    """`render()` with the CSRF hole wherever a form asks for the token."""
+    field = _field_name()
+    issued = g.pop(field, None)
+    setattr(g, field, _holes()[0])
+    try:
+        return render()
+    finally:
+        g.pop(field, None)
+        if issued is not None:
+            setattr(g, field, issued)
+
+
+def visitor_nav(app: Flask, locale: str, cart_count: int) -> str | None:
+    """A visitor's header links as kept by a page served through Flask, or None if none yet
+    (app.front_door then lets Flask render them)."""
+    return app.extensions.get("bookstation.navs", {}).get((locale, cart_count))
+
+
+def account_nav() -> Markup:
+    """The header's account links for templates/base.html: the marker that stands for them
+    while a shared page is being rendered, else this reader's own."""
     if g.get("page_cache_build"):
         return Markup(_holes()[1])
-    return None
+    nav = _account_nav()
+    csrf_hole = _holes()[0]
+    if csrf_hole in nav:
+        nav = nav.replace(csrf_hole, generate_csrf())
+    return Markup(nav)

@@ -71,14 +71,14 @@ def normalise_language_tag(tag: str) -> str | None:
     return {"zh": "zh_Hans", "en": "en"}.get(primary)
 
 
-def locale_from_accept_language(accept, languages: list[str]) -> str:
+def locale_from_accept_language(accept, languages: list[str], default: str | None = None) -> str:
     for tag, _quality in accept:  # werkzeug sorts by quality, best first
         if tag == "*":
             break
         locale = normalise_language_tag(tag)
         if locale in languages:
             return locale
-    return current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
+    return default or current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
 
 
 def money(value: Decimal | None) -> str:

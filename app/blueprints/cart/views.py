@@ -9,7 +9,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    has_request_context,
     redirect,
     render_template,
     request,
@@ -19,7 +18,6 @@ from flask import (
 from flask_babel import format_percent
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.blueprints.cart import bp
 from app.blueprints.cart.forms import (
@@ -70,18 +68,6 @@ def percent(rate: Decimal | None) -> str:
     if rate is None:
         return ""
     return format_percent(rate, "#,##0.##%")
-
-
-@bp.app_context_processor
-def cart_badge() -> dict:
-    """`cart_count` for the header: one SUM query for a member, none for a visitor."""
-    if not has_request_context():  # e.g. a mail rendered by a worker
-        return {}
-    try:
-        return {"cart_count": cart.count(_member(), session)}
-    except SQLAlchemyError:  # an error page after a database failure must still render
-        log.exception("cart badge unavailable")
-        return {"cart_count": 0}
 
 
 # --------------------------------------------------------------------------- the cart
