@@ -107,7 +107,7 @@ class FrontDoor:
         if not isinstance(html, str) or nav is None:
             return None
         token = ""
-        if page_cache.has_csrf_hole(self.app, html):  # as generate_csrf() does it
+        if page_cache.has_csrf_hole(self.app, html + nav):  # as generate_csrf() does it
             raw = session.get(self.csrf_field)
             if not raw:
                 raw = session[self.csrf_field] = hashlib.sha1(os.urandom(64)).hexdigest()

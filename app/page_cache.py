@@ -133,7 +133,7 @@ def fill(html: str) -> str:
     """Put this visitor's header and CSRF token into a page rendered with holes."""
     csrf_hole, account_hole = _holes()
     nav = _account_nav() if account_hole in html else ""
-    token = generate_csrf() if csrf_hole in html else ""
+    token = generate_csrf() if csrf_hole in html or csrf_hole in nav else ""
     return fill_holes(current_app, html, nav, token)
 
 
