@@ -14,9 +14,11 @@ every request:
 
 Only GETs with no flashed message waiting use it. A page that shows the member's own data
 (the book page: their demand and held copies) is shared among visitors only (`members=False`).
-Staleness: a listing may show a stock level up to PAGE_CACHE_SECONDS old (the book page's key
-carries its live stock and price, so it never does); the cart and checkout always read live
-stock.
+Staleness: a listing, or a visitor's book page, may show a stock level or a price up to
+PAGE_CACHE_SECONDS old; the cart and checkout always read live stock and prices.
+
+A visitor's later request for a page served here is answered before Flask by app.front_door,
+from the same cache entry (serve() tells it the URL, language and key).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Load generators, on 127.0.0.1 only and bounded in time: wrk when installed, else Python.
 
-`wrk_get` runs Debian's wrk (installed by `ensure_wrk` if apt-get can); `python_load` is the
-fallback and also drives the checkout, a sequence of POSTs with a logged-in member and a CSRF
-token, which wrk cannot follow. Both return a `LoadResult`.
+`wrk_get` runs Debian's wrk (installed by `ensure_wrk` if apt-get can), `wrk_script` runs it
+with a Lua script (the checkout: bench/checkout.lua); `python_load` is the fallback when wrk
+cannot be had. All return a `LoadResult`.
 """
 
 from __future__ import annotations
@@ -67,8 +67,25 @@ def wrk_get(wrk: str, port: int, path: str, seconds: int, connections: int,
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     command.append(f"http://{HOST}:{port}{path}")
-    out = subprocess.run(command, capture_output=True, text=True, check=True,
-                         timeout=seconds + 30).stdout
+    return _wrk_result(_run(command, seconds))
+
+
+def wrk_script(wrk: str, port: int, script: str, args: list[str], seconds: int,
+               connections: int) -> tuple[LoadResult, str]:
+    """wrk with a Lua script, one thread per connection (each thread is one client with its
+    own state); the result and wrk's whole output, for the script's own figures."""
+    command = [wrk, f"-t{connections}", f"-c{connections}", f"-d{seconds}s", "--latency",
+               "--timeout", "5s", "-s", script, f"http://{HOST}:{port}/", "--", *args]
+    out = _run(command, seconds)
+    return _wrk_result(out), out
+
+
+def _run(command: list[str], seconds: int) -> str:
+    return subprocess.run(command, capture_output=True, text=True, check=True,
+                          timeout=seconds + 30).stdout
+
+
+def _wrk_result(out: str) -> LoadResult:
     total = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))
     elapsed = _ms(re.search(r"requests in ([\d.]+(?:us|ms|s|m))", out).group(1)) / 1000
     p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))

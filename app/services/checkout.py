@@ -281,4 +281,5 @@ def queue_confirmation(order: Order) -> None:
         },
         member_id=order.member_id,
         dedupe_key=f"order_confirmation:{order.id}",
+        locale=order.member.locale,  # loaded already: no query for the mail's language
     )

@@ -12,7 +12,7 @@ import pytest
 from flask import request_started
 
 from app.front_door import ENVIRON_KEY
-from tests.web.test_page_cache import CSRF_ON, log_in, shelf, token_in  # noqa: F401
+from tests.web.test_page_cache import CSRF_ON, log_in, token_in
 
 TOKEN = re.compile(r'(name="csrf_token" (?:type="hidden" )?value=")[^"]+(")')
 

@@ -10,23 +10,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Book
-from tests.factories import DEFAULT_PASSWORD, make_book, make_category, make_demand, make_member
+from tests.factories import DEFAULT_PASSWORD
 from tests.web.test_shop_query_counts import counting_statements
 
 CSRF_ON = pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
-
-
-@pytest.fixture
-def shelf(app) -> dict:
-    with app.app_context():
-        fiction = make_category(slug="fiction", name="Fiction")
-        books = [make_book(title=f"Cached tale {n}", category=fiction, stock_on_hand=5)
-                 for n in range(3)]
-        out = make_book(title="Sold out tale", category=fiction, stock_on_hand=0)
-        member = make_member(email="reader@example.test", name="Rosa Reader")
-        make_demand(member=member, book=out)
-        db.session.commit()
-        return {"book": books[0].id, "out": out.id}
 
 
 def token_in(page: str) -> str:

@@ -103,9 +103,9 @@ def add():
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(back)
+    title = db.session.get(Book, form.book_id.data).title  # loaded by cart.add: no query
     db.session.commit()
-    book = db.session.get(Book, form.book_id.data)
-    flash(_("“%(title)s” is in your cart (%(quantity)d).", title=book.title, quantity=quantity)
+    flash(_("“%(title)s” is in your cart (%(quantity)d).", title=title, quantity=quantity)
           + " " + _("Check out when you are ready."), "success")
     return redirect(back)
 
@@ -172,20 +172,23 @@ def _render_checkout(form: CheckoutForm, view: cart.CartView, status: int,
     ), status
 
 
+def _empty_cart():
+    flash(_("Your cart is empty: add a book or two before checking out."), "info")
+    return redirect(url_for("cart.show"))
+
+
 @bp.route("/checkout", endpoint="checkout", methods=["GET", "POST"])
 @login_required
 def checkout_page():
     member = current_user._get_current_object()
-    view = _cart_view(member)
-    if view.is_empty:
-        flash(_("Your cart is empty: add a book or two before checking out."), "info")
-        return redirect(url_for("cart.show"))
-    if request.method == "GET":
-        return _render_checkout(_prefilled(member), view, 200)
-
-    form = CheckoutForm()
-    if not form.validate_on_submit():
-        return _render_checkout(form, view, 400)
+    form = _prefilled(member) if request.method == "GET" else CheckoutForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        # The cart is priced for the page only when a page is shown: a valid order is priced
+        # by place_order() itself, after the stock is taken.
+        view = _cart_view(member)
+        if view.is_empty:
+            return _empty_cart()
+        return _render_checkout(form, view, 200 if request.method == "GET" else 400)
     address = form.address()
     try:
         order = checkout.place_order(
@@ -206,10 +209,9 @@ def checkout_page():
         # Nothing was sold: the rollback puts back any copies reserved and keeps the cart.
         db.session.rollback()
         return _render_checkout(form, _cart_view(member), 409, stock_error=exc)
-    except checkout.EmptyCart as exc:
+    except checkout.EmptyCart:
         db.session.rollback()
-        flash(exc.message, "info")
-        return redirect(url_for("cart.show"))
+        return _empty_cart()
     except DomainError as exc:
         db.session.rollback()
         form.form_errors.append(exc.message)
