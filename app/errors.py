@@ -29,6 +29,18 @@ def register_error_handlers(app: Flask) -> None:
         code = error.code or 500
         if request.accept_mimetypes.best == "application/json":
             return {"error": error.name, "description": error.description}, code
+        if code >= 500:
+            _roll_back()  # the page below may read the database (the header's cart badge)
         known = (400, 403, 404, 429, 500)
         template = f"errors/{code}.html" if code in known else "errors/generic.html"
         return render_template(template, error=error, title=_(error.name)), code
+
+
+def _roll_back() -> None:
+    """End a failed transaction so an error page can still read (or be shown without) data."""
+    from app.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the database itself is gone: the page renders without it
+        pass

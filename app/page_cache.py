@@ -174,8 +174,8 @@ def _account_nav() -> str:
 
 def _cart_count() -> int:
     """Copies in the reader's cart: one SUM query for a member, none for a visitor."""
-    member = current_user if current_user.is_authenticated else None
     try:
+        member = current_user if current_user.is_authenticated else None
         return cart_service.count(member, session)
     except SQLAlchemyError:  # an error page after a database failure must still render
         log.exception("cart badge unavailable")
@@ -206,7 +206,11 @@ def account_nav() -> Markup:
     while a shared page is being rendered, else this reader's own."""
     if g.get("page_cache_build"):
         return Markup(_holes()[1])
-    nav = _account_nav()
+    try:
+        nav = _account_nav()
+    except SQLAlchemyError:  # an error page while the database is down: no member to show
+        log.exception("account links unavailable")
+        return Markup("")
     csrf_hole = _holes()[0]
     if csrf_hole in nav:
         nav = nav.replace(csrf_hole, generate_csrf())

@@ -22,6 +22,8 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
@@ -188,19 +190,27 @@ def _put(member: Member | None, session: MutableMapping, book_id: int, quantity:
         lines[book_id] = quantity
         _store_session_lines(session, lines)
         return
-    line = _member_line(member, book_id)
-    if line is None:
-        cart = _member_cart(member, create=True)
-        assert cart is not None
-        count = db.session.scalar(
-            sa.select(sa.func.count()).select_from(CartLine).where(CartLine.cart_id == cart.id)
-        )
-        if count >= MAX_CART_LINES:
-            raise InvalidInput(_cart_full())
-        db.session.add(CartLine(cart_id=cart.id, book_id=book_id, quantity=quantity))
-    else:
-        line.quantity = quantity
-    db.session.flush()
+    try:
+        line = _member_line(member, book_id)
+        if line is None:
+            cart = _member_cart(member, create=True)
+            assert cart is not None
+            count = db.session.scalar(
+                sa.select(sa.func.count()).select_from(CartLine)
+                .where(CartLine.cart_id == cart.id)
+            )
+            if count >= MAX_CART_LINES:
+                raise InvalidInput(_cart_full())
+            db.session.add(CartLine(cart_id=cart.id, book_id=book_id, quantity=quantity))
+        else:
+            line.quantity = quantity
+        db.session.flush()
+    except (IntegrityError, StaleDataError) as exc:
+        # The same member's cart changed in another window between our read and this write
+        # (a checkout emptied it, or the same book was added twice at once). The caller rolls
+        # back; nothing is lost, and trying again works.
+        raise InvalidInput(_("Your cart changed in another window at the same moment. "
+                             "Please try again.")) from exc
 
 
 def _cart_full() -> str:

@@ -115,3 +115,39 @@ def test_many_shoppers_racing_for_three_copies_never_oversell(pg_app):
     with pg_app.app_context():
         assert db.session.get(Book, book_id).stock_on_hand == 0
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 3
+
+
+def test_adding_a_book_while_another_window_checks_out_the_cart_asks_to_try_again(pg_app):
+    """The add read the cart line, then the other window's checkout deleted it before the add
+    wrote: the shopper is told to try again (no error page), and trying again works."""
+    from app.models import CartLine
+    from tests.factories import DEFAULT_PASSWORD
+
+    with pg_app.app_context():
+        book = make_book(title="Two Windows", stock_on_hand=10)
+        member = make_member()
+        cart.add(member, {}, book.id, 1)
+        db.session.commit()
+        book_id, email = book.id, member.email
+    client = pg_app.test_client()
+    assert client.post("/account/login", data={"email": email, "password": DEFAULT_PASSWORD}
+                       ).status_code == 302
+
+    def other_window_checks_out(session, flush_context, instances):
+        with db.engine.begin() as other:
+            other.execute(sa.delete(CartLine))
+
+    sa.event.listen(db.session, "before_flush", other_window_checks_out, once=True)
+    try:
+        response = client.post("/cart/add", data={"book_id": book_id, "quantity": 1},
+                               follow_redirects=True)
+    finally:
+        if sa.event.contains(db.session, "before_flush", other_window_checks_out):
+            sa.event.remove(db.session, "before_flush", other_window_checks_out)
+
+    assert response.status_code == 200
+    assert "Your cart changed in another window" in response.get_data(as_text=True)
+    again = client.post("/cart/add", data={"book_id": book_id, "quantity": 1})
+    assert again.status_code == 302
+    with pg_app.app_context():
+        assert cart.raw_lines(db.session.get(Member, member.id), {}) == {book_id: 1}

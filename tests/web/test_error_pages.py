@@ -1,0 +1,33 @@
+"""An unexpected failure shows the shop's own error page, header and all, even when it broke
+the request's database transaction (the header reads the member and their cart badge)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Book
+from tests.factories import make_member
+
+
+@pytest.mark.parametrize("app_config", [{"PROPAGATE_EXCEPTIONS": False}])
+def test_a_failed_transaction_still_gets_the_error_page_with_the_members_header(app, client,
+                                                                              auth):
+    @app.get("/test-broken")
+    def broken():
+        db.session.add(Book(title=None))  # violates NOT NULL: the flush fails
+        db.session.flush()
+
+    with app.app_context():
+        make_member(email="member@example.test")
+        db.session.commit()
+    auth.login()
+
+    response = client.get("/test-broken")
+
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Log out" in page  # the header read the member after the rollback
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Book)) == 0
