@@ -37,6 +37,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)
+    web.install_template_gettext(app)
     cache.init_app(app)
     compress.init_app(app)
     observability.register(app)

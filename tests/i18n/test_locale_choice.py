@@ -181,3 +181,25 @@ def test_logging_in_in_english_saves_nothing_and_a_saved_choice_is_kept(app, cli
                                         "password": DEFAULT_PASSWORD}, headers=ZH)
     with app.app_context():
         assert db.session.get(Member, member_id).locale == "en"
+
+
+def test_a_page_and_a_mail_in_another_language_in_one_request_each_get_their_own_words(app):
+    """Templates keep the translations for the rest of a request (app.web._translations); a
+    mail rendered in the reader's language in the middle of it must not change the page's."""
+    from flask import render_template_string
+    from flask_babel import force_locale, refresh
+
+    words = "{{ _('Log in') }}|{{ ngettext('%(num)d customer', '%(num)d customers', 2) }}"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        before = render_template_string(words)
+        with force_locale("zh_Hans"):
+            mail = render_template_string(words)
+        after = render_template_string(words)
+        with force_locale("zh_Hans"):
+            again = render_template_string(words)
+        refresh()
+        refreshed = render_template_string(words)
+
+    assert before == after == refreshed == "Log in|2 customers"
+    assert mail == again
+    assert "Log in" not in mail and "customers" not in mail
