@@ -59,7 +59,10 @@ class Order(db.Model):
     """A placed order: its lines, money and address are snapshots taken at checkout."""
 
     __tablename__ = "orders"
-    __table_args__ = (sa.Index("ix_orders_member_placed", "member_id", "placed_at"),)
+    __table_args__ = (
+        sa.Index("ix_orders_member_placed", "member_id", "placed_at"),
+        sa.Index("ix_orders_email", "email"),  # the admin order search by address (a prefix)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"))

@@ -151,7 +151,7 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def _prefix(column, text: str) -> sa.ColumnElement[bool]:
+def prefix_match(column, text: str) -> sa.ColumnElement[bool]:
     """`column` starts with `text`: a range the b-tree serves (any collation), made exact."""
     return sa.and_(column >= text, column < text + _TOP,
                    sa.func.substr(column, 1, len(text)) == text)
@@ -193,10 +193,10 @@ def _id_lookups(text: str) -> list[sa.Select]:
         return sa.select(Member.id).where(condition)
 
     if " " not in text and text.isascii():
-        lookups.append(ids(_prefix(Member.email, lowered)))
+        lookups.append(ids(prefix_match(Member.email, lowered)))
     number = _MEMBER_NO.match(text)
     if number:
-        lookups.append(ids(_prefix(Member.member_no, f"M{number.group(1)}-{number.group(2)}")))
+        lookups.append(ids(prefix_match(Member.member_no, f"M{number.group(1)}-{number.group(2)}")))
     digits = "".join(ch for ch in text if ch.isdigit())
     if text.isdigit() and len(text) <= 9:
         lookups.append(ids(Member.id == int(text)))  # the number after the dash is the id
@@ -204,7 +204,7 @@ def _id_lookups(text: str) -> list[sa.Select]:
         keys = {digits[::-1]}
         if digits.startswith("0"):  # a trunk prefix: "0770 090" also finds "+44 770 090"
             keys.add(digits.lstrip("0")[::-1])
-        lookups += [ids(_prefix(Member.phone_key, key)) for key in sorted(keys) if key]
+        lookups += [ids(prefix_match(Member.phone_key, key)) for key in sorted(keys) if key]
     if "@" not in text:
         name = _name_condition(text)
         if name is not None:

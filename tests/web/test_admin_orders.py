@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Book, Order, OrderStatus
+from app.models import Book, Member, Order, OrderStatus
 from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_placed_order, make_staff
 
 
@@ -204,6 +204,30 @@ def test_the_list_finds_an_order_by_number_or_email(staff, three_orders):
 
     assert _listed(staff, f"q={number}") == [three_orders["old"]]
     assert _listed(staff, "q=bob@") == [three_orders["paid"]]
+
+
+def test_the_list_finds_a_customers_orders_by_their_name_or_member_number(app, staff,
+                                                                        three_orders):
+    with app.app_context():
+        ada = db.session.scalar(sa.select(Member).where(Member.email == "ada@example.test"))
+        ada.name = "Ada Lovelace"
+        db.session.commit()
+        member_no = ada.member_no
+
+    assert _listed(staff, "q=Lovelace") == [three_orders["new"], three_orders["old"]]
+    assert _listed(staff, f"q={member_no}") == [three_orders["new"], three_orders["old"]]
+    assert _listed(staff, "q=nobody-here") == []
+
+
+def test_an_order_search_reads_indexes_not_every_order(app, staff, three_orders):
+    from tests.integration.test_scale_query_plans import plans_of
+
+    plans = plans_of(app, lambda: staff.get("/admin/orders?q=bob%40example"))
+    searched = [p for p in plans if "orders" in p.lower()]
+
+    assert any("ix_orders_email" in p for p in searched), searched
+    assert not any(line.strip().startswith("SCAN orders") for p in searched
+                   for line in p.splitlines()), searched
 
 
 @pytest.mark.parametrize(

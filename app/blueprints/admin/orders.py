@@ -22,10 +22,9 @@ from app.blueprints.admin.common import ID, PER_PAGE, page_number
 from app.blueprints.admin.forms import OrderFilterForm, OrderStatusForm
 from app.extensions import db
 from app.models import Member, Order, OrderEvent, OrderStatus
-from app.services import audit, tiers
+from app.services import audit, customers, tiers
 from app.services import orders as order_rules
 from app.services.exports import csv_response
-from app.services.text import contains_pattern
 
 _ORDER_NUMBER = re.compile(r"(?:bs-?)?0*(\d{1,9})", re.IGNORECASE)
 
@@ -35,12 +34,21 @@ def _day_start(day) -> datetime:
 
 
 def _search(text: str) -> sa.ColumnElement[bool]:
-    """An order number (BS-0000123, 123) or part of the customer's email address."""
-    by_email = sa.func.lower(Order.email).like(contains_pattern(text.lower()), escape="\\")
+    """An order number (BS-0000123, 123), the start of the email address on the order, or
+    the customer (name, email, member number, phone) as the customer list finds them.
+
+    Each is an index lookup, joined as `id IN (… UNION …)`: the newest-first page no longer
+    walks the orders testing each (570,000 in the large data set: 0.2 to 0.5 s a search)."""
+    lookups = [sa.select(Order.id).where(customers.prefix_match(Order.email, text.lower()))]
     number = _ORDER_NUMBER.fullmatch(text)
     if number:
-        return sa.or_(Order.id == int(number.group(1)), by_email)
-    return by_email
+        lookups.append(sa.select(Order.id).where(Order.id == int(number.group(1))))
+    else:  # "123" is an order number here, not member 123
+        members = customers.search_condition(text)
+        if members is not None:
+            lookups.append(sa.select(Order.id).where(
+                Order.member_id.in_(sa.select(Member.id).where(members))))
+    return Order.id.in_(sa.union(*lookups))
 
 
 def _filtered(stmt: sa.Select, form: OrderFilterForm) -> sa.Select:
