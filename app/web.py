@@ -12,6 +12,8 @@ from flask import Flask, current_app, g, has_app_context, has_request_context, r
 from flask_babel import format_date, format_datetime, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 
 from app.extensions import db, login_manager
 
@@ -78,6 +80,20 @@ def install_template_gettext(app: Flask) -> None:
         pgettext=lambda c, s: _translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
+    app.jinja_env.globals["gettext"] = _template_gettext
+
+
+@pass_context
+def _template_gettext(context, string: str, **variables) -> str:
+    """Jinja's "newstyle" gettext, which formats every string with `%` (escaping each
+    value as Markup), without that step for a string that has neither variables nor a `%`:
+    the same result, and most of the header's and forms' strings are such."""
+    text = _translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    if variables or "%" in text:
+        return text % variables
+    return text
 
 
 def _translations():

@@ -203,3 +203,14 @@ def test_a_page_and_a_mail_in_another_language_in_one_request_each_get_their_own
     assert before == after == refreshed == "Log in|2 customers"
     assert mail == again
     assert "Log in" not in mail and "customers" not in mail
+
+
+def test_template_strings_format_as_jinja_newstyle_gettext_does(app):
+    from flask import render_template_string
+
+    words = ("{{ _('100%% sure') }}|{{ _('Page %(page)s of %(pages)s', page=page, pages=2) }}"
+             "|{{ _('Log in') }}")
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        html = render_template_string(words, page="<b>1</b>")
+
+    assert html == "100% sure|Page &lt;b&gt;1&lt;/b&gt; of 2|Log in"
