@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import caching, front_door
 from app.services import cart as cart_service
+from app.web import loaded_cart_count
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,10 @@ def _cart_count() -> int:
     """Copies in the reader's cart: one SUM query for a member, none for a visitor."""
     try:
         member = current_user if current_user.is_authenticated else None
+        if member is not None:
+            loaded = loaded_cart_count(member.id)
+            if loaded is not None:
+                return loaded
         return cart_service.count(member, session)
     except SQLAlchemyError:  # an error page after a database failure must still render
         log.exception("cart badge unavailable")

@@ -46,13 +46,30 @@ def register_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    from app.services.cart import count_column
+
     # Built once: every member's request runs it, and building the statement cost about as
-    # much as running it.
-    by_token = sa.select(Member).where(Member.auth_token == sa.bindparam("token"))
+    # much as running it. The header's cart badge comes in the same query.
+    by_token = (sa.select(Member, count_column(Member.id))
+                .where(Member.auth_token == sa.bindparam("token")))
 
     @login_manager.user_loader
     def load_member(token: str) -> Member | None:
-        return db.session.scalar(by_token, {"token": token})
+        row = db.session.execute(by_token, {"token": token}).first()
+        if row is None:
+            return None
+        member, in_cart = row
+        g.member_cart_count = (member.id, int(in_cart or 0))
+        return member
+
+
+def loaded_cart_count(member_id: int) -> int | None:
+    """The copies in the member's cart as read with the member at the start of this request,
+    for a GET only (a GET never changes the cart; a POST may have, so it counts again)."""
+    kept = g.get("member_cart_count")
+    if kept is None or kept[0] != member_id or request.method != "GET":
+        return None
+    return kept[1]
 
 
 def select_locale() -> str | None:

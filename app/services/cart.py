@@ -291,10 +291,16 @@ def count(member: Member | None, session: MutableMapping) -> int:
     return int(db.session.scalar(_COUNT, {"member_id": member.id}) or 0)
 
 
-# The header's badge runs this on every member's page: built once.
-_COUNT = (sa.select(sa.func.coalesce(sa.func.sum(CartLine.quantity), 0))
-          .join(Cart, CartLine.cart_id == Cart.id)
-          .where(Cart.member_id == sa.bindparam("member_id")))
+def count_column(member_id) -> sa.ScalarSelect:
+    """`count()` as a column of a query, for the member whose id is `member_id` (a column or
+    a bound parameter): app.web loads it with the member."""
+    return (sa.select(sa.func.coalesce(sa.func.sum(CartLine.quantity), 0))
+            .join(Cart, CartLine.cart_id == Cart.id)
+            .where(Cart.member_id == member_id).scalar_subquery())
+
+
+# The header's badge runs this on a member's page: built once.
+_COUNT = sa.select(count_column(sa.bindparam("member_id")))
 
 
 def lines(

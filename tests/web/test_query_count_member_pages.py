@@ -66,3 +66,29 @@ def test_a_member_page_runs_the_same_few_queries_for_a_small_or_a_big_history(
 
     assert len(few) == len(many), (few, many)
     assert len(many) <= 8, many
+
+
+def test_a_members_cached_catalog_page_reads_only_the_member_and_their_cart_badge_at_once(
+        app, client, auth, member):
+    fill(app, books=3, orders=0)
+    auth.login()
+    client.get("/")  # fills the page cache and reads the login message
+
+    with counting_statements(app) as statements:
+        page = client.get("/").get_data(as_text=True)
+
+    assert len(statements) == 1, statements  # the member with their cart badge
+    assert 'data-testid="cart-count">3<' in page.replace("\n", "").replace(" ", "")
+
+
+def test_after_adding_to_the_cart_the_badge_is_counted_afresh(app, client, auth, member):
+    fill(app, books=1, orders=0)
+    auth.login()
+    with app.app_context():
+        book_id = make_book(stock_on_hand=5).id
+        db.session.commit()
+
+    client.post("/cart/add", data={"book_id": book_id, "quantity": 2})
+    page = client.get("/").get_data(as_text=True)
+
+    assert 'data-testid="cart-count">3<' in page.replace("\n", "").replace(" ", "")
