@@ -201,24 +201,27 @@ def prepare(url: str) -> dict:
 
 
 def verify_checkouts(url: str, info: dict, since: datetime) -> str:
-    """No order oversold: stock fell by exactly what this run's orders took, never below 0."""
+    """No order oversold: stock fell by exactly what this run's orders took, never below 0.
+
+    Called once the server has finished the requests still in flight when the load stopped;
+    the stock and the orders are read in one statement (one snapshot), else an order
+    committed between two reads would look like a mismatch."""
     from app.models import Book, Member, Order, OrderLine, OrderStatus
 
     engine = sa.create_engine(url)
+    bench_orders = (Member.email.like("bench-%"), Order.placed_at >= since)
+    stock_now = (sa.select(Book.stock_on_hand).where(Book.id == info["checkout_book_id"])
+                 .scalar_subquery())
+    copies = (sa.select(sa.func.coalesce(sa.func.sum(OrderLine.quantity), 0))
+              .join(Order, Order.id == OrderLine.order_id)
+              .join(Member, Member.id == Order.member_id)
+              .where(OrderLine.book_id == info["checkout_book_id"], *bench_orders,
+                     Order.status != OrderStatus.CANCELLED).scalar_subquery())
+    placed = (sa.select(sa.func.count(Order.id)).join(Member, Member.id == Order.member_id)
+              .where(*bench_orders).scalar_subquery())
     try:
         with engine.connect() as conn:
-            stock = conn.scalar(sa.select(Book.stock_on_hand)
-                                .where(Book.id == info["checkout_book_id"]))
-            sold = conn.scalar(
-                sa.select(sa.func.coalesce(sa.func.sum(OrderLine.quantity), 0))
-                .join(Order, Order.id == OrderLine.order_id)
-                .join(Member, Member.id == Order.member_id)
-                .where(OrderLine.book_id == info["checkout_book_id"],
-                       Member.email.like("bench-%"), Order.placed_at >= since,
-                       Order.status != OrderStatus.CANCELLED))
-            orders = conn.scalar(
-                sa.select(sa.func.count(Order.id)).join(Member, Member.id == Order.member_id)
-                .where(Member.email.like("bench-%"), Order.placed_at >= since))
+            stock, sold, orders = conn.execute(sa.select(stock_now, copies, placed)).one()
     finally:
         engine.dispose()
     taken = info["checkout_stock"] - stock
@@ -415,6 +418,8 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
                         result.p50_ms, result.p99_ms, result.errors, result.requests,
                         result.tool))
         print(f"  {'checkout':<13} {result.rps:8.1f} orders/s ({'; '.join(result.notes)})")
+        drain(server.port)  # the requests wrk left in flight finish before the count
+        time.sleep(0.5)
         stock_check = verify_checkouts(url, info, began)
         rss = server.worker_rss_mb()
     finally:
