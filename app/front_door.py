@@ -38,6 +38,7 @@ from werkzeug.wrappers import Request, Response
 from app import caching, page_cache
 from app.extensions import compress
 from app.services import cart as cart_service
+from app.web import locale_from_accept_language
 
 # The request's index key, left in the environ for page_cache.serve() to record.
 ENVIRON_KEY = "bookstation.front_door"
@@ -107,8 +108,8 @@ class FrontDoor:
         if not isinstance(html, str) or nav is None:
             return None
         token = ""
-        if page_cache.has_csrf_hole(self.app, html + nav):  # as generate_csrf() does it
-            raw = session.get(self.csrf_field)
+        if page_cache.has_csrf_hole(self.app, html) or page_cache.has_csrf_hole(self.app, nav):
+            raw = session.get(self.csrf_field)  # as generate_csrf() does it
             if not raw:
                 raw = session[self.csrf_field] = hashlib.sha1(os.urandom(64)).hexdigest()
             token = self.csrf_signer.dumps(raw)
@@ -122,8 +123,6 @@ class FrontDoor:
 
     def _locale(self, cookies, environ: dict) -> str:
         """web.select_locale() for a visitor: the `lang` cookie, else Accept-Language."""
-        from app.web import locale_from_accept_language
-
         cookie = cookies.get(self.locale_cookie)
         if cookie in self.languages:
             return cookie
