@@ -31,6 +31,8 @@ from tests.factories import make_book, make_member
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "correct horse 1"
+# Keys of this module's servers in the shared Redis (rate limits, caches).
+PREFIX = f"bookstation-test-{uuid.uuid4().hex[:8]}"
 
 
 def _redis_or_skip() -> None:
@@ -121,7 +123,7 @@ def shop_data(pg_schema) -> Iterator[dict]:
 @pytest.fixture(scope="module")
 def servers(pg_schema, shop_data) -> Iterator[tuple[int, int]]:
     _redis_or_skip()
-    prefix = f"bookstation-test-{uuid.uuid4().hex[:8]}"
+    prefix = PREFIX
     env = {
         **os.environ,
         "BOOKSTATION_ENV": "production",
@@ -213,3 +215,46 @@ def test_both_servers_report_healthy_against_the_shared_database(servers):
     for port in servers:
         status, body = Browser("198.51.100.4").request(port, "GET", "/healthz")
         assert status == 200 and '"database":"ok"' in body
+
+
+def test_a_visitors_page_from_one_servers_front_door_posts_to_the_other(servers, shop_data):
+    a, b = servers
+    browser = Browser("198.51.100.5")
+    book_page = f"/book/{shop_data['book_id']}"
+    Browser("198.51.100.6").request(b, "GET", book_page)  # someone else fills the page cache
+
+    token = browser.csrf(b, book_page)  # answered by b's front door, with a new session
+    status, _ = browser.request(a, "POST", "/cart/add",
+                                {"csrf_token": token, "book_id": shop_data["book_id"],
+                                 "quantity": "1"})
+
+    assert status == 302
+    status, cart_page = browser.request(b, "GET", "/cart")
+    assert "The Shared Cart" in cart_page
+
+
+def test_a_page_forgotten_by_one_server_is_rendered_afresh_by_the_others(servers, pg_schema):
+    """The front door keeps only an index of URLs; the pages are in Redis, so when one server
+    forgets a page (after a change in the admin), no server serves the old one."""
+    from app.blueprints.shop.views import forget_home_shelves
+
+    a, b = servers
+    visitor = Browser("198.51.100.7")
+    visitor.request(b, "GET", "/")
+    visitor.request(b, "GET", "/")  # b's front door now answers "/"
+    config = {"SQLALCHEMY_DATABASE_URI": pg_schema, "CACHE_TYPE": "RedisCache",
+              "CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": PREFIX + ":"}
+    other = create_app(type("_Other", (TestConfig,), config))  # what server a would run
+    with other.app_context():
+        make_book(title="Fresh From Elsewhere", stock_on_hand=3)
+        db.session.commit()
+    assert "Fresh From Elsewhere" not in visitor.request(b, "GET", "/")[1]  # still cached
+
+    with other.test_request_context("/"):
+        forget_home_shelves()
+
+    status, page = visitor.request(b, "GET", "/")
+    assert status == 200
+    assert "Fresh From Elsewhere" in page
+    with other.app_context():
+        db.engine.dispose()
