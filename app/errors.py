@@ -6,6 +6,8 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from app.extensions import db
+
 
 class DomainError(Exception):
     """A business rule said no. The message is safe to show to the user."""
@@ -38,8 +40,6 @@ def register_error_handlers(app: Flask) -> None:
 
 def _roll_back() -> None:
     """End a failed transaction so an error page can still read (or be shown without) data."""
-    from app.extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # the database itself is gone: the page renders without it

@@ -38,7 +38,7 @@ from werkzeug.wrappers import Request, Response
 from app import caching, page_cache
 from app.extensions import compress
 from app.services import cart as cart_service
-from app.web import locale_from_accept_language
+from app.web import visitor_locale
 
 # The request's index key, left in the environ for page_cache.serve() to record.
 ENVIRON_KEY = "bookstation.front_door"
@@ -53,9 +53,6 @@ class FrontDoor:
         self.wsgi_app = wsgi_app
         self.index: dict[tuple[str, str, str], dict[str, tuple[str, float]]] = {}
         config = app.config
-        self.languages = list(config["LANGUAGES"])
-        self.default_locale = config.get("BABEL_DEFAULT_LOCALE", "en")
-        self.locale_cookie = config.get("LOCALE_COOKIE", "lang")
         self.remember_cookie = config.get("REMEMBER_COOKIE_NAME", "remember_token")
         self.session_cookie = app.config["SESSION_COOKIE_NAME"]
         self.csrf_field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
@@ -122,15 +119,9 @@ class FrontDoor:
         return response(environ, start_response)
 
     def _locale(self, cookies, environ: dict) -> str:
-        """web.select_locale() for a visitor: the `lang` cookie, else Accept-Language."""
-        cookie = cookies.get(self.locale_cookie)
-        if cookie in self.languages:
-            return cookie
-        header = environ.get("HTTP_ACCEPT_LANGUAGE")
-        if not header:
-            return self.default_locale
-        return locale_from_accept_language(parse_accept_header(header, LanguageAccept),
-                                           self.languages, self.default_locale)
+        """web.select_locale() for a visitor (no saved language)."""
+        accept = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
+        return visitor_locale(cookies, accept, self.app.config)
 
     def _compress(self, response: Response, accept_encoding: str) -> None:
         """What Flask-Compress's after_request does to this page, with its own settings."""

@@ -116,13 +116,10 @@ def serve(name: str, render: Callable[[], object], *, members: bool = True,
 
 
 def _render_with_holes(render: Callable[[], object]) -> object:
-    field = _field_name()
-    setattr(g, field, _holes()[0])
     g.page_cache_build = True
     try:
-        return render()
+        return _with_token_hole(render)
     finally:
-        g.pop(field, None)
         g.pop("page_cache_build", None)
 
 
@@ -187,7 +184,7 @@ def _cart_count() -> int:
         return 0
 
 
-def _with_token_hole(render: Callable[[], str]) -> str:
+def _with_token_hole(render: Callable[[], object]) -> object:
     """`render()` with the CSRF hole wherever a form asks for the token."""
     field = _field_name()
     issued = g.pop(field, None)

@@ -80,10 +80,19 @@ def select_locale() -> str | None:
     saved = getattr(current_user, "locale", None) if current_user else None
     if saved in languages:
         return saved
-    cookie = request.cookies.get(current_app.config.get("LOCALE_COOKIE", "lang"))
+    return visitor_locale(request.cookies, request.accept_languages, current_app.config)
+
+
+def visitor_locale(cookies, accept, config) -> str:
+    """The language of a reader with no saved one: the header switch's cookie, else the
+    browser's Accept-Language (werkzeug's parsed header), else the shop's default. Also used
+    by app.front_door, which answers before Flask."""
+    languages = config["LANGUAGES"]
+    cookie = cookies.get(config.get("LOCALE_COOKIE", "lang"))
     if cookie in languages:
         return cookie
-    return locale_from_accept_language(request.accept_languages, languages)
+    return locale_from_accept_language(accept, languages,
+                                       config.get("BABEL_DEFAULT_LOCALE", "en"))
 
 
 def install_template_gettext(app: Flask) -> None:

@@ -321,7 +321,7 @@ def list_customers(filters: CustomerFilters, page: int = 1, per_page: int = PER_
     """One page of customers: with a search, the page and its count in one query (the
     matches are looked up once); otherwise two (the count and the page, each on an index)."""
     stmt = _ordered(filtered(sa.select(Member), filters), filters.sort)
-    if search_condition(filters.q) is not None:
+    if (filters.q or "").split():  # a search (search_condition is not None)
         return paginate_counted(stmt, page, per_page)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
 
