@@ -120,12 +120,30 @@ def _member_cart(member: Member, create: bool) -> Cart | None:
     return cart
 
 
-def _member_line(member: Member, book_id: int) -> CartLine | None:
-    return db.session.scalar(
-        sa.select(CartLine)
-        .join(Cart, CartLine.cart_id == Cart.id)
-        .where(Cart.member_id == member.id, CartLine.book_id == book_id)
-    )
+@dataclass
+class _StoredCart:
+    """A member's cart as one query reads it before a change: its id (None before the first
+    book) and its lines by book id."""
+
+    id: int | None
+    lines: dict[int, CartLine]
+
+    def cart_id(self, member: Member) -> int:
+        if self.id is None:
+            cart = _member_cart(member, create=True)
+            assert cart is not None
+            self.id = cart.id
+        return self.id
+
+
+def _stored_cart(member: Member) -> _StoredCart:
+    rows = db.session.execute(
+        sa.select(Cart.id, CartLine)
+        .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+        .where(Cart.member_id == member.id)
+    ).all()
+    return _StoredCart(id=rows[0][0] if rows else None,
+                       lines={line.book_id: line for _, line in rows if line is not None})
 
 
 def _member_lines(member: Member) -> dict[int, int]:
@@ -136,6 +154,14 @@ def _member_lines(member: Member) -> dict[int, int]:
         .order_by(CartLine.id)
     )
     return {book_id: quantity for book_id, quantity in rows}
+
+
+def _current(stored: _StoredCart | None, session: MutableMapping, book_id: int) -> int | None:
+    """The quantity of `book_id` in the cart now (None: not in it)."""
+    if stored is None:
+        return _session_lines(session).get(book_id)
+    line = stored.lines.get(book_id)
+    return line.quantity if line is not None else None
 
 
 def raw_lines(member: Member | None, session: MutableMapping) -> dict[int, int]:
@@ -181,8 +207,10 @@ def _check_stock(book: Book, wanted: int) -> None:
         )
 
 
-def _put(member: Member | None, session: MutableMapping, book_id: int, quantity: int) -> None:
-    """Set one line to `quantity` (> 0) in whichever store this shopper has."""
+def _put(member: Member | None, session: MutableMapping, book_id: int, quantity: int,
+         stored: _StoredCart | None = None) -> None:
+    """Set one line to `quantity` (> 0) in whichever store this shopper has; `stored` is the
+    member's cart as the caller already read it (read here otherwise)."""
     if member is None:
         lines = _session_lines(session)
         if book_id not in lines and len(lines) >= MAX_CART_LINES:
@@ -191,17 +219,13 @@ def _put(member: Member | None, session: MutableMapping, book_id: int, quantity:
         _store_session_lines(session, lines)
         return
     try:
-        line = _member_line(member, book_id)
+        stored = stored or _stored_cart(member)
+        line = stored.lines.get(book_id)
         if line is None:
-            cart = _member_cart(member, create=True)
-            assert cart is not None
-            count = db.session.scalar(
-                sa.select(sa.func.count()).select_from(CartLine)
-                .where(CartLine.cart_id == cart.id)
-            )
-            if count >= MAX_CART_LINES:
+            if len(stored.lines) >= MAX_CART_LINES:
                 raise InvalidInput(_cart_full())
-            db.session.add(CartLine(cart_id=cart.id, book_id=book_id, quantity=quantity))
+            db.session.add(CartLine(cart_id=stored.cart_id(member), book_id=book_id,
+                                    quantity=quantity))
         else:
             line.quantity = quantity
         db.session.flush()
@@ -226,7 +250,8 @@ def add(member: Member | None, session: MutableMapping, book_id: int, quantity: 
     """
     quantity = _check_quantity(quantity)
     book = _sellable_book(book_id)
-    current = raw_lines(member, session).get(book.id, 0)
+    stored = _stored_cart(member) if member is not None else None
+    current = _current(stored, session, book.id) or 0
     wanted = current + quantity
     if wanted > MAX_LINE_QUANTITY:
         raise InvalidInput(
@@ -234,7 +259,7 @@ def add(member: Member | None, session: MutableMapping, book_id: int, quantity: 
               "%(current)d).", max=MAX_LINE_QUANTITY, current=current)
         )
     _check_stock(book, wanted)
-    _put(member, session, book.id, wanted)
+    _put(member, session, book.id, wanted, stored)
     return wanted
 
 
@@ -246,27 +271,29 @@ def set_quantity(member: Member | None, session: MutableMapping, book_id: int,
     beyond the stock on hand is refused like `add`.
     """
     quantity = _check_quantity(quantity, allow_zero=True)
-    current = raw_lines(member, session).get(book_id) if isinstance(book_id, int) else None
+    stored = _stored_cart(member) if member is not None else None
+    current = _current(stored, session, book_id) if isinstance(book_id, int) else None
     if current is None:
         raise NotFound(_("That book is not in your cart."))
     if quantity == 0:
-        remove(member, session, book_id)
+        remove(member, session, book_id, stored)
         return 0
     if quantity > current:
         book = _sellable_book(book_id)
         _check_stock(book, quantity)
-    _put(member, session, book_id, quantity)
+    _put(member, session, book_id, quantity, stored)
     return quantity
 
 
-def remove(member: Member | None, session: MutableMapping, book_id: int) -> None:
+def remove(member: Member | None, session: MutableMapping, book_id: int,
+           stored: _StoredCart | None = None) -> None:
     """Take a book out of the cart; removing a book that is not there does nothing."""
     if member is None:
         lines = _session_lines(session)
         if lines.pop(book_id, None) is not None:
             _store_session_lines(session, lines)
         return
-    line = _member_line(member, book_id)
+    line = (stored or _stored_cart(member)).lines.get(book_id)
     if line is not None:
         db.session.delete(line)
         db.session.flush()

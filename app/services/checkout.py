@@ -29,7 +29,7 @@ from app.errors import DomainError, InvalidInput
 from app.extensions import db
 from app.models import Book, Member, Order, OrderEvent, OrderLine, OrderStatus
 from app.services import cart, customers, holds, payment, pricing, tiers
-from app.services.mail import enqueue
+from app.services.mail import enqueue, unsaved_locale
 from app.web import external_url
 
 NOTE_MAX_LENGTH = 500
@@ -128,31 +128,41 @@ def _wanted(member: Member, lines: Iterable[tuple[int, int]] | None) -> dict[int
     return wanted
 
 
-def reserve_stock(wanted: dict[int, int], member: Member | None = None) -> None:
+# What an order line snapshots of a book (and its price): read back by reserve_stock.
+_PRICED = (Book.id, Book.title, Book.authors, Book.price)
+
+
+def reserve_stock(wanted: dict[int, int], member: Member | None = None) -> dict[int, sa.Row]:
     """Take the copies off the shelf, or raise OutOfStock naming every book that falls short.
 
     One conditional UPDATE per book, ascending by id: on PostgreSQL each takes the row lock and
     re-checks `stock_on_hand >= quantity` against the latest committed value, so of two buyers
-    of the last copy exactly one gets rowcount 1. The caller must roll back on OutOfStock.
+    of the last copy exactly one gets a row back. The caller must roll back on OutOfStock.
     With `member`, copies held for them after a stock arrival (issue 3, app.services.holds)
     are used first, in the same lock order; only the rest comes off the shelf.
+    Returns what the UPDATEs read back (RETURNING) of each book taken from the shelf: id,
+    title, authors and price, so pricing the order needs no second read of those books.
     """
     short: dict[int, int] = {}
+    taken: dict[int, sa.Row] = {}
     for book_id in sorted(wanted):
         quantity = wanted[book_id]
         if member is not None:
             quantity -= holds.take_held(member, book_id, quantity)
             if quantity == 0:
                 continue
-        result = db.session.execute(
+        row = db.session.execute(
             sa.update(Book)
             .where(Book.id == book_id, Book.is_active.is_(True), Book.stock_on_hand >= quantity)
             .values(stock_on_hand=Book.stock_on_hand - quantity,
                     sold_count=Book.sold_count + quantity)
+            .returning(*_PRICED)
             .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+        ).first()
+        if row is None:
             short[book_id] = quantity
+        else:
+            taken[book_id] = row
     if short:
         books = {
             b.id: b
@@ -171,6 +181,11 @@ def reserve_stock(wanted: dict[int, int], member: Member | None = None) -> None:
             )
             for book_id, quantity in short.items()
         ])
+    for book_id in taken:  # a Book already loaded in this session must not show the old stock
+        loaded = db.session.identity_map.get(db.session.identity_key(Book, book_id))
+        if loaded is not None:
+            db.session.expire(loaded, ["stock_on_hand", "sold_count"])
+    return taken
 
 
 def place_order(
@@ -200,15 +215,11 @@ def place_order(
     if not wanted:
         raise EmptyCart(_("Your cart is empty."))
 
-    reserve_stock(wanted, member)
-
-    books = {
-        b.id: b
-        for b in db.session.scalars(
-            sa.select(Book).where(Book.id.in_(list(wanted)))
-            .execution_options(populate_existing=True)
-        )
-    }
+    books = reserve_stock(wanted, member)
+    held = [book_id for book_id in wanted if book_id not in books]  # all from held copies
+    if held:
+        books.update((row.id, row) for row in db.session.execute(
+            sa.select(*_PRICED).where(Book.id.in_(held))))
     rate = member_discount_rate(member)
     quote = pricing.quote(
         [(book_id, books[book_id].title, books[book_id].price, quantity)
@@ -281,5 +292,6 @@ def queue_confirmation(order: Order) -> None:
         },
         member_id=order.member_id,
         dedupe_key=f"order_confirmation:{order.id}",
-        locale=order.member.locale,  # loaded already: no query for the mail's language
+        # The member is loaded already: no query for the mail's language.
+        locale=order.member.locale or unsaved_locale(order.member_id),
     )

@@ -110,9 +110,6 @@ def _mail_locale(member_id: int | None, locale: str | None) -> str:
     language, else the language of the request that queues it (a visitor's demand, a password
     reset) unless someone else is logged in there (staff acting for a member), else the shop's
     default."""
-    from flask_babel import get_locale
-    from flask_login import current_user
-
     from app.models import Member
 
     languages = current_app.config["LANGUAGES"]
@@ -122,6 +119,15 @@ def _mail_locale(member_id: int | None, locale: str | None) -> str:
         saved = db.session.scalar(sa.select(Member.locale).where(Member.id == member_id))
         if saved in languages:
             return saved
+    return unsaved_locale(member_id)
+
+
+def unsaved_locale(member_id: int | None) -> str:
+    """The rest of _mail_locale's rule, for a reader with no saved language: the request's
+    language unless someone else is logged in there, else the shop's default."""
+    from flask_babel import get_locale
+    from flask_login import current_user
+
     if has_request_context() and (
         member_id is None
         or not current_user.is_authenticated

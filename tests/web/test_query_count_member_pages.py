@@ -92,3 +92,44 @@ def test_after_adding_to_the_cart_the_badge_is_counted_afresh(app, client, auth,
     page = client.get("/").get_data(as_text=True)
 
     assert 'data-testid="cart-count">3<' in page.replace("\n", "").replace(" ", "")
+
+
+@pytest.mark.parametrize("lines_before", [1, 12])
+def test_adding_to_a_members_cart_reads_the_member_the_book_and_the_cart_once_then_writes(
+        app, client, auth, member, lines_before):
+    fill(app, books=lines_before, orders=0)
+    auth.login()
+    client.get("/")
+    with app.app_context():
+        book_id = make_book(stock_on_hand=5).id
+        db.session.commit()
+
+    with counting_statements(app) as statements:
+        assert client.post("/cart/add", data={"book_id": book_id}).status_code == 302
+
+    # the member (with the badge), the book, the cart with its lines, the new line
+    assert len(statements) == 4, statements
+    assert statements[-1].startswith("INSERT INTO cart_line")
+
+
+def test_a_checkout_of_one_book_runs_a_fixed_budget_of_statements(app, client, auth, member):
+    from app.services.tiers import ensure_default_tiers
+
+    with app.app_context():
+        ensure_default_tiers()  # saved, as the seed and the first grading leave it
+        db.session.commit()
+    fill(app, books=1, orders=3)
+    auth.login()
+    client.get("/")
+
+    with counting_statements(app) as statements:
+        placed = client.post("/checkout", data={
+            "name": "Counter", "line1": "1 Query Road", "city": "Shanghai",
+            "postcode": "200000", "country": "China", "payment_method": "cod"})
+
+    assert placed.status_code == 302 and "/orders/" in placed.headers["Location"]
+    # member; cart; held copies; the stock UPDATE ... RETURNING (no second read of the book);
+    # discount; order, event and line; demand met; order figures; cart emptied; mail dedupe
+    # check and insert (no query for the reader's language); the order after the commit
+    assert len(statements) == 14, statements
+    assert sum(s.startswith("SELECT book") for s in statements) == 0, statements

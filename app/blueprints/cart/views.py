@@ -94,6 +94,9 @@ def add():
             abort(400)
         flash(_first_error(form), "error")
         return redirect(back)
+    # Held here, the book stays in the session's identity map (it keeps objects only while
+    # someone refers to them): cart.add finds it there, and the title below needs no query.
+    book = db.session.get(Book, form.book_id.data)
     try:
         quantity = cart.add(_member(), session, form.book_id.data, form.quantity.data or 1)
     except NotFound:
@@ -103,7 +106,7 @@ def add():
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(back)
-    title = db.session.get(Book, form.book_id.data).title  # loaded by cart.add: no query
+    title = book.title
     db.session.commit()
     flash(_("“%(title)s” is in your cart (%(quantity)d).", title=title, quantity=quantity)
           + " " + _("Check out when you are ready."), "success")
