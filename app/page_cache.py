@@ -58,6 +58,7 @@ def _holes(app: Flask | None = None) -> tuple[str, str]:
 
 def register(app) -> None:
     app.add_template_global(account_nav)
+    app.add_template_global(filter_form)
 
 
 def _field_name() -> str:
@@ -217,3 +218,39 @@ def account_nav() -> Markup:
     if csrf_hole in nav:
         nav = nav.replace(csrf_hole, generate_csrf())
     return Markup(nav)
+
+
+# --------------------------------------------------------------------------- filter forms
+
+FORMS_KEPT = 256
+
+
+def filter_form(form, template: str) -> Markup:
+    """A GET filter form (no CSRF token) as `template` renders it, kept per process.
+
+    Its HTML follows only from the language and the form's state (each field's value, choices
+    and errors), so the same query string is rendered once: the customer list's twelve fields
+    cost about a third of that page (bench/README.md). A change anywhere, such as a new tag
+    among the choices, is a different key, so nothing stale is shown. A form that carries a
+    CSRF token is rendered every time (the token is the reader's own)."""
+    if form.meta.csrf:
+        return Markup(render_template(template, form=form))
+    key = (template, str(get_locale()), _form_state(form))
+    kept = current_app.extensions.setdefault("bookstation.filter_forms", {})
+    html = kept.get(key)
+    if html is None:
+        if len(kept) >= FORMS_KEPT:
+            kept.clear()
+        html = kept[key] = render_template(template, form=form)
+    return Markup(html)
+
+
+def _form_state(form) -> tuple:
+    state = []
+    for f in form:
+        shown = f._value() if callable(getattr(f, "_value", None)) else None
+        choices = (tuple((str(value), str(label), selected)
+                         for value, label, selected, *_ in f.iter_choices())
+                   if hasattr(f, "iter_choices") else ())
+        state.append((f.name, repr(f.data), shown, tuple(map(str, f.errors)), choices))
+    return tuple(state)
