@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
 import sqlalchemy as sa
+from babel.dates import format_date as babel_format_date
 from babel.numbers import format_currency
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask_babel import format_datetime, get_locale, get_translations, to_user_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
@@ -169,10 +170,26 @@ def _format_money(value: Decimal, currency: str, locale: str) -> str:
     return format_currency(value, currency, locale=locale)
 
 
+def day(value: date | None) -> str:
+    """A date (or the reader's day of a datetime) as the current locale writes it, e.g.
+    "23 Nov 2026" / "2026年11月23日"."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    return _format_day(value, str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _format_day(value: date, locale: str) -> str:
+    # Like money: Babel is slow, and a list shows many dates, most of them recurring.
+    return babel_format_date(value, "medium", locale=locale)
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["tier_label"] = tier_label
-    app.jinja_env.filters["date"] = lambda d: format_date(d, "medium") if d else ""
+    app.jinja_env.filters["date"] = day
     app.jinja_env.filters["datetime"] = (
         lambda d: format_datetime(d, "medium") if isinstance(d, datetime) else ""
     )
