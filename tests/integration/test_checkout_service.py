@@ -50,6 +50,16 @@ def test_placing_an_order_takes_the_copies_off_the_shelf_and_counts_them_sold(sh
     assert db.session.get(Book, dune.id).sold_count == 2
 
 
+def test_a_book_already_loaded_shows_the_new_stock_before_the_commit(shopper):
+    member, dune, emma = shopper
+    assert (dune.stock_on_hand, emma.sold_count) == (5, 0)  # loaded in this session
+
+    buy(member)
+
+    assert (dune.stock_on_hand, dune.sold_count) == (3, 2)
+    assert (emma.stock_on_hand, emma.sold_count) == (2, 1)
+
+
 def test_the_order_snapshots_lines_totals_address_and_the_member(shopper):
     member, dune, emma = shopper
 

@@ -205,6 +205,7 @@ def test_the_holder_buys_their_held_copy_even_though_the_shelf_is_empty(ctx):
     db.session.commit()
 
     assert [line.quantity for line in order.lines] == [2]
+    assert (order.lines[0].title, order.lines[0].unit_price) == (book.title, book.price)
     assert status(demand) == DemandStatus.FULFILLED
 
 
