@@ -155,6 +155,7 @@ def prepare(url: str) -> dict:
     from app import create_app
     from app.extensions import db
     from app.models import Book, Cart, CartLine, Category, Member, OrderLine, Role
+    from app.seed.loader import vacuum_after_load
     from app.services import cart, members
     from config import DevelopmentConfig
 
@@ -196,6 +197,9 @@ def prepare(url: str) -> dict:
             "order_lines": order_lines,
             "members_emails": [m.email for m in people],
         }
+        # Every run starts from a vacuumed database, as autovacuum keeps a production one
+        # (this workplace's PostgreSQL runs without it; earlier runs' checkouts leave dead rows).
+        vacuum_after_load()
         db.engine.dispose()
     return info
 

@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from app.extensions import db
-from app.seed.loader import SIZES, database_has_books, seed_demo
+from app.seed.loader import SIZES, database_has_books, seed_demo, vacuum_after_load
 
 
 def _progressbar(label: str, length: int):
@@ -51,3 +51,4 @@ def seed(books_limit: int | None, size: str) -> None:
         run = snapshots.recompute()
         db.session.commit()
         click.echo(f"Analysed {run.members:,} members (segments and lifetime value).")
+    vacuum_after_load()  # PostgreSQL only: dead rows and index pending lists cleared
