@@ -91,14 +91,19 @@ def _wrk_result(out: str) -> LoadResult:
     p50 = _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1))
     p99 = _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1))
     errors = 0
+    notes = []  # what the errors were, so a failed request can be told from a closed socket
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         errors += int(non2xx.group(1))
+        notes.append(f"{non2xx.group(1)} non-2xx/3xx responses")
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
                        out)
     if socket:
         errors += sum(int(n) for n in socket.groups())
-    return LoadResult(total, elapsed, p50, p99, errors, "wrk")
+        notes.append("socket errors: " + ", ".join(
+            f"{name} {n}" for name, n in zip(("connect", "read", "write", "timeout"),
+                                             socket.groups(), strict=True) if n != "0"))
+    return LoadResult(total, elapsed, p50, p99, errors, "wrk", notes)
 
 
 # --------------------------------------------------------------------------- Python client

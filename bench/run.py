@@ -382,6 +382,8 @@ def _wrk_checkout(wrk: str, port: int, book: int, shoppers: list) -> loadgen.Loa
     result.notes.append(f"{result.requests:,} requests for {orders:,} orders; latency per request")
     result.requests = orders
     result.errors += failures
+    if failures:
+        result.notes.append(f"{failures} answers not the expected 302/200")
     return result
 
 
@@ -415,7 +417,8 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
             drain(server.port)
             rows.append(Row(name, path, result.rps, result.p50_ms, result.p99_ms, result.errors,
                             result.requests, result.tool))
-            print(f"  {name:<13} {result.rps:8.0f} req/s")
+            notes = f" ({'; '.join(result.notes)})" if result.notes else ""
+            print(f"  {name:<13} {result.rps:8.0f} req/s{notes}")
         began = datetime.now(UTC) - timedelta(seconds=1)
         result = measure_checkout(wrk, server.port, info)
         rows.append(Row("checkout", "POST /cart/add, POST /checkout, GET /orders/<n>", result.rps,
