@@ -172,7 +172,7 @@ def _format_money(value: Decimal, currency: str, locale: str) -> str:
 
 def day(value: date | None) -> str:
     """A date (or the reader's day of a datetime) as the current locale writes it, e.g.
-    "23 Nov 2026" / "2026年11月23日"."""
+    "Nov 23, 2026" / "2026年11月23日"."""
     if not value:
         return ""
     if isinstance(value, datetime):
