@@ -15,28 +15,17 @@ from app.extensions import db
 from app.models import AnalyticsRun, AuditEntry, OrderStatus
 from app.services.analytics import snapshots
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_admin,
     make_member,
     make_placed_order,
     make_staff,
 )
+from tests.pages import csrf_token as _csrf_token
+from tests.pages import log_in as _login
 from tests.web.test_shop_query_counts import counting_statements
 
 PAGES = ["/admin/analytics", "/admin/analytics/migration",
          "/admin/analytics/segments/champions", "/admin/analytics/segments/prospect"]
-
-
-def _csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
-
-def _login(app, client, email: str) -> None:
-    data = {"email": email, "password": DEFAULT_PASSWORD}
-    if app.config.get("WTF_CSRF_ENABLED"):
-        data["csrf_token"] = _csrf_token(client, "/account/login")
-    assert client.post("/account/login", data=data).status_code == 302
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from app.models import Book, Cart, Member, OutboxMail
 from app.services import members
 from app.services.cart import SESSION_KEY
 from tests.factories import make_book, make_member
+from tests.pages import csrf_token as _csrf_token
 
 EMAIL = "reader@example.com"
 PASSWORD = "correct horse 1"
@@ -49,11 +50,6 @@ def _text(response) -> str:
 def _member_count(app) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count(Member.id)))
-
-
-def _csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
 # --------------------------------------------------------------------------- register

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Book, Category
 from tests.factories import DEFAULT_PASSWORD, make_book, make_category, make_staff
+from tests.pages import csrf_token as _csrf_token
 
 DUNE = {
     "title": "Dune",
@@ -25,11 +26,6 @@ DUNE = {
     "category_id": "0",
     "is_active": "y",
 }
-
-
-def _csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
 @pytest.fixture

@@ -18,13 +18,9 @@ from app.models import MailStatus, OutboxMail
 from app.services.mail import deliver_due
 from tests.conftest import free_port
 from tests.factories import DEFAULT_PASSWORD, make_staff
+from tests.pages import csrf_token as _csrf_token
 
 NASTY_HTML = '<p>Hello</p><script>alert("x")</script><img src=x onerror="alert(1)">'
-
-
-def _csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
 
 
 @pytest.fixture

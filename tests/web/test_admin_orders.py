@@ -12,11 +12,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Book, Member, Order, OrderStatus
 from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_placed_order, make_staff
-
-
-def _csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+from tests.pages import csrf_token as _csrf_token
 
 
 @pytest.fixture

@@ -13,11 +13,7 @@ from app.extensions import db
 from app.models import Book, Demand, DemandStatus, OutboxMail, StockReceipt
 from app.services import demand as demand_service
 from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member, make_staff
-
-
-def _csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+from tests.pages import csrf_token as _csrf_token
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ and the unsubscribe link."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
@@ -13,11 +11,7 @@ from app.models import Book, Demand, DemandStatus, Member
 from app.services import unsubscribe
 from app.services.stock import receive_stock
 from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member
-
-
-def _csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+from tests.pages import csrf_token as _csrf_token
 
 
 @pytest.fixture

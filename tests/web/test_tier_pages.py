@@ -12,21 +12,11 @@ from app.extensions import db
 from app.models import GradeChange, Member, OrderStatus, Tier
 from app.services import tiers
 from app.services.orders import change_status
-from tests.factories import DEFAULT_PASSWORD, make_admin, make_member, make_placed_order, make_staff
+from tests.factories import make_admin, make_member, make_placed_order, make_staff
+from tests.pages import csrf_token as _csrf_token
+from tests.pages import log_in as _login
 
 D = Decimal
-
-
-def _csrf_token(client, path: str) -> str:
-    page = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-
-
-def _login(app, client, email: str) -> None:
-    data = {"email": email, "password": DEFAULT_PASSWORD}
-    if app.config.get("WTF_CSRF_ENABLED"):
-        data["csrf_token"] = _csrf_token(client, "/account/login")
-    assert client.post("/account/login", data=data).status_code == 302
 
 
 def _pay(member, total: str):
