@@ -27,6 +27,7 @@ function init(args)
   step = 0
   orders = 0
   failures = 0
+  unexpected = ""  -- what the failures were: "step:status>location" (bench/run.py prints them)
   location = nil
   address = "name=Bench+Shopper&line1=1+Load+Street&city=Shanghai&postcode=200000"
     .. "&country=China&payment_method=cod&csrf_token=" .. urlencode(token)
@@ -45,6 +46,12 @@ function request()
   return wrk.format("GET", location, headers)
 end
 
+local function failed(status, headers)
+  failures = failures + 1
+  local where = headers["Location"] or ""
+  unexpected = unexpected .. string.format(" %d:%d>%s", step, status, where:gsub("^https?://[^/]+", ""))
+end
+
 function response(status, headers, body)
   local set = headers["Set-Cookie"]
   if set then
@@ -52,7 +59,7 @@ function response(status, headers, body)
     if value then cookie = "session=" .. value end
   end
   if step == 0 then
-    if status == 302 then step = 1 else failures = failures + 1 end
+    if status == 302 then step = 1 else failed(status, headers) end
   elseif step == 1 then
     local target = headers["Location"]
     if status == 302 and target and target:find("/orders/") then
@@ -60,20 +67,22 @@ function response(status, headers, body)
       location = target:gsub("^https?://[^/]+", "")
       step = 2
     else
-      failures = failures + 1
+      failed(status, headers)
       step = 0
     end
   else
-    if status ~= 200 then failures = failures + 1 end
+    if status ~= 200 then failed(status, headers) end
     step = 0
   end
 end
 
 function done(summary, latency, requests)
-  local placed, failed = 0, 0
+  local placed, failed_count, what = 0, 0, ""
   for _, thread in ipairs(threads) do
     placed = placed + thread:get("orders")
-    failed = failed + thread:get("failures")
+    failed_count = failed_count + thread:get("failures")
+    what = what .. thread:get("unexpected")
   end
-  io.write(string.format("checkout orders %d failures %d\n", placed, failed))
+  io.write(string.format("checkout orders %d failures %d\n", placed, failed_count))
+  if what ~= "" then io.write("checkout unexpected" .. what .. "\n") end
 end
