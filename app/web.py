@@ -48,10 +48,12 @@ def register_login(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     from app.services.cart import count_column
+    from app.services.tiers import discount_rate_column
 
     # Built once: every member's request runs it, and building the statement cost about as
-    # much as running it. The header's cart badge comes in the same query.
-    by_token = (sa.select(Member, count_column(Member.id))
+    # much as running it. The header's cart badge and the grade's discount come in the same
+    # query (the cart page needs both).
+    by_token = (sa.select(Member, count_column(Member.id), discount_rate_column(Member.tier_code))
                 .where(Member.auth_token == sa.bindparam("token")))
 
     @login_manager.user_loader
@@ -59,18 +61,31 @@ def register_login(app: Flask) -> None:
         row = db.session.execute(by_token, {"token": token}).first()
         if row is None:
             return None
-        member, in_cart = row
-        g.member_cart_count = (member.id, int(in_cart or 0))
+        member, in_cart, rate = row
+        g.member_loaded_with = (member.id, int(in_cart or 0), rate)
         return member
 
 
-def loaded_cart_count(member_id: int) -> int | None:
-    """The copies in the member's cart as read with the member at the start of this request,
-    for a GET only (a GET never changes the cart; a POST may have, so it counts again)."""
-    kept = g.get("member_cart_count")
+def _loaded_with(member_id: int) -> tuple[int, int, Decimal | None] | None:
+    """What was read with the member at the start of this request, for a GET only: a GET
+    changes neither the cart nor the grade; a POST may have, so it reads them again."""
+    kept = g.get("member_loaded_with")
     if kept is None or kept[0] != member_id or request.method != "GET":
         return None
-    return kept[1]
+    return kept
+
+
+def loaded_cart_count(member_id: int) -> int | None:
+    """The copies in the member's cart, read with the member (GET only; else None)."""
+    kept = _loaded_with(member_id)
+    return kept[1] if kept is not None else None
+
+
+def loaded_discount_rate(member_id: int) -> Decimal | None:
+    """The discount rate of the member's grade in the tier table, read with the member (GET
+    only; None also when the grade is not in the table)."""
+    kept = _loaded_with(member_id)
+    return kept[2] if kept is not None else None
 
 
 def select_locale() -> str | None:

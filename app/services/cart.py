@@ -330,6 +330,17 @@ def count_column(member_id) -> sa.ScalarSelect:
 _COUNT = sa.select(count_column(sa.bindparam("member_id")))
 
 
+# A member's cart as the cart page shows it: each line's book and quantity, in the order the
+# books were added, in one query (a line whose book was deleted drops out with the join).
+_MEMBER_CART_BOOKS = (
+    sa.select(Book, CartLine.quantity)
+    .join(CartLine, CartLine.book_id == Book.id)
+    .join(Cart, CartLine.cart_id == Cart.id)
+    .where(Cart.member_id == sa.bindparam("member_id"))
+    .order_by(CartLine.id)
+)
+
+
 def lines(
     member: Member | None,
     session: MutableMapping,
@@ -341,15 +352,19 @@ def lines(
     Books that no longer exist are left out of the view; withdrawn books stay, flagged, so the
     shopper sees why they cannot be bought. Prices are today's database prices.
     """
-    wanted = raw_lines(member, session)
-    books: dict[int, Book] = {}
-    if wanted:
-        books = {
-            book.id: book
-            for book in db.session.scalars(sa.select(Book).where(Book.id.in_(list(wanted))))
-        }
-    present = [(books[book_id], quantity) for book_id, quantity in wanted.items()
-               if book_id in books]
+    if member is not None:
+        present = [(book, quantity) for book, quantity in
+                   db.session.execute(_MEMBER_CART_BOOKS, {"member_id": member.id})]
+    else:
+        wanted = _session_lines(session)
+        books: dict[int, Book] = {}
+        if wanted:
+            books = {
+                book.id: book
+                for book in db.session.scalars(sa.select(Book).where(Book.id.in_(list(wanted))))
+            }
+        present = [(books[book_id], quantity) for book_id, quantity in wanted.items()
+                   if book_id in books]
     the_quote = pricing.quote(
         [(book.id, book.title, book.price, quantity) for book, quantity in present],
         discount_rate,

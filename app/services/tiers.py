@@ -50,7 +50,7 @@ from app.services import grading
 from app.services.grading import Demotion, Problem, Standing, TierRule
 from app.services.mail import enqueue
 from app.services.text import contains_pattern
-from app.web import external_url, money
+from app.web import external_url, loaded_discount_rate, money
 
 QUALIFYING_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 REASON_MAX_LENGTH = 500
@@ -585,12 +585,23 @@ def _congratulate(member: Member, change: GradeChange, rules: Sequence[TierRule]
 # --------------------------------------------------------------------------- reading
 
 
+def discount_rate_column(code) -> sa.ScalarSelect:
+    """The discount rate of grade `code` (a column) in the tier table, as a column of a query:
+    app.web reads it with the member at the start of each request."""
+    return sa.select(Tier.discount_rate).where(Tier.code == code).scalar_subquery()
+
+
 def discount_rate_for(member: Member) -> Decimal:
     """The discount rate of the grade the member holds, read from the database now (so a
     grade raised by another request applies at once). An unknown grade gets no discount.
 
-    The member object is brought up to date too, so the order snapshots the code and the rate
+    On a GET the rate read with the member at the start of the request is that reading (the
+    cart page needs no query of its own); otherwise, as in a checkout, it is read here, and
+    the member object is brought up to date too, so the order snapshots the code and the rate
     of the same grade."""
+    loaded = loaded_discount_rate(member.id)
+    if loaded is not None:
+        return loaded
     row = db.session.execute(
         sa.select(Member.tier_code, Tier.discount_rate)
         .outerjoin(Tier, Tier.code == Member.tier_code)

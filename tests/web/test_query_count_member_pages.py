@@ -133,3 +133,25 @@ def test_a_checkout_of_one_book_runs_a_fixed_budget_of_statements(app, client, a
     # check and insert (no query for the reader's language); the order after the commit
     assert len(statements) == 14, statements
     assert sum(s.startswith("SELECT book") for s in statements) == 0, statements
+
+
+@pytest.mark.parametrize("lines", [1, 12])
+def test_the_cart_page_reads_the_member_then_the_lines_with_their_books(
+        app, client, auth, member, lines):
+    from app.services.tiers import ensure_default_tiers
+
+    fill(app, books=lines, orders=0)
+    with app.app_context():  # a shop's tier table, as the seed or the first grading writes it
+        ensure_default_tiers()
+        db.session.commit()
+    auth.login()
+    client.get("/cart")  # warm the header's category cache
+
+    with counting_statements(app) as statements:
+        page = client.get("/cart").get_data(as_text=True)
+
+    # the member with the cart badge and the grade's discount; each line with its book
+    assert len(statements) == 2, "\n".join(s[:120] for s in statements)
+    assert statements[0].startswith("SELECT member.id")
+    assert "JOIN cart_line" in statements[1] and statements[1].startswith("SELECT book.id")
+    assert page.count('data-testid="cart-line-') == lines
