@@ -27,7 +27,7 @@ from flask_babel import ngettext
 from app.db import utcnow
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
-from app.models import Book, Member, Order, OrderEvent, OrderLine, OrderStatus
+from app.models import Book, Cart, CartLine, Member, Order, OrderEvent, OrderLine, OrderStatus
 from app.services import cart, customers, holds, payment, pricing, tiers
 from app.services.mail import enqueue, unsaved_locale
 from app.web import external_url
@@ -116,9 +116,25 @@ def member_discount_rate(member: Member) -> Decimal:
     return tiers.discount_rate_for(member)
 
 
-def _wanted(member: Member, lines: Iterable[tuple[int, int]] | None) -> dict[int, int]:
-    if lines is None:
-        return cart.raw_lines(member, {})
+def _saved_cart(member: Member) -> tuple[dict[int, int], set[int]]:
+    """The member's saved cart {book_id: quantity} and which of its books have copies held
+    for them (issue 3), in one query."""
+    held = holds.has_held_copies(member.id, CartLine.book_id)
+    wanted: dict[int, int] = {}
+    with_holds: set[int] = set()
+    for book_id, quantity, is_held in db.session.execute(
+        sa.select(CartLine.book_id, CartLine.quantity, held)
+        .join(Cart, CartLine.cart_id == Cart.id)
+        .where(Cart.member_id == member.id)
+        .order_by(CartLine.id)
+    ):
+        wanted[book_id] = quantity
+        if is_held:
+            with_holds.add(book_id)
+    return wanted, with_holds
+
+
+def _wanted(lines: Iterable[tuple[int, int]]) -> dict[int, int]:
     wanted: dict[int, int] = {}
     for book_id, quantity in lines:
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
@@ -132,22 +148,26 @@ def _wanted(member: Member, lines: Iterable[tuple[int, int]] | None) -> dict[int
 _PRICED = (Book.id, Book.title, Book.authors, Book.price)
 
 
-def reserve_stock(wanted: dict[int, int], member: Member | None = None) -> dict[int, sa.Row]:
+def reserve_stock(wanted: dict[int, int], member: Member | None = None,
+                  held: set[int] | None = None) -> dict[int, sa.Row]:
     """Take the copies off the shelf, or raise OutOfStock naming every book that falls short.
 
     One conditional UPDATE per book, ascending by id: on PostgreSQL each takes the row lock and
     re-checks `stock_on_hand >= quantity` against the latest committed value, so of two buyers
     of the last copy exactly one gets a row back. The caller must roll back on OutOfStock.
     With `member`, copies held for them after a stock arrival (issue 3, app.services.holds)
-    are used first, in the same lock order; only the rest comes off the shelf.
+    are used first, in the same lock order; only the rest comes off the shelf. `held` names
+    the books with copies held for the member when the caller has read that already.
     Returns what the UPDATEs read back (RETURNING) of each book taken from the shelf: id,
     title, authors and price, so pricing the order needs no second read of those books.
     """
     short: dict[int, int] = {}
     taken: dict[int, sa.Row] = {}
+    if member is not None and held is None:
+        held = holds.books_held_for(member.id, list(wanted))
     for book_id in sorted(wanted):
         quantity = wanted[book_id]
-        if member is not None:
+        if member is not None and book_id in held:
             quantity -= holds.take_held(member, book_id, quantity)
             if quantity == 0:
                 continue
@@ -211,11 +231,11 @@ def place_order(
     if note is not None and len(note) > NOTE_MAX_LENGTH:
         raise InvalidInput(_("Your note can be at most %(max)d characters.", max=NOTE_MAX_LENGTH))
     from_cart = lines is None
-    wanted = _wanted(member, lines)
+    wanted, held = _saved_cart(member) if from_cart else (_wanted(lines), None)
     if not wanted:
         raise EmptyCart(_("Your cart is empty."))
 
-    books = reserve_stock(wanted, member)
+    books = reserve_stock(wanted, member, held)
     held = [book_id for book_id in wanted if book_id not in books]  # all from held copies
     if held:
         books.update((row.id, row) for row in db.session.execute(
@@ -268,7 +288,7 @@ def place_order(
     db.session.flush()
 
     holds.fulfil_demands(member, list(wanted), when)  # issue 3: their demand is met
-    customers.refresh_order_stats(member.id)  # issue 4: order count, spend, last order
+    customers.count_new_order(member.id, order.total, when)  # issue 4: count, spend, last
     if from_cart:
         cart.clear(member, {})
     if notify:
@@ -292,6 +312,7 @@ def queue_confirmation(order: Order) -> None:
         },
         member_id=order.member_id,
         dedupe_key=f"order_confirmation:{order.id}",
+        new_key=True,  # the order was created in this transaction: no mail can carry it yet
         # The member is loaded already: no query for the mail's language.
         locale=order.member.locale or unsaved_locale(order.member_id),
     )

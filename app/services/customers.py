@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -100,6 +101,26 @@ def refresh_order_stats(member_id: int | None) -> None:
     db.session.execute(
         sa.update(Member).where(Member.id == member_id)
         .values(_stats_values(Member.id))
+        .execution_options(synchronize_session=False)
+    )
+    member = db.session.identity_map.get(db.session.identity_key(Member, member_id))
+    if member is not None:
+        db.session.expire(member, ["order_count", "lifetime_spend", "last_order_at"])
+
+
+def count_new_order(member_id: int | None, total: Decimal, placed_at: datetime) -> None:
+    """Add an order just placed to its member's figures (what `refresh_order_stats` would
+    compute, without reading the member's whole order history at each checkout)."""
+    if member_id is None:
+        return
+    at = sa.literal(placed_at, type_=Member.__table__.c.last_order_at.type)  # stored as UTC
+    db.session.execute(
+        sa.update(Member).where(Member.id == member_id)
+        .values(order_count=Member.order_count + 1,
+                lifetime_spend=Member.lifetime_spend + total,
+                last_order_at=sa.case(
+                    (sa.or_(Member.last_order_at.is_(None), Member.last_order_at < at), at),
+                    else_=Member.last_order_at))
         .execution_options(synchronize_session=False)
     )
     member = db.session.identity_map.get(db.session.identity_key(Member, member_id))

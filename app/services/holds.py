@@ -432,6 +432,32 @@ def held_for(member_id: int, book_id: int, now: datetime | None = None) -> list[
     ))
 
 
+def _active_holds(member_id, book_id, now: datetime):
+    return (sa.select(Hold.id).join(Demand, Hold.demand_id == Demand.id)
+            .where(Demand.member_id == member_id, Hold.book_id == book_id,
+                   Hold.status == HoldStatus.ACTIVE, Hold.remaining > 0, Hold.expires_at > now))
+
+
+def has_held_copies(member_id: int, book_id_column, now: datetime | None = None) -> sa.Exists:
+    """Whether copies of the book (a column) are held for the member now, as a column of a
+    query: checkout reads it with the cart, so a cart with no held copies (nearly every one)
+    costs no look-up per book."""
+    return _active_holds(member_id, book_id_column, now or utcnow()).exists()
+
+
+def books_held_for(member_id: int, book_ids: list[int], now: datetime | None = None) -> set[int]:
+    """Which of these books have copies held for the member now (one query)."""
+    if not book_ids:
+        return set()
+    return set(db.session.scalars(
+        sa.select(Hold.book_id).join(Demand, Hold.demand_id == Demand.id)
+        .where(Demand.member_id == member_id, Hold.book_id.in_(book_ids),
+               Hold.status == HoldStatus.ACTIVE, Hold.remaining > 0,
+               Hold.expires_at > (now or utcnow()))
+        .distinct()
+    ))
+
+
 def take_held(member: Member, book_id: int, quantity: int) -> int:
     """Use up to `quantity` of the member's held copies of a book; returns how many were used.
 
@@ -441,10 +467,7 @@ def take_held(member: Member, book_id: int, quantity: int) -> int:
     """
     now = utcnow()
     ids = db.session.scalars(
-        sa.select(Hold.id).join(Demand, Hold.demand_id == Demand.id)
-        .where(Demand.member_id == member.id, Hold.book_id == book_id,
-               Hold.status == HoldStatus.ACTIVE, Hold.remaining > 0, Hold.expires_at > now)
-        .order_by(Hold.expires_at, Hold.id)
+        _active_holds(member.id, book_id, now).order_by(Hold.expires_at, Hold.id)
     ).all()
     if not ids:
         return 0

@@ -67,13 +67,16 @@ def enqueue(
     dedupe_key: str | None = None,
     headers: dict[str, str] | None = None,
     locale: str | None = None,
+    new_key: bool = False,
 ) -> OutboxMail:
     """Queue one email, rendered from templates/mail/<template>/{subject,body}.txt (+ body.html).
 
     With a `dedupe_key`, queueing the same mail twice returns the first row instead (the unique
-    index backs this up under concurrency). Flushes but never commits.
+    index backs this up under concurrency). `new_key=True` says the key names something created
+    in the caller's transaction, so no row can have it yet: the look-up is skipped (the unique
+    index still refuses a second row). Flushes but never commits.
     """
-    if dedupe_key is not None:
+    if dedupe_key is not None and not new_key:
         existing = db.session.scalar(
             sa.select(OutboxMail).where(OutboxMail.dedupe_key == dedupe_key)
         )

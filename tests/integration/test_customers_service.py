@@ -136,6 +136,25 @@ def test_checkout_and_cancellation_keep_the_order_figures(ctx):
     assert member.last_order_at == second.placed_at  # it was still their last order
 
 
+def test_the_figures_added_at_each_checkout_match_a_recount_of_the_history(ctx):
+    member = make_member()
+    book = make_book(price=D("12.50"))
+    latest = place_order(member, address=ADDRESS, payment_method="cod",
+                         lines=[(book.id, 1)], notify=False)
+    # an older order loaded afterwards (the seed back-dates history) counts, but the last
+    # order stays the latest one
+    older = place_order(member, address=ADDRESS, payment_method="cod", lines=[(book.id, 3)],
+                        notify=False, placed_at=latest.placed_at - timedelta(days=30))
+    db.session.commit()
+    added = (member.order_count, member.lifetime_spend, member.last_order_at)
+
+    customers.refresh_order_stats(member.id)
+    db.session.commit()
+
+    assert added == (2, latest.total + older.total, latest.placed_at)
+    assert (member.order_count, member.lifetime_spend, member.last_order_at) == added
+
+
 def test_refresh_all_order_stats_rebuilds_every_member(ctx):
     member = make_member()
     make_placed_order(member, total=D("12.34"))
