@@ -30,6 +30,7 @@ class LoadResult:
     errors: int
     tool: str
     notes: list[str] = field(default_factory=list)
+    http_requests: int | None = None  # when each counted request took several (the checkout)
 
     @property
     def rps(self) -> float:
