@@ -136,12 +136,16 @@ class _StoredCart:
         return self.id
 
 
+# Built once (every add to the cart runs it): the cart's id with its lines, in one query.
+_STORED_CART = (
+    sa.select(Cart.id, CartLine)
+    .outerjoin(CartLine, CartLine.cart_id == Cart.id)
+    .where(Cart.member_id == sa.bindparam("member_id"))
+)
+
+
 def _stored_cart(member: Member) -> _StoredCart:
-    rows = db.session.execute(
-        sa.select(Cart.id, CartLine)
-        .outerjoin(CartLine, CartLine.cart_id == Cart.id)
-        .where(Cart.member_id == member.id)
-    ).all()
+    rows = db.session.execute(_STORED_CART, {"member_id": member.id}).all()
     return _StoredCart(id=rows[0][0] if rows else None,
                        lines={line.book_id: line for _, line in rows if line is not None})
 

@@ -24,7 +24,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from app.db import utcnow
+from app.db import UTCDateTime, utcnow
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
 from app.models import Book, Cart, CartLine, Member, Order, OrderEvent, OrderLine, OrderStatus
@@ -116,18 +116,38 @@ def member_discount_rate(member: Member) -> Decimal:
     return tiers.discount_rate_for(member)
 
 
+# The statements of a checkout are built once, here, on the tables: building an ORM-enabled
+# statement and its cache key took about five times as long as running one of these (0.35
+# against 0.07 ms in process), and from the stock UPDATE on they run inside the database's
+# write lock (SQLite) or the book's row lock (PostgreSQL), which every other checkout waits for.
+_BOOK, _CART, _LINE = Book.__table__, Cart.__table__, CartLine.__table__
+
+_SAVED_CART = (
+    sa.select(_LINE.c.book_id, _LINE.c.quantity,
+              holds.has_held_copies(sa.bindparam("member_id"), _LINE.c.book_id,
+                                    sa.bindparam("now", type_=UTCDateTime())))
+    .join(_CART, _LINE.c.cart_id == _CART.c.id)
+    .where(_CART.c.member_id == sa.bindparam("member_id"))
+    .order_by(_LINE.c.id)
+)
+
+_TAKE_FROM_SHELF = (
+    sa.update(_BOOK)
+    .where(_BOOK.c.id == sa.bindparam("book_id"), _BOOK.c.is_active.is_(True),
+           _BOOK.c.stock_on_hand >= sa.bindparam("quantity"))
+    .values(stock_on_hand=_BOOK.c.stock_on_hand - sa.bindparam("quantity"),
+            sold_count=_BOOK.c.sold_count + sa.bindparam("quantity"))
+    .returning(_BOOK.c.id, _BOOK.c.title, _BOOK.c.authors, _BOOK.c.price)
+)
+
+
 def _saved_cart(member: Member) -> tuple[dict[int, int], set[int]]:
     """The member's saved cart {book_id: quantity} and which of its books have copies held
     for them (issue 3), in one query."""
-    held = holds.has_held_copies(member.id, CartLine.book_id)
     wanted: dict[int, int] = {}
     with_holds: set[int] = set()
     for book_id, quantity, is_held in db.session.execute(
-        sa.select(CartLine.book_id, CartLine.quantity, held)
-        .join(Cart, CartLine.cart_id == Cart.id)
-        .where(Cart.member_id == member.id)
-        .order_by(CartLine.id)
-    ):
+            _SAVED_CART, {"member_id": member.id, "now": utcnow()}):
         wanted[book_id] = quantity
         if is_held:
             with_holds.add(book_id)
@@ -144,7 +164,7 @@ def _wanted(lines: Iterable[tuple[int, int]]) -> dict[int, int]:
     return wanted
 
 
-# What an order line snapshots of a book (and its price): read back by reserve_stock.
+# What an order line snapshots of a book (and its price), as _TAKE_FROM_SHELF reads it back.
 _PRICED = (Book.id, Book.title, Book.authors, Book.price)
 
 
@@ -171,14 +191,8 @@ def reserve_stock(wanted: dict[int, int], member: Member | None = None,
             quantity -= holds.take_held(member, book_id, quantity)
             if quantity == 0:
                 continue
-        row = db.session.execute(
-            sa.update(Book)
-            .where(Book.id == book_id, Book.is_active.is_(True), Book.stock_on_hand >= quantity)
-            .values(stock_on_hand=Book.stock_on_hand - quantity,
-                    sold_count=Book.sold_count + quantity)
-            .returning(*_PRICED)
-            .execution_options(synchronize_session=False)
-        ).first()
+        row = db.session.execute(_TAKE_FROM_SHELF,
+                                 {"book_id": book_id, "quantity": quantity}).first()
         if row is None:
             short[book_id] = quantity
         else:

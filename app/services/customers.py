@@ -108,21 +108,27 @@ def refresh_order_stats(member_id: int | None) -> None:
         db.session.expire(member, ["order_count", "lifetime_spend", "last_order_at"])
 
 
+_MEMBER = Member.__table__
+# Built once, on the table: it runs in every checkout, inside the write lock (see checkout).
+_AT = sa.bindparam("placed_at", type_=_MEMBER.c.last_order_at.type)
+_COUNT_NEW_ORDER = (
+    sa.update(_MEMBER).where(_MEMBER.c.id == sa.bindparam("member_id"))
+    .values(order_count=_MEMBER.c.order_count + 1,
+            lifetime_spend=_MEMBER.c.lifetime_spend
+            + sa.bindparam("total", type_=_MEMBER.c.lifetime_spend.type),
+            last_order_at=sa.case(
+                (sa.or_(_MEMBER.c.last_order_at.is_(None), _MEMBER.c.last_order_at < _AT), _AT),
+                else_=_MEMBER.c.last_order_at))
+)
+
+
 def count_new_order(member_id: int | None, total: Decimal, placed_at: datetime) -> None:
     """Add an order just placed to its member's figures (what `refresh_order_stats` would
     compute, without reading the member's whole order history at each checkout)."""
     if member_id is None:
         return
-    at = sa.literal(placed_at, type_=Member.__table__.c.last_order_at.type)  # stored as UTC
-    db.session.execute(
-        sa.update(Member).where(Member.id == member_id)
-        .values(order_count=Member.order_count + 1,
-                lifetime_spend=Member.lifetime_spend + total,
-                last_order_at=sa.case(
-                    (sa.or_(Member.last_order_at.is_(None), Member.last_order_at < at), at),
-                    else_=Member.last_order_at))
-        .execution_options(synchronize_session=False)
-    )
+    db.session.execute(_COUNT_NEW_ORDER, {"member_id": member_id, "total": total,
+                                          "placed_at": placed_at})
     member = db.session.identity_map.get(db.session.identity_key(Member, member_id))
     if member is not None:
         db.session.expire(member, ["order_count", "lifetime_spend", "last_order_at"])

@@ -438,11 +438,11 @@ def _active_holds(member_id, book_id, now: datetime):
                    Hold.status == HoldStatus.ACTIVE, Hold.remaining > 0, Hold.expires_at > now))
 
 
-def has_held_copies(member_id: int, book_id_column, now: datetime | None = None) -> sa.Exists:
-    """Whether copies of the book (a column) are held for the member now, as a column of a
-    query: checkout reads it with the cart, so a cart with no held copies (nearly every one)
-    costs no look-up per book."""
-    return _active_holds(member_id, book_id_column, now or utcnow()).exists()
+def has_held_copies(member_id, book_id_column, now) -> sa.Exists:
+    """Whether copies of the book (a column) are held for the member (a value or a bound
+    parameter) at `now` (likewise), as a column of a query: checkout reads it with the cart,
+    so a cart with no held copies (nearly every one) costs no look-up per book."""
+    return _active_holds(member_id, book_id_column, now).exists()
 
 
 def books_held_for(member_id: int, book_ids: list[int], now: datetime | None = None) -> set[int]:
@@ -504,15 +504,24 @@ def take_held(member: Member, book_id: int, quantity: int) -> int:
     return taken
 
 
+_DEMAND = Demand.__table__
+# Built once, on the table: it runs in every checkout, inside the write lock (see checkout).
+_FULFIL = (
+    sa.update(_DEMAND)
+    .where(_DEMAND.c.member_id == sa.bindparam("b_member_id"),
+           _DEMAND.c.book_id.in_(sa.bindparam("b_book_ids", expanding=True)),
+           _DEMAND.c.status.in_([DemandStatus.NOTIFIED, DemandStatus.OPEN]))
+    .values(status=DemandStatus.FULFILLED, open_key=None,
+            fulfilled_at=sa.bindparam("b_now", type_=_DEMAND.c.fulfilled_at.type))
+)
+
+
 def fulfil_demands(member: Member, book_ids: list[int], now: datetime | None = None) -> int:
-    """The member bought these books: their notified (or still open) demands are fulfilled."""
+    """The member bought these books: their notified (or still open) demands are fulfilled.
+
+    Demand objects already loaded in the session are not refreshed (a checkout loads none)."""
     if not book_ids:
         return 0
     result = db.session.execute(
-        sa.update(Demand)
-        .where(Demand.member_id == member.id, Demand.book_id.in_(book_ids),
-               Demand.status.in_([DemandStatus.NOTIFIED, DemandStatus.OPEN]))
-        .values(status=DemandStatus.FULFILLED, fulfilled_at=now or utcnow(), open_key=None)
-        .execution_options(synchronize_session=False)
-    )
+        _FULFIL, {"b_member_id": member.id, "b_book_ids": list(book_ids), "b_now": now or utcnow()})
     return result.rowcount

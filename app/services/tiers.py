@@ -591,6 +591,14 @@ def discount_rate_column(code) -> sa.ScalarSelect:
     return sa.select(Tier.discount_rate).where(Tier.code == code).scalar_subquery()
 
 
+# Built once: a checkout runs it (see checkout's statements).
+_GRADE_AND_RATE = (
+    sa.select(Member.__table__.c.tier_code, Tier.__table__.c.discount_rate)
+    .outerjoin(Tier.__table__, Tier.__table__.c.code == Member.__table__.c.tier_code)
+    .where(Member.__table__.c.id == sa.bindparam("member_id"))
+)
+
+
 def discount_rate_for(member: Member) -> Decimal:
     """The discount rate of the grade the member holds, read from the database now (so a
     grade raised by another request applies at once). An unknown grade gets no discount.
@@ -602,11 +610,7 @@ def discount_rate_for(member: Member) -> Decimal:
     loaded = loaded_discount_rate(member.id)
     if loaded is not None:
         return loaded
-    row = db.session.execute(
-        sa.select(Member.tier_code, Tier.discount_rate)
-        .outerjoin(Tier, Tier.code == Member.tier_code)
-        .where(Member.id == member.id)
-    ).first()
+    row = db.session.execute(_GRADE_AND_RATE, {"member_id": member.id}).first()
     if row is None:
         return Decimal("0")
     code, rate = row
