@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -23,6 +22,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app.forms import AppForm
 from app.services.members import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -94,7 +94,7 @@ def _new_password_fields():
     return password, confirm
 
 
-class RegisterForm(_NewPasswordMixin, FlaskForm):
+class RegisterForm(_NewPasswordMixin, AppForm):
     email = _email_field()
     name = StringField(
         _l("Your name"),
@@ -122,7 +122,7 @@ class RegisterForm(_NewPasswordMixin, FlaskForm):
             raise ValidationError(exc.message) from exc
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     email = _email_field()
     password = PasswordField(
         _l("Password"),
@@ -138,7 +138,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(AppForm):
     name = StringField(
         _l("Your name"),
         validators=[
@@ -183,7 +183,7 @@ class ProfileForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(_NewPasswordMixin, FlaskForm):
+class ChangePasswordForm(_NewPasswordMixin, AppForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[
@@ -203,11 +203,11 @@ class ChangePasswordForm(_NewPasswordMixin, FlaskForm):
         return self._email
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(AppForm):
     email = _email_field()
 
 
-class ResetPasswordForm(_NewPasswordMixin, FlaskForm):
+class ResetPasswordForm(_NewPasswordMixin, AppForm):
     password, confirm = _new_password_fields()
 
     def __init__(self, *args, email: str | None = None, **kwargs) -> None:

@@ -13,11 +13,11 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import PER_PAGE, admin_required, page_number
 from app.extensions import db
+from app.forms import AppForm
 from app.paging import PagerMixin
 from app.services import audit, customers
 from app.services.analytics import markov, member_summary, reports, snapshots
@@ -40,7 +40,7 @@ class Pager(PagerMixin):
 
 
 
-class RecomputeForm(FlaskForm):
+class RecomputeForm(AppForm):
     """Only the CSRF token."""
 
 

@@ -16,7 +16,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
@@ -24,6 +23,7 @@ from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, admin_required, form_status, is_admin, page_number
 from app.blueprints.admin.forms import ActionForm, stripped
 from app.extensions import db
+from app.forms import AppForm
 from app.models import Campaign, Member, Role
 from app.services import tiers
 from app.services.analytics import campaigns as campaign_service
@@ -53,7 +53,7 @@ def audience_label(campaign: Campaign) -> str:
     return dict(audience_choices()).get(key, key)
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(AppForm):
     name = StringField(_l("Name (for staff)"), filters=[stripped],
                        validators=[DataRequired(_l("Give the campaign a name.")),
                                    Length(max=120)])

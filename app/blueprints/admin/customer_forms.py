@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -17,6 +16,7 @@ from wtforms.validators import (
 )
 
 from app.blueprints.admin.forms import QueryForm, stripped
+from app.forms import AppForm
 from app.models import InteractionKind, Role
 from app.services import customers, interactions
 from app.services.customer_tags import NAME_MAX_LENGTH as TAG_MAX_LENGTH
@@ -76,7 +76,7 @@ class CustomerFilterForm(QueryForm):
         )
 
 
-class InteractionForm(FlaskForm):
+class InteractionForm(AppForm):
     kind = SelectField(_l("Type"), default=InteractionKind.PHONE.value,
                        choices=[SelectChoice(k.value, interactions.KIND_LABELS[k])
                                 for k in InteractionKind])
@@ -88,7 +88,7 @@ class InteractionForm(FlaskForm):
                                             "the customer."))
 
 
-class TagForm(FlaskForm):
+class TagForm(AppForm):
     name = StringField(_l("Add a tag"), filters=[stripped],
                        validators=[DataRequired(_l("Type a tag, e.g. teacher.")),
                                    Length(max=TAG_MAX_LENGTH)],
@@ -99,7 +99,7 @@ def _limit(name: str) -> Length:
     return Length(max=PROFILE_LIMITS[name])
 
 
-class ContactForm(FlaskForm):
+class ContactForm(AppForm):
     name = StringField(_l("Name"), filters=[stripped],
                        validators=[DataRequired(_l("Enter the customer's name.")),
                                    _limit("name")])
@@ -124,11 +124,11 @@ class ContactForm(FlaskForm):
 ROLE_LABELS = {Role.MEMBER: _l("Member"), Role.STAFF: _l("Staff"), Role.ADMIN: _l("Admin")}
 
 
-class RoleForm(FlaskForm):
+class RoleForm(AppForm):
     role = SelectField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role])
 
 
-class EraseForm(FlaskForm):
+class EraseForm(AppForm):
     confirm = StringField(_l("Type the member number to confirm"), filters=[stripped],
                           validators=[DataRequired(_l("Type the member number to confirm."))])
     understood = BooleanField(_l("I understand this cannot be undone."),

@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -27,6 +26,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app.forms import AppForm
 from app.models import MailStatus, OrderStatus
 from app.money import CENT
 from app.services import isbn as isbn_rules
@@ -39,14 +39,14 @@ EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2999, 12, 31)
 
 
-class QueryForm(FlaskForm):
+class QueryForm(AppForm):
     """A filter form read from the query string (GET): no CSRF token, nothing is changed."""
 
     class Meta:
         csrf = False
 
 
-class ActionForm(FlaskForm):
+class ActionForm(AppForm):
     """A button that changes something (delete, resend): only the CSRF token is checked."""
 
 
@@ -109,7 +109,7 @@ class BookFilterForm(QueryForm):
     sort = SelectField(_l("Sort by"), choices=BOOK_SORTS, default="title")
 
 
-class BookForm(FlaskForm):
+class BookForm(AppForm):
     title = StringField(_l("Title"), filters=[stripped],
                         validators=[DataRequired(), Length(max=500)])
     authors = StringField(_l("Authors"), filters=[stripped],
@@ -142,7 +142,7 @@ class BookForm(FlaskForm):
 # --------------------------------------------------------------------------- categories
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(AppForm):
     name = StringField(_l("Name"), filters=[stripped], validators=[DataRequired(), Length(max=120)])
     slug = StringField(
         _l("Slug"),
@@ -188,7 +188,7 @@ class OrderFilterForm(QueryForm):
             raise ValidationError(_l("The end date is before the start date."))
 
 
-class OrderStatusForm(FlaskForm):
+class OrderStatusForm(AppForm):
     # Only the allowed next statuses are offered; anything else posted is refused by
     # app.services.orders.change_status with its own message, so the choice is not pre-checked.
     status = SelectField(_l("New status"), validators=[DataRequired()], validate_choice=False)

@@ -17,7 +17,6 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -36,6 +35,7 @@ from app.blueprints.admin.common import ID, admin_required_for, is_admin
 from app.blueprints.admin.forms import Between, QueryForm, stripped
 from app.errors import DomainError
 from app.extensions import db
+from app.forms import AppForm
 from app.models import Member
 from app.money import CENT
 from app.services import audit, grading
@@ -104,7 +104,7 @@ class TierRowForm(Form):
         return not any((value or "").strip() for value in typed)
 
 
-class TierTableForm(FlaskForm):
+class TierTableForm(AppForm):
     rows = FieldList(FormField(TierRowForm), min_entries=1,
                      max_entries=grading.MAX_TIERS + BLANK_ROWS)
 
@@ -116,7 +116,7 @@ class MemberLookupForm(QueryForm):
                                    "email lists the matches."))
 
 
-class MemberGradeForm(FlaskForm):
+class MemberGradeForm(AppForm):
     tier = SelectField(_l("New grade"), default="")
     reason = TextAreaField(_l("Reason"), filters=[stripped], validators=[
         DataRequired(_l("Please give a reason for the change.")),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -15,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from app.forms import AppForm
 from app.services import payment
 from app.services.cart import MAX_LINE_QUANTITY
 from app.services.checkout import NOTE_MAX_LENGTH, ShippingAddress
@@ -50,7 +50,7 @@ def _quantity_message():
     return _l("Please choose a quantity from %(low)d to %(high)d.", low=1, high=MAX_LINE_QUANTITY)
 
 
-class AddToCartForm(FlaskForm):
+class AddToCartForm(AppForm):
     book_id = _book_id_field()
     # Missing means 1 (a plain "Add to cart" button); present but wrong is an error.
     quantity = WholeNumberField(
@@ -63,7 +63,7 @@ class AddToCartForm(FlaskForm):
     next = HiddenField()
 
 
-class CartLineForm(FlaskForm):
+class CartLineForm(AppForm):
     """Change one line's quantity; 0 removes the line."""
 
     book_id = _book_id_field()
@@ -80,7 +80,7 @@ class CartLineForm(FlaskForm):
     )
 
 
-class RemoveFromCartForm(FlaskForm):
+class RemoveFromCartForm(AppForm):
     book_id = _book_id_field()
 
 
@@ -95,7 +95,7 @@ def _address_field(label, key: str, required: bool, description=None, cls=String
     return cls(label, description=description, validators=validators)
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(AppForm):
     name = _address_field(_l("Full name"), "name", True,
                           description=_l("The person who receives the parcel."))
     phone = _address_field(_l("Phone"), "phone", False, cls=TelField,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from app.forms import AppForm
 from app.services.demand import AUTHOR_MAX_LENGTH, MAX_QUANTITY, NOTE_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.services.members import EMAIL_MAX_LENGTH
 
@@ -32,7 +32,7 @@ def _note() -> TextAreaField:
     )
 
 
-class NotifyMeForm(FlaskForm):
+class NotifyMeForm(AppForm):
     """A member's "tell me when it is in stock"."""
 
     quantity = _quantity()
@@ -50,7 +50,7 @@ class VisitorNotifyForm(NotifyMeForm):
     )
 
 
-class RequestBookForm(FlaskForm):
+class RequestBookForm(AppForm):
     """Ask for a book we do not carry."""
 
     title = StringField(_l("Title"), validators=[
@@ -74,12 +74,12 @@ class RequestBookForm(FlaskForm):
         return ok
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(AppForm):
     stock_alerts = BooleanField(
         _l("Email me when a book on my demand list arrives"),
         description=_l("One email per book, with a link to unsubscribe."))
     news = BooleanField(_l("Email me the shop's news and offers"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(AppForm):
     """A button (cancel, confirm, unsubscribe): only the CSRF token is checked."""

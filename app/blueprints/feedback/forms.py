@@ -7,10 +7,10 @@ The fields depend on the order's books, so the form class is built per order
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from app.forms import AppForm
 from app.models.feedback import COMMENT_MAX, REVIEW_TEXT_MAX
 from app.services.reviews import OrderFeedback
 
@@ -27,7 +27,7 @@ SCORES = [SelectChoice("", _l("No answer"))] + [SelectChoice(str(n), str(n))
                                                  for n in range(10, -1, -1)]
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(AppForm):
     score = SelectField(_l("How likely are you to recommend us to a friend? (0 = not at all, "
                            "10 = extremely likely)"), choices=SCORES, default="")
     comment = TextAreaField(_l("Anything you would like to tell us?"), filters=[stripped],
