@@ -253,3 +253,19 @@ def test_merging_an_empty_session_cart_changes_nothing(ctx):
     cart.merge_session_cart(member, {})
 
     assert cart.raw_lines(member, {}) == {book.id: 2}
+
+
+def test_clearing_a_cart_lets_go_of_its_lines_loaded_in_the_session(ctx):
+    member = make_member()
+    book = make_book(stock_on_hand=5)
+    cart.add(member, {}, book.id, 2)
+    pending = make_book(stock_on_hand=5)
+    cart.add(member, {}, pending.id, 1)  # not yet flushed when the cart is cleared
+    loaded = db.session.scalars(sa.select(CartLine).where(CartLine.book_id == book.id)).one()
+
+    cart.clear(member, {})
+
+    assert loaded not in db.session
+    assert cart.raw_lines(member, {}) == {}
+    assert cart.add(member, {}, book.id, 1) == 1  # a new line, not the old one's 2 + 1
+    assert cart.raw_lines(member, {}) == {book.id: 1}

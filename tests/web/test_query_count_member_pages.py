@@ -173,3 +173,24 @@ def test_the_cart_page_reads_the_member_then_the_lines_with_their_books(
     assert statements[0].startswith("SELECT member.id")
     assert "JOIN cart_line" in statements[1] and statements[1].startswith("SELECT book.id")
     assert page.count('data-testid="cart-line-') == lines
+
+
+@pytest.mark.parametrize("books", [1, 8])
+def test_the_order_page_reads_the_member_the_order_with_its_lines_and_its_history(
+        app, client, auth, member, books):
+    fill(app, books=books, orders=0)
+    with app.app_context():
+        owner = db.session.scalar(sa.select(Member).where(Member.email == "member@example.test"))
+        place_order(owner, address=ADDRESS, payment_method="cod")
+        db.session.commit()
+    auth.login()
+    url = latest_order_url(app)
+    client.get(url)  # warm the header's category cache
+
+    with counting_statements(app) as statements:
+        page = client.get(url).get_data(as_text=True)
+
+    # the member; the order with its lines (one join); its history
+    assert len(statements) == 3, "\n".join(s[:100] for s in statements)
+    assert "JOIN order_line" in statements[1], statements[1]
+    assert page.count('<td class="num">') == 3 * books  # price, quantity, amount per line
