@@ -30,7 +30,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
@@ -50,6 +49,7 @@ from app.models.member import phone_key
 from app.paging import CountedPage, paginate_counted
 from app.services import tiers
 from app.services.text import contains_pattern
+from app.web import lazy_gettext as _l
 
 PER_PAGE = 25
 MAX_QUERY = 200

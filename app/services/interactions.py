@@ -11,7 +11,6 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
 from app.db import utcnow
@@ -19,6 +18,7 @@ from app.errors import DomainError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Interaction, InteractionKind, Member
 from app.services import audit
+from app.web import lazy_gettext as _l
 
 BODY_MAX_LENGTH = 4000
 FOLLOW_UPS_LIMIT = 500

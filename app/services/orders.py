@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -19,6 +18,7 @@ from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import Book, Member, Order, OrderEvent, OrderStatus
 from app.services import customers, payment, reviews, tiers
+from app.web import lazy_gettext as _l
 
 ORDERS_PER_PAGE = 20
 MAX_PAGE = 10_000

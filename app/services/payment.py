@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from app.errors import InvalidInput
+from app.web import lazy_gettext as _l
 from app.web import money
 
 if TYPE_CHECKING:

@@ -36,7 +36,6 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -51,6 +50,7 @@ from app.services.grading import Demotion, Problem, Standing, TierRule
 from app.services.mail import enqueue
 from app.services.text import contains_pattern
 from app.web import external_url, loaded_discount_rate, money
+from app.web import lazy_gettext as _l
 
 QUALIFYING_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 REASON_MAX_LENGTH = 500

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     EmailField,
@@ -33,6 +32,7 @@ from app.services.members import (
     password_problem,
     password_rules,
 )
+from app.web import lazy_gettext as _l
 
 # Generous room for typing; the service decides what is acceptable and says why.
 _PASSWORD_INPUT_MAX = PASSWORD_MAX_LENGTH * 2

@@ -12,7 +12,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.blueprints.account import bp
@@ -31,6 +30,7 @@ from app.security import safe_next_url
 from app.services import grading, members, tiers
 from app.services.analytics import recommendations
 from app.services.cart import SESSION_KEY, merge_session_cart
+from app.web import lazy_gettext as _l
 
 # Readable names for member grades; the grade rules themselves arrive with their own issue.
 TIER_NAMES = {

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.blueprints.admin import bp, register_nav
@@ -22,6 +21,7 @@ from app.paging import PagerMixin
 from app.services import audit, customers
 from app.services.analytics import markov, member_summary, reports, snapshots
 from app.services.analytics import segments as seg
+from app.web import lazy_gettext as _l
 
 AT_RISK_LIST = 50
 

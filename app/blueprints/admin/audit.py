@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice
 
 from app.blueprints.admin import bp, register_nav
@@ -19,6 +18,7 @@ from app.extensions import db
 from app.models import AuditEntry
 from app.services import audit_query
 from app.services.exports import csv_response
+from app.web import lazy_gettext as _l
 
 FILTER_ARGS = ("actor", "action", "target_type", "target_id", "date_from", "date_to")
 

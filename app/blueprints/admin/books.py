@@ -9,7 +9,6 @@ import re
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
@@ -22,6 +21,7 @@ from app.models import Book, Category, Demand, DemandStatus
 from app.services import audit, books_admin
 from app.services import isbn as isbn_rules
 from app.services.text import contains_pattern, fold
+from app.web import lazy_gettext as _l
 
 SORTS = {
     "title": (Book.title_sort, Book.id),

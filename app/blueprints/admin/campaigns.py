@@ -14,7 +14,6 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DecimalField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
@@ -27,6 +26,7 @@ from app.forms import AppForm
 from app.models import Campaign, Member, Role
 from app.services import tiers
 from app.services.analytics import campaigns as campaign_service
+from app.web import lazy_gettext as _l
 from app.web import tier_label
 
 HUNDRED = Decimal("100")

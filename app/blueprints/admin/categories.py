@@ -8,7 +8,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.blueprints.admin import bp, register_nav
@@ -17,6 +16,7 @@ from app.blueprints.admin.forms import ActionForm, CategoryForm
 from app.extensions import db
 from app.models import Book, Category
 from app.services import audit, books_admin
+from app.web import lazy_gettext as _l
 
 CATEGORY_FIELDS = ("slug", "name", "description", "position")
 

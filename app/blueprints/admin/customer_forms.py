@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -21,6 +20,7 @@ from app.models import InteractionKind, Role
 from app.services import customers, interactions
 from app.services.customer_tags import NAME_MAX_LENGTH as TAG_MAX_LENGTH
 from app.services.members import PROFILE_LIMITS
+from app.web import lazy_gettext as _l
 
 EARLIEST = date(1990, 1, 1)
 LATEST = date(2999, 12, 31)

@@ -12,7 +12,6 @@ from datetime import date
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from wtforms import SelectChoice
@@ -40,6 +39,7 @@ from app.services.analytics import segments
 from app.services.exports import csv_response
 from app.services.members import EmailTaken, InvalidEmail
 from app.services.orders import status_label
+from app.web import lazy_gettext as _l
 from app.web import tier_label
 
 DEMAND_LABELS = {

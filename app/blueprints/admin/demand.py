@@ -12,7 +12,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
@@ -26,6 +25,7 @@ from app.services import audit
 from app.services import demand as demand_service
 from app.services.exports import csv_response
 from app.services.stock import find_book
+from app.web import lazy_gettext as _l
 
 DEMAND_SORTS = [
     SelectChoice("waiting", _l("Most readers waiting")),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     DateField,
@@ -31,6 +30,7 @@ from app.models import MailStatus, OrderStatus
 from app.money import CENT
 from app.services import isbn as isbn_rules
 from app.services.orders import STATUS_LABELS
+from app.web import lazy_gettext as _l
 
 MAX_PRICE = Decimal("100000")
 MAX_STOCK = 100_000

@@ -18,7 +18,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -31,6 +30,7 @@ from app.paging import PagerMixin
 from app.services import audit
 from app.services import mail as mail_service
 from app.services.text import contains_pattern
+from app.web import lazy_gettext as _l
 
 RESENDABLE = (MailStatus.FAILED, MailStatus.CANCELLED)
 CATCHER_PER_PAGE = 50

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, time, timedelta
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
@@ -25,6 +24,7 @@ from app.models import Member, Order, OrderEvent, OrderStatus
 from app.services import audit, customers, tiers
 from app.services import orders as order_rules
 from app.services.exports import csv_response
+from app.web import lazy_gettext as _l
 
 _ORDER_NUMBER = re.compile(r"(?:bs-?)?0*(\d{1,9})", re.IGNORECASE)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import Length, Optional
@@ -16,6 +15,7 @@ from app.blueprints.admin.forms import ActionForm, stripped
 from app.extensions import db
 from app.models import Review, ReviewStatus
 from app.services import reviews
+from app.web import lazy_gettext as _l
 
 STATUS_LABELS = {
     ReviewStatus.PENDING: _l("Waiting"),

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from app.blueprints.admin import bp, register_nav
 from app.services.analytics import forecast, satisfaction
+from app.web import lazy_gettext as _l
 
 
 @bp.route("/satisfaction")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -16,6 +15,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.services import audit
 from app.services import stock as stock_service
+from app.web import lazy_gettext as _l
 
 
 class StockReceiptForm(ActionForm):

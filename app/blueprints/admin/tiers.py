@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import (
     BooleanField,
@@ -41,6 +40,7 @@ from app.money import CENT
 from app.services import audit, grading
 from app.services import tiers as tier_rules
 from app.services.grading import TierRule
+from app.web import lazy_gettext as _l
 from app.web import tier_label
 
 BLANK_ROWS = 2  # empty rows offered under the table for new tiers

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from flask import abort, current_app, render_template
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import admin_only_methods, is_admin
 from app.services import admin_stats, charts, interactions, orders
 from app.services.exports import csv_response
+from app.web import lazy_gettext as _l
 from app.web import money, tier_label
 
 FOLLOW_UPS_SHOWN = 20

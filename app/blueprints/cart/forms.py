@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -18,6 +17,7 @@ from app.forms import AppForm
 from app.services import payment
 from app.services.cart import MAX_LINE_QUANTITY
 from app.services.checkout import NOTE_MAX_LENGTH, ShippingAddress
+from app.web import lazy_gettext as _l
 
 _BOOK_ID_MAX = 2**31 - 1
 

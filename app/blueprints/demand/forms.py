@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.forms import AppForm
 from app.services.demand import AUTHOR_MAX_LENGTH, MAX_QUANTITY, NOTE_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.services.members import EMAIL_MAX_LENGTH
+from app.web import lazy_gettext as _l
 
 
 def _quantity() -> IntegerField:

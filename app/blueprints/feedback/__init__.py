@@ -18,10 +18,9 @@ def _register_send_checks(state) -> None:
 
 def _register_crm_hooks() -> None:
     """The customer record's "Reviews and feedback" panel, and erasure of what they wrote."""
-    from flask_babel import lazy_gettext as _l
-
     from app.blueprints.admin.reviews import STATUS_LABELS
     from app.services import customer_admin, customers, reviews
+    from app.web import lazy_gettext as _l
 
     customers.register_customer_panel(
         "feedback", _l("Reviews and feedback"), "admin/customers/_feedback_panel.html",

@@ -6,13 +6,13 @@ The fields depend on the order's books, so the form class is built per order
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app.forms import AppForm
 from app.models.feedback import COMMENT_MAX, REVIEW_TEXT_MAX
 from app.services.reviews import OrderFeedback
+from app.web import lazy_gettext as _l
 
 STARS = [SelectChoice("", _l("No rating")), SelectChoice("5", _l("5 - excellent")),
          SelectChoice("4", _l("4 - good")), SelectChoice("3", _l("3 - all right")),

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, Form, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from app.money import parse_money
+from app.web import lazy_gettext as _l
 
 SEARCH_SORTS = [
     SelectChoice("relevance", _l("Relevance")),

@@ -31,7 +31,6 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from app.db import utcnow
 from app.errors import DomainError
@@ -52,6 +51,7 @@ from app.services import audit
 from app.services import mail as mail_service
 from app.services.analytics import recommendations
 from app.web import external_url
+from app.web import lazy_gettext as _l
 
 KIND = "campaign"
 AUDIENCE_KINDS = {"all": _l("All members"), "segment": _l("RFM segment"),

@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
 from app.models.analytics import AnalyticsRun, MemberSnapshot, RunStatus
+from app.web import lazy_gettext as _l
 
 CHAMPIONS = "champions"
 LOYAL = "loyal"
