@@ -245,11 +245,11 @@ def place_order(
     if note is not None and len(note) > NOTE_MAX_LENGTH:
         raise InvalidInput(_("Your note can be at most %(max)d characters.", max=NOTE_MAX_LENGTH))
     from_cart = lines is None
-    wanted, held = _saved_cart(member) if from_cart else (_wanted(lines), None)
+    wanted, with_holds = _saved_cart(member) if from_cart else (_wanted(lines), None)
     if not wanted:
         raise EmptyCart(_("Your cart is empty."))
 
-    books = reserve_stock(wanted, member, held)
+    books = reserve_stock(wanted, member, with_holds)
     held = [book_id for book_id in wanted if book_id not in books]  # all from held copies
     if held:
         books.update((row.id, row) for row in db.session.execute(

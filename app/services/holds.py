@@ -432,9 +432,12 @@ def held_for(member_id: int, book_id: int, now: datetime | None = None) -> list[
     ))
 
 
-def _active_holds(member_id, book_id, now: datetime):
-    return (sa.select(Hold.id).join(Demand, Hold.demand_id == Demand.id)
-            .where(Demand.member_id == member_id, Hold.book_id == book_id,
+def _active_holds(member_id, book_id, now, column=Hold.id) -> sa.Select:
+    """`column` of the member's active holds on the book(s): `book_id` is one id, a column,
+    or a list of ids."""
+    book = Hold.book_id.in_(book_id) if isinstance(book_id, list) else Hold.book_id == book_id
+    return (sa.select(column).join(Demand, Hold.demand_id == Demand.id)
+            .where(Demand.member_id == member_id, book,
                    Hold.status == HoldStatus.ACTIVE, Hold.remaining > 0, Hold.expires_at > now))
 
 
@@ -450,12 +453,7 @@ def books_held_for(member_id: int, book_ids: list[int], now: datetime | None = N
     if not book_ids:
         return set()
     return set(db.session.scalars(
-        sa.select(Hold.book_id).join(Demand, Hold.demand_id == Demand.id)
-        .where(Demand.member_id == member_id, Hold.book_id.in_(book_ids),
-               Hold.status == HoldStatus.ACTIVE, Hold.remaining > 0,
-               Hold.expires_at > (now or utcnow()))
-        .distinct()
-    ))
+        _active_holds(member_id, list(book_ids), now or utcnow(), Hold.book_id).distinct()))
 
 
 def take_held(member: Member, book_id: int, quantity: int) -> int:

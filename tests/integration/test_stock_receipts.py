@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Book, DemandStatus, Hold, MailStatus, OutboxMail, StockReceipt
-from app.services import stock
+from app.services import cart, stock
 from app.services.demand import NotFound
 from app.services.stock import ReceiptFieldError, receive_stock
 from tests.factories import make_book, make_demand, make_member
@@ -147,6 +147,37 @@ def test_buying_a_notified_book_fulfils_the_demand_and_uses_the_held_copy(ctx):
     assert hold.status == "consumed" and hold.remaining == 0
     assert db.session.get(Book, book.id).stock_on_hand == 0
     assert db.session.get(Book, book.id).sold_count == 1
+
+
+def test_held_copies_put_in_the_cart_are_bought_from_the_hold_not_the_shelf(ctx):
+    from app.services.checkout import ShippingAddress, place_order
+    from app.services.demand import put_held_in_cart
+
+    book = make_book(stock_on_hand=0)
+    other = make_book(stock_on_hand=3)  # a second line with nothing held
+    member = make_member()
+    make_demand(member, book)
+    db.session.commit()
+    receive_stock(book.id, 3)  # one copy held for the reader, two on the shelf
+    db.session.commit()
+    hold = db.session.scalar(sa.select(Hold))
+    assert (hold.remaining, db.session.get(Book, book.id).stock_on_hand) == (1, 2)
+    put_held_in_cart(member, hold.id)
+    cart.add(member, {}, other.id, 1)
+    db.session.commit()
+
+    order = place_order(member, address=ShippingAddress(name="A", line1="1 St", city="C",
+                                                        postcode="1", country="X"),
+                        payment_method="cod")  # from the saved cart
+    db.session.commit()
+
+    assert sorted((line.book_id, line.quantity) for line in order.lines) == sorted(
+        [(book.id, 1), (other.id, 1)])
+    db.session.refresh(hold)
+    assert hold.status == "consumed" and hold.remaining == 0
+    assert db.session.get(Book, book.id).stock_on_hand == 2  # the held copy, not the shelf's
+    assert db.session.get(Book, other.id).stock_on_hand == 2
+    assert cart.raw_lines(member, {}) == {}
 
 
 def test_braces_in_a_title_and_markup_in_a_name_come_through_the_fan_out_intact(ctx):
