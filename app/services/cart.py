@@ -317,7 +317,7 @@ def clear(member: Member | None, session: MutableMapping) -> None:
     if member is None:
         session.pop(SESSION_KEY, None)
         return
-    db.session.flush()  # a line added in this transaction is deleted too
+    # (the session flushes first, Core statement or not: a line added just now goes too)
     for (line_id,) in db.session.execute(_CLEAR, {"m_id": member.id}):
         loaded = db.session.identity_map.get(db.session.identity_key(CartLine, line_id))
         if loaded is not None:
