@@ -305,11 +305,12 @@ def remove(member: Member | None, session: MutableMapping, book_id: int,
 
 # Built once, on the table (every checkout runs it inside the write lock); it says which lines
 # went, so that any of them loaded in the session can be let go of.
+_LINES, _CARTS = CartLine.__table__, Cart.__table__
 _CLEAR = (
-    sa.delete(CartLine.__table__)
-    .where(CartLine.__table__.c.cart_id.in_(
-        sa.select(Cart.__table__.c.id).where(Cart.__table__.c.member_id == sa.bindparam("m_id"))))
-    .returning(CartLine.__table__.c.id)
+    sa.delete(_LINES)
+    .where(_LINES.c.cart_id.in_(
+        sa.select(_CARTS.c.id).where(_CARTS.c.member_id == sa.bindparam("member_id"))))
+    .returning(_LINES.c.id)
 )
 
 
@@ -318,7 +319,7 @@ def clear(member: Member | None, session: MutableMapping) -> None:
         session.pop(SESSION_KEY, None)
         return
     # (the session flushes first, Core statement or not: a line added just now goes too)
-    for (line_id,) in db.session.execute(_CLEAR, {"m_id": member.id}):
+    for (line_id,) in db.session.execute(_CLEAR, {"member_id": member.id}):
         loaded = db.session.identity_map.get(db.session.identity_key(CartLine, line_id))
         if loaded is not None:
             db.session.expunge(loaded)

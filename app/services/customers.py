@@ -103,6 +103,11 @@ def refresh_order_stats(member_id: int | None) -> None:
         .values(_stats_values(Member.id))
         .execution_options(synchronize_session=False)
     )
+    _expire_figures(member_id)
+
+
+def _expire_figures(member_id: int) -> None:
+    """A member object loaded in the session must not show the figures from before."""
     member = db.session.identity_map.get(db.session.identity_key(Member, member_id))
     if member is not None:
         db.session.expire(member, ["order_count", "lifetime_spend", "last_order_at"])
@@ -129,9 +134,7 @@ def count_new_order(member_id: int | None, total: Decimal, placed_at: datetime) 
         return
     db.session.execute(_COUNT_NEW_ORDER, {"member_id": member_id, "total": total,
                                           "placed_at": placed_at})
-    member = db.session.identity_map.get(db.session.identity_key(Member, member_id))
-    if member is not None:
-        db.session.expire(member, ["order_count", "lifetime_spend", "last_order_at"])
+    _expire_figures(member_id)
 
 
 def refresh_all_order_stats(connection: sa.Connection | None = None) -> None:
