@@ -217,6 +217,25 @@ def test_staff_do_not_see_admin_only_links(staff_client, admin_client_factory):
     assert 'href="/admin/audit"' in admin_page
 
 
+def test_an_admins_sidebar_kept_for_the_page_is_not_shown_to_staff(staff_client,
+                                                                    admin_client_factory):
+    admin_page = admin_client_factory().get("/admin/").get_data(as_text=True)
+    staff_page = staff_client.get("/admin/").get_data(as_text=True)
+
+    assert 'href="/admin/audit"' in admin_page
+    assert 'href="/admin/audit"' not in staff_page
+
+
+def test_the_sidebar_kept_for_one_language_is_not_shown_in_another(staff_client):
+    english = staff_client.get("/admin/orders").get_data(as_text=True)
+    staff_client.get("/language/zh_Hans")
+    chinese = staff_client.get("/admin/orders").get_data(as_text=True)
+
+    assert ">Shop admin</h2>" in english
+    assert ">Shop admin</h2>" not in chinese
+    assert 'href="/admin/orders" aria-current="page"' in chinese
+
+
 @pytest.fixture
 def admin_client_factory(app):
     def build():

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
+from app.blueprints.admin.common import admin_only_methods, is_admin
 from app.models import Role
 
 bp = Blueprint("admin", __name__)
@@ -57,10 +60,33 @@ def _current_module() -> str | None:
     return getattr(view, "__module__", None)
 
 
+SIDEBARS_KEPT = 256
+
+
 @bp.context_processor
 def admin_navigation() -> dict:
-    """`admin_nav`: (item, current) pairs; current is the aria-current value ("page", "true")
-    or None."""
+    return {"admin_sidebar": admin_sidebar}
+
+
+def admin_sidebar() -> Markup:
+    """The sidebar's HTML for this page. It depends only on the language, the page (which entry
+    is current) and whether the reader is an admin, so each combination is rendered once and
+    kept: its entries' links and labels were a tenth of the customer list's time."""
+    admin = is_admin()
+    key = (str(get_locale()), request.script_root, request.endpoint, admin)
+    kept = current_app.extensions.setdefault("bookstation.admin_sidebars", {})
+    html = kept.get(key)
+    if html is None:
+        if len(kept) >= SIDEBARS_KEPT:
+            kept.clear()
+        html = kept[key] = Markup(render_template("admin/_sidebar.html", entries=[
+            (item, current) for item, current in _entries()
+            if admin or item.endpoint not in _admin_only_endpoints()]))
+    return html
+
+
+def _entries() -> list[tuple[NavItem, str | None]]:
+    """(item, current) pairs; current is the aria-current value ("page", "true") or None."""
     module = _current_module()
     entries = []
     for item in _NAV:
@@ -71,7 +97,13 @@ def admin_navigation() -> dict:
         else:
             current = None
         entries.append((item, current))
-    return {"admin_nav": entries}
+    return entries
+
+
+def _admin_only_endpoints() -> set[str]:
+    """The sidebar entries whose page only an admin may open (hidden from staff)."""
+    return {endpoint for endpoint, view in current_app.view_functions.items()
+            if endpoint.startswith("admin.") and "GET" in admin_only_methods(view)}
 
 
 from app.blueprints.admin import (  # noqa: E402,F401

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.blueprints.admin import bp, register_nav
-from app.blueprints.admin.common import admin_only_methods, is_admin
+from app.blueprints.admin.common import is_admin
 from app.services import admin_stats, charts, interactions, orders
 from app.services.exports import csv_response
 from app.web import lazy_gettext as _l
@@ -19,12 +19,9 @@ FOLLOW_UPS_SHOWN = 20
 
 @bp.context_processor
 def admin_roles() -> dict:
-    """`is_admin()` for templates (hide admin-only controls from staff; the server refuses them
-    anyway) and `admin_only_nav`, the sidebar entries whose page only an admin may open."""
-    views = current_app.view_functions
-    admin_only = {endpoint for endpoint, view in views.items()
-                  if endpoint.startswith("admin.") and "GET" in admin_only_methods(view)}
-    return {"is_admin": is_admin, "admin_only_nav": admin_only}
+    """`is_admin()` for templates: hide admin-only controls from staff (the server refuses
+    them anyway)."""
+    return {"is_admin": is_admin}
 
 
 def _stats() -> admin_stats.Dashboard:
