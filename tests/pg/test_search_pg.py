@@ -83,6 +83,17 @@ def test_a_title_match_ranks_before_an_author_match(pg):
         assert titles(catalog.search("king"))[:2] == ["Stephen King: A Life", "The Shining"]
 
 
+def test_a_word_matching_many_books_is_ranked_by_title_hit_then_popularity(pg, monkeypatch):
+    monkeypatch.setattr(catalog, "RANK_BY_SIMILARITY_UP_TO", 1)  # "many" is 1,000 in the shop
+    with pg.app_context():
+        result = catalog.search("king")
+        second_page = catalog.search("king", page=2, per_page=1)
+
+    assert titles(result) == ["Stephen King: A Life", "The Shining"]
+    assert result.total == 2
+    assert (titles(second_page), second_page.total) == (["The Shining"], 2)
+
+
 def test_filters_and_sorts_work(pg):
     with pg.app_context():
         assert set(titles(catalog.search("zola", in_stock_only=True))) == {"L'Assommoir"}
