@@ -104,6 +104,22 @@ def test_equal_matches_rank_the_more_rated_book_first(ctx):
     assert [b.authors for b in catalog.search("poems").items] == ["B", "A"]
 
 
+def test_past_a_thousand_matches_title_hits_then_popularity_order_the_page(ctx, monkeypatch):
+    """Scoring every match of a common word took long; the count decides (catalog.search)."""
+    make_book(title="Dragon Dragon Dragon", authors="A", ratings_count=1)
+    make_book(title="Dragon tales from a long road told by a slow walker", authors="B",
+              ratings_count=1000)
+    db.session.commit()
+    best_matched_first = titles(catalog.search("dragon"))
+
+    monkeypatch.setattr(catalog, "RANK_BY_SIMILARITY_UP_TO", 1)
+    result = catalog.search("dragon")
+
+    assert best_matched_first[0] == "Dragon Dragon Dragon"
+    assert titles(result)[0].startswith("Dragon tales")
+    assert result.total == 2
+
+
 # --------------------------------------------------------------------------- ISBN
 
 
