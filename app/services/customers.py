@@ -346,30 +346,12 @@ def _ordered(stmt: sa.Select, sort: str) -> sa.Select:
     return stmt.order_by(Member.name, Member.id)
 
 
-_GENERIC_PLAN = sa.select(sa.func.set_config("plan_cache_mode", "force_generic_plan", True))
-
-
-def plan_search_for_any_words() -> None:
-    """On PostgreSQL, plan this transaction's searches without looking at their words.
-
-    Planned for its very words, a search for a common name went wrong: for "john" (1,094 of
-    the bench's 100,012 members) PostgreSQL expected 2,868 matches, judged the trigram index
-    too dear and filtered every name instead: 98 ms, against 14 ms through the index with
-    the plan made without the words (the generic plan, which always takes the indexes), and
-    no slower for any other search measured ("bench-" 2.5 -> 1.9 ms, "smith" 13.9 -> 12.9).
-    A SELECT, so a read-only request still ends with COMMIT; it lasts until the transaction
-    ends (set_config's is_local)."""
-    if _dialect() == "postgresql":
-        db.session.execute(_GENERIC_PLAN)
-
-
 def list_customers(filters: CustomerFilters, page: int = 1, per_page: int = PER_PAGE
                    ) -> Pagination | CountedPage:
     """One page of customers: with a search, the page and its count in one query (the
     matches are looked up once); otherwise two (the count and the page, each on an index)."""
     stmt = _ordered(filtered(sa.select(Member), filters), filters.sort)
     if (filters.q or "").split():  # a search (search_condition is not None)
-        plan_search_for_any_words()
         return paginate_counted(stmt, page, per_page)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False, count=True)
 
@@ -408,8 +390,6 @@ def customer_csv_rows(filters: CustomerFilters) -> Iterator[list[object]]:
     """The header, then one row per matching customer, read 500 at a time."""
     yield CSV_HEADER
     stmt = _ordered(filtered(sa.select(Member, _tag_list_column()), filters), filters.sort)
-    if (filters.q or "").split():
-        plan_search_for_any_words()
     for member, tags in db.session.execute(stmt.execution_options(yield_per=500)):
         yield [member.member_no, member.name, member.email, member.phone, member.tier_code,
                member.role.value, member.joined_at.isoformat(),

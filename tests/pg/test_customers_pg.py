@@ -96,14 +96,3 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(pg_app):
     with pg_app.app_context():
         admins = db.session.scalar(sa.select(sa.func.count()).where(Member.role == Role.ADMIN))
     assert sorted(outcomes) == ["done", "refused"] and admins == 1
-
-
-def test_a_search_is_planned_without_its_words_for_its_transaction_only(crowd):
-    """A common name planned for its words once read every member (bench/README.md)."""
-    with crowd.app_context():
-        assert found("lovelace") == ["Ada Lovelace"]
-        during = db.session.scalar(sa.text("SHOW plan_cache_mode"))
-        db.session.commit()
-        after = db.session.scalar(sa.text("SHOW plan_cache_mode"))
-
-    assert (during, after) == ("force_generic_plan", "auto")
