@@ -41,6 +41,7 @@ def _cases() -> list[tuple[str, CustomerFilters]]:
         ("full name", CustomerFilters(q=sample.name)),
         ("name part (3+ chars)", CustomerFilters(q=sample.name[1:4])),
         ("common surname", CustomerFilters(q=surname)),
+        ("common first name, john", CustomerFilters(q="john")),
         ("two letters", CustomerFilters(q="li")),
         ("exact email", CustomerFilters(q=sample.email)),
         ("email prefix", CustomerFilters(q=sample.email[:6])),
