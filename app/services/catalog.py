@@ -369,9 +369,9 @@ def search(
     total = None
     if relevance is not None and similarity is not None and sort == "relevance":
         # Counted first: scoring every match of a common word took long ("the", 47,920 of
-        # the bench's books, uncached: 1.3 s on PostgreSQL, 0.18 s on SQLite); past
-        # RANK_BY_SIMILARITY_UP_TO the title hit and popularity order the page (0.22 s and
-        # 0.08 s; "dragon", 790 matches, is ranked as before).
+        # the bench's books, uncached: 1.15 s on PostgreSQL, 0.17 s on SQLite); past
+        # RANK_BY_SIMILARITY_UP_TO the title hit and popularity order the page (0.25 s and
+        # 0.09 s; "dragon", 790 matches, is ranked as before).
         total = db.session.scalar(
             sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
         if total > RANK_BY_SIMILARITY_UP_TO:
