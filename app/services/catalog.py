@@ -38,7 +38,7 @@ MAX_PER_PAGE = 96
 # The trigram index needs three characters; shorter terms use a substring LIKE instead.
 MIN_INDEXED_TERM = 3
 # Matches are ranked by how well they match (bm25 on SQLite, word_similarity on PostgreSQL)
-# up to this many; beyond, by title hit and popularity only (see search()).
+# up to this many; beyond, by title hit, whole title words and popularity (see search()).
 RANK_BY_SIMILARITY_UP_TO = 1000
 
 
@@ -292,10 +292,32 @@ def _title_hits(terms: list[str], dialect: str) -> sa.ColumnElement[int]:
     return sum(hits[1:], hits[0])
 
 
+# What may follow a whole word in a title ("king:" in "stephen king: a life").
+_AFTER_WORD = (" ", ",", ":", ";", ".", ")", "!", "?", '"', "/", "]", TITLE_END)
+
+
+def _title_words(terms: list[str], dialect: str) -> sa.ColumnElement[int]:
+    """How many terms begin a word in the title part of `search_text` and end there too:
+    "king" in "The Return of the King" or "Stephen King: A Life", not in "To Kill a
+    Mockingbird". Only each term's first place in the text is looked at. Plain string
+    functions, cheap enough for every match of a common word (search())."""
+    find = sa.func.strpos if dialect == "postgresql" else sa.func.instr
+    padded = sa.literal(" ") + Book.search_text
+    title_end = find(padded, TITLE_END)
+    hits = []
+    for term in terms:
+        at = find(padded, " " + term)
+        after = sa.func.substr(padded, at + 1 + len(term), 1)
+        hits.append(sa.case((sa.and_(at > 0, at < title_end, after.in_(_AFTER_WORD)), 1),
+                            else_=0))
+    return sum(hits[1:], hits[0])
+
+
 def _text_search(stmt: sa.Select, terms: list[str]
                  ) -> tuple[sa.Select, list[sa.ColumnElement], sa.ColumnElement | None]:
     """Narrow `stmt` to books matching every term; return it with its relevance ordering
-    and the part of that ordering computed for every match (bm25 or word_similarity)."""
+    and the part of that ordering computed for every match (bm25 or word_similarity), which
+    search() swaps for whole title words past RANK_BY_SIMILARITY_UP_TO matches."""
     dialect = db.session.get_bind().dialect.name
     relevance: list[sa.ColumnElement] = [_title_hits(terms, dialect).desc()]
     similarity = None
@@ -370,12 +392,13 @@ def search(
     if relevance is not None and similarity is not None and sort == "relevance":
         # Counted first: scoring every match of a common word took long ("the", 47,920 of
         # the bench's books, uncached: 1.15 s on PostgreSQL, 0.17 s on SQLite); past
-        # RANK_BY_SIMILARITY_UP_TO the title hit and popularity order the page (0.25 s and
-        # 0.09 s; "dragon", 790 matches, is ranked as before).
+        # RANK_BY_SIMILARITY_UP_TO the title hit, whole title words and popularity order
+        # the page ("dragon", 790 matches, is ranked as before).
         total = db.session.scalar(
             sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
         if total > RANK_BY_SIMILARITY_UP_TO:
-            relevance = [order for order in relevance if order is not similarity]
+            words = _title_words(terms, db.session.get_bind().dialect.name).desc()
+            relevance = [words if order is similarity else order for order in relevance]
     result = db.paginate(
         _sorted(stmt, sort, relevance), page=page, per_page=per_page,
         max_per_page=MAX_PER_PAGE, error_out=False, count=total is None,

@@ -104,6 +104,21 @@ def test_equal_matches_rank_the_more_rated_book_first(ctx):
     assert [b.authors for b in catalog.search("poems").items] == ["B", "A"]
 
 
+def test_past_a_thousand_matches_a_whole_title_word_beats_a_more_popular_part_word(
+        ctx, monkeypatch):
+    monkeypatch.setattr(catalog, "RANK_BY_SIMILARITY_UP_TO", 1)
+    make_book(title="To Kill a Mockingbird", authors="Harper Lee", ratings_count=1_000_000)
+    make_book(title="The Return of the King (The Lord of the Rings, #3)",
+              authors="J.R.R. Tolkien", ratings_count=10)
+    make_book(title="King Lear", authors="William Shakespeare", ratings_count=100)
+    make_book(title="Carrie", authors="Stephen King", ratings_count=5_000_000)
+    db.session.commit()
+
+    assert titles(catalog.search("king")) == [
+        "King Lear", "The Return of the King (The Lord of the Rings, #3)",
+        "To Kill a Mockingbird", "Carrie"]
+
+
 def test_past_a_thousand_matches_title_hits_then_popularity_order_the_page(ctx, monkeypatch):
     """Scoring every match of a common word took long; the count decides (catalog.search)."""
     make_book(title="Dragon Dragon Dragon", authors="A", ratings_count=1)

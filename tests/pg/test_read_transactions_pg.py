@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Category
+from app.services import holds
 from tests.factories import make_category
 
 
@@ -73,6 +74,19 @@ def test_a_request_that_wrote_without_committing_is_still_rolled_back(pg_app, ca
     for path in ("/_test/core-write", "/_test/flushed-write", "/_test/pending-change"):
         assert client.get(path).status_code == 200
         assert _name_of(pg_app, category_id) == "Poetry", path
+
+
+def test_rows_copied_in_through_the_driver_count_as_a_write(pg_app, category_id):
+    """holds.bulk_insert uses COPY on PostgreSQL, which passes no engine event."""
+    @pg_app.get("/_test/copy")
+    def copy():
+        holds.bulk_insert(Category.__table__, [
+            {"slug": "copied", "name": "Copied", "position": 9, "description": ""}])
+        return "copied"
+
+    assert pg_app.test_client().get("/_test/copy").status_code == 200
+    with pg_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Category)) == 1
 
 
 def test_a_request_that_raised_is_rolled_back(pg_app, category_id):

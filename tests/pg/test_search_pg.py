@@ -94,6 +94,16 @@ def test_a_word_matching_many_books_is_ranked_by_title_hit_then_popularity(pg, m
     assert (titles(second_page), second_page.total) == (["The Shining"], 2)
 
 
+def test_past_the_limit_a_whole_title_word_beats_a_more_popular_part_word(pg, monkeypatch):
+    monkeypatch.setattr(catalog, "RANK_BY_SIMILARITY_UP_TO", 1)
+    with pg.app_context():
+        make_book(title="Breaking Dawn", authors="Stephenie Meyer", ratings_count=9_000_000)
+        db.session.commit()
+
+        assert titles(catalog.search("king"))[:3] == [
+            "Stephen King: A Life", "Breaking Dawn", "The Shining"]
+
+
 def test_filters_and_sorts_work(pg):
     with pg.app_context():
         assert set(titles(catalog.search("zola", in_stock_only=True))) == {"L'Assommoir"}

@@ -37,3 +37,12 @@ def test_a_default_limit_keeps_the_per_request_check():
                   ).test_client()
 
     assert [client.get("/open").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_meta_limit_keeps_the_per_request_check():
+    """After too many breaches a client is refused everywhere, which only the hook can do."""
+    client = _app(Limiter(key_func=get_remote_address, default_limits=[],
+                          meta_limits=["1 per minute"])).test_client()
+
+    assert [client.post("/guarded").status_code for _ in range(4)] == [200, 200, 429, 429]
+    assert client.get("/open").status_code == 429
