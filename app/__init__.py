@@ -58,8 +58,8 @@ def _limit_only_where_decorated(app: Flask, limiter) -> None:
     """Flask-Limiter checks every request in a before_request hook, for limits on the whole
     app or a blueprint and for meta limits (a client refused everywhere after many breaches);
     a view's own limit (log-in, password reset, a visitor's demand) is checked by its
-    decorator. The shop sets none of the first kind, and the hook cost 8 % of
-    a member's home page under load (py-spy), so it goes unless such a limit is set up."""
+    decorator. The shop sets none of the first kind, and the hook cost 8 % of a member's home
+    page under load (py-spy), so it goes unless such a limit is set up."""
     manager = limiter.limit_manager  # what init_app and any @limiter.limit(bp) set up
     if getattr(limiter, "_meta_limits", True) or any(
             getattr(manager, kind, True)

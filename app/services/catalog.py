@@ -389,7 +389,7 @@ def search(
         return SearchResult(raw, (), 0, page, per_page, notice="empty")
 
     total = None
-    if relevance is not None and similarity is not None and sort == "relevance":
+    if similarity is not None and sort == "relevance":
         # Counted first: scoring every match of a common word took long ("the", 47,920 of
         # the bench's books, uncached: 1.15 s on PostgreSQL, 0.17 s on SQLite); past
         # RANK_BY_SIMILARITY_UP_TO the title hit, whole title words and popularity order
