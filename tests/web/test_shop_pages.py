@@ -277,6 +277,16 @@ def test_the_book_page_escapes_markup_in_the_title(client, app):
 # --------------------------------------------------------------------------- header cache
 
 
+def test_the_header_categories_kept_in_one_language_are_not_shown_in_another(client, shop):
+    english = text(client.get("/cart"))
+    client.get("/language/zh_Hans")
+    chinese = text(client.get("/cart"))
+
+    assert 'class="category-nav" aria-label="Categories"' in english
+    assert 'class="category-nav" aria-label="分类"' in chinese
+    assert ">Fiction</a>" in chinese
+
+
 def test_the_header_categories_are_cached_per_app(client, app, shop):
     client.get("/")
     with app.app_context():
