@@ -396,6 +396,8 @@ def search(
         # the page ("dragon", 790 matches, is ranked as before).
         total = db.session.scalar(
             sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+        if not total:  # a typo: no page to read
+            return SearchResult(raw, (), 0, page, per_page, notice=notice)
         if total > RANK_BY_SIMILARITY_UP_TO:
             words = _title_words(terms, db.session.get_bind().dialect.name).desc()
             relevance = [words if order is similarity else order for order in relevance]

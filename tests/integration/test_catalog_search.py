@@ -104,6 +104,22 @@ def test_equal_matches_rank_the_more_rated_book_first(ctx):
     assert [b.authors for b in catalog.search("poems").items] == ["B", "A"]
 
 
+def test_a_search_that_finds_nothing_stops_at_the_count(shelf):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        result = catalog.search("zebra quantum")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+
+    assert (result.total, result.items, result.pages) == (0, (), 0)
+    assert len(statements) == 1 and "count(*)" in statements[0]
+
+
 def test_past_a_thousand_matches_a_whole_title_word_beats_a_more_popular_part_word(
         ctx, monkeypatch):
     monkeypatch.setattr(catalog, "RANK_BY_SIMILARITY_UP_TO", 1)
