@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from flask import Flask, current_app, g, render_template, request, session
 from flask_babel import get_locale
@@ -148,6 +148,22 @@ def fill_holes(app: Flask, html: str, nav: str, token: str) -> str:
     return html.replace(account_hole, nav, 1).replace(csrf_hole, token)
 
 
+_KEPT = "bookstation.kept."  # app.extensions[_KEPT + name]: one dict per kind of fragment
+
+
+def kept(name: str, key: Hashable, render: Callable[[], str], limit: int = 256) -> Markup:
+    """HTML that follows only from `key`, rendered once per process and kept under `name`
+    (at most `limit` keys; the lot is dropped when full). For fragments the same for many
+    readers: the header's account links, the admin sidebar, filter forms, category links."""
+    store = current_app.extensions.setdefault(_KEPT + name, {})
+    html = store.get(key)
+    if html is None:
+        if len(store) >= limit:
+            store.clear()
+        html = store[key] = Markup(render())
+    return html
+
+
 NAVS_KEPT = 256
 
 
@@ -161,14 +177,8 @@ def _account_nav() -> str:
         key: tuple = (str(get_locale()), "staff" if current_user.is_staff else "member", count)
     else:
         key = (str(get_locale()), count)  # app.front_door looks these up: visitor_nav()
-    kept = current_app.extensions.setdefault("bookstation.navs", {})
-    nav = kept.get(key)
-    if nav is None:
-        if len(kept) >= NAVS_KEPT:
-            kept.clear()
-        nav = kept[key] = _with_token_hole(
-            lambda: render_template("_account_nav.html", cart_count=count))
-    return nav
+    return kept("navs", key, lambda: _with_token_hole(
+        lambda: render_template("_account_nav.html", cart_count=count)), NAVS_KEPT)
 
 
 def _cart_count() -> int:
@@ -201,7 +211,7 @@ def _with_token_hole(render: Callable[[], object]) -> object:
 def visitor_nav(app: Flask, locale: str, cart_count: int) -> str | None:
     """A visitor's header links as kept by a page served through Flask, or None if none yet
     (app.front_door then lets Flask render them)."""
-    return app.extensions.get("bookstation.navs", {}).get((locale, cart_count))
+    return app.extensions.get(_KEPT + "navs", {}).get((locale, cart_count))
 
 
 def account_nav() -> Markup:
@@ -236,13 +246,7 @@ def filter_form(form, template: str) -> Markup:
     if form.meta.csrf:
         return Markup(render_template(template, form=form))
     key = (template, str(get_locale()), _form_state(form))
-    kept = current_app.extensions.setdefault("bookstation.filter_forms", {})
-    html = kept.get(key)
-    if html is None:
-        if len(kept) >= FORMS_KEPT:
-            kept.clear()
-        html = kept[key] = render_template(template, form=form)
-    return Markup(html)
+    return kept("filter_forms", key, lambda: render_template(template, form=form), FORMS_KEPT)
 
 
 def _form_state(form) -> tuple:

@@ -15,6 +15,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
+from app import page_cache
 from app.blueprints.admin.common import admin_only_methods, is_admin
 from app.models import Role
 
@@ -60,9 +61,6 @@ def _current_module() -> str | None:
     return getattr(view, "__module__", None)
 
 
-SIDEBARS_KEPT = 256
-
-
 @bp.context_processor
 def admin_navigation() -> dict:
     return {"admin_sidebar": admin_sidebar}
@@ -74,15 +72,13 @@ def admin_sidebar() -> Markup:
     kept: its entries' links and labels were a tenth of the customer list's time."""
     admin = is_admin()
     key = (str(get_locale()), request.script_root, request.endpoint, admin)
-    kept = current_app.extensions.setdefault("bookstation.admin_sidebars", {})
-    html = kept.get(key)
-    if html is None:
-        if len(kept) >= SIDEBARS_KEPT:
-            kept.clear()
-        html = kept[key] = Markup(render_template("admin/_sidebar.html", entries=[
-            (item, current) for item, current in _entries()
-            if admin or item.endpoint not in _admin_only_endpoints()]))
-    return html
+
+    def render() -> str:
+        entries = [(item, current) for item, current in _entries()
+                   if admin or item.endpoint not in _admin_only_endpoints()]
+        return render_template("admin/_sidebar.html", entries=entries)
+
+    return page_cache.kept("admin_sidebars", key, render)
 
 
 def _entries() -> list[tuple[NavItem, str | None]]:

@@ -91,14 +91,8 @@ def category_nav() -> Markup:
     links cost 5 % of the cart page. A changed list (forget_nav_categories) is a new key."""
     categories = cached_nav_categories()
     key = (str(get_locale()), request.script_root, tuple(categories))
-    kept = current_app.extensions.setdefault("bookstation.category_navs", {})
-    html = kept.get(key)
-    if html is None:
-        if len(kept) >= CATEGORY_NAVS_KEPT:
-            kept.clear()
-        html = kept[key] = Markup(render_template("shop/_category_nav.html",
-                                                  categories=categories))
-    return html
+    return page_cache.kept("category_navs", key, lambda: render_template(
+        "shop/_category_nav.html", categories=categories), CATEGORY_NAVS_KEPT)
 
 
 @bp.app_template_global()
