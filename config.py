@@ -149,8 +149,10 @@ class Config:
     COMPRESS_LEVEL = 6
     # PostgreSQL planner: the cost of a random page read (SSD-like; "" keeps the server's).
     PG_RANDOM_PAGE_COST = os.environ.get("PG_RANDOM_PAGE_COST", "1.1")
-    # A request that wrote nothing ends with COMMIT, keeping psycopg's prepared statements
-    # (app.observability.end_reads_with_commit).
+    # A transaction sends BEGIN only before its first write, and a request that wrote nothing
+    # ends with COMMIT, keeping psycopg's prepared statements
+    # (app.observability.watch_transactions).
+    PG_LAZY_BEGIN = _bool("PG_LAZY_BEGIN", True)
     PG_COMMIT_READS = _bool("PG_COMMIT_READS", True)
     # Behind N reverse proxies, trust N X-Forwarded-* hops (client address, scheme, host).
     TRUST_PROXY_HOPS = int(os.environ.get("TRUST_PROXY_HOPS", "0"))

@@ -178,60 +178,136 @@ def tune_sqlite(app: Flask) -> None:
     sa.event.listen(engine, "connect", on_connect)
 
 
-WROTE = "bookstation.wrote"
+WROTE = "bookstation.wrote"  # this transaction ran something other than a plain read
+UNBEGUN = "bookstation.unbegun"  # this transaction's BEGIN is put off until its first write
+
+# What makes a SELECT more than a read (a conservative test: "not a plain read" only costs a
+# transaction). Statements come with bound parameters, so no user text is searched here.
+_NOT_A_READ = ("FOR UPDATE", "FOR NO KEY UPDATE", "FOR SHARE", "FOR KEY SHARE", " INTO ",
+               "NEXTVAL(", "SETVAL(", "SET_CONFIG(", "PG_NOTIFY(", "ADVISORY")
+_plain_reads: dict[str, bool] = {}  # SQLAlchemy reuses each compiled statement's string
+
+
+def is_plain_read(statement: str) -> bool:
+    """A SELECT that locks no row and has no lasting effect."""
+    known = _plain_reads.get(statement)
+    if known is None:
+        text = statement.lstrip().upper()
+        known = text.startswith("SELECT") and not any(word in text for word in _NOT_A_READ)
+        if len(_plain_reads) >= 5_000:
+            _plain_reads.clear()
+        _plain_reads[statement] = known
+    return known
 
 
 def mark_written(connection: sa.Connection) -> None:
-    """Tell end_reads_with_commit that this transaction wrote, for a write the engine's events
-    do not see (a COPY on the driver's own cursor)."""
+    """For a write the engine's events do not see (a COPY on the driver's own cursor): begin
+    the transaction now if it was put off, and note that it wrote (watch_transactions)."""
+    if connection.info.get(UNBEGUN):
+        _begin_now(connection)
     connection.info[WROTE] = True
 
 
-def end_reads_with_commit(app: Flask) -> None:
-    """On PostgreSQL, a request whose transaction wrote nothing ends it with COMMIT, not ROLLBACK.
+def _begin_now(connection: sa.Connection) -> None:
+    """psycopg sends BEGIN before the next statement once autocommit is off."""
+    connection.info[UNBEGUN] = False
+    connection.connection.driver_connection.autocommit = False
 
-    psycopg forgets every prepared statement at a ROLLBACK (a rollback may undo the DDL they
-    were planned against), and the session ends each request it did not commit with one: so
-    every request planned its statements anew, and none ever reached psycopg's threshold (the
-    5th run on a connection) to be prepared. For a transaction that wrote nothing, COMMIT and
-    ROLLBACK are the same to the database. "Wrote nothing": only SELECTs ran in it (an engine
-    event marks anything else, savepoints included; a write on the driver's own cursor calls
-    mark_written), the session holds no unflushed change, and the request raised nothing;
-    otherwise it rolls back as before. A SELECT with a lasting effect (nextval, pg_notify,
-    set_config for the session, SELECT INTO) would count as a read: the app runs none.
-    Measured in process on the large bench set: the customer search's SQL 3.4 -> 2.4 ms, the
-    cart's 1.5 -> 0.7 ms. PG_COMMIT_READS=0 turns it off.
+
+def watch_transactions(app: Flask) -> None:
+    """On PostgreSQL: put off each transaction's BEGIN until it writes, and end a transaction
+    that only read with COMMIT. Both save what a read costs the database and the driver.
+
+    - **BEGIN on the first write** (`PG_LAZY_BEGIN`, default on). psycopg sends BEGIN as a
+      round trip of its own before a transaction's first statement, and the end of the
+      transaction is another; a page that only reads paid two round trips for nothing. So
+      each transaction starts with the driver in autocommit, and before the first statement
+      that is not a plain read (`is_plain_read`: an INSERT, UPDATE, DELETE, SAVEPOINT, SET, a
+      SELECT ... FOR UPDATE or with an effect, a server-side cursor; or mark_written) autocommit
+      goes off, so BEGIN goes out just before it. This changes nothing a statement sees: at
+      READ COMMITTED, the isolation this app runs at, every statement takes a new snapshot
+      inside a transaction too, and a read takes no lock that a transaction would have kept.
+      Everything from the first write on is one transaction, as before; locks (FOR UPDATE)
+      are taken inside it. A connection under another isolation level (the mail sender's
+      AUTOCOMMIT) is left alone. At the end, COMMIT and ROLLBACK of a transaction never begun
+      send nothing (psycopg), and the connection goes back to the pool as the driver made it.
+    - **COMMIT for a read-only request** (`PG_COMMIT_READS`, default on; matters when BEGIN is
+      not put off). psycopg forgets every prepared statement at a ROLLBACK, and the session
+      ends each request it did not commit with one: so every request planned its statements
+      anew. A request that raised nothing, holds no unflushed change and ran only plain reads
+      ends with COMMIT, the same as a ROLLBACK to the database; anything else rolls back.
+
+    Measured in process on the large bench set, COMMIT for reads took the customer search's
+    SQL from 3.4 to 2.4 ms and the cart's from 1.5 to 0.7 ms; see bench/README.md for BEGIN.
     """
-    if not app.config.get("PG_COMMIT_READS", True):
-        return
+    lazy = app.config.get("PG_LAZY_BEGIN", True)
+    commit_reads = app.config.get("PG_COMMIT_READS", True)
     with app.app_context():
         engine = db.engine
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name != "postgresql" or not (lazy or commit_reads):
         return
+    from psycopg.pq import TransactionStatus
+
+    idle = TransactionStatus.IDLE
 
     def on_begin(conn) -> None:
         conn.info[WROTE] = False
+        if not lazy:
+            return
+        driver = conn.connection.driver_connection
+        if (driver.autocommit or driver.info.transaction_status != idle
+                or conn.get_execution_options().get("isolation_level")):
+            conn.info[UNBEGUN] = False  # AUTOCOMMIT, or a level this is not written for
+            return
+        driver.autocommit = True
+        conn.info[UNBEGUN] = True
 
     def before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip()[:6].upper() != "SELECT":
-            conn.info[WROTE] = True
+        info = conn.info
+        if info.get(WROTE, True) and not info.get(UNBEGUN):
+            return
+        if not is_plain_read(statement) or (
+                context is not None and context.execution_options.get("stream_results")):
+            info[WROTE] = True
+            if info.get(UNBEGUN):
+                _begin_now(conn)
+
+    def on_end(conn) -> None:  # before the driver's COMMIT or ROLLBACK (nothing to send)
+        if conn.invalidated:  # the database dropped it: the pool discards it
+            return
+        if conn.info.get(UNBEGUN):
+            _begin_now(conn)
+
+    def on_checkin(dbapi_connection, connection_record) -> None:
+        if connection_record.info.get(UNBEGUN):  # ended without a commit or rollback event
+            connection_record.info[UNBEGUN] = False
+            try:
+                dbapi_connection.autocommit = False
+            except Exception:  # closed or broken: the pool discards it
+                log.debug("could not restore a connection's autocommit", exc_info=True)
 
     sa.event.listen(engine, "begin", on_begin)
     sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    if lazy:
+        sa.event.listen(engine, "commit", on_end)
+        sa.event.listen(engine, "rollback", on_end)
+        sa.event.listen(engine, "checkin", on_checkin)
+    if commit_reads:
+        app.teardown_request(_commit_reads)
 
-    @app.teardown_request
-    def commit_reads(exc: BaseException | None) -> None:
-        if exc is not None:
+
+def _commit_reads(exc: BaseException | None) -> None:
+    if exc is not None:
+        return
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    try:
+        if session.connection().info.get(WROTE, True):
             return
-        session = db.session()
-        if not session.in_transaction() or session.new or session.dirty or session.deleted:
-            return
-        try:
-            if session.connection().info.get(WROTE, True):
-                return
-            session.commit()
-        except SQLAlchemyError:  # the session's own teardown rolls back and closes
-            log.warning("could not end a read-only transaction with COMMIT", exc_info=True)
+        session.commit()
+    except SQLAlchemyError:  # the session's own teardown rolls back and closes
+        log.warning("could not end a read-only transaction with COMMIT", exc_info=True)
 
 
 def ping_idle_connections(app: Flask) -> None:
@@ -276,5 +352,5 @@ def register(app: Flask) -> None:
     tune_postgres(app)
     tune_sqlite(app)
     ping_idle_connections(app)
-    end_reads_with_commit(app)
+    watch_transactions(app)
     app.register_blueprint(health)
