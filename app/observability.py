@@ -229,8 +229,9 @@ def watch_transactions(app: Flask) -> None:
       inside a transaction too, and a read takes no lock that a transaction would have kept.
       Everything from the first write on is one transaction, as before; locks (FOR UPDATE)
       are taken inside it. A connection under another isolation level (the mail sender's
-      AUTOCOMMIT) is left alone. At the end, COMMIT and ROLLBACK of a transaction never begun
-      send nothing (psycopg), and the connection goes back to the pool as the driver made it.
+      AUTOCOMMIT, or a server whose default is not READ COMMITTED) is left alone. At the end,
+      COMMIT and ROLLBACK of a transaction never begun send nothing (psycopg), and the
+      connection goes back to the pool as the driver made it.
     - **COMMIT for a read-only request** (`PG_COMMIT_READS`, default on; matters when BEGIN is
       not put off). psycopg forgets every prepared statement at a ROLLBACK, and the session
       ends each request it did not commit with one: so every request planned its statements
@@ -256,7 +257,8 @@ def watch_transactions(app: Flask) -> None:
             return
         driver = conn.connection.driver_connection
         if (driver.autocommit or driver.info.transaction_status != idle
-                or conn.get_execution_options().get("isolation_level")):
+                or conn.get_execution_options().get("isolation_level")
+                or conn.default_isolation_level != "READ COMMITTED"):
             conn.info[UNBEGUN] = False  # AUTOCOMMIT, or a level this is not written for
             return
         driver.autocommit = True
