@@ -184,12 +184,14 @@ UNBEGUN = "bookstation.unbegun"  # this transaction's BEGIN is put off until its
 # What makes a SELECT more than a read (a conservative test: "not a plain read" only costs a
 # transaction). Statements come with bound parameters, so no user text is searched here.
 _NOT_A_READ = ("FOR UPDATE", "FOR NO KEY UPDATE", "FOR SHARE", "FOR KEY SHARE", " INTO ",
-               "NEXTVAL(", "SETVAL(", "SET_CONFIG(", "PG_NOTIFY(", "ADVISORY")
+               "NEXTVAL(", "SETVAL(", "SET_CONFIG(", "PG_NOTIFY(", "ADVISORY",
+               # values fixed for a whole transaction: read them inside it
+               "NOW(", "CURRENT_TIMESTAMP", "TXID_", "XACT_ID")
 _plain_reads: dict[str, bool] = {}  # SQLAlchemy reuses each compiled statement's string
 
 
 def is_plain_read(statement: str) -> bool:
-    """A SELECT that locks no row and has no lasting effect."""
+    """A SELECT that locks no row and, as far as its text shows, has no lasting effect."""
     known = _plain_reads.get(statement)
     if known is None:
         text = statement.lstrip().upper()
@@ -201,8 +203,9 @@ def is_plain_read(statement: str) -> bool:
 
 
 def mark_written(connection: sa.Connection) -> None:
-    """For a write the engine's events do not see (a COPY on the driver's own cursor): begin
-    the transaction now if it was put off, and note that it wrote (watch_transactions)."""
+    """Call before a write the engine's events do not see (a COPY on the driver's own cursor):
+    begins the transaction now if it was put off (after the write, it would have committed on
+    its own), and notes that it wrote (watch_transactions)."""
     if connection.info.get(UNBEGUN):
         _begin_now(connection)
     connection.info[WROTE] = True
@@ -210,8 +213,8 @@ def mark_written(connection: sa.Connection) -> None:
 
 def _begin_now(connection: sa.Connection) -> None:
     """psycopg sends BEGIN before the next statement once autocommit is off."""
-    connection.info[UNBEGUN] = False
     connection.connection.driver_connection.autocommit = False
+    connection.info[UNBEGUN] = False
 
 
 def watch_transactions(app: Flask) -> None:
@@ -226,12 +229,14 @@ def watch_transactions(app: Flask) -> None:
       SELECT ... FOR UPDATE or with an effect, a server-side cursor; or mark_written) autocommit
       goes off, so BEGIN goes out just before it. This changes nothing a statement sees: at
       READ COMMITTED, the isolation this app runs at, every statement takes a new snapshot
-      inside a transaction too, and a read takes no lock that a transaction would have kept.
-      Everything from the first write on is one transaction, as before; locks (FOR UPDATE)
-      are taken inside it. A connection under another isolation level (the mail sender's
-      AUTOCOMMIT, or a server whose default is not READ COMMITTED) is left alone. At the end,
-      COMMIT and ROLLBACK of a transaction never begun send nothing (psycopg), and the
-      connection goes back to the pool as the driver made it.
+      inside a transaction too. What differs: a read's table lock (ACCESS SHARE, which only
+      DDL waits for) ends with the statement, so a migration may commit between a request's
+      reads and its first write, as with any autocommit client; and a read that fails does
+      not abort what follows. Everything from the first write on is one transaction, as
+      before; row locks (FOR UPDATE) are taken inside it. A connection under another
+      isolation level (the mail sender's AUTOCOMMIT, or a server whose default is not READ
+      COMMITTED) is left alone. At the end, COMMIT and ROLLBACK of a transaction never begun
+      send nothing (psycopg), and the connection goes back to the pool as the driver made it.
     - **COMMIT for a read-only request** (`PG_COMMIT_READS`, default on; matters when BEGIN is
       not put off). psycopg forgets every prepared statement at a ROLLBACK, and the session
       ends each request it did not commit with one: so every request planned its statements
@@ -256,9 +261,9 @@ def watch_transactions(app: Flask) -> None:
         if not lazy:
             return
         driver = conn.connection.driver_connection
-        if (driver.autocommit or driver.info.transaction_status != idle
-                or conn.get_execution_options().get("isolation_level")
-                or conn.default_isolation_level != "READ COMMITTED"):
+        if (conn.get_execution_options().get("isolation_level")
+                or conn.default_isolation_level != "READ COMMITTED"
+                or driver.info.transaction_status != idle):
             conn.info[UNBEGUN] = False  # AUTOCOMMIT, or a level this is not written for
             return
         driver.autocommit = True
@@ -278,15 +283,20 @@ def watch_transactions(app: Flask) -> None:
         if conn.invalidated:  # the database dropped it: the pool discards it
             return
         if conn.info.get(UNBEGUN):
-            _begin_now(conn)
+            try:
+                _begin_now(conn)
+            except Exception:  # not idle after all: never hand this connection out again
+                log.warning("could not end autocommit; dropping the connection", exc_info=True)
+                conn.invalidate()
 
     def on_checkin(dbapi_connection, connection_record) -> None:
-        if connection_record.info.get(UNBEGUN):  # ended without a commit or rollback event
-            connection_record.info[UNBEGUN] = False
-            try:
+        if dbapi_connection is not None and connection_record.info.get(UNBEGUN):
+            try:  # ended without a commit or rollback event
                 dbapi_connection.autocommit = False
-            except Exception:  # closed or broken: the pool discards it
-                log.debug("could not restore a connection's autocommit", exc_info=True)
+                connection_record.info[UNBEGUN] = False
+            except Exception:
+                log.warning("could not end autocommit; dropping the connection", exc_info=True)
+                connection_record.invalidate()
 
     sa.event.listen(engine, "begin", on_begin)
     sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)

@@ -226,3 +226,19 @@ def test_turned_off_every_transaction_begins_at_its_first_statement(pg_app, cate
         db.session.get(Category, category_id)
 
         assert _server_transaction() == TransactionStatus.INTRANS
+
+
+def test_a_connection_someone_left_in_autocommit_still_gets_its_transaction(
+        pg_app, category_id):
+    with pg_app.app_context():
+        raw = db.engine.raw_connection()
+        left = raw.driver_connection
+        left.autocommit = True
+        raw.close()  # back to the pool as a careless caller left it
+
+        db.session.get(Category, category_id).name = "Undone"
+        db.session.flush()
+        assert db.session.connection().connection.driver_connection is left
+        db.session.rollback()
+
+    assert _name_of(pg_app, category_id) == "Poetry"
