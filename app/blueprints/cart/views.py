@@ -26,6 +26,7 @@ from app.blueprints.cart.forms import (
     CheckoutForm,
     RemoveFromCartForm,
 )
+from app.db import commit_keeping
 from app.errors import DomainError, InvalidInput, NotFound
 from app.extensions import db
 from app.models import Book, Member
@@ -219,7 +220,7 @@ def checkout_page():
         db.session.rollback()
         form.form_errors.append(exc.message)
         return _render_checkout(form, _cart_view(member), 400)
-    db.session.commit()
+    commit_keeping(db.session(), order)  # the payment and the redirect read it, unchanged
     outcome = payment.get_method(order.payment_method).start(order)
     if outcome.redirect_url:
         return redirect(outcome.redirect_url)
