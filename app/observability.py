@@ -315,8 +315,9 @@ def _commit_reads(exc: BaseException | None) -> None:
     if not session.in_transaction() or session.new or session.dirty or session.deleted:
         return
     try:
-        if session.connection().info.get(WROTE, True):
-            return
+        info = session.connection().info
+        if info.get(WROTE, True) or info.get(UNBEGUN):
+            return  # a write rolls back; a transaction never begun has nothing to end
         session.commit()
     except SQLAlchemyError:  # the session's own teardown rolls back and closes
         log.warning("could not end a read-only transaction with COMMIT", exc_info=True)
