@@ -3,8 +3,10 @@
 `allocate(book_id, copies, ...)` is the one place copies meet demand. Readers are served in the
 order they asked (with DEMAND_PRIORITY_BY_GRADE, higher grades first); each served reader gets
 a `Hold` on up to the copies they asked for, for DEMAND_HOLD_HOURS, and one "stock arrived"
-mail in the outbox. Copies nobody waits for go on the shelf (`Book.stock_on_hand`). With
-DEMAND_HOLD_HOURS = 0 nothing is held: every waiting reader is told and the copies are shelved.
+mail in the outbox. Members who turned stock alerts off (or whose account is deactivated) are
+not served: nothing is held for them, they are not told, and their demand stays open. Copies
+nobody waits for go on the shelf (`Book.stock_on_hand`). With DEMAND_HOLD_HOURS = 0 nothing
+is held: every waiting reader is told and the copies are shelved.
 
 A hold ends when its holder buys (`take_held`, called by checkout), when it lapses
 (`expire_holds`, run by `flask demand expire-holds` and on every pass of the mail sender), or
@@ -80,7 +82,8 @@ def lock_book(book_id: int) -> bool:
 
 
 def _waiting(book_id: int) -> list[sa.Row]:
-    """Open, confirmed demands for the book in serving order, locked on PostgreSQL."""
+    """Open, confirmed demands of readers who want stock alerts, in serving order, locked
+    on PostgreSQL."""
     stmt = (
         sa.select(Demand.id, Demand.member_id, Demand.email, Demand.quantity,
                   Member.email.label("member_email"), Member.name.label("member_name"),
@@ -89,8 +92,11 @@ def _waiting(book_id: int) -> list[sa.Row]:
                   sa.func.coalesce(Member.locale, Demand.locale).label("member_locale"))
         .outerjoin(Member, Demand.member_id == Member.id)
         .where(Demand.book_id == book_id, Demand.status == DemandStatus.OPEN,
-               # members with a working account; visitors once they confirmed their address
-               sa.or_(sa.and_(Demand.member_id.is_not(None), Member.is_active_account),
+               # members with a working account who want stock alerts (a reader who turned
+               # them off gets no hold and is not told: their demand stays open); visitors
+               # once they confirmed their address
+               sa.or_(sa.and_(Demand.member_id.is_not(None), Member.is_active_account,
+                              Member.stock_alerts_opt_in),
                       sa.and_(Demand.member_id.is_(None), Demand.confirmed_at.is_not(None))))
     )
     if current_app.config.get("DEMAND_PRIORITY_BY_GRADE"):
