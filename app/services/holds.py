@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale
 from markupsafe import escape
 from sqlalchemy.dialects import postgresql
 
@@ -50,7 +50,7 @@ from app.models import (
 )
 from app.observability import mark_written
 from app.services import unsubscribe
-from app.web import external_url
+from app.web import external_url, when
 
 CHUNK = 2000  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
@@ -211,8 +211,7 @@ class _FanOut:
         key = (template, held, locale)
         if key not in self._rendered:
             with force_locale(locale):  # the reader's language (issue 6)
-                until = (format_datetime(self.hold_until, "medium")
-                         if self.hold_until else None)
+                until = when(self.hold_until) if self.hold_until else None
                 context = dict(self._base, held=held, hold_until=until)
                 subject = " ".join(
                     render_template(f"mail/{template}/subject.txt", **context).split())
