@@ -425,6 +425,43 @@ def release_for_demand(demand: Demand, now: datetime | None = None) -> int:
     return released
 
 
+def untell_opted_out(member_id: int, now: datetime | None = None) -> int:
+    """A member turned stock alerts off: arrivals whose mail had not left yet are undone, as if
+    they had been off at the arrival. The demand is open again (not notified, so out of the
+    conversion figures) and held copies pass to the next reader at once; the queued mail is
+    cancelled by its send-time check. An arrival already mailed stands: the reader knows, and
+    the hold runs its course. Returns how many demands were reopened."""
+    now = now or utcnow()
+    sent = (sa.select(OutboxMail.id)
+            .where(OutboxMail.kind == "stock_arrived", OutboxMail.status == MailStatus.SENT,
+                   OutboxMail.dedupe_key.like(
+                       sa.literal("stock_arrived:") + sa.cast(Demand.id, sa.String) + ":%")))
+    found = db.session.execute(
+        sa.select(Demand.id, Demand.book_id)
+        .where(Demand.member_id == member_id, Demand.status == DemandStatus.NOTIFIED,
+               Demand.book_id.is_not(None), ~sent.exists())
+        .order_by(Demand.book_id, Demand.id)
+    ).all()
+    reopened = 0
+    for demand_id, book_id in found:
+        lock_book(book_id)
+        key = f"{member_id}:{book_id}"
+        taken = db.session.scalar(sa.select(Demand.id).where(Demand.open_key == key))
+        done = db.session.execute(
+            sa.update(Demand).where(Demand.id == demand_id,
+                                    Demand.status == DemandStatus.NOTIFIED)
+            .values(status=DemandStatus.OPEN, notified_at=None,
+                    open_key=None if taken is not None else key)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:
+            continue
+        reopened += 1
+        release_for_demand(db.session.get(Demand, demand_id), now)
+    db.session.flush()
+    return reopened
+
+
 # --------------------------------------------------------------------------- checkout
 
 
