@@ -8,9 +8,10 @@ from decimal import Decimal
 from functools import lru_cache
 
 import sqlalchemy as sa
+from babel import Locale
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_time as babel_format_time
-from babel.dates import get_datetime_format, get_time_format
+from babel.dates import get_datetime_format, get_time_format, get_timezone_name
 from babel.dates import get_timezone as babel_timezone
 from babel.numbers import format_currency
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
@@ -252,19 +253,44 @@ def when(value: datetime | None) -> str:
 
 
 _SECONDS = re.compile(r"[:.]ss(?:[.,]S+)?")
+_ZONE = re.compile(r"z{1,4}|v{1,4}|V{1,4}|O{1,4}")
+_ZONE_SLOT = "@@"
+
+
+@lru_cache(maxsize=64)
+def _when_parts(zone: str, locale: str) -> tuple:
+    """What formatting a moment needs per zone and language, looked up once: the zone, the
+    language, its "{1}, {0}"-style date-and-time pattern, and its full time pattern ("h:mm:ss
+    a zzzz" / "zzzz HH:mm:ss": the zone named where that language puts it) without seconds
+    and with a slot for the zone's name."""
+    found = Locale.parse(locale)
+    pattern = _SECONDS.sub("", get_time_format("full", locale=found).pattern)
+    pattern = _ZONE.sub(f"'{_ZONE_SLOT}'", pattern, count=1)
+    return (babel_timezone(zone), found, get_datetime_format("medium", locale=found), pattern)
+
+
+_zone_names: dict[tuple, str] = {}
+
+
+def _zone_name(local: datetime, zone: str, locale: str, found: Locale) -> str:
+    """"China Standard Time" / "中国标准时间", or a summer time's name: looked up once per zone,
+    language and offset."""
+    key = (zone, locale, local.utcoffset(), local.dst())
+    name = _zone_names.get(key)
+    if name is None:
+        name = _zone_names[key] = get_timezone_name(local, "long", locale=found)
+    return name
 
 
 @lru_cache(maxsize=4096)
 def _format_when(value: datetime, zone: str, locale: str) -> str:
-    tzinfo = babel_timezone(zone)
+    tzinfo, found, joined, time_pattern = _when_parts(zone, locale)
     local = value.astimezone(tzinfo)
-    # The language's full time pattern ("h:mm:ss a zzzz" / "zzzz HH:mm:ss") names the zone
-    # where that language puts it; seconds are dropped.
-    time_pattern = _SECONDS.sub("", get_time_format("full", locale=locale).pattern)
-    time_text = babel_format_time(local, time_pattern, tzinfo=tzinfo, locale=locale)
-    date_text = babel_format_date(local.date(), "medium", locale=locale)
-    return (get_datetime_format("medium", locale=locale)
-            .replace("{1}", date_text).replace("{0}", time_text))
+    name = _zone_name(local, zone, locale, found)
+    time_text = babel_format_time(local.time(), time_pattern, locale=found)
+    date_text = babel_format_date(local.date(), "medium", locale=found)
+    return (joined.replace("{1}", date_text)
+            .replace("{0}", time_text.replace(_ZONE_SLOT, name)))
 
 
 def register_template_helpers(app: Flask) -> None:

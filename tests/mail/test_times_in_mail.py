@@ -94,3 +94,13 @@ def test_a_page_shows_the_same_time_as_the_mail(app, client):
 def test_an_unknown_shop_time_zone_is_refused_at_start():
     with pytest.raises(RuntimeError, match="SHOP_TIMEZONE"):
         create_app(_make_config("sqlite://", SHOP_TIMEZONE="Mars/Olympus"))
+
+
+@pytest.mark.parametrize("app_config", [{"SHOP_TIMEZONE": "Europe/London"}], indirect=True)
+def test_summer_time_is_named_as_such(ctx):
+    from app.web import when
+
+    assert when(datetime(2026, 7, 7, 11, 32, tzinfo=UTC)) == \
+        "Jul 7, 2026, 12:32\u202fPM British Summer Time"
+    assert when(datetime(2026, 1, 7, 11, 32, tzinfo=UTC)) == \
+        "Jan 7, 2026, 11:32\u202fAM Greenwich Mean Time"
