@@ -112,7 +112,10 @@ class Config:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     LOCALE_COOKIE = "lang"  # set by the header's language switch (app.blueprints.i18n)
-    BABEL_DEFAULT_TIMEZONE = "UTC"
+    # Times in pages and mails are shown in the shop's time zone, named ("China Standard
+    # Time"); the database keeps UTC. An IANA name; app.web.select_timezone reads it.
+    SHOP_TIMEZONE = os.environ.get("SHOP_TIMEZONE", "Asia/Shanghai")
+    BABEL_DEFAULT_TIMEZONE = SHOP_TIMEZONE
 
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True

@@ -36,7 +36,9 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=web.select_locale)
+    web.check_timezone(app)
+    babel.init_app(app, locale_selector=web.select_locale,
+                   timezone_selector=web.select_timezone)
     web.install_template_gettext(app)
     cache.init_app(app)
     compress.init_app(app)

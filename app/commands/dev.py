@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import click
@@ -20,6 +21,8 @@ from app.mailcatcher import port_in_use, start_catcher
 def dev(host: str, port: int) -> None:
     """Serve the shop with a local mail catcher and a mail sender running beside it."""
     app = current_app._get_current_object()
+    if not os.environ.get("SHOP_BASE_URL"):  # links in mail point here; an explicit one wins
+        app.config["SHOP_BASE_URL"] = served_url(host, port)
     mail_host, mail_port = app.config["MAIL_SERVER"], app.config["MAIL_PORT"]
     catcher = None
     if mail_host in {"127.0.0.1", "localhost"} and not port_in_use("127.0.0.1", mail_port):
@@ -38,3 +41,10 @@ def dev(host: str, port: int) -> None:
         sender.join(timeout=5)
         if catcher is not None:
             catcher.stop()
+
+
+def served_url(host: str, port: int) -> str:
+    """The address a reader on this machine opens for `host`:`port` (a wildcard host is
+    reached over the loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

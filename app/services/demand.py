@@ -256,9 +256,13 @@ def demands_for_member(member: Member, page: int = 1, per_page: int = 20):
 
 
 def set_preferences(member: Member, *, stock_alerts: bool, news: bool) -> Member:
+    """Turning stock alerts off also undoes arrivals not yet mailed (holds.untell_opted_out)."""
+    turned_off = member.stock_alerts_opt_in and not stock_alerts
     member.stock_alerts_opt_in = bool(stock_alerts)
     member.mail_opt_in = bool(news)
     db.session.flush()
+    if turned_off:
+        holds.untell_opted_out(member.id)
     return member
 
 

@@ -3,8 +3,10 @@
 `allocate(book_id, copies, ...)` is the one place copies meet demand. Readers are served in the
 order they asked (with DEMAND_PRIORITY_BY_GRADE, higher grades first); each served reader gets
 a `Hold` on up to the copies they asked for, for DEMAND_HOLD_HOURS, and one "stock arrived"
-mail in the outbox. Copies nobody waits for go on the shelf (`Book.stock_on_hand`). With
-DEMAND_HOLD_HOURS = 0 nothing is held: every waiting reader is told and the copies are shelved.
+mail in the outbox. Members who turned stock alerts off (or whose account is deactivated) are
+not served: nothing is held for them, they are not told, and their demand stays open. Copies
+nobody waits for go on the shelf (`Book.stock_on_hand`). With DEMAND_HOLD_HOURS = 0 nothing
+is held: every waiting reader is told and the copies are shelved.
 
 A hold ends when its holder buys (`take_held`, called by checkout), when it lapses
 (`expire_holds`, run by `flask demand expire-holds` and on every pass of the mail sender), or
@@ -29,7 +31,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale
 from markupsafe import escape
 from sqlalchemy.dialects import postgresql
 
@@ -48,7 +50,7 @@ from app.models import (
 )
 from app.observability import mark_written
 from app.services import unsubscribe
-from app.web import external_url
+from app.web import external_url, when
 
 CHUNK = 2000  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
@@ -80,7 +82,8 @@ def lock_book(book_id: int) -> bool:
 
 
 def _waiting(book_id: int) -> list[sa.Row]:
-    """Open, confirmed demands for the book in serving order, locked on PostgreSQL."""
+    """Open, confirmed demands of readers who want stock alerts, in serving order, locked
+    on PostgreSQL."""
     stmt = (
         sa.select(Demand.id, Demand.member_id, Demand.email, Demand.quantity,
                   Member.email.label("member_email"), Member.name.label("member_name"),
@@ -89,8 +92,11 @@ def _waiting(book_id: int) -> list[sa.Row]:
                   sa.func.coalesce(Member.locale, Demand.locale).label("member_locale"))
         .outerjoin(Member, Demand.member_id == Member.id)
         .where(Demand.book_id == book_id, Demand.status == DemandStatus.OPEN,
-               # members with a working account; visitors once they confirmed their address
-               sa.or_(sa.and_(Demand.member_id.is_not(None), Member.is_active_account),
+               # members with a working account who want stock alerts (a reader who turned
+               # them off gets no hold and is not told: their demand stays open); visitors
+               # once they confirmed their address
+               sa.or_(sa.and_(Demand.member_id.is_not(None), Member.is_active_account,
+                              Member.stock_alerts_opt_in),
                       sa.and_(Demand.member_id.is_(None), Demand.confirmed_at.is_not(None))))
     )
     if current_app.config.get("DEMAND_PRIORITY_BY_GRADE"):
@@ -205,8 +211,7 @@ class _FanOut:
         key = (template, held, locale)
         if key not in self._rendered:
             with force_locale(locale):  # the reader's language (issue 6)
-                until = (format_datetime(self.hold_until, "medium")
-                         if self.hold_until else None)
+                until = when(self.hold_until) if self.hold_until else None
                 context = dict(self._base, held=held, hold_until=until)
                 subject = " ".join(
                     render_template(f"mail/{template}/subject.txt", **context).split())
@@ -418,6 +423,43 @@ def release_for_demand(demand: Demand, now: datetime | None = None) -> int:
         if leftover:
             allocate(book_id, leftover, source=f"h{hold_id}", now=now)
     return released
+
+
+def untell_opted_out(member_id: int, now: datetime | None = None) -> int:
+    """A member turned stock alerts off: arrivals whose mail had not left yet are undone, as if
+    they had been off at the arrival. The demand is open again (not notified, so out of the
+    conversion figures) and held copies pass to the next reader at once; the queued mail is
+    cancelled by its send-time check. An arrival already mailed stands: the reader knows, and
+    the hold runs its course. Returns how many demands were reopened."""
+    now = now or utcnow()
+    sent = (sa.select(OutboxMail.id)
+            .where(OutboxMail.kind == "stock_arrived", OutboxMail.status == MailStatus.SENT,
+                   OutboxMail.dedupe_key.like(
+                       sa.literal("stock_arrived:") + sa.cast(Demand.id, sa.String) + ":%")))
+    found = db.session.execute(
+        sa.select(Demand.id, Demand.book_id)
+        .where(Demand.member_id == member_id, Demand.status == DemandStatus.NOTIFIED,
+               Demand.book_id.is_not(None), ~sent.exists())
+        .order_by(Demand.book_id, Demand.id)
+    ).all()
+    reopened = 0
+    for demand_id, book_id in found:
+        lock_book(book_id)
+        key = f"{member_id}:{book_id}"
+        taken = db.session.scalar(sa.select(Demand.id).where(Demand.open_key == key))
+        done = db.session.execute(
+            sa.update(Demand).where(Demand.id == demand_id,
+                                    Demand.status == DemandStatus.NOTIFIED)
+            .values(status=DemandStatus.OPEN, notified_at=None,
+                    open_key=None if taken is not None else key)
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount != 1:
+            continue
+        reopened += 1
+        release_for_demand(db.session.get(Demand, demand_id), now)
+    db.session.flush()
+    return reopened
 
 
 # --------------------------------------------------------------------------- checkout

@@ -128,7 +128,12 @@ def unsubscribe(token: str) -> Target:
         member = db.session.get(Member, target.member_id)
         if member is None:
             raise InvalidUnsubscribeToken(_("This unsubscribe link is not valid."))
-        member.stock_alerts_opt_in = False
+        if member.stock_alerts_opt_in:
+            from app.services import holds
+
+            member.stock_alerts_opt_in = False
+            db.session.flush()
+            holds.untell_opted_out(member.id, now)
     else:
         _cancel_visitor_demands(target.email, now)
     db.session.flush()

@@ -3,10 +3,14 @@ local mail catcher by itself, within seconds."""
 
 from __future__ import annotations
 
+import email
+import http.cookiejar
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -39,7 +43,13 @@ def _answers(url: str) -> bool:
 
 
 @pytest.fixture
-def dev_server(tmp_path):
+def dev_env(request) -> dict:
+    """Extra environment for the dev server (a test may parametrize it indirectly)."""
+    return getattr(request, "param", {})
+
+
+@pytest.fixture
+def dev_server(tmp_path, dev_env):
     db_url = f"sqlite:///{tmp_path / 'dev.db'}"
     app = create_app(_make_config(db_url))
     with app.app_context():
@@ -50,7 +60,8 @@ def dev_server(tmp_path):
            "MAIL_CATCHER_DIR": str(tmp_path / "mailbox"), "BOOKSTATION_ENV": "development"}
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "run", "dev", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env={**{k: v for k, v in env.items() if k != "SHOP_BASE_URL"}, **dev_env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
         yield f"http://127.0.0.1:{port}", app, tmp_path / "mailbox"
@@ -75,3 +86,58 @@ def test_the_dev_server_serves_the_shop_and_delivers_mail_to_the_catcher(dev_ser
     [eml] = list(mailbox.glob("*.eml"))
     assert b"reader@example.test" in eml.read_bytes()
     assert latency < 5
+
+
+def _reset_mail_text(base: str, app, mailbox) -> str:
+    """Ask the running dev server for a password reset; the plain text of the mail it sends."""
+    with app.app_context():
+        from app.services.members import create_member
+
+        create_member("forgetful@example.test", "a long enough password", "Forgetful")
+        db.session.commit()
+        db.engine.dispose()
+    assert _wait_for(lambda: _answers(base + "/"), timeout=20), "shop did not start"
+
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with browser.open(base + "/account/forgot", timeout=5) as response:
+        page = response.read().decode()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"csrf_token": token, "email": "forgetful@example.test"})
+    with browser.open(base + "/account/forgot", data=form.encode(), timeout=5) as response:
+        assert response.status == 200
+
+    assert _wait_for(lambda: any(mailbox.glob("*.eml")), timeout=10), "no mail arrived"
+    [eml] = list(mailbox.glob("*.eml"))
+    message = email.message_from_bytes(eml.read_bytes())
+    text = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    return text.get_payload(decode=True).decode()
+
+
+def test_links_in_mail_point_at_the_port_the_dev_server_serves_on(dev_server):
+    """`make run PORT=5001`: with no SHOP_BASE_URL in the environment, a mail queued by the
+    dev server links to that server, not to the default port 5000."""
+    base, app, mailbox = dev_server
+
+    body = _reset_mail_text(base, app, mailbox)
+
+    assert f"{base}/account/reset/" in body
+    assert "127.0.0.1:5000" not in body
+
+
+@pytest.mark.parametrize("dev_env", [{"SHOP_BASE_URL": "https://shop.example.test"}],
+                         indirect=True)
+def test_an_explicit_shop_base_url_wins_over_the_dev_servers_address(dev_server):
+    base, app, mailbox = dev_server
+
+    body = _reset_mail_text(base, app, mailbox)
+
+    assert "https://shop.example.test/account/reset/" in body and base not in body
+
+
+def test_a_wildcard_host_is_linked_over_the_loopback():
+    from app.commands.dev import served_url
+
+    assert served_url("0.0.0.0", 5001) == "http://127.0.0.1:5001"
+    assert served_url("::", 5001) == "http://[::1]:5001"
+    assert served_url("shop.local", 8000) == "http://shop.local:8000"

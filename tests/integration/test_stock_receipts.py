@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
+from app.db import utcnow
 from app.extensions import db
 from app.models import Book, DemandStatus, Hold, MailStatus, OutboxMail, StockReceipt
 from app.services import cart, stock
+from app.services import demand as demand_service
 from app.services.demand import NotFound
 from app.services.stock import ReceiptFieldError, receive_stock
 from tests.factories import make_book, make_demand, make_member
@@ -111,18 +115,83 @@ def test_find_book_accepts_an_id_or_either_isbn(ctx):
         stock.find_book("12345678901234567890")
 
 
-def test_a_member_who_opted_out_is_served_but_not_mailed(ctx):
+def test_a_member_who_opted_out_gets_no_hold_and_the_copy_goes_to_the_next_reader(ctx):
+    """Stock alerts off: no hold, no mail, and the demand stays open (not notified), as for a
+    deactivated account: the reader still wants the book, was told nothing, and is served at
+    an arrival after they turn alerts back on."""
     book = make_book(stock_on_hand=0)
-    quiet = make_member(stock_alerts_opt_in=False)
-    demand = make_demand(quiet, book)
+    quiet, keen = make_member(stock_alerts_opt_in=False), make_member()
+    quiet_demand = make_demand(quiet, book, created_at=utcnow() - timedelta(days=2))
+    keen_demand = make_demand(keen, book, created_at=utcnow() - timedelta(days=1))
     db.session.commit()
 
     result = receive_stock(book.id, 1)
     db.session.commit()
 
-    assert result.notified == 1 and outbox() == []
+    assert (result.notified, result.held, result.shelved) == (1, 1, 0)
+    assert [m.to_email for m in outbox()] == [keen.email]
+    assert [h.demand_id for h in db.session.scalars(sa.select(Hold))] == [keen_demand.id]
+    db.session.refresh(quiet_demand)
+    assert quiet_demand.status == DemandStatus.OPEN and quiet_demand.notified_at is None
+    assert quiet_demand.open_key == f"{quiet.id}:{book.id}"
+    assert db.session.get(StockReceipt, result.receipt.id).notified_count == 1
+
+
+def test_copies_only_opted_out_readers_wait_for_go_on_the_shelf(ctx):
+    book = make_book(stock_on_hand=0)
+    quiet = make_member(stock_alerts_opt_in=False)
+    demand = make_demand(quiet, book, quantity=2)
+    db.session.commit()
+
+    result = receive_stock(book.id, 2)
+    db.session.commit()
+
+    assert (result.notified, result.held, result.shelved, result.mails) == (0, 0, 2, 0)
+    assert db.session.get(Book, book.id).stock_on_hand == 2
+    assert db.session.scalars(sa.select(Hold)).all() == [] and outbox() == []
+    db.session.refresh(demand)
+    assert demand.status == DemandStatus.OPEN and demand.notified_at is None
+    overall, per_book = demand_service.conversion([book.id])
+    assert overall.notified == 0 and per_book == {}
+
+
+@pytest.fixture
+def app_config(request):
+    return getattr(request, "param", {})
+
+
+@pytest.mark.parametrize("app_config", [{"DEMAND_HOLD_HOURS": 0}], indirect=True)
+def test_without_holds_an_opted_out_reader_is_not_counted_as_told(ctx):
+    book = make_book(stock_on_hand=0)
+    quiet_demand = make_demand(make_member(stock_alerts_opt_in=False), book)
+    keen = make_member()
+    make_demand(keen, book)
+    db.session.commit()
+
+    result = receive_stock(book.id, 1)
+    db.session.commit()
+
+    assert result.notified == 1 and [m.to_email for m in outbox()] == [keen.email]
+    db.session.refresh(quiet_demand)
+    assert quiet_demand.status == DemandStatus.OPEN and quiet_demand.notified_at is None
+
+
+def test_a_reader_who_turns_alerts_back_on_is_served_at_the_next_arrival(ctx):
+    book = make_book(stock_on_hand=0)
+    quiet = make_member(stock_alerts_opt_in=False)
+    demand = make_demand(quiet, book)
+    db.session.commit()
+    receive_stock(book.id, 1)
+    db.session.commit()
+    demand_service.set_preferences(quiet, stock_alerts=True, news=False)
+    book.stock_on_hand = 0
+    db.session.commit()
+    receive_stock(book.id, 1)
+    db.session.commit()
+
     db.session.refresh(demand)
     assert demand.status == DemandStatus.NOTIFIED
+    assert [m.to_email for m in outbox()] == [quiet.email]
 
 
 def test_buying_a_notified_book_fulfils_the_demand_and_uses_the_held_copy(ctx):

@@ -9,8 +9,9 @@ from aiosmtpd.controller import Controller
 
 from app.db import utcnow
 from app.extensions import db
-from app.models import Member, OutboxMail
+from app.models import Demand, DemandStatus, Hold, HoldStatus, Member, OutboxMail
 from app.services import demand as demand_service
+from app.services import unsubscribe
 from app.services.mail import deliver_due
 from app.services.stock import receive_stock
 from tests.conftest import Inbox, free_port
@@ -90,6 +91,44 @@ def test_a_member_who_opts_out_after_the_receipt_is_not_mailed(ctx, smtp_inbox):
 
     assert len(report.sent) == 1 and len(report.cancelled) == 1
     assert [r for _, r, _ in smtp_inbox.messages] == [[stays.email]]
+
+
+def test_opting_out_before_the_arrival_mail_left_passes_the_held_copy_to_the_next_reader(
+        ctx, smtp_inbox):
+    """Unsubscribed while their arrival mail still waited in the outbox: the reader was never
+    told, so nothing stays held for them and they do not count as notified."""
+    leaves, next_in_line = make_member(), make_member()
+    book_id = waiting_book(leaves, next_in_line)
+    receive_stock(book_id, 1)
+    db.session.commit()
+
+    unsubscribe.unsubscribe(unsubscribe.token_for_member(leaves.id))
+    db.session.commit()
+    report = deliver_due()
+
+    assert len(report.sent) == 1 and len(report.cancelled) == 1
+    assert [r for _, r, _ in smtp_inbox.messages] == [[next_in_line.email]]
+    held = db.session.execute(sa.select(Demand.member_id, Hold.status)
+                              .join(Demand, Hold.demand_id == Demand.id).order_by(Hold.id)).all()
+    assert held == [(leaves.id, HoldStatus.RELEASED), (next_in_line.id, HoldStatus.ACTIVE)]
+    demand = db.session.scalar(sa.select(Demand).where(Demand.member_id == leaves.id))
+    assert demand.status == DemandStatus.OPEN and demand.notified_at is None
+    assert demand.open_key == f"{leaves.id}:{book_id}"
+    assert demand_service.conversion()[0].notified == 1
+
+
+def test_a_reader_already_told_keeps_the_held_copy_after_opting_out(ctx, smtp_inbox):
+    reader = make_member()
+    book_id = waiting_book(reader)
+    receive_stock(book_id, 1)
+    db.session.commit()
+    deliver_due()
+
+    demand_service.set_preferences(reader, stock_alerts=False, news=False)
+    db.session.commit()
+
+    assert db.session.scalar(sa.select(Hold.status)) == HoldStatus.ACTIVE
+    assert db.session.scalar(sa.select(Demand.status)) == DemandStatus.NOTIFIED
 
 
 def test_a_demand_cancelled_after_the_receipt_is_not_mailed(ctx, smtp_inbox):

@@ -118,3 +118,28 @@ def test_lapsed_holds_pass_their_copies_on_on_postgresql(pg_app):
         assert [statuses[d.id] for d in later] == [DemandStatus.NOTIFIED] * 2
         assert db.session.get(Book, book.id).stock_on_hand == 1
         db.session.remove()
+
+
+def test_opted_out_readers_are_skipped_and_an_untold_hold_passes_on_on_postgresql(pg_app):
+    from app.services import demand as demand_service
+
+    with pg_app.app_context():
+        book = make_book(stock_on_hand=0)
+        quiet, leaves, keen = (make_member(stock_alerts_opt_in=False), make_member(),
+                               make_member())
+        for member in (quiet, leaves, keen):
+            make_demand(member, book)
+        db.session.commit()
+
+        result = receive_stock(book.id, 1)
+        db.session.commit()
+        assert result.notified == 1  # `leaves`: the quiet reader was skipped
+        demand_service.set_preferences(leaves, stock_alerts=False, news=False)
+        db.session.commit()
+
+        told = db.session.execute(
+            sa.select(Demand.member_id).where(Demand.status == DemandStatus.NOTIFIED)).all()
+        assert told == [(keen.id,)]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Hold).where(
+            Hold.status == HoldStatus.ACTIVE)) == 1
+        assert demand_service.conversion()[0].notified == 1

@@ -62,6 +62,24 @@ def test_the_demand_page_shows_the_aggregate_before_and_the_notified_state_after
         assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id))) == 2
 
 
+def test_a_reader_with_stock_alerts_off_is_still_waiting_and_not_counted_as_told(app, staff):
+    with app.app_context():
+        book = make_book(title="Quiet Days", stock_on_hand=0)
+        make_demand(make_member(stock_alerts_opt_in=False), book)
+        make_demand(make_member(), book)
+        db.session.commit()
+        book_id = book.id
+
+    staff.post("/admin/stock/receipts", data={"book": str(book_id), "quantity": "2"})
+
+    page = staff.get("/admin/demand").get_data(as_text=True)
+    assert re.search(r'data-testid="conv-notified">1<', page)
+    row = re.search(rf'data-testid="demand-book-{book_id}".*?</tr>', page, re.S).group(0)
+    # one reader still waiting, one copy on the shelf (the other is held for the keen reader)
+    assert re.findall(r'<td class="num">(?:<strong>)?(\d+)', row) == ["1", "1", "1", "0"]
+    assert "1/1" not in row and "0/1" in row  # the book's own conversion: one reader told
+
+
 def test_the_demand_page_sorts_filters_and_refuses_bad_query_strings(app, staff):
     _waiting_book(app, title="Sea Story", readers=1)
     _waiting_book(app, title="Mountain", readers=3)

@@ -270,3 +270,14 @@ class TestWithCsrf:
                                data={"quantity": "1", "csrf_token": token})
 
         assert response.status_code == 302
+
+
+def test_the_demand_list_says_when_stock_alerts_are_off(app, client, member):
+    assert 'data-testid="alerts-off"' not in client.get("/demand/").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Member, member).stock_alerts_opt_in = False
+        db.session.commit()
+
+    page = client.get("/demand/").get_data(as_text=True)
+
+    assert 'data-testid="alerts-off"' in page and "neither hold them for you" in page
