@@ -278,6 +278,16 @@ def test_each_member_has_their_own_keys(shopper):
     assert checkout.order_placed_with(other, KEY).id == theirs.id != mine.id
 
 
+@pytest.mark.parametrize("bad_key", ["", "short", "k" * 65, "key with spaces in it"])
+def test_a_malformed_key_is_refused_before_anything_is_taken(shopper, bad_key):
+    member, dune, _ = shopper
+
+    with pytest.raises(InvalidInput, match="This checkout form has expired"):
+        buy(member, checkout_key=bad_key)
+
+    assert stock(dune) == 5 and cart.raw_lines(member, {}) == {dune.id: 2, shopper[2].id: 1}
+
+
 def test_orders_without_a_key_never_clash(shopper):
     member, dune, _ = shopper
     buy(member)
