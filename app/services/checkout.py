@@ -159,12 +159,6 @@ def member_discount_rate(member: Member) -> Decimal:
     return tiers.discount_rate_for(member)
 
 
-# The statements of a checkout are built once, here, on the tables: building an ORM-enabled
-# statement and its cache key took about five times as long as running one of these (0.35
-# against 0.07 ms in process), and from the stock UPDATE on they run inside the database's
-# write lock (SQLite) or the book's row lock (PostgreSQL), which every other checkout waits for.
-_BOOK, _CART, _LINE = Book.__table__, Cart.__table__, CartLine.__table__
-
 class _WithTableNames(sa.ColumnElement[bool]):
     """An expression whose columns keep their table names in a RETURNING clause. SQLAlchemy
     writes SQLite's RETURNING columns without them, subqueries included, which turned the
@@ -182,6 +176,12 @@ class _WithTableNames(sa.ColumnElement[bool]):
 def _compile_with_table_names(element: _WithTableNames, compiler, **kw) -> str:
     return compiler.process(element.element, **dict(kw, include_table=True))
 
+
+# The statements of a checkout are built once, here, on the tables: building an ORM-enabled
+# statement and its cache key took about five times as long as running one of these (0.35
+# against 0.07 ms in process), and from the cart's DELETE on they run inside the database's
+# write lock (SQLite) or the rows' locks (PostgreSQL), which other checkouts wait for.
+_BOOK, _CART, _LINE = Book.__table__, Cart.__table__, CartLine.__table__
 
 # The cart is read by the statement that empties it: see the module's docstring.
 _TAKE_CART = (
