@@ -211,7 +211,12 @@ def _take_cart(member: Member) -> tuple[dict[int, int], set[int]]:
     On PostgreSQL a second checkout of the same cart waits here on the lines' row locks and,
     once the first commits, deletes (and gets) nothing; on SQLite the DELETE is the write
     that takes the database's write lock, so the lines are read under it. A rollback (any
-    error of the checkout) puts the lines back.
+    error of the checkout) puts the lines back. A book put in the cart while this checkout
+    runs stays in the cart (the old end-of-checkout DELETE took it without ordering it).
+    Lock order on PostgreSQL: the member's cart lines, then books by id, holds, demands, the
+    member. A login that merges a visitor's cart writes the member before the lines: only a
+    login merging a book already in the cart at the very moment of the checkout could meet
+    it in the opposite order (the database then aborts one of the two, nothing half done).
     """
     rows = sorted(db.session.execute(_TAKE_CART, {"member_id": member.id, "now": utcnow()}))
     wanted: dict[int, int] = {}
