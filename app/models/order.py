@@ -62,6 +62,8 @@ class Order(db.Model):
     __table_args__ = (
         sa.Index("ix_orders_member_placed", "member_id", "placed_at"),
         sa.Index("ix_orders_email", "email"),  # the admin order search by address (a prefix)
+        # A checkout form's one-time key places one order per member, under any race.
+        sa.Index("ix_orders_member_checkout_key", "member_id", "checkout_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +89,9 @@ class Order(db.Model):
     tier_code: Mapped[str] = mapped_column(sa.String(32), default="regular")
     discount_rate: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
     note: Mapped[str | None] = mapped_column(sa.String(500))
+    # The one-time key of the checkout form that placed the order (None: placed otherwise,
+    # e.g. by the seed); a form submitted again leads to this order (issue 17).
+    checkout_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     placed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     paid_at: Mapped[datetime | None]

@@ -320,9 +320,14 @@ def clear(member: Member | None, session: MutableMapping) -> None:
         return
     # (the session flushes first, Core statement or not: a line added just now goes too)
     for (line_id,) in db.session.execute(_CLEAR, {"member_id": member.id}):
-        loaded = db.session.identity_map.get(db.session.identity_key(CartLine, line_id))
-        if loaded is not None:
-            db.session.expunge(loaded)
+        forget_line(line_id)
+
+
+def forget_line(line_id: int) -> None:
+    """A line deleted by a Core statement: let go of it if this session has it loaded."""
+    loaded = db.session.identity_map.get(db.session.identity_key(CartLine, line_id))
+    if loaded is not None:
+        db.session.expunge(loaded)
 
 
 def count(member: Member | None, session: MutableMapping) -> int:

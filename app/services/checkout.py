@@ -2,18 +2,30 @@
 
 `place_order` does everything in the caller's transaction (it flushes, never commits):
 
-1. reserve stock with one conditional UPDATE per book, in ascending book id order (a fixed lock
+1. take the member's cart: its lines are read by the statement that deletes them (DELETE ...
+   RETURNING), which is the checkout's first write. It holds the cart until the commit (the
+   lines' row locks on PostgreSQL, the database's write lock on SQLite), so a second checkout
+   of the same cart (a double click, a retried request, another window) waits for the first
+   and then finds the cart empty: EmptyCart, never a second order;
+2. reserve stock with one conditional UPDATE per book, in ascending book id order (a fixed lock
    order, so two checkouts of the same books can never deadlock); a shortfall raises OutOfStock
    and the caller rolls back, which puts every reserved copy back and leaves the cart as it was;
-2. price the lines from the database (never from the form) with `pricing.quote` and the
+3. price the lines from the database (never from the form) with `pricing.quote` and the
    member's discount rate, and snapshot title, authors, unit price and line total on each line,
    so a later price change never alters a past order;
-3. record the first OrderEvent, empty the cart, and queue the confirmation mail in the outbox
-   (it is sent after the caller commits).
+4. record the first OrderEvent and queue the confirmation mail in the outbox (it is sent after
+   the caller commits).
+
+A checkout form carries a one-time key (`new_checkout_key`), kept on the order under a unique
+index on (member, key): the same form submitted again raises EmptyCart (the cart it emptied)
+or, when the cart was filled again meanwhile, AlreadyPlaced, at the order's INSERT, even under
+a race. Either way the caller rolls back and `order_placed_with` finds the order to show.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
@@ -23,6 +35,9 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.db import UTCDateTime, utcnow
 from app.errors import DomainError, InvalidInput
@@ -37,6 +52,34 @@ NOTE_MAX_LENGTH = 500
 
 class EmptyCart(DomainError):
     pass
+
+
+class AlreadyPlaced(DomainError):
+    """The checkout key was used already: its order exists. The caller rolls back (nothing of
+    this attempt stays) and shows that order (`order_placed_with`)."""
+
+
+# A checkout key: URL-safe base64 of 24 random bytes (32 characters); what a form may send
+# back is checked against this shape, any length up to the column's.
+CHECKOUT_KEY_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{16,64}\Z")
+
+
+def new_checkout_key() -> str:
+    """A one-time key for a checkout form: placing its order twice is impossible."""
+    return secrets.token_urlsafe(24)
+
+
+def order_placed_with(member: Member, checkout_key: str | None) -> Order | None:
+    """The member's order placed with this checkout key, if any (one indexed query)."""
+    if not checkout_key:
+        return None
+    return db.session.scalar(sa.select(Order).where(Order.member_id == member.id,
+                                                    Order.checkout_key == checkout_key))
+
+
+def has_placed_orders(member: Member) -> bool:
+    return db.session.scalar(
+        sa.select(sa.exists().where(Order.member_id == member.id))) or False
 
 
 @dataclass(frozen=True)
@@ -116,19 +159,39 @@ def member_discount_rate(member: Member) -> Decimal:
     return tiers.discount_rate_for(member)
 
 
+class _WithTableNames(sa.ColumnElement[bool]):
+    """An expression whose columns keep their table names in a RETURNING clause. SQLAlchemy
+    writes SQLite's RETURNING columns without them, subqueries included, which turned the
+    correlation `hold.book_id = cart_line.book_id` into the ambiguous `book_id = book_id`."""
+
+    inherit_cache = True
+    _traverse_internals = [("element", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, element: sa.ColumnElement[bool]) -> None:
+        self.element = element
+        self.type = element.type
+
+
+@compiles(_WithTableNames)
+def _compile_with_table_names(element: _WithTableNames, compiler, **kw) -> str:
+    return compiler.process(element.element, **dict(kw, include_table=True))
+
+
 # The statements of a checkout are built once, here, on the tables: building an ORM-enabled
 # statement and its cache key took about five times as long as running one of these (0.35
-# against 0.07 ms in process), and from the stock UPDATE on they run inside the database's
-# write lock (SQLite) or the book's row lock (PostgreSQL), which every other checkout waits for.
+# against 0.07 ms in process), and from the cart's DELETE on they run inside the database's
+# write lock (SQLite) or the rows' locks (PostgreSQL), which other checkouts wait for.
 _BOOK, _CART, _LINE = Book.__table__, Cart.__table__, CartLine.__table__
 
-_SAVED_CART = (
-    sa.select(_LINE.c.book_id, _LINE.c.quantity,
-              holds.has_held_copies(sa.bindparam("member_id"), _LINE.c.book_id,
-                                    sa.bindparam("now", type_=UTCDateTime())))
-    .join(_CART, _LINE.c.cart_id == _CART.c.id)
-    .where(_CART.c.member_id == sa.bindparam("member_id"))
-    .order_by(_LINE.c.id)
+# The cart is read by the statement that empties it: see the module's docstring.
+_TAKE_CART = (
+    sa.delete(_LINE)
+    .where(_LINE.c.cart_id.in_(
+        sa.select(_CART.c.id).where(_CART.c.member_id == sa.bindparam("member_id"))))
+    .returning(_LINE.c.id, _LINE.c.book_id, _LINE.c.quantity,
+               _WithTableNames(holds.has_held_copies(
+                   sa.bindparam("member_id"), _LINE.c.book_id,
+                   sa.bindparam("now", type_=UTCDateTime()))))
 )
 
 _TAKE_FROM_SHELF = (
@@ -141,16 +204,28 @@ _TAKE_FROM_SHELF = (
 )
 
 
-def _saved_cart(member: Member) -> tuple[dict[int, int], set[int]]:
-    """The member's saved cart {book_id: quantity} and which of its books have copies held
-    for them (issue 3), in one query."""
+def _take_cart(member: Member) -> tuple[dict[int, int], set[int]]:
+    """Empty the member's saved cart and return it, {book_id: quantity} in the order the books
+    went in, with which of its books have copies held for them (issue 3): one statement.
+
+    On PostgreSQL a second checkout of the same cart waits here on the lines' row locks and,
+    once the first commits, deletes (and gets) nothing; on SQLite the DELETE is the write
+    that takes the database's write lock, so the lines are read under it. A rollback (any
+    error of the checkout) puts the lines back. A book put in the cart while this checkout
+    runs stays in the cart (the old end-of-checkout DELETE took it without ordering it).
+    Lock order on PostgreSQL: the member's cart lines, then books by id, holds, demands, the
+    member. A login that merges a visitor's cart writes the member before the lines: only a
+    login merging a book already in the cart at the very moment of the checkout could meet
+    it in the opposite order (the database then aborts one of the two, nothing half done).
+    """
+    rows = sorted(db.session.execute(_TAKE_CART, {"member_id": member.id, "now": utcnow()}))
     wanted: dict[int, int] = {}
     with_holds: set[int] = set()
-    for book_id, quantity, is_held in db.session.execute(
-            _SAVED_CART, {"member_id": member.id, "now": utcnow()}):
+    for line_id, book_id, quantity, is_held in rows:
         wanted[book_id] = quantity
         if is_held:
             with_holds.add(book_id)
+        cart.forget_line(line_id)
     return wanted, with_holds
 
 
@@ -231,21 +306,26 @@ def place_order(
     lines: Iterable[tuple[int, int]] | None = None,
     notify: bool = True,
     placed_at: datetime | None = None,
+    checkout_key: str | None = None,
 ) -> Order:
     """Place an order for `member` and return it (flushed, so it has an id and a number).
 
-    `lines` are (book_id, quantity) pairs; None means the member's saved cart, which is then
-    emptied. Raises EmptyCart, InvalidInput (address, note, payment method, quantity) or
-    OutOfStock; on any of them the caller rolls back. `notify=False` skips the confirmation
-    mail and `placed_at` back-dates the order (both for loading history, e.g. the demo seed).
+    `lines` are (book_id, quantity) pairs; None means the member's saved cart, which is
+    emptied first (`_take_cart`). Raises EmptyCart, InvalidInput (address, note, payment
+    method, quantity, a malformed key), OutOfStock or AlreadyPlaced (`checkout_key` placed
+    an order of this member already); on any of them the caller rolls back. `notify=False`
+    skips the confirmation mail and `placed_at` back-dates the order (both for loading
+    history, e.g. the demo seed).
     """
+    if checkout_key is not None and not CHECKOUT_KEY_PATTERN.fullmatch(checkout_key):
+        raise InvalidInput(_("This checkout form has expired. Please check your order and "
+                             "place it again."))
     method = payment.get_method(payment_method)
     address = address.cleaned()
     note = (note or "").strip() or None
     if note is not None and len(note) > NOTE_MAX_LENGTH:
         raise InvalidInput(_("Your note can be at most %(max)d characters.", max=NOTE_MAX_LENGTH))
-    from_cart = lines is None
-    wanted, with_holds = _saved_cart(member) if from_cart else (_wanted(lines), None)
+    wanted, with_holds = _take_cart(member) if lines is None else (_wanted(lines), None)
     if not wanted:
         raise EmptyCart(_("Your cart is empty."))
 
@@ -283,6 +363,7 @@ def place_order(
         tier_code=member.tier_code,
         discount_rate=rate,
         note=note,
+        checkout_key=checkout_key,
         placed_at=when,
     )
     order.lines = [
@@ -299,12 +380,17 @@ def place_order(
     order.events = [OrderEvent(at=when, from_status=None, to_status=OrderStatus.PLACED,
                                actor_id=member.id)]
     db.session.add(order)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # The only unique index an order's INSERT can break; a concurrent INSERT of the
+        # same key waits for the other transaction and fails once it commits.
+        if checkout_key is not None and "checkout_key" in str(exc.orig):
+            raise AlreadyPlaced(_("This order is placed already.")) from exc
+        raise
 
     holds.fulfil_demands(member, list(wanted), when)  # issue 3: their demand is met
     customers.count_new_order(member.id, order.total, when)  # issue 4: count, spend, last
-    if from_cart:
-        cart.clear(member, {})
     if notify:
         queue_confirmation(order)
     return order

@@ -222,6 +222,84 @@ def test_the_discount_rate_seam_is_zero_until_member_grades_arrive(ctx):
     assert checkout.member_discount_rate(make_member()) == Decimal("0")
 
 
+def test_order_lines_follow_the_order_the_books_went_into_the_cart(ctx):
+    member = make_member()
+    older, newer = make_book(title="Older"), make_book(title="Newer")
+    cart.add(member, {}, newer.id, 1)
+    cart.add(member, {}, older.id, 1)
+
+    order = buy(member)
+
+    assert [line.title for line in order.lines] == ["Newer", "Older"]
+
+
+# --------------------------------------------------------------------------- checkout key
+
+
+KEY = "k" * 20
+
+
+def test_an_order_keeps_the_checkout_key_it_was_placed_with(shopper):
+    member, _, _ = shopper
+
+    order = buy(member, checkout_key=KEY)
+    db.session.commit()
+
+    assert checkout.order_placed_with(member, KEY).id == order.id
+    assert checkout.order_placed_with(member, "o" * 20) is None
+    assert checkout.order_placed_with(make_member(), KEY) is None
+
+
+def test_a_used_key_places_no_second_order_even_for_a_full_cart(shopper):
+    member, dune, emma = shopper
+    first = buy(member, checkout_key=KEY)
+    db.session.commit()
+    cart.add(member, {}, dune.id, 1)
+    db.session.commit()
+
+    with pytest.raises(checkout.AlreadyPlaced):
+        buy(member, checkout_key=KEY)
+    db.session.rollback()
+
+    assert db.session.scalars(sa.select(Order.id)).all() == [first.id]
+    assert (stock(dune), stock(emma)) == (3, 2)
+    assert cart.raw_lines(member, {}) == {dune.id: 1}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 1
+
+
+def test_each_member_has_their_own_keys(shopper):
+    member, dune, _ = shopper
+    other = make_member()
+    cart.add(other, {}, dune.id, 1)
+
+    mine, theirs = buy(member, checkout_key=KEY), buy(other, checkout_key=KEY)
+    db.session.commit()
+
+    assert checkout.order_placed_with(other, KEY).id == theirs.id != mine.id
+
+
+@pytest.mark.parametrize("bad_key", ["", "short", "k" * 65, "key with spaces in it"])
+def test_a_malformed_key_is_refused_before_anything_is_taken(shopper, bad_key):
+    member, dune, _ = shopper
+
+    with pytest.raises(InvalidInput, match="This checkout form has expired"):
+        buy(member, checkout_key=bad_key)
+
+    assert stock(dune) == 5 and cart.raw_lines(member, {}) == {dune.id: 2, shopper[2].id: 1}
+
+
+def test_orders_without_a_key_never_clash(shopper):
+    member, dune, _ = shopper
+    buy(member)
+    cart.add(member, {}, dune.id, 1)
+
+    buy(member)
+    db.session.commit()
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 2
+    assert checkout.order_placed_with(member, None) is None
+
+
 # --------------------------------------------------------------------------- life cycle
 
 

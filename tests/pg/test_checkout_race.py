@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -12,6 +13,16 @@ from app.models import Book, Member, Order
 from app.services import cart
 from app.services.checkout import OutOfStock, ShippingAddress, place_order
 from tests.factories import make_book, make_member
+from tests.web.test_checkout_twice import (
+    logged_in_client,
+    no_key,
+    one_copy_in_a_cart,
+    own_keys,
+    post_at_once,
+    same_key,
+    shop_state,
+    three_checkouts_at_once,
+)
 
 ADDRESS = ShippingAddress(name="Racer", line1="1 Fast Lane", city="Shanghai", postcode="200000",
                           country="China")
@@ -151,3 +162,40 @@ def test_adding_a_book_while_another_window_checks_out_the_cart_asks_to_try_agai
     assert again.status_code == 302
     with pg_app.app_context():
         assert cart.raw_lines(db.session.get(Member, member.id), {}) == {book_id: 1}
+
+
+@pytest.mark.parametrize("forms_for", [same_key, own_keys, no_key])
+def test_three_checkouts_of_one_cart_at_the_same_moment_place_one_order(pg_app, forms_for):
+    """A double click, a retried request or two windows: identical POSTs /checkout through
+    separate clients at once; the cart's lines are taken once, whatever the key."""
+    book_id, responses, (order_ids, stock, sold, mails) = three_checkouts_at_once(pg_app,
+                                                                                   forms_for)
+
+    assert len(order_ids) == 1
+    assert (stock, sold, mails) == (4, 1, 1)
+    assert [r.status_code for r in responses] == [302, 302, 302]
+    if forms_for is same_key:
+        assert {r.location for r in responses} == {f"/orders/{order_ids[0]}"}
+
+
+def test_one_checkout_form_submitted_three_times_at_once_after_a_refill_places_one_order(pg_app):
+    """The cart is not empty for the late submissions (a book went in meanwhile): the key's
+    unique index still lets exactly one order through, and the new book stays in the cart."""
+    book_id, email = one_copy_in_a_cart(pg_app)
+    clients = [logged_in_client(pg_app, email) for _ in range(3)]
+    forms = same_key(clients)
+    first = clients[0].post("/checkout", data=forms[0])
+    with pg_app.app_context():
+        emma = make_book(title="Emma", stock_on_hand=3)
+        db.session.commit()
+        emma_id = emma.id
+    clients[0].post("/cart/add", data={"book_id": emma_id, "quantity": 1})
+
+    responses = post_at_once(clients, forms)
+
+    assert {r.location for r in responses} == {first.location}
+    assert len(shop_state(pg_app, book_id)[0]) == 1
+    with pg_app.app_context():
+        assert db.session.get(Book, emma_id).stock_on_hand == 3
+        member = db.session.scalar(sa.select(Member).where(Member.email == email))
+        assert cart.raw_lines(member, {}) == {emma_id: 1}

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from app.forms import AppForm
 from app.services import payment
 from app.services.cart import MAX_LINE_QUANTITY
-from app.services.checkout import NOTE_MAX_LENGTH, ShippingAddress
+from app.services.checkout import CHECKOUT_KEY_PATTERN, NOTE_MAX_LENGTH, ShippingAddress
 from app.web import lazy_gettext as _l
 
 _BOOK_ID_MAX = 2**31 - 1
@@ -119,6 +119,13 @@ class CheckoutForm(AppForm):
                                                   max=NOTE_MAX_LENGTH))],
     )
     save_address = BooleanField(_l("Save this address to my profile for next time"))
+    # One key per checkout page (the view fills it in): the order is placed once, however
+    # often the form is sent. Optional, so a page from before the key still checks out.
+    checkout_key = HiddenField(validators=[
+        Optional(),
+        Regexp(CHECKOUT_KEY_PATTERN, message=_l("This checkout form has expired. Please check "
+                                               "your order and place it again.")),
+    ])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -158,13 +158,18 @@ def _prefilled(member: Member) -> CheckoutForm:
             "name": saved.name, "phone": saved.phone, "line1": saved.line1, "line2": saved.line2,
             "city": saved.city, "region": saved.region, "postcode": saved.postcode,
             "country": saved.country, "payment_method": next(iter(payment.METHODS)),
-            "save_address": not member.has_address,
+            "save_address": not member.has_address, "checkout_key": checkout.new_checkout_key(),
         },
     )
 
 
 def _render_checkout(form: CheckoutForm, view: cart.CartView, status: int,
                      stock_error: checkout.OutOfStock | None = None):
+    if form.checkout_key.errors:  # a hidden field: its error is the form's
+        form.form_errors.append(str(form.checkout_key.errors[0]))
+    if form.checkout_key.errors or not form.checkout_key.data:
+        # Sent back unused, the key stays (no order has it); a bad or missing one is replaced.
+        form.checkout_key.data = checkout.new_checkout_key()
     return render_template(
         "cart/checkout.html",
         form=form,
@@ -181,6 +186,20 @@ def _empty_cart():
     return redirect(url_for("cart.show"))
 
 
+def _submitted_again(member: Member, key: str | None):
+    """A checkout that found its cart emptied, or its key used: lead to what happened."""
+    order = checkout.order_placed_with(member, key)
+    if order is not None:  # the same form again (a double click, a retried request)
+        flash(_("Your order %(number)s is placed already: nothing was ordered twice.",
+                number=order.number), "info")
+        return redirect(url_for("cart.order_detail", order_id=order.id))
+    if key and checkout.has_placed_orders(member):  # another window's form checked the cart out
+        flash(_("Your cart is empty, so nothing more was ordered. If you checked out in "
+                "another window, the order is listed here."), "info")
+        return redirect(url_for("cart.orders"))
+    return _empty_cart()
+
+
 @bp.route("/checkout", endpoint="checkout", methods=["GET", "POST"])
 @login_required
 def checkout_page():
@@ -194,12 +213,14 @@ def checkout_page():
             return _empty_cart()
         return _render_checkout(form, view, 200 if request.method == "GET" else 400)
     address = form.address()
+    key = form.checkout_key.data or None
     try:
         order = checkout.place_order(
             member,
             address=address,
             payment_method=form.payment_method.data,
             note=form.note.data,
+            checkout_key=key,
         )
         if form.save_address.data:
             from app.services.members import update_profile
@@ -213,9 +234,9 @@ def checkout_page():
         # Nothing was sold: the rollback puts back any copies reserved and keeps the cart.
         db.session.rollback()
         return _render_checkout(form, _cart_view(member), 409, stock_error=exc)
-    except checkout.EmptyCart:
+    except (checkout.EmptyCart, checkout.AlreadyPlaced):
         db.session.rollback()
-        return _empty_cart()
+        return _submitted_again(member, key)
     except DomainError as exc:
         db.session.rollback()
         form.form_errors.append(exc.message)
