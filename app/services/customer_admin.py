@@ -457,11 +457,65 @@ def erased_email(member: Member) -> str:
     return f"erased-{member.id}@{ERASED_DOMAIN}"
 
 
+# Values kept in audit entries about an erased person: they say what changed, not who the
+# person is (statuses, roles, grades, flags, ids, and the times things happened).
+AUDIT_KEPT_KEYS = frozenset({
+    "status", "role", "tier_code", "tier_is_manual", "kind", "format", "is_active_account",
+    "mail_opt_in", "stock_alerts_opt_in", "interaction_id", "mail_id", "attempts", "rating",
+})
+
+
+def _scrub_value(key: str, value: object) -> object:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub_value(k, v) for k, v in value.items()}
+    if key in AUDIT_KEPT_KEYS or key.endswith(("_at", "_on")):
+        return value
+    return ERASED_TEXT
+
+
 def _scrub(value: dict | None) -> dict | None:
     if not value:
         return value
-    return {k: (ERASED_TEXT if k in PERSONAL_FIELDS and v not in (None, True, False) else v)
-            for k, v in value.items()}
+    return {k: _scrub_value(k, v) for k, v in value.items()}
+
+
+def _audit_about(member: Member, old_email: str) -> sa.ColumnElement[bool]:
+    """The audit entries about the person: on their account, and on their orders, reviews,
+    notes and mails."""
+    from app.models import Review
+
+    def on(target_type: str, ids: sa.Select) -> sa.ColumnElement[bool]:
+        return sa.and_(AuditEntry.target_type == target_type, AuditEntry.target_id.in_(ids))
+
+    return sa.or_(
+        sa.and_(AuditEntry.target_type == "member", AuditEntry.target_id == member.id),
+        on("orders", sa.select(Order.id).where(Order.member_id == member.id)),
+        on("review", sa.select(Review.id).where(Review.member_id == member.id)),
+        on("interaction", sa.select(Interaction.id).where(Interaction.member_id == member.id)),
+        on("outbox_mail", sa.select(OutboxMail.id).where(sa.or_(
+            OutboxMail.member_id == member.id,
+            sa.func.lower(OutboxMail.to_email) == old_email.lower()))),
+    )
+
+
+def scrub_audit_log(member: Member, old_email: str, placeholder: str) -> int:
+    """Replace the personal text in every audit entry about the person (the notes staff wrote,
+    tag names, typed reasons and notes, addresses, the email in summaries): each keeps when it
+    was made, by whom, the action, its target and the non-personal values (AUDIT_KEPT_KEYS).
+    Entries the person made themselves keep their account id, not their address. Returns how
+    many entries were scrubbed."""
+    entries = db.session.scalars(sa.select(AuditEntry).where(_audit_about(member, old_email)))
+    count = 0
+    for entry in entries:
+        entry.before, entry.after = _scrub(entry.before), _scrub(entry.after)
+        entry.summary = ERASED_TEXT
+        count += 1
+    db.session.execute(
+        sa.update(AuditEntry).where(AuditEntry.actor_id == member.id)
+        .values(actor_label=placeholder).execution_options(synchronize_session=False))
+    return count
 
 
 def erase_member(member: Member, actor: Member) -> Member:
@@ -477,7 +531,9 @@ def erase_member(member: Member, actor: Member) -> Member:
       wiped; demands left as a visitor with the same address are cancelled and re-addressed;
     - the cart and tags are removed; staff notes keep their type and dates, not their text;
     - outbox mails to them lose their address, subject and body; unsent ones are cancelled;
-    - personal values in audit entries about them are replaced.
+    - audit entries about them (their account, orders, reviews, notes and mails) keep who did
+      what and when, but lose the personal text: notes, tag names, typed reasons, addresses
+      (`scrub_audit_log`).
     """
     _require_admin(actor)
     if member.erased_at is not None:
@@ -518,6 +574,7 @@ def erase_member(member: Member, actor: Member) -> Member:
                 ship_line2=None, ship_region=None, ship_postcode=ERASED_TEXT, ship_phone=None,
                 note=None)
         .execution_options(synchronize_session=False))
+    scrub_audit_log(member, old_email, placeholder)  # first: it finds mails by address
     mail_of_member = sa.or_(OutboxMail.member_id == member.id,
                             sa.func.lower(OutboxMail.to_email) == old_email.lower())
     db.session.execute(
@@ -535,11 +592,6 @@ def erase_member(member: Member, actor: Member) -> Member:
     db.session.execute(
         sa.update(Interaction).where(Interaction.member_id == member.id)
         .values(body=ERASED_TEXT).execution_options(synchronize_session=False))
-    for entry in db.session.scalars(
-        sa.select(AuditEntry).where(AuditEntry.target_type == "member",
-                                    AuditEntry.target_id == member.id)
-    ):
-        entry.before, entry.after = _scrub(entry.before), _scrub(entry.after)
     for hook in _ERASURE_HOOKS:
         hook(member, placeholder)
 
