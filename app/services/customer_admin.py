@@ -189,6 +189,47 @@ def change_role(member: Member, new_role: Role | str, actor: Member) -> Member:
     return member
 
 
+# --------------------------------------------------------------------------- the customer list
+
+
+def may_export_customer_list(actor: Member) -> bool:
+    """Admins, and staff an admin allowed (`set_export_permission`), may download the whole
+    customer list (names, emails, phones, addresses)."""
+    if actor.has_role(Role.ADMIN):
+        return True
+    return actor.has_role(Role.STAFF) and actor.may_export_customers and actor.is_active_account
+
+
+def set_export_permission(member: Member, actor: Member, allowed: bool) -> Member:
+    """Admins only: allow a member of staff to download the customer list, or stop them."""
+    _require_admin(actor)
+    if member.erased_at is not None:
+        raise AccountErased(_("This account was erased on request; it cannot be changed."))
+    if allowed and member.role is not Role.STAFF:
+        raise NotAllowed(_("Only a member of staff can be allowed to export the customer "
+                           "list (admins always may)."))
+    if member.may_export_customers == allowed:
+        return member
+    member.may_export_customers = allowed
+    db.session.flush()
+    audit.record(actor, "customer.export_permission", member,
+                 before={"may_export_customers": not allowed},
+                 after={"may_export_customers": allowed},
+                 summary="Customer list export allowed" if allowed
+                 else "Customer list export no longer allowed")
+    return member
+
+
+def record_list_export(actor: Member, filters: dict, rows: int) -> None:
+    """Audit one download of the customer list: who, when (the entry's time), with which
+    filters and how many customers it held."""
+    if not may_export_customer_list(actor):
+        raise NotAllowed(_("You are not allowed to export the customer list."))
+    audit.record(actor, "customer.list_export", target_type="customer_list",
+                 after={"filters": filters, "rows": rows},
+                 summary=f"Customer list exported: {rows} row(s)")
+
+
 # --------------------------------------------------------------------------- data export
 
 

@@ -387,6 +387,12 @@ CSV_HEADER = ["member_no", "name", "email", "phone", "tier", "role", "joined_at"
               "postcode", "country"]
 
 
+def count_customers(filters: CustomerFilters) -> int:
+    """How many customers the filters select (the rows of the CSV export)."""
+    stmt = filtered(sa.select(Member.id), filters).order_by(None)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+
+
 def customer_csv_rows(filters: CustomerFilters) -> Iterator[list[object]]:
     """The header, then one row per matching customer, read 500 at a time."""
     yield CSV_HEADER

@@ -1,0 +1,29 @@
+"""a member of staff may be allowed to download the customer list
+
+Revision ID: a1c3e5f70b29
+Revises: de8f225cb0df
+Create Date: 2026-12-05 21:30:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+import app.db
+
+
+# revision identifiers, used by Alembic.
+revision = 'a1c3e5f70b29'
+down_revision = 'de8f225cb0df'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('may_export_customers', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
+
+
+def downgrade():
+    with op.batch_alter_table('member', schema=None) as batch_op:
+        batch_op.drop_column('may_export_customers')
