@@ -556,6 +556,15 @@ def scrub_audit_log(member: Member, old_email: str, placeholder: str) -> int:
     db.session.execute(
         sa.update(AuditEntry).where(AuditEntry.actor_id == member.id)
         .values(actor_label=placeholder).execution_options(synchronize_session=False))
+    # A download of the customer list searched for them by address, name or phone.
+    typed = {v.lower() for v in (old_email, member.name, member.phone) if v and len(v) > 2}
+    for entry in db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "customer.list_export")):
+        query = str(((entry.after or {}).get("filters") or {}).get("q", "")).lower()
+        if query and any(query in value or value in query for value in typed):
+            entry.after = {**entry.after,
+                           "filters": {**entry.after["filters"], "q": ERASED_TEXT}}
+            count += 1
     return count
 
 

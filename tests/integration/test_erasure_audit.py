@@ -71,3 +71,20 @@ def test_erasure_scrubs_notes_tags_and_typed_text_about_the_person_from_the_audi
     # Non-personal values stay readable.
     status = next(e for e in entries if e.action == "order.status")
     assert (status.before, status.after) == ({"status": "placed"}, {"status": "shipped"})
+
+
+def test_erasure_scrubs_a_customer_list_search_for_the_person(ctx):
+    boss = make_admin()
+    ada = make_member(name="Ada Secret", email="ada.secret@example.test")
+    customer_admin.record_list_export(boss, {"q": "ada.secret@"}, 1)
+    customer_admin.record_list_export(boss, {"q": "bea", "sort": "name"}, 4)
+    db.session.commit()
+
+    customer_admin.erase_member(ada, boss)
+    db.session.commit()
+
+    exports = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "customer.list_export").order_by(AuditEntry.id)).all()
+    assert [e.after for e in exports] == [
+        {"filters": {"q": customer_admin.ERASED_TEXT}, "rows": 1},
+        {"filters": {"q": "bea", "sort": "name"}, "rows": 4}]
