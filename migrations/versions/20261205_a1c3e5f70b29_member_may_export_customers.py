@@ -9,6 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import app.db
+from app import search_index
 
 
 # revision identifiers, used by Alembic.
@@ -19,11 +20,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('may_export_customers', sa.Boolean(), nullable=False,
+    # A plain ADD COLUMN, not batch mode: on SQLite a batch rebuild of `member` would drop the
+    # member_fts triggers that keep the customer name search current (app.search_index).
+    op.add_column('member', sa.Column('may_export_customers', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
 
 
 def downgrade():
     with op.batch_alter_table('member', schema=None) as batch_op:
         batch_op.drop_column('may_export_customers')
+    # SQLite rebuilt the table for the drop, and its name-search triggers went with it.
+    search_index.install_members(op.get_bind())
