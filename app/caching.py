@@ -42,6 +42,16 @@ def lookup(key: str) -> object | None:
         return None
 
 
+def lookup_many(*keys: str) -> list[object | None]:
+    """The cached values for `keys` in one round trip (None for each one missing, and for all
+    when the cache is unreachable)."""
+    try:
+        return list(cache.get_many(*keys))
+    except Exception:
+        log.exception("cache read failed for %s", keys)
+        return [None] * len(keys)
+
+
 def store(key: str, value: object, seconds: int) -> None:
     try:
         cache.set(key, value, timeout=seconds)

@@ -8,7 +8,8 @@ decides nothing the cache does not already know, and it cost three times a bare-
 
 - only a GET for a URL the page cache has served in the last PAGE_CACHE_SECONDS (the views
   record the URL, the language and the cache key in an index here), whose page is still in
-  the shared cache (so a page the shop forgot is never served from here);
+  the shared cache and of its current generation (so a page the shop forgot is never served
+  from here);
 - only for a visitor: a session cookie without a logged-in member or a flashed message, and no
   remember-me cookie; anyone else, and any doubt, goes through Flask as before;
 - with the same language choice (the `lang` cookie, else Accept-Language), the same header
@@ -100,7 +101,11 @@ class FrontDoor:
         if session is None or "_user_id" in session or session.get("_flashes"):
             return None
         with self.app.app_context():
-            html = caching.lookup(entry[0])
+            generation, html = caching.lookup_many(page_cache.GENERATION_KEY, entry[0])
+        # Only a page rendered in the current generation (page_cache.forget_pages).
+        if not isinstance(html, tuple) or html[0] != generation or generation is None:
+            return None
+        html = html[1]
         nav = page_cache.visitor_nav(self.app, locale, cart_service.count(None, session))
         if not isinstance(html, str) or nav is None:
             return None

@@ -19,6 +19,11 @@ PAGE_CACHE_SECONDS old; the cart and checkout always read live stock and prices.
 
 A visitor's later request for a page served here is answered before Flask by app.front_door,
 from the same cache entry (serve() tells it the URL, language and key).
+
+An admin edit that changes what the catalog pages show (a category, a book, stock received)
+calls `forget_pages()` after its commit: every page cached so far is then stale at once, in
+every process (each entry carries the generation it was rendered in, and a page is only served
+from the cache while that is the shared cache's current generation).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 from collections.abc import Callable, Hashable
 
 from flask import Flask, current_app, g, render_template, request, session
@@ -74,6 +80,29 @@ def shareable(members: bool) -> bool:
     return _field_name() not in g  # a token issued earlier in this request would be cached
 
 
+GENERATION_KEY = "page:generation"
+
+
+def forget_pages() -> str:
+    """Make every cached page stale at once (after an edit to what the pages show): a new
+    generation, kept until the next edit. Returns it."""
+    generation = secrets.token_hex(8)
+    caching.store(GENERATION_KEY, generation, 0)  # 0: no expiry
+    return generation
+
+
+def cached_page(key: str) -> tuple[str, str | None]:
+    """(the current generation, the page at `key` if rendered in it), in one cache round trip.
+    With no generation in the cache (first use, or evicted) a new one is started: nothing
+    cached before can then be taken for current."""
+    generation, entry = caching.lookup_many(GENERATION_KEY, key)
+    if not isinstance(generation, str):
+        return forget_pages(), None
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
+        return generation, entry[1]
+    return generation, None
+
+
 def page_key(name: str, full_path: str | None = None, locale: str | None = None) -> str:
     """The cache key of a URL (path and query string, as `request.full_path` gives it: "/?"
     for the home page) under `name`, in a language (default: this request's)."""
@@ -105,13 +134,13 @@ def serve(name: str, render: Callable[[], object], *, members: bool = True,
         return render()
     locale = str(get_locale())
     key = page_key(name, locale=locale)
-    html = caching.lookup(key)
+    generation, html = cached_page(key)
     if html is None:
         result = _render_with_holes(render)
         if not isinstance(result, str):
             return _fill_result(result)
         html = result
-        caching.store(key, html, seconds)
+        caching.store(key, (generation, html), seconds)
     front_door.record(key, seconds, locale)
     return fill(html)
 

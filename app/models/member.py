@@ -88,6 +88,10 @@ class Member(UserMixin, db.Model):
     lifetime_spend: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
     last_order_at: Mapped[datetime | None]
     erased_at: Mapped[datetime | None]
+    # A member of staff an admin allowed to download the whole customer list (admins may
+    # anyway); granted and revoked on the staff member's record, audited.
+    may_export_customers: Mapped[bool] = mapped_column(default=False,
+                                                       server_default=sa.false())
 
     address_line1: Mapped[str | None] = mapped_column(sa.String(200))
     address_line2: Mapped[str | None] = mapped_column(sa.String(200))

@@ -12,6 +12,7 @@ Erasure anonymises the person and keeps the order rows and amounts for the accou
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -42,6 +43,7 @@ from app.models.order import Order
 from app.services import audit
 from app.services import members as member_rules
 from app.services.customer_tags import tag_names
+from app.services.exports import Text
 
 CONTACT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city",
                   "region", "postcode", "country")
@@ -187,6 +189,47 @@ def change_role(member: Member, new_role: Role | str, actor: Member) -> Member:
     return member
 
 
+# --------------------------------------------------------------------------- the customer list
+
+
+def may_export_customer_list(actor: Member) -> bool:
+    """Admins, and staff an admin allowed (`set_export_permission`), may download the whole
+    customer list (names, emails, phones, addresses)."""
+    if actor.has_role(Role.ADMIN):
+        return True
+    return actor.has_role(Role.STAFF) and actor.may_export_customers and actor.is_active_account
+
+
+def set_export_permission(member: Member, actor: Member, allowed: bool) -> Member:
+    """Admins only: allow a member of staff to download the customer list, or stop them."""
+    _require_admin(actor)
+    if member.erased_at is not None:
+        raise AccountErased(_("This account was erased on request; it cannot be changed."))
+    if allowed and member.role is not Role.STAFF:
+        raise NotAllowed(_("Only a member of staff can be allowed to export the customer "
+                           "list (admins always may)."))
+    if member.may_export_customers == allowed:
+        return member
+    member.may_export_customers = allowed
+    db.session.flush()
+    audit.record(actor, "customer.export_permission", member,
+                 before={"may_export_customers": not allowed},
+                 after={"may_export_customers": allowed},
+                 summary="Customer list export allowed" if allowed
+                 else "Customer list export no longer allowed")
+    return member
+
+
+def record_list_export(actor: Member, filters: dict, rows: int) -> None:
+    """Audit one download of the customer list: who, when (the entry's time), with which
+    filters and how many customers it held."""
+    if not may_export_customer_list(actor):
+        raise NotAllowed(_("You are not allowed to export the customer list."))
+    audit.record(actor, "customer.list_export", target_type="customer_list",
+                 after={"filters": filters, "rows": rows},
+                 summary=f"Customer list exported: {rows} row(s)")
+
+
 # --------------------------------------------------------------------------- data export
 
 
@@ -194,73 +237,243 @@ def _when(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+# What the subject access export holds, column by column: every column that points at a member
+# (a foreign key to member.id, or a column named member_id or *email) is either exported, in the
+# named section, or left out for the stated reason. tests/integration/test_member_data_export.py
+# reads the schema and fails when a table holds such a column that neither list names.
+EXPORT_COVERED = {
+    "member.email": "profile",
+    "member_tag.member_id": "tags",
+    "orders.member_id": "orders",
+    "orders.email": "orders",
+    "cart.member_id": "cart",
+    "demand.member_id": "demands",
+    "demand.email": "demands",
+    "interaction.member_id": "interactions",
+    "review.member_id": "reviews",
+    "survey_response.member_id": "survey_answers",
+    "grade_change.member_id": "grade_history",
+    "outbox_mail.member_id": "mails",
+    "outbox_mail.to_email": "mails",
+    "campaign_recipient.member_id": "campaigns",
+    "analytics_member.member_id": "profiling",
+}
+_STAFF_WORK = "the member of staff who did it: a record of staff work, not data about the customer"
+EXPORT_EXCLUDED = {
+    "analytics_run.requested_by_id": _STAFF_WORK,
+    "audit_entry.actor_id": _STAFF_WORK + " (entries about the person are in account_history)",
+    "campaign.created_by_id": _STAFF_WORK,
+    "campaign.sent_by_id": _STAFF_WORK,
+    "interaction.staff_id": _STAFF_WORK + " (the notes about the person are in interactions)",
+    "interaction.follow_up_done_by_id": _STAFF_WORK,
+    "member_tag.added_by_id": _STAFF_WORK,
+    "stock_receipt.actor_id": _STAFF_WORK,
+    "review.moderated_by_id": _STAFF_WORK + " (the decision and its note are in reviews)",
+    "order_event.actor_id": _STAFF_WORK + " (the order's status history is in orders)",
+    "grade_change.actor_id": _STAFF_WORK,
+}
+# Columns of the member row itself left out of the profile, and why.
+PROFILE_EXCLUDED = {
+    "id": "an internal row number (member_no is the member's number)",
+    "password_hash": "a one-way hash of the password, which no one can read back",
+    "auth_token": "a session secret; exporting it would let the file's reader log in",
+    "phone_key": "the phone's digits reversed for searching: the phone itself is exported",
+}
+
+
 def member_data(member: Member) -> dict:
-    """Everything the shop holds about the member, for a subject access request (JSON-safe)."""
+    """Everything the shop holds about the member, for a subject access request (JSON-safe):
+    see EXPORT_COVERED for where each kind of record goes."""
+    from app.models import (
+        AnalyticsRun,
+        Book,
+        Campaign,
+        CampaignRecipient,
+        CartLine,
+        GradeChange,
+        MemberSnapshot,
+        OrderEvent,
+        Review,
+        SurveyResponse,
+    )
+
     orders = db.session.scalars(
         sa.select(Order).where(Order.member_id == member.id)
         .options(selectinload(Order.lines)).order_by(Order.placed_at, Order.id)
     ).all()
+    events: dict[int, list[OrderEvent]] = {}
+    for event in db.session.scalars(
+        sa.select(OrderEvent).join(Order, Order.id == OrderEvent.order_id)
+        .where(Order.member_id == member.id).order_by(OrderEvent.at, OrderEvent.id)
+    ):
+        events.setdefault(event.order_id, []).append(event)
+    email = member.email.lower()
     demands = db.session.scalars(
-        sa.select(Demand).where(Demand.member_id == member.id)
+        sa.select(Demand).where(sa.or_(Demand.member_id == member.id,
+                                       sa.func.lower(Demand.email) == email))
         .options(selectinload(Demand.book)).order_by(Demand.created_at, Demand.id)
     ).all()
     interactions = db.session.scalars(
         sa.select(Interaction).where(Interaction.member_id == member.id)
         .order_by(Interaction.created_at, Interaction.id)
     ).all()
-    profile = audit.snapshot(member, ("member_no", *PERSONAL_FIELDS, "role", "tier_code",
-                                      "joined_at", "last_login_at", "is_active_account",
-                                      "order_count", "lifetime_spend", "last_order_at"))
+    cart_lines = db.session.execute(
+        sa.select(CartLine, Book.title).join(Cart, Cart.id == CartLine.cart_id)
+        .join(Book, Book.id == CartLine.book_id)
+        .where(Cart.member_id == member.id).order_by(CartLine.id)
+    ).all()
+    reviews = db.session.execute(
+        sa.select(Review, Book.title).join(Book, Book.id == Review.book_id)
+        .where(Review.member_id == member.id).order_by(Review.created_at, Review.id)
+    ).all()
+    answers = db.session.execute(
+        sa.select(SurveyResponse, Order).join(Order, Order.id == SurveyResponse.order_id)
+        .where(SurveyResponse.member_id == member.id)
+        .order_by(SurveyResponse.created_at, SurveyResponse.id)
+    ).all()
+    grades = db.session.scalars(
+        sa.select(GradeChange).where(GradeChange.member_id == member.id)
+        .order_by(GradeChange.at, GradeChange.id)
+    ).all()
+    mails = db.session.scalars(
+        sa.select(OutboxMail).where(sa.or_(OutboxMail.member_id == member.id,
+                                           sa.func.lower(OutboxMail.to_email) == email))
+        .order_by(OutboxMail.created_at, OutboxMail.id)
+    ).all()
+    campaigns = db.session.execute(
+        sa.select(CampaignRecipient.group, Campaign)
+        .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
+        .where(CampaignRecipient.member_id == member.id).order_by(Campaign.id)
+    ).all()
+    profiling = db.session.execute(
+        sa.select(MemberSnapshot, AnalyticsRun.as_of)
+        .join(AnalyticsRun, AnalyticsRun.id == MemberSnapshot.run_id)
+        .where(MemberSnapshot.member_id == member.id)
+        .order_by(AnalyticsRun.as_of, AnalyticsRun.id)
+    ).all()
+    history = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.target_type == "member",
+                                    AuditEntry.target_id == member.id)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    ).all()
+    profile = audit.snapshot(member, [c.key for c in sa.inspect(Member).column_attrs
+                                      if c.key not in PROFILE_EXCLUDED])
     return {
         "profile": profile,
         "tags": tag_names(member),
         "orders": [{
             "number": o.number, "status": o.status.value, "placed_at": _when(o.placed_at),
+            "paid_at": _when(o.paid_at), "shipped_at": _when(o.shipped_at),
+            "delivered_at": _when(o.delivered_at), "cancelled_at": _when(o.cancelled_at),
             "email": o.email, "ship_name": o.ship_name, "ship_line1": o.ship_line1,
             "ship_line2": o.ship_line2, "ship_city": o.ship_city, "ship_region": o.ship_region,
             "ship_postcode": o.ship_postcode, "ship_country": o.ship_country,
-            "ship_phone": o.ship_phone, "note": o.note, "subtotal": str(o.subtotal),
+            "ship_phone": o.ship_phone, "note": o.note, "payment_method": o.payment_method,
+            "tier_code": o.tier_code, "subtotal": str(o.subtotal),
             "discount_total": str(o.discount_total), "shipping_fee": str(o.shipping_fee),
             "total": str(o.total),
             "lines": [{"title": li.title, "authors": li.authors, "quantity": li.quantity,
                        "unit_price": str(li.unit_price), "line_total": str(li.line_total)}
                       for li in o.lines],
+            "status_history": [{
+                "at": _when(e.at), "from": e.from_status.value if e.from_status else None,
+                "to": e.to_status.value, "note": e.note,
+            } for e in events.get(o.id, [])],
         } for o in orders],
+        "cart": [{"title": title, "quantity": line.quantity, "added_at": _when(line.added_at)}
+                 for line, title in cart_lines],
         "demands": [{
             "title": d.display_title, "quantity": d.quantity, "status": d.status.value,
-            "note": d.note, "created_at": _when(d.created_at),
+            "email": d.email, "note": d.note, "created_at": _when(d.created_at),
+            "notified_at": _when(d.notified_at), "fulfilled_at": _when(d.fulfilled_at),
+            "cancelled_at": _when(d.cancelled_at), "expired_at": _when(d.expired_at),
         } for d in demands],
         "interactions": [{
             "kind": i.kind.value, "text": i.body, "created_at": _when(i.created_at),
             "follow_up_on": i.follow_up_on.isoformat() if i.follow_up_on else None,
+            "follow_up_done_at": _when(i.follow_up_done_at),
         } for i in interactions],
+        "reviews": [{
+            "book": title, "rating": r.rating, "text": r.body, "status": r.status.value,
+            "created_at": _when(r.created_at), "updated_at": _when(r.updated_at),
+            "moderated_at": _when(r.moderated_at), "moderation_note": r.moderation_note,
+        } for r, title in reviews],
+        "survey_answers": [{
+            "order": o.number, "score": a.score, "comment": a.comment,
+            "created_at": _when(a.created_at), "updated_at": _when(a.updated_at),
+        } for a, o in answers],
+        "grade_history": [{
+            "at": _when(g.at), "from": g.from_name, "to": g.to_name, "reason": g.reason.value,
+            "spend": str(g.spend), "note": g.note,
+        } for g in grades],
+        "mails": [{
+            "kind": m.kind, "to": m.to_email, "subject": m.subject, "status": m.status.value,
+            "created_at": _when(m.created_at), "sent_at": _when(m.sent_at),
+            "text": m.body_text,
+        } for m in mails],
+        "campaigns": [{
+            "campaign": c.name, "subject": c.subject, "group": group.value,
+            "sent_at": _when(c.sent_at),
+        } for group, c in campaigns],
+        "profiling": [{
+            "as_of": _when(as_of), "segment": p.segment, "grade": p.tier_code,
+            "recency_days": p.recency_days, "frequency": p.frequency,
+            "monetary": str(p.monetary), "r_score": p.r_score, "f_score": p.f_score,
+            "m_score": p.m_score, "repeat_transactions": p.repeat_transactions,
+            "p_alive": p.p_alive, "p_alive_month_before": p.p_alive_prev,
+            "expected_purchases": p.expected_purchases,
+            "expected_spend": None if p.expected_spend is None else str(p.expected_spend),
+            "clv": None if p.clv is None else str(p.clv), "at_risk": p.at_risk,
+        } for p, as_of in profiling],
+        "account_history": [{
+            "at": _when(e.at), "action": e.action, "summary": e.summary,
+            "before": e.before, "after": e.after,
+        } for e in history],
     }
 
 
+TEXT_FIELDS = {"phone", "ship_phone", "postcode", "ship_postcode", "member_no"}
+
+
+def _cell(key: str, value: object) -> object:
+    """A CSV cell: phones and postcodes are text (app.services.exports.Text), dicts as JSON."""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if key in TEXT_FIELDS and isinstance(value, str):
+        return Text(value)
+    return value
+
+
 def member_data_rows(data: dict) -> Iterator[list[object]]:
-    """The same data as CSV rows: one section after another, each with its own header."""
+    """The same data as CSV rows: one section after another, each with its own header; a list
+    inside a record (an order's lines) follows as its own section, keyed by the record's
+    first field."""
     yield ["section", "field", "value"]
     for key, value in data["profile"].items():
-        yield ["profile", key, value]
+        yield ["profile", key, _cell(key, value)]
     yield ["profile", "tags", ", ".join(data["tags"])]
-    yield []
-    yield ["orders", "number", "status", "placed_at", "total", "title", "quantity",
-           "unit_price", "line_total"]
-    for order in data["orders"]:
-        for line in order["lines"] or [{}]:
-            yield ["orders", order["number"], order["status"], order["placed_at"],
-                   order["total"], line.get("title"), line.get("quantity"),
-                   line.get("unit_price"), line.get("line_total")]
-    yield []
-    yield ["demands", "title", "quantity", "status", "created_at", "note"]
-    for demand in data["demands"]:
-        yield ["demands", demand["title"], demand["quantity"], demand["status"],
-               demand["created_at"], demand["note"]]
-    yield []
-    yield ["interactions", "kind", "created_at", "follow_up_on", "text"]
-    for item in data["interactions"]:
-        yield ["interactions", item["kind"], item["created_at"], item["follow_up_on"],
-               item["text"]]
+    for section, records in data.items():
+        if section in ("profile", "tags"):
+            continue
+        yield []
+        fields = [k for k, v in records[0].items() if not isinstance(v, list)] if records \
+            else []
+        yield [section, *fields] if fields else [section]
+        nested: dict[str, list[list[object]]] = {}
+        headers: dict[str, list[str]] = {}
+        for record in records:
+            yield [section, *(_cell(k, record[k]) for k in fields)]
+            for key, items in record.items():
+                if isinstance(items, list) and items:
+                    headers.setdefault(key, list(items[0]))
+                    nested.setdefault(key, []).extend(
+                        [record[fields[0]], *(_cell(k, v) for k, v in item.items())]
+                        for item in items)
+        for key, rows in nested.items():
+            yield []
+            yield [f"{section}.{key}", fields[0], *headers[key]]
+            for row in rows:
+                yield [f"{section}.{key}", *row]
 
 
 def record_export(member: Member, actor: Member, fmt: str) -> None:
@@ -285,11 +498,74 @@ def erased_email(member: Member) -> str:
     return f"erased-{member.id}@{ERASED_DOMAIN}"
 
 
+# Values kept in audit entries about an erased person: they say what changed, not who the
+# person is (statuses, roles, grades, flags, ids, and the times things happened).
+AUDIT_KEPT_KEYS = frozenset({
+    "status", "role", "tier_code", "tier_is_manual", "kind", "format", "is_active_account",
+    "mail_opt_in", "stock_alerts_opt_in", "interaction_id", "mail_id", "attempts", "rating",
+})
+
+
+def _scrub_value(key: str, value: object) -> object:
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {k: _scrub_value(k, v) for k, v in value.items()}
+    if key in AUDIT_KEPT_KEYS or key.endswith(("_at", "_on")):
+        return value
+    return ERASED_TEXT
+
+
 def _scrub(value: dict | None) -> dict | None:
     if not value:
         return value
-    return {k: (ERASED_TEXT if k in PERSONAL_FIELDS and v not in (None, True, False) else v)
-            for k, v in value.items()}
+    return {k: _scrub_value(k, v) for k, v in value.items()}
+
+
+def _audit_about(member: Member, old_email: str) -> sa.ColumnElement[bool]:
+    """The audit entries about the person: on their account, and on their orders, reviews,
+    notes and mails."""
+    from app.models import Review
+
+    def on(target_type: str, ids: sa.Select) -> sa.ColumnElement[bool]:
+        return sa.and_(AuditEntry.target_type == target_type, AuditEntry.target_id.in_(ids))
+
+    return sa.or_(
+        sa.and_(AuditEntry.target_type == "member", AuditEntry.target_id == member.id),
+        on("orders", sa.select(Order.id).where(Order.member_id == member.id)),
+        on("review", sa.select(Review.id).where(Review.member_id == member.id)),
+        on("interaction", sa.select(Interaction.id).where(Interaction.member_id == member.id)),
+        on("outbox_mail", sa.select(OutboxMail.id).where(sa.or_(
+            OutboxMail.member_id == member.id,
+            sa.func.lower(OutboxMail.to_email) == old_email.lower()))),
+    )
+
+
+def scrub_audit_log(member: Member, old_email: str, placeholder: str) -> int:
+    """Replace the personal text in every audit entry about the person (the notes staff wrote,
+    tag names, typed reasons and notes, addresses, the email in summaries): each keeps when it
+    was made, by whom, the action, its target and the non-personal values (AUDIT_KEPT_KEYS).
+    Entries the person made themselves keep their account id, not their address. Returns how
+    many entries were scrubbed."""
+    entries = db.session.scalars(sa.select(AuditEntry).where(_audit_about(member, old_email)))
+    count = 0
+    for entry in entries:
+        entry.before, entry.after = _scrub(entry.before), _scrub(entry.after)
+        entry.summary = ERASED_TEXT
+        count += 1
+    db.session.execute(
+        sa.update(AuditEntry).where(AuditEntry.actor_id == member.id)
+        .values(actor_label=placeholder).execution_options(synchronize_session=False))
+    # A download of the customer list searched for them by address, name or phone.
+    typed = {v.lower() for v in (old_email, member.name, member.phone) if v and len(v) > 2}
+    for entry in db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "customer.list_export")):
+        query = str(((entry.after or {}).get("filters") or {}).get("q", "")).lower()
+        if query and any(query in value or value in query for value in typed):
+            entry.after = {**entry.after,
+                           "filters": {**entry.after["filters"], "q": ERASED_TEXT}}
+            count += 1
+    return count
 
 
 def erase_member(member: Member, actor: Member) -> Member:
@@ -305,7 +581,9 @@ def erase_member(member: Member, actor: Member) -> Member:
       wiped; demands left as a visitor with the same address are cancelled and re-addressed;
     - the cart and tags are removed; staff notes keep their type and dates, not their text;
     - outbox mails to them lose their address, subject and body; unsent ones are cancelled;
-    - personal values in audit entries about them are replaced.
+    - audit entries about them (their account, orders, reviews, notes and mails) keep who did
+      what and when, but lose the personal text: notes, tag names, typed reasons, addresses
+      (`scrub_audit_log`).
     """
     _require_admin(actor)
     if member.erased_at is not None:
@@ -346,6 +624,7 @@ def erase_member(member: Member, actor: Member) -> Member:
                 ship_line2=None, ship_region=None, ship_postcode=ERASED_TEXT, ship_phone=None,
                 note=None)
         .execution_options(synchronize_session=False))
+    scrub_audit_log(member, old_email, placeholder)  # first: it finds mails by address
     mail_of_member = sa.or_(OutboxMail.member_id == member.id,
                             sa.func.lower(OutboxMail.to_email) == old_email.lower())
     db.session.execute(
@@ -363,11 +642,6 @@ def erase_member(member: Member, actor: Member) -> Member:
     db.session.execute(
         sa.update(Interaction).where(Interaction.member_id == member.id)
         .values(body=ERASED_TEXT).execution_options(synchronize_session=False))
-    for entry in db.session.scalars(
-        sa.select(AuditEntry).where(AuditEntry.target_type == "member",
-                                    AuditEntry.target_id == member.id)
-    ):
-        entry.before, entry.after = _scrub(entry.before), _scrub(entry.after)
     for hook in _ERASURE_HOOKS:
         hook(member, placeholder)
 

@@ -48,6 +48,7 @@ from app.models import (
 from app.models.member import phone_key
 from app.paging import CountedPage, paginate_counted
 from app.services import tiers
+from app.services.exports import Text
 from app.services.text import contains_pattern
 from app.web import lazy_gettext as _l
 
@@ -386,12 +387,19 @@ CSV_HEADER = ["member_no", "name", "email", "phone", "tier", "role", "joined_at"
               "postcode", "country"]
 
 
+def count_customers(filters: CustomerFilters) -> int:
+    """How many customers the filters select (the rows of the CSV export)."""
+    stmt = filtered(sa.select(Member.id), filters).order_by(None)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+
+
 def customer_csv_rows(filters: CustomerFilters) -> Iterator[list[object]]:
     """The header, then one row per matching customer, read 500 at a time."""
     yield CSV_HEADER
     stmt = _ordered(filtered(sa.select(Member, _tag_list_column()), filters), filters.sort)
     for member, tags in db.session.execute(stmt.execution_options(yield_per=500)):
-        yield [member.member_no, member.name, member.email, member.phone, member.tier_code,
+        yield [member.member_no, member.name, member.email,
+               Text(member.phone) if member.phone else "", member.tier_code,
                member.role.value, member.joined_at.isoformat(),
                member.last_order_at.isoformat() if member.last_order_at else "",
                member.order_count, member.lifetime_spend, int(member.mail_opt_in),

@@ -3,7 +3,9 @@
 A stock-arrival mail carries a signed, expiring token (itsdangerous, salt "unsubscribe") in a
 link and in the `List-Unsubscribe` header (with `List-Unsubscribe-Post` for one-click
 unsubscribing, RFC 8058). A member's token turns off their stock alerts; a visitor's token
-cancels the demand they left with their address.
+cancels the demand they left with their address. A campaign mail carries a news token (same
+link, same headers): it turns off the member's news and offers (`mail_opt_in`). None of them
+needs a login: the signed token is the proof.
 
 `register_send_checks()` tells the outbox sender to re-check, at send time, that the reader
 still wants the mail: a member who opted out, or a demand cancelled since the mail was queued,
@@ -43,6 +45,7 @@ class Target:
 
     member_id: int | None = None
     email: str | None = None
+    news: bool = False  # a campaign mail's token: stop news and offers, not stock alerts
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -51,6 +54,10 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def token_for_member(member_id: int) -> str:
     return _serializer().dumps({"m": member_id})
+
+
+def token_for_news(member_id: int) -> str:
+    return _serializer().dumps({"n": member_id})
 
 
 def token_for_email(email: str) -> str:
@@ -75,6 +82,9 @@ class TokenMinter:
 
     def for_member(self, member_id: int) -> str:
         return self._mint(f'{{"m":{int(member_id)}}}')  # what json.dumps writes, compact
+
+    def for_news(self, member_id: int) -> str:
+        return self._mint(f'{{"n":{int(member_id)}}}')
 
     def for_email(self, email: str) -> str:
         return self._mint(json.dumps({"e": email.lower()}, separators=(",", ":")))
@@ -105,6 +115,8 @@ def read_token(token: str) -> Target:
         ) from exc
     if isinstance(data, dict) and isinstance(data.get("m"), int):
         return Target(member_id=data["m"])
+    if isinstance(data, dict) and isinstance(data.get("n"), int):
+        return Target(member_id=data["n"], news=True)
     if isinstance(data, dict) and isinstance(data.get("e"), str) and data["e"]:
         return Target(email=data["e"])
     raise InvalidUnsubscribeToken(_("This unsubscribe link is not valid."))
@@ -121,14 +133,18 @@ def describe(target: Target) -> str:
 
 
 def unsubscribe(token: str) -> Target:
-    """Stop stock-arrival mail for the token's reader. Flushes only; idempotent."""
+    """Stop the mail the token is for: a campaign token stops the member's news and offers, a
+    member's stock-alert token their stock alerts, a visitor's their demands. Flushes only;
+    idempotent."""
     target = read_token(token)
     now = utcnow()
     if target.member_id is not None:
         member = db.session.get(Member, target.member_id)
         if member is None:
             raise InvalidUnsubscribeToken(_("This unsubscribe link is not valid."))
-        if member.stock_alerts_opt_in:
+        if target.news:
+            member.mail_opt_in = False
+        elif member.stock_alerts_opt_in:
             from app.services import holds
 
             member.stock_alerts_opt_in = False

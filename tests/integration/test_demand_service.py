@@ -238,4 +238,4 @@ def test_the_csv_rows_carry_raw_values_and_the_export_neutralises_formula_cells(
     assert header[0] == "book_id"
     assert row[1] == "=HYPERLINK(\"x\")" and row[2] == "@evil"
     assert [csv_safe(v) for v in (row[1], "+1", "-2", "\tx", "ok", None)] == [
-        "'=HYPERLINK(\"x\")", "'+1", "'-2", "'\tx", "ok", ""]
+        "'=HYPERLINK(\"x\")", "+1", "-2", "'\tx", "ok", ""]

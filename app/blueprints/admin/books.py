@@ -16,6 +16,7 @@ from wtforms import SelectChoice
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, PER_PAGE, form_status, page_number
 from app.blueprints.admin.forms import BookFilterForm, BookForm, LowStockForm
+from app.blueprints.shop.views import forget_catalog
 from app.extensions import db
 from app.models import Book, Category, Demand, DemandStatus
 from app.services import audit, books_admin
@@ -144,6 +145,7 @@ def book_new():
             _show_error(form, error)
         else:
             db.session.commit()
+            forget_catalog()
             flash(_("“%(title)s” was added to the catalog.", title=book.title), "success")
             return redirect(url_for("admin.book_edit", book_id=book.id))
     return render_template("admin/books/form.html", form=form, book=None,
@@ -170,6 +172,7 @@ def book_edit(book_id: int):
             _show_error(form, error)
         else:
             db.session.commit()
+            forget_catalog()
             flash(_("Your changes to “%(title)s” were saved.", title=book.title), "success")
             return redirect(url_for("admin.book_edit", book_id=book.id))
     return render_template("admin/books/form.html", form=form, book=book,

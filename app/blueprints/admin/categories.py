@@ -13,6 +13,7 @@ from flask_login import current_user
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, form_status
 from app.blueprints.admin.forms import ActionForm, CategoryForm
+from app.blueprints.shop.views import forget_catalog
 from app.extensions import db
 from app.models import Book, Category
 from app.services import audit, books_admin
@@ -69,6 +70,7 @@ def category_new():
             _show_error(form, error)
         else:
             db.session.commit()
+            forget_catalog()
             flash(_("Category “%(name)s” was created.", name=category.name), "success")
             return redirect(url_for("admin.categories"))
     return render_template("admin/categories/form.html", form=form, category=None,
@@ -91,6 +93,7 @@ def category_edit(category_id: int):
             _show_error(form, error)
         else:
             db.session.commit()
+            forget_catalog()
             flash(_("Category “%(name)s” was saved.", name=category.name), "success")
             return redirect(url_for("admin.categories"))
     book_count = db.session.scalar(
@@ -120,6 +123,7 @@ def category_delete(category_id: int):
         flash(error.message, "error")
         return redirect(url_for("admin.category_edit", category_id=category_id))
     db.session.commit()
+    forget_catalog()
     flash(_("Category “%(name)s” was deleted.", name=name), "success")
     return redirect(url_for("admin.categories"))
 

@@ -106,3 +106,22 @@ def admin_only_rules(app) -> list[tuple[object, str]]:
             if method in methods:
                 found.append((rule, method))
     return found
+
+
+def admin_or_granted(granted):
+    """Admins, and staff for whom `granted(current_user)` is true (a permission an admin gave
+    them); 403 for everyone else. Marked admin only like `admin_required`: without the grant,
+    a member of staff is refused, and the access test checks that."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not is_admin() and not (current_user.is_authenticated
+                                       and granted(current_user)):
+                abort(403)
+            return view(*args, **kwargs)
+
+        setattr(wrapped, ADMIN_ONLY_ATTR, ALL_METHODS)
+        return wrapped
+
+    return decorate

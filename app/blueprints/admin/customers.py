@@ -17,7 +17,13 @@ from markupsafe import Markup
 from wtforms import SelectChoice
 
 from app.blueprints.admin import bp, register_nav
-from app.blueprints.admin.common import ID, admin_required, is_admin, page_number
+from app.blueprints.admin.common import (
+    ID,
+    admin_or_granted,
+    admin_required,
+    is_admin,
+    page_number,
+)
 from app.blueprints.admin.customer_forms import (
     ROLE_LABELS,
     ContactForm,
@@ -92,15 +98,23 @@ def customers_list():
         "admin/customers/list.html", form=form, pagination=pagination,
         tags=customers.tags_of(ids),
         tier_names={r.code: tier_label(r.name) for r in rules},
-        export_args=_filter_args(), title=_("Customers"))
+        export_args=_filter_args(), title=_("Customers"),
+        may_export=customer_admin.may_export_customer_list(_actor()))
 
 
 @bp.route("/customers.csv")
+@admin_or_granted(customer_admin.may_export_customer_list)
 def customers_csv():
+    """The whole list the filters select: admins, and staff an admin allowed; each download is
+    audited with its filters and row count before it starts."""
     form = _filter_form()
     if not form.validate():
         abort(400)
-    return csv_response(customers.customer_csv_rows(form.filters()),
+    filters = form.filters()
+    customer_admin.record_list_export(_actor(), _filter_args(),
+                                      customers.count_customers(filters))
+    db.session.commit()
+    return csv_response(customers.customer_csv_rows(filters),
                         f"customers-{date.today().isoformat()}.csv")
 
 
@@ -310,6 +324,29 @@ def customer_role(member_id: int):
     db.session.commit()
     flash(_("%(name)s is now: %(role)s.", name=member.name,
             role=ROLE_LABELS[member.role]), "success")
+    return redirect(url_for("admin.customer", member_id=member_id))
+
+
+@bp.route(f"/customers/<{ID}:member_id>/export-permission", methods=["POST"])
+@admin_required
+def customer_export_permission(member_id: int):
+    """Allow a member of staff to download the customer list, or stop them (audited)."""
+    member = _member(member_id)
+    form = ActionForm()
+    allowed = request.form.get("allowed", "")
+    if not form.validate_on_submit() or allowed not in {"0", "1"}:
+        abort(400)
+    try:
+        customer_admin.set_export_permission(member, _actor(), allowed == "1")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.customer", member_id=member_id)), 303
+    db.session.commit()
+    flash(_("%(name)s may now download the customer list.", name=member.name)
+          if member.may_export_customers
+          else _("%(name)s may no longer download the customer list.", name=member.name),
+          "success")
     return redirect(url_for("admin.customer", member_id=member_id))
 
 

@@ -12,6 +12,7 @@ from wtforms.validators import Length, Optional
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, page_number
 from app.blueprints.admin.forms import ActionForm, stripped
+from app.blueprints.shop.views import forget_catalog
 from app.extensions import db
 from app.models import Review, ReviewStatus
 from app.services import reviews
@@ -62,6 +63,7 @@ def review_moderate(review_id: int):
     reviews.moderate(review, current_user._get_current_object(), action == "approve",
                      form.note.data)
     db.session.commit()
+    forget_catalog()
     flash(_("Review approved: it now shows on the book page.") if action == "approve"
           else _("Review rejected: it will not be shown."), "success")
     return redirect(url_for("admin.reviews_list", status=back))

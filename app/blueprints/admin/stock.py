@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import form_status
 from app.blueprints.admin.forms import ActionForm, Between, stripped
+from app.blueprints.shop.views import forget_catalog
 from app.errors import NotFound
 from app.extensions import db
 from app.services import audit
@@ -63,6 +64,7 @@ def stock_receipts():
                                 "mails": result.mails},
                          summary=f"{receipt.quantity} × {book.title}")
             db.session.commit()
+            forget_catalog()
             flash(_("%(qty)d copies of “%(title)s” received: %(held)d held for readers, "
                     "%(shelved)d on the shelf; %(told)d reader(s) will be told.",
                     qty=form.quantity.data, title=book.title, held=result.held,

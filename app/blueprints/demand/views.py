@@ -239,9 +239,9 @@ def unsubscribe(token: str):
         unsubscribe_service.unsubscribe(token)
         db.session.commit()
         return render_template("demand/unsubscribed.html", address=address,
-                               title=_("Unsubscribed"))
+                               news=target.news, title=_("Unsubscribed"))
     return render_template("demand/unsubscribe.html", address=address, token=token,
-                           title=_("Unsubscribe"))
+                           news=target.news, title=_("Unsubscribe"))
 
 
 # --------------------------------------------------------------------------- preferences

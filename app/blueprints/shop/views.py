@@ -71,6 +71,14 @@ def forget_home_shelves() -> None:
     caching.forget(*caching.per_locale(HOME_KEY), *page_cache.keys_for("home", "/?"))
 
 
+def forget_catalog() -> None:
+    """After an admin edit to what the catalog pages show (a category, a book, stock received),
+    once it is committed: the header's categories, the home shelves and every cached page
+    (app.page_cache.forget_pages) show it on the next request, in every process."""
+    forget_nav_categories()
+    page_cache.forget_pages()
+
+
 def _home_shelves() -> str:
     """The home page's shelves as HTML (rendered without the per-request context processors)."""
     template = current_app.jinja_env.get_template("shop/_home_shelves.html")

@@ -1,0 +1,90 @@
+"""Erasure scrubs the person's personal text from the audit log: the notes staff wrote about
+them, their tags, reasons and notes typed about their orders, reviews and mails, and their
+address; the log still says who did what to whom, and when."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import AuditEntry, Review
+from app.services import audit, customer_admin, customer_tags, interactions, reviews
+from app.services.mail import enqueue
+from tests.factories import make_admin, make_book, make_member, make_placed_order, make_staff
+
+SECRETS = ("Ada", "1 Road", "vegan-cookbooks", "her sister", "ada.secret", "Sandy")
+
+
+def _entries() -> list[AuditEntry]:
+    return list(db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)))
+
+
+def _text(entry: AuditEntry) -> str:
+    return f"{entry.actor_label} {entry.summary} {entry.before} {entry.after}"
+
+
+def test_erasure_scrubs_notes_tags_and_typed_text_about_the_person_from_the_audit_log(ctx):
+    boss, clerk = make_admin(email="boss@example.test"), make_staff(email="clerk@example.test")
+    ada = make_member(name="Ada Secret", email="ada.secret@example.test", phone="+44 1")
+    other = make_member(name="Bea Other", email="bea@example.test")
+    order = make_placed_order(ada)
+    interactions.add_interaction(ada, clerk, "phone", "Ada said her address is 1 Road")
+    customer_tags.add_tag(ada, "vegan-cookbooks", clerk)
+    customer_tags.add_tag(other, "vegan-cookbooks", clerk)
+    audit.record(clerk, "order.status", order, before={"status": "placed"},
+                 after={"status": "shipped"},
+                 summary=f"{order.number}: placed → shipped (leave with her sister)")
+    review = Review(member_id=ada.id, book_id=make_book().id, rating=2, body="Sandy")
+    db.session.add(review)
+    db.session.flush()
+    reviews.moderate(review, clerk, False, "Ada mentions her sister by name")
+    mail = enqueue(kind="news", to_email=ada.email, template="password_reset",
+                   context={"name": "Ada", "reset_url": "x", "forgot_url": "y",
+                            "valid_minutes": 5, "shop_name": "B"}, member_id=ada.id)
+    audit.record(clerk, "mail.resend", mail, summary=f"news to {ada.email}")
+    customer_admin.update_contact(ada, clerk, name="Ada Secret",
+                                  email="ada.secret@example.test", phone="+44 2",
+                                  address_line1="1 Road")
+    db.session.commit()
+    before = [(e.id, e.at, e.actor_id, e.action, e.target_type, e.target_id)
+              for e in _entries()]
+    about_ada = [e for e in _entries() if any(s in _text(e) for s in SECRETS)]
+    assert len(about_ada) >= 6  # the notes, tag, order, review, mail and contact entries
+
+    customer_admin.erase_member(ada, boss)
+    db.session.commit()
+
+    entries = _entries()
+    # Who did what to which record, and when, is kept for every entry ...
+    assert [(e.id, e.at, e.actor_id, e.action, e.target_type, e.target_id)
+            for e in entries[:len(before)]] == before
+    assert entries[-1].action == "customer.erase"
+    # ... and no text about Ada survives in any of them.
+    for entry in entries:
+        if entry.target_type == "member" and entry.target_id == other.id:
+            continue
+        for secret in SECRETS:
+            assert secret not in _text(entry), (entry.action, _text(entry))
+    # Bea's entries are untouched: her tag is still named in the log.
+    bea = [e for e in entries if e.target_type == "member" and e.target_id == other.id]
+    assert "vegan-cookbooks" in _text(bea[0])
+    # Non-personal values stay readable.
+    status = next(e for e in entries if e.action == "order.status")
+    assert (status.before, status.after) == ({"status": "placed"}, {"status": "shipped"})
+
+
+def test_erasure_scrubs_a_customer_list_search_for_the_person(ctx):
+    boss = make_admin()
+    ada = make_member(name="Ada Secret", email="ada.secret@example.test")
+    customer_admin.record_list_export(boss, {"q": "ada.secret@"}, 1)
+    customer_admin.record_list_export(boss, {"q": "bea", "sort": "name"}, 4)
+    db.session.commit()
+
+    customer_admin.erase_member(ada, boss)
+    db.session.commit()
+
+    exports = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "customer.list_export").order_by(AuditEntry.id)).all()
+    assert [e.after for e in exports] == [
+        {"filters": {"q": customer_admin.ERASED_TEXT}, "rows": 1},
+        {"filters": {"q": "bea", "sort": "name"}, "rows": 4}]
