@@ -28,7 +28,8 @@ from flask import current_app, url_for
 from app.db import utcnow
 from app.extensions import db
 from app.models import FeedbackSnapshot, Member, Order, Review, SurveyResponse
-from app.services.analytics.associations import PAID_STATUSES, epoch_seconds, month_number
+from app.services import definitions
+from app.services.analytics.associations import epoch_seconds, month_number
 
 SATISFACTION_KEY = "satisfaction.monthly"
 LOYALTY_KEY = "loyalty.cohorts"
@@ -166,7 +167,7 @@ def compute_loyalty(now: datetime | None = None) -> dict:
         sa.select(Order.member_id.label("member_id"),
                   month_number(Order.placed_at).label("month"),
                   epoch_seconds(Order.placed_at).label("at"))
-        .where(Order.status.in_(PAID_STATUSES))
+        .where(definitions.is_paid())
         .cte("paid")
     )
     firsts = (

@@ -31,7 +31,7 @@ from flask import current_app
 
 from app.db import utcnow
 from app.extensions import db
-from app.models import Member, Order, OrderStatus, Role
+from app.models import Member, Order
 from app.models.analytics import (
     AnalyticsRun,
     MemberSnapshot,
@@ -41,11 +41,11 @@ from app.models.analytics import (
     SegmentTransition,
 )
 from app.money import from_cents
+from app.services import definitions
 from app.services.analytics import markov
 from app.services.analytics import segments as seg
 from app.services.analytics.rfm import Orders, rfm_at
 
-COUNTING = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 UNIX_EPOCH_JD = 2440587.5
 CHUNK = 5000
 
@@ -104,15 +104,15 @@ class History:
 def load_history() -> History:
     members = db.session.execute(
         sa.select(Member.id, _julian_sql(Member.joined_at), Member.tier_code)
-        .where(Member.role == Role.MEMBER).order_by(Member.id)
+        .where(definitions.is_customer()).order_by(Member.id)
     ).all()
     ids = np.fromiter((row[0] for row in members), dtype=np.int64, count=len(members))
     joined = np.fromiter((row[1] for row in members), dtype=np.float64, count=len(members))
     tiers = [row[2] for row in members]
-    total_cents = sa.type_coerce(Order.total, sa.BigInteger)
     rows = db.session.execute(
-        sa.select(Order.member_id, _julian_sql(Order.placed_at), total_cents)
-        .where(Order.status.in_(COUNTING))
+        sa.select(Order.member_id, _julian_sql(Order.placed_at),
+                  definitions.order_revenue_cents())
+        .where(definitions.is_paid())
     ).all()
     member = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     day = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
@@ -223,7 +223,7 @@ def queued_run() -> AnalyticsRun | None:
 
 
 def member_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).where(Member.role == Role.MEMBER)) or 0
+    return db.session.scalar(sa.select(sa.func.count()).where(definitions.is_customer())) or 0
 
 
 _MEMBER_TABLE = sa.table(
