@@ -8,9 +8,11 @@ Definitions (also shown on the page):
 - Revenue: the totals of orders placed in the period that are paid, shipped or delivered
   (placed-but-unpaid and cancelled orders leave it out). Orders: every order placed.
   Average order value: revenue / the number of those paid (or later) orders.
-- New members: accounts (role member) created in the period. Active members: members who
-  placed at least one order in the period (logins are not kept as history, so they cannot be
-  compared between periods).
+- New members: customer accounts (`definitions.is_customer`) created in the period. Active
+  members: customers who placed at least one order in the period (logins are not kept as
+  history, so they cannot be compared between periods). Members per tier: customers only.
+- Top sellers: copies in paid orders; revenue after discount, shared over the lines
+  (`top_sellers`).
 - Open demands, books waiting for stock (catalog books with an open demand), mail pending and
   failed, and members per tier are counts as of now.
 
@@ -196,7 +198,9 @@ def _window(lo: datetime, hi: datetime) -> _Window:
         sa.select(sa.func.count(Order.id),
                   definitions.revenue_sum(),
                   sa.func.count(sa.case((paid, Order.id))),
-                  sa.func.count(sa.distinct(Order.member_id)))
+                  sa.func.count(sa.distinct(sa.case((definitions.is_customer(),
+                                                     Order.member_id)))))
+        .join(Member, Member.id == Order.member_id)
         .where(Order.placed_at >= lo, Order.placed_at < hi)
     ).one()
     new_members = db.session.scalar(

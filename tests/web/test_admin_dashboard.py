@@ -125,6 +125,20 @@ def test_new_and_active_members_are_counted_per_period(ctx):
     assert (today.active_members.current, today.active_members.previous) == (1, 1)
 
 
+def test_staff_and_erased_accounts_are_not_new_or_active_customers(ctx):
+    ada = make_member(joined_at=_at(10, 8))
+    clerk = make_staff(joined_at=_at(1, 8))
+    gone = make_member(joined_at=_at(10, 8), erased_at=_at(10, 11), is_active_account=False)
+    for member in (ada, clerk, gone):
+        _order("1.00", _at(10, 9), member=member)
+
+    today = admin_stats.dashboard(3, now=NOW).today
+
+    assert today.new_members.current == 1
+    assert today.active_members.current == 1
+    assert today.orders.current == 3   # every order placed still counts as an order
+
+
 def test_open_demands_and_books_waiting_for_stock_are_counted(ctx):
     dune = make_book(stock_on_hand=0)
     make_demand(book=dune)
