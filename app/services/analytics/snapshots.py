@@ -18,12 +18,15 @@ Probability of being active: from the BG/NBD model, for members with at least tw
 days. A one-time buyer gets none (stored NULL, shown as "one purchase - not enough history"):
 the model's convention gives every one-time buyer 100 %, which says nothing.
 
-At risk, among buyers with a monetary score of 4 or 5 (the top two spend quintiles):
-- a repeat buyer whose probability of being active fell by at least ANALYTICS_AT_RISK_DROP
-  since a month before (both from the same fitted model, both from repeat histories);
-- a one-time buyer whose purchase became older than the shop's typical reorder time during the
-  last AT_RISK_WINDOW_DAYS days: no second order when most returning buyers would have placed
-  it. The typical reorder time (`typical_reorder_days`) is the median, over members with two or
+At risk (`at_risk_mask`):
+- a repeat buyer with a monetary score of 4 or 5 (the top two spend quintiles among buyers)
+  whose probability of being active fell by at least ANALYTICS_AT_RISK_DROP since a month
+  before (both from the same fitted model, both from repeat histories);
+- a one-time buyer in the top two spend quintiles AMONG ONE-TIME BUYERS (one order rarely
+  reaches the spend of members who come back, so the buyers' quintiles would never pick one)
+  whose purchase became older than the shop's typical reorder time during the last
+  AT_RISK_WINDOW_DAYS days: no second order when most returning buyers would have placed it.
+  The typical reorder time (`typical_reorder_days`) is the median, over members with two or
   more purchase days, of the days from their first purchase to their second; it is kept in the
   run's model as "reorder_days" (no one-time buyer is flagged while nobody has reordered).
 """
@@ -54,7 +57,7 @@ from app.money import from_cents
 from app.services import definitions
 from app.services.analytics import markov
 from app.services.analytics import segments as seg
-from app.services.analytics.rfm import Orders, rfm_at
+from app.services.analytics.rfm import Orders, quintile_scores, rfm_at
 
 UNIX_EPOCH_JD = 2440587.5
 AT_RISK_WINDOW_DAYS = 30  # both at-risk rules look at the last month
@@ -398,8 +401,11 @@ def at_risk_mask(current, values: Values, reorder_days: float | None) -> np.ndar
                     & (values.p_alive_prev - values.p_alive >= drop))
     if reorder_days is None:
         return slipping
+    once = current.buyers & (values.x == 0)
+    once_m = np.zeros(once.size, dtype=np.int8)
+    once_m[once] = quintile_scores(current.monetary_cents[once])
     recency = np.asarray(current.recency_days, dtype=float)
-    overdue = (valuable & (values.x == 0) & (recency > reorder_days)
+    overdue = (once & (once_m >= 4) & (recency > reorder_days)
                & (recency <= reorder_days + AT_RISK_WINDOW_DAYS))
     return slipping | overdue
 
