@@ -339,3 +339,21 @@ def test_the_report_shows_intervals_plain_words_and_the_method(app, client):
     assert "57.14" in page                       # earned by the mailing, exact
     assert "No measurable effect yet" in page and "more members" in page
     assert "Newcombe" in page and "Welch" in page
+
+
+@pytest.mark.pg
+def test_the_campaign_figures_are_exact_on_postgresql_too(pg_app):
+    with pg_app.app_context():
+        campaign, mailed, held = _sent(make_admin(), mailed=6, held=7)
+        for member, total in ((mailed[0], "60.00"), (mailed[1], "40.00"), (held[0], "50.00")):
+            make_placed_order(member, total=Decimal(total), status=OrderStatus.PAID,
+                              placed_at=campaign.sent_at + timedelta(days=1))
+        make_placed_order(mailed[2], total=Decimal("500.00"), status=OrderStatus.PLACED,
+                          placed_at=campaign.sent_at + timedelta(days=1))
+        db.session.commit()
+
+        result = campaigns.results(campaign, now=campaign.sent_at + timedelta(days=20))
+
+    assert (result.mailed.buyers, result.mailed.revenue) == (2, Decimal("100.00"))
+    assert result.incremental_revenue == Decimal("57.14")
+    assert result.conversion_interval == inference.newcombe_difference(2, 6, 1, 7)
