@@ -54,8 +54,8 @@ class AnalyticsRun(db.Model):
 class MemberSnapshot(db.Model):
     """One member as of a run. Members without a paid order have segment `prospect`, no scores
     and no CLV. `p_alive_prev` is the probability of being active one month before `as_of`
-    (same fitted model), so a fall shows at once; `at_risk` marks valuable members whose
-    probability fell (see app.services.analytics.clv.AT_RISK rule)."""
+    (same fitted model), so a fall shows at once; both are NULL for one-time buyers. `at_risk`
+    marks valuable members slipping away (the rules: app.services.analytics.snapshots)."""
 
     __tablename__ = "analytics_member"
     __table_args__ = (
@@ -83,6 +83,11 @@ class MemberSnapshot(db.Model):
     expected_spend: Mapped[Decimal | None]
     clv: Mapped[Decimal | None]
     at_risk: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    @property
+    def one_purchase(self) -> bool:
+        """A buyer on one day only: too little history for a probability of being active."""
+        return self.frequency > 0 and self.repeat_transactions == 0
 
 
 class SegmentMonth(db.Model):

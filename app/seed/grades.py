@@ -17,12 +17,11 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import combinations
 
-from app.models import GradeReason, OrderStatus
+from app.models import GradeReason
 from app.seed.history import OrderPlan
-from app.services import grading, tiers
+from app.services import definitions, grading, tiers
 from app.services.tiers import RegradeReport
 
-COUNTING = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 GAP_LOW = 2_000  # cents: the reader ends at least this far below the threshold ...
 GAP_HIGH = 2_800  # ... and at most this far
 KEEP_ORDERS = 4  # never drop the reader's history below this many counting orders
@@ -75,7 +74,8 @@ def settle_reader_below_threshold(
     """
     cents = [_cents(p) for p in prices]
     fee_c, free_c = _cents(fee), _cents(free_from)
-    counting = sorted((p for p in plans if p.person == reader and p.status in COUNTING),
+    counting = sorted((p for p in plans
+                       if p.person == reader and definitions.is_paid_status(p.status)),
                       key=lambda p: p.placed_at)
     if not counting:
         return None

@@ -8,9 +8,11 @@ Definitions (also shown on the page):
 - Revenue: the totals of orders placed in the period that are paid, shipped or delivered
   (placed-but-unpaid and cancelled orders leave it out). Orders: every order placed.
   Average order value: revenue / the number of those paid (or later) orders.
-- New members: accounts (role member) created in the period. Active members: members who
-  placed at least one order in the period (logins are not kept as history, so they cannot be
-  compared between periods).
+- New members: customer accounts (`definitions.is_customer`) created in the period. Active
+  members: customers who placed at least one order in the period (logins are not kept as
+  history, so they cannot be compared between periods). Members per tier: customers only.
+- Top sellers: copies in paid orders; revenue after discount, shared over the lines
+  (`top_sellers`).
 - Open demands, books waiting for stock (catalog books with an open demand), mail pending and
   failed, and members per tier are counts as of now.
 
@@ -40,15 +42,12 @@ from app.models import (
     OrderLine,
     OrderStatus,
     OutboxMail,
-    Role,
 )
-from app.money import ZERO, round_money
-from app.services import tiers
+from app.money import ZERO, from_cents, round_money
+from app.services import definitions, tiers
 
 # Orders that still need a member of staff to do something, in the order they move.
 WAITING_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.SHIPPED)
-# Orders whose total counts as revenue.
-REVENUE_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 PERIODS = (("today", 1), ("7d", 7), ("30d", 30))
 SERIES_DAYS = 30
 TOP_LIMIT = 10
@@ -194,17 +193,19 @@ class _Window:
 
 def _window(lo: datetime, hi: datetime) -> _Window:
     """The order and member figures of [lo, hi): two range scans on indexed columns."""
-    paid = Order.status.in_(REVENUE_STATUSES)
+    paid = definitions.is_paid()
     orders, revenue, paid_orders, active = db.session.execute(
         sa.select(sa.func.count(Order.id),
-                  sa.func.sum(sa.case((paid, Order.total))),
+                  definitions.revenue_sum(),
                   sa.func.count(sa.case((paid, Order.id))),
-                  sa.func.count(sa.distinct(Order.member_id)))
+                  sa.func.count(sa.distinct(sa.case((definitions.is_customer(),
+                                                     Order.member_id)))))
+        .join(Member, Member.id == Order.member_id)
         .where(Order.placed_at >= lo, Order.placed_at < hi)
     ).one()
     new_members = db.session.scalar(
         sa.select(sa.func.count(Member.id))
-        .where(Member.joined_at >= lo, Member.joined_at < hi, Member.role == Role.MEMBER)
+        .where(Member.joined_at >= lo, Member.joined_at < hi, definitions.is_customer())
     )
     return _Window(orders, _money(revenue), paid_orders, active, new_members)
 
@@ -237,10 +238,9 @@ def daily_series(now: datetime, days: int = SERIES_DAYS) -> list[DayFigures]:
     """Orders placed and revenue per day (UTC) for the last `days` days, today included: one
     GROUP BY over the stored UTC timestamps; days without orders are zero."""
     first = start_of_day(now) - timedelta(days=days - 1)
-    paid = Order.status.in_(REVENUE_STATUSES)
     day = sa.func.date(Order.placed_at)
     rows = db.session.execute(
-        sa.select(day, sa.func.count(Order.id), sa.func.sum(sa.case((paid, Order.total))))
+        sa.select(day, sa.func.count(Order.id), definitions.revenue_sum())
         .where(Order.placed_at >= first, Order.placed_at < now)
         .group_by(day)
     ).all()
@@ -274,30 +274,53 @@ def top_demanded(limit: int = TOP_LIMIT) -> list[RankedBook]:
 
 def top_sellers(now: datetime, days: int = SERIES_DAYS,
                 limit: int = TOP_LIMIT) -> list[RankedBook]:
-    """The books that sold the most copies in orders placed in the last `days` days (cancelled
-    orders left out), with what they brought in."""
+    """The books that sold the most copies in paid orders (`definitions.is_paid`) placed in the
+    last `days` days, with the revenue they brought in: each line's list total minus its share
+    of the order's discount (`definitions.allocate_discount`: in proportion to the lines' list
+    totals, whole cents, largest remainder first, ties to the earlier line). Over every book,
+    these revenues plus the orders' shipping fees add up to the dashboard's revenue for the
+    same orders. One query: window functions share the discount out per order."""
     since = start_of_day(now) - timedelta(days=days - 1)
-    copies = sa.func.sum(OrderLine.quantity)
-    revenue = sa.func.sum(OrderLine.line_total)
-    top = (
-        sa.select(OrderLine.book_id.label("book_id"), copies.label("copies"),
-                  revenue.label("revenue"))
+    line_cents = sa.type_coerce(OrderLine.line_total, sa.BigInteger)
+    discount = sa.type_coerce(Order.discount_total, sa.BigInteger)
+    goods = sa.func.sum(line_cents).over(partition_by=OrderLine.order_id)
+    lines = (
+        sa.select(OrderLine.id.label("line_id"), OrderLine.order_id.label("order_id"),
+                  OrderLine.book_id.label("book_id"), OrderLine.quantity.label("quantity"),
+                  line_cents.label("cents"), discount.label("discount"),
+                  (line_cents * discount // sa.func.nullif(goods, 0)).label("share"),
+                  (line_cents * discount % sa.func.nullif(goods, 0)).label("remainder"))
         .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.placed_at >= since, Order.placed_at < now,
-               Order.status != OrderStatus.CANCELLED)
-        .group_by(OrderLine.book_id)
-        .order_by(copies.desc(), OrderLine.book_id)
+        .where(Order.placed_at >= since, Order.placed_at < now, definitions.is_paid())
+        .cte("paid_lines")
+    )
+    share = sa.func.coalesce(lines.c.share, 0)
+    place = sa.func.row_number().over(partition_by=lines.c.order_id,
+                                      order_by=(sa.func.coalesce(lines.c.remainder, 0).desc(),
+                                                lines.c.line_id))
+    left_over = lines.c.discount - sa.func.sum(share).over(partition_by=lines.c.order_id)
+    allocated = (
+        sa.select(lines.c.book_id, lines.c.quantity,
+                  (lines.c.cents - share
+                   - sa.case((place <= left_over, 1), else_=0)).label("net"))
+        .cte("allocated")
+    )
+    copies = sa.func.sum(allocated.c.quantity)
+    top = (
+        sa.select(allocated.c.book_id.label("book_id"), copies.label("copies"),
+                  sa.func.sum(allocated.c.net).label("cents"))
+        .group_by(allocated.c.book_id)
+        .order_by(copies.desc(), allocated.c.book_id)
         .limit(limit)
         .subquery()
     )
     rows = db.session.execute(
-        sa.select(Book.id, Book.title, Book.stock_on_hand, top.c.copies,
-                  sa.type_coerce(top.c.revenue, OrderLine.line_total.type))
+        sa.select(Book.id, Book.title, Book.stock_on_hand, top.c.copies, top.c.cents)
         .join(top, top.c.book_id == Book.id)
         .order_by(top.c.copies.desc(), Book.id)
     ).all()
     return [RankedBook(book_id=r[0], title=r[1], stock_on_hand=r[2], count=int(r[3]),
-                       amount=_money(r[4])) for r in rows]
+                       amount=from_cents(int(r[4]))) for r in rows]
 
 
 def members_per_tier() -> list[TierMembers]:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from app.money import CENT
 
@@ -109,6 +109,13 @@ class Standing:
     next: TierRule | None  # the first tier above the grade they hold; None at the top
     needed: Decimal  # spend still needed to reach `next` (0 at the top)
     progress: Decimal  # 0..1: how far from the current grade's threshold to the next one
+
+    @property
+    def progress_percent(self) -> int:
+        """The progress bar's whole percent, rounded DOWN: 100 only when the next grade is
+        reached (or there is none), so the bar never looks full while spend is still needed.
+        Every page that draws the bar uses this."""
+        return int((self.progress * 100).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def standing(spend: Decimal, rules: Sequence[TierRule], current_code: str | None = None

@@ -17,7 +17,7 @@ from app.db import utcnow
 from app.errors import DomainError, NotFound
 from app.extensions import db
 from app.models import Book, Member, Order, OrderEvent, OrderStatus
-from app.services import customers, payment, reviews, tiers
+from app.services import customers, definitions, payment, reviews, tiers
 from app.web import lazy_gettext as _l
 
 ORDERS_PER_PAGE = 20
@@ -108,7 +108,7 @@ def change_status(
     # that had counted (paid or later) takes it back out.
     if target is OrderStatus.PAID:
         tiers.on_order_paid(order, actor=actor, now=now)
-    elif target is OrderStatus.CANCELLED and current in tiers.QUALIFYING_STATUSES:
+    elif target is OrderStatus.CANCELLED and definitions.is_paid_status(current):
         tiers.on_order_cancelled(order, actor=actor, now=now)
     if target is OrderStatus.DELIVERED:  # issue 5: invite the member to rate the books
         reviews.on_order_delivered(order)

@@ -43,16 +43,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.db import utcnow
 from app.errors import DomainError, InvalidInput, NotFound
 from app.extensions import db
-from app.models import GradeChange, GradeReason, Member, Order, OrderStatus, Tier
+from app.models import GradeChange, GradeReason, Member, Order, Tier
 from app.money import from_cents, to_cents
-from app.services import grading
+from app.services import definitions, grading
 from app.services.grading import Demotion, Problem, Standing, TierRule
 from app.services.mail import enqueue
 from app.services.text import contains_pattern
 from app.web import external_url, loaded_discount_rate, money
 from app.web import lazy_gettext as _l
 
-QUALIFYING_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 REASON_MAX_LENGTH = 500
 HISTORY_LIMIT = 100
 LOOKUP_LIMIT = 20
@@ -209,7 +208,7 @@ def _cents(column: sa.ColumnElement) -> sa.ColumnElement[int]:
 
 
 def _qualifying(stmt: sa.Select, since: datetime | None) -> sa.Select:
-    stmt = stmt.where(Order.status.in_(QUALIFYING_STATUSES))
+    stmt = stmt.where(definitions.is_paid())
     if since is not None:
         stmt = stmt.where(sa.func.coalesce(Order.paid_at, Order.placed_at) >= since)
     return stmt
@@ -647,10 +646,12 @@ class TierCount:
 
 
 def tier_counts() -> list[TierCount]:
-    """Members per grade, in table order; grades no longer in the table come last."""
+    """Customers per grade (`definitions.is_customer`: staff, admins and erased accounts are
+    not counted), in table order; grades no longer in the table come last."""
     rules = grading.ordered(load_rules())
     counts = dict(db.session.execute(
-        sa.select(Member.tier_code, sa.func.count()).group_by(Member.tier_code)
+        sa.select(Member.tier_code, sa.func.count()).where(definitions.is_customer())
+        .group_by(Member.tier_code)
     ).all())
     result = [TierCount(r.code, r.name, int(counts.pop(r.code, 0)), True) for r in rules]
     result += [TierCount(code, code, int(n), False) for code, n in sorted(counts.items())]

@@ -19,7 +19,7 @@ from app.models import (
     OutboxMail,
     RecipientGroup,
 )
-from app.services.analytics import campaigns
+from app.services.analytics import campaigns, inference
 from app.services.mail import deliver_due
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -254,3 +254,106 @@ def test_members_cannot_reach_campaigns(app, client, auth):
     auth.login("shopper@example.test", DEFAULT_PASSWORD)
     assert client.get("/admin/campaigns").status_code == 403
     assert client.post("/admin/campaigns/new", data=FORM).status_code == 403
+
+
+def _sent(admin, mailed: int, held: int):
+    """A sent campaign with `mailed` and `held` new members in its two groups."""
+    campaign = _campaign(admin, holdout_rate=Decimal("0"))
+    db.session.flush()
+    campaign.status, campaign.sent_at = CampaignStatus.SENT, campaign.created_at
+    groups = {RecipientGroup.MAILED: [make_member() for _ in range(mailed)],
+              RecipientGroup.HOLDOUT: [make_member() for _ in range(held)]}
+    for group, members in groups.items():
+        for m in members:
+            db.session.add(CampaignRecipient(campaign_id=campaign.id, member_id=m.id,
+                                             group=group))
+    campaign.mailed_count, campaign.holdout_count = mailed, held
+    return campaign, groups[RecipientGroup.MAILED], groups[RecipientGroup.HOLDOUT]
+
+
+def test_what_the_mailing_earned_is_exact_and_rounded_once_and_unpaid_orders_do_not_count(ctx):
+    campaign, mailed, held = _sent(make_admin(), mailed=6, held=7)
+
+    def order(member, total, status=OrderStatus.PAID):
+        make_placed_order(member, total=Decimal(total), status=status,
+                          placed_at=campaign.sent_at + timedelta(days=1))
+
+    order(mailed[0], "60.00")
+    order(mailed[1], "40.00", OrderStatus.SHIPPED)
+    order(mailed[2], "500.00", OrderStatus.PLACED)    # never paid: no revenue, no buyer
+    order(held[0], "50.00", OrderStatus.DELIVERED)
+    db.session.commit()
+
+    result = campaigns.results(campaign, now=campaign.sent_at + timedelta(days=20))
+
+    assert (result.mailed.buyers, result.mailed.orders, result.mailed.revenue) == (
+        2, 2, Decimal("100.00"))
+    assert (result.holdout.buyers, result.holdout.revenue) == (1, Decimal("50.00"))
+    # 100/6 - 50/7 = 9.5238... per member; x 6 mailed = 57.142857... -> 57.14 (rounding per
+    # member first, 16.67 - 7.14 = 9.53, would claim 57.18)
+    assert result.revenue_per_member == Decimal("9.52")
+    assert result.incremental_revenue == Decimal("57.14")
+    assert result.conversion_interval == inference.newcombe_difference(2, 6, 1, 7)
+    low, high = result.incremental_interval
+    assert low < 0 < high and result.revenue_interval.includes_zero
+    verdict = result.conversion_verdict
+    assert not verdict.measurable
+    assert verdict.target == pytest.approx(2 / 6 - 1 / 7)
+    assert verdict.more_members == inference.members_needed(13, verdict.interval, verdict.target)
+    assert verdict.more_members > 0
+
+
+def test_a_clear_effect_is_called_measurable(ctx):
+    campaign, mailed, held = _sent(make_admin(), mailed=40, held=40)
+    for m in mailed[:30]:
+        make_placed_order(m, total=Decimal("20.00"), status=OrderStatus.PAID,
+                          placed_at=campaign.sent_at + timedelta(hours=5))
+    make_placed_order(held[0], total=Decimal("20.00"), status=OrderStatus.PAID,
+                      placed_at=campaign.sent_at + timedelta(hours=5))
+    db.session.commit()
+
+    result = campaigns.results(campaign, now=campaign.sent_at + timedelta(days=20))
+
+    assert result.conversion_verdict.measurable and result.revenue_verdict.measurable
+    assert result.conversion_verdict.more_members is None
+    assert result.incremental_revenue == Decimal("580.00")   # 600 - 20 x 40/40
+
+
+def test_the_report_shows_intervals_plain_words_and_the_method(app, client):
+    with app.app_context():
+        admin = make_admin(email="chief@example.test")
+        campaign, mailed, held = _sent(admin, mailed=6, held=7)
+        make_placed_order(mailed[0], total=Decimal("100.00"), status=OrderStatus.PAID,
+                          placed_at=campaign.sent_at + timedelta(days=1))
+        make_placed_order(held[0], total=Decimal("50.00"), status=OrderStatus.PAID,
+                          placed_at=campaign.sent_at + timedelta(days=1))
+        db.session.commit()
+        campaign_id = campaign.id
+    client.post("/account/login", data={"email": "chief@example.test",
+                                        "password": DEFAULT_PASSWORD})
+
+    page = client.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
+
+    assert 'data-testid="conversion-difference"' in page
+    assert 'data-testid="revenue-difference"' in page
+    assert "57.14" in page                       # earned by the mailing, exact
+    assert "No measurable effect yet" in page and "more members" in page
+    assert "Newcombe" in page and "Welch" in page
+
+
+@pytest.mark.pg
+def test_the_campaign_figures_are_exact_on_postgresql_too(pg_app):
+    with pg_app.app_context():
+        campaign, mailed, held = _sent(make_admin(), mailed=6, held=7)
+        for member, total in ((mailed[0], "60.00"), (mailed[1], "40.00"), (held[0], "50.00")):
+            make_placed_order(member, total=Decimal(total), status=OrderStatus.PAID,
+                              placed_at=campaign.sent_at + timedelta(days=1))
+        make_placed_order(mailed[2], total=Decimal("500.00"), status=OrderStatus.PLACED,
+                          placed_at=campaign.sent_at + timedelta(days=1))
+        db.session.commit()
+
+        result = campaigns.results(campaign, now=campaign.sent_at + timedelta(days=20))
+
+    assert (result.mailed.buyers, result.mailed.revenue) == (2, Decimal("100.00"))
+    assert result.incremental_revenue == Decimal("57.14")
+    assert result.conversion_interval == inference.newcombe_difference(2, 6, 1, 7)

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import AnalyticsRun, AuditEntry, OrderStatus
+from app.models import AnalyticsRun, AuditEntry, Member, OrderStatus
 from app.services.analytics import snapshots
 from tests.factories import (
     make_admin,
@@ -173,3 +173,19 @@ def test_pages_of_a_shop_without_buyers_say_so(app, client):
     assert "Nobody valuable is slipping away right now." in overview
     assert "Nobody is in this segment right now." in empty
     assert migration.status_code == 200
+
+
+def test_a_one_time_buyer_is_shown_as_not_enough_history_and_averages_are_defined(
+        app, as_staff):
+    _recompute(app)
+    with app.app_context():
+        once = db.session.scalar(sa.select(Member.id).where(Member.name == "Reader 0"))
+
+    record = as_staff.get(f"/admin/customers/{once}").get_data(as_text=True)
+    overview = as_staff.get("/admin/analytics").get_data(as_text=True)
+
+    assert re.search(r'data-testid="p-alive">One purchase — not enough history<', record)
+    definitions = re.search(r'data-testid="average-definitions">([^<]*)<', overview).group(1)
+    assert "Avg. chance still active: the mean" in definitions
+    assert "one-time buyers have no such probability" in definitions
+    assert 'data-testid="at-risk-rule"' in overview

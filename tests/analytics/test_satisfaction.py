@@ -98,8 +98,9 @@ def test_repeat_rate_time_between_orders_and_cohorts(ctx):
     result = satisfaction.compute_loyalty(at(2026, 5, 15))
 
     assert (result["buyers"], result["repeaters"], result["repeat_rate"]) == (3, 2, 66.7)
-    # Gaps: m1 31 and 59 days, m3 20 days: (31 + 59 + 20) / 3.
-    assert result["avg_days_between"] == pytest.approx(36.7)
+    # Per repeat buyer: m1's gaps of 31 and 59 days average 45, m3's one gap is 20; the mean
+    # over the two of them is 32.5 (pooling all three gaps would give 36.7).
+    assert result["avg_days_between"] == pytest.approx(32.5)
     jan, feb = result["cohorts"]
     assert (jan["month"], jan["size"]) == ("2026-01", 2)
     assert jan["retention"][:6] == [100.0, 50.0, 0.0, 50.0, 0.0, None]  # May so far; June not yet
@@ -151,6 +152,7 @@ def test_the_page_shows_the_figures_and_links_to_the_customer(app, client, auth)
     assert "Never again" in text and f'href="{link}"' in text
     assert "-100.0" in text  # NPS of a single detractor
     assert 'data-testid="cohorts"' in text and "2026-03" in text
+    assert "Per repeat buyer: each member’s own average gap" in text
 
 
 def test_the_page_before_any_computation_says_how_to_fill_it(app, client, auth):

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import AnalyticsRun, MemberSnapshot, OrderStatus, SegmentSummary
 from app.services.analytics import markov, member_summary, reports, snapshots
 from app.services.analytics import segments as seg
+from app.services.analytics.rfm import Orders
 from tests.factories import make_member, make_placed_order, make_staff
 
 NOW = datetime(2026, 6, 15, tzinfo=UTC)
@@ -201,7 +202,12 @@ def test_clv_and_at_risk_on_a_larger_history(ctx, app_config):
 
     assert run.model["bgnbd"] is not None and run.model["gamma_gamma"] is not None
     buyers = [r for r in rows.values() if r.frequency]
-    assert all(0.0 <= r.p_alive <= 1.0 for r in buyers)
+    repeat = [r for r in buyers if r.repeat_transactions]
+    once = [r for r in buyers if not r.repeat_transactions]
+    assert repeat and once
+    assert all(0.0 <= r.p_alive <= 1.0 for r in repeat)
+    # the model would say 100 % for every one-time buyer: they get no probability instead
+    assert all(r.p_alive is None and r.p_alive_prev is None and r.one_purchase for r in once)
     assert all(r.clv is not None and r.clv >= 0 for r in buyers)
     wanda = rows[regular.id]
     assert wanda.m_score == 5 and wanda.p_alive < wanda.p_alive_prev
@@ -227,3 +233,51 @@ def test_the_customer_list_filters_by_the_latest_segment(shop):
 
     assert sorted(m.id for m in found.items) == expected and shop["A"] in expected
     assert nobody.total == 0
+
+
+def test_the_typical_reorder_time_is_the_median_days_from_first_to_second_purchase():
+    # member 0: days 10, 12 (same-day orders are one purchase day), 40 -> 30 days to the second
+    # member 1: days 5, 25 -> 20; member 2: one purchase day; member 3: days 1, 11, 12 -> 10
+    orders = Orders(member=np.array([0, 0, 0, 0, 1, 1, 2, 3, 3, 3]),
+                    day=np.array([10.6, 10.9, 40.6, 99.6, 5.6, 25.6, 7.6, 1.6, 11.6, 12.6]),
+                    cents=np.ones(10, dtype=np.int64))
+
+    assert snapshots.typical_reorder_days(orders, at_day=50.0) == 20.0
+    assert snapshots.typical_reorder_days(orders, at_day=6.0) is None
+
+
+def test_a_valuable_one_time_buyer_past_the_typical_reorder_time_is_at_risk(ctx):
+    """Ten members came back 10 to 28 days after their first purchase (median 19). Of the
+    one-time buyers, only the biggest spender whose purchase passed 19 days during the last
+    month is flagged: not the one still within 19 days, not the one long gone, not the small
+    spenders (spend is ranked among one-time buyers: one order rarely matches the spend of
+    members who come back)."""
+    for k in range(10):
+        member = make_member(joined_at=JOINED)
+        first = datetime.fromtimestamp(NOW.timestamp() - (200 + 7 * k) * 86400, UTC)
+        _order(member, first, f"{2000 + 10 * k}.00")
+        _order(member, datetime.fromtimestamp(first.timestamp() + (10 + 2 * k) * 86400, UTC),
+               "10.00")
+
+    def once(name: str, days_ago: int, total: str):
+        member = make_member(name=name, joined_at=JOINED)
+        _order(member, datetime.fromtimestamp(NOW.timestamp() - days_ago * 86400, UTC), total)
+        return member.id
+
+    olga = once("Overdue Olga", 35, "1200.00")
+    fay = once("Fresh Fay", 10, "1000.00")
+    larry = once("Long-gone Larry", 400, "950.00")
+    mo = once("Modest Mo", 30, "40.00")
+    sam = once("Small Sam", 35, "5.00")
+    db.session.commit()
+
+    run = snapshots.recompute(now=NOW)
+    db.session.commit()
+    rows = _snapshots(run.id)
+
+    assert run.model["reorder_days"] == 19.0   # gaps 10, 12, ..., 28: median of 18 and 20
+    assert rows[olga].m_score < 4   # the buyers' quintiles would never have flagged her
+    assert rows[olga].at_risk
+    assert not any(rows[m].at_risk for m in (fay, larry, mo, sam))
+    flagged = [snap.member_id for snap, _member in reports.overview(run, 10).at_risk]
+    assert flagged == [olga]

@@ -412,3 +412,21 @@ def test_the_tiers_recompute_command_rebuilds_grades(app, runner):
         assert db.session.get(Member, member_id).tier_code == "silver"
         mails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail))
         assert mails == mails_before  # --no-mail
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def test_members_per_grade_count_customers_only_not_staff_admins_or_erased_accounts(table):
+    for _ in range(3):
+        make_member(tier_code="regular")
+    make_member(tier_code="silver")
+    make_admin(tier_code="regular")
+    make_member(role="staff", tier_code="regular")
+    make_member(tier_code="regular", erased_at=datetime(2026, 1, 2, tzinfo=UTC),
+                is_active_account=False)
+    db.session.commit()
+
+    counts = {c.code: c.members for c in tiers.tier_counts()}
+
+    assert counts == {"regular": 3, "silver": 1, "gold": 0, "platinum": 0}

@@ -318,3 +318,10 @@ def test_a_hand_set_demotion_holds_until_spend_earns_more_than_before():
 ])
 def test_months_are_calendar_months_with_the_day_clamped(when, months, expected):
     assert add_months(when, months) == expected
+
+
+@pytest.mark.parametrize(("spend", "percent"), [
+    ("0.00", 0), ("4.99", 0), ("5.00", 1), ("499.99", 99), ("500.00", 0), ("9000.00", 100)])
+def test_the_bar_shows_whole_percents_rounded_down_so_it_is_full_only_at_the_grade(
+        spend, percent):
+    assert standing(D(spend), DEFAULT_RULES).progress_percent == percent

@@ -125,6 +125,20 @@ def test_new_and_active_members_are_counted_per_period(ctx):
     assert (today.active_members.current, today.active_members.previous) == (1, 1)
 
 
+def test_staff_and_erased_accounts_are_not_new_or_active_customers(ctx):
+    ada = make_member(joined_at=_at(10, 8))
+    clerk = make_staff(joined_at=_at(1, 8))
+    gone = make_member(joined_at=_at(10, 8), erased_at=_at(10, 11), is_active_account=False)
+    for member in (ada, clerk, gone):
+        _order("1.00", _at(10, 9), member=member)
+
+    today = admin_stats.dashboard(3, now=NOW).today
+
+    assert today.new_members.current == 1
+    assert today.active_members.current == 1
+    assert today.orders.current == 3   # every order placed still counts as an order
+
+
 def test_open_demands_and_books_waiting_for_stock_are_counted(ctx):
     dune = make_book(stock_on_hand=0)
     make_demand(book=dune)
@@ -138,18 +152,64 @@ def test_open_demands_and_books_waiting_for_stock_are_counted(ctx):
     assert [(b.book_id, b.count) for b in stats.top_demanded][0] == (dune.id, 2)
 
 
-def test_top_sellers_rank_copies_sold_in_the_last_30_days_without_cancelled_orders(ctx):
+def test_top_sellers_rank_copies_sold_in_paid_orders_of_the_last_30_days(ctx):
     emma = make_book(title="Emma", price=Decimal("8.00"), stock_on_hand=20)
     dune = make_book(title="Dune", price=Decimal("9.00"), stock_on_hand=20)
-    _order("1", _at(10, 9), book=emma, quantity=2)
-    _order("1", _at(9, 9), book=dune, quantity=3)
+    _order("1", _at(10, 9), book=emma, quantity=2, status=PAID)
+    _order("1", _at(9, 9), book=dune, quantity=3, status=OrderStatus.DELIVERED)
     _order("1", _at(9, 9), book=emma, quantity=5, status=OrderStatus.CANCELLED)
-    _order("1", datetime(2026, 1, 1, tzinfo=UTC), book=emma, quantity=9)  # too old
+    _order("1", _at(9, 9), book=emma, quantity=4)  # placed, not paid: not sold yet
+    _order("1", datetime(2026, 1, 1, tzinfo=UTC), book=emma, quantity=9, status=PAID)  # old
 
     sellers = admin_stats.dashboard(3, now=NOW).top_sellers
 
     assert [(b.title, b.count, b.amount) for b in sellers] == [
         ("Dune", 3, Decimal("27.00")), ("Emma", 2, Decimal("16.00"))]
+
+
+def _discounted(lines, discount: str, shipping: str = "10.00", placed_at=None, status=PAID):
+    """A paid order of `lines` [(book, quantity)] with the member discount `discount`."""
+    subtotal = sum((b.price * q for b, q in lines), Decimal("0.00"))
+    total = subtotal - Decimal(discount) + Decimal(shipping)
+    return make_placed_order(None, lines=lines, subtotal=subtotal,
+                             discount_total=Decimal(discount), shipping_fee=Decimal(shipping),
+                             total=total, placed_at=placed_at or _at(10, 9), status=status)
+
+
+def test_top_sellers_revenue_is_after_discount_shared_by_line_in_exact_cents(ctx):
+    emma = make_book(title="Emma", price=Decimal("10.00"), stock_on_hand=20)
+    dune = make_book(title="Dune", price=Decimal("10.00"), stock_on_hand=20)
+    iliad = make_book(title="Iliad", price=Decimal("10.00"), stock_on_hand=20)
+    # 1.00 off 30.00: a third of a cent each is 0.3333..; 33 + 33 + 33 cents, and the cent
+    # left over goes to the earliest of the equal remainders (Emma's line).
+    _discounted([(emma, 1), (dune, 1), (iliad, 1)], "1.00")
+    # 0.05 off 30.00 (20.00 + 10.00): shares 3.33 and 1.67 cents -> 3 + 2 (largest remainder)
+    _discounted([(emma, 2), (dune, 1)], "0.05")
+
+    sellers = {b.title: (b.count, b.amount) for b in admin_stats.top_sellers(NOW)}
+
+    assert sellers == {"Emma": (3, Decimal("9.66") + Decimal("19.97")),
+                       "Dune": (2, Decimal("9.67") + Decimal("9.98")),
+                       "Iliad": (1, Decimal("9.67"))}
+
+
+def test_top_sellers_revenue_plus_shipping_reconciles_with_the_dashboard_revenue(ctx):
+    books = [make_book(price=Decimal(p), stock_on_hand=50)
+             for p in ("7.99", "12.35", "3.33", "48.10", "0.99")]
+    orders = [
+        _discounted([(books[0], 3), (books[1], 1), (books[2], 7)], "4.47"),
+        _discounted([(books[3], 1), (books[4], 2)], "2.51", shipping="0.00"),
+        _discounted([(books[1], 2), (books[2], 1), (books[3], 2), (books[4], 1)], "17.77"),
+        _discounted([(books[0], 1)], "0.00"),
+    ]
+    _discounted([(books[0], 5)], "1.00", status=OrderStatus.PLACED)  # unpaid: in neither
+
+    sellers = admin_stats.top_sellers(NOW, days=1, limit=100)
+    revenue = admin_stats.dashboard(3, now=NOW).today.revenue.current
+
+    shipping = sum((o.shipping_fee for o in orders), Decimal("0.00"))
+    assert sum(b.amount for b in sellers) + shipping == revenue
+    assert revenue == sum((o.total for o in orders), Decimal("0.00"))
 
 
 def test_the_daily_series_covers_30_days_with_zeros_for_quiet_days(ctx):
@@ -367,3 +427,19 @@ def test_the_figures_are_exact_on_postgresql_too(pg_app):
     assert [(d.day, d.revenue) for d in stats.series[-2:]] == [
         (date(2026, 3, 9), Decimal("0.40")), (date(2026, 3, 10), Decimal("0.30"))]
     assert stats.waiting[OrderStatus.PAID] == 3
+
+
+@pytest.mark.pg
+def test_top_sellers_share_the_discount_in_exact_cents_on_postgresql_too(pg_app):
+    with pg_app.app_context():
+        emma = make_book(title="Emma", price=Decimal("10.00"), stock_on_hand=20)
+        dune = make_book(title="Dune", price=Decimal("10.00"), stock_on_hand=20)
+        _discounted([(emma, 2), (dune, 1)], "0.05")
+        _discounted([(emma, 1), (dune, 1)], "0.01")
+        db.session.commit()
+
+        sellers = {b.title: (b.count, b.amount) for b in admin_stats.top_sellers(NOW)}
+
+    # 0.05 off 20.00 + 10.00 -> 3 and 2 cents; 0.01 off 10.00 + 10.00 -> the earlier line
+    assert sellers == {"Emma": (3, Decimal("19.97") + Decimal("9.99")),
+                       "Dune": (2, Decimal("9.98") + Decimal("10.00"))}

@@ -392,3 +392,23 @@ def test_setting_a_grade_refuses_a_post_without_its_csrf_token(app, as_admin, pe
     with app.app_context():
         assert db.session.get(Member, people["rita"]).tier_code == "silver"
         assert tiers.grade_history(db.session.get(Member, people["rita"]))[0].to_code == "silver"
+
+
+def test_a_cent_short_of_the_next_grade_both_pages_show_99_not_100_percent(app, client):
+    with app.app_context():
+        make_staff(email="desk@example.test")
+        near = make_member(email="near@example.test")
+        _pay(near, "499.99")
+        db.session.commit()
+        near_id = near.id
+
+    _login(app, client, "near@example.test")
+    own = client.get("/account/grade").get_data(as_text=True)
+    client.post("/account/logout")
+    _login(app, client, "desk@example.test")
+    record = client.get(f"/admin/customers/{near_id}").get_data(as_text=True)
+
+    for page in (own, record):
+        bar = re.search(r"<progress[^>]*>[^<]*</progress>", page, re.S).group(0)
+        assert 'value="99"' in bar and ">99%<" in bar
+        assert "0.01" in page

@@ -165,7 +165,7 @@ def grade():
         member=member,
         place=place,
         rules=rules,
-        progress_percent=int(place.progress * 100),
+        progress_percent=place.progress_percent,
         history=tiers.grade_history(member),
         window_months=current_app.config.get("TIER_WINDOW_MONTHS"),
         reason_label=tiers.reason_label,

@@ -27,9 +27,9 @@ from flask import current_app
 
 from app.db import utcnow
 from app.extensions import db
-from app.models import Book, BookAssociation, Order, OrderLine, OrderStatus
+from app.models import Book, BookAssociation, Order, OrderLine
+from app.services import definitions
 
-PAID_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 INSERT_CHUNK = 5000
 ASSOCIATIONS_KEY = "associations"
 
@@ -98,7 +98,7 @@ def member_baskets(cap: int | None = None) -> list[np.ndarray]:
     data = fetch_int_array(
         sa.select(Order.member_id, Order.id, OrderLine.book_id)
         .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(Order.status.in_(PAID_STATUSES)), 3)
+        .where(definitions.is_paid()), 3)
     if not len(data):
         return []
     member, order_id, book = data[:, 0], data[:, 1], data[:, 2]

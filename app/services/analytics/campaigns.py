@@ -14,9 +14,13 @@ CAMPAIGN_RECOMMENDATIONS personal recommendations (app.services.analytics.recomm
 and is queued in the outbox with the dedupe key "campaign:<id>:<member id>"; a send-time check
 drops it if the member opted out meanwhile.
 
-Uplift (`results`): over the CAMPAIGN_RESULT_DAYS days after sending, orders (not cancelled)
-and revenue (order totals) per member of each group; uplift = mailed per member - hold-out
-per member. Before the window ends the figures are shown as "so far".
+Uplift (`results`): over the CAMPAIGN_RESULT_DAYS days after sending, each group's conversion
+(share of members with a paid order), orders and revenue per member (`app.services.definitions`:
+paid orders, after discount); the differences mailed - hold-out come with 95 % intervals
+(`app.services.analytics.inference`: Newcombe's hybrid score interval for conversion, Welch's t
+for revenue per member, every member counted, zeros included). What the mailing earned is the
+exact per-member difference x members mailed, rounded once. Before the window ends the figures
+are shown as "so far".
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import gettext as _
@@ -42,14 +47,12 @@ from app.models import (
     CampaignStatus,
     Member,
     Order,
-    OrderStatus,
     RecipientGroup,
-    Role,
 )
-from app.money import round_money
-from app.services import audit
+from app.money import from_cents, round_money
+from app.services import audit, definitions
 from app.services import mail as mail_service
-from app.services.analytics import recommendations
+from app.services.analytics import inference, recommendations
 from app.web import external_url
 from app.web import lazy_gettext as _l
 
@@ -69,7 +72,7 @@ class CampaignError(DomainError):
 
 def audience_filter(kind: str, value: str | None) -> list[sa.ColumnElement[bool]]:
     """Conditions on `Member` selecting the active shoppers of an audience."""
-    conditions = [Member.role == Role.MEMBER, Member.is_active_account.is_(True)]
+    conditions = [definitions.is_customer(), Member.is_active_account.is_(True)]
     if kind == "segment":
         from app.services.analytics import segments
 
@@ -310,6 +313,9 @@ def register_send_checks() -> None:
 
 @dataclass(frozen=True)
 class GroupResult:
+    """What one group did in the window: `buyers` placed at least one paid order; `orders`
+    and `revenue` count paid orders only (`definitions`)."""
+
     members: int
     buyers: int
     orders: int
@@ -321,11 +327,34 @@ class GroupResult:
 
     @property
     def revenue_per_member(self) -> Decimal | None:
+        """Revenue / members, rounded once for display."""
         return round_money(self.revenue / self.members) if self.members else None
 
     @property
     def conversion(self) -> float | None:
+        """Per cent of the group who bought."""
         return 100.0 * self.buyers / self.members if self.members else None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an interval lets staff say. `measurable`: the interval excludes zero. Otherwise
+    `more_members` (about how many more members, same split, would give +-`target`) says how
+    far the test is from an answer (`inference.members_needed`, `inference.target_precision`)."""
+
+    interval: inference.Interval
+    measurable: bool
+    target: float
+    more_members: int | None
+
+
+def _verdict(interval: inference.Interval | None, members: int) -> Verdict | None:
+    if interval is None:
+        return None
+    target = inference.target_precision(interval)
+    return Verdict(interval, not interval.includes_zero, target,
+                   None if not interval.includes_zero
+                   else inference.members_needed(members, interval, target))
 
 
 @dataclass(frozen=True)
@@ -335,6 +364,12 @@ class Uplift:
     window_start: datetime
     window_end: datetime
     complete: bool
+    conversion_interval: inference.Interval | None = None  # mailed - hold-out, as fractions
+    revenue_interval: inference.Interval | None = None  # per member, in the shop currency
+
+    @property
+    def comparable(self) -> bool:
+        return bool(self.mailed.members and self.holdout.members)
 
     @property
     def orders_per_member(self) -> float | None:
@@ -342,44 +377,107 @@ class Uplift:
         return a - b if a is not None and b is not None else None
 
     @property
+    def exact_revenue_per_member(self) -> Decimal | None:
+        """Mailed revenue per member - hold-out revenue per member, unrounded."""
+        if not self.comparable:
+            return None
+        return (self.mailed.revenue / self.mailed.members
+                - self.holdout.revenue / self.holdout.members)
+
+    @property
     def revenue_per_member(self) -> Decimal | None:
-        a, b = self.mailed.revenue_per_member, self.holdout.revenue_per_member
-        return a - b if a is not None and b is not None else None
+        exact = self.exact_revenue_per_member
+        return round_money(exact) if exact is not None else None
 
     @property
     def incremental_revenue(self) -> Decimal | None:
-        """What the mailing earned over doing nothing: uplift per member x members mailed."""
-        per = self.revenue_per_member
-        return round_money(per * self.mailed.members) if per is not None else None
+        """What the mailing earned over doing nothing: the per-member difference x members
+        mailed, i.e. mailed revenue - hold-out revenue x (mailed / hold-out), exact, rounded
+        once at the end."""
+        if not self.comparable:
+            return None
+        return round_money(self.mailed.revenue
+                           - self.holdout.revenue * self.mailed.members / self.holdout.members)
+
+    @property
+    def incremental_interval(self) -> tuple[Decimal, Decimal] | None:
+        """The 95 % interval of the revenue per member difference, x members mailed."""
+        if self.revenue_interval is None:
+            return None
+        n = self.mailed.members
+        return (round_money(Decimal(repr(self.revenue_interval.low)) * n),
+                round_money(Decimal(repr(self.revenue_interval.high)) * n))
+
+    @property
+    def revenue_per_member_interval(self) -> tuple[Decimal, Decimal] | None:
+        """The 95 % interval of the revenue per member difference, to the cent."""
+        if self.revenue_interval is None:
+            return None
+        return (round_money(Decimal(repr(self.revenue_interval.low))),
+                round_money(Decimal(repr(self.revenue_interval.high))))
 
     @property
     def conversion_points(self) -> float | None:
         a, b = self.mailed.conversion, self.holdout.conversion
         return a - b if a is not None and b is not None else None
 
+    @property
+    def members(self) -> int:
+        return self.mailed.members + self.holdout.members
+
+    @property
+    def conversion_verdict(self) -> Verdict | None:
+        return _verdict(self.conversion_interval, self.members)
+
+    @property
+    def revenue_verdict(self) -> Verdict | None:
+        return _verdict(self.revenue_interval, self.members)
+
 
 def results(campaign: Campaign, now: datetime | None = None) -> Uplift | None:
-    """Orders and revenue per member, mailed vs hold-out (one GROUP BY); None before sending."""
+    """Conversion and revenue per member, mailed vs hold-out, with their differences' 95 %
+    intervals (one query: a row per buying recipient); None before sending."""
     if campaign.sent_at is None:
         return None
     now = now or utcnow()
     days = int(current_app.config.get("CAMPAIGN_RESULT_DAYS", 14))
     start, end = campaign.sent_at, campaign.sent_at + timedelta(days=days)
     r = CampaignRecipient
-    figures = {g: (0, 0, Decimal("0.00")) for g in RecipientGroup}
-    for group, buyers, orders, revenue in db.session.execute(
-        sa.select(r.group, sa.func.count(sa.distinct(Order.member_id)),
-                  sa.func.count(Order.id), sa.func.sum(Order.total))
+    spent: dict[RecipientGroup, list[int]] = {g: [] for g in RecipientGroup}
+    orders: dict[RecipientGroup, int] = dict.fromkeys(RecipientGroup, 0)
+    for group, count, cents in db.session.execute(
+        sa.select(r.group, sa.func.count(Order.id),
+                  sa.func.sum(definitions.order_revenue_cents()))
         .join(Order, sa.and_(Order.member_id == r.member_id, Order.placed_at >= start,
-                             Order.placed_at < end, Order.status != OrderStatus.CANCELLED))
+                             Order.placed_at < end, definitions.is_paid()))
         .where(r.campaign_id == campaign.id, r.group != RecipientGroup.OPTED_OUT)
-        .group_by(r.group)
+        .group_by(r.group, r.member_id)
     ):
-        figures[RecipientGroup(group)] = (int(buyers), int(orders), revenue or Decimal("0.00"))
-    mailed = GroupResult(campaign.mailed_count, *figures[RecipientGroup.MAILED])
-    holdout = GroupResult(campaign.holdout_count, *figures[RecipientGroup.HOLDOUT])
+        spent[RecipientGroup(group)].append(int(cents or 0))
+        orders[RecipientGroup(group)] += int(count)
+
+    def group(key: RecipientGroup, members: int) -> GroupResult:
+        return GroupResult(members, len(spent[key]), orders[key], from_cents(sum(spent[key])))
+
+    mailed = group(RecipientGroup.MAILED, campaign.mailed_count)
+    holdout = group(RecipientGroup.HOLDOUT, campaign.holdout_count)
+    conversion = revenue = None
+    if mailed.members and holdout.members:
+        conversion = inference.newcombe_difference(mailed.buyers, mailed.members,
+                                                   holdout.buyers, holdout.members)
+        revenue = inference.welch_difference(_per_member(spent[RecipientGroup.MAILED],
+                                                         mailed.members),
+                                             _per_member(spent[RecipientGroup.HOLDOUT],
+                                                         holdout.members))
     return Uplift(mailed=mailed, holdout=holdout, window_start=start, window_end=end,
-                  complete=now >= end)
+                  complete=now >= end, conversion_interval=conversion, revenue_interval=revenue)
+
+
+def _per_member(buyer_cents: list[int], members: int) -> np.ndarray:
+    """Every member's revenue in the window (currency units): the buyers', then zeros."""
+    values = np.zeros(max(members, len(buyer_cents)))
+    values[:len(buyer_cents)] = np.asarray(buyer_cents, dtype=float) / 100.0
+    return values
 
 
 def list_campaigns(page: int, per_page: int = 25):

@@ -13,7 +13,10 @@ Definitions (all in one place):
   orders / buying members.
 - Cohort: the month of a member's first paid order. Retention at month k: share of the cohort
   with a paid order in the k-th calendar month after the cohort month (k = 0 is 100 %).
-- Time between orders: mean gap in days between consecutive paid orders of the same member.
+- Average time between orders: the mean, over repeat buyers (two or more paid orders), of each
+  member's own average gap in days between consecutive paid orders ((last - first) /
+  (orders - 1)). Every repeat buyer weighs the same, however often they order; pooling every
+  gap instead would let the most frequent buyers set the figure.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from flask import current_app, url_for
 from app.db import utcnow
 from app.extensions import db
 from app.models import FeedbackSnapshot, Member, Order, Review, SurveyResponse
-from app.services.analytics.associations import PAID_STATUSES, epoch_seconds, month_number
+from app.services import definitions
+from app.services.analytics.associations import epoch_seconds, month_number
 
 SATISFACTION_KEY = "satisfaction.monthly"
 LOYALTY_KEY = "loyalty.cohorts"
@@ -156,9 +160,9 @@ def compute_loyalty(now: datetime | None = None) -> dict:
     """Repeat rate, mean days between orders and the cohort table, aggregated in the database
     (two GROUP BY queries over paid orders; a few hundred rows come back).
 
-    The mean time between orders is the mean of every gap between consecutive paid orders of
-    a member: per member the gaps add up to last - first, so the mean over all members is
-    sum(last - first) / sum(orders - 1)."""
+    The average time between orders is per repeat buyer first (their gaps add up to
+    last - first, so their own mean gap is (last - first) / (orders - 1)), then the mean of
+    those over repeat buyers (see the module docstring)."""
     now = now or utcnow()
     months = int(current_app.config.get("COHORT_MONTHS", 12))
     current = month_number_of(now)
@@ -166,7 +170,7 @@ def compute_loyalty(now: datetime | None = None) -> dict:
         sa.select(Order.member_id.label("member_id"),
                   month_number(Order.placed_at).label("month"),
                   epoch_seconds(Order.placed_at).label("at"))
-        .where(Order.status.in_(PAID_STATUSES))
+        .where(definitions.is_paid())
         .cte("paid")
     )
     firsts = (
@@ -176,12 +180,13 @@ def compute_loyalty(now: datetime | None = None) -> dict:
         .group_by(paid.c.member_id)
         .cte("firsts")
     )
-    buyers, repeaters, gap_seconds, gaps = db.session.execute(
+    own_gap = (sa.cast(firsts.c.last_at - firsts.c.first_at, sa.Float)
+               / (firsts.c.orders - 1))
+    buyers, repeaters, mean_gap_seconds = db.session.execute(
         sa.select(sa.func.count(), sa.func.sum(sa.case((firsts.c.orders >= 2, 1), else_=0)),
-                  sa.func.sum(firsts.c.last_at - firsts.c.first_at),
-                  sa.func.sum(firsts.c.orders - 1))
+                  sa.func.avg(sa.case((firsts.c.orders >= 2, own_gap))))
     ).one()
-    buyers, repeaters, gaps = int(buyers or 0), int(repeaters or 0), int(gaps or 0)
+    buyers, repeaters = int(buyers or 0), int(repeaters or 0)
     offset = (paid.c.month - firsts.c.cohort).label("offset")
     cells = db.session.execute(
         sa.select(firsts.c.cohort, offset, sa.func.count(sa.distinct(paid.c.member_id)))
@@ -207,7 +212,8 @@ def compute_loyalty(now: datetime | None = None) -> dict:
         "buyers": buyers,
         "repeaters": repeaters,
         "repeat_rate": round(100.0 * repeaters / buyers, 1) if buyers else None,
-        "avg_days_between": round(float(gap_seconds) / gaps / 86400, 1) if gaps else None,
+        "avg_days_between": (round(float(mean_gap_seconds) / 86400, 1)
+                             if mean_gap_seconds is not None else None),
         "cohorts": cohorts,
         "max_offset": months,
     }

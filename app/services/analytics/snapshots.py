@@ -14,8 +14,21 @@ and aggregates; pages read only those (`latest_run()`, `member_summary()`, ...).
    ANALYTICS_CLV_HORIZON_MONTHS at ANALYTICS_DISCOUNT_RATE a year;
 5. write: the rows, then the run is marked done and older runs' member rows are deleted.
 
-At risk: a buyer with a monetary score of 4 or 5 whose probability of being active fell by at
-least ANALYTICS_AT_RISK_DROP since a month before (both from the same fitted model).
+Probability of being active: from the BG/NBD model, for members with at least two purchase
+days. A one-time buyer gets none (stored NULL, shown as "one purchase - not enough history"):
+the model's convention gives every one-time buyer 100 %, which says nothing.
+
+At risk (`at_risk_mask`):
+- a repeat buyer with a monetary score of 4 or 5 (the top two spend quintiles among buyers)
+  whose probability of being active fell by at least ANALYTICS_AT_RISK_DROP since a month
+  before (both from the same fitted model, both from repeat histories);
+- a one-time buyer in the top two spend quintiles AMONG ONE-TIME BUYERS (one order rarely
+  reaches the spend of members who come back, so the buyers' quintiles would never pick one)
+  whose purchase became older than the shop's typical reorder time during the last
+  AT_RISK_WINDOW_DAYS days: no second order when most returning buyers would have placed it.
+  The typical reorder time (`typical_reorder_days`) is the median, over members with two or
+  more purchase days, of the days from their first purchase to their second; it is kept in the
+  run's model as "reorder_days" (no one-time buyer is flagged while nobody has reordered).
 """
 
 from __future__ import annotations
@@ -31,7 +44,7 @@ from flask import current_app
 
 from app.db import utcnow
 from app.extensions import db
-from app.models import Member, Order, OrderStatus, Role
+from app.models import Member, Order
 from app.models.analytics import (
     AnalyticsRun,
     MemberSnapshot,
@@ -41,12 +54,13 @@ from app.models.analytics import (
     SegmentTransition,
 )
 from app.money import from_cents
+from app.services import definitions
 from app.services.analytics import markov
 from app.services.analytics import segments as seg
-from app.services.analytics.rfm import Orders, rfm_at
+from app.services.analytics.rfm import Orders, quintile_scores, rfm_at
 
-COUNTING = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 UNIX_EPOCH_JD = 2440587.5
+AT_RISK_WINDOW_DAYS = 30  # both at-risk rules look at the last month
 CHUNK = 5000
 
 DEFAULTS = {
@@ -104,15 +118,15 @@ class History:
 def load_history() -> History:
     members = db.session.execute(
         sa.select(Member.id, _julian_sql(Member.joined_at), Member.tier_code)
-        .where(Member.role == Role.MEMBER).order_by(Member.id)
+        .where(definitions.is_customer()).order_by(Member.id)
     ).all()
     ids = np.fromiter((row[0] for row in members), dtype=np.int64, count=len(members))
     joined = np.fromiter((row[1] for row in members), dtype=np.float64, count=len(members))
     tiers = [row[2] for row in members]
-    total_cents = sa.type_coerce(Order.total, sa.BigInteger)
     rows = db.session.execute(
-        sa.select(Order.member_id, _julian_sql(Order.placed_at), total_cents)
-        .where(Order.status.in_(COUNTING))
+        sa.select(Order.member_id, _julian_sql(Order.placed_at),
+                  definitions.order_revenue_cents())
+        .where(definitions.is_paid())
     ).all()
     member = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     day = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
@@ -201,6 +215,25 @@ def transactions_at(orders: Orders, n: int, at_day: float) -> Transactions:
     return Transactions(x, t_x, T, mean_value, buyers)
 
 
+def typical_reorder_days(orders: Orders, at_day: float) -> float | None:
+    """The median days from a member's first purchase day to their second, over members with
+    two or more purchase days before `at_day`; None when nobody has one."""
+    before = orders.day < at_day
+    day = np.floor(orders.day[before] - 0.5).astype(np.int64)
+    pairs = np.unique(np.column_stack((orders.member[before], day)), axis=0)
+    if len(pairs) < 2:
+        return None
+    member, days = pairs[:, 0], pairs[:, 1]
+    starts = np.flatnonzero(np.r_[True, member[1:] != member[:-1]])  # each member's first row
+    second = starts + 1
+    has_second = second < len(member)
+    has_second[has_second] &= member[second[has_second]] == member[starts[has_second]]
+    if not has_second.any():
+        return None
+    gaps = days[second[has_second]] - days[starts[has_second]]
+    return float(np.median(gaps))
+
+
 # --------------------------------------------------------------------------- recompute
 
 
@@ -223,7 +256,7 @@ def queued_run() -> AnalyticsRun | None:
 
 
 def member_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).where(Member.role == Role.MEMBER)) or 0
+    return db.session.scalar(sa.select(sa.func.count()).where(definitions.is_customer())) or 0
 
 
 _MEMBER_TABLE = sa.table(
@@ -282,9 +315,10 @@ def recompute(now: datetime | None = None, run: AnalyticsRun | None = None,
     lap("history")
 
     model, values = _lifetime_values(history, n, now_day)
+    model["reorder_days"] = typical_reorder_days(history.orders, now_day)
     lap("clv")
 
-    _write(run, history, current, monthly, values)
+    _write(run, history, current, monthly, values, model["reorder_days"])
     lap("write")
 
     run.members = n
@@ -309,7 +343,8 @@ def recompute(now: datetime | None = None, run: AnalyticsRun | None = None,
 class Values:
     p_alive: np.ndarray
     p_alive_prev: np.ndarray
-    prev_ok: np.ndarray
+    prev_ok: np.ndarray  # repeat buyers a month ago (a probability then)
+    alive_ok: np.ndarray  # repeat buyers now (a probability now)
     expected: np.ndarray
     spend: np.ndarray
     clv: np.ndarray
@@ -327,7 +362,7 @@ def _lifetime_values(history: History, n: int, now_day: float) -> tuple[dict, Va
     model: dict = {"horizon_months": months, "discount_rate": discount,
                    "bgnbd": None, "gamma_gamma": None}
     empty = np.full(n, np.nan)
-    nothing = Values(empty, empty, np.zeros(n, bool), empty, empty, empty,
+    nothing = Values(empty, empty, np.zeros(n, bool), np.zeros(n, bool), empty, empty, empty,
                      np.zeros(n, bool), tx.x)
     buyers = tx.buyers
     if buyers.sum() < int(setting("ANALYTICS_CLV_MIN_BUYERS")) or (tx.x > 0).sum() < 2:
@@ -340,8 +375,9 @@ def _lifetime_values(history: History, n: int, now_day: float) -> tuple[dict, Va
     if not (bg.a > 0 and gg.q > 1 and np.isfinite(gg.population_mean)):
         model["skipped"] = "model did not fit"
         return model, nothing
+    repeat = buyers & (tx.x > 0)  # one-time buyers get no probability (module docstring)
     p_alive = np.full(n, np.nan)
-    p_alive[buyers] = clv_model.p_alive(bg, tx.x[buyers], tx.t_x[buyers], tx.T[buyers])
+    p_alive[repeat] = clv_model.p_alive(bg, tx.x[repeat], tx.t_x[repeat], tx.T[repeat])
     value = np.full(n, np.nan)
     expected = np.full(n, np.nan)
     value[buyers], expected[buyers] = clv_model.clv(
@@ -351,21 +387,36 @@ def _lifetime_values(history: History, n: int, now_day: float) -> tuple[dict, Va
     spend[buyers] = clv_model.expected_spend(gg, tx.x[buyers], tx.mean_value[buyers])
     prev = transactions_at(history.orders, n, now_day - 30.0)
     prev_p = np.full(n, np.nan)
-    pb = prev.buyers
+    pb = prev.buyers & (prev.x > 0)
     prev_p[pb] = clv_model.p_alive(bg, prev.x[pb], prev.t_x[pb], prev.T[pb])
-    return model, Values(p_alive, prev_p, pb, expected, spend, value, buyers, tx.x)
+    return model, Values(p_alive, prev_p, pb, repeat, expected, spend, value, buyers, tx.x)
+
+
+def at_risk_mask(current, values: Values, reorder_days: float | None) -> np.ndarray:
+    """The two at-risk rules of the module docstring, for every member."""
+    drop = float(setting("ANALYTICS_AT_RISK_DROP"))
+    valuable = current.buyers & (current.m >= 4)
+    with np.errstate(invalid="ignore"):
+        slipping = (values.alive_ok & values.prev_ok & valuable
+                    & (values.p_alive_prev - values.p_alive >= drop))
+    if reorder_days is None:
+        return slipping
+    once = current.buyers & (values.x == 0)
+    once_m = np.zeros(once.size, dtype=np.int8)
+    once_m[once] = quintile_scores(current.monetary_cents[once])
+    recency = np.asarray(current.recency_days, dtype=float)
+    overdue = (once & (once_m >= 4) & (recency > reorder_days)
+               & (recency <= reorder_days + AT_RISK_WINDOW_DAYS))
+    return slipping | overdue
 
 
 def _write(run: AnalyticsRun, history: History, current, monthly: MonthlyHistory,
-           values: Values) -> None:
+           values: Values, reorder_days: float | None = None) -> None:
     n = len(history.member_ids)
     states = seg.STATES
     segment_codes = [states[i] for i in current.state.tolist()]
     buyers = current.buyers
-    drop = float(setting("ANALYTICS_AT_RISK_DROP"))
-    with np.errstate(invalid="ignore"):
-        at_risk = (values.ok & values.prev_ok & (current.m >= 4)
-                   & (values.p_alive_prev - values.p_alive >= drop))
+    at_risk = at_risk_mask(current, values, reorder_days)
     buyer_list = buyers.tolist()
     columns = {
         "member_id": history.member_ids.tolist(),
@@ -379,7 +430,7 @@ def _write(run: AnalyticsRun, history: History, current, monthly: MonthlyHistory
         "f_score": [v if b else None for v, b in zip(current.f.tolist(), buyer_list, strict=True)],
         "m_score": [v if b else None for v, b in zip(current.m.tolist(), buyer_list, strict=True)],
         "repeat_transactions": values.x.astype(np.int64).tolist(),
-        "p_alive": _floats_or_none(values.p_alive, values.ok),
+        "p_alive": _floats_or_none(values.p_alive, values.alive_ok),
         "p_alive_prev": _floats_or_none(values.p_alive_prev, values.prev_ok & values.ok),
         "expected_purchases": _floats_or_none(values.expected, values.ok),
         "expected_spend": _cents_or_none(values.spend, values.ok),
@@ -416,7 +467,7 @@ def _write(run: AnalyticsRun, history: History, current, monthly: MonthlyHistory
         key_array = np.array(keys, dtype=object)
         for key in sorted(set(keys)):
             mask = key_array == key
-            with_p = mask & values.ok
+            with_p = mask & values.alive_ok  # the average is over repeat buyers
             summary_rows.append({
                 "run_id": run.id, "dimension": dimension, "key": key,
                 "members": int(mask.sum()),
@@ -477,6 +528,12 @@ class MemberAnalytics:
     clv: Decimal | None
     at_risk: bool
     as_of: datetime
+    repeat_transactions: int = 0
+
+    @property
+    def one_purchase(self) -> bool:
+        """A buyer on one day only: no probability of being active (module docstring)."""
+        return self.frequency > 0 and self.repeat_transactions == 0
 
 
 def member_summary(member_id: int) -> MemberAnalytics | None:
@@ -497,7 +554,7 @@ def member_summary(member_id: int) -> MemberAnalytics | None:
         r_score=snap.r_score, f_score=snap.f_score, m_score=snap.m_score,
         p_alive=snap.p_alive, p_alive_prev=snap.p_alive_prev,
         expected_purchases=snap.expected_purchases, clv=snap.clv, at_risk=snap.at_risk,
-        as_of=as_of,
+        as_of=as_of, repeat_transactions=snap.repeat_transactions,
     )
 
 
