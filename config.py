@@ -119,7 +119,9 @@ class Config:
     # Accounts
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
-    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30  # also how long an unused session lasts
+    # A signed-in session's last-seen time is written at most this often (seconds).
+    SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute;30 per hour")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

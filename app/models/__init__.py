@@ -20,7 +20,7 @@ from app.models.feedback import (
     SurveyResponse,
 )
 from app.models.mail import MailStatus, OutboxMail
-from app.models.member import Member, Role
+from app.models.member import Member, MemberSession, Role
 from app.models.order import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus
 from app.models.tier import GradeChange, GradeReason, Tier
 
@@ -46,6 +46,7 @@ __all__ = [
     "HoldStatus",
     "MailStatus",
     "Member",
+    "MemberSession",
     "MemberSnapshot",
     "MemberTag",
     "Order",

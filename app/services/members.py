@@ -24,6 +24,7 @@ from app.errors import DomainError, InvalidInput
 from app.extensions import db
 from app.models import Member, OutboxMail, Role
 from app.models.member import new_auth_token
+from app.services import sessions
 from app.services.mail import enqueue
 from app.web import external_url
 
@@ -263,11 +264,13 @@ def _set_password(member: Member, password: str) -> None:
     member.auth_token = new_auth_token()
 
 
-def change_password(member: Member, current: str, new: str) -> Member:
+def change_password(member: Member, current: str, new: str,
+                    keep_session: str | None = None) -> Member:
     """Replace the password after checking the current one.
 
-    Rotates `auth_token`, which logs out every other session; the caller must log the current
-    session in again (`login_user`) so it survives. Raises WrongPassword or WeakPassword.
+    Rotates `auth_token` and ends every session but `keep_session` (the key of the one making
+    the change); the caller must log that one in again (`login_user`) so it carries on under
+    the new token. Raises WrongPassword or WeakPassword.
     """
     if not check_password_hash(member.password_hash, current or ""):
         raise WrongPassword(_("That is not your current password."))
@@ -275,6 +278,7 @@ def change_password(member: Member, current: str, new: str) -> Member:
     if new == current:
         raise WeakPassword(_("Choose a password different from your current one."))
     _set_password(member, new)
+    sessions.end_others(member, keep_session)
     db.session.flush()
     return member
 
@@ -350,7 +354,7 @@ def request_password_reset(email: str) -> OutboxMail | None:
 def reset_password(token: str, new_password: str) -> Member:
     """Set a new password through an emailed link; the link cannot be used again.
 
-    Raises InvalidResetToken or WeakPassword. Rotates `auth_token` (logs out other sessions).
+    Raises InvalidResetToken or WeakPassword. Rotates `auth_token` and ends every session.
     """
     member = member_for_reset_token(token)
     if member is None:
@@ -359,5 +363,6 @@ def reset_password(token: str, new_password: str) -> Member:
         )
     check_password_strength(new_password, member.email)
     _set_password(member, new_password)
+    sessions.end_all(member)
     db.session.flush()
     return member

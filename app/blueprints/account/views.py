@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import (
+    abort,
     current_app,
     flash,
     redirect,
@@ -27,7 +28,7 @@ from app.errors import DomainError
 from app.extensions import db, limiter
 from app.models import Member
 from app.security import safe_next_url
-from app.services import grading, members, tiers
+from app.services import grading, members, sessions, tiers
 from app.services.analytics import recommendations
 from app.services.cart import SESSION_KEY, merge_session_cart
 from app.web import lazy_gettext as _l
@@ -62,8 +63,10 @@ def _remembered() -> bool:
 
 
 def _start_session(member: Member, remember: bool = False) -> None:
-    """Log the member in on this browser and move the anonymous cart into theirs."""
+    """Log the member in on this browser (a new server-side session) and move the anonymous
+    cart into theirs."""
     merge_session_cart(member, session.pop(SESSION_KEY, None) or {})
+    sessions.start(member, request.user_agent.string)
     login_user(member, remember=remember)
 
 
@@ -131,6 +134,10 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        # The session's row goes: copies of this browser's cookies stop working too.
+        sessions.end(sessions.current_key(current_user))
+        db.session.commit()
     logout_user()
     flash(_("You are logged out. See you soon."), "info")
     return redirect(url_for("shop.home"))
@@ -209,20 +216,61 @@ def password():
     form = ChangePasswordForm(email=member.email)
     if form.validate_on_submit():
         try:
-            members.change_password(member, form.current_password.data, form.password.data)
+            members.change_password(member, form.current_password.data, form.password.data,
+                                    keep_session=sessions.current_key(member))
         except members.WrongPassword as exc:
             form.current_password.errors.append(exc.message)
         except members.WeakPassword as exc:
             form.password.errors.append(exc.message)
         else:
             db.session.commit()
-            # The auth token rotated, which logged out every session, this one included.
+            # The auth token rotated and the other sessions ended; this one carries on under
+            # the new token.
             login_user(member, remember=_remembered())
             flash(_("Your password is changed. Other devices have been logged out."), "success")
             return redirect(url_for("account.overview"))
     return render_template(
         "account/password.html", form=form, title=_("Change your password")
     ), _status()
+
+
+# --------------------------------------------------------------------------- signed-in sessions
+
+
+@bp.route("/sessions")
+@login_required
+def sessions_list():
+    """Where the member is signed in: this device marked, last seen, and a way to end the
+    others (issue 17)."""
+    member = current_user._get_current_object()
+    return render_template(
+        "account/sessions.html",
+        signed_in=sessions.of_member(member),
+        this_key=sessions.current_key(member),
+        describe=sessions.describe,
+        title=_("Where you are signed in"),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    member = current_user._get_current_object()
+    if not sessions.end_by_id(member, session_id):
+        abort(404)
+    db.session.commit()
+    flash(_("That session is ended: the device there is logged out."), "success")
+    return redirect(url_for("account.sessions_list"))
+
+
+@bp.route("/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    member = current_user._get_current_object()
+    sessions.end_others(member, sessions.current_key(member))
+    db.session.commit()
+    flash(_("Your other sessions are ended: every other device is logged out."), "success")
+    return redirect(url_for("account.sessions_list"))
 
 
 # --------------------------------------------------------------------------- forgotten password
