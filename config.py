@@ -119,6 +119,8 @@ class Config:
     # Accounts
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
+    # How long the link mailed at registration confirms the address (seconds).
+    EMAIL_CONFIRM_MAX_AGE = int(os.environ.get("EMAIL_CONFIRM_MAX_AGE", str(3 * 24 * 3600)))
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30  # also how long an unused session lasts
     # A signed-in session's last-seen time is written at most this often (seconds).
     SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))

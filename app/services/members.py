@@ -32,6 +32,7 @@ PASSWORD_MAX_LENGTH = 128
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 120
 RESET_SALT = "password-reset"
+CONFIRM_SALT = "confirm-email"
 
 # Profile fields a member may edit, with the column's length limit.
 PROFILE_LIMITS: dict[str, int] = {
@@ -64,6 +65,18 @@ class WrongPassword(DomainError):
 
 class InvalidResetToken(DomainError):
     pass
+
+
+class InvalidConfirmToken(DomainError):
+    pass
+
+
+class EmailNotConfirmed(DomainError):
+    """The right password for an account whose address was never confirmed."""
+
+    def __init__(self, message: str, member: Member) -> None:
+        super().__init__(message)
+        self.member = member
 
 
 # --------------------------------------------------------------------------- rules
@@ -145,42 +158,167 @@ def find_by_email(email: str) -> Member | None:
 def create_member(email: str, password: str, name: str, role: Role = Role.MEMBER) -> Member:
     """A new account with a hashed password and a member number such as M2026-000123.
 
-    Raises InvalidEmail, EmailTaken (in any letter case), WeakPassword or InvalidInput. Used by
-    registration, `flask create-admin` and the seed. Flushes twice (the number needs the id).
+    Its address counts as confirmed: used by `flask create-admin` and the seed, where whoever
+    runs them vouches for it (shoppers join through `register`). Raises InvalidEmail,
+    EmailTaken (in any letter case), WeakPassword or InvalidInput. Flushes twice (the number
+    needs the id).
     """
     email = normalise_email(email)
     name = _clean_name(name)
     check_password_strength(password, email)
     if find_by_email(email) is not None:
         raise EmailTaken(_("An account with that email address already exists."))
-    member = Member(
-        email=email,
-        name=name,
-        role=Role(role),
-        password_hash=generate_password_hash(password),
-        joined_at=utcnow(),
-    )
-    db.session.add(member)
     try:
-        db.session.flush()
+        return _insert_member(email, name, generate_password_hash(password), Role(role),
+                              verified_at=utcnow())
     except IntegrityError as exc:
         # Someone registered the same address between our check and this insert.
         raise EmailTaken(_("An account with that email address already exists.")) from exc
+
+
+def _insert_member(email: str, name: str, password_hash: str, role: Role,
+                   verified_at=None, locale: str | None = None) -> Member:
+    member = Member(email=email, name=name, role=role, password_hash=password_hash,
+                    joined_at=utcnow(), email_verified_at=verified_at, locale=locale)
+    db.session.add(member)
+    db.session.flush()
     member.member_no = f"M{member.joined_at.year}-{member.id:06d}"
     db.session.flush()
     return member
 
 
-def register(email: str, password: str, name: str) -> Member:
-    """A shopper joins: a member with the default grade (the grade rules are issue-specific).
+def register(email: str, password: str, name: str, *, next_url: str | None = None,
+             locale: str | None = None) -> Member | None:
+    """Someone asks to join with `email`; what they are told must not depend on who is a member.
 
-    Demand they left (and confirmed) as a visitor with this address joins the account.
+    Input is checked first (InvalidEmail, WeakPassword, InvalidInput: about what was typed,
+    never about other accounts). Then, with the same work on every branch (the password is
+    hashed and one mail is rendered and queued):
+
+    - a new address becomes a member whose address is not yet confirmed (it cannot log in) and
+      gets a link to confirm it (`confirm_email`), which also logs them in;
+    - an address someone tried to join with before but never confirmed: that attempt's name and
+      password are replaced by this one's, and a new link goes out (the older ones stop working);
+    - the address of a confirmed (or closed) account: nothing changes, and its owner gets a
+      mail saying someone tried to join with it, with links to log in or reset the password.
+
+    Demand left as a visitor with the address joins the account only once it is confirmed.
+    Returns the member waiting for confirmation, or None (a view must answer the same anyway).
     """
-    member = create_member(email, password, name, role=Role.MEMBER)
+    email = normalise_email(email)
+    name = _clean_name(name)
+    check_password_strength(password, email)
+    password_hash = generate_password_hash(password)
+    member = find_by_email(email)
+    if member is None:
+        try:
+            with db.session.begin_nested():
+                member = _insert_member(email, name, password_hash, Role.MEMBER, locale=locale)
+        except IntegrityError:
+            member = find_by_email(email)  # joined at the same moment: one of the others below
+    elif member.email_verified_at is None and member.is_active_account:
+        member.name = name
+        member.password_hash = password_hash  # older confirmation links die with the old hash
+        member.auth_token = new_auth_token()
+        db.session.flush()
+    if member is not None and member.email_verified_at is None and member.is_active_account:
+        send_confirmation(member, next_url=next_url)
+        return member
+    _send_join_attempt(email, member)
+    return None
+
+
+def _confirm_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+
+
+def make_confirm_token(member: Member) -> str:
+    """A signed, expiring token proving the holder read the mail sent to the member's address;
+    it dies when the password changes (a later attempt to join with the address)."""
+    return _confirm_serializer().dumps({"m": member.id, "f": _fingerprint(member)})
+
+
+def send_confirmation(member: Member, next_url: str | None = None) -> OutboxMail:
+    """Queue the link that confirms the member's address (in their language, via the outbox)."""
+    values = {"token": make_confirm_token(member)}
+    if next_url:
+        values["next"] = next_url
+    return enqueue(
+        kind="confirm_email",
+        to_email=member.email,
+        template="confirm_email",
+        context={
+            "name": member.name,
+            "confirm_url": external_url("account.confirm", **values),
+            "valid_hours": current_app.config["EMAIL_CONFIRM_MAX_AGE"] // 3600,
+            "shop_name": current_app.config["SHOP_NAME"],
+        },
+        member_id=member.id,
+    )
+
+
+def _send_join_attempt(email: str, member: Member | None) -> OutboxMail:
+    """Tell the owner of an address that already has an account that someone tried to join
+    with it (the same work as a confirmation: one mail rendered and queued)."""
+    return enqueue(
+        kind="join_attempt",
+        to_email=member.email if member is not None else email,
+        template="join_attempt",
+        context={
+            "name": member.name if member is not None else "",
+            "login_url": external_url("account.login"),
+            "forgot_url": external_url("account.forgot"),
+            "shop_name": current_app.config["SHOP_NAME"],
+        },
+        member_id=member.id if member is not None else None,
+    )
+
+
+def member_for_confirm_token(token: str) -> Member | None:
+    """The (active) member a confirmation token was made for, or None if it is forged,
+    expired (EMAIL_CONFIRM_MAX_AGE) or stale (the password changed since)."""
+    if not token or len(token) > 1000:
+        return None
+    try:
+        payload = _confirm_serializer().loads(
+            token, max_age=current_app.config["EMAIL_CONFIRM_MAX_AGE"])
+    except BadSignature:
+        return None
+    return _member_for_payload(payload)
+
+
+def _member_for_payload(payload: object) -> Member | None:
+    """The active member a reset or confirmation token names, if its fingerprint of the
+    password hash still matches."""
+    if not isinstance(payload, dict):
+        return None
+    member_id, fingerprint = payload.get("m"), payload.get("f")
+    if not isinstance(member_id, int) or not isinstance(fingerprint, str):
+        return None
+    member = db.session.get(Member, member_id)
+    if member is None or not member.is_active_account:
+        return None
+    if not hmac.compare_digest(_fingerprint(member), fingerprint):
+        return None
+    return member
+
+
+def confirm_email(token: str) -> Member:
+    """The address is proven: the member can log in and their visitor demand joins the
+    account. Raises InvalidConfirmToken for a bad, expired, stale or already used link."""
+    member = member_for_confirm_token(token)
+    if member is None or member.email_verified_at is not None:
+        raise InvalidConfirmToken(_("This link is invalid or has expired."))
+    _mark_verified(member)
+    return member
+
+
+def _mark_verified(member: Member) -> None:
     from app.services.demand import attach_visitor_demands
 
+    member.email_verified_at = utcnow()
+    db.session.flush()
     attach_visitor_demands(member)
-    return member
 
 
 # --------------------------------------------------------------------------- signing in
@@ -196,7 +334,9 @@ def authenticate(email: str, password: str) -> Member | None:
 
     A hash is checked even when no account matches, so an unknown address takes as long as a
     wrong password and the timing does not tell which emails are members. Inactive accounts are
-    refused. On success `last_login_at` is set (flushed, not committed).
+    refused. On success `last_login_at` is set (flushed, not committed). The right password
+    for an address never confirmed raises EmailNotConfirmed (only someone who knows the
+    password learns that).
     """
     password = password or ""
     member = find_by_email(email)
@@ -207,6 +347,9 @@ def authenticate(email: str, password: str) -> Member | None:
         return None
     if not member.is_active_account:
         return None
+    if member.email_verified_at is None:
+        raise EmailNotConfirmed(
+            _("Please confirm your email address first: we have sent you a new link."), member)
     member.last_login_at = utcnow()
     db.session.flush()
     return member
@@ -313,28 +456,33 @@ def member_for_reset_token(token: str) -> Member | None:
         payload = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
     except BadSignature:
         return None
-    if not isinstance(payload, dict):
-        return None
-    member_id, fingerprint = payload.get("m"), payload.get("f")
-    if not isinstance(member_id, int) or not isinstance(fingerprint, str):
-        return None
-    member = db.session.get(Member, member_id)
-    if member is None or not member.is_active_account:
-        return None
-    if not hmac.compare_digest(_fingerprint(member), fingerprint):
-        return None
-    return member
+    return _member_for_payload(payload)
 
 
 def request_password_reset(email: str) -> OutboxMail | None:
-    """Queue a reset link if an active account has this address; otherwise do nothing.
+    """Queue a reset link if an active account has this address; otherwise a mail saying that
+    no account has it (with a link to join).
 
-    The caller shows the same message either way, so the form does not reveal who is a member.
-    The mail goes out after the caller commits (outbox).
+    Both branches render and queue one mail, so neither the answer nor its time tells who is a
+    member. Nothing is sent to an address that is not one. The mail goes out after the caller
+    commits (outbox).
     """
     member = find_by_email(email)
     if member is None or not member.is_active_account:
-        return None
+        try:
+            address = normalise_email(email)
+        except InvalidEmail:
+            return None
+        return enqueue(
+            kind="password_reset_unknown",
+            to_email=address,
+            template="password_reset_unknown",
+            context={
+                "join_url": external_url("account.register"),
+                "forgot_url": external_url("account.forgot"),
+                "shop_name": current_app.config["SHOP_NAME"],
+            },
+        )
     token = make_reset_token(member)
     return enqueue(
         kind="password_reset",
@@ -354,7 +502,8 @@ def request_password_reset(email: str) -> OutboxMail | None:
 def reset_password(token: str, new_password: str) -> Member:
     """Set a new password through an emailed link; the link cannot be used again.
 
-    Raises InvalidResetToken or WeakPassword. Rotates `auth_token` and ends every session.
+    Raises InvalidResetToken or WeakPassword. Rotates `auth_token` and ends every session. The
+    link came by mail, so an address not yet confirmed is confirmed by it.
     """
     member = member_for_reset_token(token)
     if member is None:
@@ -365,4 +514,6 @@ def reset_password(token: str, new_password: str) -> Member:
     _set_password(member, new_password)
     sessions.end_all(member)
     db.session.flush()
+    if member.email_verified_at is None:
+        _mark_verified(member)
     return member

@@ -12,12 +12,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.blueprints.account import bp
 from app.blueprints.account.forms import (
     ChangePasswordForm,
+    ConfirmForm,
     ForgotPasswordForm,
     LoginForm,
     ProfileForm,
@@ -74,6 +76,7 @@ def _start_session(member: Member, remember: bool = False) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("account.overview"))
@@ -82,10 +85,8 @@ def register():
         form.next.data = safe_next_url(request.args.get("next")) or ""
     if form.validate_on_submit():
         try:
-            member = members.register(form.email.data, form.password.data, form.name.data)
-        except members.EmailTaken as exc:
-            db.session.rollback()
-            form.email.errors.append(exc.message)
+            members.register(form.email.data, form.password.data, form.name.data,
+                             next_url=_next_url(), locale=_page_locale())
         except members.WeakPassword as exc:
             db.session.rollback()
             form.password.errors.append(exc.message)
@@ -93,19 +94,62 @@ def register():
             db.session.rollback()
             form.form_errors.append(exc.message)
         else:
-            _start_session(member)
             db.session.commit()
-            flash(
-                _(
-                    "Welcome to %(shop)s, %(name)s! Your member number is %(no)s.",
-                    shop=current_app.config["SHOP_NAME"],
-                    name=member.name,
-                    no=member.member_no,
-                ),
-                "success",
-            )
-            return redirect(_next_url() or url_for("account.overview"))
+            # The same page whether the address is new, waiting or a member's (issue 17):
+            # what happens next is in the mail.
+            return render_template("account/register_sent.html", email=form.email.data.strip(),
+                                   title=_("Check your inbox"))
     return render_template("account/register.html", form=form, title=_("Join")), _status()
+
+
+def _page_locale() -> str | None:
+    """The language the visitor is reading in, when it is not the shop's default (kept for
+    the new member's mail, as logging in does: app.blueprints.i18n)."""
+    locale = str(get_locale())
+    return None if locale == current_app.config["BABEL_DEFAULT_LOCALE"] else locale
+
+
+def _invalid_confirm_link():
+    page = render_template("account/confirm_invalid.html", title=_("Link expired"))
+    return page, 400, _NO_REFERRER
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    """The link mailed at registration: a button (a POST, so a mail scanner opening the link
+    confirms nothing) that confirms the address, logs the new member in and welcomes them."""
+    member = members.member_for_confirm_token(token)
+    if member is None:
+        return _invalid_confirm_link()
+    if member.email_verified_at is not None:
+        flash(_("Your address is already confirmed. Please log in."), "info")
+        return redirect(url_for("account.login"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            member = members.confirm_email(token)
+        except members.InvalidConfirmToken:
+            db.session.rollback()
+            return _invalid_confirm_link()
+        if current_user.is_authenticated:
+            sessions.end(sessions.current_key(current_user))
+            logout_user()
+        _start_session(member)
+        db.session.commit()
+        flash(
+            _(
+                "Welcome to %(shop)s, %(name)s! Your member number is %(no)s.",
+                shop=current_app.config["SHOP_NAME"],
+                name=member.name,
+                no=member.member_no,
+            ),
+            "success",
+        )
+        return redirect(safe_next_url(request.args.get("next")) or url_for("account.overview"))
+    page = render_template("account/confirm.html", form=form, member=member, token=token,
+                           next=safe_next_url(request.args.get("next")),
+                           title=_("Confirm your address"))
+    return page, _status(), _NO_REFERRER
 
 
 # --------------------------------------------------------------------------- log in / out
@@ -120,15 +164,23 @@ def login():
     if request.method == "GET":
         form.next.data = safe_next_url(request.args.get("next")) or ""
     if form.validate_on_submit():
-        member = members.authenticate(form.email.data, form.password.data)
-        if member is None:
-            # One message for every failure: it must not tell which emails are members.
-            form.form_errors.append(_("That email and password don't match. Please try again."))
-        else:
-            _start_session(member, remember=form.remember.data)
+        try:
+            member = members.authenticate(form.email.data, form.password.data)
+        except members.EmailNotConfirmed as exc:
+            # Only someone who knows the password learns this; a new link goes out.
+            members.send_confirmation(exc.member, next_url=_next_url())
             db.session.commit()
-            flash(_("Welcome back, %(name)s.", name=member.name), "success")
-            return redirect(_next_url() or url_for("account.overview"))
+            form.form_errors.append(exc.message)
+        else:
+            if member is None:
+                # One message for every failure: it must not tell which emails are members.
+                form.form_errors.append(
+                    _("That email and password don't match. Please try again."))
+            else:
+                _start_session(member, remember=form.remember.data)
+                db.session.commit()
+                flash(_("Welcome back, %(name)s.", name=member.name), "success")
+                return redirect(_next_url() or url_for("account.overview"))
     return render_template("account/login.html", form=form, title=_("Log in")), _status()
 
 
