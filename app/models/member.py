@@ -79,8 +79,9 @@ class Member(UserMixin, db.Model):
     stock_alerts_opt_in: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     locale: Mapped[str | None] = mapped_column(sa.String(16))
     last_login_at: Mapped[datetime | None]
-    # When the member proved the address by following the link mailed at registration (issue
-    # 17): until then the account cannot log in and visitor demand does not join it.
+    # When the address was proven (issue 17): the link mailed at registration creates the
+    # member with it set; `flask create-admin` and the seed vouch for theirs; members from
+    # before the column count from the day they joined. Visitor demand joins only such a one.
     email_verified_at: Mapped[datetime | None]
     # Rotated when the password changes: logs out every other session and kills reset links.
     auth_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_auth_token)
@@ -158,3 +159,25 @@ class MemberSession(db.Model):
 
     def __repr__(self) -> str:
         return f"<MemberSession {self.id} of member {self.member_id}>"
+
+
+class JoinRequest(db.Model):
+    """Someone asked to join with an address (issue 17, app.services.members.register).
+
+    Every request writes one row, whether the address is new or a member's, so the work (and
+    time) does not tell them apart. A new address's row becomes a Member when the link mailed
+    to it is followed (the token names the row and a fingerprint of its password hash); a
+    member's address gets a "someone tried to join" mail instead (`member_id` set, no link).
+    Rows older than EMAIL_CONFIRM_MAX_AGE are deleted by later requests.
+    """
+
+    __tablename__ = "join_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
+    member_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("member.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from functools import cache
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -22,10 +24,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.db import utcnow
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
-from app.models import Member, OutboxMail, Role
+from app.models import JoinRequest, Member, OutboxMail, Role
 from app.models.member import new_auth_token
 from app.services import sessions
-from app.services.mail import enqueue
+from app.services.mail import enqueue, unsaved_locale
 from app.web import external_url
 
 PASSWORD_MAX_LENGTH = 128
@@ -71,12 +73,6 @@ class InvalidConfirmToken(DomainError):
     pass
 
 
-class EmailNotConfirmed(DomainError):
-    """The right password for an account whose address was never confirmed."""
-
-    def __init__(self, message: str, member: Member) -> None:
-        super().__init__(message)
-        self.member = member
 
 
 # --------------------------------------------------------------------------- rules
@@ -188,137 +184,129 @@ def _insert_member(email: str, name: str, password_hash: str, role: Role,
 
 
 def register(email: str, password: str, name: str, *, next_url: str | None = None,
-             locale: str | None = None) -> Member | None:
-    """Someone asks to join with `email`; what they are told must not depend on who is a member.
+             locale: str | None = None) -> JoinRequest:
+    """Someone asks to join with `email`; nothing they are told, and nothing in how long it
+    takes, may depend on who is a member (issue 17).
 
     Input is checked first (InvalidEmail, WeakPassword, InvalidInput: about what was typed,
-    never about other accounts). Then, with the same work on every branch (the password is
-    hashed and one mail is rendered and queued):
+    never about other accounts). Then the same work on every branch: the password is hashed,
+    one JoinRequest row is written (expired ones deleted) and one mail is rendered and queued:
 
-    - a new address becomes a member whose address is not yet confirmed (it cannot log in) and
-      gets a link to confirm it (`confirm_email`), which also logs them in;
-    - an address someone tried to join with before but never confirmed: that attempt's name and
-      password are replaced by this one's, and a new link goes out (the older ones stop working);
-    - the address of a confirmed (or closed) account: nothing changes, and its owner gets a
-      mail saying someone tried to join with it, with links to log in or reset the password.
+    - a new address gets a link (`confirm_join`) that creates the member, confirmed, and logs
+      them in; nothing exists before, so no one can squat an address or log in with it;
+    - the address of an account (in any letter case) gets a mail saying someone tried to join
+      with it, with links to log in or choose a new password; the account is not touched.
 
-    Demand left as a visitor with the address joins the account only once it is confirmed.
-    Returns the member waiting for confirmation, or None (a view must answer the same anyway).
+    Demand left as a visitor with the address joins the account when it is created.
     """
     email = normalise_email(email)
     name = _clean_name(name)
     check_password_strength(password, email)
-    password_hash = generate_password_hash(password)
+    now = utcnow()
+    max_age = timedelta(seconds=current_app.config["EMAIL_CONFIRM_MAX_AGE"])
+    db.session.execute(sa.delete(JoinRequest).where(JoinRequest.created_at < now - max_age))
     member = find_by_email(email)
+    request = JoinRequest(email=email, name=name, password_hash=generate_password_hash(password),
+                          locale=locale, created_at=now,
+                          member_id=member.id if member is not None else None)
+    db.session.add(request)
+    db.session.flush()
     if member is None:
-        try:
-            with db.session.begin_nested():
-                member = _insert_member(email, name, password_hash, Role.MEMBER, locale=locale)
-        except IntegrityError:
-            member = find_by_email(email)  # joined at the same moment: one of the others below
-    elif member.email_verified_at is None and member.is_active_account:
-        member.name = name
-        member.password_hash = password_hash  # older confirmation links die with the old hash
-        member.auth_token = new_auth_token()
-        db.session.flush()
-    if member is not None and member.email_verified_at is None and member.is_active_account:
-        send_confirmation(member, next_url=next_url)
-        return member
-    _send_join_attempt(email, member)
-    return None
+        values = {"token": make_join_token(request)}
+        if next_url:
+            values["next"] = next_url
+        enqueue(
+            kind="confirm_email",
+            to_email=email,
+            template="confirm_email",
+            context={
+                "name": name,
+                "confirm_url": external_url("account.confirm", **values),
+                "valid_hours": current_app.config["EMAIL_CONFIRM_MAX_AGE"] // 3600,
+                "shop_name": current_app.config["SHOP_NAME"],
+            },
+            locale=locale or unsaved_locale(None),
+        )
+    else:
+        enqueue(
+            kind="join_attempt",
+            to_email=member.email,
+            template="join_attempt",
+            context={
+                "name": member.name,
+                "login_url": external_url("account.login"),
+                "forgot_url": external_url("account.forgot"),
+                "shop_name": current_app.config["SHOP_NAME"],
+            },
+            member_id=member.id,
+            locale=_language_of(member),
+        )
+    return request
 
 
-def _confirm_serializer() -> URLSafeTimedSerializer:
+def _join_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
 
 
-def make_confirm_token(member: Member) -> str:
-    """A signed, expiring token proving the holder read the mail sent to the member's address;
-    it dies when the password changes (a later attempt to join with the address)."""
-    return _confirm_serializer().dumps({"m": member.id, "f": _fingerprint(member)})
+def _request_fingerprint(request: JoinRequest) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, request.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def send_confirmation(member: Member, next_url: str | None = None) -> OutboxMail:
-    """Queue the link that confirms the member's address (in their language, via the outbox)."""
-    values = {"token": make_confirm_token(member)}
-    if next_url:
-        values["next"] = next_url
-    return enqueue(
-        kind="confirm_email",
-        to_email=member.email,
-        template="confirm_email",
-        context={
-            "name": member.name,
-            "confirm_url": external_url("account.confirm", **values),
-            "valid_hours": current_app.config["EMAIL_CONFIRM_MAX_AGE"] // 3600,
-            "shop_name": current_app.config["SHOP_NAME"],
-        },
-        member_id=member.id,
-    )
+def make_join_token(request: JoinRequest) -> str:
+    """A signed, expiring token for the link mailed to a new address: whoever holds it read
+    that mail (EMAIL_CONFIRM_MAX_AGE)."""
+    return _join_serializer().dumps({"j": request.id, "f": _request_fingerprint(request)})
 
 
-def _send_join_attempt(email: str, member: Member | None) -> OutboxMail:
-    """Tell the owner of an address that already has an account that someone tried to join
-    with it (the same work as a confirmation: one mail rendered and queued)."""
-    return enqueue(
-        kind="join_attempt",
-        to_email=member.email if member is not None else email,
-        template="join_attempt",
-        context={
-            "name": member.name if member is not None else "",
-            "login_url": external_url("account.login"),
-            "forgot_url": external_url("account.forgot"),
-            "shop_name": current_app.config["SHOP_NAME"],
-        },
-        member_id=member.id if member is not None else None,
-    )
-
-
-def member_for_confirm_token(token: str) -> Member | None:
-    """The (active) member a confirmation token was made for, or None if it is forged,
-    expired (EMAIL_CONFIRM_MAX_AGE) or stale (the password changed since)."""
+def join_request_for_token(token: str) -> JoinRequest | None:
+    """The request a confirmation link was made for, or None if it is forged, expired or used
+    (the request is gone once its member exists)."""
     if not token or len(token) > 1000:
         return None
     try:
-        payload = _confirm_serializer().loads(
+        payload = _join_serializer().loads(
             token, max_age=current_app.config["EMAIL_CONFIRM_MAX_AGE"])
     except BadSignature:
         return None
-    return _member_for_payload(payload)
-
-
-def _member_for_payload(payload: object) -> Member | None:
-    """The active member a reset or confirmation token names, if its fingerprint of the
-    password hash still matches."""
     if not isinstance(payload, dict):
         return None
-    member_id, fingerprint = payload.get("m"), payload.get("f")
-    if not isinstance(member_id, int) or not isinstance(fingerprint, str):
+    request_id, fingerprint = payload.get("j"), payload.get("f")
+    if not isinstance(request_id, int) or not isinstance(fingerprint, str):
         return None
-    member = db.session.get(Member, member_id)
-    if member is None or not member.is_active_account:
+    request = db.session.get(JoinRequest, request_id)
+    if request is None or request.member_id is not None:
         return None
-    if not hmac.compare_digest(_fingerprint(member), fingerprint):
+    if not hmac.compare_digest(_request_fingerprint(request), fingerprint):
         return None
-    return member
+    return request
 
 
-def confirm_email(token: str) -> Member:
-    """The address is proven: the member can log in and their visitor demand joins the
-    account. Raises InvalidConfirmToken for a bad, expired, stale or already used link."""
-    member = member_for_confirm_token(token)
-    if member is None or member.email_verified_at is not None:
+def confirm_join(token: str) -> Member:
+    """The address is proven: the member is created, confirmed, with the name, password and
+    language of the request whose link was followed, and the demand they left as a visitor
+    with the address joins the account. The address's other requests go.
+
+    Raises InvalidConfirmToken for a bad, expired or used link, EmailTaken if the address got
+    an account meanwhile (another of its links was followed first).
+    """
+    request = join_request_for_token(token)
+    if request is None:
         raise InvalidConfirmToken(_("This link is invalid or has expired."))
-    _mark_verified(member)
-    return member
-
-
-def _mark_verified(member: Member) -> None:
+    if find_by_email(request.email) is not None:
+        raise EmailTaken(_("This address is already confirmed. Please log in."))
+    try:
+        with db.session.begin_nested():
+            member = _insert_member(request.email, request.name, request.password_hash,
+                                    Role.MEMBER, verified_at=utcnow(), locale=request.locale)
+    except IntegrityError as exc:  # the same link followed twice at once
+        raise EmailTaken(_("This address is already confirmed. Please log in.")) from exc
+    db.session.execute(sa.delete(JoinRequest).where(JoinRequest.email == request.email,
+                                                    JoinRequest.member_id.is_(None)))
     from app.services.demand import attach_visitor_demands
 
-    member.email_verified_at = utcnow()
-    db.session.flush()
     attach_visitor_demands(member)
+    return member
 
 
 # --------------------------------------------------------------------------- signing in
@@ -334,9 +322,7 @@ def authenticate(email: str, password: str) -> Member | None:
 
     A hash is checked even when no account matches, so an unknown address takes as long as a
     wrong password and the timing does not tell which emails are members. Inactive accounts are
-    refused. On success `last_login_at` is set (flushed, not committed). The right password
-    for an address never confirmed raises EmailNotConfirmed (only someone who knows the
-    password learns that).
+    refused. On success `last_login_at` is set (flushed, not committed).
     """
     password = password or ""
     member = find_by_email(email)
@@ -347,9 +333,6 @@ def authenticate(email: str, password: str) -> Member | None:
         return None
     if not member.is_active_account:
         return None
-    if member.email_verified_at is None:
-        raise EmailNotConfirmed(
-            _("Please confirm your email address first: we have sent you a new link."), member)
     member.last_login_at = utcnow()
     db.session.flush()
     return member
@@ -430,7 +413,7 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
 
 
-def _fingerprint(member: Member) -> str:
+def _fingerprint(member) -> str:
     """A keyed digest of the password hash: the token dies when the hash changes.
 
     Keyed so the (readable) token payload reveals nothing about the hash itself.
@@ -439,8 +422,9 @@ def _fingerprint(member: Member) -> str:
     return hmac.new(key, member.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def make_reset_token(member: Member) -> str:
-    """A signed, expiring link token for this member's current password."""
+def make_reset_token(member) -> str:
+    """A signed, expiring link token for this member's current password (a Member, or a row
+    with its id and password_hash)."""
     return _serializer().dumps({"m": member.id, "f": _fingerprint(member)})
 
 
@@ -456,7 +440,20 @@ def member_for_reset_token(token: str) -> Member | None:
         payload = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
     except BadSignature:
         return None
-    return _member_for_payload(payload)
+    if not isinstance(payload, dict):
+        return None
+    member_id, fingerprint = payload.get("m"), payload.get("f")
+    if not isinstance(member_id, int) or not isinstance(fingerprint, str):
+        return None
+    member = db.session.get(Member, member_id)
+    if member is None or not member.is_active_account:
+        return None
+    if not hmac.compare_digest(_fingerprint(member), fingerprint):
+        return None
+    return member
+
+
+_NO_MEMBER = SimpleNamespace(password_hash="scrypt:32768:8:1$no-member$0")
 
 
 def request_password_reset(email: str) -> OutboxMail | None:
@@ -467,12 +464,23 @@ def request_password_reset(email: str) -> OutboxMail | None:
     member. Nothing is sent to an address that is not one. The mail goes out after the caller
     commits (outbox).
     """
-    member = find_by_email(email)
+    try:
+        address = normalise_email(email)
+    except InvalidEmail:
+        address = None
+    key = _email_key(email)
+    # The few columns the mail needs, not a whole Member: building one (40-odd columns) was
+    # work, and time, that only the member's branch spent.
+    member = db.session.execute(
+        sa.select(Member.id, Member.email, Member.name, Member.password_hash, Member.locale,
+                  Member.is_active_account)
+        .where(sa.func.lower(Member.email) == key)
+    ).first() if key else None
     if member is None or not member.is_active_account:
-        try:
-            address = normalise_email(email)
-        except InvalidEmail:
-            return None
+        if address is None:
+            return None  # not an address: nothing to send, and no member has it
+        # Signed like a reset link (and thrown away), so this branch costs what the other does.
+        _serializer().dumps({"m": 0, "f": _fingerprint(_NO_MEMBER)})
         return enqueue(
             kind="password_reset_unknown",
             to_email=address,
@@ -482,6 +490,7 @@ def request_password_reset(email: str) -> OutboxMail | None:
                 "forgot_url": external_url("account.forgot"),
                 "shop_name": current_app.config["SHOP_NAME"],
             },
+            locale=unsaved_locale(None),
         )
     token = make_reset_token(member)
     return enqueue(
@@ -496,14 +505,24 @@ def request_password_reset(email: str) -> OutboxMail | None:
             "shop_name": current_app.config["SHOP_NAME"],
         },
         member_id=member.id,
+        # The member's language is loaded already: no second look-up (it cost a query, and
+        # time the other branch did not spend).
+        locale=_language_of(member),
     )
+
+
+def _language_of(member) -> str:
+    """The language a mail to this member is written in (app.services.mail's rule), from the
+    member already loaded."""
+    if member.locale in current_app.config["LANGUAGES"]:
+        return member.locale
+    return unsaved_locale(member.id)
 
 
 def reset_password(token: str, new_password: str) -> Member:
     """Set a new password through an emailed link; the link cannot be used again.
 
-    Raises InvalidResetToken or WeakPassword. Rotates `auth_token` and ends every session. The
-    link came by mail, so an address not yet confirmed is confirmed by it.
+    Raises InvalidResetToken or WeakPassword. Rotates `auth_token` and ends every session.
     """
     member = member_for_reset_token(token)
     if member is None:
@@ -514,6 +533,4 @@ def reset_password(token: str, new_password: str) -> Member:
     _set_password(member, new_password)
     sessions.end_all(member)
     db.session.flush()
-    if member.email_verified_at is None:
-        _mark_verified(member)
     return member

@@ -600,4 +600,7 @@ def test_the_join_form_works_with_its_csrf_token(app, client):
     response = _register(client, csrf_token=token)
 
     assert response.status_code == 200 and "Check your inbox" in _text(response)
+    link = _confirm_link(app)
+    confirmed = client.post(link, data={"csrf_token": _csrf_token(client, link)})
+    assert confirmed.status_code == 302
     assert _member_count(app) == 1

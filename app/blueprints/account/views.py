@@ -95,7 +95,7 @@ def register():
             form.form_errors.append(exc.message)
         else:
             db.session.commit()
-            # The same page whether the address is new, waiting or a member's (issue 17):
+            # The same page whether the address is new or a member's (issue 17):
             # what happens next is in the mail.
             return render_template("account/register_sent.html", email=form.email.data.strip(),
                                    title=_("Check your inbox"))
@@ -118,19 +118,20 @@ def _invalid_confirm_link():
 def confirm(token: str):
     """The link mailed at registration: a button (a POST, so a mail scanner opening the link
     confirms nothing) that confirms the address, logs the new member in and welcomes them."""
-    member = members.member_for_confirm_token(token)
-    if member is None:
+    join_request = members.join_request_for_token(token)
+    if join_request is None:
         return _invalid_confirm_link()
-    if member.email_verified_at is not None:
-        flash(_("Your address is already confirmed. Please log in."), "info")
-        return redirect(url_for("account.login"))
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            member = members.confirm_email(token)
+            member = members.confirm_join(token)
         except members.InvalidConfirmToken:
             db.session.rollback()
             return _invalid_confirm_link()
+        except members.EmailTaken as exc:
+            db.session.rollback()
+            flash(exc.message, "info")
+            return redirect(url_for("account.login"))
         if current_user.is_authenticated:
             sessions.end(sessions.current_key(current_user))
             logout_user()
@@ -146,7 +147,8 @@ def confirm(token: str):
             "success",
         )
         return redirect(safe_next_url(request.args.get("next")) or url_for("account.overview"))
-    page = render_template("account/confirm.html", form=form, member=member, token=token,
+    page = render_template("account/confirm.html", form=form, join_request=join_request,
+                           token=token,
                            next=safe_next_url(request.args.get("next")),
                            title=_("Confirm your address"))
     return page, _status(), _NO_REFERRER
@@ -164,23 +166,15 @@ def login():
     if request.method == "GET":
         form.next.data = safe_next_url(request.args.get("next")) or ""
     if form.validate_on_submit():
-        try:
-            member = members.authenticate(form.email.data, form.password.data)
-        except members.EmailNotConfirmed as exc:
-            # Only someone who knows the password learns this; a new link goes out.
-            members.send_confirmation(exc.member, next_url=_next_url())
-            db.session.commit()
-            form.form_errors.append(exc.message)
+        member = members.authenticate(form.email.data, form.password.data)
+        if member is None:
+            # One message for every failure: it must not tell which emails are members.
+            form.form_errors.append(_("That email and password don't match. Please try again."))
         else:
-            if member is None:
-                # One message for every failure: it must not tell which emails are members.
-                form.form_errors.append(
-                    _("That email and password don't match. Please try again."))
-            else:
-                _start_session(member, remember=form.remember.data)
-                db.session.commit()
-                flash(_("Welcome back, %(name)s.", name=member.name), "success")
-                return redirect(_next_url() or url_for("account.overview"))
+            _start_session(member, remember=form.remember.data)
+            db.session.commit()
+            flash(_("Welcome back, %(name)s.", name=member.name), "success")
+            return redirect(_next_url() or url_for("account.overview"))
     return render_template("account/login.html", form=form, title=_("Log in")), _status()
 
 
