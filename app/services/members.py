@@ -206,13 +206,14 @@ def register(email: str, password: str, name: str, *, next_url: str | None = Non
     max_age = timedelta(seconds=current_app.config["EMAIL_CONFIRM_MAX_AGE"])
     db.session.execute(sa.delete(JoinRequest).where(JoinRequest.created_at < now - max_age))
     member = find_by_email(email)
-    request = JoinRequest(email=email, name=name, password_hash=generate_password_hash(password),
-                          locale=locale, created_at=now,
-                          member_id=member.id if member is not None else None)
-    db.session.add(request)
+    join_request = JoinRequest(email=email, name=name,
+                               password_hash=generate_password_hash(password),
+                               locale=locale, created_at=now,
+                               member_id=member.id if member is not None else None)
+    db.session.add(join_request)
     db.session.flush()
     if member is None:
-        values = {"token": make_join_token(request)}
+        values = {"token": make_join_token(join_request)}
         if next_url:
             values["next"] = next_url
         enqueue(
@@ -241,22 +242,22 @@ def register(email: str, password: str, name: str, *, next_url: str | None = Non
             member_id=member.id,
             locale=_language_of(member),
         )
-    return request
+    return join_request
 
 
 def _join_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
 
 
-def _request_fingerprint(request: JoinRequest) -> str:
+def _request_fingerprint(join_request: JoinRequest) -> str:
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, request.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+    return hmac.new(key, join_request.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def make_join_token(request: JoinRequest) -> str:
+def make_join_token(join_request: JoinRequest) -> str:
     """A signed, expiring token for the link mailed to a new address: whoever holds it read
     that mail (EMAIL_CONFIRM_MAX_AGE)."""
-    return _join_serializer().dumps({"j": request.id, "f": _request_fingerprint(request)})
+    return _join_serializer().dumps({"j": join_request.id, "f": _request_fingerprint(join_request)})
 
 
 def join_request_for_token(token: str) -> JoinRequest | None:
@@ -274,12 +275,12 @@ def join_request_for_token(token: str) -> JoinRequest | None:
     request_id, fingerprint = payload.get("j"), payload.get("f")
     if not isinstance(request_id, int) or not isinstance(fingerprint, str):
         return None
-    request = db.session.get(JoinRequest, request_id)
-    if request is None or request.member_id is not None:
+    join_request = db.session.get(JoinRequest, request_id)
+    if join_request is None or join_request.member_id is not None:
         return None
-    if not hmac.compare_digest(_request_fingerprint(request), fingerprint):
+    if not hmac.compare_digest(_request_fingerprint(join_request), fingerprint):
         return None
-    return request
+    return join_request
 
 
 def confirm_join(token: str) -> Member:
@@ -290,18 +291,19 @@ def confirm_join(token: str) -> Member:
     Raises InvalidConfirmToken for a bad, expired or used link, EmailTaken if the address got
     an account meanwhile (another of its links was followed first).
     """
-    request = join_request_for_token(token)
-    if request is None:
+    join_request = join_request_for_token(token)
+    if join_request is None:
         raise InvalidConfirmToken(_("This link is invalid or has expired."))
-    if find_by_email(request.email) is not None:
+    if find_by_email(join_request.email) is not None:
         raise EmailTaken(_("This address is already confirmed. Please log in."))
     try:
         with db.session.begin_nested():
-            member = _insert_member(request.email, request.name, request.password_hash,
-                                    Role.MEMBER, verified_at=utcnow(), locale=request.locale)
+            member = _insert_member(join_request.email, join_request.name,
+                                    join_request.password_hash, Role.MEMBER,
+                                    verified_at=utcnow(), locale=join_request.locale)
     except IntegrityError as exc:  # the same link followed twice at once
         raise EmailTaken(_("This address is already confirmed. Please log in.")) from exc
-    db.session.execute(sa.delete(JoinRequest).where(JoinRequest.email == request.email,
+    db.session.execute(sa.delete(JoinRequest).where(JoinRequest.email == join_request.email,
                                                     JoinRequest.member_id.is_(None)))
     from app.services.demand import attach_visitor_demands
 
