@@ -7,6 +7,7 @@ nothing here is read at import time by the app itself, only when `create_app()` 
 from __future__ import annotations
 
 import os
+import secrets
 from decimal import Decimal
 from pathlib import Path
 
@@ -33,10 +34,47 @@ def _database_url() -> str:
     return url
 
 
+def instance_secret(path: Path) -> str:
+    """The secret kept in `path`, created on first use: 32 random bytes, file mode 0600.
+
+    Created atomically: written whole to a private temporary file, then hard-linked into place,
+    which fails if another process got there first; then that process's secret is read. So two
+    servers started at once sign with the same key, and nobody ever reads a half-written file.
+    """
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+    finally:
+        temporary.unlink(missing_ok=True)
+    return _read_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise RuntimeError(f"{path} is empty or too short: delete it to have a new one made")
+    return secret
+
+
 class Config:
     """Settings shared by every environment; subclasses override what differs."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # No default: development makes its own (DevelopmentConfig.prepare), production refuses to
+    # start without one, tests set theirs.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url()
     # A pooled connection idle for longer than this is tested (SELECT 1) before it is used
     # again, and replaced if the database dropped it (app/observability.ping_idle_connections);
@@ -81,7 +119,11 @@ class Config:
     # Accounts
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds
-    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    # How long the link mailed at registration confirms the address (seconds).
+    EMAIL_CONFIRM_MAX_AGE = int(os.environ.get("EMAIL_CONFIRM_MAX_AGE", str(3 * 24 * 3600)))
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30  # also how long an unused session lasts
+    # A signed-in session's last-seen time is written at most this often (seconds).
+    SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute;30 per hour")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -193,6 +235,13 @@ class Config:
 class DevelopmentConfig(Config):
     DEBUG = False  # the dev server runs without the reloader so the mail threads start once
 
+    @classmethod
+    def prepare(cls) -> None:
+        """Without SECRET_KEY in the environment, sign with a random secret made on first
+        start and kept in instance/secret_key (mode 0600), never with a public default."""
+        cls.SECRET_KEY = os.environ.get("SECRET_KEY") or instance_secret(
+            INSTANCE_DIR / "secret_key")
+
 
 class ProductionConfig(Config):
     DEBUG = False
@@ -247,4 +296,6 @@ def config_from_env() -> type[Config]:
         ) from None
     if cls is ProductionConfig:
         ProductionConfig.check()
+    elif cls is DevelopmentConfig:
+        DevelopmentConfig.prepare()
     return cls

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
@@ -21,6 +21,7 @@ from flask_login import current_user
 from jinja2 import pass_context
 from markupsafe import Markup
 
+from app.db import utcnow
 from app.extensions import db, login_manager
 
 
@@ -62,30 +63,66 @@ LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 
 
 def register_login(app: Flask) -> None:
-    from app.models import Member
+    from app.models import Member, MemberSession
+    from app.services.sessions import idle_limit
 
     login_manager.login_view = "account.login"
     login_manager.login_message = _l("Please log in to see that page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    # The session and remember cookies carry "<session key>.<auth token>" (issue 17): a member
+    # is loaded only while that session's row exists (logging out deletes it).
+    login_manager.id_attribute = "get_session_id"
 
     from app.services.cart import count_column
     from app.services.tiers import discount_rate_column
 
     # Built once: every member's request runs it, and building the statement cost about as
     # much as running it. The header's cart badge and the grade's discount come in the same
-    # query (the cart page needs both).
-    by_token = (sa.select(Member, count_column(Member.id), discount_rate_column(Member.tier_code))
-                .where(Member.auth_token == sa.bindparam("token")))
+    # query (the cart page needs both), and so does the session: one query per request.
+    by_session = (
+        sa.select(Member, count_column(Member.id), discount_rate_column(Member.tier_code),
+                  MemberSession.id, MemberSession.last_seen_at)
+        .join(MemberSession, MemberSession.member_id == Member.id)
+        .where(MemberSession.key == sa.bindparam("key"),
+               Member.auth_token == sa.bindparam("token"),
+               MemberSession.last_seen_at >= sa.bindparam("since"))
+    )
+    touch = (sa.update(MemberSession)
+             .where(MemberSession.id == sa.bindparam("session_id"))
+             .values(last_seen_at=sa.bindparam("now")))
+    touch_every = timedelta(seconds=app.config.get("SESSION_TOUCH_SECONDS", 300))
 
     @login_manager.user_loader
-    def load_member(token: str) -> Member | None:
-        row = db.session.execute(by_token, {"token": token}).first()
+    def load_member(session_id: str) -> Member | None:
+        key, _dot, token = (session_id or "").partition(".")
+        if not key or not token:
+            return None  # a cookie from before sessions were kept: log in again
+        now = utcnow()
+        row = db.session.execute(
+            by_session, {"key": key, "token": token, "since": now - idle_limit()}).first()
         if row is None:
             return None
-        member, in_cart, rate = row
+        member, in_cart, rate, row_id, last_seen = row
+        member.session_key = key
         g.member_loaded_with = (member.id, int(in_cart or 0), rate)
+        if now - last_seen >= touch_every:
+            g.member_session_touch = row_id
         return member
+
+    @app.after_request
+    def note_last_seen(response):
+        """Write the session's last-seen time, at most once every SESSION_TOUCH_SECONDS, in a
+        short transaction of its own (the request's own may be rolled back or hold nothing)."""
+        row_id = g.pop("member_session_touch", None)
+        if row_id is not None:
+            try:
+                with db.engine.begin() as connection:
+                    connection.execute(touch, {"session_id": row_id, "now": utcnow()})
+            except sa.exc.SQLAlchemyError:  # a busy database: try again on a later request
+                current_app.logger.warning("could not note a session's last-seen time",
+                                           exc_info=True)
+        return response
 
 
 def _loaded_with(member_id: int) -> tuple[int, int, Decimal | None] | None:

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from werkzeug.security import generate_password_hash
 
+from app.db import utcnow
 from app.extensions import db
 from app.models import Book, Category, Member, Role
 from app.services.catalog import search_text_for
@@ -59,6 +60,7 @@ def make_member(password: str = DEFAULT_PASSWORD, **overrides) -> Member:
         "name": f"Member {n}",
         "role": Role.MEMBER,
         "password_hash": _hash(password),
+        "email_verified_at": utcnow(),  # pass None for a member who never confirmed
     }
     values.update(overrides)
     member = Member(**values)

@@ -20,7 +20,7 @@ from app.models.feedback import (
     SurveyResponse,
 )
 from app.models.mail import MailStatus, OutboxMail
-from app.models.member import Member, Role
+from app.models.member import JoinRequest, Member, MemberSession, Role
 from app.models.order import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus
 from app.models.tier import GradeChange, GradeReason, Tier
 
@@ -45,7 +45,9 @@ __all__ = [
     "InteractionKind",
     "HoldStatus",
     "MailStatus",
+    "JoinRequest",
     "Member",
+    "MemberSession",
     "MemberSnapshot",
     "MemberTag",
     "Order",

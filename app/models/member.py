@@ -28,6 +28,10 @@ def new_auth_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_session_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
 def phone_key(phone: str | None) -> str | None:
     """The digits of a phone number, last first ("+86 138-0013" -> "31008368"), or None."""
     digits = "".join(ch for ch in phone or "" if ch.isascii() and ch.isdigit())
@@ -75,6 +79,10 @@ class Member(UserMixin, db.Model):
     stock_alerts_opt_in: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     locale: Mapped[str | None] = mapped_column(sa.String(16))
     last_login_at: Mapped[datetime | None]
+    # When the address was proven (issue 17): the link mailed at registration creates the
+    # member with it set; `flask create-admin` and the seed vouch for theirs; members from
+    # before the column count from the day they joined. Visitor demand joins only such a one.
+    email_verified_at: Mapped[datetime | None]
     # Rotated when the password changes: logs out every other session and kills reset links.
     auth_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_auth_token)
 
@@ -106,8 +114,17 @@ class Member(UserMixin, db.Model):
         return value
 
     def get_id(self) -> str:
-        """Flask-Login keeps this in the session; rotating it logs the member out everywhere."""
+        """The member's identity (UserMixin compares members with it)."""
         return self.auth_token
+
+    def get_session_id(self) -> str:
+        """What Flask-Login keeps in the session and the remember cookie (its `id_attribute`):
+        the signed-in session's key and the auth token. Logging out deletes the session's row,
+        and rotating the token ends every session, so no copy of either cookie works after."""
+        key = self.__dict__.get("session_key")
+        if not key:
+            raise RuntimeError("log members in through app.services.sessions.start")
+        return f"{key}.{self.auth_token}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -126,3 +143,45 @@ class Member(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Member {self.member_no or self.id} {self.email}>"
+
+
+class MemberSession(db.Model):
+    """One signed-in browser (issue 17): its key travels in the session and remember cookies
+    (Member.get_session_id). Logging out deletes the row, so copies of those cookies stop
+    working; the member sees the others on the sessions page and can end them."""
+
+    __tablename__ = "member_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_key)
+    member_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Written at most once every SESSION_TOUCH_SECONDS (app.web), not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    def __repr__(self) -> str:
+        return f"<MemberSession {self.id} of member {self.member_id}>"
+
+
+class JoinRequest(db.Model):
+    """Someone asked to join with an address (issue 17, app.services.members.register).
+
+    Every request writes one row, whether the address is new or a member's, so the work (and
+    time) does not tell them apart. A new address's row becomes a Member when the link mailed
+    to it is followed (the token names the row and a fingerprint of its password hash); a
+    member's address gets a "someone tried to join" mail instead (`member_id` set, no link).
+    Rows older than EMAIL_CONFIRM_MAX_AGE are deleted by later requests.
+    """
+
+    __tablename__ = "join_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    locale: Mapped[str | None] = mapped_column(sa.String(16))
+    member_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("member.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -221,6 +221,7 @@ def _insert_people(plans: Sequence[people.PersonPlan], taken: set[str],
                     "password_hash": password_hash,
                     "role": Role.MEMBER,
                     "joined_at": plan.joined_at,
+                    "email_verified_at": plan.joined_at,
                     "last_login_at": last_seen.get(index, plan.joined_at),
                     **plan.address,
                 })

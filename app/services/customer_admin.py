@@ -40,7 +40,7 @@ from app.models import (
 )
 from app.models.member import new_auth_token
 from app.models.order import Order
-from app.services import audit
+from app.services import audit, sessions
 from app.services import members as member_rules
 from app.services.customer_tags import tag_names
 from app.services.exports import Text
@@ -126,6 +126,7 @@ def deactivate(member: Member, actor: Member) -> Member:
         return member
     member.is_active_account = False
     member.auth_token = new_auth_token()
+    sessions.end_all(member)
     db.session.flush()
     audit.record(actor, "customer.deactivate", member, before={"is_active_account": True},
                  after={"is_active_account": False}, summary="Account deactivated")
@@ -655,6 +656,7 @@ def erase_member(member: Member, actor: Member) -> Member:
     member.stock_alerts_opt_in = False
     member.password_hash = generate_password_hash(secrets.token_urlsafe(32))
     member.auth_token = new_auth_token()
+    sessions.end_all(member)
     member.is_active_account = False
     member.erased_at = now
     db.session.flush()

@@ -660,7 +660,11 @@ def _join(demand: Demand, member: Member) -> None:
 
 
 def attach_visitor_demands(member: Member) -> int:
-    """A new member: the demand they left (and confirmed) as a visitor joins their account."""
+    """A new member: the demand they left (and confirmed) as a visitor joins their account,
+    once the member has proven the address (issue 17: an unproven one would take over the
+    demand, note included, of whoever confirmed it)."""
+    if member.email_verified_at is None:
+        return 0
     demands = db.session.scalars(
         sa.select(Demand).where(Demand.member_id.is_(None),
                                 sa.func.lower(Demand.email) == member.email.lower(),

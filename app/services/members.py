@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from functools import cache
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -22,15 +24,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.db import utcnow
 from app.errors import DomainError, InvalidInput
 from app.extensions import db
-from app.models import Member, OutboxMail, Role
+from app.models import JoinRequest, Member, OutboxMail, Role
 from app.models.member import new_auth_token
-from app.services.mail import enqueue
+from app.services import sessions
+from app.services.mail import enqueue, unsaved_locale
 from app.web import external_url
 
 PASSWORD_MAX_LENGTH = 128
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 120
 RESET_SALT = "password-reset"
+CONFIRM_SALT = "confirm-email"
 
 # Profile fields a member may edit, with the column's length limit.
 PROFILE_LIMITS: dict[str, int] = {
@@ -63,6 +67,12 @@ class WrongPassword(DomainError):
 
 class InvalidResetToken(DomainError):
     pass
+
+
+class InvalidConfirmToken(DomainError):
+    pass
+
+
 
 
 # --------------------------------------------------------------------------- rules
@@ -144,38 +154,157 @@ def find_by_email(email: str) -> Member | None:
 def create_member(email: str, password: str, name: str, role: Role = Role.MEMBER) -> Member:
     """A new account with a hashed password and a member number such as M2026-000123.
 
-    Raises InvalidEmail, EmailTaken (in any letter case), WeakPassword or InvalidInput. Used by
-    registration, `flask create-admin` and the seed. Flushes twice (the number needs the id).
+    Its address counts as confirmed: used by `flask create-admin` and the seed, where whoever
+    runs them vouches for it (shoppers join through `register`). Raises InvalidEmail,
+    EmailTaken (in any letter case), WeakPassword or InvalidInput. Flushes twice (the number
+    needs the id).
     """
     email = normalise_email(email)
     name = _clean_name(name)
     check_password_strength(password, email)
     if find_by_email(email) is not None:
         raise EmailTaken(_("An account with that email address already exists."))
-    member = Member(
-        email=email,
-        name=name,
-        role=Role(role),
-        password_hash=generate_password_hash(password),
-        joined_at=utcnow(),
-    )
-    db.session.add(member)
     try:
-        db.session.flush()
+        return _insert_member(email, name, generate_password_hash(password), Role(role),
+                              verified_at=utcnow())
     except IntegrityError as exc:
         # Someone registered the same address between our check and this insert.
         raise EmailTaken(_("An account with that email address already exists.")) from exc
+
+
+def _insert_member(email: str, name: str, password_hash: str, role: Role,
+                   verified_at=None, locale: str | None = None) -> Member:
+    member = Member(email=email, name=name, role=role, password_hash=password_hash,
+                    joined_at=utcnow(), email_verified_at=verified_at, locale=locale)
+    db.session.add(member)
+    db.session.flush()
     member.member_no = f"M{member.joined_at.year}-{member.id:06d}"
     db.session.flush()
     return member
 
 
-def register(email: str, password: str, name: str) -> Member:
-    """A shopper joins: a member with the default grade (the grade rules are issue-specific).
+def register(email: str, password: str, name: str, *, next_url: str | None = None,
+             locale: str | None = None) -> JoinRequest:
+    """Someone asks to join with `email`; nothing they are told, and nothing in how long it
+    takes, may depend on who is a member (issue 17).
 
-    Demand they left (and confirmed) as a visitor with this address joins the account.
+    Input is checked first (InvalidEmail, WeakPassword, InvalidInput: about what was typed,
+    never about other accounts). Then the same work on every branch: the password is hashed,
+    one JoinRequest row is written (expired ones deleted) and one mail is rendered and queued:
+
+    - a new address gets a link (`confirm_join`) that creates the member, confirmed, and logs
+      them in; nothing exists before, so no one can squat an address or log in with it;
+    - the address of an account (in any letter case) gets a mail saying someone tried to join
+      with it, with links to log in or choose a new password; the account is not touched.
+
+    Demand left as a visitor with the address joins the account when it is created.
     """
-    member = create_member(email, password, name, role=Role.MEMBER)
+    email = normalise_email(email)
+    name = _clean_name(name)
+    check_password_strength(password, email)
+    now = utcnow()
+    max_age = timedelta(seconds=current_app.config["EMAIL_CONFIRM_MAX_AGE"])
+    db.session.execute(sa.delete(JoinRequest).where(JoinRequest.created_at < now - max_age))
+    member = find_by_email(email)
+    join_request = JoinRequest(email=email, name=name,
+                               password_hash=generate_password_hash(password),
+                               locale=locale, created_at=now,
+                               member_id=member.id if member is not None else None)
+    db.session.add(join_request)
+    db.session.flush()
+    if member is None:
+        values = {"token": make_join_token(join_request)}
+        if next_url:
+            values["next"] = next_url
+        enqueue(
+            kind="confirm_email",
+            to_email=email,
+            template="confirm_email",
+            context={
+                "name": name,
+                "confirm_url": external_url("account.confirm", **values),
+                "valid_hours": current_app.config["EMAIL_CONFIRM_MAX_AGE"] // 3600,
+                "shop_name": current_app.config["SHOP_NAME"],
+            },
+            locale=locale or unsaved_locale(None),
+        )
+    else:
+        enqueue(
+            kind="join_attempt",
+            to_email=member.email,
+            template="join_attempt",
+            context={
+                "name": member.name,
+                "login_url": external_url("account.login"),
+                "forgot_url": external_url("account.forgot"),
+                "shop_name": current_app.config["SHOP_NAME"],
+            },
+            member_id=member.id,
+            locale=_language_of(member),
+        )
+    return join_request
+
+
+def _join_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+
+
+def _request_fingerprint(join_request: JoinRequest) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, join_request.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def make_join_token(join_request: JoinRequest) -> str:
+    """A signed, expiring token for the link mailed to a new address: whoever holds it read
+    that mail (EMAIL_CONFIRM_MAX_AGE)."""
+    return _join_serializer().dumps({"j": join_request.id, "f": _request_fingerprint(join_request)})
+
+
+def join_request_for_token(token: str) -> JoinRequest | None:
+    """The request a confirmation link was made for, or None if it is forged, expired or used
+    (the request is gone once its member exists)."""
+    if not token or len(token) > 1000:
+        return None
+    try:
+        payload = _join_serializer().loads(
+            token, max_age=current_app.config["EMAIL_CONFIRM_MAX_AGE"])
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict):
+        return None
+    request_id, fingerprint = payload.get("j"), payload.get("f")
+    if not isinstance(request_id, int) or not isinstance(fingerprint, str):
+        return None
+    join_request = db.session.get(JoinRequest, request_id)
+    if join_request is None or join_request.member_id is not None:
+        return None
+    if not hmac.compare_digest(_request_fingerprint(join_request), fingerprint):
+        return None
+    return join_request
+
+
+def confirm_join(token: str) -> Member:
+    """The address is proven: the member is created, confirmed, with the name, password and
+    language of the request whose link was followed, and the demand they left as a visitor
+    with the address joins the account. The address's other requests go.
+
+    Raises InvalidConfirmToken for a bad, expired or used link, EmailTaken if the address got
+    an account meanwhile (another of its links was followed first).
+    """
+    join_request = join_request_for_token(token)
+    if join_request is None:
+        raise InvalidConfirmToken(_("This link is invalid or has expired."))
+    if find_by_email(join_request.email) is not None:
+        raise EmailTaken(_("This address is already confirmed. Please log in."))
+    try:
+        with db.session.begin_nested():
+            member = _insert_member(join_request.email, join_request.name,
+                                    join_request.password_hash, Role.MEMBER,
+                                    verified_at=utcnow(), locale=join_request.locale)
+    except IntegrityError as exc:  # the same link followed twice at once
+        raise EmailTaken(_("This address is already confirmed. Please log in.")) from exc
+    db.session.execute(sa.delete(JoinRequest).where(JoinRequest.email == join_request.email,
+                                                    JoinRequest.member_id.is_(None)))
     from app.services.demand import attach_visitor_demands
 
     attach_visitor_demands(member)
@@ -263,11 +392,13 @@ def _set_password(member: Member, password: str) -> None:
     member.auth_token = new_auth_token()
 
 
-def change_password(member: Member, current: str, new: str) -> Member:
+def change_password(member: Member, current: str, new: str,
+                    keep_session: str | None = None) -> Member:
     """Replace the password after checking the current one.
 
-    Rotates `auth_token`, which logs out every other session; the caller must log the current
-    session in again (`login_user`) so it survives. Raises WrongPassword or WeakPassword.
+    Rotates `auth_token` and ends every session but `keep_session` (the key of the one making
+    the change); the caller must log that one in again (`login_user`) so it carries on under
+    the new token. Raises WrongPassword or WeakPassword.
     """
     if not check_password_hash(member.password_hash, current or ""):
         raise WrongPassword(_("That is not your current password."))
@@ -275,6 +406,7 @@ def change_password(member: Member, current: str, new: str) -> Member:
     if new == current:
         raise WeakPassword(_("Choose a password different from your current one."))
     _set_password(member, new)
+    sessions.end_others(member, keep_session)
     db.session.flush()
     return member
 
@@ -283,7 +415,7 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESET_SALT)
 
 
-def _fingerprint(member: Member) -> str:
+def _fingerprint(member) -> str:
     """A keyed digest of the password hash: the token dies when the hash changes.
 
     Keyed so the (readable) token payload reveals nothing about the hash itself.
@@ -292,8 +424,9 @@ def _fingerprint(member: Member) -> str:
     return hmac.new(key, member.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def make_reset_token(member: Member) -> str:
-    """A signed, expiring link token for this member's current password."""
+def make_reset_token(member) -> str:
+    """A signed, expiring link token for this member's current password (a Member, or a row
+    with its id and password_hash)."""
     return _serializer().dumps({"m": member.id, "f": _fingerprint(member)})
 
 
@@ -322,15 +455,45 @@ def member_for_reset_token(token: str) -> Member | None:
     return member
 
 
-def request_password_reset(email: str) -> OutboxMail | None:
-    """Queue a reset link if an active account has this address; otherwise do nothing.
+_NO_MEMBER = SimpleNamespace(password_hash="scrypt:32768:8:1$no-member$0")
 
-    The caller shows the same message either way, so the form does not reveal who is a member.
-    The mail goes out after the caller commits (outbox).
+
+def request_password_reset(email: str) -> OutboxMail | None:
+    """Queue a reset link if an active account has this address; otherwise a mail saying that
+    no account has it (with a link to join).
+
+    Both branches render and queue one mail, so neither the answer nor its time tells who is a
+    member. Nothing is sent to an address that is not one. The mail goes out after the caller
+    commits (outbox).
     """
-    member = find_by_email(email)
+    try:
+        address = normalise_email(email)
+    except InvalidEmail:
+        address = None
+    key = _email_key(email)
+    # The few columns the mail needs, not a whole Member: building one (40-odd columns) was
+    # work, and time, that only the member's branch spent.
+    member = db.session.execute(
+        sa.select(Member.id, Member.email, Member.name, Member.password_hash, Member.locale,
+                  Member.is_active_account)
+        .where(sa.func.lower(Member.email) == key)
+    ).first() if key else None
     if member is None or not member.is_active_account:
-        return None
+        if address is None:
+            return None  # not an address: nothing to send, and no member has it
+        # Signed like a reset link (and thrown away), so this branch costs what the other does.
+        _serializer().dumps({"m": 0, "f": _fingerprint(_NO_MEMBER)})
+        return enqueue(
+            kind="password_reset_unknown",
+            to_email=address,
+            template="password_reset_unknown",
+            context={
+                "join_url": external_url("account.register"),
+                "forgot_url": external_url("account.forgot"),
+                "shop_name": current_app.config["SHOP_NAME"],
+            },
+            locale=unsaved_locale(None),
+        )
     token = make_reset_token(member)
     return enqueue(
         kind="password_reset",
@@ -344,13 +507,24 @@ def request_password_reset(email: str) -> OutboxMail | None:
             "shop_name": current_app.config["SHOP_NAME"],
         },
         member_id=member.id,
+        # The member's language is loaded already: no second look-up (it cost a query, and
+        # time the other branch did not spend).
+        locale=_language_of(member),
     )
+
+
+def _language_of(member) -> str:
+    """The language a mail to this member is written in (app.services.mail's rule), from the
+    member already loaded."""
+    if member.locale in current_app.config["LANGUAGES"]:
+        return member.locale
+    return unsaved_locale(member.id)
 
 
 def reset_password(token: str, new_password: str) -> Member:
     """Set a new password through an emailed link; the link cannot be used again.
 
-    Raises InvalidResetToken or WeakPassword. Rotates `auth_token` (logs out other sessions).
+    Raises InvalidResetToken or WeakPassword. Rotates `auth_token` and ends every session.
     """
     member = member_for_reset_token(token)
     if member is None:
@@ -359,5 +533,6 @@ def reset_password(token: str, new_password: str) -> Member:
         )
     check_password_strength(new_password, member.email)
     _set_password(member, new_password)
+    sessions.end_all(member)
     db.session.flush()
     return member

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
+from app.models import OutboxMail
 from tests.conftest import _make_config, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -74,3 +77,13 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def follow_join_link(page, live_app, email: str) -> None:
+    """Open the link mailed to `email` at registration and press its button (issue 17: the
+    account exists, and the new member is logged in, only then)."""
+    with live_app.app_context():
+        body = db.session.scalar(sa.select(OutboxMail.body_text).where(
+            OutboxMail.to_email == email, OutboxMail.kind == "confirm_email"))
+    page.goto(re.search(r"https?://[^/\s]+(/account/confirm/\S+)", body).group(1))
+    page.get_by_test_id("confirm-join").click()

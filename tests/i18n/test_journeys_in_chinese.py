@@ -12,6 +12,7 @@ from flask_login import login_user
 from app.extensions import db
 from app.models import Member, OutboxMail
 from app.services import mail as mail_service
+from app.services import sessions
 from app.services.stock import receive_stock
 from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_staff
 from tests.i18n.pages import english_left
@@ -132,6 +133,7 @@ def test_mail_follows_the_member_s_choice_not_the_sender_s(app, client, english_
     # member without a choice gets the shop's default rather than the staff member's language.
     with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
         staff = db.session.scalar(sa.select(Member).where(Member.email == "clerk@example.test"))
+        sessions.start(staff, "test")
         login_user(staff)
         english = mail_service.enqueue(kind="password_reset", to_email="smith@example.test",
                                        template="password_reset", context=context,

@@ -20,7 +20,13 @@ GOOD_PASSWORD = "a long enough phrase"
 
 
 def _join(email: str = "reader@example.com", password: str = GOOD_PASSWORD, name: str = "Ada"):
-    return members.register(email, password, name)
+    """Join and follow the mailed link (issue 17: an address is confirmed before use)."""
+    join_request = members.register(email, password, name)
+    return members.confirm_join(members.make_join_token(join_request))
+
+
+def _mail_kinds() -> list[str]:
+    return list(db.session.scalars(sa.select(OutboxMail.kind).order_by(OutboxMail.id)))
 
 
 # --------------------------------------------------------------------------- registration
@@ -60,15 +66,26 @@ def test_member_numbers_are_unique(ctx):
 def test_an_email_can_join_only_once_in_any_letter_case(ctx, second):
     _join(email="reader@example.com")
 
-    with pytest.raises(members.EmailTaken):
-        _join(email=second)
+    assert members.register(second, "another good phrase", "Eve").member_id is not None
+
+    assert db.session.scalar(sa.select(sa.func.count(Member.id))) == 1
+    assert _mail_kinds() == ["confirm_email", "join_attempt"]
 
 
 def test_an_existing_mixed_case_address_still_blocks_a_new_registration(ctx):
     make_member(email="Old.Member@Example.com")
 
+    assert members.register("old.member@example.com", GOOD_PASSWORD, "Eve").member_id
+
+    assert db.session.scalar(sa.select(sa.func.count(Member.id))) == 1
+    assert _mail_kinds() == ["join_attempt"]
+
+
+def test_the_cli_and_seed_path_still_refuses_a_taken_address(ctx):
+    make_member(email="Old.Member@Example.com")
+
     with pytest.raises(members.EmailTaken):
-        _join(email="old.member@example.com")
+        members.create_member("old.member@example.com", GOOD_PASSWORD, "Eve")
 
 
 @pytest.mark.parametrize(
@@ -362,16 +379,25 @@ def test_asking_for_a_reset_queues_one_mail_with_the_link(ctx):
     assert members.member_for_reset_token(link.group(1)) is member
 
 
-@pytest.mark.parametrize("email", ["nobody@example.com", "", "not an email"])
-def test_asking_for_a_reset_for_an_unknown_address_queues_nothing(ctx, email):
+@pytest.mark.parametrize("email", ["", "not an email"])
+def test_asking_for_a_reset_for_something_that_is_not_an_address_queues_nothing(ctx, email):
     _join()
 
     assert members.request_password_reset(email) is None
-    assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id))) == 0
+    assert _mail_kinds() == ["confirm_email"]
 
 
-def test_an_inactive_account_gets_no_reset_mail(ctx):
+def test_asking_for_a_reset_for_an_unknown_address_queues_a_notice_without_a_link(ctx):
+    _join()
+
+    notice = members.request_password_reset("nobody@example.com")
+
+    assert notice.kind == "password_reset_unknown" and notice.to_email == "nobody@example.com"
+    assert "/account/reset/" not in notice.body_text
+
+
+def test_an_inactive_account_gets_no_reset_link(ctx):
     member = _join()
     member.is_active_account = False
 
-    assert members.request_password_reset("reader@example.com") is None
+    assert members.request_password_reset("reader@example.com").kind == "password_reset_unknown"

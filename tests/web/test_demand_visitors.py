@@ -151,14 +151,18 @@ def test_unconfirmed_entries_are_purged_after_the_set_time(app, runner):
         assert db.session.scalars(sa.select(Demand.email)).all() == ["new@example.test"]
 
 
-def test_a_confirmed_visitor_demand_joins_the_account_they_register(ctx):
+def test_a_confirmed_visitor_demand_joins_the_account_once_its_address_is_confirmed(ctx):
     book = make_book(stock_on_hand=0)
     demand = demand_service.record_visitor_demand("joiner@example.test", book, 2)
     demand.confirmed_at = utcnow()
     demand.confirm_token_hash = None
     db.session.commit()
 
-    member = members.register("Joiner@example.test", "a long password 1", "Jo")
+    join_request = members.register("Joiner@example.test", "a long password 1", "Jo")
+    db.session.commit()
+    db.session.refresh(demand)
+    assert demand.member_id is None  # issue 17: not before the address is proven
+    member = members.confirm_join(members.make_join_token(join_request))
     db.session.commit()
 
     db.session.refresh(demand)

@@ -203,6 +203,10 @@ class ChangePasswordForm(_NewPasswordMixin, AppForm):
         return self._email
 
 
+class ConfirmForm(AppForm):
+    """The confirm-your-address button: nothing but its CSRF token."""
+
+
 class ForgotPasswordForm(AppForm):
     email = _email_field()
 

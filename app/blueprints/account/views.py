@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import (
+    abort,
     current_app,
     flash,
     redirect,
@@ -11,12 +12,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.blueprints.account import bp
 from app.blueprints.account.forms import (
     ChangePasswordForm,
+    ConfirmForm,
     ForgotPasswordForm,
     LoginForm,
     ProfileForm,
@@ -27,7 +30,7 @@ from app.errors import DomainError
 from app.extensions import db, limiter
 from app.models import Member
 from app.security import safe_next_url
-from app.services import grading, members, tiers
+from app.services import grading, members, sessions, tiers
 from app.services.analytics import recommendations
 from app.services.cart import SESSION_KEY, merge_session_cart
 from app.web import lazy_gettext as _l
@@ -62,8 +65,10 @@ def _remembered() -> bool:
 
 
 def _start_session(member: Member, remember: bool = False) -> None:
-    """Log the member in on this browser and move the anonymous cart into theirs."""
+    """Log the member in on this browser (a new server-side session) and move the anonymous
+    cart into theirs."""
     merge_session_cart(member, session.pop(SESSION_KEY, None) or {})
+    sessions.start(member, request.user_agent.string)
     login_user(member, remember=remember)
 
 
@@ -71,6 +76,7 @@ def _start_session(member: Member, remember: bool = False) -> None:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("account.overview"))
@@ -79,10 +85,8 @@ def register():
         form.next.data = safe_next_url(request.args.get("next")) or ""
     if form.validate_on_submit():
         try:
-            member = members.register(form.email.data, form.password.data, form.name.data)
-        except members.EmailTaken as exc:
-            db.session.rollback()
-            form.email.errors.append(exc.message)
+            members.register(form.email.data, form.password.data, form.name.data,
+                             next_url=_next_url(), locale=_page_locale())
         except members.WeakPassword as exc:
             db.session.rollback()
             form.password.errors.append(exc.message)
@@ -90,19 +94,64 @@ def register():
             db.session.rollback()
             form.form_errors.append(exc.message)
         else:
-            _start_session(member)
             db.session.commit()
-            flash(
-                _(
-                    "Welcome to %(shop)s, %(name)s! Your member number is %(no)s.",
-                    shop=current_app.config["SHOP_NAME"],
-                    name=member.name,
-                    no=member.member_no,
-                ),
-                "success",
-            )
-            return redirect(_next_url() or url_for("account.overview"))
+            # The same page whether the address is new or a member's (issue 17):
+            # what happens next is in the mail.
+            return render_template("account/register_sent.html", email=form.email.data.strip(),
+                                   title=_("Check your inbox"))
     return render_template("account/register.html", form=form, title=_("Join")), _status()
+
+
+def _page_locale() -> str | None:
+    """The language the visitor is reading in, when it is not the shop's default (kept for
+    the new member's mail, as logging in does: app.blueprints.i18n)."""
+    locale = str(get_locale())
+    return None if locale == current_app.config["BABEL_DEFAULT_LOCALE"] else locale
+
+
+def _invalid_confirm_link():
+    page = render_template("account/confirm_invalid.html", title=_("Link expired"))
+    return page, 400, _NO_REFERRER
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    """The link mailed at registration: a button (a POST, so a mail scanner opening the link
+    confirms nothing) that confirms the address, logs the new member in and welcomes them."""
+    join_request = members.join_request_for_token(token)
+    if join_request is None:
+        return _invalid_confirm_link()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            member = members.confirm_join(token)
+        except members.InvalidConfirmToken:
+            db.session.rollback()
+            return _invalid_confirm_link()
+        except members.EmailTaken as exc:
+            db.session.rollback()
+            flash(exc.message, "info")
+            return redirect(url_for("account.login"))
+        if current_user.is_authenticated:
+            sessions.end(sessions.current_key(current_user))
+            logout_user()
+        _start_session(member)
+        db.session.commit()
+        flash(
+            _(
+                "Welcome to %(shop)s, %(name)s! Your member number is %(no)s.",
+                shop=current_app.config["SHOP_NAME"],
+                name=member.name,
+                no=member.member_no,
+            ),
+            "success",
+        )
+        return redirect(safe_next_url(request.args.get("next")) or url_for("account.overview"))
+    page = render_template("account/confirm.html", form=form, join_request=join_request,
+                           token=token,
+                           next=safe_next_url(request.args.get("next")),
+                           title=_("Confirm your address"))
+    return page, _status(), _NO_REFERRER
 
 
 # --------------------------------------------------------------------------- log in / out
@@ -131,6 +180,10 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        # The session's row goes: copies of this browser's cookies stop working too.
+        sessions.end(sessions.current_key(current_user))
+        db.session.commit()
     logout_user()
     flash(_("You are logged out. See you soon."), "info")
     return redirect(url_for("shop.home"))
@@ -209,20 +262,61 @@ def password():
     form = ChangePasswordForm(email=member.email)
     if form.validate_on_submit():
         try:
-            members.change_password(member, form.current_password.data, form.password.data)
+            members.change_password(member, form.current_password.data, form.password.data,
+                                    keep_session=sessions.current_key(member))
         except members.WrongPassword as exc:
             form.current_password.errors.append(exc.message)
         except members.WeakPassword as exc:
             form.password.errors.append(exc.message)
         else:
             db.session.commit()
-            # The auth token rotated, which logged out every session, this one included.
+            # The auth token rotated and the other sessions ended; this one carries on under
+            # the new token.
             login_user(member, remember=_remembered())
             flash(_("Your password is changed. Other devices have been logged out."), "success")
             return redirect(url_for("account.overview"))
     return render_template(
         "account/password.html", form=form, title=_("Change your password")
     ), _status()
+
+
+# --------------------------------------------------------------------------- signed-in sessions
+
+
+@bp.route("/sessions")
+@login_required
+def sessions_list():
+    """Where the member is signed in: this device marked, last seen, and a way to end the
+    others (issue 17)."""
+    member = current_user._get_current_object()
+    return render_template(
+        "account/sessions.html",
+        signed_in=sessions.of_member(member),
+        this_key=sessions.current_key(member),
+        describe=sessions.describe,
+        title=_("Where you are signed in"),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    member = current_user._get_current_object()
+    if not sessions.end_by_id(member, session_id):
+        abort(404)
+    db.session.commit()
+    flash(_("That session is ended: the device there is logged out."), "success")
+    return redirect(url_for("account.sessions_list"))
+
+
+@bp.route("/sessions/end-others", methods=["POST"])
+@login_required
+def end_other_sessions():
+    member = current_user._get_current_object()
+    sessions.end_others(member, sessions.current_key(member))
+    db.session.commit()
+    flash(_("Your other sessions are ended: every other device is logged out."), "success")
+    return redirect(url_for("account.sessions_list"))
 
 
 # --------------------------------------------------------------------------- forgotten password
