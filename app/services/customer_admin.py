@@ -32,8 +32,10 @@ from app.models import (
     Demand,
     DemandStatus,
     Interaction,
+    JoinRequest,
     MailStatus,
     Member,
+    MemberSession,
     MemberTag,
     OutboxMail,
     Role,
@@ -258,6 +260,9 @@ EXPORT_COVERED = {
     "outbox_mail.to_email": "mails",
     "campaign_recipient.member_id": "campaigns",
     "analytics_member.member_id": "profiling",
+    "member_sessions.member_id": "signed_in_sessions",
+    "join_requests.member_id": "join_requests",
+    "join_requests.email": "join_requests",
 }
 _STAFF_WORK = "the member of staff who did it: a record of staff work, not data about the customer"
 EXPORT_EXCLUDED = {
@@ -357,6 +362,15 @@ def member_data(member: Member) -> dict:
                                     AuditEntry.target_id == member.id)
         .order_by(AuditEntry.at, AuditEntry.id)
     ).all()
+    signed_in = db.session.scalars(
+        sa.select(MemberSession).where(MemberSession.member_id == member.id)
+        .order_by(MemberSession.created_at, MemberSession.id)
+    ).all()
+    joins = db.session.scalars(
+        sa.select(JoinRequest).where(sa.or_(JoinRequest.member_id == member.id,
+                                            sa.func.lower(JoinRequest.email) == email))
+        .order_by(JoinRequest.created_at, JoinRequest.id)
+    ).all()
     profile = audit.snapshot(member, [c.key for c in sa.inspect(Member).column_attrs
                                       if c.key not in PROFILE_EXCLUDED])
     return {
@@ -426,6 +440,15 @@ def member_data(member: Member) -> dict:
             "expected_spend": None if p.expected_spend is None else str(p.expected_spend),
             "clv": None if p.clv is None else str(p.clv), "at_risk": p.at_risk,
         } for p, as_of in profiling],
+        # The session key is a secret (it would log the file's reader in): left out.
+        "signed_in_sessions": [{
+            "signed_in_at": _when(x.created_at), "last_seen_at": _when(x.last_seen_at),
+            "browser": x.user_agent,
+        } for x in signed_in],
+        # Requests to join with the address (the password hash is one-way: left out).
+        "join_requests": [{
+            "at": _when(j.created_at), "email": j.email, "name": j.name, "language": j.locale,
+        } for j in joins],
         "account_history": [{
             "at": _when(e.at), "action": e.action, "summary": e.summary,
             "before": e.before, "after": e.after,
@@ -637,6 +660,9 @@ def erase_member(member: Member, actor: Member) -> Member:
                 body_html=None, headers={}, last_error=None)
         .execution_options(synchronize_session=False))
     db.session.execute(sa.delete(MemberTag).where(MemberTag.member_id == member.id))
+    db.session.execute(sa.delete(JoinRequest).where(sa.or_(
+        JoinRequest.member_id == member.id,
+        sa.func.lower(JoinRequest.email) == old_email.lower())))
     cart = db.session.scalar(sa.select(Cart).where(Cart.member_id == member.id))
     if cart is not None:
         db.session.delete(cart)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import AuditEntry, Review
+from app.models import AuditEntry, JoinRequest, MemberSession, Review
 from app.services import audit, customer_admin, customer_tags, interactions, reviews
 from app.services.mail import enqueue
 from tests.factories import make_admin, make_book, make_member, make_placed_order, make_staff
@@ -88,3 +88,23 @@ def test_erasure_scrubs_a_customer_list_search_for_the_person(ctx):
     assert [e.after for e in exports] == [
         {"filters": {"q": customer_admin.ERASED_TEXT}, "rows": 1},
         {"filters": {"q": "bea", "sort": "name"}, "rows": 4}]
+
+
+def test_erasure_removes_requests_to_join_with_the_address_and_the_signed_in_sessions(ctx):
+    """A join request keeps the name and address someone typed; erasure leaves none of it."""
+    boss = make_admin(email="boss@example.test")
+    ada = make_member(name="Ada Secret", email="ada.secret@example.test")
+    db.session.add_all([
+        JoinRequest(email="Ada.Secret@example.test", name="Ada S.", password_hash="x",
+                    member_id=ada.id),
+        JoinRequest(email="ada.secret@example.test", name="Ada Secret", password_hash="y"),
+        JoinRequest(email="someone@example.test", name="Someone", password_hash="z"),
+        MemberSession(member_id=ada.id, user_agent="Firefox on Linux"),
+    ])
+    db.session.commit()
+
+    customer_admin.erase_member(ada, boss)
+    db.session.commit()
+
+    assert db.session.scalars(sa.select(JoinRequest.name)).all() == ["Someone"]
+    assert db.session.scalar(sa.select(sa.func.count(MemberSession.id))) == 0

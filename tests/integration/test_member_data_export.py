@@ -24,7 +24,9 @@ from app.models import (
     GradeReason,
     Interaction,
     InteractionKind,
+    JoinRequest,
     Member,
+    MemberSession,
     MemberSnapshot,
     OrderEvent,
     OrderStatus,
@@ -124,6 +126,9 @@ def rita(ctx) -> Member:
     db.session.add(MemberSnapshot(run_id=run.id, member_id=rita.id, tier_code="silver",
                                   segment="champions", frequency=3, monetary=Decimal("512.00"),
                                   p_alive=0.87, clv=Decimal("230.40")))
+    db.session.add(MemberSession(member_id=rita.id, user_agent="Firefox on Linux"))
+    db.session.add(JoinRequest(email="rita@example.test", name="Rita R.", password_hash="x",
+                               member_id=rita.id))
     customer_admin.update_contact(rita, admin, name="Rita Reader", email="rita@example.test",
                                   phone="+86 138 0013 8001")
     customers.refresh_all_order_stats()
@@ -151,6 +156,10 @@ def test_every_covered_kind_of_record_is_in_the_json(rita):
     assert "customer.update" in [e["action"] for e in data["account_history"]]
     assert data["cart"][0] == {"title": "Dune", "quantity": 2,
                                "added_at": data["cart"][0]["added_at"]}
+    assert data["signed_in_sessions"][0]["browser"] == "Firefox on Linux"
+    assert "key" not in data["signed_in_sessions"][0]
+    assert data["join_requests"][0]["name"] == "Rita R."
+    assert "password_hash" not in data["join_requests"][0]
 
 
 def test_the_csv_has_every_section_with_its_values(rita):
