@@ -786,7 +786,8 @@ class SenderWakeup:
         _queued_here.clear()
         if self.listens:
             self._listen()
-            self._drain(0)
+            if self._conn is not None:
+                self._drain(0)
 
     def wait(self, timeout: float, stop: threading.Event) -> bool:
         """Sleep until mail is queued, `stop` is set or `timeout` passes; True if woken."""
@@ -810,8 +811,8 @@ class SenderWakeup:
             return
         try:
             pooled = self.engine.raw_connection()
-            pooled.detach()  # never back to the pool: it keeps LISTENing
             conn = pooled.driver_connection
+            pooled.detach()  # never back to the pool: it keeps LISTENing
             conn.rollback()
             conn.autocommit = True
             conn.execute(f"LISTEN {WAKE_CHANNEL}")  # a constant name, no user input
