@@ -331,7 +331,8 @@ def test_staff_queue_every_failed_mail_of_the_filter_again_in_one_action(app, st
     page = staff.get("/admin/mail/?kind=order_confirmation&q=ada").get_data(as_text=True)
     assert "3 messages of this list failed." in page and "Send all 3 again" in page
 
-    response = staff.post("/admin/mail/retry-failed", data={"kind": "order_confirmation", "q": "ada"})
+    response = staff.post("/admin/mail/retry-failed",
+                          data={"kind": "order_confirmation", "q": "ada"})
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/admin/mail/?q=ada&kind=order_confirmation"
