@@ -469,6 +469,38 @@ def _permanent(exc: BaseException) -> bool:
     return False
 
 
+class _DriverStatement:
+    """A Core statement compiled once for this connection's dialect and run straight on the
+    DBAPI cursor, each parameter through its column type's bind processor. Only for the
+    sender's autocommit connection, where each statement is its own transaction."""
+
+    def __init__(self, connection: sa.Connection, stmt: sa.Executable) -> None:
+        dialect = connection.dialect
+        compiled = stmt.compile(dialect=dialect)
+        self.connection = connection
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        self.names = list(compiled.positiontup or []) if compiled.positional else None
+        self.fixed = compiled.construct_params()
+        self.processors = {name: bind.type._cached_bind_processor(dialect)
+                           for name, bind in compiled.binds.items()}
+
+    def execute(self, **values) -> int:
+        params = {**self.fixed, **values}
+        for name, process in self.processors.items():
+            if process is not None and name in params:
+                params[name] = process(params[name])
+        cursor = self.connection.connection.driver_connection.cursor()
+        try:
+            if self.positional:
+                cursor.execute(self.sql, tuple(params[name] for name in self.names))
+            else:
+                cursor.execute(self.sql, params)
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
 class _Pass:
     """The writes of one sender pass, each matched to the pass's lease (see `_claim`)."""
 
@@ -479,6 +511,7 @@ class _Pass:
         self.report = report
         self.max_attempts = max_attempts
         self.give_up_after = give_up_after
+        self._sent_sql: _DriverStatement | None = None
 
     def _mine(self, ids):
         return sa.and_(_outbox.c.id.in_(ids) if isinstance(ids, list) else _outbox.c.id == ids,
@@ -487,6 +520,9 @@ class _Pass:
     def sent(self, rows: list[sa.Row]) -> None:
         """Record messages the SMTP server accepted: one statement for the group."""
         if not rows:
+            return
+        if len(rows) == 1:
+            self._sent_one(rows.pop())
             return
         ids = [row.id for row in rows]
         now = utcnow()
@@ -498,6 +534,26 @@ class _Pass:
             log.error("mails %s were sent after their claim lapsed", ids)
         self.report.sent.extend(ids)
         rows.clear()
+
+    def _sent_one(self, row: sa.Row) -> None:
+        """"Sent" for one message, the default after every message: the statement is compiled
+        once per pass and run on the driver's cursor. Through SQLAlchemy each such UPDATE
+        cost ~650 Python calls (cache key, compile lookup, result), which on this 2-core
+        machine was most of what separated recording per message from recording per five."""
+        if self._sent_sql is None:
+            self._sent_sql = _DriverStatement(self.connection, sa.update(_outbox).where(
+                _outbox.c.id == sa.bindparam("m_id", None),
+                _outbox.c.claimed_until == sa.bindparam("m_lease", None),
+            ).values(status=MailStatus.SENT.value, attempts=_outbox.c.attempts + 1,
+                     sent_at=sa.bindparam("m_now", None, type_=_outbox.c.sent_at.type),
+                     last_attempt_at=sa.bindparam("m_now2", None,
+                                                  type_=_outbox.c.sent_at.type),
+                     claimed_until=sa.null(), last_error=sa.null()))
+        now = utcnow()
+        done = self._sent_sql.execute(m_id=row.id, m_lease=self.lease, m_now=now, m_now2=now)
+        if done != 1:
+            log.error("mail %s was sent after its claim lapsed", row.id)
+        self.report.sent.append(row.id)
 
     def failed(self, rows: list[sa.Row], error: str, *, permanent: bool = False) -> None:
         """Count a failed attempt for each row and retry it later with capped backoff, until
