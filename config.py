@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -142,7 +143,21 @@ class Config:
         "MAIL_DEFAULT_SENDER", "Bookstation <shop@bookstation.test>"
     )
     MAIL_TIMEOUT = 10
+    # A message the server refuses outright (a 5xx answer, a header that cannot be sent) is
+    # marked failed after this many attempts; any other failure (server down, 4xx) is retried
+    # with capped backoff until MAIL_GIVE_UP_AFTER has passed since it was queued.
     MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+    MAIL_GIVE_UP_AFTER = timedelta(hours=float(os.environ.get("MAIL_GIVE_UP_AFTER_HOURS", "72")))
+    # "Sent" is recorded after every message SMTP accepted (1): a sender killed mid-batch sends
+    # at most the one message in flight again. Larger groups save a commit per message and
+    # widen that window to the group (or MAIL_RECORD_SECONDS' worth of messages).
+    MAIL_RECORD_EVERY = int(os.environ.get("MAIL_RECORD_EVERY", "1"))
+    MAIL_RECORD_SECONDS = 0.25
+    # An idle sender wakes as soon as mail is queued (PostgreSQL LISTEN/NOTIFY; an in-process
+    # event in `flask dev`) and otherwise looks for due retries this often. None: 5 s on
+    # PostgreSQL, 1 s on SQLite (another process's commit there wakes nothing).
+    MAIL_POLL_SECONDS = float(os.environ["MAIL_POLL_SECONDS"]) if os.environ.get(
+        "MAIL_POLL_SECONDS") else None
     MAIL_BATCH_SIZE = int(os.environ.get("MAIL_BATCH_SIZE", "100"))
     # A claimed message whose worker died is taken again after this many seconds.
     MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "120"))

@@ -14,15 +14,11 @@ shop, and mail must not wait behind it.
 
 from __future__ import annotations
 
-import logging
-
 import click
 from flask.cli import AppGroup
 
 from app.extensions import db
 from app.services.analytics import snapshots
-
-log = logging.getLogger(__name__)
 
 analytics = AppGroup("analytics", help="Member analytics: segments, CLV, satisfaction.")
 
@@ -91,12 +87,9 @@ def associations_recompute() -> None:
 
 def enqueue_campaigns_on_sender_pass() -> None:
     """A mail sender pass hook: write the next batch of sent campaigns' mails to the outbox
-    (app.services.analytics.campaigns.enqueue_pending), then commit."""
+    (app.services.analytics.campaigns.enqueue_pending), then commit. A failure propagates
+    to the sender's PassHooks: rolled back, logged once, retried with backoff."""
     from app.services.analytics import campaigns
 
-    try:
-        if campaigns.enqueue_pending():
-            db.session.commit()
-    except Exception:  # never stop the sender from delivering; the next pass tries again
-        db.session.rollback()
-        log.exception("queueing campaign mail failed")
+    if campaigns.enqueue_pending():
+        db.session.commit()

@@ -6,7 +6,6 @@ EXPIRE_EVERY_SECONDS) through `app.commands.mail.SENDER_PASS_HOOKS`.
 
 from __future__ import annotations
 
-import logging
 import time
 
 import click
@@ -16,7 +15,6 @@ from app.extensions import db
 from app.services import demand as demand_service
 from app.services import holds
 
-log = logging.getLogger(__name__)
 EXPIRE_EVERY_SECONDS = 30.0
 _last_run = {"at": 0.0}
 
@@ -51,14 +49,11 @@ def purge_unconfirmed_command() -> None:
 
 def expire_holds_on_sender_pass() -> None:
     """A mail sender pass hook: expire lapsed holds every EXPIRE_EVERY_SECONDS, then commit,
-    so the next readers' mails are due at once."""
+    so the next readers' mails are due at once. A failure propagates to the sender's
+    PassHooks: rolled back, logged once, retried with backoff."""
     now = time.monotonic()
     if now - _last_run["at"] < EXPIRE_EVERY_SECONDS:
         return
     _last_run["at"] = now
-    try:
-        holds.expire_holds()
-        db.session.commit()
-    except Exception:  # never stop the sender from delivering; the next pass tries again
-        db.session.rollback()
-        log.exception("expiring holds failed")
+    holds.expire_holds()
+    db.session.commit()

@@ -32,7 +32,7 @@ def dev(host: str, port: int) -> None:
     sender = threading.Thread(target=run_sender, args=(app, stop), name="mail-sender",
                               daemon=True)
     sender.start()
-    click.echo(" * Mail sender running (delivers the outbox every second)")
+    click.echo(" * Mail sender running (wakes when mail is queued)")
     try:
         # Not app.run(): Flask ignores that inside a `flask` command.
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)

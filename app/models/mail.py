@@ -15,14 +15,18 @@ from app.extensions import db
 class MailStatus(enum.StrEnum):
     PENDING = "pending"  # waiting for a sender (maybe after a failed attempt)
     SENT = "sent"
-    FAILED = "failed"  # gave up after MAIL_MAX_ATTEMPTS; staff may resend
+    # Gave up: refused by the server MAIL_MAX_ATTEMPTS times, or still undelivered
+    # MAIL_GIVE_UP_AFTER after it was queued. Staff may resend (one or a whole filter).
+    FAILED = "failed"
     CANCELLED = "cancelled"  # no longer wanted at send time (opt-out, cancelled demand)
 
 
 class OutboxMail(db.Model):
     """One email. Written in the business transaction; a sender delivers it after commit."""
 
-    __table_args__ = (sa.Index("ix_outbox_mail_due", "status", "next_attempt_at"),)
+    __table_args__ = (sa.Index("ix_outbox_mail_due", "status", "next_attempt_at"),
+                      # issue 17: the dashboard's "is the mail server refusing?" check
+                      sa.Index("ix_outbox_mail_last_attempt_at", "last_attempt_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(40))
@@ -44,5 +48,10 @@ class OutboxMail(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # The latest delivery attempt, sent or failed (None: never tried).
+    last_attempt_at: Mapped[datetime | None]
+    # When staff queued it again; retries give up MAIL_GIVE_UP_AFTER after this (or after
+    # created_at when it was never requeued).
+    requeued_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     message_id: Mapped[str] = mapped_column(sa.String(200))

@@ -5,8 +5,12 @@ out). `deliver_due` is one pass of a sender: it claims due rows, sends them over
 Flask-Mail, and records each attempt. Any number of senders may run at once against one
 database: claiming takes `FOR UPDATE SKIP LOCKED` on PostgreSQL and marks the row claimed for
 MAIL_CLAIM_SECONDS, so no two senders take the same row, and a sender that dies mid-batch
-only delays its rows until the claim lapses (and sends again at most the few, <=
-MAIL_RECORD_EVERY, it had handed to SMTP but not yet recorded: see `deliver_due`).
+only delays its rows until the claim lapses (and sends again at most the one message it had
+handed to SMTP but not yet recorded: see `deliver_due`).
+
+Senders sleep while nothing is due and wake when mail is queued: the enqueuing transaction
+says so (`mail_queued`), and at its commit PostgreSQL NOTIFYs every listening sender and an
+in-process event wakes a sender thread in the same process (`SenderWakeup`).
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ import base64
 import contextlib
 import functools
 import logging
+import smtplib
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.header import Header as EmailHeader
@@ -27,6 +34,7 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
 from flask_mail import BadHeaderError, Message, email_dispatched, sanitize_address
+from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.extensions import db, mail
@@ -34,13 +42,14 @@ from app.models import MailStatus, Member, OutboxMail
 
 log = logging.getLogger(__name__)
 
-# Messages accepted by SMTP are recorded as sent in groups of MAIL_RECORD_EVERY (default 5),
-# or sooner when the oldest of the group was accepted this many seconds ago
-# (MAIL_RECORD_SECONDS overrides it).
+# Messages accepted by SMTP are recorded as sent one by one (MAIL_RECORD_EVERY = 1), or in
+# groups of MAIL_RECORD_EVERY closed at the latest when the oldest of the group was accepted
+# this many seconds ago (MAIL_RECORD_SECONDS overrides it).
 RECORD_SECONDS = 0.25
 
-# Seconds to wait before attempt n+1 (the last figure repeats): quick at first, then patient.
-RETRY_DELAYS = [10, 30, 60, 300, 900, 1800, 3600]
+# Seconds to wait before attempt n+1: quick at first, then every 15 minutes (the cap) until
+# MAIL_GIVE_UP_AFTER, so mail held up by an outage leaves at most 15 minutes after it ends.
+RETRY_DELAYS = [10, 30, 60, 120, 300, 600, 900]
 
 # Per kind, a check run at send time: False cancels the mail (e.g. the member opted out
 # since it was queued). Features register theirs with `register_send_check`.
@@ -105,6 +114,7 @@ def enqueue(
     )
     db.session.add(row)
     db.session.flush()
+    mail_queued()
     return row
 
 
@@ -157,7 +167,8 @@ _outbox = OutboxMail.__table__
 _CLAIMED_COLUMNS = (_outbox.c.id, _outbox.c.kind, _outbox.c.dedupe_key, _outbox.c.to_email,
                     _outbox.c.member_id, _outbox.c.subject, _outbox.c.body_text,
                     _outbox.c.body_html, _outbox.c.headers, _outbox.c.message_id,
-                    _outbox.c.attempts, _outbox.c.next_attempt_at)
+                    _outbox.c.attempts, _outbox.c.next_attempt_at,
+                    _outbox.c.created_at, _outbox.c.requeued_at)
 
 
 def _claim(connection: sa.Connection, limit: int, now: datetime,
@@ -417,38 +428,140 @@ def _envelope_address(address: str) -> str:
     return _address_header(address)
 
 
-def _send(connection, message: Message) -> None:
+def _send(connection, message: Message,
+          before_data: Callable[[], None] | None = None) -> None:
     """`flask_mail.Connection.send` for one outbox message, minus its per-message address
     parsing (the sender's address is sanitised once per process, a bare recipient address is
-    used as it is): same checks, same SMTP call, same `email_dispatched` signal."""
+    used as it is): same checks, same SMTP conversation, same `email_dispatched` signal.
+    `before_data` runs after the envelope (MAIL FROM, RCPT TO), just before DATA."""
     if message.has_bad_headers():
         raise BadHeaderError
     if message.date is None:
         message.date = time.time()
     if connection.host is not None:
-        connection.host.sendmail(
+        _sendmail(
+            connection.host,
             _address_header(message.sender),
             [_envelope_address(to) for to in message.send_to],
             message.as_bytes(),
             message.mail_options,
             message.rcpt_options,
+            before_data,
         )
     email_dispatched.send(current_app._get_current_object(), message=message)
+
+
+def _sendmail(host: smtplib.SMTP, from_addr: str, to_addrs: list[str], msg: bytes,
+              mail_options, rcpt_options, before_data: Callable[[], None] | None) -> None:
+    """`smtplib.SMTP.sendmail` (same commands, answers and exceptions) with a hook before
+    DATA: the server accepts a message only at the end of its DATA, so whatever
+    `before_data` waits for is done before this message can have been delivered."""
+    host.ehlo_or_helo_if_needed()
+    options = []
+    if host.does_esmtp:
+        if host.has_extn("size"):
+            options.append(f"size={len(msg)}")
+        options.extend(mail_options)
+    code, answer = host.mail(from_addr, options)
+    if code != 250:
+        _reset(host, code)
+        raise smtplib.SMTPSenderRefused(code, answer, from_addr)
+    refused = {}
+    for address in to_addrs:
+        code, answer = host.rcpt(address, rcpt_options)
+        if code not in (250, 251):
+            refused[address] = (code, answer)
+        if code == 421:
+            host.close()
+            raise smtplib.SMTPRecipientsRefused(refused)
+    if len(refused) == len(to_addrs):
+        _reset(host, 250)
+        raise smtplib.SMTPRecipientsRefused(refused)
+    if before_data is not None:
+        before_data()
+    code, answer = host.data(msg)
+    if code != 250:
+        _reset(host, code)
+        raise smtplib.SMTPDataError(code, answer)
+
+
+def _reset(host: smtplib.SMTP, code: int) -> None:
+    """After a refusal, as smtplib does: 421 closes the connection, anything else RSETs."""
+    if code == 421:
+        host.close()
+        return
+    try:
+        host.rset()
+    except smtplib.SMTPServerDisconnected:
+        pass
 
 
 def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
+def _permanent(exc: BaseException) -> bool:
+    """A failure that says this message will never go out as it is (retrying it until
+    MAIL_GIVE_UP_AFTER would only hammer the server): a header that cannot be sent, or a 5xx
+    answer to the message or its recipient. A server that is down, drops the connection or
+    answers 4xx ("try again later") is worth retrying. A 5xx to the login is the shop's
+    configuration, not the message's, so it is retried too (and shown on the dashboard)."""
+    if isinstance(exc, BadHeaderError):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(
+            isinstance(answer, tuple) and int(answer[0]) >= 500
+            for answer in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return int(exc.smtp_code) >= 500
+    return False
+
+
+class _DriverStatement:
+    """A Core statement compiled once for this connection's dialect and run straight on the
+    DBAPI cursor, each parameter through its column type's bind processor. Only for the
+    sender's autocommit connection, where each statement is its own transaction."""
+
+    def __init__(self, connection: sa.Connection, stmt: sa.Executable) -> None:
+        dialect = connection.dialect
+        compiled = stmt.compile(dialect=dialect)
+        self.connection = connection
+        self.sql = compiled.string
+        self.positional = compiled.positional
+        self.names = list(compiled.positiontup or []) if compiled.positional else None
+        self.fixed = compiled.construct_params()
+        self.processors = {name: bind.type._cached_bind_processor(dialect)
+                           for name, bind in compiled.binds.items()}
+
+    def execute(self, **values) -> int:
+        params = {**self.fixed, **values}
+        for name, process in self.processors.items():
+            if process is not None and name in params:
+                params[name] = process(params[name])
+        cursor = self.connection.connection.driver_connection.cursor()
+        try:
+            if self.positional:
+                cursor.execute(self.sql, tuple(params[name] for name in self.names))
+            else:
+                cursor.execute(self.sql, params)
+            return cursor.rowcount
+        finally:
+            cursor.close()
+
+
 class _Pass:
     """The writes of one sender pass, each matched to the pass's lease (see `_claim`)."""
 
     def __init__(self, connection: sa.Connection, lease: datetime, report: DeliveryReport,
-                 max_attempts: int) -> None:
+                 max_attempts: int, give_up_after: timedelta) -> None:
         self.connection = connection
         self.lease = lease
         self.report = report
         self.max_attempts = max_attempts
+        self.give_up_after = give_up_after
+        self._sent_sql: _DriverStatement | None = None
 
     def _mine(self, ids):
         return sa.and_(_outbox.c.id.in_(ids) if isinstance(ids, list) else _outbox.c.id == ids,
@@ -458,29 +571,58 @@ class _Pass:
         """Record messages the SMTP server accepted: one statement for the group."""
         if not rows:
             return
+        if len(rows) == 1:
+            self._sent_one(rows.pop())
+            return
         ids = [row.id for row in rows]
+        now = utcnow()
         done = self.connection.execute(
             sa.update(_outbox).where(self._mine(ids))
             .values(status=MailStatus.SENT.value, attempts=_outbox.c.attempts + 1,
-                    sent_at=utcnow(), claimed_until=None, last_error=None))
+                    sent_at=now, last_attempt_at=now, claimed_until=None, last_error=None))
         if done.rowcount != len(ids):
             log.error("mails %s were sent after their claim lapsed", ids)
         self.report.sent.extend(ids)
         rows.clear()
 
-    def failed(self, rows: list[sa.Row], error: str) -> None:
-        """Count a failed attempt for each row: retry later with backoff, or give up."""
+    def _sent_one(self, row: sa.Row) -> None:
+        """"Sent" for one message, the default after every message: the statement is compiled
+        once per pass and run on the driver's cursor. Through SQLAlchemy each such UPDATE
+        cost ~650 Python calls (cache key, compile lookup, result), which on this 2-core
+        machine was most of what separated recording per message from recording per five."""
+        if self._sent_sql is None:
+            self._sent_sql = _DriverStatement(self.connection, sa.update(_outbox).where(
+                _outbox.c.id == sa.bindparam("m_id", None),
+                _outbox.c.claimed_until == sa.bindparam("m_lease", None),
+            ).values(status=MailStatus.SENT.value, attempts=_outbox.c.attempts + 1,
+                     sent_at=sa.bindparam("m_now", None, type_=_outbox.c.sent_at.type),
+                     last_attempt_at=sa.bindparam("m_now2", None,
+                                                  type_=_outbox.c.sent_at.type),
+                     claimed_until=sa.null(), last_error=sa.null()))
+        now = utcnow()
+        done = self._sent_sql.execute(m_id=row.id, m_lease=self.lease, m_now=now, m_now2=now)
+        if done != 1:
+            log.error("mail %s was sent after its claim lapsed", row.id)
+        self.report.sent.append(row.id)
+
+    def failed(self, rows: list[sa.Row], error: str, *, permanent: bool = False) -> None:
+        """Count a failed attempt for each row and retry it later with capped backoff, until
+        MAIL_GIVE_UP_AFTER has passed since it was queued; a message the server refused
+        outright (`permanent`) is given up after MAIL_MAX_ATTEMPTS."""
         if not rows:
             return
         now = utcnow()
         params = []
         for row in rows:
             attempts = row.attempts + 1
-            gave_up = attempts >= self.max_attempts
+            deadline = (row.requeued_at or row.created_at) + self.give_up_after
+            gave_up = now >= deadline or (permanent and attempts >= self.max_attempts)
             params.append({
-                "b_id": row.id, "b_attempts": attempts, "b_error": error,
+                "b_id": row.id, "b_attempts": attempts, "b_error": error, "b_now": now,
                 "b_status": (MailStatus.FAILED if gave_up else MailStatus.PENDING).value,
-                "b_next": row.next_attempt_at if gave_up else now + retry_delay(attempts),
+                # the last retry is made at the deadline, not skipped past it
+                "b_next": row.next_attempt_at if gave_up
+                else min(now + retry_delay(attempts), deadline),
             })
             self.report.failed.append(row.id)
             if gave_up:
@@ -491,7 +633,7 @@ class _Pass:
             .where(_outbox.c.id == sa.bindparam("b_id"), _outbox.c.claimed_until == self.lease)
             .values(attempts=sa.bindparam("b_attempts"), last_error=sa.bindparam("b_error"),
                     status=sa.bindparam("b_status"), next_attempt_at=sa.bindparam("b_next"),
-                    claimed_until=None),
+                    last_attempt_at=sa.bindparam("b_now"), claimed_until=None),
             params)
 
     def each_failed(self, failures: dict[int, str], rows: dict[int, sa.Row]) -> None:
@@ -517,27 +659,29 @@ def deliver_due(limit: int | None = None) -> DeliveryReport:
     - Send-time checks (opt-outs, cancelled demands...) run once for the batch, one query per
       kind; unwanted messages are cancelled in one statement.
     - Send: one SMTP connection for the batch (reconnected if the server drops it). A
-      message that fails (refused address, bad header, SMTP error) is retried later with
-      backoff and, after MAIL_MAX_ATTEMPTS, marked failed for staff to see and resend; it
-      never stops the rest of the batch. If the lease is about to run out (a very slow
-      server), the rest of the batch is handed back unsent instead of risking a second
-      sender taking it while this one still sends.
-    - Record: messages the SMTP server accepted are marked sent in small groups, one
-      autocommitted statement per group of MAIL_RECORD_EVERY (default 5) or per
-      RECORD_SECONDS (0.25 s), whichever comes first, and before any failure is recorded.
-      These commits are cheap (SQLite WAL + synchronous=NORMAL, PostgreSQL
-      synchronous_commit off, on the sender's connection only; see `_sender_connection`).
+      message that fails is retried later with capped backoff (`RETRY_DELAYS`) until
+      MAIL_GIVE_UP_AFTER has passed since it was queued, or, when the server refused it
+      outright (5xx, bad header: `_permanent`), after MAIL_MAX_ATTEMPTS; then it is marked
+      failed for staff to see and resend. It never stops the rest of the batch. If the lease
+      is about to run out (a very slow server), the rest of the batch is handed back unsent
+      instead of risking a second sender taking it while this one still sends.
+    - Record: each message the SMTP server accepted is marked sent at once, one
+      autocommitted statement (MAIL_RECORD_EVERY = 1, the default; a larger value records
+      in groups of that size or per RECORD_SECONDS, whichever comes first, and always
+      before a failure is recorded). These commits are cheap (SQLite WAL +
+      synchronous=NORMAL, PostgreSQL synchronous_commit off, on the sender's connection
+      only; see `_sender_connection`); bench/mail_sender.py measures their cost.
 
-    Crash window, stated plainly: if the sender dies, the messages accepted by SMTP but not
-    yet recorded, at most MAIL_RECORD_EVERY (5) per sender, are sent a second time once
-    their lease lapses. Every other claimed message is either recorded as sent or still
-    pending and is delivered by the next sender after the lease: nothing is lost. Set
-    MAIL_RECORD_EVERY = 1 for a window of one message (one more round trip per message;
-    on PostgreSQL under load about half the throughput).
+    Crash window, stated plainly: if the sender dies, the one message handed to SMTP whose
+    answer was not yet recorded is sent a second time once its lease lapses (with grouped
+    records, up to MAIL_RECORD_EVERY). Every other claimed message is either recorded as
+    sent or still pending and is delivered by the next sender after the lease: nothing is
+    lost.
     """
     limit = limit or current_app.config["MAIL_BATCH_SIZE"]
     report = DeliveryReport()
     max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
+    give_up_after = current_app.config["MAIL_GIVE_UP_AFTER"]
     lease_seconds = current_app.config["MAIL_CLAIM_SECONDS"]
     # Stop starting new sends this long before the lease ends: one send may take a few
     # socket timeouts.
@@ -548,42 +692,85 @@ def deliver_due(limit: int | None = None) -> DeliveryReport:
         lease = now + timedelta(seconds=lease_seconds)
         rows = _claim(connection, limit, now, lease)
         if rows:
-            _deliver(connection, rows, lease, margin, report, max_attempts)
+            _deliver(connection, rows, lease, margin,
+                     _Pass(connection, lease, report, max_attempts, give_up_after))
     return report
 
 
+class _Recorder:
+    """Records what SMTP accepted through the pass's bookkeeping. On PostgreSQL, with
+    "sent" recorded per message, the record of one message (a round trip to the database)
+    travels while the next message's envelope goes to the SMTP server, and is confirmed
+    before that message's DATA (`_sendmail`'s `before_data`): still never more than one
+    accepted message unrecorded, at about the cost of grouped records. SQLite's record is a
+    local write and stays in line."""
+
+    def __init__(self, bookkeeping: _Pass, overlap: bool) -> None:
+        self.bookkeeping = bookkeeping
+        self.executor = ThreadPoolExecutor(1, "mail-record") if overlap else None
+        self.pending: Future | None = None
+
+    def record(self, rows: list[sa.Row]) -> None:
+        """Record `rows` (emptied); a single row may still be on its way when this returns."""
+        self.wait()
+        if self.executor is not None and len(rows) == 1:
+            self.pending = self.executor.submit(self.bookkeeping.sent, [rows.pop()])
+        else:
+            self.bookkeeping.sent(rows)
+
+    def wait(self) -> None:
+        """Until every record is committed (re-raising what its statement raised)."""
+        if self.pending is not None:
+            self.pending.result()  # a failed record raises again at every wait
+            self.pending = None
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            if self.executor is not None:
+                self.executor.shutdown(wait=True)
+
+
 def _deliver(connection: sa.Connection, rows: list[sa.Row], lease: datetime,
-             margin: timedelta, report: DeliveryReport, max_attempts: int) -> None:
-    bookkeeping = _Pass(connection, lease, report, max_attempts)
+             margin: timedelta, bookkeeping: _Pass) -> None:
+    report = bookkeeping.report
     by_id = {row.id: row for row in rows}
     unwanted, broken = _run_checks(rows)
     bookkeeping.close([row.id for row in rows if row.id in unwanted], MailStatus.CANCELLED,
                       report.cancelled)
     bookkeeping.each_failed(broken, by_id)
     todo = [row for row in rows if row.id not in unwanted and row.id not in broken]
-    record_every = max(1, int(current_app.config.get("MAIL_RECORD_EVERY", 5)))
+    record_every = max(1, int(current_app.config.get("MAIL_RECORD_EVERY", 1)))
     record_seconds = float(current_app.config.get("MAIL_RECORD_SECONDS", RECORD_SECONDS))
     accepted: list[sa.Row] = []  # accepted by SMTP, not yet recorded as sent
     oldest = 0.0
     smtp = None
+    recorder = _Recorder(bookkeeping, overlap=record_every == 1
+                         and connection.dialect.name == "postgresql")
+
+    def record_now() -> None:
+        recorder.record(accepted)
+        recorder.wait()
+
     try:
         for index, row in enumerate(todo):
             if utcnow() >= lease - margin:
-                bookkeeping.sent(accepted)
+                record_now()
                 bookkeeping.close([r.id for r in todo[index:]], None, report.released)
                 break
             if smtp is None:
                 try:
                     smtp = mail.connect().__enter__()
                 except Exception as exc:  # SMTP down: the rest of the batch waits for later
-                    bookkeeping.sent(accepted)
+                    record_now()
                     bookkeeping.failed(todo[index:], _error_text(exc))
                     break
             try:
-                _send(smtp, _message_for(row))
+                _send(smtp, _message_for(row), before_data=recorder.wait)
             except Exception as exc:
-                bookkeeping.sent(accepted)
-                bookkeeping.failed([row], _error_text(exc))
+                record_now()
+                bookkeeping.failed([row], _error_text(exc), permanent=_permanent(exc))
                 if not _smtp_alive(smtp):
                     _close(smtp)
                     smtp = None
@@ -592,11 +779,14 @@ def _deliver(connection: sa.Connection, rows: list[sa.Row], lease: datetime,
                     oldest = time.monotonic()
                 accepted.append(row)
                 if len(accepted) >= record_every or time.monotonic() - oldest > record_seconds:
-                    bookkeeping.sent(accepted)
-        bookkeeping.sent(accepted)
+                    recorder.record(accepted)
+        record_now()
     finally:
-        if smtp is not None:
-            _close(smtp)
+        try:
+            recorder.close()
+        finally:
+            if smtp is not None:
+                _close(smtp)
 
 
 def _smtp_alive(connection) -> bool:
@@ -620,9 +810,187 @@ def resend(mail_id: int) -> OutboxMail:
         from app.errors import NotFound
 
         raise NotFound("No such message.")
+    now = utcnow()
     row.status = MailStatus.PENDING
     row.attempts = 0
-    row.next_attempt_at = utcnow()
+    row.next_attempt_at = now
+    row.requeued_at = now  # retried for another MAIL_GIVE_UP_AFTER from now
     row.claimed_until = None
     db.session.flush()
+    mail_queued()
     return row
+
+
+def retry_failed(*conditions: sa.ColumnElement[bool]) -> int:
+    """Put every failed message matching `conditions` (the mail log's filter) back in the
+    queue, in one statement; how many. Flushes only."""
+    now = utcnow()
+    result = db.session.execute(
+        sa.update(OutboxMail)
+        .where(OutboxMail.status == MailStatus.FAILED, *conditions)
+        .values(status=MailStatus.PENDING, attempts=0, next_attempt_at=now, requeued_at=now,
+                claimed_until=None)
+        .execution_options(synchronize_session=False))
+    count = result.rowcount or 0
+    if count:
+        mail_queued()
+    return count
+
+
+# ------------------------------------------------------------------ is the server refusing?
+
+
+@dataclass(frozen=True)
+class DeliveryTrouble:
+    """Delivery attempts have been failing, with no message accepted since `since`."""
+
+    since: datetime  # the first failed attempt after the last success
+    latest_at: datetime
+    latest_error: str
+    failed_attempts: int  # messages whose latest attempt failed since then
+    waiting: int  # messages still queued for a retry
+
+
+def delivery_trouble() -> DeliveryTrouble | None:
+    """The dashboard's warning: None while the latest delivery attempt succeeded (or none was
+    made), else what has been failing since the last message the server accepted. Reads the
+    last attempts through `ix_outbox_mail_last_attempt_at`, never the whole log."""
+    latest = db.session.execute(
+        sa.select(OutboxMail.status, OutboxMail.last_attempt_at, OutboxMail.last_error)
+        .where(OutboxMail.last_attempt_at.is_not(None))
+        .order_by(OutboxMail.last_attempt_at.desc()).limit(1)).first()
+    if latest is None or latest.status == MailStatus.SENT or not latest.last_error:
+        return None
+    last_success = db.session.scalar(
+        sa.select(OutboxMail.last_attempt_at)
+        .where(OutboxMail.last_attempt_at.is_not(None), OutboxMail.status == MailStatus.SENT)
+        .order_by(OutboxMail.last_attempt_at.desc()).limit(1))
+    failing = sa.and_(OutboxMail.last_attempt_at.is_not(None),
+                      OutboxMail.status.in_([MailStatus.PENDING, MailStatus.FAILED]),
+                      OutboxMail.last_error.is_not(None))
+    if last_success is not None:
+        failing = sa.and_(failing, OutboxMail.last_attempt_at > last_success)
+    since, count, waiting = db.session.execute(
+        sa.select(sa.func.min(OutboxMail.last_attempt_at), sa.func.count(),
+                  sa.func.count().filter(OutboxMail.status == MailStatus.PENDING))
+        .where(failing)).one()
+    return DeliveryTrouble(since=since or latest.last_attempt_at,
+                           latest_at=latest.last_attempt_at, latest_error=latest.last_error,
+                           failed_attempts=count, waiting=waiting)
+
+
+# ------------------------------------------------------------------------ waking the senders
+
+# PostgreSQL channel the senders LISTEN on; the enqueuing transaction NOTIFYs it.
+WAKE_CHANNEL = "bookstation_mail"
+_QUEUED = "bookstation.mail_queued"  # Session.info key: this transaction queued mail
+_queued_here = threading.Event()  # set after a commit in this process queued mail
+
+
+def mail_queued() -> None:
+    """Say that the current transaction queued mail (enqueue and resend call it; so does a
+    bulk writer of outbox rows): when it commits, the senders wake at once instead of at
+    their next poll. A rolled-back transaction wakes no one."""
+    db.session.info[_QUEUED] = True
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _notify_senders(session: Session) -> None:
+    # NOTIFY is transactional: PostgreSQL delivers it to the listeners at the commit, once
+    # per transaction however many mails were queued.
+    if session.info.get(_QUEUED) and session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_notify(WAKE_CHANNEL, "")))
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _wake_senders_here(session: Session) -> None:
+    if session.info.pop(_QUEUED, None):
+        _queued_here.set()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_queued(session: Session) -> None:
+    session.info.pop(_QUEUED, None)
+
+
+class SenderWakeup:
+    """What an idle sender waits on: mail queued in this process (an event set after the
+    commit) and, on PostgreSQL, a NOTIFY from any process, heard on a connection of its own
+    that LISTENs. Waits at most the poll interval, so retries coming due are still found.
+    Use as a context manager (the listening connection is closed at the end)."""
+
+    SLICE = 0.25  # how often a wait looks at `stop`
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.listens = engine.dialect.name == "postgresql"
+        self._conn = None  # the driver connection that LISTENs (PostgreSQL)
+
+    def __enter__(self) -> SenderWakeup:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._drop()
+
+    def arm(self) -> None:
+        """Forget earlier wake-ups; call before a pass, so mail queued during it counts."""
+        _queued_here.clear()
+        if self.listens:
+            self._listen()
+            if self._conn is not None:
+                self._drain(0)
+
+    def wait(self, timeout: float, stop: threading.Event) -> bool:
+        """Sleep until mail is queued, `stop` is set or `timeout` passes; True if woken."""
+        deadline = time.monotonic() + timeout
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            step = min(left, self.SLICE)
+            if _queued_here.is_set():
+                return True
+            if self._conn is not None:
+                if self._drain(step):
+                    return True
+            elif _queued_here.wait(step):
+                return True
+        return False
+
+    def _listen(self) -> None:
+        if self._conn is not None:
+            return
+        try:
+            pooled = self.engine.raw_connection()
+            conn = pooled.driver_connection
+            pooled.detach()  # never back to the pool: it keeps LISTENing
+            conn.rollback()
+            conn.autocommit = True
+            conn.execute(f"LISTEN {WAKE_CHANNEL}")  # a constant name, no user input
+            self._conn = conn
+        except Exception:  # no listener: the poll interval still finds the mail
+            log.warning("mail sender cannot LISTEN; polling only", exc_info=True)
+            self._conn = None
+
+    def _drain(self, timeout: float) -> bool:
+        """Wait up to `timeout` for notifications, taking every one already there."""
+        try:
+            heard = False
+            for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+                heard = True
+            if heard:  # the rest of a burst of commits: one pass serves them all
+                for _ in self._conn.notifies(timeout=0):
+                    pass
+            return heard
+        except Exception:
+            log.warning("mail sender's LISTEN connection broke; reconnecting", exc_info=True)
+            self._drop()
+            return False
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                log.debug("closing the LISTEN connection failed", exc_info=True)
+            self._conn = None

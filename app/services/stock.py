@@ -17,7 +17,7 @@ from app.db import utcnow
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models import Book, Member, StockReceipt
-from app.services import holds
+from app.services import holds, mail
 from app.services import isbn as isbn_rules
 
 MAX_RECEIPT_QUANTITY = 100_000
@@ -101,6 +101,8 @@ def receive_stock(book_id: int, quantity: int, supplier: str | None = None,
             book_id, quantity, source=str(receipt.id), receipt_id=receipt.id,
             tell_unserved=bool(current_app.config.get("DEMAND_TELL_UNSERVED")), now=now,
         )
+    if allocation.mails:
+        mail.mail_queued()  # the fan-out writes outbox rows directly: wake the senders
     receipt.held_quantity = allocation.held
     receipt.shelved_quantity = allocation.shelved
     receipt.notified_count = len(allocation.notified)

@@ -271,3 +271,152 @@ def test_the_list_unsubscribe_header_goes_out_as_a_plain_url(ctx, smtp_inbox):
     assert f"List-Unsubscribe: <{long_url}>".encode() in raw  # not RFC 2047-encoded
     [message] = smtp_inbox.parsed()
     assert message["Subject"] == "Dune — 到货了"
+
+
+# ------------------------------------------------------------- issue 17: retries by age
+
+
+def smtp_down(app) -> None:
+    port = free_port()  # nothing listens there
+    app.config["MAIL_PORT"] = port
+    app.extensions["mail"].port = port
+
+
+def age(mail_id: int, *, created: timedelta, attempts: int = 0) -> None:
+    db.session.execute(sa.update(OutboxMail).where(OutboxMail.id == mail_id).values(
+        created_at=utcnow() - created, attempts=attempts, next_attempt_at=utcnow()))
+    db.session.commit()
+
+
+def test_an_outage_longer_than_eight_attempts_keeps_the_mail_queued(app):
+    smtp_down(app)
+    with app.app_context():
+        [mail_id] = queue(1)
+        age(mail_id, created=timedelta(hours=2), attempts=8)  # the old limit: 8 tries, ~1h52
+
+        report = deliver_due()
+
+        row = db.session.get(OutboxMail, mail_id)
+        assert report.failed == [mail_id] and not report.gave_up
+        assert row.status == MailStatus.PENDING and row.attempts == 9
+        # the backoff is capped: tried again within 15 minutes, not hours later
+        assert row.next_attempt_at <= utcnow() + timedelta(minutes=15)
+        assert max(mail_service.RETRY_DELAYS) == 15 * 60
+
+
+def test_mail_still_undelivered_after_MAIL_GIVE_UP_AFTER_is_marked_failed(app):
+    smtp_down(app)
+    with app.app_context():
+        [old, young] = queue(2)
+        age(old, created=timedelta(days=3, minutes=1), attempts=3)
+        age(young, created=timedelta(days=2, hours=23, minutes=58), attempts=300)
+
+        report = deliver_due()
+
+        assert report.gave_up == [old]
+        assert db.session.get(OutboxMail, old).status == MailStatus.FAILED
+        young_row = db.session.get(OutboxMail, young)
+        assert young_row.status == MailStatus.PENDING
+        # its last retry is made at the deadline, three days after it was queued
+        assert young_row.next_attempt_at == young_row.created_at + timedelta(days=3)
+
+
+def test_a_resent_mail_gets_a_fresh_MAIL_GIVE_UP_AFTER(app):
+    smtp_down(app)
+    with app.app_context():
+        [mail_id] = queue(1)
+        age(mail_id, created=timedelta(days=4))
+        deliver_due()
+        assert db.session.get(OutboxMail, mail_id).status == MailStatus.FAILED
+
+        resend(mail_id)
+        db.session.commit()
+        deliver_due()
+
+        row = db.session.get(OutboxMail, mail_id)
+        assert row.status == MailStatus.PENDING and row.attempts == 1
+
+
+class RefusingInbox(Inbox):
+    """Refuses some recipients at RCPT: 550 (no such user) or 451 (try again later)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("gone"):
+            return "550 5.1.1 No such user"
+        if address.startswith("busy"):
+            return "451 4.3.0 Try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_recipient_refused_outright_fails_after_MAIL_MAX_ATTEMPTS_a_busy_one_keeps_trying(
+        app):
+    app.config["MAIL_MAX_ATTEMPTS"] = 2
+    inbox = RefusingInbox(port=free_port())
+    app.config["MAIL_PORT"] = app.extensions["mail"].port = inbox.port
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        with app.app_context():
+            [gone] = queue(1, to_email="gone@example.test", message_id="<gone@bookstation.mail>")
+            [busy] = queue(1, to_email="busy@example.test", message_id="<busy@bookstation.mail>")
+            for _ in range(4):
+                deliver_due()
+                db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
+                db.session.commit()
+
+            gone_row, busy_row = db.session.get(OutboxMail, gone), db.session.get(OutboxMail, busy)
+            assert gone_row.status == MailStatus.FAILED and gone_row.attempts == 2
+            assert "550" in gone_row.last_error
+            assert busy_row.status == MailStatus.PENDING and busy_row.attempts == 4
+    finally:
+        controller.stop()
+
+
+def test_with_default_settings_a_killed_sender_repeats_only_the_message_in_flight(
+        ctx, smtp_inbox):
+    assert ctx.config["MAIL_RECORD_EVERY"] == 1
+    _kill_after_the_third_then_recover(smtp_inbox, repeated=1)
+
+
+# --------------------------------------------------- issue 17: is the mail server refusing?
+
+
+def test_no_trouble_is_reported_while_mail_goes_out(ctx, smtp_inbox):
+    assert mail_service.delivery_trouble() is None  # nothing tried yet
+    queue(2)
+    deliver_due()
+
+    assert mail_service.delivery_trouble() is None
+
+
+def test_failures_since_the_last_accepted_message_are_reported_until_one_goes_out(app):
+    inbox = Inbox(port=free_port())
+    app.config["MAIL_PORT"] = app.extensions["mail"].port = inbox.port
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    with app.app_context():
+        queue(1)
+        deliver_due()
+        controller.stop()  # the server goes away
+        db.session.execute(sa.delete(OutboxMail).where(OutboxMail.status == MailStatus.PENDING))
+        for n in range(3):
+            queue(1, to_email=f"later{n}@example.test", message_id=f"<later{n}@bookstation.mail>")
+        deliver_due()
+
+        trouble = mail_service.delivery_trouble()
+
+        assert trouble is not None
+        assert trouble.failed_attempts == 3 and trouble.waiting == 3
+        assert "Connection" in trouble.latest_error or "refused" in trouble.latest_error
+        assert trouble.since <= trouble.latest_at <= utcnow()
+
+        controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+        controller.start()  # back: the retries go out and the warning ends
+        try:
+            db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
+            db.session.commit()
+            deliver_due()
+        finally:
+            controller.stop()
+        assert mail_service.delivery_trouble() is None

@@ -301,3 +301,134 @@ def test_a_resend_is_written_to_the_audit_log(app, staff):
         assert (entry.target_type, entry.target_id) == ("outbox_mail", mail_id)
         assert entry.before["status"] == "failed" and entry.after["status"] == "pending"
         assert entry.before["attempts"] == 8 and entry.after["attempts"] == 0
+
+
+# ------------------------------------------- issue 17: every failed mail of a filter again
+
+
+def _mail_state(app) -> dict[str, tuple[MailStatus, int]]:
+    with app.app_context():
+        return {m.to_email: (m.status, m.attempts)
+                for m in db.session.scalars(sa.select(OutboxMail))}
+
+
+@pytest.fixture
+def failures(app) -> None:
+    for n in range(3):
+        add_mail(app, kind="order_confirmation", to_email=f"ada{n}@example.test",
+                 status=MailStatus.FAILED, attempts=8, last_error="Connection refused")
+    add_mail(app, kind="order_confirmation", to_email="bob@example.test", status=MailStatus.FAILED,
+             attempts=8, last_error="Connection refused")
+    add_mail(app, kind="grade_up", to_email="ada9@example.test", status=MailStatus.FAILED,
+             attempts=8)
+    add_mail(app, kind="order_confirmation", to_email="ada8@example.test", status=MailStatus.SENT,
+             attempts=1)
+
+
+def test_staff_queue_every_failed_mail_of_the_filter_again_in_one_action(app, staff, failures):
+    from app.models import AuditEntry
+
+    page = staff.get("/admin/mail/?kind=order_confirmation&q=ada").get_data(as_text=True)
+    assert "3 messages of this list failed." in page and "Send all 3 again" in page
+
+    response = staff.post("/admin/mail/retry-failed",
+                          data={"kind": "order_confirmation", "q": "ada"})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/admin/mail/?q=ada&kind=order_confirmation"
+    state = _mail_state(app)
+    assert [state[f"ada{n}@example.test"] for n in range(3)] == [(MailStatus.PENDING, 0)] * 3
+    assert state["bob@example.test"] == (MailStatus.FAILED, 8)  # not in the filter
+    assert state["ada9@example.test"] == (MailStatus.FAILED, 8)  # another kind
+    assert state["ada8@example.test"] == (MailStatus.SENT, 1)  # sent stays sent
+    assert "3 failed messages are queued to be sent again." in staff.get(
+        response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        [entry] = db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "mail.retry_failed"))
+        assert entry.actor_label == "clerk@example.test"
+        assert entry.after == {"count": 3, "filter": {"q": "ada", "kind": "order_confirmation"}}
+
+
+def test_the_mails_queued_again_really_go_out(app, staff, failures, smtp_inbox):
+    staff.post("/admin/mail/retry-failed", data={"status": "failed"})
+
+    with app.app_context():
+        report = deliver_due()
+
+    assert len(report.sent) == 5
+    assert sorted(rcpt[0] for _, rcpt, _ in smtp_inbox.messages) == [
+        "ada0@example.test", "ada1@example.test", "ada2@example.test", "ada9@example.test",
+        "bob@example.test"]
+
+
+def test_a_list_without_failed_mail_offers_no_bulk_retry(app, staff, failures):
+    page = staff.get("/admin/mail/?status=sent").get_data(as_text=True)
+
+    assert 'data-testid="retry-failed"' not in page
+    response = staff.post("/admin/mail/retry-failed", data={"status": "sent"})
+    assert response.status_code == 302
+    assert all(status != MailStatus.PENDING for status, _ in _mail_state(app).values())
+
+
+def test_a_bad_filter_retries_nothing(app, staff, failures):
+    response = staff.post("/admin/mail/retry-failed", data={"status": "exploded"})
+
+    assert response.status_code == 302
+    assert all(status != MailStatus.PENDING for status, _ in _mail_state(app).values())
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_the_bulk_retry_needs_the_pages_csrf_token(app, staff, failures):
+    refused = staff.post("/admin/mail/retry-failed", data={"kind": "grade_up"})
+    assert refused.status_code == 400
+    assert _mail_state(app)["ada9@example.test"] == (MailStatus.FAILED, 8)
+
+    token = _csrf_token(staff, "/admin/mail/?kind=grade_up")
+    response = staff.post("/admin/mail/retry-failed",
+                          data={"kind": "grade_up", "csrf_token": token})
+
+    assert response.status_code == 302
+    assert _mail_state(app)["ada9@example.test"] == (MailStatus.PENDING, 0)
+
+
+def test_a_member_who_is_not_staff_cannot_retry_mail(app, client, failures):
+    from tests.factories import make_member
+    from tests.pages import log_in
+
+    with app.app_context():
+        make_member(email="shopper@example.test")
+        db.session.commit()
+    log_in(app, client, "shopper@example.test")
+
+    assert client.post("/admin/mail/retry-failed", data={}).status_code == 403
+    assert all(status != MailStatus.PENDING for status, _ in _mail_state(app).values())
+
+
+# ------------------------------------------------- issue 17: the dashboard's mail warning
+
+
+def test_the_dashboard_warns_while_the_mail_server_refuses(app, staff):
+    add_mail(app, to_email="ok@example.test", status=MailStatus.SENT,
+             last_attempt_at=utcnow() - timedelta(hours=1))
+    add_mail(app, to_email="later@example.test", attempts=3,
+             last_error="ConnectionRefusedError: [Errno 111] Connection refused",
+             last_attempt_at=utcnow() - timedelta(minutes=2))
+
+    page = staff.get("/admin/").get_data(as_text=True)
+
+    assert 'data-testid="mail-server-trouble"' in page
+    assert "The mail server is refusing mail." in page
+    assert "Connection refused" in page
+    assert "1 message is waiting to be retried." in page
+
+
+def test_the_dashboard_is_quiet_once_mail_goes_out_again(app, staff):
+    add_mail(app, to_email="later@example.test", attempts=3, last_error="Connection refused",
+             last_attempt_at=utcnow() - timedelta(minutes=2))
+    add_mail(app, to_email="ok@example.test", status=MailStatus.SENT,
+             last_attempt_at=utcnow() - timedelta(minutes=1))
+
+    page = staff.get("/admin/").get_data(as_text=True)
+
+    assert 'data-testid="mail-server-trouble"' not in page

@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -51,6 +52,24 @@ def _kind_choices() -> list[SelectChoice]:
     ]
 
 
+def _filter_conditions(form: MailFilterForm) -> list[sa.ColumnElement[bool]]:
+    """The mail log's filter as WHERE conditions (status, kind, part of the recipient)."""
+    conditions = []
+    if form.status.data:
+        conditions.append(OutboxMail.status == MailStatus(form.status.data))
+    if form.kind.data:
+        conditions.append(OutboxMail.kind == form.kind.data)
+    if form.q.data:
+        pattern = contains_pattern(form.q.data.lower())
+        conditions.append(sa.func.lower(OutboxMail.to_email).like(pattern, escape="\\"))
+    return conditions
+
+
+def _filter_values(form: MailFilterForm) -> dict[str, str]:
+    return {name: getattr(form, name).data for name in ("q", "status", "kind")
+            if getattr(form, name).data}
+
+
 @bp.route("/mail/")
 def mail_log():
     form = MailFilterForm(formdata=request.args)
@@ -60,19 +79,47 @@ def mail_log():
         return render_template("admin/mail/list.html", form=form, pagination=None,
                                catcher_available=_catcher_dir() is not None,
                                title=_l("Mail log")), 400
-    stmt = sa.select(OutboxMail)
-    if form.status.data:
-        stmt = stmt.where(OutboxMail.status == MailStatus(form.status.data))
-    if form.kind.data:
-        stmt = stmt.where(OutboxMail.kind == form.kind.data)
-    if form.q.data:
-        pattern = contains_pattern(form.q.data.lower())
-        stmt = stmt.where(sa.func.lower(OutboxMail.to_email).like(pattern, escape="\\"))
+    conditions = _filter_conditions(form)
+    stmt = sa.select(OutboxMail).where(*conditions)
     stmt = stmt.order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=True)
+    failed = 0
+    if form.status.data in ("", MailStatus.FAILED.value):
+        failed = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail).where(
+            OutboxMail.status == MailStatus.FAILED, *conditions))
     return render_template("admin/mail/list.html", form=form, pagination=pagination,
                            catcher_available=_catcher_dir() is not None,
+                           failed_count=failed, retry_form=ActionForm() if failed else None,
+                           filter_values=_filter_values(form),
                            mail_status_label=mail_status_label, title=_l("Mail log"))
+
+
+@bp.route("/mail/retry-failed", methods=["POST"])
+def mail_retry_failed():
+    """Queue again every failed message of the mail log's filter (sent with the button as
+    hidden fields), in one statement; audited with the count and the filter."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    form = MailFilterForm(formdata=request.form)
+    form.kind.choices = _kind_choices()
+    if not form.validate():
+        flash(_("Please correct the filters above."), "error")
+        return redirect(url_for("admin.mail_log"))
+    filters = _filter_values(form)
+    count = mail_service.retry_failed(*_filter_conditions(form))
+    if count:
+        audit.record(current_user._get_current_object(), "mail.retry_failed",
+                     target_type="outbox_mail",
+                     after={"count": count, "filter": filters},
+                     summary=f"{count} failed mail(s) queued again")
+    db.session.commit()
+    if count:
+        flash(ngettext("%(num)d failed message is queued to be sent again.",
+                       "%(num)d failed messages are queued to be sent again.", count),
+              "success")
+    else:
+        flash(_("No failed messages match this filter."), "info")
+    return redirect(url_for("admin.mail_log", **filters))
 
 
 @bp.route(f"/mail/<{ID}:mail_id>")

@@ -10,6 +10,7 @@ from flask_login import current_user
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import is_admin
 from app.services import admin_stats, charts, interactions, orders
+from app.services import mail as mail_service
 from app.services.exports import csv_response
 from app.web import lazy_gettext as _l
 from app.web import money, tier_label
@@ -69,7 +70,10 @@ def dashboard():
     return render_template(
         "admin/dashboard.html", stats=stats, charts=_charts(stats),
         follow_ups=follow_ups[:FOLLOW_UPS_SHOWN], follow_ups_total=len(follow_ups),
-        me=current_user.id, title=_l("Dashboard"), status_label=orders.status_label)
+        me=current_user.id, title=_l("Dashboard"), status_label=orders.status_label,
+        mail_trouble=mail_service.delivery_trouble(),
+        mail_give_up_hours=int(
+            current_app.config["MAIL_GIVE_UP_AFTER"].total_seconds() // 3600))
 
 
 @bp.route("/dashboard/<chart>.csv")
