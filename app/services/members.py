@@ -324,7 +324,10 @@ def authenticate(email: str, password: str) -> Member | None:
 
     A hash is checked even when no account matches, so an unknown address takes as long as a
     wrong password and the timing does not tell which emails are members. Inactive accounts are
-    refused. On success `last_login_at` is set (flushed, not committed).
+    refused. Writes nothing: the login time is recorded when the session starts
+    (`sessions.start`), after the visitor's cart has joined the member's, so a login locks the
+    cart lines before the member row, in the same order as a checkout (no deadlock between a
+    login and a checkout of the same member on PostgreSQL).
     """
     password = password or ""
     member = find_by_email(email)
@@ -335,8 +338,6 @@ def authenticate(email: str, password: str) -> Member | None:
         return None
     if not member.is_active_account:
         return None
-    member.last_login_at = utcnow()
-    db.session.flush()
     return member
 
 

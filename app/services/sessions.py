@@ -35,13 +35,16 @@ def idle_limit() -> timedelta:
 
 def start(member: Member, user_agent: str | None) -> MemberSession:
     """A new session for `member` on this browser; the member object carries its key for
-    `login_user` (Member.get_session_id). Sessions idle past the limit are cleared."""
+    `login_user` (Member.get_session_id), and its `last_login_at` is set. Sessions idle past the
+    limit are cleared. Call it after the visitor's cart is merged: the member row is written
+    last, as a checkout writes it last (see members.authenticate)."""
     now = utcnow()
     db.session.execute(sa.delete(MemberSession).where(
         MemberSession.member_id == member.id, MemberSession.last_seen_at < now - idle_limit()))
     row = MemberSession(member_id=member.id, created_at=now, last_seen_at=now,
                         user_agent=(user_agent or "")[:USER_AGENT_KEPT])
     db.session.add(row)
+    member.last_login_at = now
     db.session.flush()
     member.session_key = row.key
     return row

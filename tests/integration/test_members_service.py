@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Member, OutboxMail, Role
-from app.services import members
+from app.services import members, sessions
 from tests.factories import make_member
 
 GOOD_PASSWORD = "a long enough phrase"
@@ -160,12 +160,14 @@ def test_demo_addresses_on_the_reserved_test_domain_may_join(ctx):
 # --------------------------------------------------------------------------- signing in
 
 
-def test_the_right_password_authenticates_and_records_the_login_time(ctx):
+def test_the_right_password_authenticates_and_starting_the_session_records_the_login_time(ctx):
     joined = _join()
 
     member = members.authenticate("  READER@example.com", GOOD_PASSWORD)
-
     assert member is joined
+    assert member.last_login_at is None  # authenticating writes nothing (see sessions.start)
+
+    sessions.start(member, "Firefox")
     assert member.last_login_at is not None
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from app.db import utcnow
 from app.extensions import db
 from app.models import Member, MemberSession
-from tests.factories import make_member, make_staff
+from tests.factories import make_book, make_member, make_staff
 from tests.web.test_shop_query_counts import counting_statements
 
 EMAIL = "sessions@example.com"
@@ -250,3 +250,26 @@ def test_a_session_unused_for_longer_than_the_remember_cookie_lasts_is_over(app,
         db.session.commit()
 
     assert client.get("/account/").status_code == 302
+
+
+# --------------------------------------------------------------------------- lock order
+
+
+def test_logging_in_writes_the_cart_lines_before_the_member_row_as_a_checkout_does(
+        app, client, reader):
+    """A checkout takes the member's cart lines first and writes the member row last; a login
+    that merges a visitor's cart must take them in the same order, or a login and a checkout
+    of the same member at once can deadlock on PostgreSQL."""
+    with app.app_context():
+        book_id = make_book(title="Lock Order", stock_on_hand=3).id
+        db.session.commit()
+    client.post("/cart/add", data={"book_id": book_id, "quantity": 1})
+
+    with counting_statements(app) as statements:
+        assert _login(client).status_code == 302
+
+    writes = [s.split()[0:3] for s in statements if s.lstrip().upper().startswith(
+        ("INSERT", "UPDATE", "DELETE"))]
+    cart_write = next(i for i, w in enumerate(writes) if "cart_line" in " ".join(w).lower())
+    member_write = next(i for i, w in enumerate(writes) if w[:2] == ["UPDATE", "member"])
+    assert cart_write < member_write, writes
