@@ -18,7 +18,16 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
 
         app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
 
-    from app import assets, cli, errors, front_door, observability, page_cache, web
+    from app import (
+        assets,
+        cli,
+        errors,
+        front_door,
+        observability,
+        page_cache,
+        security_headers,
+        web,
+    )
     from app.extensions import (
         babel,
         cache,
@@ -50,7 +59,8 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     errors.register_error_handlers(app)
     cli.register(app)
     _limit_only_where_decorated(app, limiter)
-    front_door.install(app)  # last: it wraps the finished app's WSGI callable
+    front_door.install(app)  # it wraps the finished app's WSGI callable
+    security_headers.install(app)  # last: outside the front door, on every response
     return app
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
+
+# C0 and C1 control characters and DEL. A line break would split the Location header (a 500,
+# or a forged header), and browsers drop tabs and line breaks from URLs ("/\t/evil" → "//evil").
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(text: str) -> bool:
+    return CONTROL_CHARACTERS.search(text) is not None
 
 
 def safe_next_url(target: str | None) -> str | None:
     """Only same-site relative paths may be redirected to after login (no open redirect)."""
-    if not target:
+    if not target or has_control_characters(target):
         return None
     target = target.strip()
     parts = urlsplit(target)
