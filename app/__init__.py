@@ -53,6 +53,9 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     assets.register(app)
     page_cache.register(app)
 
+    from app.security import install_url_converters
+
+    install_url_converters(app)  # before the blueprints add their routes
     web.register_login(app)
     web.register_template_helpers(app)
     _register_blueprints(app)

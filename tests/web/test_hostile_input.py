@@ -176,3 +176,10 @@ def test_admin_forms_never_crash_on_hostile_values(as_admin, records, url, data,
 @pytest.mark.parametrize(("url", "data", "name"), _posts(SHOP_POSTS))
 def test_shop_forms_never_crash_on_hostile_values(as_reader, records, url, data, name):
     _post_hostile(as_reader, records, url, data, name)
+
+
+@pytest.mark.parametrize("path", ["/category/a%00b", "/category/a%0Ab", "/account/reset/a%00b",
+                                  "/demand/confirm/a%1Bb", "/language/en%00",
+                                  "/admin/analytics/segments/a%00b"])
+def test_a_control_character_in_a_path_part_is_not_found(as_admin, path):
+    assert as_admin.get(path).status_code == 404

@@ -24,6 +24,7 @@ from app.blueprints.admin.forms import ActionForm, stripped
 from app.extensions import db
 from app.forms import AppForm, DecimalInput
 from app.models import Campaign, Member, Role
+from app.security import CONTROL_CHARACTERS
 from app.services import tiers
 from app.services.analytics import campaigns as campaign_service
 from app.web import lazy_gettext as _l
@@ -150,7 +151,8 @@ def campaign_edit(campaign_id: int):
 def _preview_member(campaign: Campaign) -> Member | None:
     """The member named by ?member= (id or email), else the first mailable audience member,
     else the member of staff looking."""
-    wanted = (request.args.get("member") or "").strip()
+    # No id or address holds a control character (PostgreSQL refuses a NUL in a query).
+    wanted = CONTROL_CHARACTERS.sub("", request.args.get("member") or "").strip()
     if wanted:
         cond = Member.id == int(wanted) if wanted.isdecimal() and len(wanted) < 10 \
             else sa.func.lower(Member.email) == wanted.lower()
