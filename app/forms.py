@@ -17,7 +17,7 @@ from babel import support
 from flask import current_app
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, FieldList, FormField, TextAreaField
+from wtforms import DecimalField, FieldList, FormField, HiddenField, TextAreaField
 from wtforms.i18n import messages_path
 
 from app.web import lazy_gettext as _l
@@ -70,7 +70,8 @@ def _leaf_fields(form):
 
 class RefuseControlCharacters:
     """Mixin for a WTForms form: text with control characters is cleaned of them and the field
-    reports the error, so a view never hands them on, whether it validates the form or not."""
+    reports the error, so a view never hands them on, whether it validates the form or not.
+    A hidden field's value is dropped instead, without a message."""
 
     def process(self, *args, **kwargs) -> None:
         super().process(*args, **kwargs)  # type: ignore[misc]
@@ -79,6 +80,11 @@ class RefuseControlCharacters:
             raw = field.raw_data or []
             if not any(isinstance(value, str) and controls.search(value) for value in raw) \
                     and not (isinstance(field.data, str) and controls.search(field.data)):
+                continue
+            if isinstance(field, HiddenField):
+                # Nobody typed it and nobody would see its message: the value is dropped (a
+                # `next` goes to the default page, a missing token is refused as such).
+                field.raw_data, field.data = [], ""
                 continue
             field.raw_data = [controls.sub("", value) if isinstance(value, str) else value
                               for value in raw]

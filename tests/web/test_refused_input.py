@@ -145,17 +145,19 @@ def test_decimal_input_takes_plain_numbers_only():
 
 
 def test_control_characters_are_cleaned_and_reported_but_a_text_area_keeps_line_breaks():
-    from wtforms import Form, StringField, TextAreaField
+    from wtforms import Form, HiddenField, StringField, TextAreaField
 
     class _Form(RefuseControlCharacters, Form):
         line = StringField()
         text = TextAreaField()
         other = TextAreaField()
+        next = HiddenField()
 
     form = _Form(MultiDict({"line": "a\nb\x00c", "text": "one\r\ntwo\tthree",
-                            "other": "x\x00y"}))
+                            "other": "x\x00y", "next": "/a\nb"}))
 
     assert (form.line.data, form.text.data, form.other.data) == ("abc", "one\r\ntwo\tthree",
                                                                  "xy")
+    assert form.next.data == ""  # dropped: a hidden field's message would never be seen
     assert not form.validate()
     assert form.errors == {"line": [CONTROL], "other": [CONTROL]}
