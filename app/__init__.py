@@ -18,7 +18,16 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
 
         app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
 
-    from app import assets, cli, errors, front_door, observability, page_cache, web
+    from app import (
+        assets,
+        cli,
+        errors,
+        front_door,
+        observability,
+        page_cache,
+        security_headers,
+        web,
+    )
     from app.extensions import (
         babel,
         cache,
@@ -46,13 +55,17 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     assets.register(app)
     page_cache.register(app)
 
+    from app.security import install_url_converters
+
+    install_url_converters(app)  # before the blueprints add their routes
     web.register_login(app)
     web.register_template_helpers(app)
     _register_blueprints(app)
     errors.register_error_handlers(app)
     cli.register(app)
     _limit_only_where_decorated(app, limiter)
-    front_door.install(app)  # last: it wraps the finished app's WSGI callable
+    front_door.install(app)  # it wraps the finished app's WSGI callable
+    security_headers.install(app)  # last: outside the front door, on every response
     return app
 
 

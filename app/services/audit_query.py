@@ -48,7 +48,7 @@ def conditions(f: AuditFilter) -> list[sa.ColumnElement[bool]]:
         text = f.actor.strip()
         by_label = sa.func.lower(AuditEntry.actor_label).like(
             contains_pattern(text.lower()), escape="\\")
-        if text.isdigit() and len(text) <= 9:
+        if text.isdecimal() and len(text) <= 9:
             where.append(sa.or_(AuditEntry.actor_id == int(text), by_label))
         else:
             where.append(by_label)

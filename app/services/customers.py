@@ -229,7 +229,7 @@ def _id_lookups(text: str) -> list[sa.Select]:
     if number:
         lookups.append(ids(prefix_match(Member.member_no, f"M{number.group(1)}-{number.group(2)}")))
     digits = "".join(ch for ch in text if ch.isdigit())
-    if text.isdigit() and len(text) <= 9:
+    if text.isdecimal() and len(text) <= 9:
         lookups.append(ids(Member.id == int(text)))  # the number after the dash is the id
     if _PHONE.match(text) and len(digits) >= 4:
         keys = {digits[::-1]}

@@ -49,7 +49,7 @@ def find_book(reference: str | int) -> Book:
     code = isbn_rules.normalize(text)
     if code is not None:
         book = db.session.scalar(sa.select(Book).where(Book.isbn13 == code))
-    if book is None and text.isdigit() and len(text) <= 9:
+    if book is None and text.isdecimal() and len(text) <= 9:
         book = db.session.get(Book, int(text))
     if book is None:
         raise NotFound(_("No book has that id or ISBN."))

@@ -110,7 +110,7 @@ def test_a_search_for_a_wildcard_matches_only_that_character(app, staff):
         ("price", "-1", "Enter a number from 0 to 100000."),
         ("price", "100000.01", "Enter a number from 0 to 100000."),
         ("price", "12.345", "Use at most two decimals"),
-        ("price", "twelve", "Not a valid decimal value."),
+        ("price", "twelve", "Enter an amount such as 12.50."),
         ("price", "NaN", "Enter an amount such as 12.50."),
         ("price", "Infinity", "Enter an amount such as 12.50."),
         ("price", "", "This field is required."),

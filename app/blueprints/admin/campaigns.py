@@ -15,15 +15,16 @@ import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from wtforms import DecimalField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, admin_required, form_status, is_admin, page_number
 from app.blueprints.admin.forms import ActionForm, stripped
 from app.extensions import db
-from app.forms import AppForm
+from app.forms import AppForm, DecimalInput
 from app.models import Campaign, Member, Role
+from app.security import CONTROL_CHARACTERS
 from app.services import tiers
 from app.services.analytics import campaigns as campaign_service
 from app.web import lazy_gettext as _l
@@ -67,7 +68,8 @@ class CampaignForm(AppForm):
                             description=_l("Plain text; an empty line starts a new paragraph. "
                                            "{name} is replaced by the member's name. Each mail "
                                            "ends with the member's personal recommendations."))
-    holdout = DecimalField(_l("Hold-out share (%)"), places=1, validators=[
+    holdout = DecimalInput(_l("Hold-out share (%)"), places=1, digits=3,
+                           message=_l("Enter a percentage from 0 to 50."), validators=[
         InputRequired(_l("Enter a percentage from 0 to 50.")),
         NumberRange(min=0, max=50, message=_l("Enter a percentage from 0 to 50."))],
         description=_l("This share of the audience, drawn at random, gets nothing: comparing "
@@ -149,9 +151,10 @@ def campaign_edit(campaign_id: int):
 def _preview_member(campaign: Campaign) -> Member | None:
     """The member named by ?member= (id or email), else the first mailable audience member,
     else the member of staff looking."""
-    wanted = (request.args.get("member") or "").strip()
+    # No id or address holds a control character (PostgreSQL refuses a NUL in a query).
+    wanted = CONTROL_CHARACTERS.sub("", request.args.get("member") or "").strip()
     if wanted:
-        cond = Member.id == int(wanted) if wanted.isdigit() and len(wanted) < 10 \
+        cond = Member.id == int(wanted) if wanted.isdecimal() and len(wanted) < 10 \
             else sa.func.lower(Member.email) == wanted.lower()
         member = db.session.scalar(sa.select(Member).where(cond, Member.role == Role.MEMBER))
         if member is not None:

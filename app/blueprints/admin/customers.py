@@ -84,14 +84,18 @@ def _filter_args() -> dict:
     return {k: v for k, v in request.args.items() if k != "page" and v}
 
 
+def _refused_filters(form: CustomerFilterForm):
+    return render_template("admin/customers/list.html", form=form, pagination=None,
+                           tags={}, tier_names={}, export_args={},
+                           title=_("Customers")), 400
+
+
 @bp.route("/customers", endpoint="customers")
 def customers_list():
     rules = tier_rules.load_rules()
     form = _filter_form(rules)
     if request.args and not form.validate():
-        return render_template("admin/customers/list.html", form=form, pagination=None,
-                               tags={}, tier_names={}, export_args={},
-                               title=_("Customers")), 400
+        return _refused_filters(form)
     pagination = customers.list_customers(form.filters(), page=page_number())
     ids = [m.id for m in pagination.items]
     return render_template(
@@ -109,7 +113,7 @@ def customers_csv():
     audited with its filters and row count before it starts."""
     form = _filter_form()
     if not form.validate():
-        abort(400)
+        return _refused_filters(form)  # the list with the messages, not a file cut short
     filters = form.filters()
     customer_admin.record_list_export(_actor(), _filter_args(),
                                       customers.count_customers(filters))

@@ -8,7 +8,6 @@ from decimal import Decimal
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -25,7 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.forms import AppForm
+from app.forms import AppForm, DecimalInput
 from app.models import MailStatus, OrderStatus
 from app.money import CENT
 from app.services import isbn as isbn_rules
@@ -65,14 +64,13 @@ class Between:
             raise ValidationError(str(message) % {"min": self.minimum, "max": self.maximum})
 
 
-class MoneyField(DecimalField):
-    """An exact amount typed by staff: finite, and shown back exactly as typed on errors."""
+class MoneyField(DecimalInput):
+    """An exact amount typed by staff (app.forms.DecimalInput: no 1e309, inf, nan or -0), shown
+    back exactly as typed on errors."""
 
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
-            self.data = None
-            raise ValueError(_l("Enter an amount such as 12.50."))
+    def __init__(self, label=None, validators=None, places=2, **kwargs) -> None:
+        kwargs.setdefault("message", _l("Enter an amount such as 12.50."))
+        super().__init__(label, validators, places=places, **kwargs)
 
 
 def whole_cents(form, field) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import (
     BooleanField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -34,7 +33,7 @@ from app.blueprints.admin.common import ID, admin_required_for, is_admin
 from app.blueprints.admin.forms import Between, QueryForm, stripped
 from app.errors import DomainError
 from app.extensions import db
-from app.forms import AppForm
+from app.forms import AppForm, DecimalInput
 from app.models import Member
 from app.money import CENT
 from app.services import audit, grading
@@ -50,25 +49,14 @@ HUNDRED = Decimal("100")
 # --------------------------------------------------------------------------- forms
 
 
-class NumberField(DecimalField):
-    """A decimal typed by staff: blank is None; anything not a finite number gets one clear
-    message. What was typed is shown back on errors (WTForms keeps raw_data)."""
+class NumberField(DecimalInput):
+    """A decimal typed by staff, commas allowed (app.forms.DecimalInput: blank is None;
+    anything not a plain number, 1e309, inf, nan and -0 included, gets one clear message).
+    What was typed is shown back on errors (WTForms keeps raw_data)."""
 
-    message = _l("Enter a number such as 500 or 499.50.")
-
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip().replace(",", "")
-        if not text:
-            self.data = None
-            return
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite():
-            self.data = None
-            raise ValueError(self.message)
-        self.data = value
+    def __init__(self, label=None, validators=None, places=2, **kwargs) -> None:
+        super().__init__(label, validators, places=places, thousands=True,
+                         message=_l("Enter a number such as 500 or 499.50."), **kwargs)
 
 
 def _two_decimals(message):

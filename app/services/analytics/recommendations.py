@@ -85,8 +85,10 @@ def rank_candidates(seeds: dict[int, float],
 
 
 def _favourites(categories: Counter) -> list[int]:
-    return [c for c, _n in sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))
-            if c is not None]
+    """The categories most frequent first (ties by id); uncategorised books (None) count for
+    none, and are left out before sorting: None does not compare with an id."""
+    counted = [(c, n) for c, n in categories.items() if c is not None]
+    return [c for c, _n in sorted(counted, key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _popular(categories: list[int], limit: int) -> sa.Select:
