@@ -174,8 +174,8 @@ def test_the_figures_added_at_each_checkout_match_a_recount_of_the_history(ctx):
                          lines=[(book.id, 1)], notify=False)
     # an older order loaded afterwards (the seed back-dates history) counts, but the last
     # order stays the latest one
-    older = place_order(member, address=ADDRESS, payment_method="cod", lines=[(book.id, 3)],
-                        notify=False, placed_at=latest.placed_at - timedelta(days=30))
+    place_order(member, address=ADDRESS, payment_method="cod", lines=[(book.id, 3)],
+                notify=False, placed_at=latest.placed_at - timedelta(days=30))
     # an order placed already paid (a gateway's, some day) adds its revenue at once
     prepaid = make_placed_order(member, total=D("7.25"), status=OrderStatus.PAID,
                                 placed_at=latest.placed_at - timedelta(days=60))
