@@ -462,14 +462,19 @@ class CustomerRecord:
     tags: list[Tag]
     interactions: list[Interaction]
     panels: list[tuple[CustomerPanel, dict]] = field(default_factory=list)
+    # Every order of the member, cancelled ones included (`orders` shows the latest of them;
+    # `member.order_count` leaves the cancelled ones out).
+    order_total: int = 0
 
 
 def customer_record(member: Member) -> CustomerRecord:
     """Everything about one member for the 360° page, in a fixed number of queries."""
-    orders = list(db.session.scalars(
-        sa.select(Order).where(Order.member_id == member.id)
+    # The latest orders and, in the same query, how many there are in all.
+    order_rows = db.session.execute(
+        sa.select(Order, sa.func.count().over()).where(Order.member_id == member.id)
         .order_by(Order.placed_at.desc(), Order.id.desc()).limit(RECORD_ORDERS)
-    ))
+    ).all()
+    orders = [order for order, _total in order_rows]
     demands = list(db.session.scalars(
         sa.select(Demand).where(Demand.member_id == member.id)
         .options(joinedload(Demand.book))
@@ -492,4 +497,5 @@ def customer_record(member: Member) -> CustomerRecord:
         grade_history=tiers.grade_history(member, limit=10),
         orders=orders, demands=demands, mails=mails, tags=tags, interactions=interactions,
         panels=[(panel, panel.loader(member)) for panel in _PANELS],
+        order_total=order_rows[0][1] if order_rows else 0,
     )

@@ -352,3 +352,22 @@ def test_list_record_and_csv_show_the_paid_revenue_as_lifetime_spend(app, as_adm
     assert pat_row[header.index("lifetime_spend")] == "41.25"
     assert pat_row[header.index("order_count")] == "2"
     assert rows[1][header.index("email")] == "pat@example.test"  # the highest spend first
+
+
+def test_the_record_says_how_many_orders_there_are_cancelled_ones_included(app, as_staff):
+    """The record lists every order, cancelled ones too: "the latest 20 of N" counts them all,
+    not the orders-not-cancelled figure (19 here, which would hide the note)."""
+    from app.models import OrderStatus
+
+    with app.app_context():
+        member = make_member()
+        for n in range(customers.RECORD_ORDERS + 1):
+            make_placed_order(member, status=OrderStatus.CANCELLED if n < 2 else
+                              OrderStatus.PLACED)
+        customers.refresh_all_order_stats()
+        db.session.commit()
+        member_id = member.id
+    text = as_staff.get(f"/admin/customers/{member_id}").get_data(as_text=True)
+    assert text.count('data-testid="customer-order"') == customers.RECORD_ORDERS
+    assert 'data-testid="order-count">19<' in text
+    assert "The latest 20 of 21 orders." in text
