@@ -88,9 +88,10 @@ class Member(UserMixin, db.Model):
 
     # CRM (issue 4, app.services.customers): the phone's digits reversed, so a b-tree finds a
     # number by its last digits whatever the prefix (set with `phone`, see `_phone_key`); the
-    # order figures, kept by `customers.refresh_order_stats` (checkout, cancellation, seed)
-    # over orders that were not cancelled (last_order_at over every order); and the time the
-    # member's personal data was erased on request (the account can never be used again).
+    # order figures, kept by `app.services.customers` (checkout, payment, cancellation, seed):
+    # the orders not cancelled, the revenue of the paid ones (app.services.definitions) and
+    # the last order (over every order); and the time the member's personal data was erased
+    # on request (the account can never be used again).
     phone_key: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     order_count: Mapped[int] = mapped_column(default=0, server_default="0")
     lifetime_spend: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")

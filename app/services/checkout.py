@@ -390,7 +390,8 @@ def place_order(
         raise
 
     holds.fulfil_demands(member, list(wanted), when)  # issue 3: their demand is met
-    customers.count_new_order(member.id, order.total, when)  # issue 4: count, spend, last
+    # issue 4: count, last order; spend only if placed paid (issue 18; no statement added)
+    customers.count_new_order(member.id, order.total, when, status=order.status)
     if notify:
         queue_confirmation(order)
     return order

@@ -11,11 +11,15 @@ members:
   reversed, so a prefix range on it is a suffix match on the number.
 The conditions are OR-ed; each side is an index lookup.
 
-Order figures on `Member` (`order_count`, `lifetime_spend` over orders not cancelled, and
-`last_order_at` over every order) are denormalised for sorting and filtering the list;
-`refresh_order_stats(member_id)` recomputes them from `orders` and is called by checkout
-(`checkout.place_order`) and by `orders.change_status` on a cancellation;
-`refresh_all_order_stats()` rebuilds them all (seed, migration, `flask customers recompute`).
+Order figures on `Member` are denormalised for sorting and filtering the list:
+`order_count` counts the orders not cancelled (placed and unpaid ones included: shown as
+"Orders not cancelled"); `lifetime_spend` is the member's revenue by the one definition
+(`app.services.definitions`: the sum of `order_revenue()` over the paid orders, issue 18);
+`last_order_at` is over every order. Checkout adds each new order (`count_new_order`: its
+revenue only if it is placed paid already, which no offline payment method does);
+`refresh_order_stats(member_id)` recomputes them from `orders` and is called by
+`orders.change_status` when an order becomes paid or is cancelled; `refresh_all_order_stats()`
+rebuilds them all (the seed, migrations).
 
 Functions flush, never commit.
 """
@@ -47,7 +51,7 @@ from app.models import (
 )
 from app.models.member import phone_key
 from app.paging import CountedPage, paginate_counted
-from app.services import tiers
+from app.services import definitions, tiers
 from app.services.exports import Text
 from app.services.text import contains_pattern
 from app.web import lazy_gettext as _l
@@ -87,16 +91,18 @@ def _stats_values(member_id_column) -> dict:
     standing = sa.and_(Order.member_id == member_id_column, Order.status != OrderStatus.CANCELLED)
     return {
         "order_count": sa.select(sa.func.count(Order.id)).where(standing).scalar_subquery(),
-        # Money is integer cents in both columns: the sum is cents too.
-        "lifetime_spend": sa.select(sa.func.coalesce(sa.func.sum(Order.total), 0))
-        .where(standing).scalar_subquery(),
+        # Revenue (paid orders, after discount). Money is integer cents in both columns: the
+        # sum is cents too.
+        "lifetime_spend": sa.select(sa.func.coalesce(definitions.revenue_sum(), 0))
+        .where(Order.member_id == member_id_column).scalar_subquery(),
         "last_order_at": sa.select(sa.func.max(Order.placed_at))
         .where(Order.member_id == member_id_column).scalar_subquery(),
     }
 
 
 def refresh_order_stats(member_id: int | None) -> None:
-    """Recompute one member's order count, lifetime spend and last order from `orders`."""
+    """Recompute one member's order count, lifetime spend (revenue) and last order from
+    `orders`."""
     if member_id is None:
         return
     db.session.execute(
@@ -121,19 +127,23 @@ _COUNT_NEW_ORDER = (
     sa.update(_MEMBER).where(_MEMBER.c.id == sa.bindparam("member_id"))
     .values(order_count=_MEMBER.c.order_count + 1,
             lifetime_spend=_MEMBER.c.lifetime_spend
-            + sa.bindparam("total", type_=_MEMBER.c.lifetime_spend.type),
+            + sa.bindparam("revenue", type_=_MEMBER.c.lifetime_spend.type),
             last_order_at=sa.case(
                 (sa.or_(_MEMBER.c.last_order_at.is_(None), _MEMBER.c.last_order_at < _AT), _AT),
                 else_=_MEMBER.c.last_order_at))
 )
 
 
-def count_new_order(member_id: int | None, total: Decimal, placed_at: datetime) -> None:
-    """Add an order just placed to its member's figures (what `refresh_order_stats` would
-    compute, without reading the member's whole order history at each checkout)."""
+def count_new_order(member_id: int | None, total: Decimal, placed_at: datetime, *,
+                    status: OrderStatus) -> None:
+    """Add an order just placed, in `status`, to its member's figures (what
+    `refresh_order_stats` would compute, without reading the member's whole order history at
+    each checkout): it counts, and its `total` is revenue only if it is placed paid already.
+    One UPDATE either way."""
     if member_id is None:
         return
-    db.session.execute(_COUNT_NEW_ORDER, {"member_id": member_id, "total": total,
+    revenue = total if definitions.is_paid_status(status) else Decimal("0.00")
+    db.session.execute(_COUNT_NEW_ORDER, {"member_id": member_id, "revenue": revenue,
                                           "placed_at": placed_at})
     _expire_figures(member_id)
 
@@ -452,14 +462,19 @@ class CustomerRecord:
     tags: list[Tag]
     interactions: list[Interaction]
     panels: list[tuple[CustomerPanel, dict]] = field(default_factory=list)
+    # Every order of the member, cancelled ones included (`orders` shows the latest of them;
+    # `member.order_count` leaves the cancelled ones out).
+    order_total: int = 0
 
 
 def customer_record(member: Member) -> CustomerRecord:
     """Everything about one member for the 360° page, in a fixed number of queries."""
-    orders = list(db.session.scalars(
-        sa.select(Order).where(Order.member_id == member.id)
+    # The latest orders and, in the same query, how many there are in all.
+    order_rows = db.session.execute(
+        sa.select(Order, sa.func.count().over()).where(Order.member_id == member.id)
         .order_by(Order.placed_at.desc(), Order.id.desc()).limit(RECORD_ORDERS)
-    ))
+    ).all()
+    orders = [order for order, _total in order_rows]
     demands = list(db.session.scalars(
         sa.select(Demand).where(Demand.member_id == member.id)
         .options(joinedload(Demand.book))
@@ -482,4 +497,5 @@ def customer_record(member: Member) -> CustomerRecord:
         grade_history=tiers.grade_history(member, limit=10),
         orders=orders, demands=demands, mails=mails, tags=tags, interactions=interactions,
         panels=[(panel, panel.loader(member)) for panel in _PANELS],
+        order_total=order_rows[0][1] if order_rows else 0,
     )

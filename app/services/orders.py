@@ -103,7 +103,12 @@ def change_status(
 
     if target is OrderStatus.CANCELLED:
         _return_stock(order)
-        customers.refresh_order_stats(order.member_id)  # issue 4: the customer's figures
+    # The customer's figures (issues 4, 18): a cancellation takes the order out of the count;
+    # the lifetime spend (revenue) changes when the order becomes paid or a paid one is
+    # cancelled. Shipping and delivery change neither.
+    if (target is OrderStatus.CANCELLED
+            or definitions.is_paid_status(target) != definitions.is_paid_status(current)):
+        customers.refresh_order_stats(order.member_id)
     # Member grades (issue 7): a payment counts towards the grade at once; cancelling an order
     # that had counted (paid or later) takes it back out.
     if target is OrderStatus.PAID:

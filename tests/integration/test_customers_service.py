@@ -21,7 +21,7 @@ from app.models import (
     OutboxMail,
     Role,
 )
-from app.services import customer_admin, customer_tags, customers, interactions
+from app.services import customer_admin, customer_tags, customers, definitions, interactions
 from app.services.checkout import ShippingAddress, place_order
 from app.services.customers import CustomerFilters
 from app.services.mail import enqueue
@@ -104,9 +104,13 @@ def test_filters_combine_with_the_search(crowd):
 
 
 def test_sorts_by_spend_and_last_order_put_customers_without_orders_last(crowd):
-    make_placed_order(crowd["bo"], placed_at=datetime(2026, 3, 1, tzinfo=UTC))
+    make_placed_order(crowd["bo"], placed_at=datetime(2026, 3, 1, tzinfo=UTC),
+                      status=OrderStatus.PAID)
     make_placed_order(crowd["wang"], placed_at=datetime(2026, 1, 1, tzinfo=UTC),
-                      lines=[(make_book(price=D("99.00")), 2)])
+                      lines=[(make_book(price=D("99.00")), 2)], status=OrderStatus.SHIPPED)
+    # Ada's big order is not paid: it is her last order, but no spend (issue 18)
+    make_placed_order(crowd["ada"], placed_at=datetime(2025, 12, 1, tzinfo=UTC),
+                      lines=[(make_book(price=D("500.00")), 1)])
     customers.refresh_all_order_stats()
     staff_names = {m.name for m in db.session.scalars(
         sa.select(Member).where(Member.role != Role.MEMBER))}
@@ -119,7 +123,25 @@ def test_sorts_by_spend_and_last_order_put_customers_without_orders_last(crowd):
 # --------------------------------------------------------------------------- order figures
 
 
-def test_checkout_and_cancellation_keep_the_order_figures(ctx):
+def test_checkout_counts_an_unpaid_order_but_adds_no_spend(ctx):
+    member = make_member()
+    book = make_book(price=D("30.00"))
+    first = place_order(member, address=ADDRESS, payment_method="bank_transfer",
+                        lines=[(book.id, 1)], notify=False)
+    second = place_order(member, address=ADDRESS, payment_method="cod",
+                         lines=[(book.id, 2)], notify=False)
+    db.session.commit()
+    assert member.order_count == 2
+    assert member.lifetime_spend == D("0.00")  # issue 18: revenue is paid orders only
+    assert member.last_order_at == second.placed_at
+    change_status(second, OrderStatus.CANCELLED)
+    db.session.commit()
+    assert (member.order_count, member.lifetime_spend) == (1, D("0.00"))
+    assert member.last_order_at == second.placed_at  # it was still their last order
+    assert first.status is OrderStatus.PLACED
+
+
+def test_lifetime_spend_is_the_revenue_of_paid_orders_through_the_life_cycle(ctx):
     member = make_member()
     book = make_book(price=D("30.00"))
     first = place_order(member, address=ADDRESS, payment_method="bank_transfer",
@@ -127,13 +149,22 @@ def test_checkout_and_cancellation_keep_the_order_figures(ctx):
     second = place_order(member, address=ADDRESS, payment_method="bank_transfer",
                          lines=[(book.id, 2)], notify=False)
     db.session.commit()
-    assert member.order_count == 2
-    assert member.lifetime_spend == first.total + second.total
-    assert member.last_order_at == second.placed_at
-    change_status(second, OrderStatus.CANCELLED)
+
+    change_status(first, OrderStatus.PAID)
+    db.session.commit()
+    assert (member.order_count, member.lifetime_spend) == (2, first.total)
+    change_status(second, OrderStatus.PAID)
+    change_status(first, OrderStatus.SHIPPED)
+    change_status(first, OrderStatus.DELIVERED)
+    db.session.commit()
+    assert (member.order_count, member.lifetime_spend) == (2, first.total + second.total)
+
+    change_status(second, OrderStatus.CANCELLED)  # cancelled after payment
     db.session.commit()
     assert (member.order_count, member.lifetime_spend) == (1, first.total)
-    assert member.last_order_at == second.placed_at  # it was still their last order
+    revenue = db.session.scalar(sa.select(definitions.revenue_sum())
+                                .where(Order.member_id == member.id))
+    assert member.lifetime_spend == revenue
 
 
 def test_the_figures_added_at_each_checkout_match_a_recount_of_the_history(ctx):
@@ -143,15 +174,20 @@ def test_the_figures_added_at_each_checkout_match_a_recount_of_the_history(ctx):
                          lines=[(book.id, 1)], notify=False)
     # an older order loaded afterwards (the seed back-dates history) counts, but the last
     # order stays the latest one
-    older = place_order(member, address=ADDRESS, payment_method="cod", lines=[(book.id, 3)],
-                        notify=False, placed_at=latest.placed_at - timedelta(days=30))
+    place_order(member, address=ADDRESS, payment_method="cod", lines=[(book.id, 3)],
+                notify=False, placed_at=latest.placed_at - timedelta(days=30))
+    # an order placed already paid (a gateway's, some day) adds its revenue at once
+    prepaid = make_placed_order(member, total=D("7.25"), status=OrderStatus.PAID,
+                                placed_at=latest.placed_at - timedelta(days=60))
+    customers.count_new_order(member.id, prepaid.total, prepaid.placed_at,
+                              status=prepaid.status)
     db.session.commit()
     added = (member.order_count, member.lifetime_spend, member.last_order_at)
 
     customers.refresh_order_stats(member.id)
     db.session.commit()
 
-    assert added == (2, latest.total + older.total, latest.placed_at)
+    assert added == (3, D("7.25"), latest.placed_at)
     assert (member.order_count, member.lifetime_spend, member.last_order_at) == added
 
 
@@ -159,9 +195,12 @@ def test_refresh_all_order_stats_rebuilds_every_member(ctx):
     member = make_member()
     make_placed_order(member, total=D("12.34"))
     make_placed_order(member, total=D("50.00"), status=OrderStatus.CANCELLED)
+    make_placed_order(member, total=D("20.00"), status=OrderStatus.PAID)
+    make_placed_order(member, total=D("5.50"), status=OrderStatus.DELIVERED)
     customers.refresh_all_order_stats()
     db.session.commit()
-    assert (member.order_count, member.lifetime_spend) == (1, D("12.34"))
+    # three orders not cancelled; the spend is the two paid ones' revenue
+    assert (member.order_count, member.lifetime_spend) == (3, D("25.50"))
 
 
 def test_phone_key_follows_the_phone(ctx):
@@ -353,7 +392,7 @@ def test_erasure_is_for_admins_and_customers_only(ctx):
 
 def test_a_migration_can_backfill_the_customer_columns_on_its_connection(ctx):
     member = make_member()
-    make_placed_order(member, total=D("20.00"))
+    make_placed_order(member, total=D("20.00"), status=OrderStatus.PAID)
     db.session.execute(sa.update(Member).where(Member.id == member.id)
                        .values(phone="+86 21 5555 0100", phone_key=None))
     db.session.commit()

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import uuid
 import warnings
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
 from app.db import HAND_WRITTEN_INDEXES
 from app.extensions import db
+from app.models import Member, OrderStatus
 from app.search_index import is_search_object
 from tests.conftest import _make_config, _pg_admin_url
+from tests.factories import make_member, make_placed_order
 
 
 def _compared(name: str | None) -> bool:
@@ -83,3 +88,34 @@ def test_migrations_build_exactly_the_models_on_postgresql():
     assert diffs == []
     assert {"book", "member", "orders", "outbox_mail"} <= tables
     assert {"ix_book_category_listing", "ix_book_search_trgm"} <= indexes
+
+
+def _run_upgrade_of(revision: str, connection: sa.Connection) -> None:
+    """One revision's upgrade() on `connection`, wherever the revision sits in the chain."""
+    script = ScriptDirectory("migrations")
+    with Operations.context(MigrationContext.configure(connection)):
+        script.get_revision(revision).module.upgrade()
+
+
+def test_the_lifetime_spend_migration_recomputes_it_as_paid_revenue(ctx):
+    """Issue 18: members' lifetime spend stored before counted unpaid orders; the data
+    migration recomputes every member's as the revenue of their paid orders."""
+    member = make_member()
+    make_placed_order(member, total=Decimal("300.00"))  # placed, not paid
+    make_placed_order(member, total=Decimal("40.00"), status=OrderStatus.PAID)
+    make_placed_order(member, total=Decimal("2.50"), status=OrderStatus.DELIVERED)
+    make_placed_order(member, total=Decimal("99.00"), status=OrderStatus.CANCELLED)
+    idle = make_member()
+    # the figures as the old definition left them (every order not cancelled)
+    db.session.execute(sa.update(Member).where(Member.id == member.id)
+                       .values(order_count=3, lifetime_spend=Decimal("342.50")))
+    db.session.execute(sa.update(Member).where(Member.id == idle.id)
+                       .values(lifetime_spend=Decimal("12.00")))
+    db.session.commit()
+
+    with db.engine.begin() as connection:
+        _run_upgrade_of("b7e2d4f19a63", connection)
+    db.session.expire_all()
+
+    assert (member.order_count, member.lifetime_spend) == (3, Decimal("42.50"))
+    assert (idle.order_count, idle.lifetime_spend) == (0, Decimal("0.00"))

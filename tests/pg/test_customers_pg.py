@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Member, Role
+from app.models import Member, OrderStatus, Role
 from app.services import customer_admin, customers
 from app.services.customers import CustomerFilters
 from tests.factories import make_admin, make_member, make_placed_order
@@ -27,10 +28,15 @@ def found(query: str = "", **filters) -> list[str]:
 def crowd(pg_app):
     with pg_app.app_context():
         ada = make_member(name="Ada Lovelace", email="ada@example.test", phone="+44 7700 900123")
-        make_member(name="王小明", email="xiaoming.wang@example.test", phone="+86 138 0013 8000")
+        wang = make_member(name="王小明", email="xiaoming.wang@example.test",
+                           phone="+86 138 0013 8000")
         make_member(name="Émile Zola", email="emile@example.test")
         make_member(name="snake_case", email="snake@example.test")
-        make_placed_order(ada, placed_at=datetime(2026, 1, 1, tzinfo=UTC))
+        make_placed_order(ada, placed_at=datetime(2026, 1, 1, tzinfo=UTC),
+                          status=OrderStatus.PAID)
+        # a large order not paid: no lifetime spend (issue 18)
+        make_placed_order(wang, placed_at=datetime(2025, 6, 1, tzinfo=UTC),
+                          total=Decimal("900.00"))
         customers.refresh_all_order_stats()
         db.session.commit()
     return pg_app
@@ -96,3 +102,31 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(pg_app):
     with pg_app.app_context():
         admins = db.session.scalar(sa.select(sa.func.count()).where(Member.role == Role.ADMIN))
     assert sorted(outcomes) == ["done", "refused"] and admins == 1
+
+
+def test_lifetime_spend_follows_payment_and_cancellation_on_postgresql(pg_app):
+    from app.services.checkout import ShippingAddress, place_order
+    from app.services.orders import change_status
+    from tests.factories import make_book
+
+    address = ShippingAddress(name="Pat Payer", line1="2 Till Road", city="Shanghai",
+                              postcode="200000", country="China")
+    with pg_app.app_context():
+        member = make_member()
+        book = make_book(price=Decimal("31.25"))
+        first = place_order(member, address=address, payment_method="bank_transfer",
+                            lines=[(book.id, 1)], notify=False)
+        second = place_order(member, address=address, payment_method="cod",
+                             lines=[(book.id, 2)], notify=False)
+        db.session.commit()
+        assert (member.order_count, member.lifetime_spend) == (2, Decimal("0.00"))
+        change_status(first, OrderStatus.PAID)
+        change_status(second, OrderStatus.PAID)
+        db.session.commit()
+        assert member.lifetime_spend == first.total + second.total
+        change_status(second, OrderStatus.CANCELLED)
+        db.session.commit()
+        assert (member.order_count, member.lifetime_spend) == (1, first.total)
+        customers.refresh_all_order_stats()
+        db.session.commit()
+        assert (member.order_count, member.lifetime_spend) == (1, first.total)

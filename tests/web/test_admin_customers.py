@@ -307,3 +307,67 @@ def test_the_list_filters_by_analysis_segment_and_refuses_an_unknown_one(as_staf
     page = as_staff.get("/admin/customers?segment=champions")
     assert page.status_code == 200 and 'name="segment"' in page.get_data(as_text=True)
     assert as_staff.get("/admin/customers?segment=nonsense").status_code == 400
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+def test_list_record_and_csv_show_the_paid_revenue_as_lifetime_spend(app, as_admin):
+    """Issue 18: "Lifetime spend" is revenue by the one definition (paid orders, after the
+    member discount), kept by checkout and the order's life cycle, not by a recount."""
+    from decimal import Decimal
+
+    from app.models import OrderStatus
+    from app.services.checkout import ShippingAddress, place_order
+    from app.services.orders import change_status
+    from tests.factories import make_book
+
+    address = ShippingAddress(name="Pat Payer", line1="2 Till Road", city="Shanghai",
+                              postcode="200000", country="China")
+    with app.app_context():
+        pat = make_member(email="pat@example.test", name="Pat Payer")
+        paid = place_order(pat, address=address, payment_method="bank_transfer",
+                           lines=[(make_book(price=Decimal("31.25")).id, 1)], notify=False)
+        place_order(pat, address=address, payment_method="cod",
+                    lines=[(make_book(price=Decimal("777.00")).id, 1)], notify=False)
+        db.session.commit()
+        change_status(paid, OrderStatus.PAID)
+        db.session.commit()
+        pat_id, revenue = pat.id, paid.total
+    assert revenue == Decimal("41.25")  # 31.25 and the shipping fee
+
+    listed = as_admin.get("/admin/customers?q=pat%40&sort=spend").get_data(as_text=True)
+    row = listed[listed.index('data-testid="customer-row"'):]
+    assert "41.25" in row and "787.00" not in row and "818.25" not in row
+    assert "Orders not cancelled" in listed
+
+    record = as_admin.get(f"/admin/customers/{pat_id}").get_data(as_text=True)
+    assert 'data-testid="lifetime-spend">CN¥41.25<' in record
+    assert 'data-testid="order-count">2<' in record and "Orders not cancelled" in record
+
+    rows = list(csv.reader(io.StringIO(as_admin.get("/admin/customers.csv?sort=spend")
+                                       .get_data(as_text=True).lstrip("\ufeff"))))
+    header = rows[0]
+    pat_row = next(r for r in rows[1:] if r[header.index("email")] == "pat@example.test")
+    assert pat_row[header.index("lifetime_spend")] == "41.25"
+    assert pat_row[header.index("order_count")] == "2"
+    assert rows[1][header.index("email")] == "pat@example.test"  # the highest spend first
+
+
+def test_the_record_says_how_many_orders_there_are_cancelled_ones_included(app, as_staff):
+    """The record lists every order, cancelled ones too: "the latest 20 of N" counts them all,
+    not the orders-not-cancelled figure (19 here, which would hide the note)."""
+    from app.models import OrderStatus
+
+    with app.app_context():
+        member = make_member()
+        for n in range(customers.RECORD_ORDERS + 1):
+            make_placed_order(member, status=OrderStatus.CANCELLED if n < 2 else
+                              OrderStatus.PLACED)
+        customers.refresh_all_order_stats()
+        db.session.commit()
+        member_id = member.id
+    text = as_staff.get(f"/admin/customers/{member_id}").get_data(as_text=True)
+    assert text.count('data-testid="customer-order"') == customers.RECORD_ORDERS
+    assert 'data-testid="order-count">19<' in text
+    assert "The latest 20 of 21 orders." in text
