@@ -479,10 +479,16 @@ def _sendmail(host: smtplib.SMTP, from_addr: str, to_addrs: list[str], msg: byte
         raise smtplib.SMTPRecipientsRefused(refused)
     if before_data is not None:
         before_data()
+    # host.data raises SMTPDataError itself when the DATA command is refused (the session,
+    # not this message); an answer other than 250 after the content refuses the message.
     code, answer = host.data(msg)
     if code != 250:
         _reset(host, code)
-        raise smtplib.SMTPDataError(code, answer)
+        raise MessageRefused(code, answer)
+
+
+class MessageRefused(smtplib.SMTPDataError):
+    """The server's answer after the message's content was sent, other than 250."""
 
 
 def _reset(host: smtplib.SMTP, code: int) -> None:
@@ -500,22 +506,52 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
+# 5xx answers that refuse the message's content itself: 552 exceeded storage (too big) and
+# 554 transaction failed (content / spam policy). Enhanced codes 5.6.x (media, content) and
+# 5.3.4 (too big) name the message whatever the basic code.
+_CONTENT_CODES = frozenset({552, 554})
+
+
+def _enhanced(answer) -> str:
+    text = answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)
+    return text.split(None, 1)[0] if text.strip() else ""
+
+
+def _refuses_recipient(code: int, answer) -> bool:
+    """A 5xx to RCPT about the mailbox (550/551/553 no such user...). 530 (authentication
+    required) and 5.7.x (relay denied, policy) are answers to the shop, not to the address."""
+    return code >= 500 and code != 530 and not _enhanced(answer).startswith("5.7.")
+
+
+def _refuses_content(code: int, answer) -> bool:
+    enhanced = _enhanced(answer)
+    if code < 500 or code == 530:
+        return False
+    return (code in _CONTENT_CODES or enhanced.startswith("5.6.") or enhanced == "5.3.4")
+
+
 def _permanent(exc: BaseException) -> bool:
-    """A failure that says this message will never go out as it is (retrying it until
-    MAIL_GIVE_UP_AFTER would only hammer the server): a header that cannot be sent, or a 5xx
-    answer to the message or its recipient. A server that is down, drops the connection or
-    answers 4xx ("try again later") is worth retrying. A 5xx to the login is the shop's
-    configuration, not the message's, so it is retried too (and shown on the dashboard)."""
+    """A failure that says this message will never go out as it is, counted toward
+    MAIL_MAX_ATTEMPTS (retrying it until MAIL_GIVE_UP_AFTER would only hammer the server):
+
+    - a header that cannot be sent (BadHeaderError);
+    - every recipient refused at RCPT with a 5xx about the mailbox (`_refuses_recipient`);
+    - the message refused after its DATA (`MessageRefused`) for its content or size
+      (552, 554, enhanced 5.6.x or 5.3.4: `_refuses_content`).
+
+    Everything else is the server or the shop's set-up and is retried with the backoff
+    until MAIL_GIVE_UP_AFTER, shown meanwhile by `delivery_trouble()`: a server that is down,
+    drops the connection or answers 4xx; a 5xx to HELO, to the login, to MAIL FROM
+    (530 authentication required, 550 relay denied: every message would get it), to the
+    DATA command, or a 530 / 5.7.x (relay, policy) answer to RCPT or after DATA."""
     if isinstance(exc, BadHeaderError):
         return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return bool(exc.recipients) and all(
-            isinstance(answer, tuple) and int(answer[0]) >= 500
+            isinstance(answer, tuple) and _refuses_recipient(int(answer[0]), answer[1])
             for answer in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return False
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return int(exc.smtp_code) >= 500
+    if isinstance(exc, MessageRefused):
+        return _refuses_content(int(exc.smtp_code), exc.smtp_error)
     return False
 
 
@@ -661,7 +697,8 @@ def deliver_due(limit: int | None = None) -> DeliveryReport:
     - Send: one SMTP connection for the batch (reconnected if the server drops it). A
       message that fails is retried later with capped backoff (`RETRY_DELAYS`) until
       MAIL_GIVE_UP_AFTER has passed since it was queued, or, when the server refused it
-      outright (5xx, bad header: `_permanent`), after MAIL_MAX_ATTEMPTS; then it is marked
+      outright (its recipient or content, not the shop: `_permanent`), after
+      MAIL_MAX_ATTEMPTS; then it is marked
       failed for staff to see and resend. It never stops the rest of the batch. If the lease
       is about to run out (a very slow server), the rest of the batch is handed back unsent
       instead of risking a second sender taking it while this one still sends.

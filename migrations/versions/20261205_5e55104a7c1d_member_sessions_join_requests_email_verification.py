@@ -15,6 +15,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import app.db
+from app import search_index
 
 
 # revision identifiers, used by Alembic.
@@ -60,9 +61,22 @@ def upgrade():
     op.execute(member.update().values(email_verified_at=member.c.joined_at))
 
 
-def downgrade():
+def _drop_member_column(name):
+    """Drop a `member` column without losing the member name search: a plain DROP COLUMN
+    (PostgreSQL, SQLite 3.35+) leaves the table and its member_fts triggers in place; an
+    older SQLite needs a batch rebuild of the table, which drops the triggers, so they are
+    installed again (app.search_index)."""
+    bind = op.get_bind()
+    if bind.dialect.name != 'sqlite' or bind.dialect.server_version_info >= (3, 35):
+        op.drop_column('member', name)
+        return
     with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.drop_column('email_verified_at')
+        batch_op.drop_column(name)
+    search_index.install_members(bind)
+
+
+def downgrade():
+    _drop_member_column('email_verified_at')
 
     with op.batch_alter_table('join_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_join_requests_email'))

@@ -27,7 +27,13 @@ def upgrade():
 
 
 def downgrade():
+    # A plain DROP COLUMN (PostgreSQL, SQLite 3.35+) keeps the table and its member_fts
+    # triggers; an older SQLite rebuilds the table in batch mode, which drops the triggers,
+    # so they are installed again.
+    bind = op.get_bind()
+    if bind.dialect.name != 'sqlite' or bind.dialect.server_version_info >= (3, 35):
+        op.drop_column('member', 'may_export_customers')
+        return
     with op.batch_alter_table('member', schema=None) as batch_op:
         batch_op.drop_column('may_export_customers')
-    # SQLite rebuilt the table for the drop, and its name-search triggers went with it.
-    search_index.install_members(op.get_bind())
+    search_index.install_members(bind)

@@ -357,3 +357,46 @@ def test_the_campaign_figures_are_exact_on_postgresql_too(pg_app):
     assert (result.mailed.buyers, result.mailed.revenue) == (2, Decimal("100.00"))
     assert result.incremental_revenue == Decimal("57.14")
     assert result.conversion_interval == inference.newcombe_difference(2, 6, 1, 7)
+
+
+def test_a_revenue_difference_of_a_fraction_of_a_cent_asks_a_sensible_question(app, client):
+    with app.app_context():
+        admin = make_admin(email="chief@example.test")
+        campaign, mailed, held = _sent(admin, mailed=4, held=4)
+        for member, total in ((mailed[0], "0.10"), (mailed[1], "0.20"), (held[0], "0.30")):
+            make_placed_order(member, total=Decimal(total), status=OrderStatus.PAID,
+                              placed_at=campaign.sent_at + timedelta(days=1))
+        db.session.commit()
+        result = campaigns.results(campaign, now=campaign.sent_at + timedelta(days=20))
+        campaign_id = campaign.id
+
+        verdict = result.revenue_verdict
+        assert result.revenue_interval.estimate == 0.0
+        assert not verdict.measurable
+        assert verdict.target >= 0.01                  # never "±CN¥0.00"
+        assert 0 < verdict.more_members <= inference.MEMBERS_NEEDED_CAP
+    client.post("/account/login", data={"email": "chief@example.test",
+                                        "password": DEFAULT_PASSWORD})
+
+    page = client.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
+
+    assert "±CN¥0.00" not in page and "±¥0.00" not in page
+    assert "10³³" not in page and "e+" not in page
+
+
+def test_past_the_cap_the_report_says_more_than(app, client):
+    with app.app_context():
+        admin = make_admin(email="chief@example.test")
+        campaign, mailed, held = _sent(admin, mailed=2, held=2)
+        # a cent per member seen, with a spread of thousands: billions more members needed
+        for member, total in ((mailed[0], "1000.02"), (held[0], "1000.00")):
+            make_placed_order(member, total=Decimal(total), status=OrderStatus.PAID,
+                              placed_at=campaign.sent_at + timedelta(days=1))
+        db.session.commit()
+        campaign_id = campaign.id
+    client.post("/account/login", data={"email": "chief@example.test",
+                                        "password": DEFAULT_PASSWORD})
+
+    page = client.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
+
+    assert "more than 1,000,000 more members" in page

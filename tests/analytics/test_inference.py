@@ -99,3 +99,35 @@ def test_with_a_real_effect_the_interval_usually_excludes_zero():
                 for _ in range(runs))
 
     assert found / runs > 0.9
+
+
+def test_a_difference_made_only_of_rounding_noise_is_zero():
+    # 0.1 + 0.2 and 0.3 are the same money; their float means differ by 1.4e-17
+    interval = inference.welch_difference([.1, .2, 0, 0], [.3, 0, 0, 0])
+
+    assert interval.estimate == 0.0
+    assert interval.low == -interval.high
+
+
+def test_a_difference_under_half_the_resolution_is_zero_and_the_rest_is_whole_steps():
+    tiny = inference.welch_difference([.014, 0, 0, .01], [0, .01, 0, 0], resolution=0.01)
+    cents = inference.welch_difference([10.07, 0, 3.0, 0], [0, 2.0, 0, 0], resolution=0.01)
+
+    assert tiny.estimate == 0.0                        # 0.35 of a cent
+    assert cents.estimate == 2.77                     # 3.2675 - 0.50 = 2.7675
+    assert cents.high - cents.estimate == pytest.approx(cents.estimate - cents.low)
+
+
+def test_the_precision_asked_for_is_never_finer_than_what_the_page_shows():
+    nothing_seen = inference.Interval(0.0, -0.004, 0.004)
+
+    assert inference.target_precision(nothing_seen, resolution=0.01) == 0.01
+    assert inference.target_precision(inference.Interval(0.0, -0.3, 0.3), 0.01) == 0.15
+
+
+def test_members_needed_says_more_than_the_cap_past_it():
+    interval = inference.Interval(0.0, -1.0, 1.0)   # +-1 with 1,000 members
+
+    assert inference.members_needed(1000, interval, 0.5) == 3000
+    assert inference.members_needed(1000, interval, 1e-9) == inference.MEMBERS_NEEDED_CAP
+    assert inference.members_needed(1000, interval, 1e-9, cap=None) > 10 ** 20

@@ -119,3 +119,92 @@ def test_the_lifetime_spend_migration_recomputes_it_as_paid_revenue(ctx):
 
     assert (member.order_count, member.lifetime_spend) == (3, Decimal("42.50"))
     assert (idle.order_count, idle.lifetime_spend) == (0, Decimal("0.00"))
+
+
+# ------------------------------------------ downgrades keep the member name search working
+
+def _new_revisions() -> list:
+    """The revisions of 2026-12-05 (issues 17 and 18), newest first."""
+    return [r for r in ScriptDirectory("migrations").walk_revisions()
+            if "/20261205_" in r.path]
+
+
+def _member_search_objects(connection: sa.Connection) -> set[str]:
+    if connection.dialect.name == "sqlite":
+        return set(connection.scalars(sa.text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'member'")))
+    return {i["name"] for i in sa.inspect(connection).get_indexes("member")
+            if i["name"] == "ix_member_name_trgm"}
+
+
+def _renamed_member_is_found(connection: sa.Connection, member_id: int, name: str) -> bool:
+    """Rename the member by plain SQL (the schema of the revision, not the models) and look the
+    new name up as the customer search does: FTS5 on SQLite, pg_trgm on PostgreSQL."""
+    connection.execute(sa.text("UPDATE member SET name = :n WHERE id = :id"),
+                       {"n": name, "id": member_id})
+    fragment = name.split()[-1][1:-1]
+    if connection.dialect.name == "sqlite":
+        found = connection.scalars(sa.text(
+            "SELECT rowid FROM member_fts WHERE member_fts MATCH :q"), {"q": f'"{fragment}"'})
+    else:
+        found = connection.scalars(sa.text("SELECT id FROM member WHERE name ILIKE :q"),
+                                   {"q": f"%{fragment}%"})
+    return member_id in set(found)
+
+
+def _down_and_up_past_each_new_revision(uri: str, sqlite_version=None) -> None:
+    from app.services import customers
+
+    app = create_app(_make_config(uri))
+    with app.app_context():
+        upgrade()
+        if sqlite_version is not None:  # the version the migrations see, to take their other path
+            db.engine.dialect.server_version_info = sqlite_version
+        member_id = make_member(name="Ada Lovelace").id
+        db.session.commit()
+        expected = _member_search_objects(db.session.connection())
+        db.session.commit()
+        assert expected, "the member name search objects exist at head"
+        for n, revision in enumerate(_new_revisions()):
+            downgrade(revision=revision.down_revision)
+            with db.engine.begin() as connection:
+                assert _member_search_objects(connection) == expected, revision.revision
+                assert _renamed_member_is_found(connection, member_id, f"Reader Wanderly{n}x"), \
+                    revision.revision
+        upgrade()
+        db.session.expire_all()
+        found = db.session.scalars(sa.select(Member.id).where(
+            customers.search_condition("Wanderly"))).all()
+        assert found == [member_id]
+        with db.engine.connect() as connection:
+            assert _member_search_objects(connection) == expected
+    assert _differences(app) == []
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("sqlite_version", [None, (3, 34, 1)],
+                         ids=["this SQLite", "SQLite without DROP COLUMN"])
+def test_downgrading_past_each_new_revision_keeps_the_member_search_on_sqlite(
+        tmp_path, sqlite_version):
+    _down_and_up_past_each_new_revision(f"sqlite:///{tmp_path / 'migrated.db'}",
+                                        sqlite_version)
+
+
+@pytest.mark.pg
+def test_downgrading_past_each_new_revision_keeps_the_member_search_on_postgresql():
+    admin_url = sa.make_url(_pg_admin_url())
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"bookstation_migrate_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    try:
+        _down_and_up_past_each_new_revision(
+            admin_url.set(database=name).render_as_string(hide_password=False))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 
 import pytest
@@ -420,3 +421,104 @@ def test_failures_since_the_last_accepted_message_are_reported_until_one_goes_ou
         finally:
             controller.stop()
         assert mail_service.delivery_trouble() is None
+
+
+# ------------------------------------- a server refusing the shop is not refusing the message
+
+
+class RefusingServer(Inbox):
+    """A mail server that refuses the shop itself: every MAIL FROM gets `answer`."""
+
+    def __init__(self, answer: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.answer = answer
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        return self.answer
+
+
+class RefusingContent(Inbox):
+    """Accepts the envelope, then answers the end of DATA with `answer`."""
+
+    def __init__(self, answer: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.answer = answer
+
+    async def handle_DATA(self, server, session, envelope):
+        return self.answer
+
+
+def _serving(app, handler):
+    handler.port = free_port()
+    app.config["MAIL_PORT"] = app.extensions["mail"].port = handler.port
+    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
+    controller.start()
+    return controller
+
+
+def _passes(n: int) -> None:
+    for _ in range(n):
+        deliver_due()
+        db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("answer", ["530 5.7.0 Authentication required",
+                                    "550 5.7.1 Relaying denied"])
+def test_a_server_refusing_MAIL_FROM_keeps_the_queue_waiting_past_MAIL_MAX_ATTEMPTS(
+        app, answer):
+    app.config["MAIL_MAX_ATTEMPTS"] = 2
+    controller = _serving(app, RefusingServer(answer))
+    try:
+        with app.app_context():
+            ids = queue(3)
+
+            _passes(4)
+
+            rows = [db.session.get(OutboxMail, i) for i in ids]
+            assert [r.status for r in rows] == [MailStatus.PENDING] * 3
+            assert all(r.attempts == 4 and answer[:3] in r.last_error for r in rows)
+            trouble = mail_service.delivery_trouble()
+            assert trouble is not None and trouble.waiting == 3
+            assert answer[:3] in trouble.latest_error
+    finally:
+        controller.stop()
+
+
+def test_a_server_refusing_the_DATA_command_is_retried_but_a_refused_message_fails(app):
+    app.config["MAIL_MAX_ATTEMPTS"] = 2
+    controller = _serving(app, RefusingContent("554 5.6.0 Message content rejected"))
+    try:
+        with app.app_context():
+            [mail_id] = queue(1)
+
+            _passes(3)
+
+            row = db.session.get(OutboxMail, mail_id)
+            assert row.status == MailStatus.FAILED and row.attempts == 2
+            assert "554" in row.last_error
+    finally:
+        controller.stop()
+
+
+@pytest.mark.parametrize("exc, permanent", [
+    (smtplib.SMTPSenderRefused(550, b"5.7.1 Relaying denied", "shop@example.test"), False),
+    (smtplib.SMTPSenderRefused(530, b"5.7.0 Authentication required", "shop@"), False),
+    (smtplib.SMTPAuthenticationError(535, b"5.7.8 Bad credentials"), False),
+    (smtplib.SMTPHeloError(501, b"Bad HELO"), False),
+    (smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server."), False),
+    (smtplib.SMTPDataError(554, b"5.5.1 No valid recipients"), False),  # the DATA command
+    (smtplib.SMTPRecipientsRefused({"a@x.test": (530, b"5.7.0 Authentication required")}),
+     False),
+    (smtplib.SMTPRecipientsRefused({"a@x.test": (554, b"5.7.1 Relay access denied")}), False),
+    (smtplib.SMTPRecipientsRefused({"a@x.test": (550, b"5.1.1 No such user")}), True),
+    (smtplib.SMTPRecipientsRefused({"a@x.test": (550, b"No such user"),
+                                    "b@x.test": (451, b"Later")}), False),
+    (mail_service.MessageRefused(552, b"5.3.4 Message too big"), True),
+    (mail_service.MessageRefused(554, b"5.7.1 Spam"), True),
+    (mail_service.MessageRefused(550, b"5.7.1 Relaying denied"), False),
+    (mail_service.MessageRefused(451, b"4.3.0 Try later"), False),
+])
+def test_only_a_refusal_of_the_recipient_or_the_message_counts_toward_MAIL_MAX_ATTEMPTS(
+        exc, permanent):
+    assert mail_service._permanent(exc) is permanent

@@ -340,18 +340,29 @@ class GroupResult:
 class Verdict:
     """What an interval lets staff say. `measurable`: the interval excludes zero. Otherwise
     `more_members` (about how many more members, same split, would give +-`target`) says how
-    far the test is from an answer (`inference.members_needed`, `inference.target_precision`)."""
+    far the test is from an answer (`inference.members_needed`, `inference.target_precision`);
+    `more_than` when that is past `inference.MEMBERS_NEEDED_CAP`."""
 
     interval: inference.Interval
     measurable: bool
     target: float
     more_members: int | None
 
+    @property
+    def more_than(self) -> bool:
+        return self.more_members is not None and self.more_members >= inference.MEMBERS_NEEDED_CAP
 
-def _verdict(interval: inference.Interval | None, members: int) -> Verdict | None:
+
+# The smallest steps the report shows: a tenth of a conversion point, a cent per member.
+CONVERSION_RESOLUTION = 0.001
+REVENUE_RESOLUTION = 0.01
+
+
+def _verdict(interval: inference.Interval | None, members: int,
+             resolution: float) -> Verdict | None:
     if interval is None:
         return None
-    target = inference.target_precision(interval)
+    target = inference.target_precision(interval, resolution)
     return Verdict(interval, not interval.includes_zero, target,
                    None if not interval.includes_zero
                    else inference.members_needed(members, interval, target))
@@ -427,11 +438,11 @@ class Uplift:
 
     @property
     def conversion_verdict(self) -> Verdict | None:
-        return _verdict(self.conversion_interval, self.members)
+        return _verdict(self.conversion_interval, self.members, CONVERSION_RESOLUTION)
 
     @property
     def revenue_verdict(self) -> Verdict | None:
-        return _verdict(self.revenue_interval, self.members)
+        return _verdict(self.revenue_interval, self.members, REVENUE_RESOLUTION)
 
 
 def results(campaign: Campaign, now: datetime | None = None) -> Uplift | None:
@@ -468,7 +479,8 @@ def results(campaign: Campaign, now: datetime | None = None) -> Uplift | None:
         revenue = inference.welch_difference(_per_member(spent[RecipientGroup.MAILED],
                                                          mailed.members),
                                              _per_member(spent[RecipientGroup.HOLDOUT],
-                                                         holdout.members))
+                                                         holdout.members),
+                                             resolution=REVENUE_RESOLUTION)
     return Uplift(mailed=mailed, holdout=holdout, window_start=start, window_end=end,
                   complete=now >= end, conversion_interval=conversion, revenue_interval=revenue)
 

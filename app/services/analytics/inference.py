@@ -11,7 +11,8 @@
   it does not assume equal variances (the groups differ in size and spread).
 - How many more members would narrow an interval to +-X (`members_needed`): an interval's
   half-width falls as 1/sqrt(n) when the rates and the split stay as they are, so n members
-  with half-width h need about n (h / X)^2 in all for +-X; the answer is that minus n, rounded up.
+  with half-width h need about n (h / X)^2 in all for +-X; the answer is that minus n, rounded up,
+  capped at MEMBERS_NEEDED_CAP ("more than").
 """
 
 from __future__ import annotations
@@ -72,9 +73,15 @@ def newcombe_difference(k1: int, n1: int, k2: int, n2: int,
 
 
 def welch_difference(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
-                     confidence: float = CONFIDENCE) -> Interval | None:
+                     confidence: float = CONFIDENCE,
+                     resolution: float | None = None) -> Interval | None:
     """Interval for mean(a) - mean(b), Welch's t. None when a group has fewer than two values
-    or neither varies (nothing to estimate the spread from)."""
+    or neither varies (nothing to estimate the spread from).
+
+    The estimate is the difference of the means without their rounding noise: a difference
+    within a few ulps of the means is zero (0.1 + 0.2 against 0.3 is no difference). With a
+    `resolution` (0.01 for money) the estimate is a whole number of those steps, anything
+    under half a step being zero, and the interval is centred on it."""
     from scipy import stats
 
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -83,7 +90,13 @@ def welch_difference(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.nd
         return None
     v1, v2 = x.var(ddof=1) / n1, y.var(ddof=1) / n2
     se2 = v1 + v2
-    d = float(x.mean() - y.mean())
+    m1, m2 = math.fsum(x) / n1, math.fsum(y) / n2
+    d = m1 - m2
+    if abs(d) <= 8 * np.finfo(float).eps * max(abs(m1), abs(m2)):
+        d = 0.0
+    if resolution:
+        d = round(d / resolution) * resolution
+        d = round(d, max(0, -math.floor(math.log10(resolution))) + 2) + 0.0  # no -0.0
     if se2 <= 0:
         return None
     df = se2 ** 2 / (v1 ** 2 / (n1 - 1) + v2 ** 2 / (n2 - 1))
@@ -91,17 +104,30 @@ def welch_difference(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.nd
     return Interval(d, d - half, d + half, confidence)
 
 
-def members_needed(members: int, interval: Interval, target: float) -> int | None:
+# Past this many more members, "about N more members" says nothing useful: the report says
+# "more than" this instead (`members_needed` caps its answer here).
+MEMBERS_NEEDED_CAP = 1_000_000
+
+
+def members_needed(members: int, interval: Interval, target: float,
+                   cap: int | None = MEMBERS_NEEDED_CAP) -> int | None:
     """About how many MORE members (same split, same rates) would bring the interval's
-    half-width down to `target`; None when that cannot be said (no width or no target)."""
+    half-width down to `target`; None when that cannot be said (no width or no target).
+    At most `cap` (None: no cap), an answer equal to it meaning "more than `cap`"."""
     half = interval.half_width
     if members <= 0 or half <= 0 or target <= 0:
         return None
-    return max(0, math.ceil(members * (half / target) ** 2) - members)
+    ratio = half / target
+    if cap is not None and members * ratio * ratio >= members + cap:
+        return cap
+    return max(0, math.ceil(members * ratio ** 2) - members)
 
 
-def target_precision(interval: Interval) -> float:
+def target_precision(interval: Interval, resolution: float = 0.0) -> float:
     """The +-X the page asks for when an interval includes zero: the size of the difference
     seen so far (so that a real effect that large would show), or half the present width when
-    nothing has been seen yet."""
-    return abs(interval.estimate) if interval.estimate else interval.half_width / 2
+    nothing has been seen yet (an estimate under half a `resolution`, the smallest step the
+    page shows: a cent, a tenth of a point); never finer than `resolution`."""
+    seen = abs(interval.estimate)
+    target = seen if seen and seen >= resolution / 2 else interval.half_width / 2
+    return max(target, resolution)
