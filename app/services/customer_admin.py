@@ -233,6 +233,16 @@ def record_list_export(actor: Member, filters: dict, rows: int) -> None:
                  summary=f"Customer list exported: {rows} row(s)")
 
 
+def record_orders_export(actor: Member, filters: dict, rows: int) -> None:
+    """Audit one download of the orders list (each order's email, name, city and country):
+    the same people as the customer list may download it (`may_export_customer_list`)."""
+    if not may_export_customer_list(actor):
+        raise NotAllowed(_("You are not allowed to export the customer list."))
+    audit.record(actor, "order.list_export", target_type="order_list",
+                 after={"filters": filters, "rows": rows},
+                 summary=f"Orders exported: {rows} row(s)")
+
+
 # --------------------------------------------------------------------------- data export
 
 
