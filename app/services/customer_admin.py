@@ -184,10 +184,14 @@ def change_role(member: Member, new_role: Role | str, actor: Member) -> Member:
             raise NotAllowed(_("Only an admin can do this."))
         if not [i for i in admins if i != member.id]:
             raise NotAllowed(_("The shop needs at least one admin."))
-    before = {"role": member.role.value}
+    before = {"role": member.role.value, "may_export_customers": member.may_export_customers}
     member.role = role
+    # A grant is given to a member of staff, not to an account: any role change ends it, so
+    # someone made staff again does not silently regain the customer list export.
+    member.may_export_customers = False
     db.session.flush()
-    audit.record(actor, "customer.role", member, before=before, after={"role": role.value},
+    audit.record(actor, "customer.role", member, before=before,
+                 after={"role": role.value, "may_export_customers": False},
                  summary=f"Role changed to {role.value}")
     return member
 
