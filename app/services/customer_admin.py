@@ -13,6 +13,7 @@ Erasure anonymises the person and keeps the order rows and amounts for the accou
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -184,10 +185,14 @@ def change_role(member: Member, new_role: Role | str, actor: Member) -> Member:
             raise NotAllowed(_("Only an admin can do this."))
         if not [i for i in admins if i != member.id]:
             raise NotAllowed(_("The shop needs at least one admin."))
-    before = {"role": member.role.value}
+    before = {"role": member.role.value, "may_export_customers": member.may_export_customers}
     member.role = role
+    # A grant is given to a member of staff, not to an account: any role change ends it, so
+    # someone made staff again does not silently regain the customer list export.
+    member.may_export_customers = False
     db.session.flush()
-    audit.record(actor, "customer.role", member, before=before, after={"role": role.value},
+    audit.record(actor, "customer.role", member, before=before,
+                 after={"role": role.value, "may_export_customers": False},
                  summary=f"Role changed to {role.value}")
     return member
 
@@ -231,6 +236,16 @@ def record_list_export(actor: Member, filters: dict, rows: int) -> None:
     audit.record(actor, "customer.list_export", target_type="customer_list",
                  after={"filters": filters, "rows": rows},
                  summary=f"Customer list exported: {rows} row(s)")
+
+
+def record_orders_export(actor: Member, filters: dict, rows: int) -> None:
+    """Audit one download of the orders list (each order's email, name, city and country):
+    the same people as the customer list may download it (`may_export_customer_list`)."""
+    if not may_export_customer_list(actor):
+        raise NotAllowed(_("You are not allowed to export the customer list."))
+    audit.record(actor, "order.list_export", target_type="order_list",
+                 after={"filters": filters, "rows": rows},
+                 summary=f"Orders exported: {rows} row(s)")
 
 
 # --------------------------------------------------------------------------- data export
@@ -580,16 +595,61 @@ def scrub_audit_log(member: Member, old_email: str, placeholder: str) -> int:
     db.session.execute(
         sa.update(AuditEntry).where(AuditEntry.actor_id == member.id)
         .values(actor_label=placeholder).execution_options(synchronize_session=False))
-    # A download of the customer list searched for them by address, name or phone.
-    typed = {v.lower() for v in (old_email, member.name, member.phone) if v and len(v) > 2}
-    for entry in db.session.scalars(sa.select(AuditEntry).where(
-            AuditEntry.action == "customer.list_export")):
-        query = str(((entry.after or {}).get("filters") or {}).get("q", "")).lower()
-        if query and any(query in value or value in query for value in typed):
-            entry.after = {**entry.after,
-                           "filters": {**entry.after["filters"], "q": ERASED_TEXT}}
+    # Searches staff typed for them (a customer list or orders download, a mail log retry,
+    # whatever the action): the filters stored in any entry, scrubbed where they match.
+    matches = _search_matcher(old_email, member.name, member.phone)
+    for entry in db.session.scalars(sa.select(AuditEntry).where(_stores_filters())):
+        before, after = _scrub_searches(entry.before, matches), _scrub_searches(entry.after,
+                                                                                matches)
+        if (before, after) != (entry.before, entry.after):
+            entry.before, entry.after = before, after
             count += 1
     return count
+
+
+# Keys under which audit entries keep the filters or search text staff typed.
+SEARCH_KEYS = frozenset({"filter", "filters", "q", "query", "search"})
+# Filter values that are chosen from a list, not typed: kept even when they happen to match.
+FILTER_KEPT_KEYS = AUDIT_KEPT_KEYS | {"sort", "order", "page", "out", "action", "target_type",
+                                      "target_id", "date_from", "date_to"}
+
+
+def _stores_filters() -> sa.ColumnElement[bool]:
+    """Entries whose before or after names one of SEARCH_KEYS (read as JSON text)."""
+    return sa.or_(*(sa.cast(column, sa.Text).contains(f'"{key}"')
+                    for column in (AuditEntry.before, AuditEntry.after)
+                    for key in SEARCH_KEYS))
+
+
+def _search_matcher(*values: str | None) -> Callable[[str], bool]:
+    """Whether a typed search finds the person: it holds their email, name or phone, or is
+    a part of one of them (three characters or more; a phone by its digits, six or more)."""
+    typed = {v.strip().lower() for v in values if v and len(v.strip()) > 2}
+    digits = {d for v in values if v and len(d := re.sub(r"\D", "", v)) >= 6}
+
+    def matches(text: str) -> bool:
+        query = text.strip().lower()
+        if len(query) > 2 and any(query in value or value in query for value in typed):
+            return True
+        number = re.sub(r"\D", "", query)
+        return len(number) >= 6 and any(number in d or d in number for d in digits)
+
+    return matches
+
+
+def _scrub_searches(value: object, matches: Callable[[str], bool], key: str = "",
+                    inside: bool = False) -> object:
+    """`value` with every typed search (under SEARCH_KEYS, at any depth) that `matches`
+    replaced by ERASED_TEXT; the rest as it was."""
+    inside = inside or key in SEARCH_KEYS
+    if isinstance(value, dict):
+        return {k: _scrub_searches(v, matches, k, inside) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_searches(v, matches, key, inside) for v in value]
+    if (inside and isinstance(value, str) and key not in FILTER_KEPT_KEYS
+            and matches(value)):
+        return ERASED_TEXT
+    return value
 
 
 def erase_member(member: Member, actor: Member) -> Member:
@@ -604,10 +664,12 @@ def erase_member(member: Member, actor: Member) -> Member:
     - open demands are cancelled (held copies go to the next reader at once) and their notes
       wiped; demands left as a visitor with the same address are cancelled and re-addressed;
     - the cart and tags are removed; staff notes keep their type and dates, not their text;
-    - outbox mails to them lose their address, subject and body; unsent ones are cancelled;
+    - outbox mails to them lose their address, subject and body; unsent ones (waiting or
+      failed) are cancelled, and no retry ever queues them again (`mail.retry_failed`);
     - audit entries about them (their account, orders, reviews, notes and mails) keep who did
       what and when, but lose the personal text: notes, tag names, typed reasons, addresses
-      (`scrub_audit_log`).
+      (`scrub_audit_log`), and searches staff typed for them (their address, name or phone
+      in the filters of any entry, such as a list download or a mail retry) are scrubbed.
     """
     _require_admin(actor)
     if member.erased_at is not None:
@@ -652,7 +714,8 @@ def erase_member(member: Member, actor: Member) -> Member:
     mail_of_member = sa.or_(OutboxMail.member_id == member.id,
                             sa.func.lower(OutboxMail.to_email) == old_email.lower())
     db.session.execute(
-        sa.update(OutboxMail).where(mail_of_member, OutboxMail.status == MailStatus.PENDING)
+        sa.update(OutboxMail).where(mail_of_member, OutboxMail.status.in_(
+            (MailStatus.PENDING, MailStatus.FAILED)))
         .values(status=MailStatus.CANCELLED).execution_options(synchronize_session=False))
     db.session.execute(
         sa.update(OutboxMail).where(mail_of_member)

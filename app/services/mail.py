@@ -860,11 +860,15 @@ def resend(mail_id: int) -> OutboxMail:
 
 def retry_failed(*conditions: sa.ColumnElement[bool]) -> int:
     """Put every failed message matching `conditions` (the mail log's filter) back in the
-    queue, in one statement; how many. Flushes only."""
+    queue, in one statement; how many. Never the mail of an erased person (its address is
+    at erased.invalid): it stays as erasure left it. Flushes only."""
+    from app.services.customer_admin import ERASED_DOMAIN
+
     now = utcnow()
     result = db.session.execute(
         sa.update(OutboxMail)
-        .where(OutboxMail.status == MailStatus.FAILED, *conditions)
+        .where(OutboxMail.status == MailStatus.FAILED, *conditions,
+               ~sa.func.lower(OutboxMail.to_email).endswith(f"@{ERASED_DOMAIN}"))
         .values(status=MailStatus.PENDING, attempts=0, next_attempt_at=now, requeued_at=now,
                 claimed_until=None)
         .execution_options(synchronize_session=False))

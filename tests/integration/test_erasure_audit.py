@@ -7,9 +7,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import AuditEntry, JoinRequest, MemberSession, Review
+from app.models import AuditEntry, JoinRequest, MailStatus, MemberSession, OutboxMail, Review
 from app.services import audit, customer_admin, customer_tags, interactions, reviews
-from app.services.mail import enqueue
+from app.services.mail import enqueue, retry_failed
 from tests.factories import make_admin, make_book, make_member, make_placed_order, make_staff
 
 SECRETS = ("Ada", "1 Road", "vegan-cookbooks", "her sister", "ada.secret", "Sandy")
@@ -108,3 +108,70 @@ def test_erasure_removes_requests_to_join_with_the_address_and_the_signed_in_ses
 
     assert db.session.scalars(sa.select(JoinRequest.name)).all() == ["Someone"]
     assert db.session.scalar(sa.select(sa.func.count(MemberSession.id))) == 0
+
+
+def test_erasure_scrubs_any_search_staff_typed_for_the_person_whatever_the_action(ctx):
+    boss, clerk = make_admin(), make_staff(email="clerk@example.test")
+    ada = make_member(name="Ada Secret", email="ada.secret@example.test",
+                      phone="+86 138 0013 8000")
+    audit.record(clerk, "mail.retry_failed", target_type="outbox_mail",
+                 after={"count": 2, "filter": {"q": "ADA.secret@example", "status": "failed"}},
+                 summary="2 failed mail(s) queued again")
+    customer_admin.record_orders_export(boss, {"q": "138 0013 8000", "status": "paid"}, 3)
+    customer_admin.record_orders_export(boss, {"q": "Ada Secret"}, 1)
+    audit.record(boss, "some.future_report", target_type="report",
+                 after={"search": "secret@example.test", "rows": 1})
+    customer_admin.record_orders_export(boss, {"q": "bea", "status": "paid"}, 4)
+    db.session.commit()
+
+    customer_admin.erase_member(ada, boss)
+    db.session.commit()
+
+    def after(action: str) -> list[dict]:
+        return [e.after for e in db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == action).order_by(AuditEntry.id))]
+
+    erased = customer_admin.ERASED_TEXT
+    assert after("mail.retry_failed") == [
+        {"count": 2, "filter": {"q": erased, "status": "failed"}}]
+    assert after("order.list_export") == [
+        {"filters": {"q": erased, "status": "paid"}, "rows": 3},
+        {"filters": {"q": erased}, "rows": 1},
+        {"filters": {"q": "bea", "status": "paid"}, "rows": 4}]
+    assert after("some.future_report") == [{"search": erased, "rows": 1}]
+
+
+def test_erasure_cancels_the_persons_failed_mail_so_a_bulk_retry_cannot_send_it(ctx):
+    boss = make_admin()
+    ada = make_member(name="Ada Secret", email="ada.secret@example.test")
+    failed = _mail(ada.email, ada.id)
+    failed.status = MailStatus.FAILED
+    other = _mail("bea@example.test")
+    other.status = MailStatus.FAILED
+    db.session.commit()
+
+    customer_admin.erase_member(ada, boss)
+    db.session.commit()
+
+    assert db.session.get(OutboxMail, failed.id).status is MailStatus.CANCELLED
+    assert retry_failed() == 1  # Bea's only
+    db.session.commit()
+    assert db.session.get(OutboxMail, failed.id).status is MailStatus.CANCELLED
+
+
+def test_a_bulk_retry_never_queues_mail_to_an_erased_address(ctx):
+    """Mail an earlier erasure left failed (before erasure cancelled it) stays failed."""
+    left = _mail("erased-41@erased.invalid")
+    left.status = MailStatus.FAILED
+    db.session.commit()
+
+    assert retry_failed(OutboxMail.kind == "news") == 0
+    db.session.commit()
+
+    assert db.session.get(OutboxMail, left.id).status is MailStatus.FAILED
+
+
+def _mail(to: str, member_id: int | None = None) -> OutboxMail:
+    return enqueue(kind="news", to_email=to, template="password_reset",
+                   context={"name": "Ada", "reset_url": "x", "forgot_url": "y",
+                            "valid_minutes": 5, "shop_name": "B"}, member_id=member_id)

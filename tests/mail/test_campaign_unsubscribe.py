@@ -100,3 +100,14 @@ def test_a_forged_or_stock_alert_token_does_not_stop_news(app, client, mailed):
     with app.app_context():
         ada = db.session.get(Member, mailed["ada"])
         assert (ada.mail_opt_in, ada.stock_alerts_opt_in) == (True, False)
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_a_post_without_the_one_click_body_does_not_stop_news(app, client, mailed):
+    link = LINK.fullmatch(mailed["message"]["List-Unsubscribe"]).group(1)
+
+    assert client.post(link).status_code == 400
+    assert client.post(link, data={"unsubscribe": "1"}).status_code == 400
+
+    with app.app_context():
+        assert db.session.get(Member, mailed["ada"]).mail_opt_in is True

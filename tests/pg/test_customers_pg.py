@@ -130,3 +130,23 @@ def test_lifetime_spend_follows_payment_and_cancellation_on_postgresql(pg_app):
         customers.refresh_all_order_stats()
         db.session.commit()
         assert (member.order_count, member.lifetime_spend) == (1, first.total)
+
+
+def test_erasure_finds_searches_for_the_person_in_the_audit_log_json(pg_app):
+    """The entries holding typed filters are found by reading their JSON as text."""
+    from app.models import AuditEntry
+
+    with pg_app.app_context():
+        boss = make_admin()
+        ada = make_member(name="Ada Secret", email="ada.secret@example.test")
+        customer_admin.record_orders_export(boss, {"q": "ada.secret@ex", "status": "paid"}, 1)
+        customer_admin.record_list_export(boss, {"q": "bea"}, 2)
+        db.session.commit()
+
+        customer_admin.erase_member(ada, boss)
+        db.session.commit()
+
+        assert [e.after["filters"] for e in db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action.like("%.list_export"))
+            .order_by(AuditEntry.id))] == [
+            {"q": customer_admin.ERASED_TEXT, "status": "paid"}, {"q": "bea"}]

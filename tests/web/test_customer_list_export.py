@@ -120,3 +120,24 @@ def test_only_a_member_of_staff_can_be_granted_the_permission(app, people):
     assert _entries(app, "customer.export_permission") == []
     assert boss.post(f"/admin/customers/{reader}/export-permission",
                      data={"allowed": "maybe"}).status_code == 400
+
+
+@pytest.mark.parametrize("roles", [("member", "staff"), ("admin", "staff")])
+def test_a_role_change_ends_the_permission_so_staff_again_do_not_regain_it(app, people,
+                                                                            roles):
+    boss = _client(app, "boss@example.test")
+    boss.post(f"/admin/customers/{people['clerk']}/export-permission", data={"allowed": "1"})
+
+    for role in roles:
+        assert boss.post(f"/admin/customers/{people['clerk']}/role",
+                         data={"role": role}).status_code == 302
+
+    with app.app_context():
+        assert db.session.get(Member, people["clerk"]).may_export_customers is False
+    clerk = _client(app, "clerk@example.test")
+    assert clerk.get("/admin/customers.csv").status_code == 403
+    assert clerk.get("/admin/orders.csv").status_code == 403
+    first = _entries(app, "customer.role")[0]
+    assert first.before == {"role": "staff", "may_export_customers": True}
+    assert first.after == {"role": roles[0], "may_export_customers": False}
+    assert _entries(app, "customer.role")[1].after == {"role": "staff"}

@@ -17,11 +17,11 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from app.blueprints.admin import bp, register_nav
-from app.blueprints.admin.common import ID, PER_PAGE, page_number
+from app.blueprints.admin.common import ID, PER_PAGE, admin_or_granted, page_number
 from app.blueprints.admin.forms import OrderFilterForm, OrderStatusForm
 from app.extensions import db
 from app.models import Member, Order, OrderEvent, OrderStatus
-from app.services import audit, customers, tiers
+from app.services import audit, customer_admin, customers, tiers
 from app.services import orders as order_rules
 from app.services.exports import csv_response
 from app.web import lazy_gettext as _l
@@ -81,7 +81,8 @@ def orders():
                              error_out=True)
     return render_template("admin/orders/list.html", form=form, pagination=pagination,
                            status_label=order_rules.status_label,
-                           export_args=_filter_args(form), title=_l("Orders"))
+                           export_args=_filter_args(form), title=_l("Orders"),
+                           may_export=customer_admin.may_export_customer_list(current_user))
 
 
 CSV_HEADER = ("order", "placed_at", "status", "email", "member_no", "customer", "subtotal",
@@ -107,8 +108,12 @@ def _order_rows(stmt: sa.Select):
 
 
 @bp.route("/orders.csv")
+@admin_or_granted(customer_admin.may_export_customer_list)
 def orders_csv():
-    """Every order the filters select (not only one page), streamed as CSV."""
+    """Every order the filters select (not only one page), streamed as CSV. Each row names
+    the customer (email, name, city, country), so the customer list's rule applies: admins,
+    and staff an admin allowed; each download is audited with its filters and row count
+    (committed before the file streams)."""
     form = OrderFilterForm(formdata=request.args)
     if not form.validate():
         return render_template("admin/orders/list.html", form=form, pagination=None,
@@ -122,6 +127,11 @@ def orders_csv():
         .join(Member, Member.id == Order.member_id),
         form,
     )
+    rows = db.session.scalar(sa.select(sa.func.count()).select_from(
+        stmt.order_by(None).subquery()))
+    customer_admin.record_orders_export(current_user._get_current_object(),
+                                        _filter_args(form), rows or 0)
+    db.session.commit()
     return csv_response(_order_rows(stmt), "orders.csv")
 
 

@@ -226,22 +226,40 @@ def confirm(token: str):
                            title=_("Confirm your request"))
 
 
+# RFC 8058 §3.1: a mail client's one-click opt-out POSTs exactly this field and value.
+ONE_CLICK_FIELD, ONE_CLICK_VALUE = "List-Unsubscribe", "One-Click"
+# The link is a signed token in the URL: no Referer carries it to another page.
+_NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+
+
+def _one_click() -> bool:
+    return request.form.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt  # RFC 8058 one-click POSTs carry no CSRF token; the signed token is the proof
+@csrf.exempt  # checked below: an RFC 8058 one-click body, or else the form's CSRF token
 def unsubscribe(token: str):
+    """GET asks to confirm (mail scanners follow links). A POST opts out when it is a mail
+    client's one-click request (body `List-Unsubscribe=One-Click`, no cookie, no CSRF token:
+    the signed token is the proof) or the confirmation form with its CSRF token; any other
+    POST (another site's form, an empty body) is refused with 400 and changes nothing."""
     try:
         target = unsubscribe_service.read_token(token)
         address = unsubscribe_service.describe(target)
     except DomainError as exc:
         return render_template("demand/link_invalid.html", message=exc.message,
-                               title=_("Link not valid")), 400
+                               title=_("Link not valid")), 400, _NO_REFERRER
+    form = ActionForm()
     if request.method == "POST":
+        if not _one_click() and not form.validate_on_submit():
+            abort(400)
         unsubscribe_service.unsubscribe(token)
         db.session.commit()
         return render_template("demand/unsubscribed.html", address=address,
-                               news=target.news, title=_("Unsubscribed"))
+                               news=target.news, title=_("Unsubscribed")), 200, _NO_REFERRER
     return render_template("demand/unsubscribe.html", address=address, token=token,
-                           news=target.news, title=_("Unsubscribe"))
+                           news=target.news, form=form,
+                           title=_("Unsubscribe")), 200, _NO_REFERRER
 
 
 # --------------------------------------------------------------------------- preferences
