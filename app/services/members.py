@@ -283,17 +283,28 @@ def join_request_for_token(token: str) -> JoinRequest | None:
     return join_request
 
 
-def confirm_join(token: str) -> Member:
+def confirm_join(token: str, password: str) -> Member:
     """The address is proven: the member is created, confirmed, with the name, password and
     language of the request whose link was followed, and the demand they left as a visitor
     with the address joins the account. The address's other requests go.
 
-    Raises InvalidConfirmToken for a bad, expired or used link, EmailTaken if the address got
-    an account meanwhile (another of its links was followed first).
+    `password` must be the one chosen at registration (checked against the request's hash):
+    the link alone proves only that the mail was read, not who asked to join, so without it
+    anyone could join with someone else's address and have its owner open the account with
+    the stranger's password (or be logged into the stranger's account).
+
+    Raises InvalidConfirmToken for a bad, expired or used link, WrongPassword (nothing is
+    created), EmailTaken if the address got an account meanwhile (another of its links was
+    followed first).
     """
     join_request = join_request_for_token(token)
     if join_request is None:
         raise InvalidConfirmToken(_("This link is invalid or has expired."))
+    password = password or ""
+    if len(password) > PASSWORD_MAX_LENGTH or not check_password_hash(
+            join_request.password_hash, password):
+        raise WrongPassword(_("That is not the password chosen when joining. Please type the "
+                              "password you chose on the join form."))
     if find_by_email(join_request.email) is not None:
         raise EmailTaken(_("This address is already confirmed. Please log in."))
     try:
