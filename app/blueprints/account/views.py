@@ -309,7 +309,7 @@ def sessions_list():
     )
 
 
-@bp.route("/sessions/<int:session_id>/end", methods=["POST"])
+@bp.route("/sessions/<int(max=2147483647):session_id>/end", methods=["POST"])
 @login_required
 def end_session(session_id: int):
     member = current_user._get_current_object()
