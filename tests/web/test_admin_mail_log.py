@@ -434,7 +434,7 @@ def test_the_dashboard_is_quiet_once_mail_goes_out_again(app, staff):
     assert 'data-testid="mail-server-trouble"' not in page
 
 
-# --------------------------------------------------------------------------- links that act for someone
+# --------------------------------------------------------------------------- acting links
 
 
 def _mail_of_kind(app, kind: str) -> OutboxMail:
