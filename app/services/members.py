@@ -259,6 +259,9 @@ def register(email: str, password: str, name: str, *, next_url: str | None = Non
             locale=locale or unsaved_locale(None),
         )
     else:
+        # Signed like a confirmation link (and thrown away), so this branch costs what the
+        # other does.
+        make_join_token(join_request)
         enqueue(
             kind="join_attempt",
             to_email=member.email,
