@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
+import time
+import warnings
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -41,33 +44,78 @@ def instance_secret(path: Path) -> str:
     Created atomically: written whole to a private temporary file, then hard-linked into place,
     which fails if another process got there first; then that process's secret is read. So two
     servers started at once sign with the same key, and nobody ever reads a half-written file.
+    Where the file system has no hard links (FAT, some network and container mounts) the file
+    is created in place with O_EXCL instead (the same "first one wins"), and a reader that finds
+    it still being written waits a moment for the rest.
+
+    A kept file that others may read (mode looser than 0600, say after a copy) is made private
+    again, with a warning.
     """
     try:
         return _read_secret(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        _write_new(temporary, secret)
         try:
             os.link(temporary, path)
         except FileExistsError:
             pass  # another process created it first: use theirs
+        except OSError:
+            _create_in_place(path, secret)
     finally:
         temporary.unlink(missing_ok=True)
     return _read_secret(path)
 
 
+def _write_new(path: Path, secret: str) -> None:
+    """Create `path` (mode 0600, FileExistsError if it exists) holding `secret`, on disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _create_in_place(path: Path, secret: str) -> None:
+    try:
+        _write_new(path, secret)
+    except FileExistsError:
+        pass  # another process created it first: use theirs
+
+
+# How long a reader waits for a secret file another process has just created to be written.
+_SECRET_WRITE_WAIT = 2.0
+
+
 def _read_secret(path: Path) -> str:
-    secret = path.read_text().strip()
-    if len(secret) < 32:
-        raise RuntimeError(f"{path} is empty or too short: delete it to have a new one made")
-    return secret
+    _make_private(path)
+    deadline = time.monotonic() + _SECRET_WRITE_WAIT
+    while True:
+        secret = path.read_text().strip()
+        if len(secret) >= 32:
+            return secret
+        # Maybe being written this instant (created in place, without a hard link): a new
+        # file gets a moment; an old empty or short one is refused.
+        if time.monotonic() > deadline or time.time() - path.stat().st_mtime > _SECRET_WRITE_WAIT:
+            raise RuntimeError(f"{path} is empty or too short: delete it to have a new one made")
+        time.sleep(0.02)
+
+
+def _make_private(path: Path) -> None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        try:
+            path.chmod(0o600)
+        except OSError as exc:
+            raise RuntimeError(
+                f"{path} may be read by others (mode {mode:04o}) and cannot be made private: "
+                "make it mode 0600, or delete it to have a new one made") from exc
+        warnings.warn(f"{path} could be read by others (mode {mode:04o}): it is now mode 0600",
+                      UserWarning, stacklevel=3)
 
 
 class Config:
@@ -126,6 +174,10 @@ class Config:
     # A signed-in session's last-seen time is written at most this often (seconds).
     SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute;30 per hour")
+    # Joining and forgotten-password mails one address may get in an hour (member or not):
+    # beyond it the same answer page, but no mail (the shop is no relay for spam).
+    ACCOUNT_MAILS_PER_ADDRESS_PER_HOUR = int(
+        os.environ.get("ACCOUNT_MAILS_PER_ADDRESS_PER_HOUR", "3"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

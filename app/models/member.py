@@ -169,9 +169,10 @@ class MemberSession(db.Model):
 class JoinRequest(db.Model):
     """Someone asked to join with an address (issue 17, app.services.members.register).
 
-    Every request writes one row, whether the address is new or a member's, so the work (and
-    time) does not tell them apart. A new address's row becomes a Member when the link mailed
-    to it is followed (the token names the row and a fingerprint of its password hash); a
+    Every request (below the per-address mail cap) writes one row, whether the address is new
+    or a member's, so the work (and time) does not tell them apart. A new address's row becomes
+    a Member when the link mailed to it is followed and the password chosen at registration is
+    typed (the token names the row and a fingerprint of its password hash); a
     member's address gets a "someone tried to join" mail instead (`member_id` set, no link).
     Rows older than EMAIL_CONFIRM_MAX_AGE are deleted by later requests.
     """

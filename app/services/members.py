@@ -35,6 +35,9 @@ EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 120
 RESET_SALT = "password-reset"
 CONFIRM_SALT = "confirm-email"
+# Mails anyone can have the shop send to any address they type (joining, forgotten password):
+# capped per address (ACCOUNT_MAILS_PER_ADDRESS_PER_HOUR) so the shop is no relay for spam.
+ADDRESS_MAIL_KINDS = ("confirm_email", "join_attempt", "password_reset", "password_reset_unknown")
 
 # Profile fields a member may edit, with the column's length limit.
 PROFILE_LIMITS: dict[str, int] = {
@@ -148,6 +151,22 @@ def find_by_email(email: str) -> Member | None:
     return db.session.scalar(sa.select(Member).where(sa.func.lower(Member.email) == key))
 
 
+def _address_may_get_mail(address: str) -> bool:
+    """Whether `address` (lower-cased) may get one more joining or reset mail this hour.
+
+    The same count, and the same answer, whether or not the address is a member's: the cap
+    tells nobody who is one.
+    """
+    since = utcnow() - timedelta(hours=1)
+    sent = db.session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxMail).where(
+            OutboxMail.created_at >= since,
+            OutboxMail.kind.in_(ADDRESS_MAIL_KINDS),
+            sa.func.lower(OutboxMail.to_email) == address,
+        ))
+    return sent < current_app.config["ACCOUNT_MAILS_PER_ADDRESS_PER_HOUR"]
+
+
 # --------------------------------------------------------------------------- joining
 
 
@@ -184,13 +203,15 @@ def _insert_member(email: str, name: str, password_hash: str, role: Role,
 
 
 def register(email: str, password: str, name: str, *, next_url: str | None = None,
-             locale: str | None = None) -> JoinRequest:
+             locale: str | None = None) -> JoinRequest | None:
     """Someone asks to join with `email`; nothing they are told, and nothing in how long it
     takes, may depend on who is a member (issue 17).
 
     Input is checked first (InvalidEmail, WeakPassword, InvalidInput: about what was typed,
     never about other accounts). Then the same work on every branch: the password is hashed,
-    one JoinRequest row is written (expired ones deleted) and one mail is rendered and queued:
+    a few columns of a member with the address are looked up (never a whole Member: building
+    one was time only that branch spent), one JoinRequest row is written (expired ones
+    deleted) and one mail is rendered and queued:
 
     - a new address gets a link (`confirm_join`) that creates the member, confirmed, and logs
       them in; nothing exists before, so no one can squat an address or log in with it;
@@ -198,6 +219,11 @@ def register(email: str, password: str, name: str, *, next_url: str | None = Non
       with it, with links to log in or choose a new password; the account is not touched.
 
     Demand left as a visitor with the address joins the account when it is created.
+
+    An address that had ACCOUNT_MAILS_PER_ADDRESS_PER_HOUR joining or reset mails in the last
+    hour gets no more (member or not): nothing is written or sent, the answer is the same, and
+    None is returned. The confirmation mail does not repeat the typed name (a stranger could
+    put a message to the address's owner there).
     """
     email = normalise_email(email)
     name = _clean_name(name)
@@ -205,9 +231,14 @@ def register(email: str, password: str, name: str, *, next_url: str | None = Non
     now = utcnow()
     max_age = timedelta(seconds=current_app.config["EMAIL_CONFIRM_MAX_AGE"])
     db.session.execute(sa.delete(JoinRequest).where(JoinRequest.created_at < now - max_age))
-    member = find_by_email(email)
-    join_request = JoinRequest(email=email, name=name,
-                               password_hash=generate_password_hash(password),
+    member = db.session.execute(
+        sa.select(Member.id, Member.email, Member.name, Member.locale)
+        .where(sa.func.lower(Member.email) == email)
+    ).first()
+    password_hash = generate_password_hash(password)
+    if not _address_may_get_mail(email):
+        return None
+    join_request = JoinRequest(email=email, name=name, password_hash=password_hash,
                                locale=locale, created_at=now,
                                member_id=member.id if member is not None else None)
     db.session.add(join_request)
@@ -221,7 +252,6 @@ def register(email: str, password: str, name: str, *, next_url: str | None = Non
             to_email=email,
             template="confirm_email",
             context={
-                "name": name,
                 "confirm_url": external_url("account.confirm", **values),
                 "valid_hours": current_app.config["EMAIL_CONFIRM_MAX_AGE"] // 3600,
                 "shop_name": current_app.config["SHOP_NAME"],
@@ -229,6 +259,9 @@ def register(email: str, password: str, name: str, *, next_url: str | None = Non
             locale=locale or unsaved_locale(None),
         )
     else:
+        # Signed like a confirmation link (and thrown away), so this branch costs what the
+        # other does.
+        make_join_token(join_request)
         enqueue(
             kind="join_attempt",
             to_email=member.email,
@@ -283,17 +316,28 @@ def join_request_for_token(token: str) -> JoinRequest | None:
     return join_request
 
 
-def confirm_join(token: str) -> Member:
+def confirm_join(token: str, password: str) -> Member:
     """The address is proven: the member is created, confirmed, with the name, password and
     language of the request whose link was followed, and the demand they left as a visitor
     with the address joins the account. The address's other requests go.
 
-    Raises InvalidConfirmToken for a bad, expired or used link, EmailTaken if the address got
-    an account meanwhile (another of its links was followed first).
+    `password` must be the one chosen at registration (checked against the request's hash):
+    the link alone proves only that the mail was read, not who asked to join, so without it
+    anyone could join with someone else's address and have its owner open the account with
+    the stranger's password (or be logged into the stranger's account).
+
+    Raises InvalidConfirmToken for a bad, expired or used link, WrongPassword (nothing is
+    created), EmailTaken if the address got an account meanwhile (another of its links was
+    followed first).
     """
     join_request = join_request_for_token(token)
     if join_request is None:
         raise InvalidConfirmToken(_("This link is invalid or has expired."))
+    password = password or ""
+    if len(password) > PASSWORD_MAX_LENGTH or not check_password_hash(
+            join_request.password_hash, password):
+        raise WrongPassword(_("That is not the password chosen when joining. Please type the "
+                              "password you chose on the join form."))
     if find_by_email(join_request.email) is not None:
         raise EmailTaken(_("This address is already confirmed. Please log in."))
     try:
@@ -464,8 +508,9 @@ def request_password_reset(email: str) -> OutboxMail | None:
     no account has it (with a link to join).
 
     Both branches render and queue one mail, so neither the answer nor its time tells who is a
-    member. Nothing is sent to an address that is not one. The mail goes out after the caller
-    commits (outbox).
+    member. Nothing is sent to an address that is not one, nor to one that had
+    ACCOUNT_MAILS_PER_ADDRESS_PER_HOUR joining or reset mails in the last hour (member or not;
+    returns None). The mail goes out after the caller commits (outbox).
     """
     try:
         address = normalise_email(email)
@@ -479,6 +524,8 @@ def request_password_reset(email: str) -> OutboxMail | None:
                   Member.is_active_account)
         .where(sa.func.lower(Member.email) == key)
     ).first() if key else None
+    if key and not _address_may_get_mail(key):
+        return None
     if member is None or not member.is_active_account:
         if address is None:
             return None  # not an address: nothing to send, and no member has it

@@ -79,11 +79,13 @@ def page(browser, live_server):
     context.close()
 
 
-def follow_join_link(page, live_app, email: str) -> None:
-    """Open the link mailed to `email` at registration and press its button (issue 17: the
-    account exists, and the new member is logged in, only then)."""
+def follow_join_link(page, live_app, email: str, password: str) -> None:
+    """Open the link mailed to `email` at registration, type the password chosen on the join
+    form and press its button (issue 17: the account exists, and the new member is logged in,
+    only then)."""
     with live_app.app_context():
         body = db.session.scalar(sa.select(OutboxMail.body_text).where(
             OutboxMail.to_email == email, OutboxMail.kind == "confirm_email"))
     page.goto(re.search(r"https?://[^/\s]+(/account/confirm/\S+)", body).group(1))
+    page.locator("input[name=password]").fill(password)
     page.get_by_test_id("confirm-join").click()

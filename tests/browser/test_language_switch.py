@@ -52,7 +52,7 @@ def test_switching_language_changes_the_page_and_a_purchase_runs_in_chinese(page
     page.get_by_label("再次输入密码").fill("san ti reader 42")
     page.get_by_role("button", name="创建我的账户").click()
     expect(page.get_by_test_id("join-sent")).to_be_visible()
-    follow_join_link(page, live_app, "liu@example.test")
+    follow_join_link(page, live_app, "liu@example.test", "san ti reader 42")
     expect(page.get_by_text(re.compile("欢迎加入"))).to_be_visible()
 
     page.get_by_role("searchbox", name="搜索图书").fill("三体")

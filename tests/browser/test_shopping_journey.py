@@ -35,7 +35,7 @@ def test_a_new_shopper_registers_finds_a_book_buys_it_and_sees_the_order(page, c
     page.get_by_label("Repeat the password").fill("true names 123")
     page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
-    follow_join_link(page, live_app, "ged@example.test")
+    follow_join_link(page, live_app, "ged@example.test", "true names 123")
     expect(page.get_by_text(re.compile(r"M\d{4}-\d{6}")).first).to_be_visible()
 
     page.get_by_role("searchbox", name="Search books").fill("earthsea")

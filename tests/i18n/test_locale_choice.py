@@ -168,7 +168,7 @@ def test_joining_while_reading_chinese_saves_chinese_for_later_mail(app, client)
     with app.app_context():  # issue 17: the account exists once the mailed link is followed,
         body = db.session.scalar(sa.select(OutboxMail.body_text))  # maybe in another browser
     link = re.search(r"http://localhost(/account/confirm/\S+)", body).group(1)
-    app.test_client().post(link)
+    app.test_client().post(link, data={"password": "a long phrase 42"})
     with app.app_context():
         member = db.session.scalar(sa.select(Member).where(Member.email == "wang@example.test"))
         assert member.locale == "zh_Hans"

@@ -3,8 +3,11 @@ with a public default (issue 17, item 3)."""
 
 from __future__ import annotations
 
+import errno
+import os
 import stat
 import threading
+import time
 
 import pytest
 
@@ -71,6 +74,9 @@ def test_processes_starting_at_once_all_get_the_same_secret(tmp_path):
 def test_an_empty_secret_file_is_refused_rather_than_used(tmp_path):
     path = tmp_path / "secret_key"
     path.write_text("")
+    path.chmod(0o600)
+    an_hour_ago = time.time() - 3600  # not one another process is writing this instant
+    os.utime(path, (an_hour_ago, an_hour_ago))
 
     with pytest.raises(RuntimeError, match="secret_key"):
         config.instance_secret(path)
@@ -79,3 +85,62 @@ def test_an_empty_secret_file_is_refused_rather_than_used(tmp_path):
 def test_the_base_config_has_no_public_default_secret():
     assert config.Config.SECRET_KEY != "dev-only-not-secret"
     assert config.TestConfig.SECRET_KEY  # tests keep their own
+
+
+@pytest.mark.parametrize("loose_mode", [0o644, 0o640, 0o604, 0o666], ids=oct)
+def test_a_kept_secret_readable_by_others_is_made_private_and_kept(tmp_path, loose_mode):
+    path = tmp_path / "secret_key"
+    path.write_text("k" * 43 + "\n")
+    path.chmod(loose_mode)
+
+    with pytest.warns(UserWarning, match="0600"):
+        secret = config.instance_secret(path)
+
+    assert secret == "k" * 43
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_private_kept_secret_is_used_without_a_warning(tmp_path):
+    path = tmp_path / "secret_key"
+    path.write_text("k" * 43 + "\n")
+    path.chmod(0o600)
+
+    assert config.instance_secret(path) == "k" * 43  # warnings are errors in the tests
+
+
+def _no_hard_links(source, target):
+    raise PermissionError(errno.EPERM, "Operation not permitted", str(source))
+
+
+def test_a_file_system_without_hard_links_still_gets_a_private_secret(monkeypatch, tmp_path):
+    monkeypatch.setattr(config.os, "link", _no_hard_links)  # as on FAT and some network mounts
+    path = tmp_path / "instance" / "secret_key"
+
+    secret = config.instance_secret(path)
+
+    assert len(secret) >= 43 and secret == path.read_text().strip()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["secret_key"]
+    assert config.instance_secret(path) == secret
+
+
+def test_without_hard_links_processes_starting_at_once_still_share_one_secret(
+        monkeypatch, tmp_path):
+    monkeypatch.setattr(config.os, "link", _no_hard_links)
+    path = tmp_path / "secret_key"
+    start = threading.Barrier(8)
+    seen: list[str] = []
+
+    def boot() -> None:
+        start.wait()
+        seen.append(config.instance_secret(path))
+
+    threads = [threading.Thread(target=boot) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(seen) == 8 and len(set(seen)) == 1
+    assert seen[0] == path.read_text().strip()
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]

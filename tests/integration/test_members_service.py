@@ -22,7 +22,7 @@ GOOD_PASSWORD = "a long enough phrase"
 def _join(email: str = "reader@example.com", password: str = GOOD_PASSWORD, name: str = "Ada"):
     """Join and follow the mailed link (issue 17: an address is confirmed before use)."""
     join_request = members.register(email, password, name)
-    return members.confirm_join(members.make_join_token(join_request))
+    return members.confirm_join(members.make_join_token(join_request), password)
 
 
 def _mail_kinds() -> list[str]:

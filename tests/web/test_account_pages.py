@@ -78,7 +78,7 @@ def test_joining_and_following_the_mailed_link_logs_the_new_member_in_with_their
     joined = _register(client)
     assert joined.status_code == 200 and "Check your inbox" in _text(joined)
 
-    response = client.post(_confirm_link(app))
+    response = client.post(_confirm_link(app), data={"password": PASSWORD})
 
     assert response.status_code == 302
     assert response.headers["Location"] == "/account/"
@@ -601,6 +601,7 @@ def test_the_join_form_works_with_its_csrf_token(app, client):
 
     assert response.status_code == 200 and "Check your inbox" in _text(response)
     link = _confirm_link(app)
-    confirmed = client.post(link, data={"csrf_token": _csrf_token(client, link)})
+    confirmed = client.post(link, data={"csrf_token": _csrf_token(client, link),
+                                        "password": PASSWORD})
     assert confirmed.status_code == 302
     assert _member_count(app) == 1

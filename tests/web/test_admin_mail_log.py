@@ -432,3 +432,70 @@ def test_the_dashboard_is_quiet_once_mail_goes_out_again(app, staff):
     page = staff.get("/admin/").get_data(as_text=True)
 
     assert 'data-testid="mail-server-trouble"' not in page
+
+
+# --------------------------------------------------------------------------- acting links
+
+
+def _mail_of_kind(app, kind: str) -> OutboxMail:
+    with app.app_context():
+        mail = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.kind == kind))
+        db.session.expunge(mail)
+        return mail
+
+
+def _token_in(mail: OutboxMail, path: str) -> str:
+    return re.search(rf"http://localhost{path}([A-Za-z0-9_.\-]+)", mail.body_text).group(1)
+
+
+def test_staff_see_confirmation_and_reset_links_only_up_to_their_token(app, staff):
+    """A confirmation link logs its holder into a new account (with that visitor's demands),
+    a reset link sets the member's password: staff reading the log must not be able to use
+    them (issue 17)."""
+    visitor = app.test_client()
+    visitor.post("/account/register", data={"email": "nia@example.test", "name": "Nia",
+                                            "password": "a long phrase 42",
+                                            "confirm": "a long phrase 42"})
+    visitor.post("/account/forgot", data={"email": "clerk@example.test"})
+
+    for kind, path in (("confirm_email", "/account/confirm/"),
+                       ("password_reset", "/account/reset/")):
+        mail = _mail_of_kind(app, kind)
+        token = _token_in(mail, path)
+        page = staff.get(f"/admin/mail/{mail.id}").get_data(as_text=True)
+
+        assert token not in page
+        assert f"http://localhost{path}…" in page
+        assert mail.body_html and token in mail.body_html  # the mail itself is unchanged
+
+
+@pytest.mark.parametrize("path", ["/demand/confirm/", "/feedback/t/"])
+def test_other_links_that_act_for_their_recipient_are_masked_too(app, staff, path):
+    token = "eyJtIjo3fQ.Zx1-ab_CD.sig-nature_0"
+    mail_id = add_mail(app, body_text=f"Open http://localhost{path}{token} to go on.",
+                       body_html=f'<a href="http://localhost{path}{token}?next=%2F">go</a>')
+
+    page = staff.get(f"/admin/mail/{mail_id}").get_data(as_text=True)
+
+    assert token not in page
+    assert f"Open http://localhost{path}… to go on." in page
+
+
+def test_ordinary_links_in_the_log_stay_whole(app, staff):
+    mail_id = add_mail(app, body_text="See http://localhost/book/12 and "
+                                      "http://localhost/orders/7 today.")
+
+    page = staff.get(f"/admin/mail/{mail_id}").get_data(as_text=True)
+
+    assert "See http://localhost/book/12 and http://localhost/orders/7 today." in page
+
+
+def test_a_caught_message_shows_its_reset_link_masked(staff, mailbox):
+    token = "eyJtIjo3fQ.Zx1-ab.sig"
+    write_eml(mailbox, "1700000000000000000-000001.eml", "Reset",
+              f"Choose: http://localhost/account/reset/{token}",
+              html=f'<a href="http://localhost/account/reset/{token}">reset</a>')
+
+    page = staff.get("/admin/mail/catcher/1700000000000000000-000001.eml").get_data(as_text=True)
+
+    assert token not in page and "http://localhost/account/reset/…" in page

@@ -162,7 +162,7 @@ def test_a_confirmed_visitor_demand_joins_the_account_once_its_address_is_confir
     db.session.commit()
     db.session.refresh(demand)
     assert demand.member_id is None  # issue 17: not before the address is proven
-    member = members.confirm_join(members.make_join_token(join_request))
+    member = members.confirm_join(members.make_join_token(join_request), "a long password 1")
     db.session.commit()
 
     db.session.refresh(demand)

@@ -120,6 +120,24 @@ def test_both_branches_hash_the_password_write_one_request_and_queue_one_mail(
             ("new@example.com", None), ("taken@example.com", member_id)]
 
 
+def test_joining_builds_no_member_object_for_a_members_address(app, member_id):
+    """Timing (issue 17, item 5): a whole Member (40-odd columns) built only on the members'
+    branch was time only that branch spent; both look up a few columns."""
+    loaded = []
+
+    def record(target, context):
+        loaded.append(target.id)
+
+    sa.event.listen(Member, "load", record)
+    try:
+        _join(app.test_client(), email="taken@example.com")
+    finally:
+        sa.event.remove(Member, "load", record)
+
+    assert loaded == []
+    assert [m.kind for m in _mails(app)] == ["join_attempt"]
+
+
 # --------------------------------------------------------------------------- confirming
 
 
@@ -142,7 +160,7 @@ def test_the_confirmation_link_confirms_logs_in_and_welcomes_with_the_member_num
 
     page = browser.get(link)  # a page with a button: opening the link changes nothing
     assert page.status_code == 200 and _member(app, "new@example.com") is None
-    response = browser.post(link, follow_redirects=True)
+    response = browser.post(link, data={"password": PASSWORD}, follow_redirects=True)
 
     member = _member(app, "new@example.com")
     assert member.email_verified_at is not None
@@ -156,7 +174,7 @@ def test_the_confirmation_link_keeps_where_the_visitor_was_going(app):
     _join(browser, email="new@example.com", next="/cart")
     link = _link(_mails(app, "new@example.com")[0], "/account/confirm/")
 
-    response = browser.post(link)
+    response = browser.post(link, data={"password": PASSWORD})
 
     assert response.headers["Location"] == "/cart"
 
@@ -164,10 +182,10 @@ def test_the_confirmation_link_keeps_where_the_visitor_was_going(app):
 def test_a_used_confirmation_link_logs_nobody_in_again(app):
     _join(app.test_client(), email="new@example.com")
     link = _link(_mails(app, "new@example.com")[0], "/account/confirm/")
-    app.test_client().post(link)
+    app.test_client().post(link, data={"password": PASSWORD})
 
     later = app.test_client()
-    response = later.post(link)
+    response = later.post(link, data={"password": PASSWORD})
 
     assert response.status_code == 400
     assert later.get("/account/").status_code == 302
@@ -180,13 +198,69 @@ def test_joining_twice_before_confirming_the_followed_link_decides_and_the_other
     first_link, second_link = (_link(m, "/account/confirm/")
                                for m in _mails(app, "new@example.com"))
 
-    assert app.test_client().post(second_link).status_code == 302
+    assert app.test_client().post(second_link,
+                                  data={"password": OTHER_PASSWORD}).status_code == 302
 
-    assert app.test_client().post(first_link).status_code == 400
+    assert app.test_client().post(first_link, data={"password": PASSWORD}).status_code == 400
     assert _member(app, "new@example.com").name == "Second Try"
     login = app.test_client().post("/account/login", data={"email": "new@example.com",
                                                            "password": OTHER_PASSWORD})
     assert login.status_code == 302
+
+
+def test_the_confirmation_page_asks_for_the_password_chosen_when_joining_not_the_name(app):
+    _join(app.test_client(), email="new@example.com", name="Nia <b>New</b>")
+    link = _link(_mails(app, "new@example.com")[0], "/account/confirm/")
+
+    page = unescape(app.test_client().get(link).get_data(as_text=True))
+
+    assert 'type="password"' in page and 'autocomplete="current-password"' in page
+    assert "new@example.com" in page
+    assert "Nia" not in page
+
+
+def test_someone_who_joined_with_another_persons_address_cannot_have_them_confirm_it(app):
+    """Pre-join takeover (issue 17 review): Mallory joins with the victim's address and a
+    password of her own; the victim follows the mailed link but does not know that password,
+    so no account is opened with it and the victim is not logged into Mallory's account."""
+    _join(app.test_client(), email="victim@example.com", password=OTHER_PASSWORD,
+          name="Mallory")
+    link = _link(_mails(app, "victim@example.com")[0], "/account/confirm/")
+    victim = app.test_client()
+
+    for typed in ("", PASSWORD):
+        response = victim.post(link, data={"password": typed})
+
+        assert response.status_code == 400
+        assert _member(app, "victim@example.com") is None
+        assert victim.get("/account/").status_code == 302
+    assert "That is not the password chosen when joining" in unescape(
+        response.get_data(as_text=True))
+
+
+def test_the_right_password_still_confirms_after_a_wrong_one(app):
+    browser = app.test_client()
+    _join(browser, email="new@example.com")
+    link = _link(_mails(app, "new@example.com")[0], "/account/confirm/")
+
+    assert browser.post(link, data={"password": OTHER_PASSWORD}).status_code == 400
+    assert browser.post(link, data={"password": PASSWORD}).status_code == 302
+    assert browser.get("/account/").status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,
+                                         "LOGIN_RATE_LIMIT": "3 per minute"}])
+def test_guessing_the_password_on_the_confirmation_page_is_rate_limited_like_login(app):
+    _join(app.test_client(), email="new@example.com")
+    link = _link(_mails(app, "new@example.com")[0], "/account/confirm/")
+    guesser = app.test_client()
+
+    statuses = [guesser.post(link, data={"password": f"guess number {n}"}).status_code
+                for n in range(4)]
+
+    assert statuses == [400, 400, 400, 429]
+    assert guesser.post(link, data={"password": PASSWORD}).status_code == 429
+    assert _member(app, "new@example.com") is None
 
 
 def test_a_link_for_an_address_that_got_an_account_meanwhile_logs_nobody_in(app):
@@ -197,7 +271,7 @@ def test_a_link_for_an_address_that_got_an_account_meanwhile_logs_nobody_in(app)
         make_member(email="New@example.com")
         db.session.commit()
 
-    response = browser.post(link)
+    response = browser.post(link, data={"password": PASSWORD})
 
     assert response.status_code == 302 and "/account/login" in response.headers["Location"]
     assert browser.get("/account/").status_code == 302
@@ -218,7 +292,7 @@ def test_an_expired_confirmation_link_is_refused(app, client):
     app.config["EMAIL_CONFIRM_MAX_AGE"] = -1
 
     assert client.get(link).status_code == 400
-    assert client.post(link).status_code == 400
+    assert client.post(link, data={"password": PASSWORD}).status_code == 400
     assert _member(app, "new@example.com") is None
 
 
@@ -229,7 +303,47 @@ def test_a_forged_confirmation_link_is_refused(app, client):
     forged = URLSafeTimedSerializer("not our secret", salt=members.CONFIRM_SALT).dumps(
         {"j": request_id, "f": "0" * 24})
 
-    assert client.post(f"/account/confirm/{forged}").status_code == 400
+    assert client.post(f"/account/confirm/{forged}",
+                       data={"password": PASSWORD}).status_code == 400
+
+
+# --------------------------------------------------------------------------- no mail relay
+
+
+def test_the_confirmation_mail_greets_neutrally_without_the_typed_name(app):
+    _join(app.test_client(), email="new@example.com", name="Win a prize at evil.example now")
+
+    [mail] = _mails(app, "new@example.com")
+    assert "evil.example" not in mail.body_text + (mail.body_html or "") + mail.subject
+    assert mail.body_text.startswith("Hello,")
+
+
+@pytest.mark.parametrize("address", ["new@example.com", "taken@example.com"])
+def test_one_address_gets_at_most_three_join_or_reset_mails_an_hour(app, member_id, address):
+    """Joining and forgot-password mail whatever address is typed: capped per address, member
+    or not, with the same answer once the cap is reached (nothing tells them apart)."""
+    first = [_join(app.test_client(), email=address) for _ in range(2)]
+    first += [app.test_client().post("/account/forgot", data={"email": address})]
+    later_join = _join(app.test_client(), email=address.upper())
+    later_reset = app.test_client().post("/account/forgot", data={"email": address})
+
+    assert len(_mails(app, address)) == 3
+    assert _visible(later_join, address.upper()) == _visible(first[0], address)
+    assert (later_reset.status_code, later_reset.headers["Location"]) == (
+        first[2].status_code, first[2].headers["Location"])
+
+
+def test_the_mail_cap_for_an_address_frees_up_after_an_hour(app):
+    for _ in range(3):
+        _join(app.test_client(), email="new@example.com")
+    with app.app_context():
+        db.session.execute(sa.update(OutboxMail).values(
+            created_at=utcnow() - timedelta(minutes=61)))
+        db.session.commit()
+
+    _join(app.test_client(), email="new@example.com")
+
+    assert len(_mails(app, "new@example.com")) == 4
 
 
 # --------------------------------------------------------------------------- visitor demand
@@ -260,7 +374,7 @@ def test_confirming_the_address_brings_the_visitors_demands_into_the_account(app
     _join(browser, email="Victim@example.com")
 
     [confirm] = [m for m in _mails(app, "victim@example.com") if m.kind == "confirm_email"]
-    browser.post(_link(confirm, "/account/confirm/"))
+    browser.post(_link(confirm, "/account/confirm/"), data={"password": PASSWORD})
 
     member = _member(app, "victim@example.com")
     with app.app_context():

@@ -167,6 +167,17 @@ def test_a_member_cannot_end_someone_elses_session(app, reader):
     assert theirs.get("/account/").status_code == 200
 
 
+@pytest.mark.parametrize("session_id", ["99999999999999999999", "2147483648"])
+def test_ending_a_session_with_an_id_too_large_for_the_database_is_not_found(
+        client, reader, session_id):
+    _login(client)
+
+    response = client.post(f"/account/sessions/{session_id}/end")
+
+    assert response.status_code == 404
+    assert client.get("/account/").status_code == 200
+
+
 def _sessions_of(app, email) -> list[MemberSession]:
     with app.app_context():
         member = db.session.scalar(sa.select(Member).where(Member.email == email))

@@ -204,7 +204,17 @@ class ChangePasswordForm(_NewPasswordMixin, AppForm):
 
 
 class ConfirmForm(AppForm):
-    """The confirm-your-address button: nothing but its CSRF token."""
+    """The confirm-your-address form: the password chosen on the join form (whoever reads the
+    mail must also be whoever asked to join, issue 17)."""
+
+    password = PasswordField(
+        _l("Password"),
+        description=_l("The password you chose when you joined."),
+        validators=[
+            DataRequired(_l("Please enter your password.")),
+            Length(max=_PASSWORD_INPUT_MAX, message=_l("That password is too long.")),
+        ],
+    )
 
 
 class ForgotPasswordForm(AppForm):

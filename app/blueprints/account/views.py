@@ -115,19 +115,26 @@ def _invalid_confirm_link():
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def confirm(token: str):
-    """The link mailed at registration: a button (a POST, so a mail scanner opening the link
-    confirms nothing) that confirms the address, logs the new member in and welcomes them."""
+    """The link mailed at registration: a form (a POST, so a mail scanner opening the link
+    confirms nothing) asking for the password chosen when joining, which confirms the
+    address, logs the new member in and welcomes them. Guessing the password is rate-limited
+    like logging in."""
     join_request = members.join_request_for_token(token)
     if join_request is None:
         return _invalid_confirm_link()
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            member = members.confirm_join(token)
+            member = members.confirm_join(token, form.password.data)
         except members.InvalidConfirmToken:
             db.session.rollback()
             return _invalid_confirm_link()
+        except members.WrongPassword as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+            return _confirm_page(form, join_request, token)
         except members.EmailTaken as exc:
             db.session.rollback()
             flash(exc.message, "info")
@@ -147,7 +154,11 @@ def confirm(token: str):
             "success",
         )
         return redirect(safe_next_url(request.args.get("next")) or url_for("account.overview"))
-    page = render_template("account/confirm.html", form=form, join_request=join_request,
+    return _confirm_page(form, join_request, token)
+
+
+def _confirm_page(form: ConfirmForm, join_request, token: str):
+    page = render_template("account/confirm.html", form=form, email=join_request.email,
                            token=token,
                            next=safe_next_url(request.args.get("next")),
                            title=_("Confirm your address"))
@@ -298,7 +309,7 @@ def sessions_list():
     )
 
 
-@bp.route("/sessions/<int:session_id>/end", methods=["POST"])
+@bp.route("/sessions/<int(max=2147483647):session_id>/end", methods=["POST"])
 @login_required
 def end_session(session_id: int):
     member = current_user._get_current_object()

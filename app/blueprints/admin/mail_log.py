@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -34,11 +35,32 @@ from app.services.text import contains_pattern
 from app.web import lazy_gettext as _l
 
 RESENDABLE = (MailStatus.FAILED, MailStatus.CANCELLED)
+# Links whose token acts for the mail's recipient: confirming an address (which opens the
+# account and logs in), choosing a new password, confirming a visitor's demand, reviewing an
+# order in the member's name. Staff reading a mail see where such a link leads, never its
+# token (issue 17); the mail sent is unchanged.
+TOKEN_LINK_ENDPOINTS = ("account.confirm", "account.reset", "demand.confirm",
+                        "feedback.order_feedback_token")
+_TOKEN_CHARACTERS = r"[A-Za-z0-9_.\-]+"
 CATCHER_PER_PAGE = 50
 MAX_EML_BYTES = 10 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------- the outbox
+
+
+def _token_link_pattern() -> re.Pattern[str]:
+    paths = [url_for(endpoint, token="-")[:-1] for endpoint in TOKEN_LINK_ENDPOINTS]
+    return re.compile("(" + "|".join(re.escape(path) for path in paths) + ")"
+                      + _TOKEN_CHARACTERS)
+
+
+def mask_token_links(text: str | None) -> str | None:
+    """`text` (a mail body, plain or HTML) with every token of a link that acts for its
+    recipient cut to "…": "https://shop/account/reset/…"."""
+    if not text:
+        return text
+    return _token_link_pattern().sub(r"\1…", text)
 
 
 def mail_status_label(status: MailStatus) -> str:
@@ -126,6 +148,8 @@ def mail_retry_failed():
 def mail_detail(mail_id: int):
     mail = db.get_or_404(OutboxMail, mail_id)
     return render_template("admin/mail/detail.html", mail=mail,
+                           body_text=mask_token_links(mail.body_text),
+                           body_html=mask_token_links(mail.body_html),
                            resend_form=ActionForm() if mail.status in RESENDABLE else None,
                            mail_status_label=mail_status_label,
                            title=_("Mail %(id)d", id=mail.id))
@@ -269,8 +293,8 @@ def mail_caught(name: str):
         message=message,
         headers=[(key, str(value)) for key, value in message.items()],
         date=_date(message),
-        text=_part_text(text_part),
-        html=_part_text(html_part),
+        text=mask_token_links(_part_text(text_part)),
+        html=mask_token_links(_part_text(html_part)),
         attachments=attachments,
         title=str(message.get("subject", "")) or _("Caught message"),
     )
