@@ -33,6 +33,7 @@ from email.utils import formatdate
 import sqlalchemy as sa
 from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_mail import BadHeaderError, Message, email_dispatched, sanitize_address
 from sqlalchemy.orm import Session
 
@@ -841,12 +842,18 @@ def _close(connection) -> None:
 
 
 def resend(mail_id: int) -> OutboxMail:
-    """Put a failed or cancelled message back in the queue, as staff asked. Flushes only."""
+    """Put a failed or cancelled message back in the queue, as staff asked. Flushes only.
+    Raises InvalidInput for the mail of an erased person (its address is at erased.invalid):
+    it stays as erasure left it, as in `retry_failed`."""
+    from app.errors import InvalidInput, NotFound
+    from app.services.customer_admin import ERASED_DOMAIN
+
     row = db.session.get(OutboxMail, mail_id)
     if row is None:
-        from app.errors import NotFound
-
         raise NotFound("No such message.")
+    if row.to_email.lower().endswith(f"@{ERASED_DOMAIN}"):
+        raise InvalidInput(_("This message was to a person whose data was erased: it cannot be "
+                             "sent again."))
     now = utcnow()
     row.status = MailStatus.PENDING
     row.attempts = 0

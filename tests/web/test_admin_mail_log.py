@@ -152,6 +152,18 @@ def test_resending_puts_a_failed_mail_back_in_the_queue(app, staff):
         as_text=True)
 
 
+def test_the_mail_of_an_erased_person_is_not_sent_again(app, staff):
+    """Erasure cancels the person's mail and wipes its address; resending it must not queue
+    it to the placeholder address (issue 18, erasure)."""
+    mail_id = add_mail(app, status=MailStatus.CANCELLED, to_email="erased-41@erased.invalid",
+                       subject="[erased]")
+
+    response = staff.post(f"/admin/mail/{mail_id}/resend", follow_redirects=True)
+
+    assert "whose data was erased" in response.get_data(as_text=True)
+    assert _status(app, mail_id).status is MailStatus.CANCELLED
+
+
 def test_a_resent_mail_really_goes_out(app, staff, smtp_inbox):
     mail_id = add_mail(app, status=MailStatus.FAILED, attempts=8, subject="Second try")
 

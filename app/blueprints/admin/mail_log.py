@@ -26,6 +26,7 @@ from wtforms import SelectChoice
 from app.blueprints.admin import bp, register_nav
 from app.blueprints.admin.common import ID, PER_PAGE, page_number
 from app.blueprints.admin.forms import MAIL_STATUS_LABELS, ActionForm, MailFilterForm
+from app.errors import DomainError
 from app.extensions import db
 from app.models import MailStatus, OutboxMail
 from app.paging import PagerMixin
@@ -166,7 +167,12 @@ def mail_resend(mail_id: int):
         return redirect(url_for("admin.mail_detail", mail_id=mail.id))
     before = {"status": mail.status.value, "attempts": mail.attempts,
               "last_error": mail.last_error}
-    mail_service.resend(mail.id)
+    try:
+        mail_service.resend(mail.id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("admin.mail_detail", mail_id=mail_id))
     audit.record(current_user._get_current_object(), "mail.resend", mail, before=before,
                  after={"status": mail.status.value, "attempts": mail.attempts,
                         "last_error": mail.last_error},
