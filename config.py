@@ -126,7 +126,8 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = _database_url()
     # A pooled connection idle for longer than this is tested (SELECT 1) before it is used
-    # again, and replaced if the database dropped it (app/observability.ping_idle_connections);
+    # again, and replaced if the database dropped it
+    # (app/serving/observability.ping_idle_connections);
     # a connection handed from request to request under load is not: SQLAlchemy's
     # pool_pre_ping tested every one, measured 0.6-1.7 ms a request on PostgreSQL.
     DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "10"))
@@ -148,13 +149,13 @@ class Config:
 
     # Member grades (issue 7): the qualifying-spend window in months (None = all time) and what
     # happens when spend falls below a grade: "demote" at once, or "keep" it until its window
-    # ends (for good when the window is all time). See app.services.tiers.
+    # ends (for good when the window is all time). See app.grades.tiers.
     TIER_WINDOW_MONTHS: int | None = (
         int(os.environ["TIER_WINDOW_MONTHS"]) if os.environ.get("TIER_WINDOW_MONTHS") else None
     )
     TIER_DEMOTION = os.environ.get("TIER_DEMOTION", "demote")
 
-    # Demand lists and stock-arrival mail (issue 3, app.services.demand / stock / holds).
+    # Demand lists and stock-arrival mail (issue 3, app.demand.lists / stock / holds).
     DEMAND_HOLD_HOURS = int(os.environ.get("DEMAND_HOLD_HOURS", "48"))  # 0: no holds
     DEMAND_PRIORITY_BY_GRADE = _bool("DEMAND_PRIORITY_BY_GRADE", False)
     DEMAND_TELL_UNSERVED = _bool("DEMAND_TELL_UNSERVED", False)
@@ -220,16 +221,17 @@ class Config:
     LANGUAGES = ["en", "zh_Hans"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
-    LOCALE_COOKIE = "lang"  # set by the header's language switch (app.blueprints.i18n)
+    LOCALE_COOKIE = "lang"  # set by the header's language switch (app.serving.language)
     # Times in pages and mails are shown in the shop's time zone, named ("China Standard
-    # Time"); the database keeps UTC. An IANA name; app.web.select_timezone reads it.
+    # Time"); the database keeps UTC. An IANA name; app.core.web.select_timezone reads it.
     SHOP_TIMEZONE = os.environ.get("SHOP_TIMEZONE", "Asia/Shanghai")
     BABEL_DEFAULT_TIMEZONE = SHOP_TIMEZONE
 
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
 
-    # Serving and the scale path (issue 8; app.observability, app.caching, gunicorn.conf.py).
+    # Serving and the scale path (issue 8; app.serving.observability, app.serving.caching,
+    # gunicorn.conf.py).
     # Flask-Caching: Redis shared by every app server when REDIS_URL is set, else per process.
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
@@ -242,9 +244,9 @@ class Config:
     HOME_CACHE_SECONDS = int(os.environ.get("HOME_CACHE_SECONDS", "60"))
     NAV_CATEGORIES_TTL = int(os.environ.get("NAV_CATEGORIES_TTL", "60"))
     # Catalog pages shared by visitors (and members, where nothing on them is personal) are
-    # rendered once per URL and language for this long (app/page_cache.py; 0 = off).
+    # rendered once per URL and language for this long (app/serving/page_cache.py; 0 = off).
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
-    # A visitor's request for such a page is answered before Flask (app/front_door.py).
+    # A visitor's request for such a page is answered before Flask (app/serving/front_door.py).
     FRONT_DOOR = os.environ.get("FRONT_DOOR", "1") == "1"
     # Set by gunicorn.conf.py: a web server needs no `flask db` commands (no Alembic import).
     SERVE_ONLY = os.environ.get("BOOKSTATION_SERVE_ONLY") == "1"
@@ -256,14 +258,14 @@ class Config:
     COMPRESS_MIMETYPES = ["text/html", "text/css", "text/xml", "text/plain", "text/javascript",
                           "application/javascript", "application/json", "image/svg+xml"]
     COMPRESS_MIN_SIZE = 500
-    COMPRESS_STREAMS = False  # nothing streams; static files are read whole (app.assets)
+    COMPRESS_STREAMS = False  # nothing streams; static files are read whole (app.serving.assets)
     COMPRESS_BR_LEVEL = 4
     COMPRESS_LEVEL = 6
     # PostgreSQL planner: the cost of a random page read (SSD-like; "" keeps the server's).
     PG_RANDOM_PAGE_COST = os.environ.get("PG_RANDOM_PAGE_COST", "1.1")
     # A transaction sends BEGIN only before its first write, and a request that wrote nothing
     # ends with COMMIT, keeping psycopg's prepared statements
-    # (app.observability.watch_transactions).
+    # (app.serving.observability.watch_transactions).
     PG_LAZY_BEGIN = _bool("PG_LAZY_BEGIN", True)
     PG_COMMIT_READS = _bool("PG_COMMIT_READS", True)
     # Behind N reverse proxies, trust N X-Forwarded-* hops (client address, scheme, host).
@@ -272,7 +274,7 @@ class Config:
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
-    # Analytics, segments and lifetime value (issue 5; app.services.analytics.snapshots, which
+    # Analytics, segments and lifetime value (issue 5; app.analytics.snapshots, which
     # holds the defaults of the other ANALYTICS_* keys). CLV: the next N months, discounted at
     # this annual rate.
     ANALYTICS_CLV_HORIZON_MONTHS = int(os.environ.get("ANALYTICS_CLV_HORIZON_MONTHS", "12"))

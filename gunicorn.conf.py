@@ -52,7 +52,7 @@ class JsonAccessLogger(Logger):
 
     def setup(self, cfg) -> None:
         super().setup(cfg)
-        from app.observability import JsonFormatter
+        from app.serving.observability import JsonFormatter
 
         for handler in self.error_log.handlers:
             handler.setFormatter(JsonFormatter())
@@ -101,7 +101,7 @@ def post_fork(server, worker) -> None:
     """A preloaded app's connection pools must not be shared across processes: start afresh."""
     if not preload_app:
         return
-    from app.extensions import db
+    from app.core.extensions import db
 
     flask_app = server.app.wsgi()
     if "sqlalchemy" not in getattr(flask_app, "extensions", {}):

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from app import create_app, models
-from app.extensions import db
+from app.core.extensions import db
 
 app = create_app()
 

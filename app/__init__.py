@@ -18,17 +18,9 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
 
         app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
 
-    from app import (
-        assets,
-        cli,
-        errors,
-        front_door,
-        observability,
-        page_cache,
-        security_headers,
-        web,
-    )
-    from app.extensions import (
+    from app import cli
+    from app.core import errors, web
+    from app.core.extensions import (
         babel,
         cache,
         compress,
@@ -38,6 +30,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
         login_manager,
         mail,
     )
+    from app.serving import assets, front_door, observability, page_cache, security_headers
 
     db.init_app(app)
     _init_migrations(app)
@@ -55,7 +48,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     assets.register(app)
     page_cache.register(app)
 
-    from app.security import install_url_converters
+    from app.core.security import install_url_converters
 
     install_url_converters(app)  # before the blueprints add their routes
     web.register_login(app)
@@ -92,7 +85,7 @@ def _init_migrations(app: Flask) -> None:
         return
     from flask_migrate import Migrate
 
-    from app.extensions import db
+    from app.core.extensions import db
 
     Migrate(app, db, directory=str(_migrations_dir()))
 
@@ -104,13 +97,13 @@ def _migrations_dir():
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.blueprints.account import bp as account_bp
-    from app.blueprints.admin import bp as admin_bp
-    from app.blueprints.cart import bp as cart_bp
-    from app.blueprints.demand import bp as demand_bp
-    from app.blueprints.feedback import bp as feedback_bp
-    from app.blueprints.i18n import bp as i18n_bp
-    from app.blueprints.shop import bp as shop_bp
+    from app.admin import bp as admin_bp
+    from app.catalog.web import bp as shop_bp
+    from app.demand.web import bp as demand_bp
+    from app.feedback.web import bp as feedback_bp
+    from app.membership.web import bp as account_bp
+    from app.ordering.web import bp as cart_bp
+    from app.serving.language import bp as i18n_bp
 
     app.register_blueprint(shop_bp)
     app.register_blueprint(account_bp, url_prefix="/account")

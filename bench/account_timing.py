@@ -105,8 +105,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from app import create_app
-    from app.extensions import db
-    from app.services import members
+    from app.core.extensions import db
+    from app.membership import members
 
     if args.constant_hash:
         constant = members.generate_password_hash(PASSWORD)

@@ -35,10 +35,10 @@ def main() -> None:
     import sqlalchemy as sa
 
     from app import create_app
-    from app.extensions import db
+    from app.analytics import segments as seg
+    from app.analytics import snapshots
+    from app.core.extensions import db
     from app.models import Member, Order, OrderLine, Role
-    from app.services.analytics import segments as seg
-    from app.services.analytics import snapshots
     from config import config_from_env
 
     app = create_app(config_from_env())

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.extensions import db  # noqa: E402
+from app.core.extensions import db  # noqa: E402
 from app.models import (  # noqa: E402
     Book,
     BookAssociation,
@@ -121,7 +121,7 @@ def main() -> None:
             print(f"Seeded {report.reviews:,} reviews and {report.answers:,} answers "
                   f"in {wall:.1f} s")
 
-        from app.services.analytics import associations, forecast, satisfaction
+        from app.analytics import associations, forecast, satisfaction
 
         print("\nRecompute (flask analytics feedback)   wall s   CPU s")
         total_wall = total_cpu = 0.0
@@ -150,7 +150,7 @@ def main() -> None:
         busy = db.session.scalar(sa.select(Order.member_id).group_by(Order.member_id)
                                  .order_by(sa.func.count().desc()).limit(1))
         reader = db.session.get(Member, busy)
-        from app.services.analytics import campaigns
+        from app.campaigns import services as campaigns
 
         campaign = campaigns.create(admin, name="Bench", subject="Hello {name}",
                                     message="Dear {name},\n\nNew books.",

@@ -5,7 +5,7 @@
 Times each search as the list page runs it (the count, the page of 25 and the page's tags),
 median of REPEAT runs after one warm-up, and then the whole page through the test client
 (query string, form, template) for a few of them. Needs the customer columns and indexes
-(app.search_index.install_members) and a seed (`flask seed --size large` for 100,000
+(app.catalog.search_index.install_members) and a seed (`flask seed --size large` for 100,000
 members). Prints a table; nothing is asserted.
 """
 
@@ -19,10 +19,10 @@ from datetime import date
 import sqlalchemy as sa
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
+from app.crm import customers
+from app.crm.customers import CustomerFilters
 from app.models import Member, Tag
-from app.services import customers
-from app.services.customers import CustomerFilters
 from config import config_from_env
 
 REPEAT = int(os.environ.get("BENCH_REPEAT", "7"))

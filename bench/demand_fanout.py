@@ -24,12 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-from app import create_app, search_index  # noqa: E402
-from app.db import utcnow  # noqa: E402
-from app.extensions import db  # noqa: E402
+from app import create_app
+from app.catalog import search_index  # noqa: E402
+from app.core.db import utcnow  # noqa: E402
+from app.core.extensions import db  # noqa: E402
+from app.demand.stock import receive_stock  # noqa: E402
+from app.mail.outbox import deliver_due  # noqa: E402
 from app.models import Book, Demand, DemandStatus, Member, OutboxMail  # noqa: E402
-from app.services.mail import deliver_due  # noqa: E402
-from app.services.stock import receive_stock  # noqa: E402
 from config import TestConfig  # noqa: E402
 
 SINK = """

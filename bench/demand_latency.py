@@ -60,10 +60,11 @@ def main() -> None:
            "BOOKSTATION_ENV": "development", "REDIS_URL": ""}
     os.environ.update(env)
 
-    from app import create_app, search_index
-    from app.extensions import db
+    from app import create_app
+    from app.catalog import search_index
+    from app.core.extensions import db
+    from app.demand.stock import receive_stock
     from app.models import Book, Demand, DemandStatus, Member
-    from app.services.stock import receive_stock
 
     app = create_app()
     with app.app_context():

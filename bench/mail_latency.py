@@ -136,11 +136,12 @@ def main() -> None:
 
     from aiosmtpd.controller import Controller
 
-    from app import create_app, search_index
-    from app.extensions import db
+    from app import create_app
+    from app.catalog import search_index
+    from app.core.extensions import db
+    from app.demand.stock import receive_stock
+    from app.membership.members import create_member
     from app.models import Book, Demand, DemandStatus, Member, Role
-    from app.services.members import create_member
-    from app.services.stock import receive_stock
 
     app = create_app()
     readers: list[tuple[int, str]] = []

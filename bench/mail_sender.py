@@ -29,10 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 
 from app import create_app  # noqa: E402
-from app.db import utcnow  # noqa: E402
-from app.extensions import db  # noqa: E402
+from app.core.db import utcnow  # noqa: E402
+from app.core.extensions import db  # noqa: E402
+from app.mail.outbox import deliver_due  # noqa: E402
 from app.models import MailStatus, OutboxMail  # noqa: E402
-from app.services.mail import deliver_due  # noqa: E402
 from bench.demand_fanout import free_port, start_sink  # noqa: E402
 from config import TestConfig  # noqa: E402
 

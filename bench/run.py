@@ -128,8 +128,9 @@ def load_data(url: str) -> float | None:
 
 
 def _create_from_models(url: str) -> None:
-    from app import create_app, search_index
-    from app.extensions import db
+    from app import create_app
+    from app.catalog import search_index
+    from app.core.extensions import db
     from config import DevelopmentConfig
 
     app = create_app(type("BenchConfig", (DevelopmentConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
@@ -154,10 +155,11 @@ def _has_books(url: str) -> bool:
 def prepare(url: str) -> dict:
     """Bench accounts, a stocked book for the checkouts, and the pages' ids (in the app)."""
     from app import create_app
-    from app.extensions import db
+    from app.core.extensions import db
+    from app.membership import members
     from app.models import Book, Cart, CartLine, Category, Member, OrderLine, Role
+    from app.ordering import cart
     from app.seed.loader import vacuum_after_load
-    from app.services import cart, members
     from config import DevelopmentConfig
 
     app = create_app(type("BenchConfig", (DevelopmentConfig,), {"SQLALCHEMY_DATABASE_URI": url}))

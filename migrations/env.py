@@ -5,8 +5,8 @@ from flask import current_app
 
 from alembic import context
 
-from app.db import HAND_WRITTEN_INDEXES
-from app.search_index import is_search_object
+from app.core.db import HAND_WRITTEN_INDEXES
+from app.catalog.search_index import is_search_object
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -50,7 +50,7 @@ def get_metadata():
 
 
 def include_name(name, type_, parent_names):
-    """Leave the search index (app/search_index.py) and hand-written indexes to the migrations."""
+    """Leave the search index (app/catalog/search_index.py) and hand-written indexes to the migrations."""
     return not is_search_object(name) and name not in HAND_WRITTEN_INDEXES
 
 
@@ -106,7 +106,7 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         if connection.dialect.name == "sqlite":
-            # The app enforces foreign keys on SQLite (app.observability.tune_sqlite); batch
+            # The app enforces foreign keys on SQLite (app.serving.observability.tune_sqlite); batch
             # migrations copy and drop tables, which SQLite's docs say to do with them off.
             connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
             connection.commit()  # end the autobegun transaction before Alembic starts its own

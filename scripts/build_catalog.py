@@ -29,8 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from app.catalog.isbn import from_goodbooks, to_isbn13  # noqa: E402
 from app.seed.categories import categorize, normalize_author  # noqa: E402
-from app.services.isbn import from_goodbooks, to_isbn13  # noqa: E402
 
 DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "goodbooks-10k-books.csv"
 DEFAULT_OUT = REPO / "data" / "catalog" / "books.csv.gz"

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 
-from app import create_app, search_index
-from app.extensions import db
+from app import create_app
+from app.catalog import search_index
+from app.core.extensions import db
 from config import TestConfig
 
 # --------------------------------------------------------------------------- SQLite

@@ -11,10 +11,10 @@ from functools import lru_cache
 
 from werkzeug.security import generate_password_hash
 
-from app.db import utcnow
-from app.extensions import db
+from app.catalog.browse import search_text_for
+from app.core.db import utcnow
+from app.core.extensions import db
 from app.models import Book, Category, Member, Role
-from app.services.catalog import search_text_for
 
 _seq = itertools.count(1)
 
@@ -130,7 +130,7 @@ def make_placed_order(member: Member | None = None, lines=None, **overrides):
 
 def make_demand(member: Member | None = None, book: Book | None = None, **overrides):
     """An open demand of `member` for an out-of-stock `book` (both made when not given)."""
-    from app.db import utcnow
+    from app.core.db import utcnow
     from app.models import Demand, DemandStatus
 
     book = book or make_book(stock_on_hand=0)

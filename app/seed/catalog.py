@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-from app.services.catalog import search_text_for
+from app.catalog.browse import search_text_for
 
 DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "catalog"
 BOOKS_FILE = DATA_DIR / "books.csv.gz"
@@ -229,7 +229,7 @@ def arrival_for(entry: CatalogEntry, start: datetime, window: timedelta) -> date
 
 
 def search_text(entry: CatalogEntry) -> str:
-    """The same recipe as the shop uses (`app.services.catalog.search_text_for`)."""
+    """The same recipe as the shop uses (`app.catalog.browse.search_text_for`)."""
     return search_text_for(
         _SearchFields(entry.title, entry.authors, entry.isbn10, entry.isbn13, entry.year)
     )

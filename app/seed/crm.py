@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.models import Interaction, InteractionKind, Member, MemberTag, Role, Tag
+from app.core.extensions import db
+from app.crm import customers
+from app.crm.models import Interaction, InteractionKind, MemberTag, Tag
+from app.membership.models import Member, Role
 from app.seed import people
-from app.services import customers
 
 TAGS = ("teacher", "wholesale", "book club", "VIP", "prefers phone")
 NOTES = (

@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
-from app.models import Order, OrderLine, OrderStatus, Review, ReviewStatus, SurveyResponse
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.feedback.models import Review, ReviewStatus, SurveyResponse
+from app.ordering.models import Order, OrderLine, OrderStatus
 
 SEED = 20265
 SHARE = 0.35
@@ -111,7 +112,7 @@ def seed_feedback(now: datetime | None = None, *, recompute: bool = True) -> Fee
         db.session.execute(sa.insert(SurveyResponse), answers[start:start + CHUNK])
     db.session.flush()
     if recompute:
-        from app.services.analytics.satisfaction import recompute_feedback
+        from app.analytics.satisfaction import recompute_feedback
 
         recompute_feedback(now)
     return FeedbackSeedReport(reviews=len(reviews), answers=len(answers))

@@ -17,10 +17,11 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import combinations
 
-from app.models import GradeReason
+from app.grades import grading, tiers
+from app.grades.models import GradeReason
+from app.grades.tiers import RegradeReport
+from app.ordering import definitions
 from app.seed.history import OrderPlan
-from app.services import definitions, grading, tiers
-from app.services.tiers import RegradeReport
 
 GAP_LOW = 2_000  # cents: the reader ends at least this far below the threshold ...
 GAP_HIGH = 2_800  # ... and at most this far

@@ -12,7 +12,7 @@ The shape, loosely after the buy-till-you-die models (Pareto/NBD) that later ana
   and only books already in the shop can be bought;
 - statuses follow from the age of the order: old orders are delivered, recent ones placed,
   paid or shipped; about 3 % are cancelled (before shipping, as the order life cycle allows).
-  Every step follows `app.services.orders.ALLOWED` (placed → paid → shipped → delivered), so
+  Every step follows `app.ordering.orders.ALLOWED` (placed → paid → shipped → delivered), so
   pay-on-delivery orders too are marked paid (confirmed by staff) before they ship.
 
 Nothing here touches the database; `app.seed.loader` writes the plans.
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from app.models import OrderStatus
+from app.ordering.models import OrderStatus
 from app.seed.people import PersonPlan
 
 LINES_PER_ORDER = ((1, 0.52), (2, 0.27), (3, 0.13), (4, 0.08))

@@ -20,13 +20,15 @@ import sqlalchemy as sa
 from flask import current_app
 from werkzeug.security import generate_password_hash
 
-from app import search_index
-from app.extensions import db
-from app.models import Book, Category, Member, Order, OrderEvent, OrderLine, Role
+from app.catalog import search_index
+from app.catalog.models import Book, Category
+from app.core.extensions import db
+from app.membership import members as member_service
+from app.membership.models import Member, Role
+from app.ordering import pricing
+from app.ordering.models import Order, OrderEvent, OrderLine
 from app.seed import catalog as cat
 from app.seed import categories, crm, grades, history, people
-from app.services import members as member_service
-from app.services import pricing
 
 SEED = 20_240_601
 HISTORY = timedelta(days=730)
@@ -113,7 +115,8 @@ def _insert(model, rows: list[dict]) -> None:
 def bulk_indexing() -> Iterator[None]:
     """On SQLite, fill the FTS5 search index in one 'rebuild' after the books are in.
 
-    Inserting through the per-row trigger of `app.search_index` costs ~1.5 s for 10k books; one
+    Inserting through the per-row trigger of `app.catalog.search_index` costs ~1.5 s for 10k books;
+    one
     rebuild costs ~0.2 s. The trigger is dropped inside the seed's transaction and re-created by
     `search_index.install`, so a failed seed rolls back to the original state. The rebuild reads
     every row of `book`, which is right here: the seed only runs on a shop without books.

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from app.models import Role
+from app.membership.models import Role
 
 GENERATED_PASSWORD = "bookstation-member"
 

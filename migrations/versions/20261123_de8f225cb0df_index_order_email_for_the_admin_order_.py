@@ -8,7 +8,7 @@ Create Date: 2026-11-23 17:56:31.316544
 from alembic import op
 import sqlalchemy as sa
 
-import app.db
+import app.core.db
 
 
 # revision identifiers, used by Alembic.

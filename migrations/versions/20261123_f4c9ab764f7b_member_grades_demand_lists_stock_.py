@@ -8,7 +8,7 @@ Create Date: 2026-11-23 13:33:00.182402
 from alembic import op
 import sqlalchemy as sa
 
-import app.db
+import app.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -24,8 +24,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=60), nullable=False),
-    sa.Column('min_spend', app.db.Money(), nullable=False),
-    sa.Column('discount_rate', app.db.Rate(), nullable=False),
+    sa.Column('min_spend', app.core.db.Money(), nullable=False),
+    sa.Column('discount_rate', app.core.db.Rate(), nullable=False),
     sa.Column('perks', sa.String(length=500), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.CheckConstraint('discount_rate >= 0 AND discount_rate <= 10000', name=op.f('ck_tier_discount_rate_in_range')),
@@ -47,13 +47,13 @@ def upgrade():
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('status', sa.Enum('open', 'notified', 'fulfilled', 'cancelled', 'expired', name='demandstatus', native_enum=False, length=16), nullable=False),
     sa.Column('open_key', sa.String(length=300), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(), nullable=False),
-    sa.Column('notified_at', app.db.UTCDateTime(), nullable=True),
-    sa.Column('fulfilled_at', app.db.UTCDateTime(), nullable=True),
-    sa.Column('cancelled_at', app.db.UTCDateTime(), nullable=True),
-    sa.Column('expired_at', app.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
+    sa.Column('notified_at', app.core.db.UTCDateTime(), nullable=True),
+    sa.Column('fulfilled_at', app.core.db.UTCDateTime(), nullable=True),
+    sa.Column('cancelled_at', app.core.db.UTCDateTime(), nullable=True),
+    sa.Column('expired_at', app.core.db.UTCDateTime(), nullable=True),
     sa.Column('confirm_token_hash', sa.String(length=64), nullable=True),
-    sa.Column('confirmed_at', app.db.UTCDateTime(), nullable=True),
+    sa.Column('confirmed_at', app.core.db.UTCDateTime(), nullable=True),
     sa.CheckConstraint('book_id IS NOT NULL OR requested_title IS NOT NULL OR requested_isbn IS NOT NULL', name=op.f('ck_demand_names_a_book')),
     sa.CheckConstraint('member_id IS NOT NULL OR email IS NOT NULL', name=op.f('ck_demand_has_reader')),
     sa.CheckConstraint('quantity >= 1 AND quantity <= 99', name=op.f('ck_demand_quantity_in_range')),
@@ -77,9 +77,9 @@ def upgrade():
     sa.Column('from_name', sa.String(length=60), nullable=True),
     sa.Column('to_code', sa.String(length=32), nullable=False),
     sa.Column('to_name', sa.String(length=60), nullable=False),
-    sa.Column('at', app.db.UTCDateTime(), nullable=False),
+    sa.Column('at', app.core.db.UTCDateTime(), nullable=False),
     sa.Column('reason', sa.Enum('order_paid', 'order_cancelled', 'refund', 'admin', 'table_change', 'recompute', name='gradereason', native_enum=False, length=16), nullable=False),
-    sa.Column('spend', app.db.Money(), nullable=False),
+    sa.Column('spend', app.core.db.Money(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=True),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
@@ -99,7 +99,7 @@ def upgrade():
     sa.Column('supplier', sa.String(length=200), nullable=True),
     sa.Column('reference', sa.String(length=200), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
-    sa.Column('received_at', app.db.UTCDateTime(), nullable=False),
+    sa.Column('received_at', app.core.db.UTCDateTime(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('held_quantity', sa.Integer(), nullable=False),
     sa.Column('shelved_quantity', sa.Integer(), nullable=False),
@@ -121,9 +121,9 @@ def upgrade():
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('remaining', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('active', 'consumed', 'expired', 'released', name='holdstatus', native_enum=False, length=16), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(), nullable=False),
-    sa.Column('expires_at', app.db.UTCDateTime(), nullable=False),
-    sa.Column('closed_at', app.db.UTCDateTime(), nullable=True),
+    sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', app.core.db.UTCDateTime(), nullable=False),
+    sa.Column('closed_at', app.core.db.UTCDateTime(), nullable=True),
     sa.CheckConstraint('quantity > 0', name=op.f('ck_hold_quantity_positive')),
     sa.CheckConstraint('remaining >= 0 AND remaining <= quantity', name=op.f('ck_hold_remaining_in_range')),
     sa.ForeignKeyConstraint(['book_id'], ['book.id'], name=op.f('fk_hold_book_id_book')),
@@ -137,8 +137,8 @@ def upgrade():
         batch_op.create_index('ix_hold_status_expires', ['status', 'expires_at'], unique=False)
 
     with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('qualifying_spend', app.db.Money(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('tier_since', app.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('qualifying_spend', app.core.db.Money(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('tier_since', app.core.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('tier_is_manual', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('stock_alerts_opt_in', sa.Boolean(), server_default=sa.true(), nullable=False))
 

@@ -8,7 +8,7 @@ Create Date: 2026-12-05 21:20:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import app.db
+import app.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -20,8 +20,8 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_attempt_at', app.db.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column('requeued_at', app.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('last_attempt_at', app.core.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('requeued_at', app.core.db.UTCDateTime(), nullable=True))
         batch_op.create_index('ix_outbox_mail_last_attempt_at', ['last_attempt_at'],
                               unique=False)
 

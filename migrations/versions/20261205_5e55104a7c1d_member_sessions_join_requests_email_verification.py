@@ -14,8 +14,8 @@ never got would lock out every existing customer.
 from alembic import op
 import sqlalchemy as sa
 
-import app.db
-from app import search_index
+import app.core.db
+from app.catalog import search_index
 
 
 # revision identifiers, used by Alembic.
@@ -30,8 +30,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('member_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', app.db.UTCDateTime(), nullable=False),
-    sa.Column('last_seen_at', app.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
+    sa.Column('last_seen_at', app.core.db.UTCDateTime(), nullable=False),
     sa.Column('user_agent', sa.String(length=200), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_member_sessions_member_id_member'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_member_sessions')),
@@ -47,7 +47,7 @@ def upgrade():
     sa.Column('password_hash', sa.String(length=255), nullable=False),
     sa.Column('locale', sa.String(length=16), nullable=True),
     sa.Column('member_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', app.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_join_requests_member_id_member'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_join_requests'))
     )
@@ -56,7 +56,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_join_requests_email'), ['email'], unique=False)
 
     with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email_verified_at', app.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('email_verified_at', app.core.db.UTCDateTime(), nullable=True))
     member = sa.table('member', sa.column('joined_at'), sa.column('email_verified_at'))
     op.execute(member.update().values(email_verified_at=member.c.joined_at))
 
@@ -65,7 +65,7 @@ def _drop_member_column(name):
     """Drop a `member` column without losing the member name search: a plain DROP COLUMN
     (PostgreSQL, SQLite 3.35+) leaves the table and its member_fts triggers in place; an
     older SQLite needs a batch rebuild of the table, which drops the triggers, so they are
-    installed again (app.search_index)."""
+    installed again (app.catalog.search_index)."""
     bind = op.get_bind()
     if bind.dialect.name != 'sqlite' or bind.dialect.server_version_info >= (3, 35):
         op.drop_column('member', name)

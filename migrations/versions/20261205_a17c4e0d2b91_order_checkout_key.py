@@ -8,7 +8,7 @@ Create Date: 2026-12-05 21:30:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import app.db
+import app.core.db
 
 
 # revision identifiers, used by Alembic.

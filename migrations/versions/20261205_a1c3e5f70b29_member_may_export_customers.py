@@ -8,8 +8,8 @@ Create Date: 2026-12-05 21:30:00.000000
 from alembic import op
 import sqlalchemy as sa
 
-import app.db
-from app import search_index
+import app.core.db
+from app.catalog import search_index
 
 
 # revision identifiers, used by Alembic.
@@ -21,7 +21,7 @@ depends_on = None
 
 def upgrade():
     # A plain ADD COLUMN, not batch mode: on SQLite a batch rebuild of `member` would drop the
-    # member_fts triggers that keep the customer name search current (app.search_index).
+    # member_fts triggers that keep the customer name search current (app.catalog.search_index).
     op.add_column('member', sa.Column('may_export_customers', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
 

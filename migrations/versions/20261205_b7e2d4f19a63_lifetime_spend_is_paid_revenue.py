@@ -5,12 +5,12 @@ Revises: 5e1d3a7c9b20
 Create Date: 2026-12-05 22:30:00.000000
 
 Issue 18: `member.lifetime_spend` counted every order not cancelled, unpaid ones included; it
-is now the member's revenue by the one definition (app.services.definitions). Data only: the
+is now the member's revenue by the one definition (app.ordering.definitions). Data only: the
 columns stay as they are.
 """
 from alembic import op
 
-from app.services import customers
+from app.crm import customers
 
 
 # revision identifiers, used by Alembic.

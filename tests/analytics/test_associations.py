@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.analytics import associations
+from app.core.db import utcnow
+from app.core.extensions import db
 from app.models import BookAssociation, OrderStatus
-from app.services.analytics import associations
 from tests.factories import make_book, make_member, make_placed_order
 
 

@@ -9,7 +9,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.analytics import inference
+from app.campaigns import services as campaigns
+from app.core.extensions import db
+from app.mail.outbox import deliver_due
 from app.models import (
     AuditEntry,
     Campaign,
@@ -19,8 +22,6 @@ from app.models import (
     OutboxMail,
     RecipientGroup,
 )
-from app.services.analytics import campaigns, inference
-from app.services.mail import deliver_due
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.analytics import clv
+from app.analytics import clv
 
 DATA = Path(os.environ.get("SHARED_DATA_DIR", "/work/shared/data")) / "cdnow-sample.txt"
 END = date(1997, 9, 30)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from datetime import timedelta
 
-from app.db import utcnow
-from app.extensions import db
+from app.analytics import forecast
+from app.analytics.satisfaction import load_snapshot
+from app.core.db import utcnow
+from app.core.extensions import db
 from app.models import OrderStatus
-from app.services.analytics import forecast
-from app.services.analytics.satisfaction import load_snapshot
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_book,

@@ -1,4 +1,4 @@
-"""Intervals for a treated group against a hold-out (app.services.analytics.inference): checked
+"""Intervals for a treated group against a hold-out (app.analytics.inference): checked
 against Newcombe's published table, against scipy's Welch test, and by simulation: with no
 real effect the 95 % interval covers zero in about 95 % of seeded runs."""
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from app.services.analytics import inference
+from app.analytics import inference
 
 # Newcombe (1998), Statistics in Medicine 17:873-890, Table II, method 10 (hybrid score, no
 # continuity correction): the paper's eight examples, to its four decimals.

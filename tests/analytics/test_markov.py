@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.analytics import markov
-from app.services.analytics import segments as seg
+from app.analytics import markov
+from app.analytics import segments as seg
 
 STATES = ("a", "b", "c")
 

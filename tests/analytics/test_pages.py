@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.analytics import snapshots
+from app.core.extensions import db
 from app.models import AnalyticsRun, AuditEntry, Member, OrderStatus
-from app.services.analytics import snapshots
 from tests.factories import (
     make_admin,
     make_member,

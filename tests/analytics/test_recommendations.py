@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.db import utcnow
-from app.extensions import db
+from app.analytics import recommendations
+from app.core.db import utcnow
+from app.core.extensions import db
 from app.models import BookAssociation, OrderStatus
-from app.services.analytics import recommendations
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_book,

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.analytics import segments as seg
-from app.services.analytics.rfm import Orders, quintile_scores, rfm_at
+from app.analytics import segments as seg
+from app.analytics.rfm import Orders, quintile_scores, rfm_at
 
 
 def test_quintile_scores_of_distinct_values_are_the_quintiles():

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.extensions import db
+from app.analytics import satisfaction
+from app.core.extensions import db
 from app.models import OrderStatus, Review, ReviewStatus, SurveyResponse
-from app.services.analytics import satisfaction
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_book,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
+from app.analytics import associations, recommendations, satisfaction
+from app.core.extensions import db
 from app.models import SurveyResponse
-from app.services.analytics import associations, recommendations, satisfaction
 from tests.analytics.test_associations import _paid
 from tests.analytics.test_satisfaction import _order, at
 from tests.factories import make_book, make_member

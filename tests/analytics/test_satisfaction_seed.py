@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.analytics import satisfaction
+from app.core.db import utcnow
+from app.core.extensions import db
 from app.models import OrderStatus, Review, SurveyResponse
 from app.seed.feedback import seed_feedback
-from app.services.analytics import satisfaction
 from tests.factories import make_book, make_member, make_placed_order
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.analytics import markov, member_summary, reports, snapshots
+from app.analytics import segments as seg
+from app.analytics.rfm import Orders
+from app.core.extensions import db
 from app.models import AnalyticsRun, MemberSnapshot, OrderStatus, SegmentSummary
-from app.services.analytics import markov, member_summary, reports, snapshots
-from app.services.analytics import segments as seg
-from app.services.analytics.rfm import Orders
 from tests.factories import make_member, make_placed_order, make_staff
 
 NOW = datetime(2026, 6, 15, tzinfo=UTC)
@@ -220,7 +220,7 @@ def test_clv_and_at_risk_on_a_larger_history(ctx, app_config):
 
 
 def test_the_customer_list_filters_by_the_latest_segment(shop):
-    from app.services import customers
+    from app.crm import customers
 
     run = snapshots.recompute(now=NOW)
     db.session.commit()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
-from app.services.analytics import member_summary, snapshots
-from app.services.analytics import segments as seg
+from app.analytics import member_summary, snapshots
+from app.analytics import segments as seg
+from app.core.extensions import db
 from tests.analytics import test_snapshots as known
 
 

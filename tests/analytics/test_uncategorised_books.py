@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.analytics import recommendations
+from app.campaigns import services as campaigns
+from app.core.extensions import db
+from app.mail.outbox import deliver_due
 from app.models import Campaign, OutboxMail
-from app.services.analytics import campaigns, recommendations
-from app.services.mail import deliver_due
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,

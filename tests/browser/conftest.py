@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
 from app.models import OutboxMail
 from tests.conftest import _make_config, free_port
 

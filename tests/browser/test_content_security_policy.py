@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.extensions import db
+from app.core.extensions import db
 from tests.factories import DEFAULT_PASSWORD, make_admin, make_book, make_category, make_member
 
 # Every violation the page reports, from its first script on (Playwright's init scripts run

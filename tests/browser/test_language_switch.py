@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Member, Order
 from tests.browser.conftest import follow_join_link
 from tests.factories import make_book, make_category

@@ -134,14 +134,14 @@ def test_templates_have_no_unmarked_text():
 
 MESSAGE_CALLS = {"flash", "ValidationError", "abort"}
 # Messages no page shows (the view answers 404 on this error): path, text.
-NEVER_SHOWN = {("app/services/mail.py", "No such message.")}
+NEVER_SHOWN = {("app/mail/outbox.py", "No such message.")}
 
 
 def _domain_errors() -> set[str]:
     """Names of the DomainError family (their message is shown to the user), every module of
     the app imported first."""
     from app import create_app
-    from app.errors import DomainError
+    from app.core.errors import DomainError
     from config import TestConfig
 
     create_app(TestConfig)

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.catalog import browse as catalog
+from app.catalog.models import title_sort_key
+from app.core.extensions import db
 from app.models import Book
-from app.models.catalog import title_sort_key
-from app.services import catalog
 from tests.factories import DEFAULT_PASSWORD, make_admin, make_book
 
 

@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from flask_login import login_user
 
-from app.extensions import db
+from app.core.extensions import db
+from app.demand.stock import receive_stock
+from app.mail import outbox as mail_service
+from app.membership import sessions
 from app.models import Member, OutboxMail
-from app.services import mail as mail_service
-from app.services import sessions
-from app.services.stock import receive_stock
 from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_staff
 from tests.i18n.pages import english_left
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Member, OutboxMail
 from tests.factories import DEFAULT_PASSWORD, make_book, make_category, make_member
 
@@ -128,7 +128,7 @@ def test_the_cached_home_page_is_kept_per_language(app, client):
     zh_client, en_client = app.test_client(), app.test_client()
     for first in (zh_client, en_client):
         with app.app_context():
-            from app.extensions import cache
+            from app.core.extensions import cache
 
             cache.clear()
         first.get("/", headers=ZH if first is zh_client else {})  # fills the cache
@@ -188,7 +188,7 @@ def test_logging_in_in_english_saves_nothing_and_a_saved_choice_is_kept(app, cli
 
 
 def test_a_page_and_a_mail_in_another_language_in_one_request_each_get_their_own_words(app):
-    """Templates keep the translations for the rest of a request (app.web._translations); a
+    """Templates keep the translations for the rest of a request (app.core.web._translations); a
     mail rendered in the reader's language in the middle of it must not change the page's."""
     from flask import render_template_string
     from flask_babel import force_locale, refresh

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
+from app.core.extensions import db
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,

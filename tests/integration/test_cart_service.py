@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.errors import InvalidInput, NotFound
-from app.extensions import db
+from app.core.errors import InvalidInput, NotFound
+from app.core.extensions import db
 from app.models import CartLine
-from app.services import cart
+from app.ordering import cart
 from tests.factories import make_book, make_member
 
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from app.db import utcnow
-from app.errors import NotFound
-from app.extensions import db
-from app.services import catalog
+from app.catalog import browse as catalog
+from app.core.db import utcnow
+from app.core.errors import NotFound
+from app.core.extensions import db
 from tests.factories import make_book, make_category
 
 

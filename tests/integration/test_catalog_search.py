@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.catalog import browse as catalog
+from app.core.db import utcnow
+from app.core.extensions import db
 from app.models import Book
-from app.services import catalog
 from tests.factories import make_book, make_category
 
 
@@ -209,7 +209,7 @@ def test_results_can_be_narrowed_to_a_category(shelf):
 
 
 def test_an_unknown_category_slug_is_reported_not_ignored(shelf):
-    from app.errors import NotFound
+    from app.core.errors import NotFound
 
     with pytest.raises(NotFound):
         catalog.search("dune", category_slug="nope")

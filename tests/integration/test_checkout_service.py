@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.errors import InvalidInput
-from app.extensions import db
+from app.core.errors import InvalidInput
+from app.core.extensions import db
 from app.models import Book, Order, OrderEvent, OrderStatus, OutboxMail
-from app.services import cart, checkout, orders
-from app.services.checkout import EmptyCart, OutOfStock, ShippingAddress, place_order
-from app.services.orders import InvalidTransition, change_status
+from app.ordering import cart, checkout, orders
+from app.ordering.checkout import EmptyCart, OutOfStock, ShippingAddress, place_order
+from app.ordering.orders import InvalidTransition, change_status
 from tests.factories import make_book, make_member, make_staff
 
 ADDRESS = ShippingAddress(name="Ada Reader", line1="1 Library Lane", city="Shanghai",
@@ -391,7 +391,7 @@ def test_cancelling_twice_cannot_return_the_stock_twice(placed):
 
 
 def test_a_member_sees_only_their_own_orders(placed):
-    from app.errors import NotFound
+    from app.core.errors import NotFound
 
     order, _, _ = placed
     other = make_member()

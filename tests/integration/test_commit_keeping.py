@@ -1,12 +1,12 @@
-"""app.db.commit_keeping: a commit after which the objects just written are used as they are,
+"""app.core.db.commit_keeping: a commit after which the objects just written are used as they are,
 without a query to read them back; everything else is expired as after any commit."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.db import commit_keeping
-from app.extensions import db
+from app.core.db import commit_keeping
+from app.core.extensions import db
 from app.models import Category
 from tests.factories import make_category
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from app.extensions import db
-from app.services import customers
-from app.services.customers import CustomerFilters
+from app.core.extensions import db
+from app.crm import customers
+from app.crm.customers import CustomerFilters
 from tests.factories import make_member
 from tests.integration.test_scale_query_plans import plans_of
 

@@ -8,8 +8,13 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.errors import InvalidInput
-from app.extensions import db
+from app.core.errors import InvalidInput
+from app.core.extensions import db
+from app.crm import customer_admin, customers, interactions
+from app.crm import tags as customer_tags
+from app.crm.customers import CustomerFilters
+from app.mail.outbox import enqueue
+from app.membership.members import EmailTaken, InvalidEmail, authenticate
 from app.models import (
     AuditEntry,
     DemandStatus,
@@ -21,12 +26,9 @@ from app.models import (
     OutboxMail,
     Role,
 )
-from app.services import customer_admin, customer_tags, customers, definitions, interactions
-from app.services.checkout import ShippingAddress, place_order
-from app.services.customers import CustomerFilters
-from app.services.mail import enqueue
-from app.services.members import EmailTaken, InvalidEmail, authenticate
-from app.services.orders import change_status
+from app.ordering import definitions
+from app.ordering.checkout import ShippingAddress, place_order
+from app.ordering.orders import change_status
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,

@@ -8,17 +8,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import db
-from app.models import Demand, DemandStatus
-from app.services import books_admin
-from app.services import demand as demand_service
-from app.services.demand import (
+from app.catalog import editing as books_admin
+from app.core.exports import csv_safe
+from app.core.extensions import db
+from app.demand import lists as demand_service
+from app.demand.lists import (
     AlreadyInStock,
     DemandClosed,
     DemandFieldError,
     DuplicateRequest,
 )
-from app.services.exports import csv_safe
+from app.models import Demand, DemandStatus
 from tests.factories import make_book, make_demand, make_member
 
 ISBN13 = "9780306406157"  # valid check digit

@@ -18,7 +18,7 @@ import pytest
 from flask_migrate import upgrade
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
 from app.models import OutboxMail
 from tests.conftest import _make_config, free_port
 
@@ -91,7 +91,7 @@ def test_the_dev_server_serves_the_shop_and_delivers_mail_to_the_catcher(dev_ser
 def _reset_mail_text(base: str, app, mailbox) -> str:
     """Ask the running dev server for a password reset; the plain text of the mail it sends."""
     with app.app_context():
-        from app.services.members import create_member
+        from app.membership.members import create_member
 
         create_member("forgetful@example.test", "a long enough password", "Forgetful")
         db.session.commit()
@@ -136,7 +136,7 @@ def test_an_explicit_shop_base_url_wins_over_the_dev_servers_address(dev_server)
 
 
 def test_a_wildcard_host_is_linked_over_the_loopback():
-    from app.commands.dev import served_url
+    from app.dev import served_url
 
     assert served_url("0.0.0.0", 5001) == "http://127.0.0.1:5001"
     assert served_url("::", 5001) == "http://[::1]:5001"

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.audit import record as audit
+from app.core.extensions import db
+from app.crm import customer_admin, interactions
+from app.crm import tags as customer_tags
+from app.feedback import reviews
+from app.mail.outbox import enqueue, retry_failed
 from app.models import AuditEntry, JoinRequest, MailStatus, MemberSession, OutboxMail, Review
-from app.services import audit, customer_admin, customer_tags, interactions, reviews
-from app.services.mail import enqueue, retry_failed
 from tests.factories import make_admin, make_book, make_member, make_placed_order, make_staff
 
 SECRETS = ("Ada", "1 Road", "vegan-cookbooks", "her sister", "ada.secret", "Sandy")

@@ -7,7 +7,7 @@ import gc
 import runpy
 from pathlib import Path
 
-from app.extensions import db
+from app.core.extensions import db
 
 CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 

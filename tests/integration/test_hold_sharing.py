@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.demand import holds
+from app.demand import lists as demand_service
+from app.demand.stock import receive_stock
 from app.models import Book, Demand, DemandStatus, Hold, HoldStatus, OutboxMail, Tier
-from app.services import demand as demand_service
-from app.services import holds
-from app.services.checkout import OutOfStock, ShippingAddress, place_order
-from app.services.stock import receive_stock
+from app.ordering.checkout import OutOfStock, ShippingAddress, place_order
 from tests.factories import make_book, make_demand, make_member
 
 ADDRESS = ShippingAddress(name="A", line1="1 St", city="C", postcode="1", country="X")
@@ -230,8 +230,8 @@ def test_the_mail_sender_loop_expires_holds_on_its_passes(app):
     import threading
     import time
 
-    from app.commands import demand as demand_commands
-    from app.commands.mail import run_sender
+    from app.demand import cli as demand_commands
+    from app.mail.cli import run_sender
 
     with app.app_context():
         book = make_book(stock_on_hand=0)
@@ -263,7 +263,7 @@ def test_the_mail_sender_loop_expires_holds_on_its_passes(app):
 
 
 def test_a_visitor_who_unsubscribes_hands_their_held_copy_to_the_next_in_line(ctx):
-    from app.services import unsubscribe
+    from app.demand import unsubscribe
 
     book = make_book(stock_on_hand=0)
     visitor = make_demand(None, book, email="v@example.test", quantity=1,

@@ -12,7 +12,16 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.crm import customer_admin, customers
+from app.crm import tags as customer_tags
+from app.crm.customer_admin import (
+    EXPORT_COVERED,
+    EXPORT_EXCLUDED,
+    PROFILE_EXCLUDED,
+    member_data,
+    member_data_rows,
+)
 from app.models import (
     AnalyticsRun,
     AuditEntry,
@@ -34,14 +43,6 @@ from app.models import (
     RecipientGroup,
     Review,
     SurveyResponse,
-)
-from app.services import customer_admin, customer_tags, customers
-from app.services.customer_admin import (
-    EXPORT_COVERED,
-    EXPORT_EXCLUDED,
-    PROFILE_EXCLUDED,
-    member_data,
-    member_data_rows,
 )
 from tests.factories import make_admin, make_book, make_demand, make_member, make_placed_order
 

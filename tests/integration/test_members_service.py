@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
-from app.errors import InvalidInput
-from app.extensions import db
+from app.core.errors import InvalidInput
+from app.core.extensions import db
+from app.membership import members, sessions
 from app.models import Member, OutboxMail, Role
-from app.services import members, sessions
 from tests.factories import make_member
 
 GOOD_PASSWORD = "a long enough phrase"

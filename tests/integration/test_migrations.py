@@ -16,10 +16,10 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
-from app.db import HAND_WRITTEN_INDEXES
-from app.extensions import db
+from app.catalog.search_index import is_search_object
+from app.core.db import HAND_WRITTEN_INDEXES
+from app.core.extensions import db
 from app.models import Member, OrderStatus
-from app.search_index import is_search_object
 from tests.conftest import _make_config, _pg_admin_url
 from tests.factories import make_member, make_placed_order
 
@@ -153,7 +153,7 @@ def _renamed_member_is_found(connection: sa.Connection, member_id: int, name: st
 
 
 def _down_and_up_past_each_new_revision(uri: str, sqlite_version=None) -> None:
-    from app.services import customers
+    from app.crm import customers
 
     app = create_app(_make_config(uri))
     with app.app_context():

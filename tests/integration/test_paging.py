@@ -3,9 +3,9 @@ pagination does, past the last page too."""
 
 from __future__ import annotations
 
-from app.extensions import db
-from app.services import customers
-from app.services.customers import CustomerFilters
+from app.core.extensions import db
+from app.crm import customers
+from app.crm.customers import CustomerFilters
 from tests.factories import make_member
 
 

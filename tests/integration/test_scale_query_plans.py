@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.extensions import db
-from app.services import catalog
+from app.catalog import browse as catalog
+from app.core.extensions import db
 from tests.factories import make_book, make_category
 
 

@@ -13,14 +13,14 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from app.extensions import db
+from app.catalog import isbn
+from app.core.extensions import db
+from app.core.text import fold
+from app.membership.members import authenticate
 from app.models import Book, Category, Member, Order, OrderEvent, OrderLine, OrderStatus, Role
 from app.seed import catalog as seed_catalog
 from app.seed.categories import CATEGORIES, CATEGORY_SLUGS
 from app.seed.loader import seed_demo
-from app.services import isbn
-from app.services.members import authenticate
-from app.services.text import fold
 from config import TestConfig
 
 BOOKS_LIMIT = 200
@@ -86,7 +86,7 @@ def test_seed_loads_the_limited_catalog_plus_the_chinese_titles_and_reports_it(a
     # ... and analyses the members, so the analysis pages show the demo data at once.
     assert "Analysed" in result.output
     with app.app_context():
-        from app.services.analytics import snapshots
+        from app.analytics import snapshots
         assert snapshots.latest_run() is not None
 
 

@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.demand import lists as demand_service
+from app.demand import stock
+from app.demand.lists import NotFound
+from app.demand.stock import ReceiptFieldError, receive_stock
 from app.models import Book, DemandStatus, Hold, MailStatus, OutboxMail, StockReceipt
-from app.services import cart, stock
-from app.services import demand as demand_service
-from app.services.demand import NotFound
-from app.services.stock import ReceiptFieldError, receive_stock
+from app.ordering import cart
 from tests.factories import make_book, make_demand, make_member
 
 
@@ -195,7 +196,7 @@ def test_a_reader_who_turns_alerts_back_on_is_served_at_the_next_arrival(ctx):
 
 
 def test_buying_a_notified_book_fulfils_the_demand_and_uses_the_held_copy(ctx):
-    from app.services.checkout import ShippingAddress, place_order
+    from app.ordering.checkout import ShippingAddress, place_order
 
     book = make_book(stock_on_hand=0)
     member = make_member()
@@ -219,8 +220,8 @@ def test_buying_a_notified_book_fulfils_the_demand_and_uses_the_held_copy(ctx):
 
 
 def test_held_copies_put_in_the_cart_are_bought_from_the_hold_not_the_shelf(ctx):
-    from app.services.checkout import ShippingAddress, place_order
-    from app.services.demand import put_held_in_cart
+    from app.demand.lists import put_held_in_cart
+    from app.ordering.checkout import ShippingAddress, place_order
 
     book = make_book(stock_on_hand=0)
     other = make_book(stock_on_hand=3)  # a second line with nothing held

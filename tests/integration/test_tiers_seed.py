@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
+from app.grades import grading, tiers
 from app.models import Book, GradeChange, GradeReason, Member, Order, OrderStatus, OutboxMail, Tier
-from app.services import cart, checkout, grading, tiers
-from app.services.checkout import ShippingAddress, place_order
-from app.services.orders import change_status
+from app.ordering import cart, checkout
+from app.ordering.checkout import ShippingAddress, place_order
+from app.ordering.orders import change_status
 from config import TestConfig
 
 BOOKS_LIMIT = 200

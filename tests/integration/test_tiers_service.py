@@ -8,12 +8,13 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.grades import tiers
+from app.grades.grading import DEFAULT_RULES, TierRule
 from app.models import GradeChange, GradeReason, Member, Order, OrderStatus, OutboxMail, Tier
-from app.services import cart, checkout, tiers
-from app.services.checkout import ShippingAddress, place_order
-from app.services.grading import DEFAULT_RULES, TierRule
-from app.services.orders import change_status
+from app.ordering import cart, checkout
+from app.ordering.checkout import ShippingAddress, place_order
+from app.ordering.orders import change_status
 from tests.factories import make_admin, make_book, make_member, make_placed_order
 
 D = Decimal

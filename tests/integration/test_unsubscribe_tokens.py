@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.services import unsubscribe
-from app.services.unsubscribe import InvalidUnsubscribeToken, Target, TokenMinter
+from app.demand import unsubscribe
+from app.demand.unsubscribe import InvalidUnsubscribeToken, Target, TokenMinter
 
 
 def test_tokens_minted_in_bulk_are_read_like_ordinary_ones(ctx):

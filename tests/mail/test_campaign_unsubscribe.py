@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from app.extensions import db
+from app.campaigns import services as campaigns
+from app.core.extensions import db
+from app.demand.unsubscribe import token_for_member
+from app.mail.outbox import deliver_due
 from app.models import CampaignRecipient, Member, RecipientGroup
-from app.services.analytics import campaigns
-from app.services.mail import deliver_due
-from app.services.unsubscribe import token_for_member
 from tests.factories import make_admin, make_member
 
 LINK = re.compile(r"<(http://localhost/demand/unsubscribe/[\w.\-]+)>")

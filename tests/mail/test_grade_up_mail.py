@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.grades import tiers
+from app.mail.outbox import deliver_due
 from app.models import MailStatus, OrderStatus, OutboxMail
-from app.services import tiers
-from app.services.mail import deliver_due
-from app.services.orders import change_status
+from app.ordering.orders import change_status
 from tests.factories import make_admin, make_member, make_placed_order
 
 

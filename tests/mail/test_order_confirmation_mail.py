@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.mail.outbox import deliver_due
 from app.models import MailStatus, OutboxMail
-from app.services import cart
-from app.services.checkout import ShippingAddress, place_order
-from app.services.mail import deliver_due
+from app.ordering import cart
+from app.ordering.checkout import ShippingAddress, place_order
 from tests.factories import make_book, make_member
 
 

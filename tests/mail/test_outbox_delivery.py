@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.mail import outbox as mail_service
+from app.mail.outbox import deliver_due, resend
 from app.models import MailStatus, OutboxMail
-from app.services import mail as mail_service
-from app.services.mail import deliver_due, resend
 from tests.conftest import Inbox, free_port
 
 

@@ -7,8 +7,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from app.extensions import db
-from app.services.mail import deliver_due
+from app.core.extensions import db
+from app.mail.outbox import deliver_due
 from tests.factories import make_member
 
 EMAIL = "reader@example.com"

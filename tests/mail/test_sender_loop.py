@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.commands import mail as mail_commands
-from app.commands.mail import PassHooks, run_sender
-from app.extensions import db
+from app.core.extensions import db
+from app.mail import cli as mail_commands
+from app.mail import outbox as mail_service
+from app.mail.cli import PassHooks, run_sender
 from app.models import OutboxMail
-from app.services import mail as mail_service
 
 
 def queue_one(n: int) -> None:
@@ -70,7 +70,7 @@ def test_an_idle_sender_is_woken_by_the_commit_that_queues_mail(app, smtp_inbox,
 
 
 def test_a_stock_receipt_wakes_the_sender_for_its_arrival_mails(app, smtp_inbox, sender):
-    from app.services.stock import receive_stock
+    from app.demand.stock import receive_stock
     from tests.factories import make_book, make_demand, make_member
 
     sender(interval=60)
@@ -104,7 +104,7 @@ def test_a_failing_background_pass_never_stops_the_mail_or_the_other_passes(
         calls["healthy"] += 1
 
     monkeypatch.setattr(mail_commands, "SENDER_PASS_HOOKS", [broken_campaign_pass, healthy_pass])
-    caplog.set_level(logging.DEBUG, logger="app.commands.mail")
+    caplog.set_level(logging.DEBUG, logger="app.mail.cli")
     with app.app_context():
         queue_one(0)
     sender(interval=0.02)
@@ -140,7 +140,7 @@ def test_a_failing_pass_is_retried_after_growing_delays_and_its_recovery_is_logg
             raise RuntimeError("down")
 
     hooks = PassHooks([flaky], clock=clock)
-    caplog.set_level(logging.DEBUG, logger="app.commands.mail")
+    caplog.set_level(logging.DEBUG, logger="app.mail.cli")
     for _ in range(400):  # a pass every second for 400 s
         hooks.run()
         clock.now += 1

@@ -7,13 +7,13 @@ import re
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.demand import lists as demand_service
+from app.demand import unsubscribe
+from app.demand.stock import receive_stock
+from app.mail.outbox import deliver_due
 from app.models import Demand, DemandStatus, Hold, HoldStatus, Member, OutboxMail
-from app.services import demand as demand_service
-from app.services import unsubscribe
-from app.services.mail import deliver_due
-from app.services.stock import receive_stock
 from tests.conftest import Inbox, free_port
 from tests.factories import make_book, make_demand, make_member
 

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
+from app.demand import holds
 from app.models import DemandStatus, Hold, HoldStatus, OutboxMail
-from app.services import holds
-from app.services.checkout import ShippingAddress, place_order
+from app.ordering.checkout import ShippingAddress, place_order
 from tests.conftest import _make_config
 from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member
 
@@ -98,7 +98,7 @@ def test_an_unknown_shop_time_zone_is_refused_at_start():
 
 @pytest.mark.parametrize("app_config", [{"SHOP_TIMEZONE": "Europe/London"}], indirect=True)
 def test_summer_time_is_named_as_such(ctx):
-    from app.web import when
+    from app.core.web import when
 
     assert when(datetime(2026, 7, 7, 11, 32, tzinfo=UTC)) == \
         "Jul 7, 2026, 12:32\u202fPM British Summer Time"

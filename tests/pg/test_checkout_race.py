@@ -8,10 +8,10 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Book, Member, Order
-from app.services import cart
-from app.services.checkout import OutOfStock, ShippingAddress, place_order
+from app.ordering import cart
+from app.ordering.checkout import OutOfStock, ShippingAddress, place_order
 from tests.factories import make_book, make_member
 from tests.web.test_checkout_twice import (
     logged_in_client,

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.crm import customer_admin, customers
+from app.crm.customers import CustomerFilters
 from app.models import Member, OrderStatus, Role
-from app.services import customer_admin, customers
-from app.services.customers import CustomerFilters
 from tests.factories import make_admin, make_member, make_placed_order
 
 pytestmark = pytest.mark.pg
@@ -105,8 +105,8 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(pg_app):
 
 
 def test_lifetime_spend_follows_payment_and_cancellation_on_postgresql(pg_app):
-    from app.services.checkout import ShippingAddress, place_order
-    from app.services.orders import change_status
+    from app.ordering.checkout import ShippingAddress, place_order
+    from app.ordering.orders import change_status
     from tests.factories import make_book
 
     address = ShippingAddress(name="Pat Payer", line1="2 Till Road", city="Shanghai",

@@ -7,8 +7,9 @@ import time
 
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.demand.stock import receive_stock
 from app.models import (
     Book,
     Demand,
@@ -19,7 +20,6 @@ from app.models import (
     OutboxMail,
     StockReceipt,
 )
-from app.services.stock import receive_stock
 from tests.factories import make_book, make_demand, make_member
 
 HOLD_SECONDS = 0.3
@@ -98,7 +98,7 @@ def test_a_fan_out_to_many_readers_writes_every_row_on_postgresql(pg_app):
 def test_lapsed_holds_pass_their_copies_on_on_postgresql(pg_app):
     from datetime import timedelta
 
-    from app.services import holds
+    from app.demand import holds
 
     with pg_app.app_context():
         book = make_book(stock_on_hand=0)
@@ -121,7 +121,7 @@ def test_lapsed_holds_pass_their_copies_on_on_postgresql(pg_app):
 
 
 def test_opted_out_readers_are_skipped_and_an_untold_hold_passes_on_on_postgresql(pg_app):
-    from app.services import demand as demand_service
+    from app.demand import lists as demand_service
 
     with pg_app.app_context():
         book = make_book(stock_on_hand=0)

@@ -23,9 +23,9 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from app.extensions import db
+from app.core.extensions import db
+from app.mail import outbox as mail_service
 from app.models import MailStatus, OutboxMail
-from app.services import mail as mail_service
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ from collections import Counter
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.mail.outbox import deliver_due
 from app.models import MailStatus, OutboxMail
-from app.services.mail import deliver_due
 
 
 def test_two_senders_at_once_deliver_each_message_exactly_once(pg_app, smtp_inbox):

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from app.extensions import db
+from app.core.extensions import db
 from config import TestConfig
 from tests.conftest import free_port
 from tests.factories import make_book, make_member
@@ -236,7 +236,7 @@ def test_a_visitors_page_from_one_servers_front_door_posts_to_the_other(servers,
 def test_a_page_forgotten_by_one_server_is_rendered_afresh_by_the_others(servers, pg_schema):
     """The front door keeps only an index of URLs; the pages are in Redis, so when one server
     forgets a page (after a change in the admin), no server serves the old one."""
-    from app.blueprints.shop.views import forget_home_shelves
+    from app.catalog.web.views import forget_home_shelves
 
     a, b = servers
     visitor = Browser("198.51.100.7")

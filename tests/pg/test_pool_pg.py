@@ -1,12 +1,12 @@
 """A pooled connection the database dropped while it sat idle (a restart, an idle timeout) is
-tested and replaced before a request uses it (app/observability.ping_idle_connections)."""
+tested and replaced before a request uses it (app/serving/observability.ping_idle_connections)."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 
 
 def _pooled_backend_pid(app) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 
 
 def test_every_connection_prices_random_reads_as_on_an_ssd(pg_app):

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.catalog import browse as catalog
+from app.core.extensions import db
 from app.models import Book
-from app.services import catalog
 from tests.factories import make_book, make_category
 
 pytestmark = pytest.mark.pg

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.grades import tiers
 from app.models import GradeChange, Member, Order, OrderStatus
-from app.services import tiers
-from app.services.orders import change_status
+from app.ordering.orders import change_status
 from tests.factories import make_member, make_placed_order
 
 # The first payment keeps its transaction open this long, so the second must really wait for
@@ -93,7 +93,7 @@ def test_many_members_paid_at_once_are_each_graded_on_their_own_orders(pg_app):
 
 
 def test_replacing_the_table_regrades_everyone_in_one_pass_on_postgresql(pg_app):
-    from app.services.grading import TierRule
+    from app.grades.grading import TierRule
 
     with pg_app.app_context():
         tiers.ensure_default_tiers()

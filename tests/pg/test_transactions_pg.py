@@ -1,4 +1,5 @@
-"""Transactions on PostgreSQL (app/observability.watch_transactions): a transaction sends BEGIN
+"""Transactions on PostgreSQL (app/serving/observability.watch_transactions): a transaction sends
+BEGIN
 only before its first write, so a page that only reads opens none; from that write on it is
 one transaction, locks included. A request that only read keeps the statements psycopg
 prepared; anything that wrote still rolls back unless the view committed."""
@@ -10,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 
-from app.extensions import db
+from app.core.extensions import db
+from app.demand import holds
 from app.models import Category, Member
-from app.services import holds
 from tests.factories import make_category, make_member
 
 

@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from app.services.covers import PALETTES, cover_svg, display_width, render_cover, wrap
+from app.catalog.covers import PALETTES, cover_svg, display_width, render_cover, wrap
 
 SVG = "{http://www.w3.org/2000/svg}"
 

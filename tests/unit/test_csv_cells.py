@@ -1,5 +1,5 @@
 """A CSV cell keeps numbers as numbers a spreadsheet can sum, and neutralises text a
-spreadsheet would run as a formula (OWASP CSV injection): the rule in app.services.exports."""
+spreadsheet would run as a formula (OWASP CSV injection): the rule in app.core.exports."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.services.exports import Text, csv_safe
+from app.core.exports import Text, csv_safe
 
 
 @pytest.mark.parametrize(("value", "cell"), [

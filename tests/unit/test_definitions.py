@@ -1,4 +1,4 @@
-"""The shop's definitions (app.services.definitions): the discount shared over an order's lines
+"""The shop's definitions (app.ordering.definitions): the discount shared over an order's lines
 adds up to the cent, and the paid statuses are the counted ones."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from app.models import OrderStatus
-from app.services import definitions
+from app.ordering import definitions
 
 D = Decimal
 

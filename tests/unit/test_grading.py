@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.money import round_money
-from app.services.grading import (
+from app.core.money import round_money
+from app.grades.grading import (
     DEFAULT_RULES,
     Demotion,
     TierRule,
@@ -21,7 +21,7 @@ from app.services.grading import (
     tier_for,
     validate_table,
 )
-from app.services.pricing import quote
+from app.ordering.pricing import quote
 
 D = Decimal
 FEE = D("10.00")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.services import isbn
+from app.catalog import isbn
 
 
 @pytest.mark.parametrize(

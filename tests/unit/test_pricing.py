@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.pricing import Quote, quote
+from app.ordering.pricing import Quote, quote
 
 FEE = Decimal("10.00")
 FREE_FROM = Decimal("99.00")

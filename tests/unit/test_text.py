@@ -1,6 +1,6 @@
 """Search text folding: case, accents and full-width forms do not matter; CJK passes through."""
 
-from app.services.text import fold, search_terms
+from app.core.text import fold, search_terms
 
 
 def test_fold_drops_case_and_accents():

@@ -8,10 +8,10 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.membership import members
 from app.models import Book, Cart, Member, OutboxMail
-from app.services import members
-from app.services.cart import SESSION_KEY
+from app.ordering.cart import SESSION_KEY
 from tests.factories import make_book, make_member
 from tests.pages import csrf_token as _csrf_token
 

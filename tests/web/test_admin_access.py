@@ -3,7 +3,7 @@
 Anonymous visitors are sent to log in, logged-in members get 403, and staff see each page
 (200, or 404 for an id that does not exist), never a server error, except the admin-only ones:
 those are found from their `admin_required` / `admin_required_for` decorator
-(app.blueprints.admin.common.admin_only_rules), staff get 403 there and an admin gets in.
+(app.admin.common.admin_only_rules), staff get 403 there and an admin gets in.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 
 from app import create_app
-from app.blueprints.admin.common import admin_only_rules
-from app.extensions import db
+from app.admin.common import admin_only_rules
+from app.core.extensions import db
 from app.models import MailStatus, OutboxMail
 from config import TestConfig
 from tests.factories import (

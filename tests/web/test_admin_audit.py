@@ -12,9 +12,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.audit import query as audit_query
+from app.core.audit import record as audit
+from app.core.extensions import db
 from app.models import AuditEntry, Member
-from app.services import audit, audit_query
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,

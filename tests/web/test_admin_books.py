@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Book, Category
 from tests.factories import DEFAULT_PASSWORD, make_book, make_category, make_staff
 from tests.pages import csrf_token as _csrf_token

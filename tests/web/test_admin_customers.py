@@ -11,10 +11,11 @@ import pytest
 import sqlalchemy as sa
 from jinja2 import ChoiceLoader, DictLoader
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.crm import customers, interactions
+from app.crm import tags as customer_tags
 from app.models import AuditEntry, Interaction, Member, OutboxMail, Role
-from app.services import customer_tags, customers, interactions
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,
@@ -318,8 +319,8 @@ def test_list_record_and_csv_show_the_paid_revenue_as_lifetime_spend(app, as_adm
     from decimal import Decimal
 
     from app.models import OrderStatus
-    from app.services.checkout import ShippingAddress, place_order
-    from app.services.orders import change_status
+    from app.ordering.checkout import ShippingAddress, place_order
+    from app.ordering.orders import change_status
     from tests.factories import make_book
 
     address = ShippingAddress(name="Pat Payer", line1="2 Till Road", city="Shanghai",

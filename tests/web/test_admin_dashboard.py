@@ -12,9 +12,10 @@ from decimal import Decimal
 
 import pytest
 
-from app.extensions import db
+from app.core import charts
+from app.core.extensions import db
+from app.crm import stats as admin_stats
 from app.models import DemandStatus, MailStatus, OrderStatus, OutboxMail
-from app.services import admin_stats, charts
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_book,
@@ -372,7 +373,7 @@ def test_an_unknown_chart_is_not_found(staff):
 
 
 def test_follow_ups_due_today_are_on_the_dashboard(app, staff):
-    from app.services import interactions
+    from app.crm import interactions
 
     with app.app_context():
         from app.models import Member

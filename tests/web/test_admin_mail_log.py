@@ -11,11 +11,11 @@ from email.utils import format_datetime
 import pytest
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
-from app.mailcatcher import start_catcher
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.mail.catcher import start_catcher
+from app.mail.outbox import deliver_due
 from app.models import MailStatus, OutboxMail
-from app.services.mail import deliver_due
 from tests.conftest import free_port
 from tests.factories import DEFAULT_PASSWORD, make_staff
 from tests.pages import csrf_token as _csrf_token
@@ -273,7 +273,7 @@ def test_only_messages_in_the_catcher_folder_can_be_opened(staff, mailbox, name)
 
 
 class TestTheEmbeddedCatcher:
-    """The mail sender delivers over real SMTP to app.mailcatcher, which staff then read."""
+    """The mail sender delivers over real SMTP to app.mail.catcher, which staff then read."""
 
     @pytest.fixture
     def app_config(self, mailbox):
@@ -301,7 +301,7 @@ class TestTheEmbeddedCatcher:
 
 
 def test_a_resend_is_written_to_the_audit_log(app, staff):
-    from app.models.audit import AuditEntry
+    from app.core.audit.models import AuditEntry
 
     mail_id = add_mail(app, status=MailStatus.FAILED, attempts=8, last_error="refused")
 

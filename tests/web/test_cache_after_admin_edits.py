@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Book, Review, ReviewStatus
 from tests.factories import (
     DEFAULT_PASSWORD,

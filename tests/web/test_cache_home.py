@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.blueprints.shop.views import forget_home_shelves, forget_nav_categories
-from app.extensions import cache, db
+from app.catalog.web.views import forget_home_shelves, forget_nav_categories
+from app.core.extensions import cache, db
 from app.models import Book
 from tests.factories import make_book, make_category, make_member
 from tests.web.test_shop_query_counts import counting_statements

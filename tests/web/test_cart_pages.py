@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Book, Member, Order, OutboxMail
-from app.services import cart
-from app.services.checkout import ShippingAddress, place_order
+from app.ordering import cart
+from app.ordering.checkout import ShippingAddress, place_order
 from tests.factories import make_book, make_member
 
 EMAIL = "member@example.test"
@@ -381,7 +381,7 @@ class TestWithCsrfOn:
 
 def test_a_member_discount_shows_as_its_own_line_on_cart_checkout_order_and_mail(
         app, client, auth, books, member_id, monkeypatch):
-    from app.services import checkout
+    from app.ordering import checkout
 
     # What the member-grade issue (#7) will do: give this member a 5 % rate.
     monkeypatch.setattr(checkout, "member_discount_rate", lambda member: Decimal("0.05"))

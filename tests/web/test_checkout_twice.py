@@ -18,9 +18,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Book, Member, Order, OutboxMail
-from app.services import cart
+from app.ordering import cart
 from tests.factories import DEFAULT_PASSWORD, make_book, make_member
 
 CHECKOUT = {

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.crm import customers
 from app.models import OrderStatus
-from app.services import customers
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,

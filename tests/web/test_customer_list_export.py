@@ -10,7 +10,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import AuditEntry, Member
 from tests.factories import DEFAULT_PASSWORD, make_admin, make_member, make_staff
 

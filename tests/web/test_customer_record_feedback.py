@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.crm import customer_admin
+from app.feedback import reviews
 from app.models import Review, SurveyResponse
-from app.services import customer_admin, reviews
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.demand import lists as demand_service
 from app.models import Book, Demand, DemandStatus, OutboxMail, StockReceipt
-from app.services import demand as demand_service
 from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member, make_staff
 from tests.pages import csrf_token as _csrf_token
 
@@ -241,7 +241,7 @@ class TestWithCsrf:
 
 
 def _audit(app, action: str):
-    from app.models.audit import AuditEntry
+    from app.core.audit.models import AuditEntry
 
     with app.app_context():
         return [(e.actor_label, e.target_type, e.target_id, e.after, e.summary)

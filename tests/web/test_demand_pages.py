@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.demand import unsubscribe
+from app.demand.stock import receive_stock
 from app.models import Book, Demand, DemandStatus, Member
-from app.services import unsubscribe
-from app.services.stock import receive_stock
 from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member
 from tests.pages import csrf_token as _csrf_token
 

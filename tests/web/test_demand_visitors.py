@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.demand import lists as demand_service
+from app.demand.lists import PendingConfirmation, TooManyRequests
+from app.demand.stock import receive_stock
+from app.mail.outbox import deliver_due
+from app.membership import members
 from app.models import Demand, DemandStatus, Member, OutboxMail
-from app.services import demand as demand_service
-from app.services import members
-from app.services.demand import PendingConfirmation, TooManyRequests
-from app.services.mail import deliver_due
-from app.services.stock import receive_stock
 from tests.factories import make_book
 
 
@@ -181,7 +181,7 @@ def test_an_unconfirmed_visitor_demand_does_not_join_an_account(ctx):
 
 
 def test_a_visitor_unsubscribe_cancels_their_demand(app, client):
-    from app.services import unsubscribe
+    from app.demand import unsubscribe
 
     with app.app_context():
         demand = demand_service.record_visitor_demand("v@example.test",

@@ -10,7 +10,9 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.feedback import reviews
+from app.mail.outbox import deliver_due
 from app.models import (
     AuditEntry,
     Order,
@@ -20,9 +22,7 @@ from app.models import (
     ReviewStatus,
     SurveyResponse,
 )
-from app.services import reviews
-from app.services.mail import deliver_due
-from app.services.orders import change_status
+from app.ordering.orders import change_status
 from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_placed_order, make_staff
 from tests.web.test_shop_query_counts import counting_statements
 

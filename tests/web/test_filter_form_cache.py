@@ -1,5 +1,5 @@
 """The admin lists' filter forms are rendered once per query string and language
-(app.page_cache.filter_form), and never show anything stale or someone else's input."""
+(app.serving.page_cache.filter_form), and never show anything stale or someone else's input."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from contextlib import contextmanager
 import pytest
 from flask import template_rendered
 
-from app.extensions import db
-from app.services import customer_tags
+from app.core.extensions import db
+from app.crm import tags as customer_tags
 from tests.factories import DEFAULT_PASSWORD, make_member, make_staff
 
 FILTERS = "admin/customers/_filters.html"

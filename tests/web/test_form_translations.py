@@ -1,5 +1,5 @@
 """WTForms' own messages come in the reader's language, from a catalogue loaded once per
-language and process (app.forms), not from disk in every request that builds a form."""
+language and process (app.core.forms), not from disk in every request that builds a form."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from babel import support
 from flask_babel import force_locale
 from wtforms.i18n import messages_path
 
-from app import forms
-from app.blueprints.cart.forms import CheckoutForm
+from app.core import forms
+from app.ordering.web.forms import CheckoutForm
 
 REQUIRED = "This field is required."
 

@@ -1,4 +1,5 @@
-"""A visitor's request for a cached catalog page is answered before Flask (app/front_door.py),
+"""A visitor's request for a cached catalog page is answered before Flask
+(app/serving/front_door.py),
 with exactly what Flask would have answered: the same page, language, header, compression,
 and a CSRF token and session cookie that work. Anyone the page cache would not serve, and any
 page it no longer holds, goes through Flask."""
@@ -11,7 +12,7 @@ import re
 import pytest
 from flask import request_started
 
-from app.front_door import ENVIRON_KEY
+from app.serving.front_door import ENVIRON_KEY
 from tests.web.test_page_cache import CSRF_ON, log_in, token_in
 
 TOKEN = re.compile(r'(name="csrf_token" (?:type="hidden" )?value=")[^"]+(")')
@@ -137,7 +138,7 @@ def test_each_language_is_its_own_page(app, shelf, reached_flask):
 
 
 def test_a_page_the_shop_forgot_is_rendered_again_by_flask(app, shelf, reached_flask):
-    from app.blueprints.shop.views import forget_home_shelves
+    from app.catalog.web.views import forget_home_shelves
 
     app.test_client().get("/")
     with app.test_request_context():

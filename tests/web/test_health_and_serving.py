@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from app.observability import JsonFormatter
+from app.serving.observability import JsonFormatter
 
 # --------------------------------------------------------------------------- /healthz
 
@@ -80,7 +80,7 @@ def test_the_fingerprint_changes_when_the_file_changes(app, tmp_path):
     sheet = static / "css" / "site.css"
     sheet.write_text("body { color: black }")
     app.static_folder = str(static)
-    from app.assets import static_url
+    from app.serving.assets import static_url
 
     with app.test_request_context():
         before = static_url("css/site.css")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.extensions import db
+from app.core.extensions import db
 from tests.factories import make_admin, make_book, make_category, make_member, make_placed_order
 from tests.pages import log_in
 
@@ -61,7 +61,7 @@ def shop(app) -> dict:
         admin = make_admin(email="boss@example.test")
         reader = make_member(email="reader@example.test")
         make_placed_order(reader, lines=[(book, 1)])
-        from app.services.analytics import campaigns
+        from app.campaigns import services as campaigns
         campaign = campaigns.create(admin, name="C", subject="S", message="M",
                                     audience_kind="tier", audience_value="regular")
         db.session.commit()

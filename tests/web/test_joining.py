@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.demand import lists as demand_service
+from app.membership import members
 from app.models import Demand, DemandStatus, JoinRequest, Member, OutboxMail
-from app.services import demand as demand_service
-from app.services import members
 from tests.factories import make_book, make_member
 
 PASSWORD = "correct horse 1"

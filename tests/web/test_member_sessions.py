@@ -10,8 +10,8 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
 from app.models import Member, MemberSession
 from tests.factories import make_book, make_member, make_staff
 from tests.web.test_shop_query_counts import counting_statements
@@ -207,7 +207,7 @@ def test_changing_the_password_ends_the_other_session_records(app, reader):
 
 
 def test_resetting_the_password_ends_every_session(app, reader):
-    from app.services import members
+    from app.membership import members
 
     signed_in = app.test_client()
     _login(signed_in, remember="y")

@@ -1,5 +1,5 @@
 """The catalog pages come from the shared page cache, with each visitor's own CSRF token and
-header filled in (app/page_cache.py). Nothing personal is ever served to someone else."""
+header filled in (app/serving/page_cache.py). Nothing personal is ever served to someone else."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Book
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.test_shop_query_counts import counting_statements
@@ -117,7 +117,7 @@ def test_a_listing_shows_changes_once_its_page_expires(app, client, shelf):
     assert "Retitled tale" not in client.get("/category/fiction").get_data(True)  # cached
 
     with app.app_context():
-        from app.extensions import cache
+        from app.core.extensions import cache
         for key in [k for k in cache.cache._cache if k.startswith("page:category")]:
             cache.cache._cache[key] = (1.0, cache.cache._cache[key][1])  # time has passed
 

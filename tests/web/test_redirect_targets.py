@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.core.security import safe_next_url
 from app.models import OutboxMail
-from app.security import safe_next_url
 from tests.factories import DEFAULT_PASSWORD, make_book, make_member
 
 HOSTILE = ["/a\nb", "/a\r\nSet-Cookie: x=1", "/a\rb", "/\t/evil.example", "/a\x00b", "/a\x7fb",

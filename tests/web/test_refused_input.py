@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
-from app.extensions import db
-from app.forms import CONTROL_MESSAGE, DecimalInput, RefuseControlCharacters
+from app.core.extensions import db
+from app.core.forms import CONTROL_MESSAGE, DecimalInput, RefuseControlCharacters
 from app.models import Book, Campaign, Tier
 from tests.factories import make_admin, make_member, make_placed_order
 from tests.pages import log_in

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from flask import request_started
 
-from app.extensions import db
+from app.core.extensions import db
 from tests.factories import make_admin, make_member
 from tests.web.test_page_cache import log_in
 
@@ -70,7 +70,7 @@ def test_a_page_the_front_door_answers_before_flask_carries_them(app, shelf):
 
 def test_a_fingerprinted_static_file_keeps_its_long_cache_and_gets_the_headers(app, client):
     with app.test_request_context():
-        from app.assets import static_url
+        from app.serving.assets import static_url
         url = static_url("css/site.css")
 
     response = client.get(url)

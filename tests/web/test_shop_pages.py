@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
 from app.models import Category
 from tests.factories import make_book, make_category
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import db
+from app.core.extensions import db
+from app.grades import tiers
 from app.models import GradeChange, Member, OrderStatus, Tier
-from app.services import tiers
-from app.services.orders import change_status
+from app.ordering.orders import change_status
 from tests.factories import make_admin, make_member, make_placed_order, make_staff
 from tests.pages import csrf_token as _csrf_token
 from tests.pages import log_in as _login

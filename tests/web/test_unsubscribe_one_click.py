@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.db import utcnow
-from app.extensions import db
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.demand import unsubscribe
+from app.demand.stock import receive_stock
 from app.models import Demand, DemandStatus, Hold, HoldStatus, Member
-from app.services import unsubscribe
-from app.services.stock import receive_stock
 from tests.factories import make_book, make_demand, make_member
 from tests.pages import csrf_token
 from tests.web.test_page_cache import CSRF_ON

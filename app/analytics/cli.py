@@ -1,0 +1,95 @@
+"""`flask analytics ...`: compute the analysis snapshots (issue 5).
+
+Classification and lifetime value (`recompute`): RFM segments, the monthly segment history
+and its Markov chain, BG/NBD + Gamma-Gamma CLV, customer equity. Run it once a day from cron,
+and every few minutes with `--queued` so a recompute asked for on the admin page (large shops)
+is picked up:
+
+    15 3 * * *   cd /srv/bookstation && .venv/bin/flask --app run analytics recompute
+    */5 * * * *  cd /srv/bookstation && .venv/bin/flask --app run analytics recompute --queued
+
+It is not hooked into the mail sender's pass: a full recompute takes up to a minute on a large
+shop, and mail must not wait behind it.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from app.analytics import snapshots
+from app.core.extensions import db
+
+analytics = AppGroup("analytics", help="Member analytics: segments, CLV, satisfaction.")
+
+
+# --------------------------------------------------------------------------- segments and CLV
+
+
+@analytics.command("recompute")
+@click.option("--queued", is_flag=True,
+              help="Only run a recompute asked for on the admin page, if there is one.")
+def recompute(queued: bool) -> None:
+    """Recompute RFM segments, segment history, CLV and customer equity into snapshots."""
+    if queued:
+        run = snapshots.run_queued()
+        if run is None:
+            click.echo("No recompute queued.")
+            return
+    else:
+        pending = snapshots.queued_run()
+        try:
+            run = snapshots.recompute(run=pending)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+    timings = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in (run.timings or {}).items())
+    click.echo(f"Analytics snapshot {run.id}: {run.members} members, {run.buyers} buyers "
+               f"({timings}).")
+
+
+# --------------------------------------------------------------------------- satisfaction,
+# loyalty, associations, forecast (issue 5, second half: app.analytics.satisfaction,
+# associations, forecast). Kept apart from `recompute` above.
+
+
+@analytics.command("feedback")
+def feedback_recompute() -> None:
+    """Recompute "also bought" associations, satisfaction, cohorts and the reorder forecast."""
+    from app.analytics.satisfaction import recompute_feedback
+
+    try:
+        report = recompute_feedback()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    timings = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in report.timings.items())
+    click.echo(f"Feedback snapshots: {report.rules:,} association rules from "
+               f"{report.buyers:,} buying members ({timings}; {report.total:.2f}s in all).")
+
+
+@analytics.command("associations")
+def associations_recompute() -> None:
+    """Recompute only the "members who bought this also bought" snapshot."""
+    from app.analytics import associations
+
+    try:
+        report = associations.compute()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(f"{report.rules:,} association rules for {report.books:,} books from "
+               f"{report.members:,} buying members in {report.seconds:.2f}s.")
+
+
+def enqueue_campaigns_on_sender_pass() -> None:
+    """A mail sender pass hook: write the next batch of sent campaigns' mails to the outbox
+    (app.campaigns.services.enqueue_pending), then commit. A failure propagates
+    to the sender's PassHooks: rolled back, logged once, retried with backoff."""
+    from app.campaigns import services as campaigns
+
+    if campaigns.enqueue_pending():
+        db.session.commit()

@@ -1,0 +1,144 @@
+"""Admin analysis pages (issue 5, classification and lifetime value).
+
+Everything shown is read from the latest finished snapshot (app.analytics.snapshots);
+no page computes. Staff may read; only an admin may ask for a recompute (POST, CSRF): small
+shops get it at once, large ones queue it for `flask analytics recompute --queued` (cron).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin import bp, register_nav
+from app.admin.common import PER_PAGE, admin_required, page_number
+from app.analytics import markov, member_summary, reports, snapshots
+from app.analytics import segments as seg
+from app.core.audit import record as audit
+from app.core.extensions import db
+from app.core.forms import AppForm
+from app.core.paging import PagerMixin
+from app.core.web import lazy_gettext as _l
+from app.crm import customers
+
+AT_RISK_LIST = 50
+
+
+@dataclass(frozen=True)
+class Pager(PagerMixin):
+    """What the pager macro reads."""
+
+    page: int
+    total: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+
+class RecomputeForm(AppForm):
+    """Only the CSRF token."""
+
+
+def customer_link(member_id: int) -> str:
+    """The customer record when that page exists, else the member's grade page."""
+    for endpoint in ("admin.customer", "admin.member_grade"):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint, member_id=member_id)
+    return "#"
+
+
+@bp.app_template_global("segment_label")
+def segment_label(code: str) -> str:
+    return seg.label(code)
+
+
+def _common(run) -> dict:
+    return {
+        "run": run,
+        "pending": reports.pending_run(),
+        "form": RecomputeForm(),
+        "customer_link": customer_link,
+        "advice": seg.ADVICE,
+    }
+
+
+@bp.route("/analytics")
+def analytics():
+    run = snapshots.latest_run()
+    overview = reports.overview(run, AT_RISK_LIST) if run else None
+    return render_template("admin/analytics/index.html", title=_l("Segments and value"),
+                           overview=overview,
+                           drop=float(snapshots.setting("ANALYTICS_AT_RISK_DROP")),
+                           **_common(run))
+
+
+@bp.route("/analytics/migration")
+def analytics_migration():
+    run = snapshots.latest_run()
+    context = {}
+    if run is not None:
+        chain, months_used = snapshots.chain_for(run)
+        sizes = reports.current_sizes(run)
+        months = int(snapshots.setting("ANALYTICS_PROJECTION_MONTHS"))
+        context = {
+            "chain": chain,
+            "months_used": months_used,
+            "sizes": sizes,
+            "projection": markov.project(chain, sizes, months),
+            "history": reports.month_sizes(run, 12),
+        }
+    return render_template("admin/analytics/migration.html", title=_l("Segment migration"),
+                           **context, **_common(run))
+
+
+@bp.route("/analytics/segments/<code>")
+def analytics_segment(code: str):
+    if code not in seg.SEGMENTS:
+        abort(404)
+    run = snapshots.latest_run()
+    page = page_number()
+    rows, total = reports.segment_members(run, code, page, PER_PAGE) if run else ([], 0)
+    if page > 1 and not rows:
+        abort(404)
+    return render_template("admin/analytics/segment.html", title=seg.label(code), code=code,
+                           rows=rows, total=total, pagination=Pager(page, total, PER_PAGE),
+                           **_common(run))
+
+
+@bp.route("/analytics/recompute", methods=["POST"])
+@admin_required
+def analytics_recompute():
+    form = RecomputeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    limit = int(snapshots.setting("ANALYTICS_INLINE_MAX_MEMBERS"))
+    if snapshots.member_count() <= limit:
+        try:
+            run = snapshots.recompute(actor=current_user)
+            audit.record(current_user, "analytics.recompute", run,
+                         summary=f"recomputed analytics for {run.members} members")
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        flash(_("Recomputed: %(members)d members as of now.", members=run.members), "success")
+    else:
+        run = snapshots.request_recompute(current_user)
+        audit.record(current_user, "analytics.recompute_queued", run,
+                     summary="queued an analytics recompute")
+        db.session.commit()
+        flash(_("Recompute queued; it runs within a few minutes "
+                "(flask analytics recompute --queued)."), "success")
+    return redirect(url_for("admin.analytics"))
+
+
+customers.register_customer_panel(
+    "analytics", _l("Segment and lifetime value"), "admin/customers/_analytics_panel.html",
+    lambda member: {"analytics": member_summary(member.id)}, order=40)
+register_nav(__name__, "admin.analytics", _l("Segments and value"), order=60)

@@ -1,7 +1,0 @@
-"""Cart, checkout and the member's own orders."""
-
-from flask import Blueprint
-
-bp = Blueprint("cart", __name__)
-
-from app.blueprints.cart import views  # noqa: E402,F401

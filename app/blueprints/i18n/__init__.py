@@ -1,7 +1,0 @@
-"""The header's language switch (issue 6): a small CSRF-protected POST that remembers the choice."""
-
-from flask import Blueprint
-
-bp = Blueprint("i18n", __name__)
-
-from app.blueprints.i18n import views  # noqa: E402,F401

@@ -1,7 +1,0 @@
-"""Shop: the public catalog (home, categories, search, book pages, covers)."""
-
-from flask import Blueprint
-
-bp = Blueprint("shop", __name__)
-
-from app.blueprints.shop import views  # noqa: E402,F401

@@ -1,0 +1,204 @@
+"""Admin: campaigns (issue 5). Pick an audience (RFM segment, grade or everyone), write the
+mail, preview it for a real member, send it through the outbox with a random hold-out, and
+read the uplift afterwards.
+
+Roles: staff may draft, edit and preview (preparing a campaign changes nothing for members);
+only an admin may send, because a send reaches thousands of members and cannot be undone.
+Every draft, edit and send is in the audit log.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+from app.admin import bp, register_nav
+from app.admin.common import ID, admin_required, form_status, is_admin, page_number
+from app.admin.forms import ActionForm, stripped
+from app.campaigns import services as campaign_service
+from app.campaigns.models import Campaign
+from app.core.extensions import db
+from app.core.forms import AppForm, DecimalInput
+from app.core.security import CONTROL_CHARACTERS
+from app.core.web import lazy_gettext as _l
+from app.core.web import tier_label
+from app.grades import tiers
+from app.membership.models import Member, Role
+
+HUNDRED = Decimal("100")
+
+
+def audience_choices() -> list[tuple[str, str]]:
+    from app.analytics import segments
+
+    choices = [("all", _("All members"))]
+    choices += [(f"segment:{code}", _("Segment: %(name)s", name=segments.label(code)))
+                for code in segments.SEGMENTS]
+    choices += [(f"tier:{rule.code}", _("Grade: %(name)s", name=tier_label(rule.name)))
+                for rule in tiers.load_rules()]
+    return choices
+
+
+def _select_choices() -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in audience_choices()]
+
+
+def audience_label(campaign: Campaign) -> str:
+    key = campaign.audience_kind if campaign.audience_kind == "all" else \
+        f"{campaign.audience_kind}:{campaign.audience_value}"
+    return dict(audience_choices()).get(key, key)
+
+
+class CampaignForm(AppForm):
+    name = StringField(_l("Name (for staff)"), filters=[stripped],
+                       validators=[DataRequired(_l("Give the campaign a name.")),
+                                   Length(max=120)])
+    audience = SelectField(_l("Who gets it"), validators=[DataRequired()])
+    subject = StringField(_l("Subject"), filters=[stripped],
+                          validators=[DataRequired(_l("Write a subject.")), Length(max=200)],
+                          description=_l("{name} is replaced by the member's name."))
+    message = TextAreaField(_l("Message"), filters=[stripped],
+                            validators=[DataRequired(_l("Write the message.")),
+                                        Length(max=5000)],
+                            description=_l("Plain text; an empty line starts a new paragraph. "
+                                           "{name} is replaced by the member's name. Each mail "
+                                           "ends with the member's personal recommendations."))
+    holdout = DecimalInput(_l("Hold-out share (%)"), places=1, digits=3,
+                           message=_l("Enter a percentage from 0 to 50."), validators=[
+        InputRequired(_l("Enter a percentage from 0 to 50.")),
+        NumberRange(min=0, max=50, message=_l("Enter a percentage from 0 to 50."))],
+        description=_l("This share of the audience, drawn at random, gets nothing: comparing "
+                       "them with the mailed members shows what the campaign earned."))
+
+    def audience_parts(self) -> tuple[str, str | None]:
+        kind, _sep, value = (self.audience.data or "").partition(":")
+        return kind, value or None
+
+
+def _form(campaign: Campaign | None = None) -> CampaignForm:
+    if campaign is None or request.method == "POST":
+        form = CampaignForm()
+        if request.method == "GET":
+            rate = Decimal(str(current_app.config.get("CAMPAIGN_HOLDOUT_RATE", "0.10")))
+            form.holdout.data = rate * HUNDRED
+    else:
+        form = CampaignForm(data={
+            "name": campaign.name, "subject": campaign.subject, "message": campaign.message,
+            "audience": "all" if campaign.audience_kind == "all"
+            else f"{campaign.audience_kind}:{campaign.audience_value}",
+            "holdout": campaign.holdout_rate * HUNDRED})
+    form.audience.choices = _select_choices()
+    return form
+
+
+def _save(form: CampaignForm, campaign: Campaign | None) -> Campaign | None:
+    kind, value = form.audience_parts()
+    values = {"name": form.name.data, "subject": form.subject.data,
+              "message": form.message.data, "audience_kind": kind, "audience_value": value,
+              "holdout_rate": (form.holdout.data / HUNDRED).quantize(Decimal("0.001"))}
+    actor = current_user._get_current_object()
+    try:
+        if campaign is None:
+            return campaign_service.create(actor, **values)
+        return campaign_service.update(campaign, actor, **values)
+    except campaign_service.CampaignError as exc:
+        db.session.rollback()
+        form.form_errors.append(exc.message)
+        return None
+
+
+@bp.route("/campaigns")
+def campaigns():
+    return render_template("admin/campaigns/list.html",
+                           pagination=campaign_service.list_campaigns(page_number()),
+                           audience_label=audience_label, title=_("Campaigns"))
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+def campaign_new():
+    form = _form()
+    if form.validate_on_submit():
+        campaign = _save(form, None)
+        if campaign is not None:
+            db.session.commit()
+            flash(_("Campaign drafted. Check the preview before sending."), "success")
+            return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+    return render_template("admin/campaigns/form.html", form=form, campaign=None,
+                           title=_("New campaign")), form_status(form)
+
+
+@bp.route(f"/campaigns/<{ID}:campaign_id>/edit", methods=["GET", "POST"])
+def campaign_edit(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    if not campaign.is_draft:
+        flash(_("This campaign has been sent; it can no longer be changed."), "error")
+        return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+    form = _form(campaign)
+    if form.validate_on_submit():
+        if _save(form, campaign) is not None:
+            db.session.commit()
+            flash(_("Campaign saved."), "success")
+            return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
+    return render_template("admin/campaigns/form.html", form=form, campaign=campaign,
+                           title=_("Edit campaign")), form_status(form)
+
+
+def _preview_member(campaign: Campaign) -> Member | None:
+    """The member named by ?member= (id or email), else the first mailable audience member,
+    else the member of staff looking."""
+    # No id or address holds a control character (PostgreSQL refuses a NUL in a query).
+    wanted = CONTROL_CHARACTERS.sub("", request.args.get("member") or "").strip()
+    if wanted:
+        cond = Member.id == int(wanted) if wanted.isdecimal() and len(wanted) < 10 \
+            else sa.func.lower(Member.email) == wanted.lower()
+        member = db.session.scalar(sa.select(Member).where(cond, Member.role == Role.MEMBER))
+        if member is not None:
+            return member
+        flash(_("No member %(who)s; showing another.", who=wanted), "info")
+    member = campaign_service.first_mailable(campaign.audience_kind, campaign.audience_value)
+    return member or current_user._get_current_object()
+
+
+@bp.route(f"/campaigns/<{ID}:campaign_id>")
+def campaign_detail(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    preview = counts = None
+    if campaign.is_draft:
+        counts = campaign_service.audience_counts(campaign.audience_kind,
+                                                  campaign.audience_value)
+        preview = campaign_service.preview(campaign, _preview_member(campaign))
+    return render_template(
+        "admin/campaigns/detail.html", campaign=campaign, preview=preview, counts=counts,
+        audience=audience_label(campaign), result=campaign_service.results(campaign),
+        can_send=is_admin(), send_form=ActionForm(),
+        waiting=0 if campaign.is_draft else campaign_service.queued_count(campaign),
+        result_days=current_app.config.get("CAMPAIGN_RESULT_DAYS", 14),
+        title=_("Campaign: %(name)s", name=campaign.name))
+
+
+@bp.route(f"/campaigns/<{ID}:campaign_id>/send", methods=["POST"])
+@admin_required
+def campaign_send(campaign_id: int):
+    campaign = db.get_or_404(Campaign, campaign_id)
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        report = campaign_service.send(campaign, current_user._get_current_object())
+    except campaign_service.CampaignError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Campaign sent: %(mailed)s mails queued, %(holdout)s members held out, "
+                "%(opted)s opted out of mail.", mailed=report.mailed, holdout=report.holdout,
+                opted=report.opted_out), "success")
+    return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id))
+
+
+register_nav(__name__, "admin.campaigns", _l("Campaigns"), order=66)

@@ -1,0 +1,1 @@
+"""catalog: see docs/ARCHITECTURE.md."""

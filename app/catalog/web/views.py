@@ -1,0 +1,265 @@
+"""The public catalog pages: home, category, book, search, and the generated covers."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_decimal, format_number, get_locale
+from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.catalog import browse as catalog
+from app.catalog.covers import cover_svg
+from app.catalog.models import Book
+from app.catalog.web import bp
+from app.catalog.web.forms import ListingForm, SearchForm
+from app.core.errors import NotFound
+from app.core.extensions import db
+from app.feedback import reviews
+from app.serving import caching, page_cache
+
+# Ids beyond a 32-bit integer cannot exist; refusing them in the URL keeps them away from SQL.
+MAX_ID = 2**31 - 1
+HOME_SHELF = 12
+COVER_MAX_AGE = 30 * 24 * 3600
+
+
+# --------------------------------------------------------------------------- shared caches
+
+NAV_KEY = "shop:nav"
+HOME_KEY = "shop:home"  # the shelves, per language
+
+
+def cached_nav_categories() -> list[catalog.NavCategory]:
+    """The header's categories: at most one query per request, one per TTL in the shared cache.
+
+    Flask-Caching holds them (Redis with REDIS_URL, else per process), for NAV_CATEGORIES_TTL
+    seconds (0: no cache). A database error gives an empty header, never a second error page.
+    """
+    if "nav_categories" in g:
+        return g.nav_categories
+
+    def load() -> list[catalog.NavCategory] | None:
+        try:
+            return catalog.nav_categories()
+        except SQLAlchemyError:
+            current_app.logger.exception("could not load the header categories")
+            return None  # not cached: the next request tries again
+
+    categories = caching.remember(NAV_KEY, current_app.config["NAV_CATEGORIES_TTL"], load)
+    g.nav_categories = [catalog.NavCategory(*c) for c in categories or []]
+    return g.nav_categories
+
+
+def forget_nav_categories() -> None:
+    """Drop the cached header categories and home shelves (after a category changes)."""
+    caching.forget(NAV_KEY)
+    forget_home_shelves()
+    g.pop("nav_categories", None)
+
+
+def forget_home_shelves() -> None:
+    """Drop the cached home page (new arrivals, best sellers, category counts) at once."""
+    caching.forget(*caching.per_locale(HOME_KEY), *page_cache.keys_for("home", "/?"))
+
+
+def forget_catalog() -> None:
+    """After an admin edit to what the catalog pages show (a category, a book, stock received),
+    once it is committed: the header's categories, the home shelves and every cached page
+    (app.serving.page_cache.forget_pages) show it on the next request, in every process."""
+    forget_nav_categories()
+    page_cache.forget_pages()
+
+
+def _home_shelves() -> str:
+    """The home page's shelves as HTML (rendered without the per-request context processors)."""
+    template = current_app.jinja_env.get_template("shop/_home_shelves.html")
+    return template.render(
+        new_arrivals=catalog.new_arrivals(HOME_SHELF),
+        best_sellers=catalog.best_sellers(HOME_SHELF),
+        categories=catalog.categories_with_counts(),
+    )
+
+
+CATEGORY_NAVS_KEPT = 64
+
+
+@bp.app_template_global()
+def category_nav() -> Markup:
+    """The header's category links (templates/shop/_category_nav.html), kept per language and
+    list of categories: the same on every page a member or the staff see rendered, where its
+    links cost 5 % of the cart page. A changed list (forget_nav_categories) is a new key."""
+    categories = cached_nav_categories()
+    key = (str(get_locale()), request.script_root, tuple(categories))
+    return page_cache.kept("category_navs", key, lambda: render_template(
+        "shop/_category_nav.html", categories=categories), CATEGORY_NAVS_KEPT)
+
+
+@bp.app_template_global()
+def stock_level(book: Book) -> str:
+    """"in", "low" or "out" for a book, by the shop's LOW_STOCK_THRESHOLD."""
+    return catalog.stock_level(book.stock_on_hand, current_app.config["LOW_STOCK_THRESHOLD"])
+
+
+_URL_SENTINEL = MAX_ID
+
+
+def _fast_url(endpoint: str, book_id: int) -> str:
+    """url_for(endpoint, book_id=...) for an int-only route, from a template built once.
+
+    Listings link every book two or three times; Flask's url_for costs tens of microseconds a
+    call, this a string concatenation. The template is built by url_for itself, per app and
+    script root, so it follows the route.
+    """
+    key = (endpoint, request.script_root if request else "")
+    templates = current_app.extensions.setdefault("bookstation.fast_urls", {})
+    parts = templates.get(key)
+    if parts is None:
+        built = url_for(endpoint, book_id=_URL_SENTINEL)
+        head, _, tail = built.partition(str(_URL_SENTINEL))
+        parts = templates[key] = (head, tail)
+    return f"{parts[0]}{int(book_id)}{parts[1]}"
+
+
+@bp.app_template_global()
+def book_url(book_id: int) -> str:
+    return _fast_url("shop.book", book_id)
+
+
+@bp.app_template_global()
+def cover_url(book_id: int) -> str:
+    return _fast_url("shop.cover", book_id)
+
+
+@bp.app_template_filter("number")
+def number_filter(value: int | float | None, decimals: int | None = None) -> str:
+    """A locale-formatted count (1,234) or, with decimals, a rating (4.3)."""
+    if value is None:
+        return ""
+    if decimals is None:
+        return format_number(value)
+    return format_decimal(round(value, decimals), format="#,##0." + "0" * decimals)
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@bp.get("/")
+def home():
+    # The shelves are the same for everyone: rendered once per HOME_CACHE_SECONDS and language.
+    # The whole page, header holes aside, is shared through the page cache.
+    ttl = current_app.config["HOME_CACHE_SECONDS"]
+    locale = str(get_locale())
+    return page_cache.serve("home", lambda: _render_home(locale, ttl), seconds=ttl)
+
+
+def _render_home(locale: str, ttl: int) -> str:
+    shelves = caching.remember(f"{HOME_KEY}:{locale}", ttl, _home_shelves)
+    return render_template("shop/home.html", shelves=Markup(shelves))
+
+
+@bp.get("/category/<slug>")
+def category(slug: str):
+    if len(slug) > 80:
+        abort(404)
+    try:
+        category = catalog.category_by_slug(slug)
+    except NotFound:
+        abort(404)
+    return page_cache.serve(f"category:{category.id}", lambda: _category_page(category))
+
+
+def _category_page(category):
+    form = ListingForm(request.args)
+    if not form.validate():
+        return render_template(
+            "shop/category.html", category=category, form=form, result=None,
+            categories=cached_nav_categories(),
+        ), 400
+    result = catalog.books_in_category(
+        category,
+        sort=form.sort.data,
+        page=form.page_number,
+        per_page=current_app.config["BOOKS_PER_PAGE"],
+        in_stock_only=form.in_stock.data,
+        min_price=form.min_price.data,
+        max_price=form.max_price.data,
+    )
+    _check_page(form.page_number, result.pages)
+    return render_template(
+        "shop/category.html", category=category, form=form, result=result,
+        categories=cached_nav_categories(),
+    )
+
+
+@bp.get(f"/book/<int(max={MAX_ID}):book_id>")
+def book(book_id: int):
+    # Shared by visitors only (a member sees their own demand and held copies).
+    return page_cache.serve(f"book:{book_id}", lambda: _book_page(book_id), members=False)
+
+
+def _book_page(book_id: int):
+    try:
+        book = catalog.book_for_page(book_id)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "shop/book.html",
+        book=book,
+        related=catalog.related_books(book),
+        max_quantity=current_app.config["MAX_LINE_QUANTITY"],
+        reader_feedback=reviews.book_feedback(book.id),  # issue 5: our readers, also bought
+    )
+
+
+@bp.get("/search")
+def search():
+    return page_cache.serve("search", _search_page)
+
+
+def _search_page():
+    form = SearchForm(request.args)
+    form.set_categories(cached_nav_categories())
+    popular: list[Book] = []
+    if not form.validate():
+        return render_template("shop/search.html", form=form, result=None, popular=popular), 400
+    result = catalog.search(
+        form.q.data or "",
+        category_slug=form.category.data or None,
+        in_stock_only=form.in_stock.data,
+        min_price=form.min_price.data,
+        max_price=form.max_price.data,
+        sort=form.sort.data,
+        page=form.page_number,
+        per_page=current_app.config["BOOKS_PER_PAGE"],
+    )
+    _check_page(form.page_number, result.pages)
+    if not result.total:
+        popular = catalog.best_sellers(8)
+    return render_template("shop/search.html", form=form, result=result, popular=popular)
+
+
+@bp.get(f"/covers/<int(max={MAX_ID}):book_id>.svg")
+def cover(book_id: int):
+    book = db.get_or_404(Book, book_id)
+    svg = cover_svg(book)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.set_etag(hashlib.sha256(svg.encode()).hexdigest()[:32])
+    response.cache_control.public = True
+    response.cache_control.max_age = COVER_MAX_AGE
+    return response.make_conditional(request)
+
+
+def _check_page(page: int, pages: int) -> None:
+    """Page 1 always exists (it may be empty); later pages only if they hold books."""
+    if page > max(pages, 1):
+        abort(404)

@@ -1,0 +1,1 @@
+"""audit: see docs/ARCHITECTURE.md."""

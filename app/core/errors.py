@@ -1,0 +1,46 @@
+"""Domain errors, and how HTTP errors are shown."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from app.core.extensions import db
+
+
+class DomainError(Exception):
+    """A business rule said no. The message is safe to show to the user."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    pass
+
+
+class InvalidInput(DomainError):
+    pass
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        code = error.code or 500
+        if request.accept_mimetypes.best == "application/json":
+            return {"error": error.name, "description": error.description}, code
+        if code >= 500:
+            _roll_back()  # the page below may read the database (the header's cart badge)
+        known = (400, 403, 404, 429, 500)
+        template = f"errors/{code}.html" if code in known else "errors/generic.html"
+        return render_template(template, error=error, title=_(error.name)), code
+
+
+def _roll_back() -> None:
+    """End a failed transaction so an error page can still read (or be shown without) data."""
+    try:
+        db.session.rollback()
+    except Exception:  # the database itself is gone: the page renders without it
+        pass

@@ -1,0 +1,1 @@
+"""crm: see docs/ARCHITECTURE.md."""

@@ -1,0 +1,144 @@
+"""Forms of the customer pages (issue 4): the list's filters, notes, tags and staff actions.
+They check shape; app.crm.customers / customer_admin / interactions check the rules."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+
+from app.admin.forms import QueryForm, stripped
+from app.core.forms import AppForm
+from app.core.web import lazy_gettext as _l
+from app.crm import customers, interactions
+from app.crm.models import InteractionKind
+from app.crm.tags import NAME_MAX_LENGTH as TAG_MAX_LENGTH
+from app.membership.members import PROFILE_LIMITS
+from app.membership.models import Role
+
+EARLIEST = date(1990, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def _sane_date(form, field) -> None:
+    if field.data is not None and not EARLIEST <= field.data <= LATEST:
+        raise StopValidation(_l("Choose a date between %(start)s and %(end)s.",
+                                start=EARLIEST.isoformat(), end=LATEST.isoformat()))
+
+
+def _not_before(other: str):
+    def check(form, field) -> None:
+        start = getattr(form, other).data
+        if start and field.data and field.data < start:
+            raise ValidationError(_l("The end date is before the start date."))
+    return check
+
+
+def _choices(labels: dict, blank) -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + [SelectChoice(k, v) for k, v in labels.items()]
+
+
+class CustomerFilterForm(QueryForm):
+    q = StringField(_l("Name, email, member number or phone"), filters=[stripped],
+                    validators=[Length(max=customers.MAX_QUERY)])
+    tier = SelectField(_l("Grade"), default="")  # choices from the tier table, per request
+    tag = SelectField(_l("Tag"), default="")  # choices from the tags, per request
+    segment = SelectField(_l("Segment"), default="")  # the analysis's segments (issue 5)
+    joined_from = DateField(_l("Joined from"), validators=[Optional(), _sane_date])
+    joined_to = DateField(_l("Joined until"),
+                          validators=[Optional(), _sane_date, _not_before("joined_from")])
+    last_order_from = DateField(_l("Last order from"), validators=[Optional(), _sane_date])
+    last_order_to = DateField(_l("Last order until"), validators=[
+        Optional(), _sane_date, _not_before("last_order_from")])
+    open_demand = BooleanField(_l("Has open demand"))
+    opted_out = SelectField(_l("Mail"), default="",
+                            choices=_choices(customers.OPT_OUTS, _l("Any mail choice")))
+    status = SelectField(_l("Account"), default="",
+                         choices=_choices(customers.STATUSES, _l("Any account")))
+    sort = SelectField(_l("Sort by"), default="name",
+                       choices=[SelectChoice(k, v) for k, v in customers.SORTS.items()])
+
+    def filters(self) -> customers.CustomerFilters:
+        return customers.CustomerFilters(
+            q=self.q.data or "", tier=self.tier.data or "",
+            joined_from=self.joined_from.data, joined_to=self.joined_to.data,
+            last_order_from=self.last_order_from.data, last_order_to=self.last_order_to.data,
+            open_demand=bool(self.open_demand.data), opted_out=self.opted_out.data or "",
+            tag_id=int(self.tag.data) if self.tag.data else None,
+            segment=self.segment.data or "",
+            status=self.status.data or "", sort=self.sort.data or "name",
+        )
+
+
+class InteractionForm(AppForm):
+    kind = SelectField(_l("Type"), default=InteractionKind.PHONE.value,
+                       choices=[SelectChoice(k.value, interactions.KIND_LABELS[k])
+                                for k in InteractionKind])
+    body = TextAreaField(_l("What was said or done"), filters=[stripped], validators=[
+        DataRequired(_l("Write what was said or done.")),
+        Length(max=interactions.BODY_MAX_LENGTH)])
+    follow_up_on = DateField(_l("Follow up on"), validators=[Optional(), _sane_date],
+                             description=_l("Optional: the day someone should get back to "
+                                            "the customer."))
+
+
+class TagForm(AppForm):
+    name = StringField(_l("Add a tag"), filters=[stripped],
+                       validators=[DataRequired(_l("Type a tag, e.g. teacher.")),
+                                   Length(max=TAG_MAX_LENGTH)],
+                       description=_l("e.g. teacher, wholesale"))
+
+
+def _limit(name: str) -> Length:
+    return Length(max=PROFILE_LIMITS[name])
+
+
+class ContactForm(AppForm):
+    name = StringField(_l("Name"), filters=[stripped],
+                       validators=[DataRequired(_l("Enter the customer's name.")),
+                                   _limit("name")])
+    email = StringField(_l("Email"), filters=[stripped], validators=[
+        DataRequired(_l("Enter an email address.")), Length(max=254)],
+        description=_l("Checked and made lower-case when saved; must not belong to another "
+                       "account."))
+    phone = StringField(_l("Phone"), filters=[stripped], validators=[Optional(), _limit("phone")])
+    address_line1 = StringField(_l("Address"), filters=[stripped],
+                                validators=[Optional(), _limit("address_line1")])
+    address_line2 = StringField(_l("Address line 2"), filters=[stripped],
+                                validators=[Optional(), _limit("address_line2")])
+    city = StringField(_l("City"), filters=[stripped], validators=[Optional(), _limit("city")])
+    region = StringField(_l("Region"), filters=[stripped],
+                         validators=[Optional(), _limit("region")])
+    postcode = StringField(_l("Postcode"), filters=[stripped],
+                           validators=[Optional(), _limit("postcode")])
+    country = StringField(_l("Country"), filters=[stripped],
+                          validators=[Optional(), _limit("country")])
+
+
+ROLE_LABELS = {Role.MEMBER: _l("Member"), Role.STAFF: _l("Staff"), Role.ADMIN: _l("Admin")}
+
+
+class RoleForm(AppForm):
+    role = SelectField(_l("Role"), choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role])
+
+
+class EraseForm(AppForm):
+    confirm = StringField(_l("Type the member number to confirm"), filters=[stripped],
+                          validators=[DataRequired(_l("Type the member number to confirm."))])
+    understood = BooleanField(_l("I understand this cannot be undone."),
+                              validators=[DataRequired(_l("Tick the box to confirm."))])
+
+    def __init__(self, *args, member_no: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.member_no = member_no
+
+    def validate_confirm(self, field) -> None:
+        if (field.data or "").upper() != (self.member_no or "").upper():
+            raise ValidationError(_l("That is not this member's number."))

@@ -1,0 +1,406 @@
+"""Admin customers (issue 4): the customer list, the 360° record, notes, tags and staff actions.
+
+Staff read and handle customers; changing roles, exporting a member's data and erasing it are
+admin only (`admin_required`, checked again in app.crm.customer_admin). Every change is
+audited by the services; each view commits once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from wtforms import SelectChoice
+
+from app.admin import bp, register_nav
+from app.admin.common import (
+    ID,
+    admin_or_granted,
+    admin_required,
+    is_admin,
+    page_number,
+)
+from app.admin.forms import ActionForm
+from app.analytics import segments
+from app.core.db import utcnow
+from app.core.errors import DomainError, InvalidInput
+from app.core.exports import csv_response
+from app.core.extensions import db
+from app.core.web import lazy_gettext as _l
+from app.core.web import tier_label
+from app.crm import customer_admin, customers, interactions
+from app.crm import tags as customer_tags
+from app.crm.web.admin_customer_forms import (
+    ROLE_LABELS,
+    ContactForm,
+    CustomerFilterForm,
+    EraseForm,
+    InteractionForm,
+    RoleForm,
+    TagForm,
+)
+from app.grades import grading
+from app.grades import tiers as tier_rules
+from app.mail.web.admin_mail_log import mail_status_label
+from app.membership.members import EmailTaken, InvalidEmail
+from app.membership.models import Member
+from app.ordering.orders import status_label
+
+DEMAND_LABELS = {
+    "open": _l("Waiting"),
+    "notified": _l("Told: in stock"),
+    "fulfilled": _l("Bought"),
+    "cancelled": _l("Cancelled"),
+    "expired": _l("Hold ended"),
+}
+
+
+def _actor() -> Member:
+    return current_user._get_current_object()
+
+
+def _member(member_id: int) -> Member:
+    return db.get_or_404(Member, member_id)
+
+
+# --------------------------------------------------------------------------- the list
+
+
+def _filter_form(rules=None) -> CustomerFilterForm:
+    form = CustomerFilterForm(formdata=request.args)
+    rules = grading.ordered(rules if rules is not None else tier_rules.load_rules())
+    form.tier.choices = [SelectChoice("", _("Any grade"))] + [
+        SelectChoice(r.code, tier_label(r.name)) for r in rules]
+    form.tag.choices = [SelectChoice("", _("Any tag"))] + [
+        SelectChoice(str(t.id), t.name) for t in customer_tags.all_tags()]
+    form.segment.choices = [SelectChoice("", _("Any segment"))] + [
+        SelectChoice(code, segments.label(code)) for code in segments.SEGMENTS]
+    return form
+
+
+def _filter_args() -> dict:
+    return {k: v for k, v in request.args.items() if k != "page" and v}
+
+
+def _refused_filters(form: CustomerFilterForm):
+    return render_template("admin/customers/list.html", form=form, pagination=None,
+                           tags={}, tier_names={}, export_args={},
+                           title=_("Customers")), 400
+
+
+@bp.route("/customers", endpoint="customers")
+def customers_list():
+    rules = tier_rules.load_rules()
+    form = _filter_form(rules)
+    if request.args and not form.validate():
+        return _refused_filters(form)
+    pagination = customers.list_customers(form.filters(), page=page_number())
+    ids = [m.id for m in pagination.items]
+    return render_template(
+        "admin/customers/list.html", form=form, pagination=pagination,
+        tags=customers.tags_of(ids),
+        tier_names={r.code: tier_label(r.name) for r in rules},
+        export_args=_filter_args(), title=_("Customers"),
+        may_export=customer_admin.may_export_customer_list(_actor()))
+
+
+@bp.route("/customers.csv")
+@admin_or_granted(customer_admin.may_export_customer_list)
+def customers_csv():
+    """The whole list the filters select: admins, and staff an admin allowed; each download is
+    audited with its filters and row count before it starts."""
+    form = _filter_form()
+    if not form.validate():
+        return _refused_filters(form)  # the list with the messages, not a file cut short
+    filters = form.filters()
+    customer_admin.record_list_export(_actor(), _filter_args(),
+                                      customers.count_customers(filters))
+    db.session.commit()
+    return csv_response(customers.customer_csv_rows(filters),
+                        f"customers-{date.today().isoformat()}.csv")
+
+
+# --------------------------------------------------------------------------- the record
+
+
+def _render_record(member: Member, *, interaction_form=None, tag_form=None, status=200):
+    record = customers.customer_record(member)
+    # Each panel's template gets its loader's context (and `member`) as its own variables.
+    panels = [(panel, Markup(render_template(panel.template, member=member, **context)))
+              for panel, context in record.panels]
+    role_form = RoleForm(formdata=None, data={"role": member.role.value})
+    return render_template(
+        "admin/customers/record.html", record=record, member=member, panels=panels,
+        interaction_form=interaction_form or InteractionForm(formdata=None),
+        tag_form=tag_form or TagForm(formdata=None),
+        action_form=ActionForm(formdata=None), role_form=role_form,
+        can_manage=customer_admin.can_manage(_actor(), member) and member.erased_at is None,
+        can_admin=is_admin(), today=utcnow().date(),
+        kind_label=interactions.kind_label, status_label=status_label,
+        reason_label=tier_rules.reason_label, role_labels=ROLE_LABELS,
+        demand_label=lambda status: str(DEMAND_LABELS.get(status.value, status.value)),
+        mail_status_label=mail_status_label, title=member.name,
+    ), status
+
+
+@bp.route(f"/customers/<{ID}:member_id>")
+def customer(member_id: int):
+    return _render_record(_member(member_id))
+
+
+@bp.route(f"/customers/<{ID}:member_id>/interactions", methods=["POST"])
+def customer_interaction_add(member_id: int):
+    member = _member(member_id)
+    form = InteractionForm()
+    if form.validate_on_submit():
+        try:
+            interactions.add_interaction(member, _actor(), form.kind.data, form.body.data,
+                                         form.follow_up_on.data)
+        except InvalidInput as error:
+            db.session.rollback()
+            form.body.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("The note is saved."), "success")
+            return redirect(url_for("admin.customer", member_id=member_id) + "#interactions")
+    return _render_record(member, interaction_form=form, status=400)
+
+
+@bp.route(f"/customers/<{ID}:member_id>/interactions/<{ID}:interaction_id>/done",
+          methods=["POST"])
+def customer_follow_up_done(member_id: int, interaction_id: int):
+    member = _member(member_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        interaction = interactions.interaction_for(member, interaction_id)
+        interactions.complete_follow_up(interaction, _actor())
+    except DomainError as error:
+        db.session.rollback()
+        if isinstance(error, interactions.FollowUpClosed):
+            flash(error.message, "info")
+        else:
+            abort(404)
+    else:
+        db.session.commit()
+        flash(_("The follow-up is marked done."), "success")
+    back = request.form.get("next")
+    if back == "follow_ups":
+        return redirect(url_for("admin.follow_ups"))
+    return redirect(url_for("admin.customer", member_id=member_id) + "#interactions")
+
+
+@bp.route("/follow-ups")
+def follow_ups():
+    """Follow-ups due today or overdue, and the next ones: mine, or everyone's (?who=all)."""
+    everyone = request.args.get("who") == "all"
+    staff = None if everyone else _actor()
+    today = utcnow().date()
+    return render_template(
+        "admin/customers/follow_ups.html", everyone=everyone,
+        due=interactions.follow_ups_due(today, staff),
+        upcoming=interactions.follow_ups_upcoming(today, staff),
+        today=today, kind_label=interactions.kind_label, action_form=ActionForm(formdata=None),
+        title=_("Follow-ups"))
+
+
+@bp.route(f"/customers/<{ID}:member_id>/tags", methods=["POST"])
+def customer_tag_add(member_id: int):
+    member = _member(member_id)
+    form = TagForm()
+    if form.validate_on_submit():
+        try:
+            tag = customer_tags.add_tag(member, form.name.data, _actor())
+        except InvalidInput as error:
+            db.session.rollback()
+            form.name.errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("Tagged “%(tag)s”.", tag=tag.name), "success")
+            return redirect(url_for("admin.customer", member_id=member_id) + "#tags")
+    return _render_record(member, tag_form=form, status=400)
+
+
+@bp.route(f"/customers/<{ID}:member_id>/tags/<{ID}:tag_id>/remove", methods=["POST"])
+def customer_tag_remove(member_id: int, tag_id: int):
+    member = _member(member_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        tag = customer_tags.remove_tag(member, tag_id, _actor())
+    except DomainError:
+        db.session.rollback()
+        abort(404)
+    db.session.commit()
+    flash(_("Tag “%(tag)s” removed.", tag=tag.name), "success")
+    return redirect(url_for("admin.customer", member_id=member_id) + "#tags")
+
+
+# --------------------------------------------------------------------------- staff actions
+
+
+def _contact_data(member: Member) -> dict:
+    return {name: getattr(member, name) for name in customer_admin.CONTACT_FIELDS}
+
+
+@bp.route(f"/customers/<{ID}:member_id>/edit", methods=["GET", "POST"])
+def customer_edit(member_id: int):
+    member = _member(member_id)
+    if not customer_admin.can_manage(_actor(), member) or member.erased_at is not None:
+        if request.method == "POST":
+            abort(403)
+        # Staff may look (the record shows the same); the page says who may change it.
+        return render_template("admin/customers/edit.html", member=member, form=None,
+                               title=_("Edit %(name)s", name=member.name))
+    form = ContactForm(data=_contact_data(member)) if request.method == "GET" else ContactForm()
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in customer_admin.CONTACT_FIELDS}
+        try:
+            customer_admin.update_contact(member, _actor(), **values)
+        except (InvalidEmail, EmailTaken) as error:
+            db.session.rollback()
+            form.email.errors.append(error.message)
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+        else:
+            db.session.commit()
+            flash(_("The contact details are saved."), "success")
+            return redirect(url_for("admin.customer", member_id=member_id))
+        member = _member(member_id)
+    return render_template("admin/customers/edit.html", member=member, form=form,
+                           title=_("Edit %(name)s", name=member.name)), (
+        400 if request.method == "POST" else 200)
+
+
+def _account_action(member_id: int, action, done: str):
+    member = _member(member_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        action(member, _actor())
+    except customer_admin.NotAllowed as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.customer", member_id=member_id)), 303
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.customer", member_id=member_id)), 303
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("admin.customer", member_id=member_id))
+
+
+@bp.route(f"/customers/<{ID}:member_id>/deactivate", methods=["POST"])
+def customer_deactivate(member_id: int):
+    return _account_action(member_id, customer_admin.deactivate,
+                           _("The account is deactivated; its sessions have ended."))
+
+
+@bp.route(f"/customers/<{ID}:member_id>/reactivate", methods=["POST"])
+def customer_reactivate(member_id: int):
+    return _account_action(member_id, customer_admin.reactivate,
+                           _("The account is active again."))
+
+
+@bp.route(f"/customers/<{ID}:member_id>/password-reset", methods=["POST"])
+def customer_password_reset(member_id: int):
+    return _account_action(member_id, customer_admin.send_password_reset,
+                           _("A password reset link is on its way to the customer."))
+
+
+@bp.route(f"/customers/<{ID}:member_id>/role", methods=["POST"])
+@admin_required
+def customer_role(member_id: int):
+    member = _member(member_id)
+    form = RoleForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        customer_admin.change_role(member, form.role.data, _actor())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.customer", member_id=member_id)), 303
+    db.session.commit()
+    flash(_("%(name)s is now: %(role)s.", name=member.name,
+            role=ROLE_LABELS[member.role]), "success")
+    return redirect(url_for("admin.customer", member_id=member_id))
+
+
+@bp.route(f"/customers/<{ID}:member_id>/export-permission", methods=["POST"])
+@admin_required
+def customer_export_permission(member_id: int):
+    """Allow a member of staff to download the customer list, or stop them (audited)."""
+    member = _member(member_id)
+    form = ActionForm()
+    allowed = request.form.get("allowed", "")
+    if not form.validate_on_submit() or allowed not in {"0", "1"}:
+        abort(400)
+    try:
+        customer_admin.set_export_permission(member, _actor(), allowed == "1")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.customer", member_id=member_id)), 303
+    db.session.commit()
+    flash(_("%(name)s may now download the customer list.", name=member.name)
+          if member.may_export_customers
+          else _("%(name)s may no longer download the customer list.", name=member.name),
+          "success")
+    return redirect(url_for("admin.customer", member_id=member_id))
+
+
+# --------------------------------------------------------------------------- export, erasure
+
+
+@bp.route(f"/customers/<{ID}:member_id>/export.json")
+@admin_required
+def customer_export_json(member_id: int):
+    member = _member(member_id)
+    data = customer_admin.member_data(member)
+    customer_admin.record_export(member, _actor(), "json")
+    db.session.commit()
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f"attachment; filename=member-{member.id}.json",
+        "Cache-Control": "no-store"})
+
+
+@bp.route(f"/customers/<{ID}:member_id>/export.csv")
+@admin_required
+def customer_export_csv(member_id: int):
+    member = _member(member_id)
+    data = customer_admin.member_data(member)
+    customer_admin.record_export(member, _actor(), "csv")
+    db.session.commit()
+    return csv_response(customer_admin.member_data_rows(data), f"member-{member.id}.csv")
+
+
+@bp.route(f"/customers/<{ID}:member_id>/erase", methods=["GET", "POST"])
+@admin_required
+def customer_erase(member_id: int):
+    member = _member(member_id)
+    form = EraseForm(member_no=member.member_no or "")
+    if request.method == "POST" and member.erased_at is None and form.validate_on_submit():
+        try:
+            customer_admin.erase_member(member, _actor())
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            member = _member(member_id)
+        else:
+            db.session.commit()
+            flash(_("The member's personal data is erased."), "success")
+            return redirect(url_for("admin.customer", member_id=member_id))
+    return render_template("admin/customers/erase.html", member=member, form=form,
+                           title=_("Erase %(name)s", name=member.name)), (
+        400 if request.method == "POST" else 200)
+
+
+register_nav(__name__, "admin.customers", _l("Customers"), order=15)

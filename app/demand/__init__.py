@@ -1,0 +1,1 @@
+"""demand: see docs/ARCHITECTURE.md."""

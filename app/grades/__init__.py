@@ -1,0 +1,1 @@
+"""grades: see docs/ARCHITECTURE.md."""

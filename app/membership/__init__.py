@@ -1,0 +1,1 @@
+"""membership: see docs/ARCHITECTURE.md."""

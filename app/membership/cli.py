@@ -1,0 +1,53 @@
+"""`flask create-admin`: make (or promote) a staff or admin account from the terminal."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from app.core.errors import DomainError
+from app.core.extensions import db
+from app.membership import members
+from app.membership.models import Role
+
+
+@click.command("create-admin")
+@click.option("--email", help="The account's email address (asked for when missing).")
+@click.option("--name", help="The person's name (asked for when missing).")
+@click.option("--password", help="The password (asked for, hidden, when missing).")
+@click.option("--role", type=click.Choice([Role.STAFF.value, Role.ADMIN.value]),
+              default=Role.ADMIN.value, show_default=True, help="What the account may do.")
+@with_appcontext
+def create_admin(email: str | None, name: str | None, password: str | None, role: str) -> None:
+    """Create an admin (or staff) account; an existing account with that email is promoted."""
+    wanted = Role(role)
+    email = (email or click.prompt("Email")).strip()
+    existing = members.find_by_email(email)
+    if existing is not None:
+        _promote(existing, wanted, password_given=password is not None)
+        return
+    name = name or click.prompt("Name")
+    if password is None:
+        click.echo(members.password_rules())
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        member = members.create_member(email, password, name, role=wanted)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Created {member.role.value} {member.email} (member {member.member_no}).")
+
+
+def _promote(member, wanted: Role, *, password_given: bool) -> None:
+    if member.has_role(wanted):
+        click.echo(f"{member.email} already exists with role {member.role.value}; "
+                   "nothing changed.")
+        return
+    previous = member.role
+    member.role = wanted
+    db.session.commit()
+    click.echo(f"{member.email} already existed: promoted from {previous.value} "
+               f"to {wanted.value}.")
+    if password_given:
+        click.echo("The password was left unchanged (use the password reset to change it).")

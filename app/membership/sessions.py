@@ -1,0 +1,121 @@
+"""Signed-in sessions kept on the server (issue 17): one row per browser a member logged in on.
+
+Flask-Login keeps `<session key>.<auth token>` (Member.get_session_id) in the session cookie and
+the remember cookie; the login loader (app.core.web.register_login) accepts it only while the row
+exists and the token is current. So logging out (which deletes the row) ends every copy of the
+cookies, and so do ending a session from the sessions page and changing the password.
+
+Flush, never commit: the view commits.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.membership.models import Member, MemberSession
+
+USER_AGENT_KEPT = 200
+
+
+def idle_limit() -> timedelta:
+    """A session unused for this long is over, whatever the cookies say (the remember
+    cookie's lifetime)."""
+    seconds = current_app.config.get("REMEMBER_COOKIE_DURATION", 30 * 24 * 3600)
+    if isinstance(seconds, timedelta):
+        return seconds
+    return timedelta(seconds=int(seconds))
+
+
+def start(member: Member, user_agent: str | None) -> MemberSession:
+    """A new session for `member` on this browser; the member object carries its key for
+    `login_user` (Member.get_session_id), and its `last_login_at` is set. Sessions idle past the
+    limit are cleared. Call it after the visitor's cart is merged: the member row is written
+    last, as a checkout writes it last (see members.authenticate)."""
+    now = utcnow()
+    db.session.execute(sa.delete(MemberSession).where(
+        MemberSession.member_id == member.id, MemberSession.last_seen_at < now - idle_limit()))
+    row = MemberSession(member_id=member.id, created_at=now, last_seen_at=now,
+                        user_agent=(user_agent or "")[:USER_AGENT_KEPT])
+    db.session.add(row)
+    member.last_login_at = now
+    db.session.flush()
+    member.session_key = row.key
+    return row
+
+
+def current_key(member: Member) -> str | None:
+    """The key of the session this member object was loaded or logged in with."""
+    return member.__dict__.get("session_key")
+
+
+def end(key: str | None) -> None:
+    """End one session by its key (logging out); no such session is fine."""
+    if key:
+        db.session.execute(sa.delete(MemberSession).where(MemberSession.key == key))
+
+
+def end_by_id(member: Member, session_id: int) -> bool:
+    """End one of the member's sessions (the sessions page); False if it is not theirs."""
+    result = db.session.execute(sa.delete(MemberSession).where(
+        MemberSession.id == session_id, MemberSession.member_id == member.id))
+    return result.rowcount == 1
+
+
+def end_others(member: Member, keep_key: str | None) -> int:
+    """End every session of the member but `keep_key`'s; how many ended."""
+    stmt = sa.delete(MemberSession).where(MemberSession.member_id == member.id)
+    if keep_key:
+        stmt = stmt.where(MemberSession.key != keep_key)
+    return db.session.execute(stmt).rowcount
+
+
+def end_all(member: Member) -> int:
+    return end_others(member, None)
+
+
+def of_member(member: Member) -> list[MemberSession]:
+    """The member's sessions, the most recently used first."""
+    return list(db.session.scalars(
+        sa.select(MemberSession).where(MemberSession.member_id == member.id,
+                                       MemberSession.last_seen_at >= utcnow() - idle_limit())
+        .order_by(MemberSession.last_seen_at.desc(), MemberSession.id.desc())))
+
+
+# --------------------------------------------------------------------------- describing a browser
+
+# Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari".
+_BROWSERS = [
+    ("Edge", re.compile(r"Edg(e|A|iOS)?/")),
+    ("Opera", re.compile(r"OPR/|Opera")),
+    ("Firefox", re.compile(r"Firefox/|FxiOS/")),
+    ("Chrome", re.compile(r"Chrome/|CriOS/")),
+    ("Safari", re.compile(r"Safari/")),
+]
+_SYSTEMS = [
+    ("iPhone", re.compile(r"iPhone")),
+    ("iPad", re.compile(r"iPad")),
+    ("Android", re.compile(r"Android")),
+    ("Windows", re.compile(r"Windows")),
+    ("macOS", re.compile(r"Mac OS X|Macintosh")),
+    ("ChromeOS", re.compile(r"CrOS")),
+    ("Linux", re.compile(r"Linux|X11")),
+]
+
+
+def describe(user_agent: str | None) -> str:
+    """A short, readable name for a browser, e.g. "Firefox on Linux"."""
+    text = user_agent or ""
+    browser = next((name for name, pattern in _BROWSERS if pattern.search(text)), None)
+    system = next((name for name, pattern in _SYSTEMS if pattern.search(text)), None)
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    if browser or system:
+        return browser or system or ""
+    return _("An unknown browser")

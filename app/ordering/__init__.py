@@ -1,0 +1,1 @@
+"""ordering: see docs/ARCHITECTURE.md."""

@@ -1,0 +1,146 @@
+"""Carts and orders. Order lines snapshot what was sold, at what price, so history never moves."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.catalog.models import Book
+from app.core.db import Rate, utcnow
+from app.core.extensions import db
+from app.membership.models import Member
+
+
+class OrderStatus(enum.StrEnum):
+    PLACED = "placed"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+def _enum(e: type[enum.Enum]) -> sa.Enum:
+    return sa.Enum(e, native_enum=False, length=16, values_callable=lambda x: [m.value for m in x])
+
+
+class Cart(db.Model):
+    """A member's saved cart. Anonymous carts live in the session instead."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"), unique=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[CartLine]] = relationship(
+        back_populates="cart", cascade="all, delete-orphan", order_by="CartLine.id"
+    )
+
+
+class CartLine(db.Model):
+    __table_args__ = (
+        sa.UniqueConstraint("cart_id", "book_id", name="uq_cart_line_cart_book"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(sa.ForeignKey("cart.id", ondelete="CASCADE"))
+    book_id: Mapped[int] = mapped_column(sa.ForeignKey("book.id"))
+    quantity: Mapped[int]
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    cart: Mapped[Cart] = relationship(back_populates="lines")
+    book: Mapped[Book] = relationship()
+
+
+class Order(db.Model):
+    """A placed order: its lines, money and address are snapshots taken at checkout."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.Index("ix_orders_member_placed", "member_id", "placed_at"),
+        sa.Index("ix_orders_email", "email"),  # the admin order search by address (a prefix)
+        # A checkout form's one-time key places one order per member, under any race.
+        sa.Index("ix_orders_member_checkout_key", "member_id", "checkout_key", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"))
+    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.PLACED,
+                                                index=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    payment_method: Mapped[str] = mapped_column(sa.String(32))
+
+    ship_name: Mapped[str] = mapped_column(sa.String(120))
+    ship_line1: Mapped[str] = mapped_column(sa.String(200))
+    ship_line2: Mapped[str | None] = mapped_column(sa.String(200))
+    ship_city: Mapped[str] = mapped_column(sa.String(100))
+    ship_region: Mapped[str | None] = mapped_column(sa.String(100))
+    ship_postcode: Mapped[str] = mapped_column(sa.String(20))
+    ship_country: Mapped[str] = mapped_column(sa.String(60))
+    ship_phone: Mapped[str | None] = mapped_column(sa.String(40))
+
+    subtotal: Mapped[Decimal]
+    discount_total: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    shipping_fee: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    total: Mapped[Decimal]
+    tier_code: Mapped[str] = mapped_column(sa.String(32), default="regular")
+    discount_rate: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    # The one-time key of the checkout form that placed the order (None: placed otherwise,
+    # e.g. by the seed); a form submitted again leads to this order (issue 17).
+    checkout_key: Mapped[str | None] = mapped_column(sa.String(64))
+
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    paid_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    member: Mapped[Member] = relationship()
+    lines: Mapped[list[OrderLine]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
+    )
+    events: Mapped[list[OrderEvent]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderEvent.id"
+    )
+
+    @property
+    def number(self) -> str:
+        """The reference shoppers and staff quote, e.g. BS-0000123."""
+        return f"BS-{self.id:07d}"
+
+
+class OrderLine(db.Model):
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    book_id: Mapped[int] = mapped_column(sa.ForeignKey("book.id"), index=True)
+    title: Mapped[str] = mapped_column(sa.String(500))
+    authors: Mapped[str] = mapped_column(sa.String(500))
+    unit_price: Mapped[Decimal]
+    quantity: Mapped[int]
+    line_total: Mapped[Decimal]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+    book: Mapped[Book] = relationship()
+
+
+class OrderEvent(db.Model):
+    """Who moved an order from one status to another, and when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_status: Mapped[OrderStatus | None] = mapped_column(_enum(OrderStatus))
+    to_status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("member.id"))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+
+    order: Mapped[Order] = relationship(back_populates="events")
+    actor: Mapped[Member | None] = relationship()

@@ -1,0 +1,161 @@
+"""The front door: a visitor's GET for a page already in the page cache, answered before Flask.
+
+The page cache (app.serving.page_cache) keeps the catalog pages rendered with holes, but each
+request
+still went through all of Flask before reaching it: the session and Flask-Login, Babel, the
+rate limiter, the context processors, the after-request hooks. For a visitor that machinery
+decides nothing the cache does not already know, and it cost three times a bare-Flask request
+(bench/README.md). So this WSGI middleware, outside the app, answers such a request itself:
+
+- only a GET for a URL the page cache has served in the last PAGE_CACHE_SECONDS (the views
+  record the URL, the language and the cache key in an index here), whose page is still in
+  the shared cache and of its current generation (so a page the shop forgot is never served
+  from here);
+- only for a visitor: a session cookie without a logged-in member or a flashed message, and no
+  remember-me cookie; anyone else, and any doubt, goes through Flask as before;
+- with the same language choice (the `lang` cookie, else Accept-Language), the same header
+  links (the visitor's, kept per language and cart size by app.serving.page_cache), the same CSRF
+  token
+  (Flask-WTF's format, from the session's raw token, a new one in a new session), the same
+  session cookie (Flask's own session interface writes it) and the same compression
+  (Flask-Compress's own choice and settings).
+
+tests/web/test_front_door.py holds it to the Flask path: same page, a token that posts.
+FRONT_DOOR = False turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Iterable
+
+from flask import Flask, request
+from flask_compress.flask_compress import _choose_algorithm, _compress_data
+from itsdangerous import URLSafeTimedSerializer
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+from werkzeug.wrappers import Request, Response
+
+from app.core.extensions import compress
+from app.core.web import visitor_locale
+from app.ordering import cart as cart_service
+from app.serving import caching, page_cache
+
+# The request's index key, left in the environ for page_cache.serve() to record.
+ENVIRON_KEY = "bookstation.front_door"
+INDEX_KEPT = 20_000  # URLs remembered per process; the index is cleared when it fills
+
+
+class FrontDoor:
+    """WSGI middleware: see the module docstring."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.index: dict[tuple[str, str, str], dict[str, tuple[str, float]]] = {}
+        config = app.config
+        self.remember_cookie = config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        self.session_cookie = app.config["SESSION_COOKIE_NAME"]
+        self.csrf_field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        self.csrf_signer = URLSafeTimedSerializer(
+            config.get("WTF_CSRF_SECRET_KEY") or app.secret_key, salt="wtf-csrf-token")
+        self.min_compress = config.get("COMPRESS_MIN_SIZE", 500)
+
+    # ------------------------------------------------------------------ the index
+
+    def record(self, environ: dict, locale: str, cache_key: str, seconds: int) -> None:
+        """Called by page_cache.serve(): this URL in this language is the page at `cache_key`."""
+        url = environ.get(ENVIRON_KEY)
+        if url is None:
+            return
+        if len(self.index) >= INDEX_KEPT and url not in self.index:
+            self.index.clear()
+        self.index.setdefault(url, {})[locale] = (cache_key, time.monotonic() + seconds)
+
+    # ------------------------------------------------------------------ serving
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "GET":
+            url = (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
+                   environ.get("QUERY_STRING", ""))
+            environ[ENVIRON_KEY] = url
+            languages = self.index.get(url)
+            if languages:
+                answered = self._answer(environ, languages, start_response)
+                if answered is not None:
+                    return answered
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(self, environ: dict, languages: dict, start_response: Callable):
+        """The response for a visitor, or None to let Flask answer."""
+        req = Request(environ)
+        cookies = req.cookies
+        if self.remember_cookie in cookies:
+            return None
+        locale = self._locale(cookies, environ)
+        entry = languages.get(locale)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        interface = self.app.session_interface
+        session = interface.open_session(self.app, req)
+        if session is None or "_user_id" in session or session.get("_flashes"):
+            return None
+        with self.app.app_context():
+            generation, html = caching.lookup_many(page_cache.GENERATION_KEY, entry[0])
+        # Only a page rendered in the current generation (page_cache.forget_pages).
+        if not isinstance(html, tuple) or html[0] != generation or generation is None:
+            return None
+        html = html[1]
+        nav = page_cache.visitor_nav(self.app, locale, cart_service.count(None, session))
+        if not isinstance(html, str) or nav is None:
+            return None
+        token = ""
+        if page_cache.has_csrf_hole(self.app, html) or page_cache.has_csrf_hole(self.app, nav):
+            raw = session.get(self.csrf_field)  # as generate_csrf() does it
+            if not raw:
+                raw = session[self.csrf_field] = hashlib.sha1(os.urandom(64)).hexdigest()
+            token = self.csrf_signer.dumps(raw)
+        body = page_cache.fill_holes(self.app, html, nav, token)
+        response = Response(body, mimetype="text/html")
+        response.vary.update(("Cookie", "Accept-Language", "Accept-Encoding"))
+        if session.modified:
+            interface.save_session(self.app, session, response)
+        self._compress(response, environ.get("HTTP_ACCEPT_ENCODING", ""))
+        return response(environ, start_response)
+
+    def _locale(self, cookies, environ: dict) -> str:
+        """web.select_locale() for a visitor (no saved language)."""
+        accept = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
+        return visitor_locale(cookies, accept, self.app.config)
+
+    def _compress(self, response: Response, accept_encoding: str) -> None:
+        """What Flask-Compress's after_request does to this page, with its own settings."""
+        algorithm = _choose_algorithm(compress.enabled_algorithms, accept_encoding)
+        if algorithm is None or (response.content_length or 0) < self.min_compress:
+            return
+        response.set_data(_compress_data(self.app, response.get_data(), algorithm))
+        response.headers["Content-Encoding"] = algorithm
+
+
+def install(app: Flask) -> None:
+    """Put the front door before the app (outside any ProxyFix: it decides nothing by address)."""
+    if not app.config.get("FRONT_DOOR", True):
+        return
+    door = FrontDoor(app, app.wsgi_app)
+    app.extensions["bookstation.front_door"] = door
+    app.wsgi_app = door  # type: ignore[method-assign]
+
+
+def record(cache_key: str, seconds: int, locale: str) -> None:
+    """page_cache.serve(): let the front door answer this request's URL while the page lasts."""
+    door = _door()
+    if door is not None:
+        door.record(request.environ, locale, cache_key, seconds)
+
+
+def _door() -> FrontDoor | None:
+    from flask import current_app
+
+    return current_app.extensions.get("bookstation.front_door")
