@@ -13,7 +13,7 @@ help:
 	@echo "make run    - install, migrate, load demo data, serve on http://$(HOST):$(PORT)"
 	@echo "make test   - install test dependencies and run the whole suite"
 	@echo "make serve  - production-style serving with gunicorn (set SECRET_KEY)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and the import contracts (docs/ARCHITECTURE.md)"
 	@echo "make bench  - load-test the shop (BENCH_SIZE=demo for a quick run)"
 	@echo "make messages - re-extract messages.pot and merge it into translations/*/messages.po"
 
@@ -85,6 +85,7 @@ migration: $(VENV)/.installed instance
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests config.py run.py bench scripts
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,1 +1,2 @@
-"""catalog: see docs/ARCHITECTURE.md."""
+"""Catalog: books, categories, covers, ISBNs and the full-text search; browsing for shoppers
+and editing for staff."""

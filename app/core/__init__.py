@@ -1,1 +1,3 @@
-"""core: see docs/ARCHITECTURE.md."""
+"""Core: what every feature may use and that uses none of them: the database base and types,
+extensions, money, errors, forms, paging, text, charts, CSV exports, the audit log, the request
+helpers in web.py."""

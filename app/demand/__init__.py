@@ -1,1 +1,2 @@
-"""demand: see docs/ARCHITECTURE.md."""
+"""Demand lists: members and confirmed visitors ask for books out of stock or not carried;
+stock receipts serve them (holds and the arrival mail, once per reader); unsubscribe links."""

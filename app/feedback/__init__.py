@@ -1,1 +1,2 @@
-"""feedback: see docs/ARCHITECTURE.md."""
+"""Feedback: ratings and reviews of delivered books, their moderation, and the satisfaction
+survey after an order."""

@@ -1,1 +1,2 @@
-"""ordering: see docs/ARCHITECTURE.md."""
+"""Ordering: the cart, pricing, checkout (never overselling, idempotent), payment methods,
+order status changes and the one definition of paid orders and revenue."""

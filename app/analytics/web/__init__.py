@@ -1,1 +1,1 @@
-"""web: see docs/ARCHITECTURE.md."""
+"""The admin's analysis pages (segments, lifetime value, satisfaction, forecast)."""

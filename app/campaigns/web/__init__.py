@@ -1,1 +1,1 @@
-"""web: see docs/ARCHITECTURE.md."""
+"""The admin's campaign pages."""

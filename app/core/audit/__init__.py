@@ -1,1 +1,1 @@
-"""audit: see docs/ARCHITECTURE.md."""
+"""The audit log: who did what to which record, and when; recording and reading it."""

@@ -1,1 +1,1 @@
-"""web: see docs/ARCHITECTURE.md."""
+"""The admin's customer pages and the dashboard."""

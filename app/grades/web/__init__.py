@@ -1,1 +1,1 @@
-"""web: see docs/ARCHITECTURE.md."""
+"""The admin's grade pages (the tier table, members per grade)."""

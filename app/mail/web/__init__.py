@@ -1,1 +1,1 @@
-"""web: see docs/ARCHITECTURE.md."""
+"""The admin's mail log and mail catcher pages."""
