@@ -30,7 +30,7 @@ from app.analytics.satisfaction import save_snapshot
 from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.demand.models import Demand, DemandStatus
+from app.demand.models import Demand
 from app.ordering.models import Order, OrderLine, OrderStatus
 
 FORECAST_KEY = "forecast.reorder"
@@ -79,7 +79,7 @@ def compute(now: datetime | None = None, settings: Settings | None = None) -> di
     ).all())
     waiting = dict(db.session.execute(
         sa.select(Demand.book_id, sa.func.sum(Demand.quantity))
-        .where(Demand.status == DemandStatus.OPEN, Demand.book_id.is_not(None))
+        .where(Demand.is_waiting, Demand.book_id.is_not(None))
         .group_by(Demand.book_id)
     ).all())
     candidates = set(sold) | set(waiting)

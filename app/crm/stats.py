@@ -33,7 +33,7 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.money import ZERO, from_cents, round_money
-from app.demand.models import Demand, DemandStatus
+from app.demand.models import Demand
 from app.grades import tiers
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import Member
@@ -252,13 +252,13 @@ def daily_series(now: datetime, days: int = SERIES_DAYS) -> list[DayFigures]:
 
 
 def top_demanded(limit: int = TOP_LIMIT) -> list[RankedBook]:
-    """Catalog books with the most readers waiting (open demands), then the most copies."""
+    """Catalog books with the most readers waiting (Demand.is_waiting), then the most copies."""
     readers = sa.func.count(Demand.id)
     copies = sa.func.sum(Demand.quantity)
     rows = db.session.execute(
         sa.select(Book.id, Book.title, Book.stock_on_hand, readers, copies)
         .join(Book, Book.id == Demand.book_id)
-        .where(Demand.status == DemandStatus.OPEN)
+        .where(Demand.is_waiting)
         .group_by(Book.id, Book.title, Book.stock_on_hand)
         .order_by(readers.desc(), copies.desc(), Book.id)
         .limit(limit)
@@ -338,10 +338,11 @@ def orders_waiting() -> dict[OrderStatus, int]:
 
 
 def demand_counts() -> tuple[int, int]:
-    """(open demands, catalog books waiting for stock: those with at least one open demand)."""
+    """(readers waiting, catalog books waiting for stock: those with at least one reader
+    waiting), by Demand.is_waiting."""
     open_count, books = db.session.execute(
         sa.select(sa.func.count(Demand.id), sa.func.count(sa.distinct(Demand.book_id)))
-        .where(Demand.status == DemandStatus.OPEN)
+        .where(Demand.is_waiting)
     ).one()
     return open_count, books
 

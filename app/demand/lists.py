@@ -324,8 +324,7 @@ def uncatalogued_groups(limit: int = 200) -> list[RequestGroup]:
     rows = db.session.execute(
         sa.select(Demand.requested_isbn, Demand.title_key, Demand.requested_title,
                   Demand.requested_author, Demand.quantity, Demand.created_at, Demand.note)
-        .where(Demand.book_id.is_(None), Demand.status == DemandStatus.OPEN,
-               sa.or_(Demand.member_id.is_not(None), Demand.confirmed_at.is_not(None)))
+        .where(Demand.book_id.is_(None), Demand.is_waiting)
         .order_by(Demand.created_at)
     ).all()
     groups: dict[str, dict] = {}
@@ -405,9 +404,8 @@ class Page(PagerMixin):
 
 
 def _counted():
-    """Demand that counts: open, and from a member or a confirmed visitor."""
-    return sa.and_(Demand.status == DemandStatus.OPEN, Demand.book_id.is_not(None),
-                   sa.or_(Demand.member_id.is_not(None), Demand.confirmed_at.is_not(None)))
+    """Readers waiting for a catalogued book (Demand.is_waiting)."""
+    return sa.and_(Demand.is_waiting, Demand.book_id.is_not(None))
 
 
 def _aggregate(q: str | None = None, only_out: bool = False, sort: str = "waiting"):

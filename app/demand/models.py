@@ -19,6 +19,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Book
@@ -86,6 +87,21 @@ class Demand(db.Model):
 
     member: Mapped[Member | None] = relationship()
     book: Mapped[Book | None] = relationship()
+
+    @hybrid_property
+    def is_waiting(self) -> bool:
+        """THE definition of a reader waiting (issue 19): the demand is open and comes from a
+        member or from a visitor who confirmed the address; an unconfirmed visitor entry counts
+        nowhere. Every count of readers waiting (the demand page, the dashboard, low stock, the
+        reorder forecast) uses it; add `book_id IS NOT NULL` for catalogued books."""
+        return self.status == DemandStatus.OPEN and (
+            self.member_id is not None or self.confirmed_at is not None)
+
+    @is_waiting.inplace.expression
+    @classmethod
+    def _is_waiting_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.status == DemandStatus.OPEN,
+                       sa.or_(cls.member_id.is_not(None), cls.confirmed_at.is_not(None)))
 
     @property
     def is_visitor(self) -> bool:

@@ -24,7 +24,7 @@ from app.core.audit import record as audit
 from app.core.extensions import db
 from app.core.text import contains_pattern, fold
 from app.core.web import lazy_gettext as _l
-from app.demand.models import Demand, DemandStatus
+from app.demand.models import Demand
 
 SORTS = {
     "title": (Book.title_sort, Book.id),
@@ -92,7 +92,7 @@ def books_low_stock():
     ids = [book.id for book in pagination.items]
     waiting = dict(db.session.execute(
         sa.select(Demand.book_id, sa.func.count(Demand.id))
-        .where(Demand.book_id.in_(ids), Demand.status == DemandStatus.OPEN)
+        .where(Demand.book_id.in_(ids), Demand.is_waiting)
         .group_by(Demand.book_id)
     ).all()) if ids else {}
     return render_template("admin/books/low_stock.html", form=form, pagination=pagination,
