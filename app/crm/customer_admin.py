@@ -36,7 +36,14 @@ from app.demand.models import Demand, DemandStatus
 from app.mail.models import MailStatus, OutboxMail
 from app.membership import members as member_rules
 from app.membership import sessions
-from app.membership.models import JoinRequest, Member, MemberSession, Role, new_auth_token
+from app.membership.models import (
+    ERASED_EMAIL_DOMAIN,
+    JoinRequest,
+    Member,
+    MemberSession,
+    Role,
+    new_auth_token,
+)
 from app.ordering.models import Cart, Order
 
 CONTACT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "city",
@@ -44,7 +51,7 @@ CONTACT_FIELDS = ("name", "email", "phone", "address_line1", "address_line2", "c
 PERSONAL_FIELDS = (*CONTACT_FIELDS, "locale", "mail_opt_in", "stock_alerts_opt_in")
 ERASED_NAME = "Erased member"
 ERASED_TEXT = "[erased]"
-ERASED_DOMAIN = "erased.invalid"  # RFC 2606: never deliverable
+ERASED_DOMAIN = ERASED_EMAIL_DOMAIN
 
 
 class NotAllowed(DomainError):

@@ -847,12 +847,12 @@ def resend(mail_id: int) -> OutboxMail:
     Raises InvalidInput for the mail of an erased person (its address is at erased.invalid):
     it stays as erasure left it, as in `retry_failed`."""
     from app.core.errors import InvalidInput, NotFound
-    from app.crm.customer_admin import ERASED_DOMAIN
+    from app.membership.models import is_erased_address
 
     row = db.session.get(OutboxMail, mail_id)
     if row is None:
         raise NotFound("No such message.")
-    if row.to_email.lower().endswith(f"@{ERASED_DOMAIN}"):
+    if is_erased_address(row.to_email):
         raise InvalidInput(_("This message was to a person whose data was erased: it cannot be "
                              "sent again."))
     now = utcnow()
@@ -870,13 +870,13 @@ def retry_failed(*conditions: sa.ColumnElement[bool]) -> int:
     """Put every failed message matching `conditions` (the mail log's filter) back in the
     queue, in one statement; how many. Never the mail of an erased person (its address is
     at erased.invalid): it stays as erasure left it. Flushes only."""
-    from app.crm.customer_admin import ERASED_DOMAIN
+    from app.membership.models import ERASED_EMAIL_DOMAIN
 
     now = utcnow()
     result = db.session.execute(
         sa.update(OutboxMail)
         .where(OutboxMail.status == MailStatus.FAILED, *conditions,
-               ~sa.func.lower(OutboxMail.to_email).endswith(f"@{ERASED_DOMAIN}"))
+               ~sa.func.lower(OutboxMail.to_email).endswith(f"@{ERASED_EMAIL_DOMAIN}"))
         .values(status=MailStatus.PENDING, attempts=0, next_attempt_at=now, requeued_at=now,
                 claimed_until=None)
         .execution_options(synchronize_session=False))

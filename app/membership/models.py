@@ -23,6 +23,15 @@ class Role(enum.StrEnum):
 
 _ROLE_RANK = {Role.MEMBER: 0, Role.STAFF: 1, Role.ADMIN: 2}
 
+# Erasure (app.crm.customer_admin) gives the person's account, orders and mails a unique address
+# at this domain (RFC 2606: never deliverable); nothing is ever sent to it again.
+ERASED_EMAIL_DOMAIN = "erased.invalid"
+
+
+def is_erased_address(email: str | None) -> bool:
+    """Whether `email` is the placeholder an erasure left (app.crm.customer_admin)."""
+    return bool(email) and email.lower().endswith(f"@{ERASED_EMAIL_DOMAIN}")
+
 
 def new_auth_token() -> str:
     return secrets.token_urlsafe(24)
