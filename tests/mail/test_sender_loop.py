@@ -113,7 +113,7 @@ def test_a_failing_background_pass_never_stops_the_mail_or_the_other_passes(
                "the mail and 20 passes of the healthy hook")
 
     # Retried with backoff (1 s after the first failure, then 5 s), not on every pass.
-    assert 1 <= calls["broken"] <= 3
+    assert calls["broken"] in (1, 2, 3), calls
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1  # logged once for the streak, with its traceback
     assert "broken_campaign_pass" in errors[0].getMessage() and errors[0].exc_info
