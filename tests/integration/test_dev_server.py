@@ -58,13 +58,23 @@ def dev_server(tmp_path, dev_env):
     port, mail_port = free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "MAIL_PORT": str(mail_port),
            "MAIL_CATCHER_DIR": str(tmp_path / "mailbox"), "BOOKSTATION_ENV": "development"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "run", "dev", "--port", str(port)],
-        cwd=ROOT, env={**{k: v for k, v in env.items() if k != "SHOP_BASE_URL"}, **dev_env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    log_path = tmp_path / "dev-server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "run", "dev", "--port", str(port)],
+            cwd=ROOT, env={**{k: v for k, v in env.items() if k != "SHOP_BASE_URL"}, **dev_env},
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}", app, tmp_path / "mailbox"
+        # A cold start (a fresh clone compiles every module) on a busy machine can be slow;
+        # a server that exits is reported at once, with what it printed.
+        started = _wait_for(lambda: process.poll() is not None or _answers(base + "/"),
+                            timeout=90)
+        if not started or process.poll() is not None:
+            pytest.fail(f"the dev server did not start (exit code {process.poll()}):\n"
+                        + log_path.read_text(errors="replace")[-4000:])
+        yield base, app, tmp_path / "mailbox"
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -73,7 +83,6 @@ def dev_server(tmp_path, dev_env):
 def test_the_dev_server_serves_the_shop_and_delivers_mail_to_the_catcher(dev_server):
     base, app, mailbox = dev_server
 
-    assert _wait_for(lambda: _answers(base + "/"), timeout=20), "shop did not start"
     with app.app_context():
         db.session.add(OutboxMail(kind="test", to_email="reader@example.test", subject="Hi",
                                   body_text="Hello", message_id="<dev-test@bookstation.mail>"))
@@ -96,7 +105,6 @@ def _reset_mail_text(base: str, app, mailbox) -> str:
         create_member("forgetful@example.test", "a long enough password", "Forgetful")
         db.session.commit()
         db.engine.dispose()
-    assert _wait_for(lambda: _answers(base + "/"), timeout=20), "shop did not start"
 
     browser = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
