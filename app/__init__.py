@@ -96,19 +96,20 @@ def _migrations_dir():
     return Path(__file__).resolve().parent.parent / "migrations"
 
 
+#: The feature packages, lowest first (docs/ARCHITECTURE.md); each wires itself in its init_app.
+FEATURES = ("mail", "catalog", "membership", "grades", "demand", "ordering", "feedback",
+            "analytics", "campaigns", "crm")
+
+
 def _register_blueprints(app: Flask) -> None:
+    """Each feature adds its blueprint and its admin pages; then the admin area (its guard and
+    sidebar over every admin page) and the language switch."""
+    from importlib import import_module
+
     from app.admin import bp as admin_bp
-    from app.catalog.web import bp as shop_bp
-    from app.demand.web import bp as demand_bp
-    from app.feedback.web import bp as feedback_bp
-    from app.membership.web import bp as account_bp
-    from app.ordering.web import bp as cart_bp
     from app.serving.language import bp as i18n_bp
 
-    app.register_blueprint(shop_bp)
-    app.register_blueprint(account_bp, url_prefix="/account")
-    app.register_blueprint(cart_bp)
+    for name in FEATURES:
+        import_module(f"app.{name}").init_app(app)
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(demand_bp, url_prefix="/demand")
-    app.register_blueprint(feedback_bp)  # issue 5: reviews and the satisfaction survey
     app.register_blueprint(i18n_bp)

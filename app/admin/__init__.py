@@ -1,9 +1,9 @@
 """Admin: the staff area. One guard covers every route, so a new page cannot forget it.
 
-The views are split by area into modules on this one blueprint (views.py for the dashboard,
-books.py, categories.py, orders.py, mail_log.py). A later area adds a module, calls
-`register_nav(...)` for its sidebar entry, and imports the module at the bottom of this file;
-the guard and the layout (templates/admin/base.html) come with the blueprint.
+Each feature keeps its admin pages in its own `web/admin_<area>.py`: routes on this one
+blueprint, with a sidebar entry from `register_nav(...)`. The feature's `init_app` imports them
+before the app registers this blueprint; the guard and the layout (templates/admin/base.html)
+come with the blueprint, so a new page cannot forget either.
 """
 
 from __future__ import annotations
@@ -103,16 +103,3 @@ def _admin_only_endpoints() -> set[str]:
 
 
 from app.admin import audit  # noqa: E402,F401
-from app.analytics.web import admin_analytics as analytics  # noqa: E402,F401
-from app.analytics.web import admin_satisfaction as satisfaction  # noqa: E402,F401
-from app.campaigns.web import admin_campaigns as campaigns  # noqa: E402,F401
-from app.catalog.web import admin_books as books  # noqa: E402,F401
-from app.catalog.web import admin_categories as categories  # noqa: E402,F401
-from app.crm.web import admin_customers as customers  # noqa: E402,F401
-from app.crm.web import admin_dashboard as views  # noqa: E402,F401
-from app.demand.web import admin_demand as demand  # noqa: E402,F401
-from app.demand.web import admin_stock as stock  # noqa: E402,F401
-from app.feedback.web import admin_reviews as reviews  # noqa: E402,F401
-from app.grades.web import admin_tiers as tiers  # noqa: E402,F401
-from app.mail.web import admin_mail_log as mail_log  # noqa: E402,F401
-from app.ordering.web import admin_orders as orders  # noqa: E402,F401

@@ -1,6 +1,13 @@
-"""Analytics (issue 5). Re-exports only; each half keeps its own modules and lines here.
+"""Analytics: what staff learn about members: classification (rfm, segments, markov), lifetime
+value (clv, snapshots), associations and recommendations, the reorder forecast and
+satisfaction."""
 
-Classification and lifetime value: rfm, segments, markov, clv, snapshots.
-"""
+from __future__ import annotations
 
-from app.analytics.snapshots import MemberAnalytics, member_summary  # noqa: F401
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Wire this feature into the app: its pages and its admin pages (routes on the admin
+    blueprint, so this runs before the admin blueprint is registered)."""
+    from app.analytics.web import admin_analytics, admin_satisfaction  # noqa: F401  (admin routes)

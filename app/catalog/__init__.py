@@ -1,2 +1,14 @@
 """Catalog: books, categories, covers, ISBNs and the full-text search; browsing for shoppers
 and editing for staff."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Wire this feature into the app: its pages and its admin pages (routes on the admin
+    blueprint, so this runs before the admin blueprint is registered)."""
+    from app.catalog.web import admin_books, admin_categories, bp  # noqa: F401  (admin routes)
+
+    app.register_blueprint(bp)

@@ -1,2 +1,12 @@
 """Grades: the tier table, a member's standing and grade changes as paid spend rises and
 falls, and the discount each grade gives."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Wire this feature into the app: its pages and its admin pages (routes on the admin
+    blueprint, so this runs before the admin blueprint is registered)."""
+    from app.grades.web import admin_tiers  # noqa: F401  (admin routes)

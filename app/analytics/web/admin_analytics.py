@@ -15,8 +15,9 @@ from flask_login import current_user
 
 from app.admin import bp, register_nav
 from app.admin.common import PER_PAGE, admin_required, page_number
-from app.analytics import markov, member_summary, reports, snapshots
+from app.analytics import markov, reports, snapshots
 from app.analytics import segments as seg
+from app.analytics.snapshots import member_summary
 from app.core.audit import record as audit
 from app.core.extensions import db
 from app.core.forms import AppForm

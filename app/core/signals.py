@@ -1,0 +1,35 @@
+"""Signals: effects that point upward, from a lower feature to a higher one.
+
+A lower feature (docs/ARCHITECTURE.md gives the order) may not import a higher one, so where
+its change must move something above it, it sends one of these signals and the higher feature
+connects a receiver in its own `init_app`. Every signal is declared here, once, with what it
+carries.
+
+Contract for senders and receivers:
+- A signal is sent inside the business transaction, after the sender's change is flushed.
+  Receivers run synchronously in the same transaction and session; they flush, never commit,
+  and an exception they raise propagates to the sender, which rolls back the whole change.
+- The sender is the changed object; keyword arguments carry the rest.
+- Receivers must be idempotent with respect to the facts they are given (they may be called
+  again for the same object in a later transaction).
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A member row was created from a confirmed address (the join link, or staff creating one).
+#: sender: the Member.
+member_joined = _signals.signal("member-joined")
+
+#: A book was created or its ISBN changed. sender: the Book.
+book_saved = _signals.signal("book-saved")
+
+#: An order was placed. sender: the Order; kwargs: member, when, wanted (book ids with quantities).
+order_placed = _signals.signal("order-placed")
+
+#: An order moved from one status to another. sender: the Order; kwargs: previous (OrderStatus),
+#: actor (Member | None), now (datetime).
+order_status_changed = _signals.signal("order-status-changed")
