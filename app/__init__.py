@@ -19,7 +19,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
         app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
 
     from app import cli
-    from app.core import errors, web
+    from app.core import errors, unit_of_work, web
     from app.core.extensions import (
         babel,
         cache,
@@ -57,6 +57,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     errors.register_error_handlers(app)
     cli.register(app)
     _limit_only_where_decorated(app, limiter)
+    unit_of_work.init_app(app)  # last after_request hook registered: it runs first
     front_door.install(app)  # it wraps the finished app's WSGI callable
     security_headers.install(app)  # last: outside the front door, on every response
     return app
