@@ -269,21 +269,21 @@ def enqueue_pending(limit: int = ENQUEUE_BATCH) -> int:
                                                    .where(Member.id.in_(member_ids)))}
     campaigns = {c.id: c for c in db.session.scalars(
         sa.select(Campaign).where(Campaign.id.in_({r.campaign_id for r in pending})))}
-    from app.demand import unsubscribe
+    from app.demand.tokens import TokenMinter, headers_for, unsubscribe_url
 
-    tokens = unsubscribe.TokenMinter()
+    tokens = TokenMinter()
     for recipient in pending:
         member = members[recipient.member_id]
         campaign = campaigns[recipient.campaign_id]
         context = mail_context(campaign, member,
                                [books[b] for b in picks.get(member.id, []) if b in books])
         # One-click opt-out without a login: the body link and List-Unsubscribe (RFC 8058).
-        opt_out = unsubscribe.unsubscribe_url(tokens.for_news(member.id))
+        opt_out = unsubscribe_url(tokens.for_news(member.id))
         context["unsubscribe_url"] = opt_out
         row = mail_service.enqueue(
             kind=KIND, to_email=member.email, template="campaign", context=context,
             member_id=member.id, dedupe_key=f"{KIND}:{campaign.id}:{member.id}",
-            headers=unsubscribe.headers_for(opt_out))
+            headers=headers_for(opt_out))
         recipient.outbox_id = row.id
     db.session.flush()
     return len(pending)

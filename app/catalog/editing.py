@@ -22,7 +22,7 @@ from app.catalog.models import Book, Category
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
 from app.core.money import CENT
-from app.demand.lists import match_requests_for_book
+from app.core.signals import book_saved
 
 MAX_PRICE = Decimal("100000")
 MAX_STOCK = 100_000
@@ -159,7 +159,7 @@ def create_book(data: BookInput) -> Book:
     refresh_search_text(book)
     db.session.add(book)
     _flush_book()
-    match_requests_for_book(book)  # issue 3: requests for this ISBN become demand for it
+    book_saved.send(book)  # requests for its ISBN become demand for it (app.demand)
     return book
 
 
@@ -176,7 +176,7 @@ def update_book(book: Book, data: BookInput) -> Book:
     if changed_search:
         refresh_search_text(book)
     _flush_book()
-    match_requests_for_book(book)  # issue 3: requests for this ISBN become demand for it
+    book_saved.send(book)  # requests for its ISBN become demand for it (app.demand)
     return book
 
 

@@ -12,6 +12,12 @@ Contract for senders and receivers:
 - The sender is the changed object; keyword arguments carry the rest.
 - Receivers must be idempotent with respect to the facts they are given (they may be called
   again for the same object in a later transaction).
+- Receivers are module-level functions, connected in `init_app`: blinker keys a receiver by
+  the function, so the second `create_app` in one process (tests build many) connects nothing
+  new, and each signal reaches each receiver once.
+
+`before_driver_write` is the one signal below the features: core's bulk writer sends it before
+a write the engine's events do not see, for the serving layer to connect to.
 """
 
 from __future__ import annotations
@@ -20,11 +26,11 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: A member row was created from a confirmed address (the join link, or staff creating one).
-#: sender: the Member.
+#: A member row was created from an address its owner proved (the join link; `flask
+#: create-admin` and the demo seed send nothing). sender: the Member.
 member_joined = _signals.signal("member-joined")
 
-#: A book was created or its ISBN changed. sender: the Book.
+#: A book was created or edited (its ISBN may have changed). sender: the Book.
 book_saved = _signals.signal("book-saved")
 
 #: An order was placed. sender: the Order; kwargs: member, when, wanted (book ids with quantities).
@@ -33,3 +39,7 @@ order_placed = _signals.signal("order-placed")
 #: An order moved from one status to another. sender: the Order; kwargs: previous (OrderStatus),
 #: actor (Member | None), now (datetime).
 order_status_changed = _signals.signal("order-status-changed")
+
+#: A write is about to go to the database on the driver's own cursor (a COPY, app.core.bulk),
+#: which the engine's events do not see. Sent before the write. sender: the sa.Connection.
+before_driver_write = _signals.signal("before-driver-write")

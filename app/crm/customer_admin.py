@@ -668,8 +668,7 @@ def erase_member(member: Member, actor: Member) -> Member:
         raise AccountErased(_("This account was already erased."))
     if member.role is not Role.MEMBER:
         raise NotAllowed(_("Make this person a member (not staff) before erasing the account."))
-    from app.demand import holds
-    from app.demand import lists as demand_rules
+    from app.demand.cancelling import cancel_demand
 
     old_email = member.email
     placeholder = erased_email(member)
@@ -679,17 +678,13 @@ def erase_member(member: Member, actor: Member) -> Member:
         sa.select(Demand).where(Demand.member_id == member.id,
                                 Demand.status.in_((DemandStatus.OPEN, DemandStatus.NOTIFIED)))
     ).all():
-        demand_rules.cancel_demand(member, demand.id)
+        cancel_demand(demand, now)
     for demand in db.session.scalars(
         sa.select(Demand).where(Demand.member_id.is_(None),
                                 sa.func.lower(Demand.email) == old_email.lower())
     ).all():
         if demand.status in (DemandStatus.OPEN, DemandStatus.NOTIFIED):
-            demand.status = DemandStatus.CANCELLED
-            demand.cancelled_at = now
-            demand.open_key = None
-            db.session.flush()
-            holds.release_for_demand(demand, now)
+            cancel_demand(demand, now)
         demand.email = placeholder
         demand.note = None
         demand.confirm_token_hash = None

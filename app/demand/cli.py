@@ -1,4 +1,4 @@
-"""`flask demand expire-holds` and `flask demand purge-unconfirmed` (issue 3).
+"""`flask demand expire-holds` and `flask demand purge-unconfirmed`.
 
 Hold expiry also runs on the mail sender's passes (at most once every
 EXPIRE_EVERY_SECONDS) through `app.mail.cli.SENDER_PASS_HOOKS`.
@@ -12,8 +12,7 @@ import click
 from flask.cli import with_appcontext
 
 from app.core.extensions import db
-from app.demand import holds
-from app.demand import lists as demand_service
+from app.demand import holds, visitors
 
 EXPIRE_EVERY_SECONDS = 30.0
 _last_run = {"at": 0.0}
@@ -42,7 +41,7 @@ def expire_holds_command() -> None:
 @with_appcontext
 def purge_unconfirmed_command() -> None:
     """Forget visitor requests never confirmed within DEMAND_CONFIRM_HOURS."""
-    count = demand_service.purge_unconfirmed()
+    count = visitors.purge_unconfirmed()
     db.session.commit()
     click.echo(f"{count} unconfirmed request(s) purged")
 

@@ -1,339 +1,36 @@
-"""Sharing arrived copies fairly: serve waiting readers in order, hold their copies, tell them.
-
-`allocate(book_id, copies, ...)` is the one place copies meet demand. Readers are served in the
-order they asked (with DEMAND_PRIORITY_BY_GRADE, higher grades first); each served reader gets
-a `Hold` on up to the copies they asked for, for DEMAND_HOLD_HOURS, and one "stock arrived"
-mail in the outbox. Members who turned stock alerts off (or whose account is deactivated) are
-not served: nothing is held for them, they are not told, and their demand stays open. Copies
-nobody waits for go on the shelf (`Book.stock_on_hand`). With DEMAND_HOLD_HOURS = 0 nothing
-is held: every waiting reader is told and the copies are shelved.
+"""The life of a hold once copies are allocated (app.demand.allocation): checkout uses it, or
+it lapses, or its demand is cancelled.
 
 A hold ends when its holder buys (`take_held`, called by checkout), when it lapses
 (`expire_holds`, run by `flask demand expire-holds` and on every pass of the mail sender), or
-when the demand is cancelled (`release_for_demand`); leftover copies then go to the next reader
-in line, who is told in turn, or back on the shelf.
+when the demand is cancelled (`release_for_demand`, app.demand.cancelling); leftover copies
+then go to the next reader in line, who is told in turn, or back on the shelf. A member who
+turns stock alerts off undoes the arrivals not yet mailed (`untell_opted_out`).
 
-Lock order, on every path: the book row first (a no-op UPDATE, which also serialises SQLite
-writers), then demands, then holds. Everything flushes, nothing commits.
+Checkout asks which copies are held for a member (`has_held_copies`, `books_held_for`,
+`held_for`), uses them (`take_held`) and fulfils the demands it served (`fulfil_demands`).
 
-Fan-out is set-based: for 10,000 readers the mail is rendered once per distinct shape (how many
-copies are held) with placeholders for the personal parts, and the holds, demand updates and
-outbox rows are written with bulk statements, not one ORM round trip per reader.
+Lock order as in app.demand.allocation: the book row first, then demands, then holds.
+Everything flushes, nothing commits.
 """
 
 from __future__ import annotations
 
-import enum
-import re
-import uuid
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app, render_template
-from flask_babel import force_locale
-from markupsafe import escape
-from sqlalchemy.dialects import postgresql
+from flask_babel import gettext as _
 
 from app.catalog.models import Book
+from app.core.bulk import id_chunks, id_in
 from app.core.db import utcnow
+from app.core.errors import NotFound
 from app.core.extensions import db
-from app.core.web import external_url, when
-from app.demand import unsubscribe
+from app.demand.allocation import allocate, lock_book
 from app.demand.models import Demand, DemandStatus, Hold, HoldStatus
-from app.grades.models import Tier
+from app.demand.rules import DemandClosed
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import Member
-from app.serving.observability import mark_written
-
-CHUNK = 2000  # ids per IN (...) list: well under SQLite's bound-parameter limit
-
-_NAME = "@@BS-NAME@@"
-_UNSUBSCRIBE = "@@BS-UNSUBSCRIBE@@"
-_TOKEN = "BS-TOKEN-SLOT"
-_SLOTS = re.compile(f"({re.escape(_NAME)}|{re.escape(_UNSUBSCRIBE)})")
-
-
-@dataclass
-class Allocation:
-    """What one allocation did."""
-
-    notified: list[int] = field(default_factory=list)  # demand ids told copies are in
-    unserved: list[int] = field(default_factory=list)  # demand ids still waiting
-    held: int = 0
-    shelved: int = 0
-    mails: int = 0
-
-
-def lock_book(book_id: int) -> bool:
-    """Take the book's row lock (PostgreSQL) / the write lock (SQLite). False if no such book."""
-    result = db.session.execute(
-        sa.update(Book).where(Book.id == book_id)
-        .values(stock_on_hand=Book.stock_on_hand)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def _waiting(book_id: int) -> list[sa.Row]:
-    """Open, confirmed demands of readers who want stock alerts, in serving order, locked
-    on PostgreSQL."""
-    stmt = (
-        sa.select(Demand.id, Demand.member_id, Demand.email, Demand.quantity,
-                  Member.email.label("member_email"), Member.name.label("member_name"),
-                  Member.stock_alerts_opt_in, Member.is_active_account,
-                  # the member's saved language, or the one a visitor asked in
-                  sa.func.coalesce(Member.locale, Demand.locale).label("member_locale"))
-        .outerjoin(Member, Demand.member_id == Member.id)
-        .where(Demand.book_id == book_id, Demand.status == DemandStatus.OPEN,
-               # members with a working account who want stock alerts (a reader who turned
-               # them off gets no hold and is not told: their demand stays open); visitors
-               # once they confirmed their address
-               sa.or_(sa.and_(Demand.member_id.is_not(None), Member.is_active_account,
-                              Member.stock_alerts_opt_in),
-                      sa.and_(Demand.member_id.is_(None), Demand.confirmed_at.is_not(None))))
-    )
-    if current_app.config.get("DEMAND_PRIORITY_BY_GRADE"):
-        stmt = stmt.outerjoin(Tier, Tier.code == Member.tier_code).order_by(
-            sa.func.coalesce(Tier.position, -1).desc())
-    stmt = stmt.order_by(Demand.created_at, Demand.id)
-    if db.engine.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Demand)
-    return list(db.session.execute(stmt))
-
-
-def allocate(book_id: int, copies: int, *, source: str, receipt_id: int | None = None,
-             tell_unserved: bool = False, now: datetime | None = None) -> Allocation:
-    """Share `copies` new copies of a book among its waiting readers (see module doc).
-
-    The caller has locked the book (`lock_book`). `source` makes the mail dedupe keys unique
-    per event (the receipt id, or "h<id>" for a lapsed hold), so an event never mails a reader
-    twice for one demand.
-    """
-    now = now or utcnow()
-    result = Allocation()
-    if copies <= 0:
-        return result
-    book = db.session.get(Book, book_id, populate_existing=True)
-    hold_hours = int(current_app.config.get("DEMAND_HOLD_HOURS", 48))
-    rows = _waiting(book_id)
-    remaining = copies
-    served: list[tuple[sa.Row, int]] = []
-    for row in rows:
-        if hold_hours <= 0:
-            served.append((row, 0))
-        elif remaining > 0:
-            take = min(row.quantity, remaining)
-            served.append((row, take))
-            remaining -= take
-        else:
-            result.unserved.append(row.id)
-    result.held = copies - remaining if hold_hours > 0 else 0
-    result.shelved = remaining if hold_hours > 0 else copies
-    expires = now + timedelta(hours=hold_hours)
-
-    if result.held:
-        bulk_insert(Hold.__table__, [
-            {"demand_id": row.id, "book_id": book_id, "receipt_id": receipt_id,
-             "quantity": take, "remaining": take, "status": HoldStatus.ACTIVE,
-             "created_at": now, "expires_at": expires, "closed_at": None}
-            for row, take in served if take > 0
-        ])
-    ids = [row.id for row, _ in served]
-    for chunk in _id_chunks(ids):
-        db.session.execute(
-            sa.update(Demand).where(_id_in(Demand.id, chunk))
-            .values(status=DemandStatus.NOTIFIED, notified_at=now, open_key=None)
-            .execution_options(synchronize_session=False)
-        )
-    if result.shelved:
-        db.session.execute(
-            sa.update(Book).where(Book.id == book_id)
-            .values(stock_on_hand=Book.stock_on_hand + result.shelved)
-            .execution_options(synchronize_session=False)
-        )
-    result.notified = ids
-    on_shelf = book.stock_on_hand + result.shelved
-    mails = _FanOut(book, on_shelf=on_shelf, hold_until=expires if hold_hours > 0 else None,
-                    now=now)
-    for row, take in served:
-        mails.add(row, "stock_arrived", f"stock_arrived:{row.id}:{source}", held=take)
-    if tell_unserved and result.unserved:
-        by_id = {row.id: row for row in rows}
-        for demand_id in result.unserved:
-            mails.add(by_id[demand_id], "stock_short", f"stock_short:{demand_id}:{source}",
-                      held=0)
-    result.mails = mails.flush()
-    db.session.flush()
-    db.session.expire(book)
-    return result
-
-
-class _FanOut:
-    """Builds many outbox rows for one book with few template renders, then bulk-inserts them."""
-
-    def __init__(self, book: Book, *, on_shelf: int, hold_until: datetime | None,
-                 now: datetime) -> None:
-        self.book = book
-        self.now = now
-        self.rows: list[dict] = []
-        self.hold_until = hold_until
-        self._languages = set(current_app.config.get("LANGUAGES") or ())
-        self._default_locale = current_app.config.get("BABEL_DEFAULT_LOCALE", "en")
-        self._rendered: dict[tuple[str, int, str], tuple[str, str, str]] = {}
-        self._base = {
-            "shop_name": current_app.config["SHOP_NAME"],
-            "book": book,
-            "book_title": book.title,
-            "book_authors": book.authors,
-            "book_url": external_url("shop.book", book_id=book.id),
-            "demands_url": external_url("demand.my_list"),
-            "preferences_url": external_url("demand.preferences"),
-            "on_shelf": on_shelf,
-            "hold_until": None,
-            "hold_hours": int(current_app.config.get("DEMAND_HOLD_HOURS", 48)),
-            "name": _NAME,
-            "unsubscribe_url": _UNSUBSCRIBE,
-        }
-        self._tokens = unsubscribe.TokenMinter()
-        # One URL build for the whole fan-out; tokens are URL-safe, so they slot straight in.
-        self._url_head, _, self._url_tail = unsubscribe.unsubscribe_url(_TOKEN).partition(_TOKEN)
-
-    def _render(self, template: str, held: int, locale: str) -> tuple[str, str, str]:
-        """Subject, and text and HTML bodies as format strings with {n} (name) and {u}
-        (unsubscribe URL) slots: rendered once per template, held count and language."""
-        key = (template, held, locale)
-        if key not in self._rendered:
-            with force_locale(locale):  # the reader's language (issue 6)
-                until = when(self.hold_until) if self.hold_until else None
-                context = dict(self._base, held=held, hold_until=until)
-                subject = " ".join(
-                    render_template(f"mail/{template}/subject.txt", **context).split())
-                text = render_template(f"mail/{template}/body.txt", **context)
-                html = render_template(f"mail/{template}/body.html", **context)
-            self._rendered[key] = (subject[:300], _formatter(text), _formatter(html))
-        return self._rendered[key]
-
-    def add(self, row: sa.Row, kind: str, dedupe_key: str, *, held: int) -> None:
-        if row.member_id is not None:
-            if not (row.stock_alerts_opt_in and row.is_active_account):
-                return  # opted out: the demand list still shows it; no mail
-            to_email, name = row.member_email, row.member_name
-            token = self._tokens.for_member(row.member_id)
-        else:
-            to_email, name = row.email, ""
-            token = self._tokens.for_email(row.email)
-        url = self._url_head + token + self._url_tail
-        locale = getattr(row, "member_locale", None)
-        if locale not in self._languages:
-            locale = self._default_locale
-        subject, text, html = self._render(kind, held, locale)
-        display = name or to_email
-        self.rows.append({
-            "kind": kind,
-            "dedupe_key": dedupe_key,
-            "to_email": to_email,
-            "member_id": row.member_id,
-            "subject": subject,
-            "body_text": text.format(n=display, u=url),
-            "body_html": html.format(n=escape(display), u=escape(url)),
-            "headers": unsubscribe.headers_for(url),
-            "status": MailStatus.PENDING,
-            "attempts": 0,
-            "created_at": self.now,
-            "next_attempt_at": self.now,
-            "message_id": f"<{uuid.uuid4().hex}@bookstation.mail>",
-        })
-
-    def flush(self) -> int:
-        bulk_insert(OutboxMail.__table__, self.rows)
-        return len(self.rows)
-
-
-def _formatter(rendered: str) -> str:
-    """A rendered body as a str.format template: braces doubled, placeholders as {n}/{u}."""
-    slots = {_NAME: "{n}", _UNSUBSCRIBE: "{u}"}
-    return "".join(slots.get(part) or part.replace("{", "{{").replace("}", "}}")
-                   for part in _SLOTS.split(rendered))
-
-
-def bulk_insert(table: sa.Table, rows: list[dict]) -> None:
-    """Insert many rows with one Core executemany (psycopg pipelines it; sqlite3 loops in C).
-
-    Measured on PostgreSQL: a multi-row VALUES statement (or SQLAlchemy's insertmanyvalues,
-    which needs RETURNING) spends seconds in psycopg parsing each 13,000-placeholder query.
-    """
-    if not rows:
-        return
-    connection = db.session.connection()
-    dialect = connection.dialect
-    keys = list(rows[0])
-    compiled = sa.insert(table).compile(dialect=dialect, column_keys=keys)
-    # Each column's bind processor, looked up once; Core would redo this work per row and
-    # per value (half of a 10,000-row fan-out's CPU time on SQLite).
-    processors = {key: _memo(table.c[key].type.dialect_impl(dialect).bind_processor(dialect))
-                  for key in keys}
-    if compiled.positional:
-        order = [compiled.binds[name].key for name in compiled.positiontup]
-        steps = [(key, processors[key]) for key in order]
-        params: list = [tuple(proc(row[key]) if proc else row[key] for key, proc in steps)
-                        for row in rows]
-    else:
-        steps = [(compiled.binds[name].key, name, processors[compiled.binds[name].key])
-                 for name in compiled.binds]
-        params = [{name: proc(row[key]) if proc else row[key] for key, name, proc in steps}
-                  for row in rows]
-    if dialect.name == "postgresql":
-        _copy(connection, table, keys, rows, processors)
-        return
-    connection.exec_driver_sql(compiled.string, params)
-
-
-def _copy(connection: sa.Connection, table: sa.Table, keys: list[str], rows: list[dict],
-          processors: dict) -> None:
-    """PostgreSQL: COPY ... FROM STDIN, in the session's transaction. 10,000 outbox rows go in
-    about 5x faster than through a pipelined executemany."""
-    mark_written(connection)  # the driver's COPY passes no engine event
-    quote = connection.dialect.identifier_preparer
-    columns = ", ".join(quote.quote(table.c[key].name) for key in keys)
-    steps = [(key, processors[key]) for key in keys]
-    with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f"COPY {quote.format_table(table)} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([proc(row[key]) if proc else row[key] for key, proc in steps])
-
-
-def _id_chunks(ids: list[int]) -> list[list[int]]:
-    """PostgreSQL takes any number of ids as one array; SQLite in chunks of CHUNK."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return [ids] if ids else []
-    return [ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK)]
-
-
-def _id_in(column, ids: list[int]):
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer)))
-    return column.in_(ids)
-
-
-def _memo(processor):
-    """A bind processor that converts each distinct datetime or enum once (a fan-out's rows
-    share a handful of timestamps and statuses)."""
-    if processor is None:
-        return None
-    seen: dict = {}
-
-    def process(value):
-        if isinstance(value, (datetime, enum.Enum)):
-            try:
-                return seen[value]
-            except KeyError:
-                seen[value] = result = processor(value)
-                return result
-        return processor(value)
-
-    return process
-
 
 # --------------------------------------------------------------------------- holds end
 
@@ -375,10 +72,10 @@ def expire_holds(now: datetime | None = None, limit: int = 500) -> int:
     for book_id in sorted(by_book):
         lock_book(book_id)
         closed = []
-        for chunk in _id_chunks(by_book[book_id]):
+        for chunk in id_chunks(by_book[book_id]):
             closed += db.session.execute(
                 sa.update(Hold)
-                .where(_id_in(Hold.id, chunk), Hold.status == HoldStatus.ACTIVE)
+                .where(id_in(Hold.id, chunk), Hold.status == HoldStatus.ACTIVE)
                 .values(status=HoldStatus.EXPIRED, closed_at=now)
                 .returning(Hold.id, Hold.remaining, Hold.demand_id)
                 .execution_options(synchronize_session=False)
@@ -386,10 +83,10 @@ def expire_holds(now: datetime | None = None, limit: int = 500) -> int:
         if not closed:
             continue  # a checkout or another sender got there first
         count += len(closed)
-        for chunk in _id_chunks(sorted({row.demand_id for row in closed})):
+        for chunk in id_chunks(sorted({row.demand_id for row in closed})):
             db.session.execute(
                 sa.update(Demand)
-                .where(_id_in(Demand.id, chunk), Demand.status == DemandStatus.NOTIFIED)
+                .where(id_in(Demand.id, chunk), Demand.status == DemandStatus.NOTIFIED)
                 .values(status=DemandStatus.EXPIRED, expired_at=now)
                 .execution_options(synchronize_session=False)
             )
@@ -468,6 +165,18 @@ def held_for(member_id: int, book_id: int, now: datetime | None = None) -> list[
                Hold.status == HoldStatus.ACTIVE, Hold.remaining > 0, Hold.expires_at > now)
         .order_by(Hold.expires_at, Hold.id)
     ))
+
+
+def usable_hold(member: Member, hold_id: int, now: datetime | None = None) -> Hold:
+    """The member's hold with this id, if copies can still be taken from it: NotFound if it is
+    not theirs, DemandClosed if it ended, lapsed or has no copies left."""
+    hold = db.session.get(Hold, hold_id)
+    if hold is None or hold.demand.member_id != member.id:
+        raise NotFound(_("There are no copies held for you under that number."))
+    if hold.status != HoldStatus.ACTIVE or hold.remaining <= 0 \
+            or hold.expires_at <= (now or utcnow()):
+        raise DemandClosed(_("This hold has ended."))
+    return hold
 
 
 def _active_holds(member_id, book_id, now, column=Hold.id) -> sa.Select:

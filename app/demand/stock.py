@@ -18,9 +18,8 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.errors import InvalidInput, NotFound
 from app.core.extensions import db
-from app.demand import holds
+from app.demand.allocation import Allocation, allocate, lock_book
 from app.demand.models import StockReceipt
-from app.mail import outbox as mail
 from app.membership.models import Member
 
 MAX_RECEIPT_QUANTITY = 100_000
@@ -73,7 +72,7 @@ def receive_stock(book_id: int, quantity: int, supplier: str | None = None,
     """Add received copies of a book and queue one arrival mail per waiting reader.
 
     Readers are served in the order they asked; their copies are held for DEMAND_HOLD_HOURS
-    (see app.demand.holds). An arrival smaller than DEMAND_MIN_NOTIFY_QUANTITY goes on the
+    (see app.demand.allocation). An arrival smaller than DEMAND_MIN_NOTIFY_QUANTITY goes on the
     shelf and tells no one. Raises ReceiptFieldError or NotFound; nothing is written then.
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int):
@@ -83,7 +82,7 @@ def receive_stock(book_id: int, quantity: int, supplier: str | None = None,
                                               max=MAX_RECEIPT_QUANTITY))
     texts = {"supplier": _text("supplier", supplier), "reference": _text("reference", reference),
              "note": _text("note", note)}
-    if isinstance(book_id, bool) or not isinstance(book_id, int) or not holds.lock_book(book_id):
+    if isinstance(book_id, bool) or not isinstance(book_id, int) or not lock_book(book_id):
         raise NotFound(_("No book has that id or ISBN."))
     now = utcnow()
     receipt = StockReceipt(book_id=book_id, quantity=quantity, received_at=now,
@@ -98,14 +97,12 @@ def receive_stock(book_id: int, quantity: int, supplier: str | None = None,
             .values(stock_on_hand=Book.stock_on_hand + quantity)
             .execution_options(synchronize_session=False)
         )
-        allocation = holds.Allocation(shelved=quantity)
+        allocation = Allocation(shelved=quantity)
     else:
-        allocation = holds.allocate(
+        allocation = allocate(
             book_id, quantity, source=str(receipt.id), receipt_id=receipt.id,
             tell_unserved=bool(current_app.config.get("DEMAND_TELL_UNSERVED")), now=now,
         )
-    if allocation.mails:
-        mail.mail_queued()  # the fan-out writes outbox rows directly: wake the senders
     receipt.held_quantity = allocation.held
     receipt.shelved_quantity = allocation.shelved
     receipt.notified_count = len(allocation.notified)

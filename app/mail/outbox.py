@@ -1,7 +1,8 @@
 """The outbox: queue mail inside the business transaction, deliver it after the commit.
 
 `enqueue` writes one `OutboxMail` row (rendered now, so the mail log shows exactly what goes
-out). `deliver_due` is one pass of a sender: it claims due rows, sends them over SMTP through
+out); `enqueue_many` writes many already rendered ones with one bulk write. Nothing else writes
+outbox rows. `deliver_due` is one pass of a sender: it claims due rows, sends them over SMTP through
 Flask-Mail, and records each attempt. Any number of senders may run at once against one
 database: claiming takes `FOR UPDATE SKIP LOCKED` on PostgreSQL and marks the row claimed for
 MAIL_CLAIM_SECONDS, so no two senders take the same row, and a sender that dies mid-batch
@@ -23,7 +24,7 @@ import smtplib
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from flask_babel import gettext as _
 from flask_mail import BadHeaderError, Message, email_dispatched, sanitize_address
 from sqlalchemy.orm import Session
 
+from app.core.bulk import bulk_insert
 from app.core.db import utcnow
 from app.core.extensions import db, mail
 from app.mail.models import MailStatus, OutboxMail
@@ -68,6 +70,9 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=RETRY_DELAYS[index])
 
 
+SUBJECT_MAX_LENGTH = 300  # OutboxMail.subject's column
+
+
 def enqueue(
     *,
     kind: str,
@@ -93,7 +98,7 @@ def enqueue(
         )
         if existing is not None:
             return existing
-    # issue 6: rendered in the reader's language (see _mail_locale).
+    # Rendered in the reader's language (see _mail_locale).
     with force_locale(_mail_locale(member_id, locale)):
         subject = " ".join(render_template(f"mail/{template}/subject.txt", **context).split())
         body_text = render_template(f"mail/{template}/body.txt", **context)
@@ -108,16 +113,54 @@ def enqueue(
         to_email=to_email,
         member_id=member_id,
         dedupe_key=dedupe_key,
-        subject=subject[:300],
+        subject=subject[:SUBJECT_MAX_LENGTH],
         body_text=body_text,
         body_html=body_html,
         headers=dict(headers or {}),
-        message_id=f"<{uuid.uuid4().hex}@bookstation.mail>",
+        message_id=_message_id(),
     )
     db.session.add(row)
     db.session.flush()
     mail_queued()
     return row
+
+
+def enqueue_many(mails: Iterable[dict], *, now: datetime | None = None) -> int:
+    """Queue many mails already rendered, with one bulk write (app.core.bulk); returns how many.
+
+    Each mail is a dict with `kind`, `to_email`, `subject` and `body_text`, and optionally
+    `member_id`, `dedupe_key`, `body_html` and `headers`. Each row is what `enqueue` writes:
+    pending, due at `now` (default: the current time), with its own Message-ID and the subject
+    cut to SUBJECT_MAX_LENGTH. Unlike `enqueue`, no dedupe key is looked up: each must be new
+    (the unique index refuses a repeated one, and the whole write fails). No object enters the
+    session; nothing commits.
+    """
+    stamp = now or utcnow()
+    rows = [{
+        "kind": mail["kind"],
+        "dedupe_key": mail.get("dedupe_key"),
+        "to_email": mail["to_email"],
+        "member_id": mail.get("member_id"),
+        "subject": mail["subject"][:SUBJECT_MAX_LENGTH],
+        "body_text": mail["body_text"],
+        "body_html": mail.get("body_html"),
+        "headers": mail.get("headers") or {},
+        "status": MailStatus.PENDING,
+        "attempts": 0,
+        "created_at": stamp,
+        "next_attempt_at": stamp,
+        "message_id": _message_id(),
+    } for mail in mails]
+    if rows:
+        bulk_insert(OutboxMail.__table__, rows)
+        mail_queued()
+    return len(rows)
+
+
+def _message_id() -> str:
+    """A Message-ID of our own for one outbox row: a message sent twice (see `deliver_due`)
+    carries the same one, so it can be recognised as a duplicate."""
+    return f"<{uuid.uuid4().hex}@bookstation.mail>"
 
 
 def _mail_locale(member_id: int | None, locale: str | None) -> str:

@@ -24,6 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
+from app.core.signals import member_joined
 from app.core.web import external_url
 from app.mail.models import OutboxMail
 from app.mail.outbox import enqueue, unsaved_locale
@@ -349,9 +350,7 @@ def confirm_join(token: str, password: str) -> Member:
         raise EmailTaken(_("This address is already confirmed. Please log in.")) from exc
     db.session.execute(sa.delete(JoinRequest).where(JoinRequest.email == join_request.email,
                                                     JoinRequest.member_id.is_(None)))
-    from app.demand.lists import attach_visitor_demands
-
-    attach_visitor_demands(member)
+    member_joined.send(member)  # the demand they left as a visitor joins the account
     return member
 
 

@@ -269,6 +269,21 @@ def add(member: Member | None, session: MutableMapping, book_id: int, quantity: 
     return wanted
 
 
+def add_held(member: Member, book_id: int, held: int) -> int:
+    """Put copies held for the member (a demand's hold) in their cart: the book's line becomes
+    at least `held` copies, at most MAX_LINE_QUANTITY; returns its quantity.
+
+    Unlike `add`, stock is not checked: held copies are not on the shelf, and checkout takes
+    them from the hold. The caller has checked the hold (app.ordering.held). Raises
+    InvalidInput like `add` when the cart is full or changed at the same moment.
+    """
+    stored = _stored_cart(member)
+    current = _current(stored, {}, book_id) or 0
+    wanted = min(max(current, held), MAX_LINE_QUANTITY)
+    _put(member, {}, book_id, wanted, stored)
+    return wanted
+
+
 def set_quantity(member: Member | None, session: MutableMapping, book_id: int,
                  quantity: int) -> int:
     """Change a line's quantity; 0 removes it. Returns the new quantity.

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.core.extensions import db, limiter
+from app.core.signals import before_driver_write
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,7 @@ def watch_transactions(app: Flask) -> None:
     Measured in process on the large bench set, COMMIT for reads took the customer search's
     SQL from 3.4 to 2.4 ms and the cart's from 1.5 to 0.7 ms; see bench/README.md for BEGIN.
     """
+    before_driver_write.connect(mark_written)  # a COPY (app.core.bulk) passes no engine event
     lazy = app.config.get("PG_LAZY_BEGIN", True)
     commit_reads = app.config.get("PG_COMMIT_READS", True)
     with app.app_context():

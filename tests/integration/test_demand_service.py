@@ -12,7 +12,8 @@ from app.catalog import editing as books_admin
 from app.core.exports import csv_safe
 from app.core.extensions import db
 from app.demand import lists as demand_service
-from app.demand.lists import (
+from app.demand import reports, uncatalogued
+from app.demand.rules import (
     AlreadyInStock,
     DemandClosed,
     DemandFieldError,
@@ -121,8 +122,8 @@ def test_a_member_cannot_cancel_another_members_demand(ctx):
 def test_a_request_for_a_book_we_do_not_carry_is_kept_with_a_normalised_isbn(ctx):
     member = make_member()
 
-    demand = demand_service.request_uncatalogued(member, "  The Lost  Book ", "A. Writer",
-                                                 ISBN10, "for my class")
+    demand = uncatalogued.request_uncatalogued(member, "  The Lost  Book ", "A. Writer",
+                                               ISBN10, "for my class")
     db.session.commit()
 
     assert demand.book_id is None and demand.requested_isbn == ISBN13
@@ -131,20 +132,20 @@ def test_a_request_for_a_book_we_do_not_carry_is_kept_with_a_normalised_isbn(ctx
 
 def test_an_invalid_isbn_is_refused(ctx):
     with pytest.raises(DemandFieldError) as info:
-        demand_service.request_uncatalogued(make_member(), "Title", None, "978-0-306-40615-8")
+        uncatalogued.request_uncatalogued(make_member(), "Title", None, "978-0-306-40615-8")
     assert info.value.field == "isbn"
     assert demands() == []
 
 
 def test_a_duplicate_request_is_refused_clearly(ctx):
     member = make_member()
-    demand_service.request_uncatalogued(member, "The Lost Book", None, ISBN13)
+    uncatalogued.request_uncatalogued(member, "The Lost Book", None, ISBN13)
 
     with pytest.raises(DuplicateRequest, match="already asked"):
-        demand_service.request_uncatalogued(member, "Another title", None, ISBN10)
-    demand_service.request_uncatalogued(member, "Untitled Poems", None, None)
+        uncatalogued.request_uncatalogued(member, "Another title", None, ISBN10)
+    uncatalogued.request_uncatalogued(member, "Untitled Poems", None, None)
     with pytest.raises(DuplicateRequest):
-        demand_service.request_uncatalogued(member, "untitled   POEMS", None, None)
+        uncatalogued.request_uncatalogued(member, "untitled   POEMS", None, None)
     assert len(demands()) == 2
 
 
@@ -152,14 +153,14 @@ def test_a_request_with_an_isbn_we_carry_becomes_a_normal_demand(ctx):
     member = make_member()
     book = make_book(isbn13=ISBN13, stock_on_hand=0)
 
-    demand = demand_service.request_uncatalogued(member, "whatever", None, ISBN10)
+    demand = uncatalogued.request_uncatalogued(member, "whatever", None, ISBN10)
 
     assert demand.book_id == book.id and demand.open_key == f"{member.id}:{book.id}"
 
 
 def test_adding_a_book_with_the_requested_isbn_links_the_request_to_it(ctx):
     member = make_member()
-    request = demand_service.request_uncatalogued(member, "The Lost Book", None, ISBN13)
+    request = uncatalogued.request_uncatalogued(member, "The Lost Book", None, ISBN13)
 
     book = books_admin.create_book(books_admin.BookInput(
         title="The Lost Book", authors="A. Writer", price=Decimal("9.00"),
@@ -172,7 +173,7 @@ def test_adding_a_book_with_the_requested_isbn_links_the_request_to_it(ctx):
 
 def test_editing_a_books_isbn_to_the_requested_one_links_the_request(ctx):
     member = make_member()
-    request = demand_service.request_uncatalogued(member, "The Lost Book", None, ISBN13)
+    request = uncatalogued.request_uncatalogued(member, "The Lost Book", None, ISBN13)
     book = make_book(stock_on_hand=0)
     data = books_admin.BookInput(title=book.title, authors=book.authors, price=book.price,
                                  stock_on_hand=0, isbn=ISBN13)
@@ -185,11 +186,11 @@ def test_editing_a_books_isbn_to_the_requested_one_links_the_request(ctx):
 def test_staff_link_a_title_group_to_a_book_and_an_existing_demand_merges(ctx):
     alice, bob = make_member(), make_member()
     book = make_book(stock_on_hand=0)
-    demand_service.request_uncatalogued(alice, "Rare Poems", None, None, quantity=3)
-    demand_service.request_uncatalogued(bob, "rare poems", None, None)
+    uncatalogued.request_uncatalogued(alice, "Rare Poems", None, None, quantity=3)
+    uncatalogued.request_uncatalogued(bob, "rare poems", None, None)
     existing = make_demand(alice, book, quantity=1)
 
-    count = demand_service.link_group("title:rare poems", book)
+    count = uncatalogued.link_group("title:rare poems", book)
     db.session.commit()
 
     assert count == 2
@@ -210,7 +211,7 @@ def test_demand_by_book_aggregates_counts_quantities_and_suggests_what_to_buy(ct
     make_demand(book=wanted, email="visitor@example.test")  # unconfirmed: does not count
     db.session.commit()
 
-    page = demand_service.demand_by_book(sort="waiting")
+    page = reports.demand_by_book(sort="waiting")
 
     rows = {d.title: (d.waiting, d.quantity, d.stock, d.suggested) for d in page.items}
     assert rows == {"Wanted": (3, 6, 0, 6), "Some Left": (2, 3, 5, 0)}
@@ -224,8 +225,8 @@ def test_demand_by_book_filters_and_paginates(ctx):
     make_demand(book=make_book(title="Mountain", stock_on_hand=0))
     db.session.commit()
 
-    assert demand_service.demand_by_book(q="sea").total == 3
-    page = demand_service.demand_by_book(sort="title", page=2, per_page=3)
+    assert reports.demand_by_book(q="sea").total == 3
+    page = reports.demand_by_book(sort="title", page=2, per_page=3)
     assert page.pages == 2 and [d.title for d in page.items] == ["Sea 2"]
 
 
@@ -233,7 +234,7 @@ def test_the_csv_rows_carry_raw_values_and_the_export_neutralises_formula_cells(
     make_demand(book=make_book(title="=HYPERLINK(\"x\")", authors="@evil", stock_on_hand=0))
     db.session.commit()
 
-    header, row = list(demand_service.demand_csv_rows())
+    header, row = list(reports.demand_csv_rows())
 
     assert header[0] == "book_id"
     assert row[1] == "=HYPERLINK(\"x\")" and row[2] == "@evil"

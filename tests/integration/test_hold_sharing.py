@@ -10,11 +10,12 @@ import sqlalchemy as sa
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.demand import holds
+from app.demand import holds, tokens
 from app.demand import lists as demand_service
 from app.demand.stock import receive_stock
 from app.models import Book, Demand, DemandStatus, Hold, HoldStatus, OutboxMail, Tier
 from app.ordering.checkout import OutOfStock, ShippingAddress, place_order
+from app.ordering.held import put_held_in_cart
 from tests.factories import make_book, make_demand, make_member
 
 ADDRESS = ShippingAddress(name="A", line1="1 St", city="C", postcode="1", country="X")
@@ -200,7 +201,7 @@ def test_the_holder_buys_their_held_copy_even_though_the_shelf_is_empty(ctx):
     db.session.commit()
 
     hold_id = db.session.scalar(sa.select(Hold.id))
-    demand_service.put_held_in_cart(demand.member, hold_id)
+    put_held_in_cart(demand.member, hold_id)
     order = place_order(demand.member, address=ADDRESS, payment_method="cod")
     db.session.commit()
 
@@ -275,7 +276,7 @@ def test_a_visitor_who_unsubscribes_hands_their_held_copy_to_the_next_in_line(ct
     db.session.commit()
     assert status(visitor) == DemandStatus.NOTIFIED and status(member) == DemandStatus.OPEN
 
-    unsubscribe.unsubscribe(unsubscribe.token_for_email("v@example.test"))
+    unsubscribe.unsubscribe(tokens.token_for_email("v@example.test"))
     db.session.commit()
 
     assert status(visitor) == DemandStatus.CANCELLED

@@ -11,7 +11,7 @@ from app.analytics import forecast
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.crm import stats
-from app.demand import lists
+from app.demand import reports
 from app.demand.models import Demand, DemandStatus
 from tests.factories import make_admin, make_book, make_demand, make_member
 from tests.pages import log_in
@@ -43,7 +43,7 @@ def test_is_waiting_is_the_same_rule_in_python_and_in_sql(ctx):
 def test_the_dashboard_counts_the_readers_the_demand_page_counts(ctx):
     book = _waiting_book()
 
-    [row] = [r for r in lists.demand_by_book().items if r.book_id == book.id]
+    [row] = [r for r in reports.demand_by_book().items if r.book_id == book.id]
     assert row.waiting == 2
     assert stats.demand_counts() == (2, 1)
     [ranked] = stats.top_demanded()

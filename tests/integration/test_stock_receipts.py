@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.db import utcnow
+from app.core.errors import NotFound
 from app.core.extensions import db
 from app.demand import lists as demand_service
-from app.demand import stock
-from app.demand.lists import NotFound
+from app.demand import reports, stock
 from app.demand.stock import ReceiptFieldError, receive_stock
 from app.models import Book, DemandStatus, Hold, MailStatus, OutboxMail, StockReceipt
 from app.ordering import cart
@@ -152,7 +152,7 @@ def test_copies_only_opted_out_readers_wait_for_go_on_the_shelf(ctx):
     assert db.session.scalars(sa.select(Hold)).all() == [] and outbox() == []
     db.session.refresh(demand)
     assert demand.status == DemandStatus.OPEN and demand.notified_at is None
-    overall, per_book = demand_service.conversion([book.id])
+    overall, per_book = reports.conversion([book.id])
     assert overall.notified == 0 and per_book == {}
 
 
@@ -220,8 +220,8 @@ def test_buying_a_notified_book_fulfils_the_demand_and_uses_the_held_copy(ctx):
 
 
 def test_held_copies_put_in_the_cart_are_bought_from_the_hold_not_the_shelf(ctx):
-    from app.demand.lists import put_held_in_cart
     from app.ordering.checkout import ShippingAddress, place_order
+    from app.ordering.held import put_held_in_cart
 
     book = make_book(stock_on_hand=0)
     other = make_book(stock_on_hand=3)  # a second line with nothing held

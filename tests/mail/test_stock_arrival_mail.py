@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.demand import lists as demand_service
-from app.demand import unsubscribe
+from app.demand import reports, tokens, unsubscribe
 from app.demand.stock import receive_stock
 from app.mail.outbox import deliver_due
 from app.models import Demand, DemandStatus, Hold, HoldStatus, Member, OutboxMail
@@ -102,7 +102,7 @@ def test_opting_out_before_the_arrival_mail_left_passes_the_held_copy_to_the_nex
     receive_stock(book_id, 1)
     db.session.commit()
 
-    unsubscribe.unsubscribe(unsubscribe.token_for_member(leaves.id))
+    unsubscribe.unsubscribe(tokens.token_for_member(leaves.id))
     db.session.commit()
     report = deliver_due()
 
@@ -114,7 +114,7 @@ def test_opting_out_before_the_arrival_mail_left_passes_the_held_copy_to_the_nex
     demand = db.session.scalar(sa.select(Demand).where(Demand.member_id == leaves.id))
     assert demand.status == DemandStatus.OPEN and demand.notified_at is None
     assert demand.open_key == f"{leaves.id}:{book_id}"
-    assert demand_service.conversion()[0].notified == 1
+    assert reports.conversion()[0].notified == 1
 
 
 def test_a_reader_already_told_keeps_the_held_copy_after_opting_out(ctx, smtp_inbox):
@@ -136,8 +136,7 @@ def test_a_demand_cancelled_after_the_receipt_is_not_mailed(ctx, smtp_inbox):
     book_id = waiting_book(stays, cancels)
     receive_stock(book_id, 2)
     db.session.commit()
-    demand = db.session.scalar(sa.select(demand_service.Demand)
-                               .where(demand_service.Demand.member_id == cancels.id))
+    demand = db.session.scalar(sa.select(Demand).where(Demand.member_id == cancels.id))
 
     demand_service.cancel_demand(cancels, demand.id)
     db.session.commit()

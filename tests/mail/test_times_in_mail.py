@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.core.extensions import db
-from app.demand import holds
+from app.demand import allocation
 from app.models import DemandStatus, Hold, HoldStatus, OutboxMail
 from app.ordering.checkout import ShippingAddress, place_order
 from tests.conftest import _make_config
@@ -29,8 +29,8 @@ def arrival_mail(locale: str | None = None) -> str:
     book = make_book(title="Dune", stock_on_hand=0)
     make_demand(make_member(locale=locale), book)
     db.session.commit()
-    holds.lock_book(book.id)
-    holds.allocate(book.id, 1, source="t", now=ARRIVED)
+    allocation.lock_book(book.id)
+    allocation.allocate(book.id, 1, source="t", now=ARRIVED)
     db.session.commit()
     return db.session.scalar(sa.select(OutboxMail.body_text).where(
         OutboxMail.kind == "stock_arrived"))

@@ -122,6 +122,7 @@ def test_lapsed_holds_pass_their_copies_on_on_postgresql(pg_app):
 
 def test_opted_out_readers_are_skipped_and_an_untold_hold_passes_on_on_postgresql(pg_app):
     from app.demand import lists as demand_service
+    from app.demand import reports
 
     with pg_app.app_context():
         book = make_book(stock_on_hand=0)
@@ -142,4 +143,4 @@ def test_opted_out_readers_are_skipped_and_an_untold_hold_passes_on_on_postgresq
         assert told == [(keen.id,)]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Hold).where(
             Hold.status == HoldStatus.ACTIVE)) == 1
-        assert demand_service.conversion()[0].notified == 1
+        assert reports.conversion()[0].notified == 1

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from psycopg.pq import TransactionStatus
 
+from app.core import bulk
 from app.core.extensions import db
-from app.demand import holds
 from app.models import Category, Member
 from tests.factories import make_category, make_member
 
@@ -88,10 +88,10 @@ def test_a_request_that_wrote_without_committing_is_still_rolled_back(pg_app, ca
 
 
 def test_rows_copied_in_through_the_driver_count_as_a_write(pg_app, category_id):
-    """holds.bulk_insert uses COPY on PostgreSQL, which passes no engine event."""
+    """bulk.bulk_insert uses COPY on PostgreSQL, which passes no engine event."""
     @pg_app.get("/_test/copy")
     def copy():
-        holds.bulk_insert(Category.__table__, [
+        bulk.bulk_insert(Category.__table__, [
             {"slug": "copied", "name": "Copied", "position": 9, "description": ""}])
         return "copied"
 
@@ -192,7 +192,7 @@ def test_a_server_side_cursor_gets_its_transaction(pg_app):
 def test_rows_copied_through_the_driver_go_into_the_transaction(pg_app, category_id):
     with pg_app.app_context():
         db.session.get(Category, category_id)  # a read first: no transaction yet
-        holds.bulk_insert(Category.__table__, [
+        bulk.bulk_insert(Category.__table__, [
             {"slug": "copied", "name": "Copied", "position": 9, "description": ""}])
         assert _server_transaction() == TransactionStatus.INTRANS
         db.session.rollback()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.demand import lists as demand_service
+from app.demand import reports, uncatalogued
 from app.models import Book, Demand, DemandStatus, OutboxMail, StockReceipt
 from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member, make_staff
 from tests.pages import csrf_token as _csrf_token
@@ -119,7 +119,7 @@ def test_conversion_counts_members_who_bought_within_7_and_30_days(app, staff):
                         fulfilled_at=(now - timedelta(days=30) + bought_after)
                         if bought_after else None)
         db.session.commit()
-        overall, per_book = demand_service.conversion([book.id])
+        overall, per_book = reports.conversion([book.id])
 
     assert (overall.notified, overall.bought_7, overall.bought_30) == (3, 1, 2)
     assert overall.median_wait_days == 10.0
@@ -130,7 +130,7 @@ def test_conversion_counts_members_who_bought_within_7_and_30_days(app, staff):
 def test_staff_link_uncatalogued_requests_to_a_book(app, staff):
     with app.app_context():
         reader = make_member()
-        demand_service.request_uncatalogued(reader, "Rare Poems", "Someone", None, "please")
+        uncatalogued.request_uncatalogued(reader, "Rare Poems", "Someone", None, "please")
         book = make_book(title="Rare Poems", stock_on_hand=0, isbn13="9780306406157")
         db.session.commit()
         book_id = book.id
@@ -149,7 +149,7 @@ def test_staff_link_uncatalogued_requests_to_a_book(app, staff):
 
 def test_linking_to_an_unknown_book_is_refused_beside_the_field(app, staff):
     with app.app_context():
-        demand_service.request_uncatalogued(make_member(), "Rare Poems", None, None)
+        uncatalogued.request_uncatalogued(make_member(), "Rare Poems", None, None)
         db.session.commit()
 
     response = staff.post("/admin/demand/requests/link",
@@ -228,7 +228,7 @@ class TestWithCsrf:
 
     def test_linking_requests_without_the_token_is_refused(self, app, staff):
         with app.app_context():
-            demand_service.request_uncatalogued(make_member(), "Rare Poems", None, None)
+            uncatalogued.request_uncatalogued(make_member(), "Rare Poems", None, None)
             make_book(title="x", stock_on_hand=0)
             db.session.commit()
 
@@ -273,7 +273,7 @@ def test_a_refused_receipt_writes_no_audit_entry(app, staff):
 
 def test_linking_requests_is_written_to_the_audit_log(app, staff):
     with app.app_context():
-        demand_service.request_uncatalogued(make_member(), "Rare Poems", None, None)
+        uncatalogued.request_uncatalogued(make_member(), "Rare Poems", None, None)
         book = make_book(title="Rare Poems", stock_on_hand=0)
         db.session.commit()
         book_id = book.id

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.demand import unsubscribe
+from app.demand import tokens
 from app.demand.stock import receive_stock
 from app.models import Book, Demand, DemandStatus, Member
 from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member
@@ -191,7 +191,7 @@ def test_the_unsubscribe_link_asks_first_then_unsubscribes(app, client):
     with app.app_context():
         member = make_member(email="leaver@example.test")
         db.session.commit()
-        token = unsubscribe.token_for_member(member.id)
+        token = tokens.token_for_member(member.id)
         member_id = member.id
 
     page = client.get(f"/demand/unsubscribe/{token}")
@@ -210,7 +210,7 @@ def test_a_forged_unsubscribe_token_is_refused_and_changes_nothing(app, client):
     with app.app_context():
         member = make_member()
         db.session.commit()
-        token = unsubscribe.token_for_member(member.id)
+        token = tokens.token_for_member(member.id)
         member_id = member.id
     payload, _, signature = token.rpartition(".")
     forged = payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
@@ -227,7 +227,7 @@ def test_a_forged_unsubscribe_token_is_refused_and_changes_nothing(app, client):
 def test_an_expired_unsubscribe_token_is_refused_clearly(app, client):
     app.config["UNSUBSCRIBE_MAX_AGE_DAYS"] = -1
     with app.app_context():
-        token = unsubscribe.token_for_member(1)
+        token = tokens.token_for_member(1)
 
     response = client.get(f"/demand/unsubscribe/{token}")
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.demand import lists as demand_service
-from app.demand.lists import PendingConfirmation, TooManyRequests
+from app.demand import tokens, visitors
+from app.demand.rules import PendingConfirmation, TooManyRequests
 from app.demand.stock import receive_stock
 from app.mail.outbox import deliver_due
 from app.membership import members
@@ -107,13 +107,13 @@ def test_at_most_one_confirmation_waits_per_address(app, client):
 def test_an_address_is_limited_per_day(ctx, app_config):
     address = "busy@example.test"
     for _ in range(2):
-        demand = demand_service.record_visitor_demand(address, make_book(stock_on_hand=0))
+        demand = visitors.record_visitor_demand(address, make_book(stock_on_hand=0))
         demand.confirmed_at = utcnow()
         demand.confirm_token_hash = None
     db.session.flush()
 
     with pytest.raises(TooManyRequests):
-        demand_service.record_visitor_demand(address, make_book(stock_on_hand=0))
+        visitors.record_visitor_demand(address, make_book(stock_on_hand=0))
 
 
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,
@@ -139,9 +139,9 @@ def test_a_bad_address_is_refused_beside_the_field(app, client):
 
 def test_unconfirmed_entries_are_purged_after_the_set_time(app, runner):
     with app.app_context():
-        old = demand_service.record_visitor_demand("old@example.test", make_book(stock_on_hand=0))
+        old = visitors.record_visitor_demand("old@example.test", make_book(stock_on_hand=0))
         old.created_at = utcnow() - timedelta(hours=49)
-        demand_service.record_visitor_demand("new@example.test", make_book(stock_on_hand=0))
+        visitors.record_visitor_demand("new@example.test", make_book(stock_on_hand=0))
         db.session.commit()
 
     result = runner.invoke(args=["demand", "purge-unconfirmed"])
@@ -153,7 +153,7 @@ def test_unconfirmed_entries_are_purged_after_the_set_time(app, runner):
 
 def test_a_confirmed_visitor_demand_joins_the_account_once_its_address_is_confirmed(ctx):
     book = make_book(stock_on_hand=0)
-    demand = demand_service.record_visitor_demand("joiner@example.test", book, 2)
+    demand = visitors.record_visitor_demand("joiner@example.test", book, 2)
     demand.confirmed_at = utcnow()
     demand.confirm_token_hash = None
     db.session.commit()
@@ -171,8 +171,8 @@ def test_a_confirmed_visitor_demand_joins_the_account_once_its_address_is_confir
 
 
 def test_an_unconfirmed_visitor_demand_does_not_join_an_account(ctx):
-    demand = demand_service.record_visitor_demand("lurker@example.test",
-                                                  make_book(stock_on_hand=0))
+    demand = visitors.record_visitor_demand("lurker@example.test",
+                                            make_book(stock_on_hand=0))
     db.session.commit()
 
     members.register("lurker@example.test", "a long password 1", "Lu")
@@ -181,14 +181,12 @@ def test_an_unconfirmed_visitor_demand_does_not_join_an_account(ctx):
 
 
 def test_a_visitor_unsubscribe_cancels_their_demand(app, client):
-    from app.demand import unsubscribe
-
     with app.app_context():
-        demand = demand_service.record_visitor_demand("v@example.test",
-                                                      make_book(stock_on_hand=0))
+        demand = visitors.record_visitor_demand("v@example.test",
+                                                make_book(stock_on_hand=0))
         demand.confirmed_at = utcnow()
         db.session.commit()
-        token = unsubscribe.token_for_email("v@example.test")
+        token = tokens.token_for_email("v@example.test")
 
     assert client.post(f"/demand/unsubscribe/{token}").status_code == 200
     with app.app_context():
@@ -197,9 +195,9 @@ def test_a_visitor_unsubscribe_cancels_their_demand(app, client):
 
 
 def test_the_service_refuses_a_second_pending_confirmation(ctx):
-    demand_service.record_visitor_demand("v@example.test", make_book(stock_on_hand=0))
+    visitors.record_visitor_demand("v@example.test", make_book(stock_on_hand=0))
     with pytest.raises(PendingConfirmation):
-        demand_service.record_visitor_demand("V@example.test", make_book(stock_on_hand=0))
+        visitors.record_visitor_demand("V@example.test", make_book(stock_on_hand=0))
 
 
 class TestWithCsrf:

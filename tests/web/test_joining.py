@@ -18,7 +18,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.demand import lists as demand_service
+from app.demand import visitors
 from app.membership import members
 from app.models import Demand, DemandStatus, JoinRequest, Member, OutboxMail
 from tests.factories import make_book, make_member
@@ -351,7 +351,7 @@ def test_the_mail_cap_for_an_address_frees_up_after_an_hour(app):
 
 def _visitor_demand(app, email) -> int:
     with app.app_context():
-        demand = demand_service.record_visitor_demand(email, make_book(stock_on_hand=0), 2)
+        demand = visitors.record_visitor_demand(email, make_book(stock_on_hand=0), 2)
         demand.confirmed_at = utcnow() - timedelta(days=1)
         demand.confirm_token_hash = None
         demand.note = "for my daughter's birthday"
@@ -387,7 +387,7 @@ def test_a_member_who_never_proved_the_address_does_not_take_visitor_demand(app)
     with app.app_context():
         member = make_member(email="victim@example.com", email_verified_at=None)
 
-        assert demand_service.attach_visitor_demands(member) == 0
+        assert visitors.attach_visitor_demands(member) == 0
         assert db.session.get(Demand, demand_id).member_id is None
 
 

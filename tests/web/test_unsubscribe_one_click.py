@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.demand import unsubscribe
+from app.demand import tokens
 from app.demand.stock import receive_stock
 from app.models import Demand, DemandStatus, Hold, HoldStatus, Member
 from tests.factories import make_book, make_demand, make_member
@@ -36,7 +36,7 @@ def held(app) -> dict:
         db.session.commit()
         receive_stock(book.id, 1)
         db.session.commit()
-        return {"link": f"/demand/unsubscribe/{unsubscribe.token_for_email('v@example.test')}",
+        return {"link": f"/demand/unsubscribe/{tokens.token_for_email('v@example.test')}",
                 "visitor": visitor.id, "member": member.id}
 
 
@@ -95,7 +95,7 @@ def test_a_members_stock_alert_link_needs_the_body_or_the_token_too(app, client)
     with app.app_context():
         leaver = make_member(email="leaver@example.test")
         db.session.commit()
-        link = f"/demand/unsubscribe/{unsubscribe.token_for_member(leaver.id)}"
+        link = f"/demand/unsubscribe/{tokens.token_for_member(leaver.id)}"
 
     assert client.post(link).status_code == 400
     with app.app_context():

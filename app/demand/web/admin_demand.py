@@ -24,7 +24,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.exports import csv_response
 from app.core.extensions import db
 from app.core.web import lazy_gettext as _l
-from app.demand import lists as demand_service
+from app.demand import reports, uncatalogued
 from app.demand.stock import find_book
 
 DEMAND_SORTS = [
@@ -66,11 +66,11 @@ def demand():
     if not form.validate():
         return render_template("admin/demand/list.html", form=form, result=None,
                                title=_l("Demand")), 400
-    result = demand_service.demand_by_book(form.q.data or None, form.out.data,
-                                           form.sort.data, page, PER_PAGE)
+    result = reports.demand_by_book(form.q.data or None, form.out.data,
+                                    form.sort.data, page, PER_PAGE)
     if page > 1 and page > result.pages:
         abort(404)
-    overall, per_book = demand_service.conversion([d.book_id for d in result.items])
+    overall, per_book = reports.conversion([d.book_id for d in result.items])
     return render_template("admin/demand/list.html", form=form, result=result,
                            overall=overall, per_book=per_book, title=_l("Demand"))
 
@@ -78,13 +78,13 @@ def demand():
 @bp.route("/demand.csv")
 def demand_csv():
     form = _filters()
-    rows = demand_service.demand_csv_rows(form.q.data or None, form.out.data, form.sort.data)
+    rows = reports.demand_csv_rows(form.q.data or None, form.out.data, form.sort.data)
     return csv_response(rows, "demand.csv")
 
 
 @bp.route("/demand/requests")
 def demand_requests():
-    groups = demand_service.uncatalogued_groups()
+    groups = uncatalogued.uncatalogued_groups()
     return render_template("admin/demand/requests.html", groups=groups,
                            forms={g.key: LinkRequestsForm(formdata=None, group=g.key)
                                   for g in groups},
@@ -93,7 +93,7 @@ def demand_requests():
 
 def _requests_page(failed: LinkRequestsForm):
     """The requests page again, with the failed form's errors beside its group's field."""
-    groups = demand_service.uncatalogued_groups()
+    groups = uncatalogued.uncatalogued_groups()
     forms = {g.key: LinkRequestsForm(formdata=None, group=g.key) for g in groups}
     if failed.group.data in forms:
         forms[failed.group.data] = failed
@@ -112,7 +112,7 @@ def demand_link():
         return _requests_page(form)
     try:
         book = find_book(form.book.data)
-        count = demand_service.link_group(form.group.data, book)
+        count = uncatalogued.link_group(form.group.data, book)
         audit.record(current_user._get_current_object(), "demand.link_requests", book,
                      after={"group": form.group.data, "requests": count},
                      summary=f"{count} request(s) → {book.title}")

@@ -1,4 +1,4 @@
-"""Demand forms: they check shape; app.demand.lists re-checks every rule it owns."""
+"""Demand forms: they check shape; the demand services re-check every rule (app.demand.rules)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.core.forms import AppForm
 from app.core.web import lazy_gettext as _l
-from app.demand.lists import AUTHOR_MAX_LENGTH, MAX_QUANTITY, NOTE_MAX_LENGTH, TITLE_MAX_LENGTH
+from app.demand.rules import AUTHOR_MAX_LENGTH, MAX_QUANTITY, NOTE_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.membership.members import EMAIL_MAX_LENGTH
 
 

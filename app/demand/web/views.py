@@ -1,4 +1,4 @@
-"""Demand pages: parse the form, call app.demand.lists, commit once, redirect or render."""
+"""Demand pages: parse the form, call one demand service, commit once, redirect or render."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from app.catalog.models import Book
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import csrf, db, limiter
 from app.demand import lists as demand_service
+from app.demand import tokens, uncatalogued, visitors
 from app.demand import unsubscribe as unsubscribe_service
 from app.demand.web import bp
 from app.demand.web.forms import (
@@ -20,6 +21,7 @@ from app.demand.web.forms import (
     VisitorNotifyForm,
 )
 from app.membership.models import Member
+from app.ordering.held import put_held_in_cart
 
 ID = "int(max=2147483647)"
 def _labels() -> dict[str, str]:
@@ -114,7 +116,7 @@ def hold_to_cart(hold_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        demand_service.put_held_in_cart(_member(), hold_id)
+        put_held_in_cart(_member(), hold_id)
     except NotFound:
         db.session.rollback()
         abort(404)
@@ -153,8 +155,8 @@ def notify_me(book_id: int):
                 updating = demand_service.open_demand(member, book) is not None
                 demand_service.record_demand(member, book, form.quantity.data, form.note.data)
             else:
-                demand_service.record_visitor_demand(form.email.data, book, form.quantity.data,
-                                                     form.note.data)
+                visitors.record_visitor_demand(form.email.data, book, form.quantity.data,
+                                               form.note.data)
         except DomainError as exc:
             db.session.rollback()
             _show_error(form, exc)
@@ -183,7 +185,7 @@ def request_book():
     form = RequestBookForm()
     if form.validate_on_submit():
         try:
-            demand = demand_service.request_uncatalogued(
+            demand = uncatalogued.request_uncatalogued(
                 _member(), form.title.data, form.author.data, form.isbn.data, form.note.data,
                 form.quantity.data)
         except DomainError as exc:
@@ -210,7 +212,7 @@ def request_book():
 def confirm(token: str):
     """GET shows a button (mail scanners follow links; only a person's POST confirms)."""
     try:
-        demand = demand_service.pending_for_token(token)
+        demand = visitors.pending_for_token(token)
     except NotFound as exc:
         return render_template("demand/link_invalid.html", message=exc.message,
                                title=_("Link not valid")), 404
@@ -218,7 +220,7 @@ def confirm(token: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        demand_service.confirm_visitor_demand(token)
+        visitors.confirm_visitor_demand(token)
         db.session.commit()
         flash(_("Thank you: we will email you when “%(title)s” is in stock.",
                 title=demand.display_title), "success")
@@ -245,7 +247,7 @@ def unsubscribe(token: str):
     the signed token is the proof) or the confirmation form with its CSRF token; any other
     POST (another site's form, an empty body) is refused with 400 and changes nothing."""
     try:
-        target = unsubscribe_service.read_token(token)
+        target = tokens.read_token(token)
         address = unsubscribe_service.describe(target)
     except DomainError as exc:
         return render_template("demand/link_invalid.html", message=exc.message,
