@@ -84,12 +84,3 @@ def associations_recompute() -> None:
     click.echo(f"{report.rules:,} association rules for {report.books:,} books from "
                f"{report.members:,} buying members in {report.seconds:.2f}s.")
 
-
-def enqueue_campaigns_on_sender_pass() -> None:
-    """A mail sender pass hook: write the next batch of sent campaigns' mails to the outbox
-    (app.campaigns.services.enqueue_pending), then commit. A failure propagates
-    to the sender's PassHooks: rolled back, logged once, retried with backoff."""
-    from app.campaigns import services as campaigns
-
-    if campaigns.enqueue_pending():
-        db.session.commit()

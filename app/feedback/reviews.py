@@ -1,11 +1,11 @@
-"""Reviews and the satisfaction survey (issue 5): invitation, answers, moderation, book page.
+"""Reviews and the satisfaction survey: invitation, answers, moderation, book page.
 
-When an order is delivered (`on_order_delivered`, called by `orders.change_status`), the member
-is invited through the outbox (one mail per order: dedupe key "review_invite:<order id>") to
-rate each book of the order (1-5, optional text) and answer one question, "how likely are you
-to recommend us to a friend" (0-10, for NPS), with an optional comment. Members who turned
-`mail_opt_in` off get no invitation (checked when queued and again when sent); they can still
-answer from the order page.
+When an order is delivered (`on_order_delivered`, run by the receiver of `order_status_changed`
+that the feature's `init_app` connects), the member is invited through the outbox (one mail
+per order: dedupe key "review_invite:<order id>") to rate each book of the order (1-5, optional
+text) and answer one question, "how likely are you to recommend us to a friend" (0-10, for
+NPS), with an optional comment. Members who turned `mail_opt_in` off get no invitation (checked
+when queued and again when sent); they can still answer from the order page.
 
 The link in the mail carries a signed token (itsdangerous, salt "review-invite", valid
 REVIEW_INVITE_MAX_AGE_DAYS) naming the order and the member: with it no login is needed. The
@@ -114,6 +114,12 @@ def on_order_delivered(order: Order) -> OutboxMail | None:
         member_id=member.id,
         dedupe_key=f"{INVITE_KIND}:{order.id}",
     )
+
+
+def on_order_status_changed(order: Order, **_: object) -> None:
+    """Receiver of `order_status_changed`: a delivered order invites its member."""
+    if order.status == OrderStatus.DELIVERED:
+        on_order_delivered(order)
 
 
 def register_send_checks() -> None:
@@ -369,7 +375,7 @@ def book_feedback(book_id: int) -> BookFeedback:
 
 def member_feedback(member: Member, limit: int = 20) -> dict:
     """A member's reviews (with the book) and survey answers, newest first, for the customer
-    record's "Reviews and feedback" panel (registered by the feedback blueprint)."""
+    record's "Reviews and feedback" panel (registered by the CRM's init_app)."""
     reviews = list(db.session.execute(
         sa.select(Review, Book.title).join(Book, Book.id == Review.book_id)
         .where(Review.member_id == member.id)
