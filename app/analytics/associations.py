@@ -25,6 +25,8 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
+from app.analytics.feedback_snapshots import save_snapshot
+from app.analytics.order_lines import fetch_int_array
 from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
@@ -56,39 +58,6 @@ class AssociationReport:
 
 def _config(name: str, default: int) -> int:
     return int(current_app.config.get(name, default))
-
-
-def epoch_seconds(column) -> sa.ColumnElement[int]:
-    """A UTC timestamp column as integer seconds since 1970 (cheap to read in bulk: no
-    datetime parsing per row)."""
-    if db.engine.dialect.name == "postgresql":
-        return sa.cast(sa.extract("epoch", column), sa.BigInteger)
-    return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
-
-
-def month_number(column) -> sa.ColumnElement[int]:
-    """year * 12 + month - 1 of a UTC timestamp column (consecutive months differ by 1)."""
-    if db.engine.dialect.name == "postgresql":
-        return sa.cast(sa.extract("year", column) * 12 + sa.extract("month", column) - 1,
-                       sa.Integer)
-    return (sa.cast(sa.func.strftime("%Y", column), sa.Integer) * 12
-            + sa.cast(sa.func.strftime("%m", column), sa.Integer) - 1)
-
-
-def fetch_int_array(stmt: sa.Select, columns: int) -> np.ndarray:
-    """Run a select of integer columns and return its rows as an int64 array, straight from
-    the DBAPI cursor (no Row objects: a million rows cost a fraction of the ORM path).
-
-    The statement is compiled with literal values, so only pass selects whose parameters come
-    from code (statuses, numbers), never from user input."""
-    sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = db.session.connection().connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return np.array(rows, dtype=np.int64).reshape(-1, columns)
 
 
 def member_baskets(cap: int | None = None) -> list[np.ndarray]:
@@ -170,8 +139,6 @@ def rules_from_baskets(baskets: list[np.ndarray], *, min_count: int = 2,
 def compute(now: datetime | None = None) -> AssociationReport:
     """Rebuild the `book_association` snapshot from the order history (flushes, no commit);
     its summary goes to the "associations" feedback snapshot."""
-    from app.analytics.satisfaction import save_snapshot
-
     began = time.perf_counter()
     now = now or utcnow()
     baskets = member_baskets()

@@ -50,14 +50,14 @@ def recompute(queued: bool) -> None:
 
 
 # --------------------------------------------------------------------------- satisfaction,
-# loyalty, associations, forecast (issue 5, second half: app.analytics.satisfaction,
-# associations, forecast). Kept apart from `recompute` above.
+# loyalty, associations, forecast (app.analytics.feedback_recompute: associations,
+# satisfaction, forecast). Kept apart from `recompute` above.
 
 
 @analytics.command("feedback")
 def feedback_recompute() -> None:
     """Recompute "also bought" associations, satisfaction, cohorts and the reorder forecast."""
-    from app.analytics.satisfaction import recompute_feedback
+    from app.analytics.feedback_recompute import recompute_feedback
 
     try:
         report = recompute_feedback()
