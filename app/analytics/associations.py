@@ -1,4 +1,4 @@
-"""Members who bought this also bought (issue 5): item-to-item association rules.
+"""Members who bought this also bought: item-to-item association rules.
 
 A transaction is one member's set of distinct books bought in paid orders (paid, shipped or
 delivered; cancelled and unpaid orders do not count), capped at the member's
@@ -33,6 +33,7 @@ from app.core.extensions import db
 from app.feedback.models import BookAssociation
 from app.ordering import definitions
 from app.ordering.models import Order, OrderLine
+from app.serving import caching
 
 INSERT_CHUNK = 5000
 ASSOCIATIONS_KEY = "associations"
@@ -165,6 +166,35 @@ def compute(now: datetime | None = None) -> AssociationReport:
                                      "rules": report.rules, "min_count": min_count},
                   report.seconds, now)
     return report
+
+
+@dataclass(frozen=True)
+class AlsoBought:
+    """One book of the book page's "Members who bought this also bought" (plain data: safe to
+    cache)."""
+
+    book_id: int
+    title: str
+    authors: str
+    price: object
+    confidence: float
+    lift: float
+
+
+def also_bought_shown(book_id: int) -> tuple[AlsoBought, ...]:
+    """The book page's "also bought" list (ALSO_BOUGHT_SHOWN books), cached as long as the
+    page's reader section (BOOK_FEEDBACK_CACHE_SECONDS)."""
+    seconds = current_app.config.get("BOOK_FEEDBACK_CACHE_SECONDS", 300)
+    return caching.remember(f"also-bought:book:{book_id}", seconds,
+                            lambda: compute_also_bought_shown(book_id))
+
+
+def compute_also_bought_shown(book_id: int) -> tuple[AlsoBought, ...]:
+    """One query (`also_bought`)."""
+    return tuple(
+        AlsoBought(b.id, b.title, b.authors, b.price, a.confidence, a.lift)
+        for a, b in also_bought(book_id, current_app.config.get("ALSO_BOUGHT_SHOWN", 6))
+    )
 
 
 def also_bought(book_id: int, limit: int = 6) -> list[tuple[BookAssociation, Book]]:

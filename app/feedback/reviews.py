@@ -305,23 +305,12 @@ class ShownReview:
 
 
 @dataclass(frozen=True)
-class AlsoBought:
-    book_id: int
-    title: str
-    authors: str
-    price: object
-    confidence: float
-    lift: float
-
-
-@dataclass(frozen=True)
 class BookFeedback:
     """What the book page shows from our own readers (plain data: safe to cache)."""
 
     average: float | None
     count: int
     reviews: tuple[ShownReview, ...]
-    also_bought: tuple[AlsoBought, ...]
 
 
 def _cache_key(book_id: int) -> str:
@@ -338,10 +327,7 @@ def _first_name(name: str) -> str:
 
 
 def compute_book_feedback(book_id: int) -> BookFeedback:
-    """Two queries: approved reviews with their count and average (window functions), and the
-    "also bought" books from the association snapshot."""
-    from app.analytics import associations
-
+    """One query: approved reviews with their count and average (window functions)."""
     count = sa.func.count().over()
     average = sa.func.avg(Review.rating).over()
     rows = db.session.execute(
@@ -354,17 +340,13 @@ def compute_book_feedback(book_id: int) -> BookFeedback:
     shown = tuple(ShownReview(r.rating, r.body, _first_name(r.name), r.updated_at) for r in rows)
     total = rows[0][4] if rows else 0
     mean = round(float(rows[0][5]), 2) if rows else None
-    also = tuple(
-        AlsoBought(b.id, b.title, b.authors, b.price, a.confidence, a.lift)
-        for a, b in associations.also_bought(book_id,
-                                             current_app.config.get("ALSO_BOUGHT_SHOWN", 6))
-    )
-    return BookFeedback(average=mean, count=total, reviews=shown, also_bought=also)
+    return BookFeedback(average=mean, count=total, reviews=shown)
 
 
 def book_feedback(book_id: int) -> BookFeedback:
-    """The book page's reader section, cached BOOK_FEEDBACK_CACHE_SECONDS (dropped at once
-    when a review of the book is saved or moderated)."""
+    """The book page's reader section (what our readers say), cached
+    BOOK_FEEDBACK_CACHE_SECONDS (dropped at once when a review of the book is saved or
+    moderated). What buyers also bought is `app.analytics.associations.also_bought_shown`."""
     seconds = current_app.config.get("BOOK_FEEDBACK_CACHE_SECONDS", 300)
     return caching.remember(_cache_key(book_id), seconds,
                             lambda: compute_book_feedback(book_id))
