@@ -1,4 +1,4 @@
-"""Members who bought this also bought (issue 5): item-to-item association rules.
+"""Members who bought this also bought: item-to-item association rules.
 
 A transaction is one member's set of distinct books bought in paid orders (paid, shipped or
 delivered; cancelled and unpaid orders do not count), capped at the member's
@@ -25,12 +25,15 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
+from app.analytics.feedback_snapshots import save_snapshot
+from app.analytics.order_lines import fetch_int_array
 from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.feedback.models import BookAssociation
 from app.ordering import definitions
 from app.ordering.models import Order, OrderLine
+from app.serving import caching
 
 INSERT_CHUNK = 5000
 ASSOCIATIONS_KEY = "associations"
@@ -56,39 +59,6 @@ class AssociationReport:
 
 def _config(name: str, default: int) -> int:
     return int(current_app.config.get(name, default))
-
-
-def epoch_seconds(column) -> sa.ColumnElement[int]:
-    """A UTC timestamp column as integer seconds since 1970 (cheap to read in bulk: no
-    datetime parsing per row)."""
-    if db.engine.dialect.name == "postgresql":
-        return sa.cast(sa.extract("epoch", column), sa.BigInteger)
-    return sa.cast(sa.func.strftime("%s", column), sa.BigInteger)
-
-
-def month_number(column) -> sa.ColumnElement[int]:
-    """year * 12 + month - 1 of a UTC timestamp column (consecutive months differ by 1)."""
-    if db.engine.dialect.name == "postgresql":
-        return sa.cast(sa.extract("year", column) * 12 + sa.extract("month", column) - 1,
-                       sa.Integer)
-    return (sa.cast(sa.func.strftime("%Y", column), sa.Integer) * 12
-            + sa.cast(sa.func.strftime("%m", column), sa.Integer) - 1)
-
-
-def fetch_int_array(stmt: sa.Select, columns: int) -> np.ndarray:
-    """Run a select of integer columns and return its rows as an int64 array, straight from
-    the DBAPI cursor (no Row objects: a million rows cost a fraction of the ORM path).
-
-    The statement is compiled with literal values, so only pass selects whose parameters come
-    from code (statuses, numbers), never from user input."""
-    sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = db.session.connection().connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(sql)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return np.array(rows, dtype=np.int64).reshape(-1, columns)
 
 
 def member_baskets(cap: int | None = None) -> list[np.ndarray]:
@@ -170,8 +140,6 @@ def rules_from_baskets(baskets: list[np.ndarray], *, min_count: int = 2,
 def compute(now: datetime | None = None) -> AssociationReport:
     """Rebuild the `book_association` snapshot from the order history (flushes, no commit);
     its summary goes to the "associations" feedback snapshot."""
-    from app.analytics.satisfaction import save_snapshot
-
     began = time.perf_counter()
     now = now or utcnow()
     baskets = member_baskets()
@@ -198,6 +166,35 @@ def compute(now: datetime | None = None) -> AssociationReport:
                                      "rules": report.rules, "min_count": min_count},
                   report.seconds, now)
     return report
+
+
+@dataclass(frozen=True)
+class AlsoBought:
+    """One book of the book page's "Members who bought this also bought" (plain data: safe to
+    cache)."""
+
+    book_id: int
+    title: str
+    authors: str
+    price: object
+    confidence: float
+    lift: float
+
+
+def also_bought_shown(book_id: int) -> tuple[AlsoBought, ...]:
+    """The book page's "also bought" list (ALSO_BOUGHT_SHOWN books), cached as long as the
+    page's reader section (BOOK_FEEDBACK_CACHE_SECONDS)."""
+    seconds = current_app.config.get("BOOK_FEEDBACK_CACHE_SECONDS", 300)
+    return caching.remember(f"also-bought:book:{book_id}", seconds,
+                            lambda: compute_also_bought_shown(book_id))
+
+
+def compute_also_bought_shown(book_id: int) -> tuple[AlsoBought, ...]:
+    """One query (`also_bought`)."""
+    return tuple(
+        AlsoBought(b.id, b.title, b.authors, b.price, a.confidence, a.lift)
+        for a, b in also_bought(book_id, current_app.config.get("ALSO_BOUGHT_SHOWN", 6))
+    )
 
 
 def also_bought(book_id: int, limit: int = 6) -> list[tuple[BookAssociation, Book]]:

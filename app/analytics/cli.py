@@ -50,14 +50,14 @@ def recompute(queued: bool) -> None:
 
 
 # --------------------------------------------------------------------------- satisfaction,
-# loyalty, associations, forecast (issue 5, second half: app.analytics.satisfaction,
-# associations, forecast). Kept apart from `recompute` above.
+# loyalty, associations, forecast (app.analytics.feedback_recompute: associations,
+# satisfaction, forecast). Kept apart from `recompute` above.
 
 
 @analytics.command("feedback")
 def feedback_recompute() -> None:
     """Recompute "also bought" associations, satisfaction, cohorts and the reorder forecast."""
-    from app.analytics.satisfaction import recompute_feedback
+    from app.analytics.feedback_recompute import recompute_feedback
 
     try:
         report = recompute_feedback()
@@ -84,12 +84,3 @@ def associations_recompute() -> None:
     click.echo(f"{report.rules:,} association rules for {report.books:,} books from "
                f"{report.members:,} buying members in {report.seconds:.2f}s.")
 
-
-def enqueue_campaigns_on_sender_pass() -> None:
-    """A mail sender pass hook: write the next batch of sent campaigns' mails to the outbox
-    (app.campaigns.services.enqueue_pending), then commit. A failure propagates
-    to the sender's PassHooks: rolled back, logged once, retried with backoff."""
-    from app.campaigns import services as campaigns
-
-    if campaigns.enqueue_pending():
-        db.session.commit()

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from app.analytics.satisfaction import save_snapshot
+from app.analytics.feedback_snapshots import save_snapshot
 from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 
+from app.analytics.order_lines import raw_rows
 from app.catalog.models import Book
 from app.core.extensions import db
 from app.demand.models import Demand, DemandStatus
@@ -130,18 +131,6 @@ def for_member(member_id: int, limit: int = 6) -> list[Book]:
     return (chosen + fill)[:limit]
 
 
-def _raw_rows(stmt: sa.Select) -> list[tuple]:
-    """Rows as plain tuples from the DBAPI cursor (the ids and numbers in the statement come
-    from the database, never from user input; see associations.fetch_int_array)."""
-    sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = db.session.connection().connection.dbapi_connection.cursor()
-    try:
-        cursor.execute(sql)
-        return cursor.fetchall()
-    finally:
-        cursor.close()
-
-
 def for_members(member_ids: Sequence[int], limit: int = 4) -> dict[int, list[int]]:
     """Recommended book ids for many members (a campaign), batched."""
     result: dict[int, list[int]] = {}
@@ -160,7 +149,7 @@ def for_members(member_ids: Sequence[int], limit: int = 4) -> dict[int, list[int
         rules: dict[int, list[tuple[int, int, float, float]]] = defaultdict(list)
         sold: dict[int, int] = {}
         for part in range(0, len(seed_books), CHUNK):
-            for book_id, other_id, confidence, lift, sold_count in _raw_rows(
+            for book_id, other_id, confidence, lift, sold_count in raw_rows(
                 sa.select(BookAssociation.book_id, BookAssociation.other_book_id,
                           BookAssociation.confidence, BookAssociation.lift, Book.sold_count)
                 .join(Book, Book.id == BookAssociation.other_book_id)

@@ -28,36 +28,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app, url_for
 
-from app.analytics.associations import epoch_seconds, month_number
+from app.analytics.feedback_snapshots import save_snapshot
+from app.analytics.order_lines import epoch_seconds, month_number
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.feedback.models import FeedbackSnapshot, Review, SurveyResponse
+from app.feedback.models import Review, SurveyResponse
 from app.membership.models import Member
 from app.ordering import definitions
 from app.ordering.models import Order
 
 SATISFACTION_KEY = "satisfaction.monthly"
 LOYALTY_KEY = "loyalty.cohorts"
-
-
-# --------------------------------------------------------------------------- snapshots
-
-
-def save_snapshot(key: str, payload: dict, seconds: float = 0.0,
-                  now: datetime | None = None) -> FeedbackSnapshot:
-    row = db.session.get(FeedbackSnapshot, key)
-    if row is None:
-        row = FeedbackSnapshot(key=key)
-        db.session.add(row)
-    row.payload = payload
-    row.seconds = round(seconds, 3)
-    row.computed_at = now or utcnow()
-    db.session.flush()
-    return row
-
-
-def load_snapshot(key: str) -> FeedbackSnapshot | None:
-    return db.session.get(FeedbackSnapshot, key)
 
 
 # --------------------------------------------------------------------------- arithmetic
@@ -288,34 +269,3 @@ def customer_url(member_id: int) -> str:
     return url_for("admin.member_grade", member_id=member_id)
 
 
-
-@dataclass(frozen=True)
-class FeedbackRecompute:
-    """Seconds per step of `recompute_feedback`, and what the associations step found."""
-
-    timings: dict[str, float]
-    rules: int
-    buyers: int
-
-    @property
-    def total(self) -> float:
-        return sum(self.timings.values())
-
-
-def recompute_feedback(now: datetime | None = None) -> FeedbackRecompute:
-    """Every snapshot of this half of issue 5: associations, satisfaction, loyalty, forecast
-    (flushes; the command commits)."""
-    from app.analytics import associations, forecast
-
-    now = now or utcnow()
-    timings: dict[str, float] = {}
-    began = time.perf_counter()
-    report = associations.compute(now)
-    timings["associations"] = time.perf_counter() - began
-    step = compute_all(now)
-    timings["satisfaction"] = step.satisfaction_seconds
-    timings["loyalty"] = step.loyalty_seconds
-    began = time.perf_counter()
-    forecast.compute(now)
-    timings["forecast"] = time.perf_counter() - began
-    return FeedbackRecompute(timings=timings, rules=report.rules, buyers=report.members)

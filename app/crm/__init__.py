@@ -7,6 +7,25 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Wire this feature into the app: its pages and its admin pages (routes on the admin
-    blueprint, so this runs before the admin blueprint is registered)."""
-    from app.crm.web import admin_customers, admin_dashboard  # noqa: F401  (admin routes)
+    """Wire this feature into the app: its admin pages (routes on the admin blueprint, so this
+    runs before the admin blueprint is registered); the receivers that keep each member's order
+    figures (`order_placed`, `order_status_changed`); the customer record's panels from the
+    features below (analytics, feedback) and the erasure of what a member wrote in feedback.
+
+    Every registration is idempotent: an app built again in the same process (the tests) adds
+    nothing twice."""
+    from app.core.signals import order_placed, order_status_changed
+    from app.core.web import lazy_gettext as _l
+    from app.crm import customer_admin, customers
+    from app.crm.web import admin_customers, admin_dashboard, panels  # noqa: F401  (admin routes)
+    from app.feedback import reviews
+
+    order_placed.connect(customers.on_order_placed)
+    order_status_changed.connect(customers.on_order_status_changed)
+    customers.register_customer_panel(
+        "analytics", _l("Segment and lifetime value"), "admin/customers/_analytics_panel.html",
+        panels.analytics_panel, order=40)
+    customers.register_customer_panel(
+        "feedback", _l("Reviews and feedback"), "admin/customers/_feedback_panel.html",
+        panels.feedback_panel, order=50)
+    customer_admin.register_erasure_hook(reviews.scrub_member_feedback)

@@ -1,4 +1,4 @@
-"""Staff actions on a customer record (issue 4), each audited with before/after snapshots.
+"""Staff actions on a customer record, each audited with before/after snapshots.
 
 Staff may edit contact details, deactivate or reactivate an account and send a password reset
 link, for customers (role `member`); the accounts of staff and admins are changed by admins
@@ -6,8 +6,9 @@ only. Admins alone change roles, export a member's data and erase a member on re
 Flushes, never commits; errors carry a user-safe message.
 
 Erasure anonymises the person and keeps the order rows and amounts for the accounts: see
-`erase_member`. Other features holding personal data add their part with
-`register_erasure_hook(fn)` (fn(member, placeholder_email) runs inside the same transaction).
+`erase_member`. The parts held by features below the CRM are added with
+`register_erasure_hook(fn)` from the CRM's `init_app` (fn(member, placeholder_email) runs inside
+the same transaction).
 """
 
 from __future__ import annotations

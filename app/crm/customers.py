@@ -1,4 +1,4 @@
-"""Customers (issue 4): finding members fast, their order figures, and the 360° record.
+"""Customers: finding members fast, their order figures, and the 360° record.
 
 Search (`search_condition`) answers from indexes only, so a page stays fast with 100,000
 members:
@@ -14,12 +14,13 @@ The conditions are OR-ed; each side is an index lookup.
 Order figures on `Member` are denormalised for sorting and filtering the list:
 `order_count` counts the orders not cancelled (placed and unpaid ones included: shown as
 "Orders not cancelled"); `lifetime_spend` is the member's revenue by the one definition
-(`app.ordering.definitions`: the sum of `order_revenue()` over the paid orders, issue 18);
-`last_order_at` is over every order. Checkout adds each new order (`count_new_order`: its
-revenue only if it is placed paid already, which no offline payment method does);
-`refresh_order_stats(member_id)` recomputes them from `orders` and is called by
-`orders.change_status` when an order becomes paid or is cancelled; `refresh_all_order_stats()`
-rebuilds them all (the seed, migrations).
+(`app.ordering.definitions`: the sum of `order_revenue()` over the paid orders);
+`last_order_at` is over every order. A new order is added to them (`count_new_order`: its
+revenue only if it is placed paid already, which no offline payment method does) by the
+receiver of `order_placed`; `refresh_order_stats(member_id)` recomputes them from `orders`, and
+the receiver of `order_status_changed` calls it when an order becomes paid or is cancelled
+(the CRM's `init_app` connects both); `refresh_all_order_stats()` rebuilds them all (the seed,
+migrations).
 
 Functions flush, never commit.
 """
@@ -140,6 +141,20 @@ def count_new_order(member_id: int | None, total: Decimal, placed_at: datetime, 
     db.session.execute(_COUNT_NEW_ORDER, {"member_id": member_id, "revenue": revenue,
                                           "placed_at": placed_at})
     _expire_figures(member_id)
+
+
+def on_order_placed(order: Order, *, member: Member, when: datetime, **_: object) -> None:
+    """Receiver of `order_placed`: the new order counts in its member's figures (one UPDATE)."""
+    count_new_order(member.id, order.total, when, status=order.status)
+
+
+def on_order_status_changed(order: Order, *, previous: OrderStatus, **_: object) -> None:
+    """Receiver of `order_status_changed`: a cancellation takes the order out of the count;
+    the lifetime spend (revenue) changes when the order becomes paid or a paid one is
+    cancelled. Shipping and delivery change neither (no statement)."""
+    if (order.status == OrderStatus.CANCELLED
+            or definitions.is_paid_status(order.status) != definitions.is_paid_status(previous)):
+        refresh_order_stats(order.member_id)
 
 
 def refresh_all_order_stats(connection: sa.Connection | None = None) -> None:
@@ -417,7 +432,7 @@ def customer_csv_rows(filters: CustomerFilters) -> Iterator[list[object]]:
 
 @dataclass(frozen=True)
 class CustomerPanel:
-    """A section another feature adds to the customer record (issue 5: reviews and feedback).
+    """A section another feature adds to the customer record (e.g. reviews and feedback).
 
     `loader(member)` returns the template's context (a dict) in a fixed, small number of
     queries; `template` is rendered with that context plus `member`."""
@@ -434,7 +449,8 @@ _PANELS: list[CustomerPanel] = []
 
 def register_customer_panel(key: str, title: object, template: str,
                             loader: Callable[[Member], dict], *, order: int = 100) -> None:
-    """Add a section to every customer record (call at import time; idempotent by key)."""
+    """Add a section to every customer record (called from an init_app: the CRM's registers
+    those of the features below it; idempotent by key)."""
     if any(panel.key == key for panel in _PANELS):
         return
     _PANELS.append(CustomerPanel(key, title, template, loader, order))

@@ -20,13 +20,19 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Wire this feature into the app: its pages and its admin pages (routes on the admin
-    blueprint, so this runs before the admin blueprint is registered), and its receivers of
-    the signals of lower features: a member joined (their visitor demand joins the account),
-    a book was saved (requests for its ISBN become demand for it). Connecting the same
-    receiver again, as every later create_app in the process does, changes nothing."""
+    blueprint, so this runs before the admin blueprint is registered); the send-time checks of
+    its mail and the hold expiry on the mail sender's passes; and its receivers of the signals
+    of lower features: a member joined (their visitor demand joins the account), a book was
+    saved (requests for its ISBN become demand for it). Connecting the same receiver again, as
+    every later create_app in the process does, changes nothing."""
     from app.core import signals
-    from app.demand import uncatalogued, visitors
+    from app.demand import uncatalogued, unsubscribe, visitors
+    from app.demand.cli import expire_holds_on_sender_pass
     from app.demand.web import admin_demand, admin_stock, bp  # noqa: F401  (admin routes)
+    from app.mail.cli import add_sender_pass_hook
+
+    unsubscribe.register_send_checks()
+    add_sender_pass_hook(expire_holds_on_sender_pass)
 
     signals.member_joined.connect(visitors.on_member_joined)
     signals.book_saved.connect(uncatalogued.on_book_saved)

@@ -8,10 +8,16 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Wire this feature into the app: its pages and its admin pages (routes on the admin
-    blueprint, so this runs before the admin blueprint is registered)."""
+    blueprint, so this runs before the admin blueprint is registered); the invitation when an
+    order is delivered (a receiver of `order_status_changed`) and the invitation's send-time
+    check. Idempotent: an app built again in the same process adds nothing twice."""
+    from app.core.signals import order_status_changed
+    from app.feedback import reviews
     from app.feedback.web import (
         admin_reviews,  # noqa: F401  (admin routes)
         bp,
     )
 
+    order_status_changed.connect(reviews.on_order_status_changed)
+    reviews.register_send_checks()
     app.register_blueprint(bp)

@@ -1,11 +1,11 @@
-"""Reviews and the satisfaction survey (issue 5): invitation, answers, moderation, book page.
+"""Reviews and the satisfaction survey: invitation, answers, moderation, book page.
 
-When an order is delivered (`on_order_delivered`, called by `orders.change_status`), the member
-is invited through the outbox (one mail per order: dedupe key "review_invite:<order id>") to
-rate each book of the order (1-5, optional text) and answer one question, "how likely are you
-to recommend us to a friend" (0-10, for NPS), with an optional comment. Members who turned
-`mail_opt_in` off get no invitation (checked when queued and again when sent); they can still
-answer from the order page.
+When an order is delivered (`on_order_delivered`, run by the receiver of `order_status_changed`
+that the feature's `init_app` connects), the member is invited through the outbox (one mail
+per order: dedupe key "review_invite:<order id>") to rate each book of the order (1-5, optional
+text) and answer one question, "how likely are you to recommend us to a friend" (0-10, for
+NPS), with an optional comment. Members who turned `mail_opt_in` off get no invitation (checked
+when queued and again when sent); they can still answer from the order page.
 
 The link in the mail carries a signed token (itsdangerous, salt "review-invite", valid
 REVIEW_INVITE_MAX_AGE_DAYS) naming the order and the member: with it no login is needed. The
@@ -114,6 +114,12 @@ def on_order_delivered(order: Order) -> OutboxMail | None:
         member_id=member.id,
         dedupe_key=f"{INVITE_KIND}:{order.id}",
     )
+
+
+def on_order_status_changed(order: Order, **_: object) -> None:
+    """Receiver of `order_status_changed`: a delivered order invites its member."""
+    if order.status == OrderStatus.DELIVERED:
+        on_order_delivered(order)
 
 
 def register_send_checks() -> None:
@@ -299,23 +305,12 @@ class ShownReview:
 
 
 @dataclass(frozen=True)
-class AlsoBought:
-    book_id: int
-    title: str
-    authors: str
-    price: object
-    confidence: float
-    lift: float
-
-
-@dataclass(frozen=True)
 class BookFeedback:
     """What the book page shows from our own readers (plain data: safe to cache)."""
 
     average: float | None
     count: int
     reviews: tuple[ShownReview, ...]
-    also_bought: tuple[AlsoBought, ...]
 
 
 def _cache_key(book_id: int) -> str:
@@ -332,10 +327,7 @@ def _first_name(name: str) -> str:
 
 
 def compute_book_feedback(book_id: int) -> BookFeedback:
-    """Two queries: approved reviews with their count and average (window functions), and the
-    "also bought" books from the association snapshot."""
-    from app.analytics import associations
-
+    """One query: approved reviews with their count and average (window functions)."""
     count = sa.func.count().over()
     average = sa.func.avg(Review.rating).over()
     rows = db.session.execute(
@@ -348,17 +340,13 @@ def compute_book_feedback(book_id: int) -> BookFeedback:
     shown = tuple(ShownReview(r.rating, r.body, _first_name(r.name), r.updated_at) for r in rows)
     total = rows[0][4] if rows else 0
     mean = round(float(rows[0][5]), 2) if rows else None
-    also = tuple(
-        AlsoBought(b.id, b.title, b.authors, b.price, a.confidence, a.lift)
-        for a, b in associations.also_bought(book_id,
-                                             current_app.config.get("ALSO_BOUGHT_SHOWN", 6))
-    )
-    return BookFeedback(average=mean, count=total, reviews=shown, also_bought=also)
+    return BookFeedback(average=mean, count=total, reviews=shown)
 
 
 def book_feedback(book_id: int) -> BookFeedback:
-    """The book page's reader section, cached BOOK_FEEDBACK_CACHE_SECONDS (dropped at once
-    when a review of the book is saved or moderated)."""
+    """The book page's reader section (what our readers say), cached
+    BOOK_FEEDBACK_CACHE_SECONDS (dropped at once when a review of the book is saved or
+    moderated). What buyers also bought is `app.analytics.associations.also_bought_shown`."""
     seconds = current_app.config.get("BOOK_FEEDBACK_CACHE_SECONDS", 300)
     return caching.remember(_cache_key(book_id), seconds,
                             lambda: compute_book_feedback(book_id))
@@ -369,7 +357,7 @@ def book_feedback(book_id: int) -> BookFeedback:
 
 def member_feedback(member: Member, limit: int = 20) -> dict:
     """A member's reviews (with the book) and survey answers, newest first, for the customer
-    record's "Reviews and feedback" panel (registered by the feedback blueprint)."""
+    record's "Reviews and feedback" panel (registered by the CRM's init_app)."""
     reviews = list(db.session.execute(
         sa.select(Review, Book.title).join(Book, Book.id == Review.book_id)
         .where(Review.member_id == member.id)

@@ -19,11 +19,19 @@ from app.mail.outbox import SenderWakeup, deliver_due
 
 log = logging.getLogger(__name__)
 
-# Run (in an app context, before delivering) on every pass of a sender; a feature appends its
-# own, e.g. the demand feature's hold expiry (app.demand.cli). Each commits its own work.
+# Run (in an app context, before delivering) on every pass of a sender; a feature adds its
+# own from its init_app (`add_sender_pass_hook`), e.g. the demand feature's hold expiry. Each
+# commits its own work.
 # A hook that raises is rolled back, logged once, and left out for a while (`PassHooks`):
 # it never stops the other hooks or the mail.
 SENDER_PASS_HOOKS: list[Callable[[], None]] = []
+
+
+def add_sender_pass_hook(hook: Callable[[], None]) -> None:
+    """Run `hook` on every sender pass (a feature's `init_app` adds its own; idempotent)."""
+    if hook not in SENDER_PASS_HOOKS:
+        SENDER_PASS_HOOKS.append(hook)
+
 
 # Seconds a failing hook is left out after its n-th failure in a row (the last repeats).
 HOOK_RETRY_DELAYS = [1, 5, 15, 60, 300]

@@ -13,8 +13,8 @@
 3. price the lines from the database (never from the form) with `pricing.quote` and the
    member's discount rate, and snapshot title, authors, unit price and line total on each line,
    so a later price change never alters a past order;
-4. record the first OrderEvent and queue the confirmation mail in the outbox (it is sent after
-   the caller commits).
+4. record the first OrderEvent, send `order_placed` (the features above ordering follow it) and
+   queue the confirmation mail in the outbox (it is sent after the caller commits).
 
 A checkout form carries a one-time key (`new_checkout_key`), kept on the order under a unique
 index on (member, key): the same form submitted again raises EmptyCart (the cart it emptied)
@@ -43,8 +43,8 @@ from app.catalog.models import Book
 from app.core.db import UTCDateTime, utcnow
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
+from app.core.signals import order_placed
 from app.core.web import external_url
-from app.crm import customers
 from app.demand import holds
 from app.grades import tiers
 from app.mail.outbox import enqueue, unsaved_locale
@@ -395,8 +395,8 @@ def place_order(
         raise
 
     holds.fulfil_demands(member, list(wanted), when)  # issue 3: their demand is met
-    # issue 4: count, last order; spend only if placed paid (issue 18; no statement added)
-    customers.count_new_order(member.id, order.total, when, status=order.status)
+    # The features above ordering follow (the customer's figures).
+    order_placed.send(order, member=member, when=when, wanted=wanted)
     if notify:
         queue_confirmation(order)
     return order

@@ -17,9 +17,8 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
+from app.core.signals import order_status_changed
 from app.core.web import lazy_gettext as _l
-from app.crm import customers
-from app.feedback import reviews
 from app.grades import tiers
 from app.membership.models import Member
 from app.ordering import definitions, payment
@@ -75,8 +74,10 @@ def change_status(
     """Move `order` to `new_status`, stamp the time, record who did it.
 
     Cancelling puts every line's copies back on the shelf (ascending book id, the same lock
-    order as checkout) and takes them off `sold_count`. Raises InvalidTransition for a move
-    the life cycle does not allow, an unknown status, or an order that changed meanwhile.
+    order as checkout) and takes them off `sold_count`. After the UPDATE (and the stock's
+    return) it sends `order_status_changed` for the features above ordering, then regrades the
+    member (`grades.tiers`). Raises InvalidTransition for a move the life cycle does not allow,
+    an unknown status, or an order that changed meanwhile.
     """
     try:
         target = OrderStatus(new_status)
@@ -108,20 +109,14 @@ def change_status(
 
     if target is OrderStatus.CANCELLED:
         _return_stock(order)
-    # The customer's figures (issues 4, 18): a cancellation takes the order out of the count;
-    # the lifetime spend (revenue) changes when the order becomes paid or a paid one is
-    # cancelled. Shipping and delivery change neither.
-    if (target is OrderStatus.CANCELLED
-            or definitions.is_paid_status(target) != definitions.is_paid_status(current)):
-        customers.refresh_order_stats(order.member_id)
-    # Member grades (issue 7): a payment counts towards the grade at once; cancelling an order
-    # that had counted (paid or later) takes it back out.
+    # The features above ordering follow (the customer's figures, the review invitation).
+    order_status_changed.send(order, previous=current, actor=actor, now=now)
+    # Member grades (below ordering): a payment counts towards the grade at once; cancelling
+    # an order that had counted (paid or later) takes it back out.
     if target is OrderStatus.PAID:
         tiers.on_order_paid(order, actor=actor, now=now)
     elif target is OrderStatus.CANCELLED and definitions.is_paid_status(current):
         tiers.on_order_cancelled(order, actor=actor, now=now)
-    if target is OrderStatus.DELIVERED:  # issue 5: invite the member to rate the books
-        reviews.on_order_delivered(order)
     db.session.add(OrderEvent(order_id=order.id, at=now, from_status=current, to_status=target,
                               actor_id=actor.id if actor is not None else None, note=note))
     db.session.flush()

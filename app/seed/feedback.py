@@ -112,7 +112,7 @@ def seed_feedback(now: datetime | None = None, *, recompute: bool = True) -> Fee
         db.session.execute(sa.insert(SurveyResponse), answers[start:start + CHUNK])
     db.session.flush()
     if recompute:
-        from app.analytics.satisfaction import recompute_feedback
+        from app.analytics.feedback_recompute import recompute_feedback
 
         recompute_feedback(now)
     return FeedbackSeedReport(reviews=len(reviews), answers=len(answers))

@@ -6,7 +6,7 @@ import math
 from datetime import timedelta
 
 from app.analytics import forecast
-from app.analytics.satisfaction import load_snapshot
+from app.analytics.feedback_snapshots import load_snapshot
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.models import OrderStatus

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.analytics import satisfaction
+from app.analytics.feedback_snapshots import load_snapshot
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.models import OrderStatus, Review, SurveyResponse
@@ -25,7 +26,7 @@ def test_seed_feedback_adds_reviews_answers_and_snapshots(ctx):
     assert report.reviews > 0 and report.answers > 0
     assert db.session.scalar(sa.select(sa.func.count(Review.id))) == report.reviews
     assert db.session.scalar(sa.select(sa.func.count(SurveyResponse.id))) == report.answers
-    snap = satisfaction.load_snapshot(satisfaction.SATISFACTION_KEY)
+    snap = load_snapshot(satisfaction.SATISFACTION_KEY)
     assert snap.payload["overall"]["ratings"] == report.reviews
     seed_feedback()  # again: never a second rating of a book or answer for an order
     db.session.commit()

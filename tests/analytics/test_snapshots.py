@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from app.analytics import markov, member_summary, reports, snapshots
+from app.analytics import markov, reports, snapshots
 from app.analytics import segments as seg
 from app.analytics.rfm import Orders
+from app.analytics.snapshots import member_summary
 from app.core.extensions import db
 from app.models import AnalyticsRun, MemberSnapshot, OrderStatus, SegmentSummary
 from tests.factories import make_member, make_placed_order, make_staff

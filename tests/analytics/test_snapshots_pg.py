@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from app.analytics import member_summary, snapshots
 from app.analytics import segments as seg
+from app.analytics import snapshots
+from app.analytics.snapshots import member_summary
 from app.core.extensions import db
 from tests.analytics import test_snapshots as known
 

@@ -19,9 +19,9 @@ from app import create_app
 from app.catalog.search_index import is_search_object
 from app.core.db import HAND_WRITTEN_INDEXES
 from app.core.extensions import db
-from app.models import Member, OrderStatus
+from app.models import Book, Member, OrderStatus
 from tests.conftest import _make_config, _pg_admin_url
-from tests.factories import make_member, make_placed_order
+from tests.factories import make_book, make_member, make_placed_order
 
 
 def _compared(name: str | None) -> bool:
@@ -119,6 +119,47 @@ def test_the_lifetime_spend_migration_recomputes_it_as_paid_revenue(ctx):
 
     assert (member.order_count, member.lifetime_spend) == (3, Decimal("42.50"))
     assert (idle.order_count, idle.lifetime_spend) == (0, Decimal("0.00"))
+
+
+def test_the_crm_migration_fills_the_columns_it_adds_with_its_own_frozen_helpers(ctx):
+    """3c20aa5256c0 fills phone keys, order figures and title sort keys for the rows that
+    exist, with copies of the helpers it once imported (no service code runs)."""
+    migration = ScriptDirectory("migrations").get_revision("3c20aa5256c0").module
+    assert not any(name.startswith("app.") and name != "app.core.db"
+                   for name in _imported_modules(migration))
+    member = make_member(phone="+86 138-0013 8000")
+    make_placed_order(member, total=Decimal("40.00"), status=OrderStatus.PAID)
+    make_placed_order(member, total=Decimal("300.00"))  # placed, not paid
+    make_placed_order(member, total=Decimal("99.00"), status=OrderStatus.CANCELLED)
+    book = make_book(title="三体: Ｔhe Three-Body Problem")
+    db.session.commit()
+    db.session.execute(sa.update(Member).values(phone_key=None, order_count=0,
+                                                lifetime_spend=Decimal("0.00"),
+                                                last_order_at=None))
+    db.session.execute(sa.update(Book).values(title_sort=""))
+    db.session.commit()
+
+    with db.engine.begin() as connection:
+        assert migration.backfill_phone_keys(connection) == 1
+        migration.refresh_all_order_stats(connection)
+        migration.fill_title_sort(connection)
+    db.session.expire_all()
+
+    assert member.phone_key == "0008310083168"  # 8613800138000, last digit first
+    assert (member.order_count, member.lifetime_spend) == (2, Decimal("40.00"))
+    assert member.last_order_at is not None
+    assert book.title_sort == "san ti the three body problem"
+
+
+def _imported_modules(module) -> set[str]:
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(module))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    return names | {node.module for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module}
 
 
 # ------------------------------------------ downgrades keep the member name search working

@@ -1,4 +1,4 @@
-"""Admin analysis pages (issue 5, classification and lifetime value).
+"""Admin analysis pages: classification and lifetime value.
 
 Everything shown is read from the latest finished snapshot (app.analytics.snapshots);
 no page computes. Staff may read; only an admin may ask for a recompute (POST, CSRF): small
@@ -17,13 +17,11 @@ from app.admin import bp, register_nav
 from app.admin.common import PER_PAGE, admin_required, page_number
 from app.analytics import markov, reports, snapshots
 from app.analytics import segments as seg
-from app.analytics.snapshots import member_summary
 from app.core.audit import record as audit
 from app.core.extensions import db
 from app.core.forms import AppForm
 from app.core.paging import PagerMixin
 from app.core.web import lazy_gettext as _l
-from app.crm import customers
 
 AT_RISK_LIST = 50
 
@@ -139,7 +137,4 @@ def analytics_recompute():
     return redirect(url_for("admin.analytics"))
 
 
-customers.register_customer_panel(
-    "analytics", _l("Segment and lifetime value"), "admin/customers/_analytics_panel.html",
-    lambda member: {"analytics": member_summary(member.id)}, order=40)
 register_nav(__name__, "admin.analytics", _l("Segments and value"), order=60)

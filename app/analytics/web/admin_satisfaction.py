@@ -1,4 +1,4 @@
-"""Admin: satisfaction and loyalty, and the reorder forecast (issue 5). Staff may read both.
+"""Admin: satisfaction and loyalty, and the reorder forecast. Staff may read both.
 
 The figures come from snapshots computed by `flask analytics feedback`
 (app.analytics.satisfaction / forecast); only the list of comments needing attention
@@ -12,13 +12,14 @@ from flask_babel import gettext as _
 
 from app.admin import bp, register_nav
 from app.analytics import forecast, satisfaction
+from app.analytics.feedback_snapshots import load_snapshot
 from app.core.web import lazy_gettext as _l
 
 
 @bp.route("/satisfaction")
 def satisfaction_report():
-    sat = satisfaction.load_snapshot(satisfaction.SATISFACTION_KEY)
-    loyalty = satisfaction.load_snapshot(satisfaction.LOYALTY_KEY)
+    sat = load_snapshot(satisfaction.SATISFACTION_KEY)
+    loyalty = load_snapshot(satisfaction.LOYALTY_KEY)
     return render_template(
         "admin/satisfaction/index.html",
         sat=sat.payload if sat else None,
@@ -32,7 +33,7 @@ def satisfaction_report():
 
 @bp.route("/forecast")
 def reorder_forecast():
-    snap = satisfaction.load_snapshot(forecast.FORECAST_KEY)
+    snap = load_snapshot(forecast.FORECAST_KEY)
     return render_template(
         "admin/satisfaction/forecast.html",
         data=snap.payload if snap else None,

@@ -15,10 +15,10 @@ from wtforms import SelectChoice
 
 from app.admin import bp, register_nav
 from app.admin.common import ID, PER_PAGE, form_status, page_number
-from app.admin.forms import BookFilterForm, BookForm, LowStockForm
 from app.catalog import editing as books_admin
 from app.catalog import isbn as isbn_rules
 from app.catalog.models import Book, Category
+from app.catalog.web.forms import BookFilterForm, BookForm, LowStockForm
 from app.catalog.web.views import forget_catalog
 from app.core.audit import record as audit
 from app.core.extensions import db

@@ -12,9 +12,10 @@ from flask_login import current_user
 
 from app.admin import bp, register_nav
 from app.admin.common import ID, form_status
-from app.admin.forms import ActionForm, CategoryForm
+from app.admin.forms import ActionForm
 from app.catalog import editing as books_admin
 from app.catalog.models import Book, Category
+from app.catalog.web.forms import CategoryForm
 from app.catalog.web.views import forget_catalog
 from app.core.audit import record as audit
 from app.core.extensions import db

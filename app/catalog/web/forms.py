@@ -1,17 +1,40 @@
-"""Query-string forms for the catalog pages: filters, sort and page, validated on the server.
+"""Forms of the catalog pages.
 
-These are plain WTForms forms fed from `request.args` (GET forms carry no CSRF token: they
-change nothing). A value that does not parse is reported beside its field and the page is
-rendered with status 400.
+The shop's query-string forms (filters, sort and page, validated on the server) are plain
+WTForms forms fed from `request.args` (GET forms carry no CSRF token: they change nothing). A
+value that does not parse is reported beside its field and the page is rendered with status
+400. The staff's forms (books, categories, the low-stock list) check shape; the catalog's
+editing service checks the rules again.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from wtforms import BooleanField, Form, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms import (
+    BooleanField,
+    Form,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
+from app.admin import forms as admin_forms
+from app.admin.forms import Between, QueryForm, stripped
+from app.catalog import isbn as isbn_rules
+from app.catalog.editing import MAX_PRICE, MAX_STOCK
+from app.core.forms import AppForm
 from app.core.money import parse_money
 from app.core.web import lazy_gettext as _l
 
@@ -27,6 +50,7 @@ MAX_PAGE = 10_000
 # Queries longer than the search service uses are cut there (with a notice); this only stops
 # abuse of the query string itself.
 MAX_QUERY_FIELD = 2000
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
 
 class MoneyField(StringField):
@@ -95,3 +119,92 @@ class SearchForm(ListingForm):
             self.category.data or self.in_stock.data
             or self.min_price.data is not None or self.max_price.data is not None
         )
+
+
+# --------------------------------------------------------------------------- admin: books
+
+STOCK_FILTERS = [
+    SelectChoice("", _l("All books")),
+    SelectChoice("low", _l("Low stock")),
+    SelectChoice("out", _l("Out of stock")),
+    SelectChoice("inactive", _l("Not for sale")),
+]
+BOOK_SORTS = [
+    SelectChoice("title", _l("Title A–Z")),
+    SelectChoice("newest", _l("Newest first")),
+    SelectChoice("stock", _l("Stock, lowest first")),
+    SelectChoice("price", _l("Price, lowest first")),
+    SelectChoice("price_desc", _l("Price, highest first")),
+    SelectChoice("sold", _l("Best selling")),
+]
+
+
+class BookFilterForm(QueryForm):
+    q = StringField(_l("Title, author or ISBN"), filters=[stripped],
+                    validators=[Length(max=200)])
+    stock = SelectField(_l("Show"), choices=STOCK_FILTERS, default="")
+    sort = SelectField(_l("Sort by"), choices=BOOK_SORTS, default="title")
+
+
+class BookForm(AppForm):
+    title = StringField(_l("Title"), filters=[stripped],
+                        validators=[DataRequired(), Length(max=500)])
+    authors = StringField(_l("Authors"), filters=[stripped],
+                          validators=[DataRequired(), Length(max=500)],
+                          description=_l("Separate several authors with commas."))
+    year = IntegerField(_l("Year"), validators=[Optional(), Between(-3000, 2100)],
+                        description=_l("Year of first publication (negative for BC)."))
+    isbn = StringField(_l("ISBN"), filters=[stripped], validators=[Optional(), Length(max=20)],
+                       description=_l("ISBN-10 or ISBN-13, with or without hyphens."))
+    language = StringField(_l("Language"), filters=[stripped],
+                           validators=[Optional(), Length(max=16)],
+                           description=_l("A language code such as en or zh-CN."))
+    publisher = StringField(_l("Publisher"), filters=[stripped],
+                            validators=[Optional(), Length(max=200)])
+    description = TextAreaField(_l("Description"), filters=[stripped],
+                                validators=[Optional(), Length(max=20000)])
+    price = admin_forms.MoneyField(_l("Price"), places=2,
+                                   validators=[InputRequired(), Between(Decimal("0"), MAX_PRICE),
+                                               admin_forms.whole_cents])
+    stock_on_hand = IntegerField(_l("Copies in stock"),
+                                 validators=[InputRequired(), Between(0, MAX_STOCK)])
+    category_id = SelectField(_l("Category"), coerce=int, default=0)
+    is_active = BooleanField(_l("For sale in the shop"), default=True)
+
+    def validate_isbn(self, field) -> None:
+        if field.data and isbn_rules.normalize(field.data) is None:
+            raise ValidationError(_l("This is not a valid ISBN-10 or ISBN-13."))
+
+
+# --------------------------------------------------------------------------- admin: categories
+
+
+class CategoryForm(AppForm):
+    name = StringField(_l("Name"), filters=[stripped], validators=[DataRequired(), Length(max=120)])
+    slug = StringField(
+        _l("Slug"),
+        filters=[stripped],
+        validators=[
+            DataRequired(),
+            Length(max=80),
+            Regexp(SLUG_PATTERN, message=_l("Use lowercase letters, digits and single hyphens, "
+                                            "like science-fiction.")),
+        ],
+        description=_l("The category's web address: /category/<slug>."),
+    )
+    description = TextAreaField(_l("Description"), filters=[stripped],
+                                validators=[Optional(), Length(max=500)])
+    position = IntegerField(_l("Position"), default=0,
+                            validators=[InputRequired(), Between(0, 10_000)],
+                            description=_l("Lower numbers are listed first."))
+
+
+# --------------------------------------------------------------------------- admin: low stock
+
+
+class LowStockForm(QueryForm):
+    """The admin's low-stock list: its threshold."""
+
+    threshold = IntegerField(_l("At most this many copies"),
+                             validators=[Optional(), Between(0, MAX_STOCK)],
+                             description=_l("Leave empty for the shop's threshold."))

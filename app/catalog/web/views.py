@@ -17,6 +17,7 @@ from flask_babel import format_decimal, format_number, get_locale
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.analytics import associations
 from app.catalog import browse as catalog
 from app.catalog.covers import cover_svg
 from app.catalog.models import Book
@@ -217,7 +218,8 @@ def _book_page(book_id: int):
         book=book,
         related=catalog.related_books(book),
         max_quantity=current_app.config["MAX_LINE_QUANTITY"],
-        reader_feedback=reviews.book_feedback(book.id),  # issue 5: our readers, also bought
+        reader_feedback=reviews.book_feedback(book.id),
+        also_bought=associations.also_bought_shown(book.id),
     )
 
 

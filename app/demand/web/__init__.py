@@ -5,12 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("demand", __name__)
 
-
-@bp.record_once
-def _register_send_checks(state) -> None:
-    from app.demand.unsubscribe import register_send_checks
-
-    register_send_checks()
-
-
 from app.demand.web import views  # noqa: E402,F401

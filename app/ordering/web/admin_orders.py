@@ -18,7 +18,6 @@ from wtforms import SelectChoice
 
 from app.admin import bp, register_nav
 from app.admin.common import ID, PER_PAGE, admin_or_granted, page_number
-from app.admin.forms import OrderFilterForm, OrderStatusForm
 from app.core.audit import record as audit
 from app.core.exports import csv_response
 from app.core.extensions import db
@@ -28,6 +27,7 @@ from app.grades import tiers
 from app.membership.models import Member
 from app.ordering import orders as order_rules
 from app.ordering.models import Order, OrderEvent, OrderStatus
+from app.ordering.web.forms import OrderFilterForm, OrderStatusForm
 
 _ORDER_NUMBER = re.compile(r"(?:bs-?)?0*(\d{1,9})", re.IGNORECASE)
 

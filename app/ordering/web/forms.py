@@ -1,23 +1,38 @@
-"""Cart and checkout forms: they check shape; the cart and checkout services re-check the rules."""
+"""Cart and checkout forms, and the staff's order forms: they check shape; the cart, checkout
+and order services re-check the rules."""
 
 from __future__ import annotations
 
 from wtforms import (
     BooleanField,
+    DateField,
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
+    SelectField,
     StringField,
     TelField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
+from app.admin.forms import QueryForm, sane_date, stripped
 from app.core.forms import AppForm
 from app.core.web import lazy_gettext as _l
 from app.ordering import payment
 from app.ordering.cart import MAX_LINE_QUANTITY
 from app.ordering.checkout import CHECKOUT_KEY_PATTERN, NOTE_MAX_LENGTH, ShippingAddress
+from app.ordering.models import OrderStatus
+from app.ordering.orders import STATUS_LABELS
 
 _BOOK_ID_MAX = 2**31 - 1
 
@@ -142,3 +157,31 @@ class CheckoutForm(AppForm):
             country=self.country.data or "",
             phone=self.phone.data,
         )
+
+
+# --------------------------------------------------------------------------- admin: orders
+
+
+class OrderFilterForm(QueryForm):
+    status = SelectField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any status"))]
+        + [SelectChoice(s.value, STATUS_LABELS[s]) for s in OrderStatus],
+        default="",
+    )
+    date_from = DateField(_l("Placed from"), validators=[Optional(), sane_date])
+    date_to = DateField(_l("Placed until"), validators=[Optional(), sane_date])
+    q = StringField(_l("Email or order number"), filters=[stripped],
+                    validators=[Length(max=254)])
+
+    def validate_date_to(self, field) -> None:
+        if self.date_from.data and field.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+
+class OrderStatusForm(AppForm):
+    # Only the allowed next statuses are offered; anything else posted is refused by
+    # app.ordering.orders.change_status with its own message, so the choice is not pre-checked.
+    status = SelectField(_l("New status"), validators=[DataRequired()], validate_choice=False)
+    note = TextAreaField(_l("Note"), filters=[stripped], validators=[Optional(), Length(max=500)],
+                         description=_l("Optional; kept in the order's history."))

@@ -1,0 +1,20 @@
+"""The customer record's panels from the features below the CRM: each loader returns its
+template's context in a fixed, small number of queries (`customers.register_customer_panel`).
+The CRM's `init_app` registers them."""
+
+from __future__ import annotations
+
+from app.analytics.snapshots import member_summary
+from app.feedback import reviews
+from app.feedback.web.admin_reviews import STATUS_LABELS
+from app.membership.models import Member
+
+
+def analytics_panel(member: Member) -> dict:
+    """"Segment and lifetime value": the member's row of the latest analytics snapshot."""
+    return {"analytics": member_summary(member.id)}
+
+
+def feedback_panel(member: Member) -> dict:
+    """"Reviews and feedback": what the member wrote about the books and the shop."""
+    return {**reviews.member_feedback(member), "status_labels": STATUS_LABELS}
