@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import click
 from flask.cli import with_appcontext
 
@@ -19,15 +21,19 @@ def _progressbar(label: str, length: int):
 @click.option("--size", type=click.Choice(sorted(SIZES)), default="demo", show_default=True,
               help="demo: 10k books, 300 members, ~5k orders. large: 100k books, 100k members, "
                    "~1M order lines (slow; for benchmarks).")
+@click.option("--now", "now", type=click.DateTime(), default=None,
+              help="Seed as if it were this UTC time (the same time gives the same data set); "
+                   "default: the current time.")
 @with_appcontext
-def seed(books_limit: int | None, size: str) -> None:
+def seed(books_limit: int | None, size: str, now: datetime | None) -> None:
     """Load demo books, members and two years of orders into an empty shop."""
     if database_has_books():
         click.echo("The shop already has books: nothing seeded (your data is kept).")
         return
     click.echo(f"Seeding the {size} data set...")
     try:
-        report = seed_demo(books_limit=books_limit, size=size, progress=_progressbar)
+        report = seed_demo(books_limit=books_limit, size=size, progress=_progressbar,
+                           now=now.replace(tzinfo=UTC) if now else None)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -37,13 +43,13 @@ def seed(books_limit: int | None, size: str) -> None:
         f"{report.members:,} members, {report.orders:,} orders "
         f"({report.order_lines:,} lines) in {report.seconds:.1f} s."
     )
-    # Issue 5: demo reviews and survey answers, then the satisfaction/association snapshots.
+    # Demo reviews and survey answers, then the satisfaction/association snapshots.
     from app.seed.feedback import seed_feedback
 
     feedback = seed_feedback()
     db.session.commit()
     click.echo(f"Added {feedback.reviews:,} reviews and {feedback.answers:,} survey answers.")
-    # Issue 5: the first analysis (segments, lifetime value), so its pages show the demo data.
+    # The first analysis (segments, lifetime value), so its pages show the demo data.
     # The large data set skips it (about 20 s; run `flask analytics recompute`).
     if size == "demo":
         from app.analytics import snapshots
