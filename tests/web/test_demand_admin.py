@@ -12,20 +12,7 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.demand import lists as demand_service
 from app.models import Book, Demand, DemandStatus, OutboxMail, StockReceipt
-from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member, make_staff
-from tests.pages import csrf_token as _csrf_token
-
-
-@pytest.fixture
-def staff(app, client):
-    with app.app_context():
-        make_staff(email="clerk@example.test")
-        db.session.commit()
-    data = {"email": "clerk@example.test", "password": DEFAULT_PASSWORD}
-    if app.config.get("WTF_CSRF_ENABLED"):
-        data["csrf_token"] = _csrf_token(client, "/account/login")
-    assert client.post("/account/login", data=data).status_code == 302
-    return client
+from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member
 
 
 def _waiting_book(app, title="Dune", readers=2, isbn13=None) -> int:

@@ -70,13 +70,13 @@ def shop(app) -> dict:
 
 @pytest.fixture
 def as_admin(app, client, shop):
-    log_in(app, client, "boss@example.test")
+    log_in(client, "boss@example.test")
     return client
 
 
 @pytest.fixture
 def as_reader(app, client, shop):
-    log_in(app, client, "reader@example.test")
+    log_in(client, "reader@example.test")
     return client
 
 
