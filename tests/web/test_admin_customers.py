@@ -17,14 +17,13 @@ from app.crm import customers, interactions
 from app.crm import tags as customer_tags
 from app.models import AuditEntry, Interaction, Member, OutboxMail, Role
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_admin,
     make_demand,
     make_member,
     make_placed_order,
     make_staff,
 )
-from tests.pages import log_in
+from tests.pages import log_in, post_login
 from tests.web.test_shop_query_counts import counting_statements
 
 
@@ -227,8 +226,7 @@ def test_deactivating_ends_the_customers_sessions_and_refuses_login(app, people)
     log_in(staff_client, "clerk@example.test")
     assert staff_client.post(f"/admin/customers/{people['rita']}/deactivate").status_code == 302
     assert customer_client.get("/account/").status_code == 302  # logged out
-    refused = customer_client.post("/account/login", data={"email": "rita@example.test",
-                                                           "password": DEFAULT_PASSWORD})
+    refused = post_login(customer_client, "rita@example.test")
     assert refused.status_code != 302
     assert staff_client.post(f"/admin/customers/{people['rita']}/reactivate").status_code == 302
     log_in(customer_client, "rita@example.test")
