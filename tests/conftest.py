@@ -20,7 +20,7 @@ from app.catalog import search_index
 from app.core.extensions import db
 from config import TestConfig
 from tests.factories import DEFAULT_PASSWORD, make_staff
-from tests.helpers import Inbox, free_port, smtp_server
+from tests.helpers import Inbox, empty_every_table, free_port, smtp_server
 from tests.pages import log_in, post_login
 
 # --------------------------------------------------------------------------- SQLite
@@ -218,7 +218,4 @@ def pg_app(request, pg_schema, app_config):
     app = create_app(_make_config(pg_schema, **overrides))
     yield app
     with app.app_context():
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)  # noqa: S608
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+        empty_every_table()

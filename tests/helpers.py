@@ -1,4 +1,5 @@
-"""Plain helpers shared by the tests: threads that race, a real SMTP server up or down, waiting.
+"""Plain helpers shared by the tests: threads that race, a real SMTP server up or down, waiting,
+emptying the PostgreSQL test database.
 
 Fixtures live in the conftest files; page-driving helpers (log in, CSRF tokens) in tests/pages.py.
 """
@@ -15,7 +16,13 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.mail.outbox import deliver_due
+from app.models import OutboxMail
 
 # --------------------------------------------------------------------------- threads
 
@@ -129,3 +136,30 @@ def smtp_server(handler, app=None) -> Iterator[Any]:
         yield handler
     finally:
         controller.stop()
+
+
+def deliver_once_the_server_is_back(port: int):
+    """The mail server comes back on `port` (after `smtp_down`): every queued message is made
+    due at once and the outbox is delivered twice, the server running for both passes.
+
+    Returns (the server's `Inbox`, the first pass's report, the second's). Call it inside an
+    app context.
+    """
+    with smtp_server(Inbox(port=port)) as inbox:
+        db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
+        db.session.commit()
+        back = deliver_due()
+        again = deliver_due()
+    return inbox, back, again
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def empty_every_table() -> None:
+    """TRUNCATE every table of the app's PostgreSQL database (identities restarted), then
+    close the engine's connections. Call it inside the app's context."""
+    tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)  # noqa: S608
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.engine.dispose()

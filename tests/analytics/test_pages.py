@@ -51,15 +51,13 @@ def _recompute(app) -> None:
 
 
 @pytest.fixture
-def as_staff(app, client, shop):
-    _login(client, "clerk@example.test")
-    return client
+def as_staff(client, shop):
+    return _login(client, "clerk@example.test")
 
 
 @pytest.fixture
-def as_admin(app, client, shop):
-    _login(client, "boss@example.test")
-    return client
+def as_admin(client, shop):
+    return _login(client, "boss@example.test")
 
 
 @pytest.mark.parametrize("path", PAGES)

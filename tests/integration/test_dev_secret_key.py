@@ -51,8 +51,8 @@ def test_a_secret_key_from_the_environment_wins_and_no_file_is_written(monkeypat
     assert not (tmp_path / "secret_key").exists()
 
 
-def test_processes_starting_at_once_all_get_the_same_secret(tmp_path):
-    path = tmp_path / "secret_key"
+def _secrets_read_by_eight_processes_at_once(path) -> list[str]:
+    """The secret each of eight threads, started together, gets from `path`."""
     seen: list[str] = []
 
     def boot(meet) -> None:
@@ -60,8 +60,14 @@ def test_processes_starting_at_once_all_get_the_same_secret(tmp_path):
         seen.append(config.instance_secret(path))
 
     errors = run_at_once(boot, [()] * 8, wait_timeout=None, join_timeout=None)
-
     assert not errors, errors
+    return seen
+
+
+def test_processes_starting_at_once_all_get_the_same_secret(tmp_path):
+    path = tmp_path / "secret_key"
+    seen = _secrets_read_by_eight_processes_at_once(path)
+
     assert len(seen) == 8 and len(set(seen)) == 1
     assert seen[0] == path.read_text().strip()
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left
@@ -124,15 +130,8 @@ def test_without_hard_links_processes_starting_at_once_still_share_one_secret(
         monkeypatch, tmp_path):
     monkeypatch.setattr(config.os, "link", _no_hard_links)
     path = tmp_path / "secret_key"
-    seen: list[str] = []
+    seen = _secrets_read_by_eight_processes_at_once(path)
 
-    def boot(meet) -> None:
-        meet()
-        seen.append(config.instance_secret(path))
-
-    errors = run_at_once(boot, [()] * 8, wait_timeout=None, join_timeout=None)
-
-    assert not errors, errors
     assert len(seen) == 8 and len(set(seen)) == 1
     assert seen[0] == path.read_text().strip()
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]

@@ -13,7 +13,7 @@ from app.core.extensions import db
 from app.mail import outbox as mail_service
 from app.mail.outbox import deliver_due, resend
 from app.models import MailStatus, OutboxMail
-from tests.helpers import Inbox, smtp_down, start_smtp
+from tests.helpers import Inbox, deliver_once_the_server_is_back, smtp_down, start_smtp
 
 
 def queue(n: int = 1, **overrides) -> list[int]:
@@ -80,15 +80,7 @@ def test_smtp_down_loses_nothing_and_everything_goes_once_it_is_back(app, app_co
         assert all("Connection" in (r.last_error or "") for r in rows)
         assert deliver_due().claimed == 0  # backing off, not hammering
 
-        inbox = Inbox(port=port)
-        controller = start_smtp(inbox)
-        try:
-            db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
-            db.session.commit()
-            back = deliver_due()
-            again = deliver_due()
-        finally:
-            controller.stop()
+        inbox, back, again = deliver_once_the_server_is_back(port)
 
         assert len(back.sent) == 3 and again.claimed == 0
         assert sorted(rcpt[0] for _, rcpt, _ in inbox.messages) == [

@@ -6,15 +6,14 @@ import re
 
 import sqlalchemy as sa
 
-from app.core.db import utcnow
 from app.core.extensions import db
 from app.demand import lists as demand_service
 from app.demand import unsubscribe
 from app.demand.stock import receive_stock
 from app.mail.outbox import deliver_due
-from app.models import Demand, DemandStatus, Hold, HoldStatus, Member, OutboxMail
+from app.models import Demand, DemandStatus, Hold, HoldStatus, Member
 from tests.factories import make_book, make_demand, make_member
-from tests.helpers import Inbox, smtp_down, start_smtp
+from tests.helpers import deliver_once_the_server_is_back, smtp_down
 
 
 def waiting_book(*members: Member, title: str = "Dune") -> int:
@@ -61,15 +60,7 @@ def test_smtp_down_during_the_receipt_loses_nothing_and_each_mail_goes_once_when
         down = deliver_due()
         assert len(down.failed) == 3 and not down.sent
 
-        inbox = Inbox(port=port)
-        controller = start_smtp(inbox)
-        try:
-            db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
-            db.session.commit()
-            back = deliver_due()
-            again = deliver_due()
-        finally:
-            controller.stop()
+        inbox, back, again = deliver_once_the_server_is_back(port)
 
         assert len(back.sent) == 3 and again.claimed == 0
         assert sorted(r[0] for _, r, _ in inbox.messages) == sorted(m.email for m in members)

@@ -19,13 +19,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import sqlalchemy as sa
 
 from app import create_app
 from app.core.extensions import db
 from config import TestConfig
 from tests.factories import make_book, make_member
-from tests.helpers import free_port
+from tests.helpers import empty_every_table, free_port
 from tests.pages import token_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,10 +113,7 @@ def shop_data(pg_schema) -> Iterator[dict]:
         data = {"member_id": member.id, "book_id": book.id}
     yield data
     with app.app_context():
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)  # noqa: S608
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+        empty_every_table()
 
 
 @pytest.fixture(scope="module")

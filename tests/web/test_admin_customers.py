@@ -44,14 +44,12 @@ def people(app) -> dict[str, int]:
 
 @pytest.fixture
 def as_staff(client, people):
-    log_in(client, "clerk@example.test")
-    return client
+    return log_in(client, "clerk@example.test")
 
 
 @pytest.fixture
 def as_admin(client, people):
-    log_in(client, "boss@example.test")
-    return client
+    return log_in(client, "boss@example.test")
 
 
 def _audit_actions(app) -> list[str]:

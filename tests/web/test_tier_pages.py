@@ -37,15 +37,13 @@ def people(app) -> dict[str, int]:
 
 
 @pytest.fixture
-def as_admin(app, client, people):
-    _login(client, "boss@example.test")
-    return client
+def as_admin(client, people):
+    return _login(client, "boss@example.test")
 
 
 @pytest.fixture
-def as_staff(app, client, people):
-    _login(client, "clerk@example.test")
-    return client
+def as_staff(client, people):
+    return _login(client, "clerk@example.test")
 
 
 def _table(app) -> list[tuple]:
