@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 
 from app import create_app
 from app.catalog import search_index
 from app.core.extensions import db
 from config import TestConfig
+from tests.factories import DEFAULT_PASSWORD, make_staff
+from tests.helpers import Inbox, empty_every_table, free_port, smtp_server
+from tests.pages import log_in, post_login
 
 # --------------------------------------------------------------------------- SQLite
 
@@ -108,10 +106,9 @@ class AuthActions:
     def __init__(self, client) -> None:
         self._client = client
 
-    def login(self, email: str = "member@example.test", password: str = "correct horse 1"):
-        return self._client.post(
-            "/account/login", data={"email": email, "password": password}
-        )
+    def login(self, email: str = "member@example.test", password: str = DEFAULT_PASSWORD):
+        """POST the login form (no CSRF token) and return the response; nothing asserted."""
+        return post_login(self._client, email, password)
 
     def logout(self):
         return self._client.post("/account/logout")
@@ -119,43 +116,38 @@ class AuthActions:
 
 @pytest.fixture
 def auth(client) -> AuthActions:
+    """Log in and out on the `client` fixture: `auth.login(email, password)`, `auth.logout()`."""
     return AuthActions(client)
+
+
+STAFF_EMAIL = "clerk@example.test"
+
+
+@pytest.fixture
+def staff_id(app) -> int:
+    """The id of a staff member (not an admin), Clara Clerk, clerk@example.test, with the
+    factories' password; committed."""
+    with app.app_context():
+        staff = make_staff(email=STAFF_EMAIL, name="Clara Clerk")
+        db.session.commit()
+        return staff.id
+
+
+@pytest.fixture
+def staff(client, staff_id):
+    """The `client` fixture logged in as the `staff_id` staff member through the login form
+    (with its CSRF token when the app checks CSRF); the login is asserted to redirect (302)."""
+    return log_in(client, STAFF_EMAIL)
 
 
 # --------------------------------------------------------------------------- SMTP
 
 
-@dataclass
-class Inbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    port: int = 0
-    messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-    def parsed(self) -> list[EmailMessage]:
-        return [message_from_bytes(raw, policy=policy.default) for _, _, raw in self.messages]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_inbox() -> Iterator[Inbox]:
     """A real SMTP server on 127.0.0.1; the `app` fixture points Flask-Mail at it."""
-    inbox = Inbox(port=free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    try:
+    with smtp_server(Inbox(port=free_port())) as inbox:
         yield inbox
-    finally:
-        controller.stop()
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -226,7 +218,4 @@ def pg_app(request, pg_schema, app_config):
     app = create_app(_make_config(pg_schema, **overrides))
     yield app
     with app.app_context():
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)  # noqa: S608
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+        empty_every_table()

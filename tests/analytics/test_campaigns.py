@@ -30,6 +30,7 @@ from tests.factories import (
     make_placed_order,
     make_staff,
 )
+from tests.pages import post_login
 
 
 def test_the_holdout_is_drawn_reproducibly_from_the_seed():
@@ -330,8 +331,7 @@ def test_the_report_shows_intervals_plain_words_and_the_method(app, client):
                           placed_at=campaign.sent_at + timedelta(days=1))
         db.session.commit()
         campaign_id = campaign.id
-    client.post("/account/login", data={"email": "chief@example.test",
-                                        "password": DEFAULT_PASSWORD})
+    post_login(client, "chief@example.test")
 
     page = client.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
 
@@ -376,8 +376,7 @@ def test_a_revenue_difference_of_a_fraction_of_a_cent_asks_a_sensible_question(a
         assert not verdict.measurable
         assert verdict.target >= 0.01                  # never "±CN¥0.00"
         assert 0 < verdict.more_members <= inference.MEMBERS_NEEDED_CAP
-    client.post("/account/login", data={"email": "chief@example.test",
-                                        "password": DEFAULT_PASSWORD})
+    post_login(client, "chief@example.test")
 
     page = client.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
 
@@ -395,8 +394,7 @@ def test_past_the_cap_the_report_says_more_than(app, client):
                               placed_at=campaign.sent_at + timedelta(days=1))
         db.session.commit()
         campaign_id = campaign.id
-    client.post("/account/login", data={"email": "chief@example.test",
-                                        "password": DEFAULT_PASSWORD})
+    post_login(client, "chief@example.test")
 
     page = client.get(f"/admin/campaigns/{campaign_id}").get_data(as_text=True)
 

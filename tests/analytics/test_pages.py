@@ -51,15 +51,13 @@ def _recompute(app) -> None:
 
 
 @pytest.fixture
-def as_staff(app, client, shop):
-    _login(app, client, "clerk@example.test")
-    return client
+def as_staff(client, shop):
+    return _login(client, "clerk@example.test")
 
 
 @pytest.fixture
-def as_admin(app, client, shop):
-    _login(app, client, "boss@example.test")
-    return client
+def as_admin(client, shop):
+    return _login(client, "boss@example.test")
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -163,7 +161,7 @@ def test_pages_of_a_shop_without_buyers_say_so(app, client):
         make_member(name="Only Browsing")
         snapshots.recompute()
         db.session.commit()
-    _login(app, client, "early@example.test")
+    _login(client, "early@example.test")
 
     overview = client.get("/admin/analytics").get_data(as_text=True)
     empty = client.get("/admin/analytics/segments/champions").get_data(as_text=True)

@@ -13,7 +13,8 @@ from app.catalog import browse as catalog
 from app.catalog.models import title_sort_key
 from app.core.extensions import db
 from app.models import Book
-from tests.factories import DEFAULT_PASSWORD, make_admin, make_book
+from tests.factories import make_admin, make_book
+from tests.pages import post_login
 
 
 @pytest.mark.parametrize(("title", "key"), [
@@ -53,8 +54,7 @@ def test_the_admin_book_list_sorts_chinese_and_latin_titles_together(app, client
             make_book(title=title, search_text=title)
         make_admin(email="boss@example.test")
         db.session.commit()
-    client.post("/account/login", data={"email": "boss@example.test",
-                                        "password": DEFAULT_PASSWORD})
+    post_login(client, "boss@example.test")
     page = client.get("/admin/books?sort=title").get_data(as_text=True)
     order = [t for t in re.findall(r">([^<>]+)</a>", page)
              if t in {"三体", "Zeno", "阿Q正传", "Moby Dick", "红楼梦", "Beloved"}]

@@ -14,8 +14,9 @@ from app.demand.stock import receive_stock
 from app.mail import outbox as mail_service
 from app.membership import sessions
 from app.models import Member, OutboxMail
-from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_staff
+from tests.factories import make_book, make_member, make_staff
 from tests.i18n.pages import english_left
+from tests.pages import post_login
 
 ZH = {"Accept-Language": "en"}  # the browser says English: only the switch's cookie says Chinese
 
@@ -153,7 +154,7 @@ def test_an_order_confirmation_reaches_a_chinese_member_in_chinese(app, client,
                     address_line1="人民路 1 号", city="杭州", postcode="310000", country="中国")
         db.session.commit()
         book_id = book.id
-    client.post("/account/login", data={"email": "li@example.test", "password": DEFAULT_PASSWORD})
+    post_login(client, "li@example.test")
     client.post("/cart/add", data={"book_id": book_id, "quantity": 1})
     checkout = _page(client.get("/checkout"))
     assert "提交订单" in checkout and "货到付款" in checkout

@@ -11,18 +11,14 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.models import Member, OutboxMail
-from tests.factories import DEFAULT_PASSWORD, make_book, make_category, make_member
+from tests.factories import make_book, make_category, make_member
+from tests.pages import log_in, post_login
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 
 
 def html_lang(response) -> str:
     return re.search(r'<html lang="([^"]+)"', response.get_data(as_text=True)).group(1)
-
-
-def login(client, email: str) -> None:
-    response = client.post("/account/login", data={"email": email, "password": DEFAULT_PASSWORD})
-    assert response.status_code == 302
 
 
 @pytest.fixture
@@ -89,12 +85,12 @@ def test_a_member_s_saved_choice_beats_cookie_and_browser(app, client, member_id
         db.session.get(Member, member_id).locale = "zh_Hans"
         db.session.commit()
     client.set_cookie("lang", "en")
-    login(client, "lin@example.test")
+    log_in(client, "lin@example.test")
     assert html_lang(client.get("/account/", headers={"Accept-Language": "en"})) == "zh-Hans"
 
 
 def test_the_switch_saves_a_member_s_choice(app, client, member_id):
-    login(client, "lin@example.test")
+    log_in(client, "lin@example.test")
     client.get("/language/zh_Hans")
     with app.app_context():
         assert db.session.get(Member, member_id).locale == "zh_Hans"
@@ -103,7 +99,7 @@ def test_the_switch_saves_a_member_s_choice(app, client, member_id):
 
 
 def test_the_profile_page_sets_and_clears_the_preference(app, client, member_id):
-    login(client, "lin@example.test")
+    log_in(client, "lin@example.test")
     page = client.get("/account/profile").get_data(as_text=True)
     assert 'name="locale"' in page and "简体中文" in page
 
@@ -175,14 +171,13 @@ def test_joining_while_reading_chinese_saves_chinese_for_later_mail(app, client)
 
 
 def test_logging_in_in_english_saves_nothing_and_a_saved_choice_is_kept(app, client, member_id):
-    login(client, "lin@example.test")
+    log_in(client, "lin@example.test")
     with app.app_context():
         assert db.session.get(Member, member_id).locale is None
         db.session.get(Member, member_id).locale = "en"
         db.session.commit()
     client.post("/account/logout")
-    client.post("/account/login", data={"email": "lin@example.test",
-                                        "password": DEFAULT_PASSWORD}, headers=ZH)
+    post_login(client, "lin@example.test", headers=ZH)
     with app.app_context():
         assert db.session.get(Member, member_id).locale == "en"
 

@@ -7,7 +7,6 @@ import pytest
 
 from app.core.extensions import db
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_admin,
     make_book,
     make_category,
@@ -16,6 +15,7 @@ from tests.factories import (
     make_placed_order,
 )
 from tests.i18n.pages import english_left
+from tests.pages import log_in
 
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -35,12 +35,6 @@ def shop(app) -> dict:
         db.session.commit()
         return {"book": book.id, "sold_out": sold_out.id, "order": order.id,
                 "reader": reader.id}
-
-
-def _login(client, email):
-    response = client.post("/account/login", data={"email": email, "password": DEFAULT_PASSWORD},
-                           headers=ZH)
-    assert response.status_code == 302
 
 
 VISITOR_PAGES = ["/", "/category/fiction", "/book/{book}", "/book/{sold_out}", "/search?q=三体",
@@ -76,13 +70,13 @@ def test_visitor_pages_show_no_english(client, shop, english_patterns):
 
 
 def test_member_pages_show_no_english(client, shop, english_patterns):
-    _login(client, "reader@example.test")
+    log_in(client, "reader@example.test", headers=ZH)
     client.post("/cart/add", data={"book_id": shop["book"], "quantity": 1}, headers=ZH)
     _check(client, MEMBER_PAGES, shop, english_patterns)
 
 
 def test_admin_pages_show_no_english(client, shop, english_patterns):
-    _login(client, "admin@example.test")
+    log_in(client, "admin@example.test", headers=ZH)
     _check(client, ADMIN_PAGES, shop, english_patterns)
 
 

@@ -6,7 +6,8 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.models import Member, Role
-from tests.factories import DEFAULT_PASSWORD, make_member
+from tests.factories import make_member
+from tests.pages import post_login
 
 PASSWORD = "a long admin passphrase"
 
@@ -28,8 +29,7 @@ def test_create_admin_makes_an_admin_who_can_log_in_and_open_the_admin(app, runn
     assert "Created admin boss@example.test" in result.output
     assert admin.role is Role.ADMIN and admin.name == "Grace Boss"
     assert admin.member_no.startswith("M")
-    login = client.post("/account/login", data={"email": "boss@example.test",
-                                                "password": PASSWORD})
+    login = post_login(client, "boss@example.test", PASSWORD)
     assert login.status_code == 302
     assert client.get("/admin/").status_code == 200
 
@@ -63,8 +63,7 @@ def test_create_admin_promotes_an_existing_member_instead_of_failing(app, runner
     assert result.exit_code == 0, result.output
     assert "promoted from member to admin" in result.output
     assert ada.role is Role.ADMIN and ada.name == "Ada"
-    client.post("/account/login", data={"email": "ada@example.test",
-                                        "password": DEFAULT_PASSWORD})
+    post_login(client, "ada@example.test")
     assert client.get("/admin/").status_code == 200  # the old password still works
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import threading
 import time
 
 import pytest
 
 import config
+from tests.helpers import run_at_once
 
 
 def test_the_development_config_creates_a_private_random_secret_on_first_start(
@@ -51,20 +51,22 @@ def test_a_secret_key_from_the_environment_wins_and_no_file_is_written(monkeypat
     assert not (tmp_path / "secret_key").exists()
 
 
-def test_processes_starting_at_once_all_get_the_same_secret(tmp_path):
-    path = tmp_path / "secret_key"
-    start = threading.Barrier(8)
+def _secrets_read_by_eight_processes_at_once(path) -> list[str]:
+    """The secret each of eight threads, started together, gets from `path`."""
     seen: list[str] = []
 
-    def boot() -> None:
-        start.wait()
+    def boot(meet) -> None:
+        meet()
         seen.append(config.instance_secret(path))
 
-    threads = [threading.Thread(target=boot) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_at_once(boot, [()] * 8, wait_timeout=None, join_timeout=None)
+    assert not errors, errors
+    return seen
+
+
+def test_processes_starting_at_once_all_get_the_same_secret(tmp_path):
+    path = tmp_path / "secret_key"
+    seen = _secrets_read_by_eight_processes_at_once(path)
 
     assert len(seen) == 8 and len(set(seen)) == 1
     assert seen[0] == path.read_text().strip()
@@ -128,18 +130,7 @@ def test_without_hard_links_processes_starting_at_once_still_share_one_secret(
         monkeypatch, tmp_path):
     monkeypatch.setattr(config.os, "link", _no_hard_links)
     path = tmp_path / "secret_key"
-    start = threading.Barrier(8)
-    seen: list[str] = []
-
-    def boot() -> None:
-        start.wait()
-        seen.append(config.instance_secret(path))
-
-    threads = [threading.Thread(target=boot) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    seen = _secrets_read_by_eight_processes_at_once(path)
 
     assert len(seen) == 8 and len(set(seen)) == 1
     assert seen[0] == path.read_text().strip()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import http.cookiejar
 import os
-import re
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from app import create_app
 from app.core.extensions import db
 from app.models import OutboxMail
 from tests.conftest import _make_config, free_port
+from tests.pages import token_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,7 +110,7 @@ def _reset_mail_text(base: str, app, mailbox) -> str:
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     with browser.open(base + "/account/forgot", timeout=5) as response:
         page = response.read().decode()
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    token = token_in(page)
     form = urllib.parse.urlencode({"csrf_token": token, "email": "forgetful@example.test"})
     with browser.open(base + "/account/forgot", data=form.encode(), timeout=5) as response:
         assert response.status == 200

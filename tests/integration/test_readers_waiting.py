@@ -62,7 +62,7 @@ def test_the_low_stock_list_counts_only_readers_waiting(app, client):
     with app.app_context():
         make_admin(email="boss@example.test")
         book_id = _waiting_book().id
-    log_in(app, client, "boss@example.test")
+    log_in(client, "boss@example.test")
 
     page = client.get("/admin/books/low-stock?threshold=0").get_data(as_text=True)
 

@@ -7,14 +7,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.mail import outbox as mail_service
 from app.mail.outbox import deliver_due, resend
 from app.models import MailStatus, OutboxMail
-from tests.conftest import Inbox, free_port
+from tests.helpers import Inbox, deliver_once_the_server_is_back, smtp_down, start_smtp
 
 
 def queue(n: int = 1, **overrides) -> list[int]:
@@ -68,9 +67,7 @@ def test_delivering_twice_sends_each_message_once(ctx, smtp_inbox):
 
 
 def test_smtp_down_loses_nothing_and_everything_goes_once_it_is_back(app, app_config):
-    port = free_port()
-    app.config["MAIL_PORT"] = port
-    app.extensions["mail"].port = port
+    port = smtp_down(app)
     with app.app_context():
         queue(3)
 
@@ -83,16 +80,7 @@ def test_smtp_down_loses_nothing_and_everything_goes_once_it_is_back(app, app_co
         assert all("Connection" in (r.last_error or "") for r in rows)
         assert deliver_due().claimed == 0  # backing off, not hammering
 
-        inbox = Inbox(port=port)
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
-        try:
-            db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
-            db.session.commit()
-            back = deliver_due()
-            again = deliver_due()
-        finally:
-            controller.stop()
+        inbox, back, again = deliver_once_the_server_is_back(port)
 
         assert len(back.sent) == 3 and again.claimed == 0
         assert sorted(rcpt[0] for _, rcpt, _ in inbox.messages) == [
@@ -277,12 +265,6 @@ def test_the_list_unsubscribe_header_goes_out_as_a_plain_url(ctx, smtp_inbox):
 # ------------------------------------------------------------- issue 17: retries by age
 
 
-def smtp_down(app) -> None:
-    port = free_port()  # nothing listens there
-    app.config["MAIL_PORT"] = port
-    app.extensions["mail"].port = port
-
-
 def age(mail_id: int, *, created: timedelta, attempts: int = 0) -> None:
     db.session.execute(sa.update(OutboxMail).where(OutboxMail.id == mail_id).values(
         created_at=utcnow() - created, attempts=attempts, next_attempt_at=utcnow()))
@@ -353,10 +335,7 @@ class RefusingInbox(Inbox):
 def test_a_recipient_refused_outright_fails_after_MAIL_MAX_ATTEMPTS_a_busy_one_keeps_trying(
         app):
     app.config["MAIL_MAX_ATTEMPTS"] = 2
-    inbox = RefusingInbox(port=free_port())
-    app.config["MAIL_PORT"] = app.extensions["mail"].port = inbox.port
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
+    controller = start_smtp(RefusingInbox(), app)
     try:
         with app.app_context():
             [gone] = queue(1, to_email="gone@example.test", message_id="<gone@bookstation.mail>")
@@ -392,10 +371,8 @@ def test_no_trouble_is_reported_while_mail_goes_out(ctx, smtp_inbox):
 
 
 def test_failures_since_the_last_accepted_message_are_reported_until_one_goes_out(app):
-    inbox = Inbox(port=free_port())
-    app.config["MAIL_PORT"] = app.extensions["mail"].port = inbox.port
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
+    inbox = Inbox()
+    controller = start_smtp(inbox, app)
     with app.app_context():
         queue(1)
         deliver_due()
@@ -412,8 +389,7 @@ def test_failures_since_the_last_accepted_message_are_reported_until_one_goes_ou
         assert "Connection" in trouble.latest_error or "refused" in trouble.latest_error
         assert trouble.since <= trouble.latest_at <= utcnow()
 
-        controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-        controller.start()  # back: the retries go out and the warning ends
+        controller = start_smtp(inbox)  # back: the retries go out and the warning ends
         try:
             db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
             db.session.commit()
@@ -448,14 +424,6 @@ class RefusingContent(Inbox):
         return self.answer
 
 
-def _serving(app, handler):
-    handler.port = free_port()
-    app.config["MAIL_PORT"] = app.extensions["mail"].port = handler.port
-    controller = Controller(handler, hostname="127.0.0.1", port=handler.port)
-    controller.start()
-    return controller
-
-
 def _passes(n: int) -> None:
     for _ in range(n):
         deliver_due()
@@ -468,7 +436,7 @@ def _passes(n: int) -> None:
 def test_a_server_refusing_MAIL_FROM_keeps_the_queue_waiting_past_MAIL_MAX_ATTEMPTS(
         app, answer):
     app.config["MAIL_MAX_ATTEMPTS"] = 2
-    controller = _serving(app, RefusingServer(answer))
+    controller = start_smtp(RefusingServer(answer), app)
     try:
         with app.app_context():
             ids = queue(3)
@@ -487,7 +455,7 @@ def test_a_server_refusing_MAIL_FROM_keeps_the_queue_waiting_past_MAIL_MAX_ATTEM
 
 def test_a_server_refusing_the_DATA_command_is_retried_but_a_refused_message_fails(app):
     app.config["MAIL_MAX_ATTEMPTS"] = 2
-    controller = _serving(app, RefusingContent("554 5.6.0 Message content rejected"))
+    controller = start_smtp(RefusingContent("554 5.6.0 Message content rejected"), app)
     try:
         with app.app_context():
             [mail_id] = queue(1)

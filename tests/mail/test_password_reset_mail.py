@@ -10,6 +10,7 @@ import pytest
 from app.core.extensions import db
 from app.mail.outbox import deliver_due
 from tests.factories import make_member
+from tests.pages import post_login
 
 EMAIL = "reader@example.com"
 OLD_PASSWORD = "correct horse 1"
@@ -34,10 +35,6 @@ def _reset_link(message: EmailMessage) -> str:
     match = re.search(r"http://localhost(/account/reset/[A-Za-z0-9_.\-]+)", text)
     assert match is not None, text
     return match.group(1)
-
-
-def _login(client, password: str):
-    return client.post("/account/login", data={"email": EMAIL, "password": password})
 
 
 def test_asking_for_a_reset_sends_the_member_a_mail_with_the_link(app, client, reader, smtp_inbox):
@@ -68,14 +65,14 @@ def test_the_mailed_link_sets_a_new_password_that_then_logs_in_and_works_only_on
 
     assert form.status_code == 200
     assert reset.status_code == 302
-    assert _login(app.test_client(), OLD_PASSWORD).status_code == 400
-    assert _login(app.test_client(), NEW_PASSWORD).status_code == 302
+    assert post_login(app.test_client(), EMAIL, OLD_PASSWORD).status_code == 400
+    assert post_login(app.test_client(), EMAIL, NEW_PASSWORD).status_code == 302
     again = app.test_client().post(
         link, data={"password": "third try phrase", "confirm": "third try phrase"}
     )
     assert again.status_code == 400
     assert "This link no longer works" in again.get_data(as_text=True)
-    assert _login(app.test_client(), NEW_PASSWORD).status_code == 302
+    assert post_login(app.test_client(), EMAIL, NEW_PASSWORD).status_code == 302
 
 
 def test_a_newer_link_does_not_revive_an_older_used_one(app, client, reader, smtp_inbox):

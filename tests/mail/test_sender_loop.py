@@ -19,6 +19,7 @@ from app.mail import cli as mail_commands
 from app.mail import outbox as mail_service
 from app.mail.cli import PassHooks, run_sender
 from app.models import OutboxMail
+from tests.helpers import wait_until
 
 
 def queue_one(n: int) -> None:
@@ -27,14 +28,6 @@ def queue_one(n: int) -> None:
                               message_id=f"<loop-{n}@bookstation.mail>"))
     mail_service.mail_queued()
     db.session.commit()
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 @pytest.fixture

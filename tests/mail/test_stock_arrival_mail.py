@@ -5,17 +5,15 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
-from app.core.db import utcnow
 from app.core.extensions import db
 from app.demand import lists as demand_service
 from app.demand import reports, tokens, unsubscribe
 from app.demand.stock import receive_stock
 from app.mail.outbox import deliver_due
-from app.models import Demand, DemandStatus, Hold, HoldStatus, Member, OutboxMail
-from tests.conftest import Inbox, free_port
+from app.models import Demand, DemandStatus, Hold, HoldStatus, Member
 from tests.factories import make_book, make_demand, make_member
+from tests.helpers import deliver_once_the_server_is_back, smtp_down
 
 
 def waiting_book(*members: Member, title: str = "Dune") -> int:
@@ -52,9 +50,7 @@ def test_every_waiting_member_receives_the_arrival_mail_with_link_and_unsubscrib
 
 
 def test_smtp_down_during_the_receipt_loses_nothing_and_each_mail_goes_once_when_back(app):
-    port = free_port()
-    app.config["MAIL_PORT"] = port
-    app.extensions["mail"].port = port
+    port = smtp_down(app)
     with app.app_context():
         members = [make_member() for _ in range(3)]
         book_id = waiting_book(*members)
@@ -64,16 +60,7 @@ def test_smtp_down_during_the_receipt_loses_nothing_and_each_mail_goes_once_when
         down = deliver_due()
         assert len(down.failed) == 3 and not down.sent
 
-        inbox = Inbox(port=port)
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
-        try:
-            db.session.execute(sa.update(OutboxMail).values(next_attempt_at=utcnow()))
-            db.session.commit()
-            back = deliver_due()
-            again = deliver_due()
-        finally:
-            controller.stop()
+        inbox, back, again = deliver_once_the_server_is_back(port)
 
         assert len(back.sent) == 3 and again.claimed == 0
         assert sorted(r[0] for _, r, _ in inbox.messages) == sorted(m.email for m in members)

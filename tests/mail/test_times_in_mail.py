@@ -14,7 +14,8 @@ from app.demand import allocation
 from app.models import DemandStatus, Hold, HoldStatus, OutboxMail
 from app.ordering.checkout import ShippingAddress, place_order
 from tests.conftest import _make_config
-from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member
+from tests.factories import make_book, make_demand, make_member
+from tests.pages import post_login
 
 ARRIVED = datetime(2026, 12, 5, 11, 32, 48, tzinfo=UTC)  # held 48 h: until Dec 7, 11:32 UTC
 
@@ -83,8 +84,7 @@ def test_a_page_shows_the_same_time_as_the_mail(app, client):
                             status=HoldStatus.ACTIVE, created_at=ARRIVED,
                             expires_at=datetime(2099, 12, 7, 11, 32, tzinfo=UTC)))
         db.session.commit()
-    client.post("/account/login", data={"email": "reader@example.test",
-                                        "password": DEFAULT_PASSWORD})
+    post_login(client, "reader@example.test")
 
     page = client.get("/demand/").get_data(as_text=True)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -13,8 +12,9 @@ from app.models import Book, Member, Order
 from app.ordering import cart
 from app.ordering.checkout import OutOfStock, ShippingAddress, place_order
 from tests.factories import make_book, make_member
+from tests.helpers import run_at_once
+from tests.pages import logged_in_client
 from tests.web.test_checkout_twice import (
-    logged_in_client,
     no_key,
     one_copy_in_a_cart,
     own_keys,
@@ -33,33 +33,24 @@ HOLD_SECONDS = 0.3
 
 def race(app, member_ids: list[int]) -> tuple[dict[int, str], list[BaseException]]:
     """Every member checks out their cart at the same moment; returns who won or ran out."""
-    barrier = threading.Barrier(len(member_ids))
     outcome: dict[int, str] = {}
-    errors: list[BaseException] = []
 
-    def shopper(member_id: int) -> None:
-        try:
-            with app.app_context():
-                member = db.session.get(Member, member_id)
-                barrier.wait(timeout=10)
-                try:
-                    place_order(member, address=ADDRESS, payment_method="cod")
-                    time.sleep(HOLD_SECONDS)
-                    db.session.commit()
-                    outcome[member_id] = "ordered"
-                except OutOfStock as exc:
-                    db.session.rollback()
-                    outcome[member_id] = exc.message
-                finally:
-                    db.session.remove()
-        except BaseException as exc:  # surfaced by the caller's assertion
-            errors.append(exc)
+    def shopper(meet, member_id: int) -> None:
+        with app.app_context():
+            member = db.session.get(Member, member_id)
+            meet()
+            try:
+                place_order(member, address=ADDRESS, payment_method="cod")
+                time.sleep(HOLD_SECONDS)
+                db.session.commit()
+                outcome[member_id] = "ordered"
+            except OutOfStock as exc:
+                db.session.rollback()
+                outcome[member_id] = exc.message
+            finally:
+                db.session.remove()
 
-    threads = [threading.Thread(target=shopper, args=(m,)) for m in member_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    errors = run_at_once(shopper, [(m,) for m in member_ids])
     return outcome, errors
 
 
@@ -132,7 +123,6 @@ def test_adding_a_book_while_another_window_checks_out_the_cart_asks_to_try_agai
     """The add read the cart line, then the other window's checkout deleted it before the add
     wrote: the shopper is told to try again (no error page), and trying again works."""
     from app.models import CartLine
-    from tests.factories import DEFAULT_PASSWORD
 
     with pg_app.app_context():
         book = make_book(title="Two Windows", stock_on_hand=10)
@@ -140,9 +130,7 @@ def test_adding_a_book_while_another_window_checks_out_the_cart_asks_to_try_agai
         cart.add(member, {}, book.id, 1)
         db.session.commit()
         book_id, email = book.id, member.email
-    client = pg_app.test_client()
-    assert client.post("/account/login", data={"email": email, "password": DEFAULT_PASSWORD}
-                       ).status_code == 302
+    client = logged_in_client(pg_app, email)
 
     def other_window_checks_out(session, flush_context, instances):
         with db.engine.begin() as other:

@@ -3,7 +3,6 @@ trigram and last-order indexes in place, and two admins cannot demote each other
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from app.crm import customer_admin, customers
 from app.crm.customers import CustomerFilters
 from app.models import Member, OrderStatus, Role
 from tests.factories import make_admin, make_member, make_placed_order
+from tests.helpers import run_at_once
 
 pytestmark = pytest.mark.pg
 
@@ -77,14 +77,13 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(pg_app):
                            .values(role=Role.MEMBER))
         db.session.commit()
         ids = (first.id, second.id)
-    barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def demote(actor_id: int, target_id: int) -> None:
+    def demote(meet, actor_id: int, target_id: int) -> None:
         with pg_app.app_context():
             actor = db.session.get(Member, actor_id)
             target = db.session.get(Member, target_id)
-            barrier.wait()
+            meet()
             try:
                 customer_admin.change_role(target, Role.MEMBER, actor)
                 db.session.commit()
@@ -93,12 +92,8 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(pg_app):
                 db.session.rollback()
                 outcomes.append("refused")
 
-    threads = [threading.Thread(target=demote, args=ids),
-               threading.Thread(target=demote, args=ids[::-1])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = run_at_once(demote, [ids, ids[::-1]], wait_timeout=None, join_timeout=None)
+    assert not errors, errors
     with pg_app.app_context():
         admins = db.session.scalar(sa.select(sa.func.count()).where(Member.role == Role.ADMIN))
     assert sorted(outcomes) == ["done", "refused"] and admins == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import sqlalchemy as sa
@@ -21,6 +20,7 @@ from app.models import (
     StockReceipt,
 )
 from tests.factories import make_book, make_demand, make_member
+from tests.helpers import run_at_once
 
 HOLD_SECONDS = 0.3
 
@@ -33,25 +33,15 @@ def test_two_receipts_for_the_same_book_at_once_do_not_double_notify(pg_app):
         db.session.commit()
         book_id = book.id
 
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
+    def receive(meet, quantity: int) -> None:
+        with pg_app.app_context():
+            meet()
+            receive_stock(book_id, quantity)
+            time.sleep(HOLD_SECONDS)  # keep the transaction open: the other must wait
+            db.session.commit()
+            db.session.remove()
 
-    def receive(quantity: int) -> None:
-        try:
-            with pg_app.app_context():
-                barrier.wait(timeout=10)
-                receive_stock(book_id, quantity)
-                time.sleep(HOLD_SECONDS)  # keep the transaction open: the other must wait
-                db.session.commit()
-                db.session.remove()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=receive, args=(q,)) for q in (3, 4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    errors = run_at_once(receive, [(3,), (4,)], join_timeout=30)
 
     assert errors == []
     with pg_app.app_context():

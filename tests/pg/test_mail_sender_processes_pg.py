@@ -21,12 +21,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from app.core.extensions import db
 from app.mail import outbox as mail_service
 from app.models import MailStatus, OutboxMail
-from tests.conftest import free_port
+from tests.helpers import free_port, smtp_server, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,13 +55,8 @@ class KillingInbox:
 
 @pytest.fixture
 def inbox() -> Iterator[KillingInbox]:
-    inbox = KillingInbox(port=free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    try:
+    with smtp_server(KillingInbox(port=free_port())) as inbox:
         yield inbox
-    finally:
-        controller.stop()
 
 
 def start_sender(database_url: str, smtp_port: int, *args: str,
@@ -102,14 +96,6 @@ def queue(count: int, start: int = 0) -> None:
         for i in range(start, start + count))
     mail_service.mail_queued()
     db.session.commit()
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def sent_count() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import sqlalchemy as sa
@@ -10,6 +9,7 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.mail.outbox import deliver_due
 from app.models import MailStatus, OutboxMail
+from tests.helpers import run_at_once
 
 
 def test_two_senders_at_once_deliver_each_message_exactly_once(pg_app, smtp_inbox):
@@ -21,30 +21,21 @@ def test_two_senders_at_once_deliver_each_message_exactly_once(pg_app, smtp_inbo
         )
         db.session.commit()
 
-    barrier = threading.Barrier(2)
     sent_by: dict[str, list[int]] = {}
-    errors: list[BaseException] = []
 
-    def sender(name: str) -> None:
-        try:
-            with pg_app.app_context():
-                barrier.wait()
-                mine: list[int] = []
-                while True:
-                    report = deliver_due(limit=20)
-                    if report.claimed == 0:
-                        break
-                    mine.extend(report.sent)
-                sent_by[name] = mine
-                db.session.remove()
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
+    def sender(meet, name: str) -> None:
+        with pg_app.app_context():
+            meet()
+            mine: list[int] = []
+            while True:
+                report = deliver_due(limit=20)
+                if report.claimed == 0:
+                    break
+                mine.extend(report.sent)
+            sent_by[name] = mine
+            db.session.remove()
 
-    threads = [threading.Thread(target=sender, args=(n,)) for n in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    errors = run_at_once(sender, [("a",), ("b",)], wait_timeout=None, join_timeout=120)
 
     assert not errors
     assert sent_by["a"] and sent_by["b"], "both senders should have taken a share"

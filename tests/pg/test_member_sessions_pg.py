@@ -11,13 +11,9 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.models import MemberSession
 from tests.factories import make_member
+from tests.pages import post_login
 
 PASSWORD = "correct horse 1"
-
-
-def _login(client, **extra):
-    return client.post("/account/login", data={"email": "pg@example.com", "password": PASSWORD,
-                                               **extra})
 
 
 def test_copied_cookies_stop_working_after_logout_on_postgresql(pg_app):
@@ -25,7 +21,7 @@ def test_copied_cookies_stop_working_after_logout_on_postgresql(pg_app):
         make_member(email="pg@example.com", password=PASSWORD)
         db.session.commit()
     browser = pg_app.test_client()
-    _login(browser, remember="y")
+    post_login(browser, "pg@example.com", PASSWORD, remember="y")
     thief, remembered = pg_app.test_client(), pg_app.test_client()
     thief.set_cookie("session", browser.get_cookie("session").value)
     remembered.set_cookie("remember_token", browser.get_cookie("remember_token").value)
@@ -42,7 +38,7 @@ def test_last_seen_is_written_on_postgresql(pg_app):
         make_member(email="pg@example.com", password=PASSWORD)
         db.session.commit()
     browser = pg_app.test_client()
-    _login(browser)
+    post_login(browser, "pg@example.com", PASSWORD)
     with pg_app.app_context():
         db.session.execute(sa.update(MemberSession).values(
             last_seen_at=utcnow() - timedelta(hours=1)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
 import subprocess
 import sys
 import time
@@ -20,13 +19,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import sqlalchemy as sa
 
 from app import create_app
 from app.core.extensions import db
 from config import TestConfig
-from tests.conftest import free_port
 from tests.factories import make_book, make_member
+from tests.helpers import empty_every_table, free_port
+from tests.pages import token_in
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -77,7 +76,7 @@ class Browser:
     def csrf(self, port: int, path: str) -> str:
         status, page = self.request(port, "GET", path)
         assert status == 200, (path, status)
-        return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        return token_in(page)
 
 
 def _start(port: int, env: dict) -> subprocess.Popen:
@@ -114,10 +113,7 @@ def shop_data(pg_schema) -> Iterator[dict]:
         data = {"member_id": member.id, "book_id": book.id}
     yield data
     with app.app_context():
-        tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)  # noqa: S608
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+        empty_every_table()
 
 
 @pytest.fixture(scope="module")

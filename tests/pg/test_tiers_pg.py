@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ from app.grades import tiers
 from app.models import GradeChange, Member, Order, OrderStatus
 from app.ordering.orders import change_status
 from tests.factories import make_member, make_placed_order
+from tests.helpers import run_at_once
 
 # The first payment keeps its transaction open this long, so the second must really wait for
 # the member's row lock instead of simply running after it.
@@ -20,29 +20,18 @@ HOLD_SECONDS = 0.3
 
 
 def pay_at_once(app, order_ids: list[int]) -> list[BaseException]:
-    barrier = threading.Barrier(len(order_ids))
-    errors: list[BaseException] = []
+    def cashier(meet, order_id: int) -> None:
+        with app.app_context():
+            order = db.session.get(Order, order_id)
+            meet()
+            try:
+                change_status(order, OrderStatus.PAID)
+                time.sleep(HOLD_SECONDS)
+                db.session.commit()
+            finally:
+                db.session.remove()
 
-    def cashier(order_id: int) -> None:
-        try:
-            with app.app_context():
-                order = db.session.get(Order, order_id)
-                barrier.wait(timeout=10)
-                try:
-                    change_status(order, OrderStatus.PAID)
-                    time.sleep(HOLD_SECONDS)
-                    db.session.commit()
-                finally:
-                    db.session.remove()
-        except BaseException as exc:  # surfaced by the caller's assertion
-            errors.append(exc)
-
-    threads = [threading.Thread(target=cashier, args=(i,)) for i in order_ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return errors
+    return run_at_once(cashier, [(i,) for i in order_ids])
 
 
 def test_two_orders_of_one_member_paid_at_the_same_moment_both_count(pg_app):

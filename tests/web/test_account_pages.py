@@ -14,6 +14,7 @@ from app.models import Book, Cart, Member, OutboxMail
 from app.ordering.cart import SESSION_KEY
 from tests.factories import make_book, make_member
 from tests.pages import csrf_token as _csrf_token
+from tests.pages import post_login
 
 EMAIL = "reader@example.com"
 PASSWORD = "correct horse 1"
@@ -29,7 +30,7 @@ def reader(app) -> int:
 
 
 def _login(client, email=EMAIL, password=PASSWORD, **extra):
-    return client.post("/account/login", data={"email": email, "password": password, **extra})
+    return post_login(client, email, password, **extra)
 
 
 def _register(client, **overrides):

@@ -8,7 +8,6 @@ those are found from their `admin_required` / `admin_required_for` decorator
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -27,8 +26,8 @@ from tests.factories import (
     make_category,
     make_member,
     make_placed_order,
-    make_staff,
 )
+from tests.pages import csrf_token, log_in, logged_in_client
 
 METHODS = ("GET", "POST")
 
@@ -84,22 +83,11 @@ def member_client(app, client, auth):
 
 
 @pytest.fixture
-def staff_client(app, client, auth):
-    with app.app_context():
-        make_staff(email="clerk@example.test")
-        db.session.commit()
-    response = auth.login("clerk@example.test", DEFAULT_PASSWORD)
-    assert response.status_code == 302
-    return client
-
-
-@pytest.fixture
-def admin_client(app, client, auth):
+def admin_client(app, client):
     with app.app_context():
         make_admin(email="boss@example.test")
         db.session.commit()
-    assert auth.login("boss@example.test", DEFAULT_PASSWORD).status_code == 302
-    return client
+    return log_in(client, "boss@example.test")
 
 
 @pytest.fixture
@@ -149,8 +137,8 @@ def test_a_logged_in_member_is_refused_with_403(member_client, rule, method):
     "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES
              if "GET" in r.methods and _staff_may(r, "GET")]
 )
-def test_staff_see_every_admin_page_without_a_server_error(staff_client, rule):
-    response = staff_client.get(url_for_rule(rule))
+def test_staff_see_every_admin_page_without_a_server_error(staff, rule):
+    response = staff.get(url_for_rule(rule))
 
     assert response.status_code in (200, 404)
     if response.status_code == 200 and response.mimetype == "text/html":  # not CSV exports
@@ -161,9 +149,9 @@ def test_staff_see_every_admin_page_without_a_server_error(staff_client, rule):
     "rule", [pytest.param(r, id=r.rule) for r in ADMIN_RULES
              if "GET" in r.methods and _staff_may(r, "GET")]
 )
-def test_staff_see_every_admin_page_for_existing_records(staff_client, one_of_everything,
+def test_staff_see_every_admin_page_for_existing_records(staff, one_of_everything,
                                                          rule):
-    response = staff_client.get(url_for_rule(rule))
+    response = staff.get(url_for_rule(rule))
 
     assert response.status_code in (200, 404)
     if "<int" in rule.rule:
@@ -183,9 +171,9 @@ def test_the_admin_only_list_is_read_from_the_decorators():
 
 @pytest.mark.parametrize(("rule", "method"),
                          [pytest.param(r, m, id=f"{m} {r.rule}") for r, m in ADMIN_ONLY])
-def test_staff_are_refused_every_admin_only_action_with_403(staff_client, one_of_everything,
+def test_staff_are_refused_every_admin_only_action_with_403(staff, one_of_everything,
                                                             rule, method):
-    response = staff_client.open(url_for_rule(rule), method=method, data={})
+    response = staff.open(url_for_rule(rule), method=method, data={})
 
     assert response.status_code == 403
 
@@ -209,27 +197,27 @@ def test_an_admin_sees_every_admin_page(admin_client, one_of_everything, rule):
     assert response.status_code in (200, 404)
 
 
-def test_staff_do_not_see_admin_only_links(staff_client, admin_client_factory):
-    staff_page = staff_client.get("/admin/").get_data(as_text=True)
+def test_staff_do_not_see_admin_only_links(staff, admin_client_factory):
+    staff_page = staff.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/audit"' not in staff_page
 
     admin_page = admin_client_factory().get("/admin/").get_data(as_text=True)
     assert 'href="/admin/audit"' in admin_page
 
 
-def test_an_admins_sidebar_kept_for_the_page_is_not_shown_to_staff(staff_client,
+def test_an_admins_sidebar_kept_for_the_page_is_not_shown_to_staff(staff,
                                                                     admin_client_factory):
     admin_page = admin_client_factory().get("/admin/").get_data(as_text=True)
-    staff_page = staff_client.get("/admin/").get_data(as_text=True)
+    staff_page = staff.get("/admin/").get_data(as_text=True)
 
     assert 'href="/admin/audit"' in admin_page
     assert 'href="/admin/audit"' not in staff_page
 
 
-def test_the_sidebar_kept_for_one_language_is_not_shown_in_another(staff_client):
-    english = staff_client.get("/admin/orders").get_data(as_text=True)
-    staff_client.get("/language/zh_Hans")
-    chinese = staff_client.get("/admin/orders").get_data(as_text=True)
+def test_the_sidebar_kept_for_one_language_is_not_shown_in_another(staff):
+    english = staff.get("/admin/orders").get_data(as_text=True)
+    staff.get("/language/zh_Hans")
+    chinese = staff.get("/admin/orders").get_data(as_text=True)
 
     assert ">Shop admin</h2>" in english
     assert ">Shop admin</h2>" not in chinese
@@ -242,11 +230,7 @@ def admin_client_factory(app):
         with app.app_context():
             make_admin(email="chief@example.test")
             db.session.commit()
-        other = app.test_client()
-        response = other.post("/account/login", data={"email": "chief@example.test",
-                                                      "password": DEFAULT_PASSWORD})
-        assert response.status_code == 302
-        return other
+        return logged_in_client(app, "chief@example.test")
     return build
 
 
@@ -255,43 +239,40 @@ def admin_client_factory(app):
              if "POST" in r.methods and _staff_may(r, "POST")]
 )
 def test_an_empty_post_from_staff_is_refused_or_handled_never_a_server_error(
-    staff_client, one_of_everything, rule
+    staff, one_of_everything, rule
 ):
-    response = staff_client.post(url_for_rule(rule), data={})
+    response = staff.post(url_for_rule(rule), data={})
 
     assert response.status_code < 500
 
 
-def test_the_sidebar_marks_the_current_section(staff_client, one_of_everything):
-    response = staff_client.get("/admin/books/1/edit")
+def test_the_sidebar_marks_the_current_section(staff, one_of_everything):
+    response = staff.get("/admin/books/1/edit")
 
     page = response.get_data(as_text=True)
     assert 'href="/admin/books" aria-current="true"' in page
     assert 'href="/admin/orders" aria-current' not in page
 
 
-def test_the_sidebar_marks_the_current_page(staff_client):
-    page = staff_client.get("/admin/orders").get_data(as_text=True)
+def test_the_sidebar_marks_the_current_page(staff):
+    page = staff.get("/admin/orders").get_data(as_text=True)
 
     assert 'href="/admin/orders" aria-current="page"' in page
 
 
 @pytest.mark.parametrize("path", ["/admin/books/99999999999999999999/edit",
                                   "/admin/orders/-1", "/admin/mail/0x10"])
-def test_absurd_ids_are_not_found(staff_client, path):
-    assert staff_client.get(path).status_code == 404
+def test_absurd_ids_are_not_found(staff, path):
+    assert staff.get(path).status_code == 404
 
 
 @pytest.mark.parametrize("query", ["page=0", "page=-3", "page=abc",
                                    "page=99999999999999999999999", "page=500"])
-def test_absurd_page_numbers_are_not_found(staff_client, query):
-    assert staff_client.get(f"/admin/books?{query}").status_code == 404
+def test_absurd_page_numbers_are_not_found(staff, query):
+    assert staff.get(f"/admin/books?{query}").status_code == 404
 
 
 # --------------------------------------------------------------------------- CSRF
-
-_TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
 
 @pytest.fixture
 def csrf_admin_client(app, client):
@@ -300,11 +281,7 @@ def csrf_admin_client(app, client):
     with app.app_context():
         make_admin(email="boss@example.test")
         db.session.commit()
-    token = _TOKEN.search(client.get("/account/login").get_data(as_text=True)).group(1)
-    response = client.post("/account/login", data={
-        "email": "boss@example.test", "password": DEFAULT_PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
-    return client
+    return log_in(client, "boss@example.test")
 
 
 @pytest.mark.parametrize(
@@ -319,8 +296,7 @@ def test_every_admin_form_post_without_its_csrf_token_is_refused(csrf_admin_clie
 
 
 def test_an_admin_form_with_its_csrf_token_goes_through(csrf_admin_client, one_of_everything):
-    page = csrf_admin_client.get("/admin/categories/new").get_data(as_text=True)
-    token = _TOKEN.search(page).group(1)
+    token = csrf_token(csrf_admin_client, "/admin/categories/new")
 
     response = csrf_admin_client.post("/admin/categories/new", data={
         "name": "Poetry", "slug": "poetry", "position": "1", "csrf_token": token})

@@ -17,19 +17,13 @@ from app.core.audit import record as audit
 from app.core.extensions import db
 from app.models import AuditEntry, Member
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_admin,
     make_book,
     make_category,
     make_member,
     make_staff,
 )
-
-
-def _login(client, email: str):
-    response = client.post("/account/login", data={"email": email, "password": DEFAULT_PASSWORD})
-    assert response.status_code == 302
-    return client
+from tests.pages import log_in
 
 
 @pytest.fixture
@@ -44,12 +38,12 @@ def people(app) -> dict[str, int]:
 
 @pytest.fixture
 def as_admin(client, people):
-    return _login(client, "boss@example.test")
+    return log_in(client, "boss@example.test")
 
 
 @pytest.fixture
 def as_staff(client, people):
-    return _login(client, "clerk@example.test")
+    return log_in(client, "clerk@example.test")
 
 
 def _entries(app) -> list[AuditEntry]:

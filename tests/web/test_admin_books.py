@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.models import Book, Category
-from tests.factories import DEFAULT_PASSWORD, make_book, make_category, make_staff
+from tests.factories import make_book, make_category
 from tests.pages import csrf_token as _csrf_token
 
 DUNE = {
@@ -26,18 +26,6 @@ DUNE = {
     "category_id": "0",
     "is_active": "y",
 }
-
-
-@pytest.fixture
-def staff(app, client):
-    with app.app_context():
-        make_staff(email="clerk@example.test")
-        db.session.commit()
-    data = {"email": "clerk@example.test", "password": DEFAULT_PASSWORD}
-    if app.config.get("WTF_CSRF_ENABLED"):
-        data["csrf_token"] = _csrf_token(client, "/account/login")
-    assert client.post("/account/login", data=data).status_code == 302
-    return client
 
 
 def _books(app) -> list[Book]:

@@ -17,19 +17,14 @@ from app.crm import customers, interactions
 from app.crm import tags as customer_tags
 from app.models import AuditEntry, Interaction, Member, OutboxMail, Role
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_admin,
     make_demand,
     make_member,
     make_placed_order,
     make_staff,
 )
+from tests.pages import log_in, post_login
 from tests.web.test_shop_query_counts import counting_statements
-
-
-def _login(client, email: str) -> None:
-    response = client.post("/account/login", data={"email": email, "password": DEFAULT_PASSWORD})
-    assert response.status_code == 302
 
 
 @pytest.fixture
@@ -49,14 +44,12 @@ def people(app) -> dict[str, int]:
 
 @pytest.fixture
 def as_staff(client, people):
-    _login(client, "clerk@example.test")
-    return client
+    return log_in(client, "clerk@example.test")
 
 
 @pytest.fixture
 def as_admin(client, people):
-    _login(client, "boss@example.test")
-    return client
+    return log_in(client, "boss@example.test")
 
 
 def _audit_actions(app) -> list[str]:
@@ -226,16 +219,15 @@ def test_staff_edit_contact_details_and_a_taken_email_is_refused(app, as_staff, 
 
 def test_deactivating_ends_the_customers_sessions_and_refuses_login(app, people):
     customer_client, staff_client = app.test_client(), app.test_client()
-    _login(customer_client, "rita@example.test")
+    log_in(customer_client, "rita@example.test")
     assert customer_client.get("/account/").status_code == 200
-    _login(staff_client, "clerk@example.test")
+    log_in(staff_client, "clerk@example.test")
     assert staff_client.post(f"/admin/customers/{people['rita']}/deactivate").status_code == 302
     assert customer_client.get("/account/").status_code == 302  # logged out
-    refused = customer_client.post("/account/login", data={"email": "rita@example.test",
-                                                           "password": DEFAULT_PASSWORD})
+    refused = post_login(customer_client, "rita@example.test")
     assert refused.status_code != 302
     assert staff_client.post(f"/admin/customers/{people['rita']}/reactivate").status_code == 302
-    _login(customer_client, "rita@example.test")
+    log_in(customer_client, "rita@example.test")
 
 
 def test_staff_send_a_password_reset_link(app, as_staff, people):

@@ -17,7 +17,6 @@ from app.core.extensions import db
 from app.crm import stats as admin_stats
 from app.models import DemandStatus, MailStatus, OrderStatus, OutboxMail
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_book,
     make_demand,
     make_member,
@@ -311,16 +310,6 @@ def test_ticks_are_round_numbers_covering_the_largest_value(maximum, ticks):
 
 
 # --------------------------------------------------------------------------- the page
-
-
-@pytest.fixture
-def staff(app, client):
-    with app.app_context():
-        make_staff(email="clerk@example.test", name="Clara Clerk")
-        db.session.commit()
-    client.post("/account/login", data={"email": "clerk@example.test",
-                                        "password": DEFAULT_PASSWORD})
-    return client
 
 
 def test_the_dashboard_page_shows_the_figures_charts_and_tables(app, staff):

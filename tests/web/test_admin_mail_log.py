@@ -17,7 +17,6 @@ from app.mail.catcher import start_catcher
 from app.mail.outbox import deliver_due
 from app.models import MailStatus, OutboxMail
 from tests.conftest import free_port
-from tests.factories import DEFAULT_PASSWORD, make_staff
 from tests.pages import csrf_token as _csrf_token
 
 NASTY_HTML = '<p>Hello</p><script>alert("x")</script><img src=x onerror="alert(1)">'
@@ -31,18 +30,6 @@ def mailbox(tmp_path):
 @pytest.fixture
 def app_config(mailbox):
     return {"MAIL_CATCHER_DIR": str(mailbox)}
-
-
-@pytest.fixture
-def staff(app, client):
-    with app.app_context():
-        make_staff(email="clerk@example.test")
-        db.session.commit()
-    data = {"email": "clerk@example.test", "password": DEFAULT_PASSWORD}
-    if app.config.get("WTF_CSRF_ENABLED"):
-        data["csrf_token"] = _csrf_token(client, "/account/login")
-    assert client.post("/account/login", data=data).status_code == 302
-    return client
 
 
 def add_mail(app, **values) -> int:
@@ -411,7 +398,7 @@ def test_a_member_who_is_not_staff_cannot_retry_mail(app, client, failures):
     with app.app_context():
         make_member(email="shopper@example.test")
         db.session.commit()
-    log_in(app, client, "shopper@example.test")
+    log_in(client, "shopper@example.test")
 
     assert client.post("/admin/mail/retry-failed", data={}).status_code == 403
     assert all(status != MailStatus.PENDING for status, _ in _mail_state(app).values())

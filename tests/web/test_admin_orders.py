@@ -11,25 +11,8 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.models import Book, Member, Order, OrderStatus
-from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_placed_order, make_staff
+from tests.factories import make_book, make_member, make_placed_order
 from tests.pages import csrf_token as _csrf_token
-
-
-@pytest.fixture
-def staff_id(app) -> int:
-    with app.app_context():
-        staff = make_staff(email="clerk@example.test", name="Clara Clerk")
-        db.session.commit()
-        return staff.id
-
-
-@pytest.fixture
-def staff(app, client, staff_id):
-    data = {"email": "clerk@example.test", "password": DEFAULT_PASSWORD}
-    if app.config.get("WTF_CSRF_ENABLED"):
-        data["csrf_token"] = _csrf_token(client, "/account/login")
-    assert client.post("/account/login", data=data).status_code == 302
-    return client
 
 
 @pytest.fixture

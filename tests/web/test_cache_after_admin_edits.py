@@ -12,11 +12,9 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.models import Book, Review, ReviewStatus
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_book,
     make_category,
     make_member,
-    make_staff,
 )
 
 
@@ -31,19 +29,10 @@ def shop(app) -> dict:
         reader = make_member(email="reader@example.test")
         db.session.add(Review(member_id=reader.id, book_id=dune.id, rating=5,
                               body="Spice and sand, a classic."))
-        make_staff(email="clerk@example.test")
         db.session.commit()
         review_id = db.session.scalar(sa.select(Review.id))
         return {"fiction": fiction.id, "poetry": poetry.id, "dune": dune.id,
                 "review": review_id}
-
-
-@pytest.fixture
-def staff(app):
-    client = app.test_client()
-    assert client.post("/account/login", data={"email": "clerk@example.test",
-                                               "password": DEFAULT_PASSWORD}).status_code == 302
-    return client
 
 
 @pytest.fixture

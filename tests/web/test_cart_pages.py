@@ -13,6 +13,7 @@ from app.models import Book, Member, Order, OutboxMail
 from app.ordering import cart
 from app.ordering.checkout import ShippingAddress, place_order
 from tests.factories import make_book, make_member
+from tests.pages import csrf_token, post_login
 
 EMAIL = "member@example.test"
 
@@ -350,8 +351,7 @@ class TestWithCsrfOn:
         assert session_cart(client) == {}
 
     def test_a_cart_post_with_the_token_from_the_page_works(self, client, books):
-        page = client.get(f"/book/{books[0]}").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_token(client, f"/book/{books[0]}")
 
         response = client.post("/cart/add", data={"book_id": books[0], "csrf_token": token})
 
@@ -363,10 +363,7 @@ class TestWithCsrfOn:
         with app.app_context():
             cart.add(db.session.get(Member, member_id), {}, books[0], 1)
             db.session.commit()
-        login_page = client.get("/account/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page).group(1)
-        client.post("/account/login", data={"email": EMAIL, "password": "correct horse 1",
-                                            "csrf_token": token})
+        post_login(client, EMAIL, csrf=True)
 
         response = client.post("/checkout", data=CHECKOUT)
 

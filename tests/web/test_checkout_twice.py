@@ -9,7 +9,6 @@ submission leads to the order already placed: one order, one stock decrement, on
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +20,9 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.models import Book, Member, Order, OutboxMail
 from app.ordering import cart
-from tests.factories import DEFAULT_PASSWORD, make_book, make_member
+from tests.factories import make_book, make_member
+from tests.helpers import run_at_once
+from tests.pages import logged_in_client
 
 CHECKOUT = {
     "name": "Ada Reader", "line1": "1 Library Lane", "city": "Shanghai", "postcode": "200000",
@@ -36,13 +37,6 @@ def checkout_key_of(page: str) -> str:
     found = re.search(r'name="checkout_key"[^>]*value="([^"]+)"', page)
     assert found, "the checkout form carries no checkout key"
     return found.group(1)
-
-
-def logged_in_client(app, email: str):
-    client = app.test_client()
-    assert client.post("/account/login", data={"email": email, "password": DEFAULT_PASSWORD}
-                       ).status_code == 302
-    return client
 
 
 @contextmanager
@@ -61,23 +55,14 @@ def orders_held_open(seconds: float = HOLD_SECONDS) -> Iterator[None]:
 
 def post_at_once(clients: list, forms: list[dict]) -> list:
     """Each client POSTs its form to /checkout at the same moment; returns the responses."""
-    barrier = threading.Barrier(len(clients))
     responses: list = [None] * len(clients)
-    errors: list[BaseException] = []
 
-    def submit(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            responses[i] = clients[i].post("/checkout", data=forms[i])
-        except BaseException as exc:  # surfaced by the assertion below
-            errors.append(exc)
+    def submit(meet, i: int) -> None:
+        meet()
+        responses[i] = clients[i].post("/checkout", data=forms[i])
 
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(clients))]
     with orders_held_open():
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        errors = run_at_once(submit, [(i,) for i in range(len(clients))])
     assert not errors, errors
     return responses
 

@@ -16,13 +16,13 @@ from app.core.extensions import db
 from app.crm import customers
 from app.models import OrderStatus
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_admin,
     make_book,
     make_demand,
     make_member,
     make_placed_order,
 )
+from tests.pages import post_login
 
 NEUTRALISED_NUMBER = re.compile(r"'[+-]?(\d+(\.\d*)?|\.\d+)$")
 
@@ -51,8 +51,7 @@ def shop(app, client) -> dict:
         customers.refresh_all_order_stats()
         db.session.commit()
         rita_id = rita.id
-    client.post("/account/login", data={"email": "boss@example.test",
-                                        "password": DEFAULT_PASSWORD})
+    post_login(client, "boss@example.test")
     return {"client": client, "rita": rita_id}
 
 

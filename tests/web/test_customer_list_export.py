@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.models import AuditEntry, Member
-from tests.factories import DEFAULT_PASSWORD, make_admin, make_member, make_staff
+from tests.factories import make_admin, make_member, make_staff
+from tests.pages import logged_in_client
 
 
 @pytest.fixture
@@ -27,14 +28,6 @@ def people(app) -> dict[str, int]:
         return {"boss": boss.id, "clerk": clerk.id}
 
 
-def _client(app, email: str):
-    client = app.test_client()
-    response = client.post("/account/login", data={"email": email,
-                                                   "password": DEFAULT_PASSWORD})
-    assert response.status_code == 302
-    return client
-
-
 def _entries(app, action: str) -> list[AuditEntry]:
     with app.app_context():
         return list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action)
@@ -42,7 +35,7 @@ def _entries(app, action: str) -> list[AuditEntry]:
 
 
 def test_staff_without_the_permission_get_403_no_file_and_no_link(app, people):
-    clerk = _client(app, "clerk@example.test")
+    clerk = logged_in_client(app, "clerk@example.test")
 
     assert clerk.get("/admin/customers.csv").status_code == 403
     assert 'data-testid="customers-csv"' not in clerk.get("/admin/customers").get_data(
@@ -51,7 +44,8 @@ def test_staff_without_the_permission_get_403_no_file_and_no_link(app, people):
 
 
 def test_an_admin_grants_the_permission_and_the_staff_download_is_audited(app, people):
-    boss, clerk = _client(app, "boss@example.test"), _client(app, "clerk@example.test")
+    boss = logged_in_client(app, "boss@example.test")
+    clerk = logged_in_client(app, "clerk@example.test")
     record = boss.get(f"/admin/customers/{people['clerk']}").get_data(as_text=True)
     assert 'data-testid="export-permission"' in record and "Allow it" in record
 
@@ -76,7 +70,8 @@ def test_an_admin_grants_the_permission_and_the_staff_download_is_audited(app, p
 
 
 def test_a_revoked_permission_refuses_the_next_download(app, people):
-    boss, clerk = _client(app, "boss@example.test"), _client(app, "clerk@example.test")
+    boss = logged_in_client(app, "boss@example.test")
+    clerk = logged_in_client(app, "clerk@example.test")
     boss.post(f"/admin/customers/{people['clerk']}/export-permission", data={"allowed": "1"})
     assert clerk.get("/admin/customers.csv").status_code == 200
 
@@ -89,7 +84,7 @@ def test_a_revoked_permission_refuses_the_next_download(app, people):
 
 
 def test_an_admin_downloads_without_a_grant_and_is_audited_too(app, people):
-    boss = _client(app, "boss@example.test")
+    boss = logged_in_client(app, "boss@example.test")
 
     assert boss.get("/admin/customers.csv").status_code == 200
 
@@ -98,7 +93,7 @@ def test_an_admin_downloads_without_a_grant_and_is_audited_too(app, people):
 
 
 def test_staff_cannot_grant_themselves_the_permission(app, people):
-    clerk = _client(app, "clerk@example.test")
+    clerk = logged_in_client(app, "clerk@example.test")
 
     response = clerk.post(f"/admin/customers/{people['clerk']}/export-permission",
                           data={"allowed": "1"})
@@ -109,7 +104,7 @@ def test_staff_cannot_grant_themselves_the_permission(app, people):
 
 
 def test_only_a_member_of_staff_can_be_granted_the_permission(app, people):
-    boss = _client(app, "boss@example.test")
+    boss = logged_in_client(app, "boss@example.test")
     with app.app_context():
         reader = db.session.scalar(sa.select(Member.id).where(Member.name == "Reader 0"))
 
@@ -125,7 +120,7 @@ def test_only_a_member_of_staff_can_be_granted_the_permission(app, people):
 @pytest.mark.parametrize("roles", [("member", "staff"), ("admin", "staff")])
 def test_a_role_change_ends_the_permission_so_staff_again_do_not_regain_it(app, people,
                                                                             roles):
-    boss = _client(app, "boss@example.test")
+    boss = logged_in_client(app, "boss@example.test")
     boss.post(f"/admin/customers/{people['clerk']}/export-permission", data={"allowed": "1"})
 
     for role in roles:
@@ -134,7 +129,7 @@ def test_a_role_change_ends_the_permission_so_staff_again_do_not_regain_it(app, 
 
     with app.app_context():
         assert db.session.get(Member, people["clerk"]).may_export_customers is False
-    clerk = _client(app, "clerk@example.test")
+    clerk = logged_in_client(app, "clerk@example.test")
     assert clerk.get("/admin/customers.csv").status_code == 403
     assert clerk.get("/admin/orders.csv").status_code == 403
     first = _entries(app, "customer.role")[0]

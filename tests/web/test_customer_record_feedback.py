@@ -10,12 +10,10 @@ from app.crm import customer_admin
 from app.feedback import reviews
 from app.models import Review, SurveyResponse
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_admin,
     make_book,
     make_member,
     make_placed_order,
-    make_staff,
 )
 
 
@@ -30,14 +28,11 @@ def _reader_with_feedback() -> tuple[int, int]:
     return reader.id, book.id
 
 
-def test_the_record_shows_reviews_answers_and_the_analysis_panel(app, client):
+def test_the_record_shows_reviews_answers_and_the_analysis_panel(app, staff):
     with app.app_context():
-        make_staff(email="clerk@example.test")
         reader_id, _ = _reader_with_feedback()
-    client.post("/account/login", data={"email": "clerk@example.test",
-                                        "password": DEFAULT_PASSWORD})
 
-    page = client.get(f"/admin/customers/{reader_id}").get_data(as_text=True)
+    page = staff.get(f"/admin/customers/{reader_id}").get_data(as_text=True)
 
     assert "Reviews and feedback" in page and 'data-testid="member-reviews"' in page
     assert "The Quiet Shelf" in page and "The binding fell apart" in page and "2/5" in page

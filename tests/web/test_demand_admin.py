@@ -12,20 +12,8 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.demand import reports, uncatalogued
 from app.models import Book, Demand, DemandStatus, OutboxMail, StockReceipt
-from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member, make_staff
-from tests.pages import csrf_token as _csrf_token
-
-
-@pytest.fixture
-def staff(app, client):
-    with app.app_context():
-        make_staff(email="clerk@example.test")
-        db.session.commit()
-    data = {"email": "clerk@example.test", "password": DEFAULT_PASSWORD}
-    if app.config.get("WTF_CSRF_ENABLED"):
-        data["csrf_token"] = _csrf_token(client, "/account/login")
-    assert client.post("/account/login", data=data).status_code == 302
-    return client
+from tests.factories import make_book, make_demand, make_member
+from tests.pages import post_login
 
 
 def _waiting_book(app, title="Dune", readers=2, isbn13=None) -> int:
@@ -205,7 +193,7 @@ def test_members_cannot_reach_the_demand_admin(app, client):
     with app.app_context():
         make_member(email="m@example.test")
         db.session.commit()
-    client.post("/account/login", data={"email": "m@example.test", "password": DEFAULT_PASSWORD})
+    post_login(client, "m@example.test")
 
     assert client.get("/admin/demand").status_code == 403
     assert client.post("/admin/stock/receipts", data={"book": "1", "quantity": "1"}) \

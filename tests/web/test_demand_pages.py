@@ -10,8 +10,9 @@ from app.core.extensions import db
 from app.demand import tokens
 from app.demand.stock import receive_stock
 from app.models import Book, Demand, DemandStatus, Member
-from tests.factories import DEFAULT_PASSWORD, make_book, make_demand, make_member
+from tests.factories import make_book, make_demand, make_member
 from tests.pages import csrf_token as _csrf_token
+from tests.pages import log_in
 
 
 @pytest.fixture
@@ -20,10 +21,7 @@ def member(app, client):
         member = make_member(email="reader@example.test", name="Rita Reader")
         db.session.commit()
         member_id = member.id
-    data = {"email": "reader@example.test", "password": DEFAULT_PASSWORD}
-    if app.config.get("WTF_CSRF_ENABLED"):
-        data["csrf_token"] = _csrf_token(client, "/account/login")
-    assert client.post("/account/login", data=data).status_code == 302
+    log_in(client, "reader@example.test")
     return member_id
 
 

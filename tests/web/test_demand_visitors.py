@@ -17,6 +17,7 @@ from app.mail.outbox import deliver_due
 from app.membership import members
 from app.models import Demand, DemandStatus, Member, OutboxMail
 from tests.factories import make_book
+from tests.pages import csrf_token
 
 
 def _book(app, **values) -> int:
@@ -211,8 +212,7 @@ class TestWithCsrf:
                               data={"email": "v@example.test", "quantity": "1"})
         assert refused.status_code == 400 and _mails(app) == []
 
-        page = client.get(f"/book/{book_id}").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        token = csrf_token(client, f"/book/{book_id}")
         client.post(f"/demand/book/{book_id}",
                     data={"email": "v@example.test", "quantity": "1", "csrf_token": token})
         link = _confirm_link(app)

@@ -11,7 +11,7 @@ from flask import template_rendered
 
 from app.core.extensions import db
 from app.crm import tags as customer_tags
-from tests.factories import DEFAULT_PASSWORD, make_member, make_staff
+from tests.factories import make_member
 
 FILTERS = "admin/customers/_filters.html"
 
@@ -31,14 +31,11 @@ def rendered_templates(app):
 
 
 @pytest.fixture
-def as_staff(app, client):
+def as_staff(app, staff):
     with app.app_context():
-        make_staff(email="clerk@example.test", name="Clara Clerk")
         make_member(email="rita@example.test", name="Rita Reader")
         db.session.commit()
-    assert client.post("/account/login", data={"email": "clerk@example.test",
-                                               "password": DEFAULT_PASSWORD}).status_code == 302
-    return client
+    return staff
 
 
 def search_box(html: str) -> str:

@@ -69,15 +69,13 @@ def shop(app) -> dict:
 
 
 @pytest.fixture
-def as_admin(app, client, shop):
-    log_in(app, client, "boss@example.test")
-    return client
+def as_admin(client, shop):
+    return log_in(client, "boss@example.test")
 
 
 @pytest.fixture
-def as_reader(app, client, shop):
-    log_in(app, client, "reader@example.test")
-    return client
+def as_reader(client, shop):
+    return log_in(client, "reader@example.test")
 
 
 @pytest.mark.parametrize(("path", "name"), _cases(ADMIN_QUERIES))

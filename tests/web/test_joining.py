@@ -22,6 +22,7 @@ from app.demand import visitors
 from app.membership import members
 from app.models import Demand, DemandStatus, JoinRequest, Member, OutboxMail
 from tests.factories import make_book, make_member
+from tests.pages import post_login
 
 PASSWORD = "correct horse 1"
 OTHER_PASSWORD = "battery staple 2"
@@ -98,8 +99,7 @@ def test_a_members_address_gets_a_mail_that_someone_tried_to_join_and_nothing_ch
     after = _member(app, "taken@example.com")
     assert (after.name, after.password_hash) == (before.name, before.password_hash)
     client = app.test_client()
-    assert client.post("/account/login", data={"email": "taken@example.com",
-                                               "password": PASSWORD}).status_code == 302
+    assert post_login(client, "taken@example.com", PASSWORD).status_code == 302
 
 
 def test_both_branches_hash_the_password_write_one_request_and_queue_one_mail(
@@ -148,8 +148,7 @@ def test_a_new_address_gets_no_account_until_its_link_is_followed(app, client):
     assert client.get("/account/").status_code == 302  # not logged in
     [mail] = _mails(app, "new@example.com")
     assert mail.kind == "confirm_email" and "/account/confirm/" in mail.body_text
-    refused = client.post("/account/login", data={"email": "new@example.com",
-                                                  "password": PASSWORD})
+    refused = post_login(client, "new@example.com", PASSWORD)
     assert refused.status_code == 400
 
 
@@ -203,8 +202,7 @@ def test_joining_twice_before_confirming_the_followed_link_decides_and_the_other
 
     assert app.test_client().post(first_link, data={"password": PASSWORD}).status_code == 400
     assert _member(app, "new@example.com").name == "Second Try"
-    login = app.test_client().post("/account/login", data={"email": "new@example.com",
-                                                           "password": OTHER_PASSWORD})
+    login = post_login(app.test_client(), "new@example.com", OTHER_PASSWORD)
     assert login.status_code == 302
 
 

@@ -14,6 +14,7 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.models import Member, MemberSession
 from tests.factories import make_book, make_member, make_staff
+from tests.pages import post_login
 from tests.web.test_shop_query_counts import counting_statements
 
 EMAIL = "sessions@example.com"
@@ -33,8 +34,7 @@ def reader(app) -> int:
 
 
 def _login(client, email=EMAIL, password=PASSWORD, agent=FIREFOX, **extra):
-    return client.post("/account/login", data={"email": email, "password": password, **extra},
-                       headers={"User-Agent": agent})
+    return post_login(client, email, password, headers={"User-Agent": agent}, **extra)
 
 
 def _copy(client, app, *names):

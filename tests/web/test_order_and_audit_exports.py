@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.models import AuditEntry
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_admin,
     make_book,
     make_demand,
@@ -20,6 +19,7 @@ from tests.factories import (
     make_placed_order,
     make_staff,
 )
+from tests.pages import logged_in_client
 
 
 @pytest.fixture
@@ -39,14 +39,6 @@ def shop(app) -> dict[str, int]:
         return {"boss": boss.id, "clerk": clerk.id, "trusted": trusted.id}
 
 
-def _client(app, email: str):
-    client = app.test_client()
-    response = client.post("/account/login", data={"email": email,
-                                                   "password": DEFAULT_PASSWORD})
-    assert response.status_code == 302
-    return client
-
-
 def _entries(app, action: str) -> list[AuditEntry]:
     with app.app_context():
         return list(db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == action)
@@ -61,7 +53,7 @@ def _lines(response) -> list[str]:
 
 
 def test_staff_without_the_export_permission_get_no_orders_file_and_no_link(app, shop):
-    clerk = _client(app, "clerk@example.test")
+    clerk = logged_in_client(app, "clerk@example.test")
 
     response = clerk.get("/admin/orders.csv")
     text = response.get_data(as_text=True)
@@ -74,7 +66,7 @@ def test_staff_without_the_export_permission_get_no_orders_file_and_no_link(app,
 
 
 def test_staff_allowed_to_export_download_the_orders_and_the_download_is_audited(app, shop):
-    trusted = _client(app, "trusted@example.test")
+    trusted = logged_in_client(app, "trusted@example.test")
     assert 'data-testid="orders-csv"' in trusted.get("/admin/orders").get_data(as_text=True)
 
     lines = _lines(trusted.get("/admin/orders.csv?q=ada@example.test&status=placed"))
@@ -88,7 +80,7 @@ def test_staff_allowed_to_export_download_the_orders_and_the_download_is_audited
 
 
 def test_an_admin_downloads_the_orders_and_is_audited_too(app, shop):
-    boss = _client(app, "boss@example.test")
+    boss = logged_in_client(app, "boss@example.test")
 
     assert len(_lines(boss.get("/admin/orders.csv"))) == 4
 
@@ -97,7 +89,7 @@ def test_an_admin_downloads_the_orders_and_is_audited_too(app, shop):
 
 
 def test_refused_export_filters_are_not_audited(app, shop):
-    boss = _client(app, "boss@example.test")
+    boss = logged_in_client(app, "boss@example.test")
 
     assert boss.get("/admin/orders.csv?date_from=nope").status_code == 400
 
@@ -105,7 +97,7 @@ def test_refused_export_filters_are_not_audited(app, shop):
 
 
 def test_every_audit_log_download_is_audited_with_its_filters_and_row_count(app, shop):
-    boss = _client(app, "boss@example.test")
+    boss = logged_in_client(app, "boss@example.test")
     boss.get("/admin/orders.csv")
     boss.get("/admin/orders.csv?q=bob")
 
@@ -115,11 +107,11 @@ def test_every_audit_log_download_is_audited_with_its_filters_and_row_count(app,
     assert export.actor_id == shop["boss"]
     assert export.after == {"filters": {"action": "order.list_export"}, "rows": 2}
     assert len(lines) == 3
-    assert _client(app, "trusted@example.test").get("/admin/audit.csv").status_code == 403
+    assert logged_in_client(app, "trusted@example.test").get("/admin/audit.csv").status_code == 403
 
 
 def test_the_aggregate_exports_stay_open_to_staff_and_name_no_customer(app, shop):
-    clerk = _client(app, "clerk@example.test")
+    clerk = logged_in_client(app, "clerk@example.test")
 
     for path in ("/admin/demand.csv", "/admin/dashboard/figures.csv",
                  "/admin/dashboard/sellers.csv"):

@@ -10,25 +10,15 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.models import Book
-from tests.factories import DEFAULT_PASSWORD
+from tests import pages
+from tests.pages import token_in
 from tests.web.test_shop_query_counts import counting_statements
 
 CSRF_ON = pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
 
 
-def token_in(page: str) -> str:
-    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
 def log_in(client, email: str = "reader@example.test") -> None:
-    page = client.get("/account/login").get_data(as_text=True)
-    data = {"email": email, "password": DEFAULT_PASSWORD}
-    if 'name="csrf_token"' in page:
-        data["csrf_token"] = token_in(page)
-    response = client.post("/account/login", data=data)
-    assert response.status_code == 302
+    pages.log_in(client, email)
     client.get("/")  # read the welcome message, so later pages have nothing flashed
 
 

@@ -24,7 +24,7 @@ def as_admin(app, client):
         make_admin(email="boss@example.test")
         make_placed_order(make_member(email="ada@example.test", name="Ada Lovelace"))
         db.session.commit()
-    log_in(app, client, "boss@example.test")
+    log_in(client, "boss@example.test")
     return client
 
 

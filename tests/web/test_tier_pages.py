@@ -37,15 +37,13 @@ def people(app) -> dict[str, int]:
 
 
 @pytest.fixture
-def as_admin(app, client, people):
-    _login(app, client, "boss@example.test")
-    return client
+def as_admin(client, people):
+    return _login(client, "boss@example.test")
 
 
 @pytest.fixture
-def as_staff(app, client, people):
-    _login(app, client, "clerk@example.test")
-    return client
+def as_staff(client, people):
+    return _login(client, "clerk@example.test")
 
 
 def _table(app) -> list[tuple]:
@@ -84,7 +82,7 @@ DEFAULT_ROWS = [("regular", "Regular", "0", "0", ""), ("silver", "Silver", "500"
 
 def test_the_grade_page_shows_grade_discount_spend_and_the_way_to_the_next_grade(
         app, client, people):
-    _login(app, client, "rita@example.test")
+    _login(client, "rita@example.test")
 
     page = client.get("/account/grade").get_data(as_text=True)
 
@@ -110,7 +108,7 @@ def test_the_grade_page_is_for_logged_in_members_only(client):
 
 
 def test_the_account_overview_links_to_the_grade_page(app, client, people):
-    _login(app, client, "rita@example.test")
+    _login(client, "rita@example.test")
 
     assert 'href="/account/grade"' in client.get("/account/").get_data(as_text=True)
 
@@ -119,7 +117,7 @@ def test_a_new_member_sees_the_entry_grade_and_an_empty_history(app, client):
     with app.app_context():
         make_member(email="new@example.test")
         db.session.commit()
-    _login(app, client, "new@example.test")
+    _login(client, "new@example.test")
 
     page = client.get("/account/grade").get_data(as_text=True)
 
@@ -135,7 +133,7 @@ def test_after_an_upgrade_the_cart_shows_the_new_discount_without_logging_in_aga
     with app.app_context():
         book_id = make_book(title="Dune", price=D("100.00"), stock_on_hand=9).id
         db.session.commit()
-    _login(app, client, "rita@example.test")
+    _login(client, "rita@example.test")
     client.post("/cart/add", data={"book_id": book_id, "quantity": 1})
     before = client.get("/cart").get_data(as_text=True)
 
@@ -169,7 +167,7 @@ def test_staff_cannot_change_the_table(app, as_staff):
 
 
 def test_members_cannot_reach_the_tier_pages(app, client, people):
-    _login(app, client, "rita@example.test")
+    _login(client, "rita@example.test")
 
     assert client.get("/admin/tiers").status_code == 403
     assert client.post("/admin/tiers", data=_form(DEFAULT_ROWS)).status_code == 403
@@ -402,10 +400,10 @@ def test_a_cent_short_of_the_next_grade_both_pages_show_99_not_100_percent(app, 
         db.session.commit()
         near_id = near.id
 
-    _login(app, client, "near@example.test")
+    _login(client, "near@example.test")
     own = client.get("/account/grade").get_data(as_text=True)
     client.post("/account/logout")
-    _login(app, client, "desk@example.test")
+    _login(client, "desk@example.test")
     record = client.get(f"/admin/customers/{near_id}").get_data(as_text=True)
 
     for page in (own, record):
