@@ -32,6 +32,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     )
     from app.serving import (
         assets,
+        db_session,
         front_door,
         library_internals,
         observability,
@@ -52,6 +53,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     cache.init_app(app)
     compress.init_app(app)
     observability.register(app)
+    db_session.register(app)
     assets.register(app)
     page_cache.register(app)
 

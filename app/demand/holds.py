@@ -44,7 +44,7 @@ from app.demand.models import Demand, DemandStatus, Hold, HoldStatus
 from app.grades.models import Tier
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import Member
-from app.serving.observability import mark_written
+from app.serving.db_session import mark_written
 
 CHUNK = 2000  # ids per IN (...) list: well under SQLite's bound-parameter limit
 
