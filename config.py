@@ -127,7 +127,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     # A pooled connection idle for longer than this is tested (SELECT 1) before it is used
     # again, and replaced if the database dropped it
-    # (app/serving/observability.ping_idle_connections);
+    # (app/serving/db_session.ping_idle_connections);
     # a connection handed from request to request under load is not: SQLAlchemy's
     # pool_pre_ping tested every one, measured 0.6-1.7 ms a request on PostgreSQL.
     DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "10"))
@@ -265,7 +265,7 @@ class Config:
     PG_RANDOM_PAGE_COST = os.environ.get("PG_RANDOM_PAGE_COST", "1.1")
     # A transaction sends BEGIN only before its first write, and a request that wrote nothing
     # ends with COMMIT, keeping psycopg's prepared statements
-    # (app.serving.observability.watch_transactions).
+    # (app.serving.db_session.watch_transactions).
     PG_LAZY_BEGIN = _bool("PG_LAZY_BEGIN", True)
     PG_COMMIT_READS = _bool("PG_COMMIT_READS", True)
     # Behind N reverse proxies, trust N X-Forwarded-* hops (client address, scheme, host).

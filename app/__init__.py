@@ -30,7 +30,15 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
         login_manager,
         mail,
     )
-    from app.serving import assets, front_door, observability, page_cache, security_headers
+    from app.serving import (
+        assets,
+        db_session,
+        front_door,
+        library_internals,
+        observability,
+        page_cache,
+        security_headers,
+    )
 
     db.init_app(app)
     _init_migrations(app)
@@ -45,6 +53,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     cache.init_app(app)
     compress.init_app(app)
     observability.register(app)
+    db_session.register(app)
     assets.register(app)
     page_cache.register(app)
 
@@ -56,27 +65,12 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     _register_blueprints(app)
     errors.register_error_handlers(app)
     cli.register(app)
-    _limit_only_where_decorated(app, limiter)
+    # A view's own limit is checked by its decorator; the per-request check only when needed.
+    library_internals.limit_only_where_decorated(app, limiter)
     unit_of_work.init_app(app)  # last after_request hook registered: it runs first
     front_door.install(app)  # it wraps the finished app's WSGI callable
     security_headers.install(app)  # last: outside the front door, on every response
     return app
-
-
-def _limit_only_where_decorated(app: Flask, limiter) -> None:
-    """Flask-Limiter checks every request in a before_request hook, for limits on the whole
-    app or a blueprint and for meta limits (a client refused everywhere after many breaches);
-    a view's own limit (log-in, password reset, a visitor's demand) is checked by its
-    decorator. The shop sets none of the first kind, and the hook cost 8 % of a member's home
-    page under load (py-spy), so it goes unless such a limit is set up."""
-    manager = limiter.limit_manager  # what init_app and any @limiter.limit(bp) set up
-    if getattr(limiter, "_meta_limits", True) or any(
-            getattr(manager, kind, True)
-            for kind in ("_default_limits", "_application_limits", "_blueprint_limits")):
-        return
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:  # not there with RATELIMIT_ENABLED off
-        hooks.remove(limiter._check_request_limit)
 
 
 def _init_migrations(app: Flask) -> None:

@@ -106,7 +106,7 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         if connection.dialect.name == "sqlite":
-            # The app enforces foreign keys on SQLite (app.serving.observability.tune_sqlite); batch
+            # The app enforces foreign keys on SQLite (app.serving.db_session.tune_sqlite); batch
             # migrations copy and drop tables, which SQLite's docs say to do with them off.
             connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
             connection.commit()  # end the autobegun transaction before Alembic starts its own

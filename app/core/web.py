@@ -198,18 +198,18 @@ def _template_gettext(context, string: str, **variables) -> str:
 
 
 def _translations():
-    """Flask-Babel's `get_translations()`, kept for the rest of the request with the locale
-    it is for: a `force_locale()` (a mail in the reader's language) or `refresh()` puts
-    another locale object in Flask-Babel's context, and the translations are looked up again."""
-    state = getattr(g, "_flask_babel", None) if has_app_context() else None
-    if state is None:
+    """Flask-Babel's `get_translations()`, kept on `g` for the rest of the app context with
+    the locale it is for: under `force_locale()` (a mail in the reader's language) or after
+    `refresh()`, `get_locale()` returns another locale object, and the translations are looked
+    up again."""
+    if not has_app_context():
         return get_translations()
-    locale = getattr(state, "babel_locale", None)
-    kept = getattr(state, "bookstation_translations", None)
-    if kept is not None and locale is not None and kept[0] is locale:
+    locale = get_locale()
+    kept = g.get("bookstation_translations")
+    if kept is not None and kept[0] is locale:
         return kept[1]
     translations = get_translations()
-    state.bookstation_translations = (getattr(state, "babel_locale", None), translations)
+    g.bookstation_translations = (locale, translations)
     return translations
 
 

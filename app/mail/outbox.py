@@ -613,7 +613,7 @@ class _DriverStatement:
         self.positional = compiled.positional
         self.names = list(compiled.positiontup or []) if compiled.positional else None
         self.fixed = compiled.construct_params()
-        self.processors = {name: bind.type._cached_bind_processor(dialect)
+        self.processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                            for name, bind in compiled.binds.items()}
 
     def execute(self, **values) -> int:

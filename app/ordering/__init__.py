@@ -3,15 +3,32 @@ order status changes and the one definition of paid orders and revenue."""
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+
 from flask import Flask
 
 
 def init_app(app: Flask) -> None:
     """Wire this feature into the app: its pages and its admin pages (routes on the admin
-    blueprint, so this runs before the admin blueprint is registered)."""
+    blueprint, so this runs before the admin blueprint is registered), and the header's cart
+    badge on every page (served by app.serving, which knows no cart)."""
+    from app.core.web import loaded_cart_count
+    from app.ordering import cart
     from app.ordering.web import (
         admin_orders,  # noqa: F401  (admin routes)
         bp,
     )
+    from app.serving import page_store
 
     app.register_blueprint(bp)
+
+    def cart_badge_count(member, session: MutableMapping) -> int:
+        """Copies in the reader's cart: a member's as read with the member at the start of a
+        GET (no query), else one SUM query; a visitor's from the session alone."""
+        if member is not None:
+            loaded = loaded_cart_count(member.id)
+            if loaded is not None:
+                return loaded
+        return cart.count(member, session)
+
+    page_store.set_cart_count(app, cart_badge_count)

@@ -1,24 +1,23 @@
 """The front door: a visitor's GET for a page already in the page cache, answered before Flask.
 
 The page cache (app.serving.page_cache) keeps the catalog pages rendered with holes, but each
-request
-still went through all of Flask before reaching it: the session and Flask-Login, Babel, the
-rate limiter, the context processors, the after-request hooks. For a visitor that machinery
-decides nothing the cache does not already know, and it cost three times a bare-Flask request
-(bench/README.md). So this WSGI middleware, outside the app, answers such a request itself:
+request would still go through all of Flask before reaching it: the session and Flask-Login,
+Babel, the rate limiter, the context processors, the after-request hooks. For a visitor that
+machinery decides nothing the cache does not already know, so this WSGI middleware, outside
+the app, answers such a request itself:
 
-- only a GET for a URL the page cache has served in the last PAGE_CACHE_SECONDS (the views
-  record the URL, the language and the cache key in an index here), whose page is still in
-  the shared cache and of its current generation (so a page the shop forgot is never served
-  from here);
+- only a GET for a URL the page cache has served in the last PAGE_CACHE_SECONDS (the page cache
+  records the URL, the language and the cache key in app.serving.page_store's index), whose
+  page is still in the shared cache and of its current generation (so a page the shop forgot
+  is never served from here);
 - only for a visitor: a session cookie without a logged-in member or a flashed message, and no
   remember-me cookie; anyone else, and any doubt, goes through Flask as before;
 - with the same language choice (the `lang` cookie, else Accept-Language), the same header
-  links (the visitor's, kept per language and cart size by app.serving.page_cache), the same CSRF
-  token
+  links (the visitor's, kept per language and cart size in page_store), the same CSRF token
   (Flask-WTF's format, from the session's raw token, a new one in a new session), the same
   session cookie (Flask's own session interface writes it) and the same compression
-  (Flask-Compress's own choice and settings).
+  (Flask-Compress's own choice and settings). What it needs of those libraries beyond their
+  public API is in app.serving.library_internals.
 
 tests/web/test_front_door.py holds it to the Flask path: same page, a token that posts.
 FRONT_DOOR = False turns it off.
@@ -26,26 +25,27 @@ FRONT_DOOR = False turns it off.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import time
 from collections.abc import Callable, Iterable
 
-from flask import Flask, request
-from flask_compress.flask_compress import _choose_algorithm, _compress_data
-from itsdangerous import URLSafeTimedSerializer
+from flask import Flask
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request, Response
 
 from app.core.extensions import compress
 from app.core.web import visitor_locale
-from app.ordering import cart as cart_service
-from app.serving import caching, page_cache
-
-# The request's index key, left in the environ for page_cache.serve() to record.
-ENVIRON_KEY = "bookstation.front_door"
-INDEX_KEPT = 20_000  # URLs remembered per process; the index is cleared when it fills
+from app.serving import page_store
+from app.serving.library_internals import (
+    FLASHES_KEY,
+    LOGGED_IN_KEY,
+    choose_encoding,
+    compress_body,
+    csrf_field_name,
+    csrf_signer,
+    new_raw_csrf_token,
+)
+from app.serving.page_store import ENVIRON_KEY
 
 
 class FrontDoor:
@@ -54,27 +54,12 @@ class FrontDoor:
     def __init__(self, app: Flask, wsgi_app: Callable) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self.index: dict[tuple[str, str, str], dict[str, tuple[str, float]]] = {}
+        self.index = page_store.open_index(app)
         config = app.config
         self.remember_cookie = config.get("REMEMBER_COOKIE_NAME", "remember_token")
-        self.session_cookie = app.config["SESSION_COOKIE_NAME"]
-        self.csrf_field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-        self.csrf_signer = URLSafeTimedSerializer(
-            config.get("WTF_CSRF_SECRET_KEY") or app.secret_key, salt="wtf-csrf-token")
+        self.csrf_field = csrf_field_name(config)
+        self.csrf_signer = csrf_signer(app)
         self.min_compress = config.get("COMPRESS_MIN_SIZE", 500)
-
-    # ------------------------------------------------------------------ the index
-
-    def record(self, environ: dict, locale: str, cache_key: str, seconds: int) -> None:
-        """Called by page_cache.serve(): this URL in this language is the page at `cache_key`."""
-        url = environ.get(ENVIRON_KEY)
-        if url is None:
-            return
-        if len(self.index) >= INDEX_KEPT and url not in self.index:
-            self.index.clear()
-        self.index.setdefault(url, {})[locale] = (cache_key, time.monotonic() + seconds)
-
-    # ------------------------------------------------------------------ serving
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET":
@@ -100,24 +85,24 @@ class FrontDoor:
             return None
         interface = self.app.session_interface
         session = interface.open_session(self.app, req)
-        if session is None or "_user_id" in session or session.get("_flashes"):
+        if session is None or LOGGED_IN_KEY in session or session.get(FLASHES_KEY):
             return None
         with self.app.app_context():
-            generation, html = caching.lookup_many(page_cache.GENERATION_KEY, entry[0])
-        # Only a page rendered in the current generation (page_cache.forget_pages).
-        if not isinstance(html, tuple) or html[0] != generation or generation is None:
+            # Only a page rendered in the current generation (page_cache.forget_pages).
+            _generation, html = page_store.current_page(entry[0])
+        if html is None:
             return None
-        html = html[1]
-        nav = page_cache.visitor_nav(self.app, locale, cart_service.count(None, session))
-        if not isinstance(html, str) or nav is None:
+        nav = page_store.visitor_nav(
+            self.app, locale, page_store.cart_count(self.app, None, session))
+        if nav is None:
             return None
         token = ""
-        if page_cache.has_csrf_hole(self.app, html) or page_cache.has_csrf_hole(self.app, nav):
+        if page_store.has_csrf_hole(self.app, html) or page_store.has_csrf_hole(self.app, nav):
             raw = session.get(self.csrf_field)  # as generate_csrf() does it
             if not raw:
-                raw = session[self.csrf_field] = hashlib.sha1(os.urandom(64)).hexdigest()
+                raw = session[self.csrf_field] = new_raw_csrf_token()
             token = self.csrf_signer.dumps(raw)
-        body = page_cache.fill_holes(self.app, html, nav, token)
+        body = page_store.fill_holes(self.app, html, nav, token)
         response = Response(body, mimetype="text/html")
         response.vary.update(("Cookie", "Accept-Language", "Accept-Encoding"))
         if session.modified:
@@ -132,10 +117,10 @@ class FrontDoor:
 
     def _compress(self, response: Response, accept_encoding: str) -> None:
         """What Flask-Compress's after_request does to this page, with its own settings."""
-        algorithm = _choose_algorithm(compress.enabled_algorithms, accept_encoding)
+        algorithm = choose_encoding(compress.enabled_algorithms, accept_encoding)
         if algorithm is None or (response.content_length or 0) < self.min_compress:
             return
-        response.set_data(_compress_data(self.app, response.get_data(), algorithm))
+        response.set_data(compress_body(self.app, response.get_data(), algorithm))
         response.headers["Content-Encoding"] = algorithm
 
 
@@ -146,16 +131,3 @@ def install(app: Flask) -> None:
     door = FrontDoor(app, app.wsgi_app)
     app.extensions["bookstation.front_door"] = door
     app.wsgi_app = door  # type: ignore[method-assign]
-
-
-def record(cache_key: str, seconds: int, locale: str) -> None:
-    """page_cache.serve(): let the front door answer this request's URL while the page lasts."""
-    door = _door()
-    if door is not None:
-        door.record(request.environ, locale, cache_key, seconds)
-
-
-def _door() -> FrontDoor | None:
-    from flask import current_app
-
-    return current_app.extensions.get("bookstation.front_door")

@@ -1,5 +1,5 @@
 """A pooled connection the database dropped while it sat idle (a restart, an idle timeout) is
-tested and replaced before a request uses it (app/serving/observability.ping_idle_connections)."""
+tested and replaced before a request uses it (app/serving/db_session.ping_idle_connections)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""Transactions on PostgreSQL (app/serving/observability.watch_transactions): a transaction sends
-BEGIN
-only before its first write, so a page that only reads opens none; from that write on it is
-one transaction, locks included. A request that only read keeps the statements psycopg
+"""Transactions on PostgreSQL (app.serving.db_session.watch_transactions): a transaction sends
+BEGIN only before its first write, so a page that only reads opens none; from that write on it
+is one transaction, locks included. A request that only read keeps the statements psycopg
 prepared; anything that wrote still rolls back unless the view committed."""
 
 from __future__ import annotations

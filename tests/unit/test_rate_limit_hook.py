@@ -4,7 +4,7 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from app import _limit_only_where_decorated
+from app.serving.library_internals import limit_only_where_decorated
 
 
 def _app(limiter: Limiter) -> Flask:
@@ -21,7 +21,7 @@ def _app(limiter: Limiter) -> Flask:
     def guarded():
         return "guarded"
 
-    _limit_only_where_decorated(app, limiter)
+    limit_only_where_decorated(app, limiter)
     return app
 
 

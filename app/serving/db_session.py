@@ -1,0 +1,331 @@
+"""How the app uses its database connections: settings for each new connection, testing a pooled
+connection that sat idle, and, on PostgreSQL, transactions that begin at their first write and
+end with COMMIT when they only read.
+
+`register(app)` installs them all on the app's engine (each also stands alone):
+
+- `tune_sqlite`: foreign keys, WAL and `synchronous=NORMAL` for each SQLite connection;
+- `tune_postgres`: the planner's `random_page_cost` for each PostgreSQL connection;
+- `ping_idle_connections`: a pooled connection idle for DB_PING_IDLE_SECONDS is tested first;
+- `watch_transactions`: on PostgreSQL, BEGIN only before a transaction's first write
+  (PG_LAZY_BEGIN) and COMMIT for a request that only read (PG_COMMIT_READS). What counts as a
+  write is read from the statement SQLAlchemy runs (`is_plain_read`); a write the engine's
+  events do not see (a COPY on the driver's own cursor) calls `mark_written` first.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.elements import ColumnClause, TextClause
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.selectable import ForUpdateArg, SelectBase
+
+from app.core.extensions import db
+from app.core.signals import before_driver_write
+
+log = logging.getLogger(__name__)
+
+
+def register(app: Flask) -> None:
+    tune_postgres(app)
+    tune_sqlite(app)
+    ping_idle_connections(app)
+    watch_transactions(app)
+
+
+# --------------------------------------------------------------------------- new connections
+
+
+def tune_postgres(app: Flask) -> None:
+    """Planner settings for each new PostgreSQL connection (PG_RANDOM_PAGE_COST, default 1.1).
+
+    With PostgreSQL's default of 4 (for spinning disks) the planner prices the trigram index's
+    random reads so high that it scans every book for a search instead; 1.1 is the usual
+    value for SSDs.
+    """
+    cost = app.config.get("PG_RANDOM_PAGE_COST")
+    if not cost:
+        return
+    value = float(cost)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return
+
+    def on_connect(dbapi_connection, connection_record) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('random_page_cost', %s, false)", (str(value),))
+        dbapi_connection.commit()
+
+    sa.event.listen(engine, "connect", on_connect)
+
+
+def tune_sqlite(app: Flask) -> None:
+    """Pragmas for each new connection to a SQLite file (SQLITE_WAL, default on).
+
+    WAL lets readers run while one connection writes (several gunicorn workers, the mail
+    sender), and with `synchronous=NORMAL` a commit does not wait for fsync. An application
+    crash loses nothing; a power cut may lose the last commits but never corrupts the file
+    (SQLite's documentation). Foreign keys are enforced, as PostgreSQL always does.
+    """
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return
+    wal = app.config.get("SQLITE_WAL", True) and engine.url.database not in (None, "", ":memory:")
+
+    def on_connect(dbapi_connection, connection_record) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if wal:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    sa.event.listen(engine, "connect", on_connect)
+
+
+# --------------------------------------------------------------------------- the pool
+
+
+def ping_idle_connections(app: Flask) -> None:
+    """Test a pooled connection before use when it sat idle DB_PING_IDLE_SECONDS or longer.
+
+    SQLAlchemy's recipe for custom pessimistic disconnect handling: a checkout listener that
+    raises DisconnectionError makes the pool drop that connection and hand out another (a
+    new one if need be). Connections dropped by a database restart or an idle timeout are
+    caught, as with pool_pre_ping, without a round trip for each of the many checkouts a
+    busy server makes within seconds of each other. A negative value turns it off.
+    """
+    idle = float(app.config.get("DB_PING_IDLE_SECONDS", 10))
+    if idle < 0:
+        return
+    with app.app_context():
+        engine = db.engine
+
+    def on_checkin(dbapi_connection, connection_record) -> None:
+        connection_record.info["idle_since"] = time.monotonic()
+
+    def on_checkout(dbapi_connection, connection_record, connection_proxy) -> None:
+        since = connection_record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle:
+            return  # new, or in use a moment ago
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+            finally:
+                cursor.close()
+            dbapi_connection.rollback()  # end the transaction the driver may have begun
+        except Exception as exc:
+            raise sa.exc.DisconnectionError("pooled connection no longer usable") from exc
+
+    sa.event.listen(engine, "checkin", on_checkin)
+    sa.event.listen(engine, "checkout", on_checkout)
+
+
+# --------------------------------------------------------------------------- transactions
+
+WROTE = "bookstation.wrote"  # this transaction ran something other than a plain read
+UNBEGUN = "bookstation.unbegun"  # this transaction's BEGIN is put off until its first write
+
+# PostgreSQL functions a SELECT may call with a lasting effect (sequences, settings,
+# notifications, advisory locks), or whose value is fixed for the whole transaction (read
+# them inside it). Matched on the function's name, lower case.
+_EFFECT_FUNCTIONS = frozenset({"nextval", "setval", "set_config", "pg_notify", "now",
+                               "current_timestamp"})
+_EFFECT_NAME_PARTS = ("advisory", "txid_", "xact_id")
+
+# The same, and the locking clauses, for SQL written as text (`sa.text`, `exec_driver_sql`, a
+# literal column): the only statements whose meaning SQLAlchemy does not know. Upper case;
+# statements come with bound parameters, so no user text is searched here.
+_NOT_A_READ_TEXT = ("FOR UPDATE", "FOR NO KEY UPDATE", "FOR SHARE", "FOR KEY SHARE", " INTO ",
+                    "NEXTVAL(", "SETVAL(", "SET_CONFIG(", "PG_NOTIFY(", "ADVISORY", "NOW(",
+                    "CURRENT_TIMESTAMP", "TXID_", "XACT_ID")
+
+
+def is_plain_read(statement: sa.ClauseElement) -> bool:
+    """A SELECT (with its CTEs and subqueries, a UNION, a textual SELECT) that writes nothing
+    (no INSERT, UPDATE or DELETE in a CTE), locks no row (no `with_for_update()` anywhere in
+    it) and calls no function with a lasting effect; anything else (an INSERT, UPDATE or
+    DELETE, a SAVEPOINT, SET, DDL) is not. Read from the statement's structure; only the parts
+    written as SQL text are searched as text."""
+    if isinstance(statement, TextClause):
+        return _text_is_plain(statement.text, whole=True)
+    if not isinstance(statement, SelectBase):
+        return False
+    for element in visitors.iterate(statement):
+        if isinstance(element, ForUpdateArg | UpdateBase):
+            return False
+        if isinstance(element, FunctionElement) and _has_effect(element.name):
+            return False
+        if isinstance(element, TextClause) and not _text_is_plain(element.text):
+            return False
+        if isinstance(element, ColumnClause) and element.is_literal \
+                and not _text_is_plain(element.name):
+            return False
+    return True
+
+
+def _has_effect(name: str) -> bool:
+    name = name.lower()
+    return name in _EFFECT_FUNCTIONS or any(part in name for part in _EFFECT_NAME_PARTS)
+
+
+def _text_is_plain(sql: str, whole: bool = False) -> bool:
+    """SQL text with none of the words of `_NOT_A_READ_TEXT`; a `whole` statement must also
+    be a SELECT."""
+    text = sql.lstrip().upper()
+    return (not whole or text.startswith("SELECT")) and not any(
+        word in text for word in _NOT_A_READ_TEXT)
+
+
+_plain_reads: dict[str, bool] = {}  # SQLAlchemy reuses each compiled statement's string
+
+
+def _executes_plain_read(context, sql: str) -> bool:
+    """Whether the statement about to run is a plain read (`is_plain_read`), known by its SQL
+    string once classified. A statement SQLAlchemy did not compile (`exec_driver_sql`) is
+    judged by its text."""
+    known = _plain_reads.get(sql)
+    if known is None:
+        compiled = getattr(context, "compiled", None)
+        if compiled is None or compiled.statement is None:
+            known = _text_is_plain(sql, whole=True)
+        else:
+            known = not (context.isinsert or context.isupdate or context.isdelete) \
+                and is_plain_read(compiled.statement)
+        if len(_plain_reads) >= 5_000:
+            _plain_reads.clear()
+        _plain_reads[sql] = known
+    return known
+
+
+def mark_written(connection: sa.Connection) -> None:
+    """Call before a write the engine's events do not see (a COPY on the driver's own cursor):
+    begins the transaction now if it was put off (after the write, it would have committed on
+    its own), and notes that it wrote (watch_transactions)."""
+    if connection.info.get(UNBEGUN):
+        _begin_now(connection)
+    connection.info[WROTE] = True
+
+
+def _begin_now(connection: sa.Connection) -> None:
+    """psycopg sends BEGIN before the next statement once autocommit is off."""
+    connection.connection.driver_connection.autocommit = False
+    connection.info[UNBEGUN] = False
+
+
+def watch_transactions(app: Flask) -> None:
+    """On PostgreSQL: put off each transaction's BEGIN until it writes, and end a transaction
+    that only read with COMMIT. Both save what a read costs the database and the driver.
+
+    - **BEGIN on the first write** (`PG_LAZY_BEGIN`, default on). psycopg sends BEGIN as a
+      round trip of its own before a transaction's first statement, and the end of the
+      transaction is another; a page that only reads would pay two round trips for nothing.
+      So each transaction starts with the driver in autocommit, and before the first
+      statement that is not a plain read (`is_plain_read`: an INSERT, UPDATE, DELETE,
+      SAVEPOINT, SET, DDL, a SELECT with `with_for_update()` or a function with an effect; a
+      server-side cursor, execution option `stream_results`; or `mark_written`) autocommit
+      goes off, so BEGIN goes out just before it. This changes nothing a statement sees: at
+      READ COMMITTED, the isolation this app runs at, every statement takes a new snapshot
+      inside a transaction too. What differs: a read's table lock (ACCESS SHARE, which only
+      DDL waits for) ends with the statement, so a migration may commit between a request's
+      reads and its first write, as with any autocommit client; and a read that fails does
+      not abort what follows. Everything from the first write on is one transaction;
+      row locks (FOR UPDATE) are taken inside it. A connection under another isolation level
+      (the mail sender's AUTOCOMMIT, or a server whose default is not READ COMMITTED) is
+      left alone. At the end, COMMIT and ROLLBACK of a transaction never begun send nothing
+      (psycopg), and the connection goes back to the pool as the driver made it.
+    - **COMMIT for a read-only request** (`PG_COMMIT_READS`, default on; matters when BEGIN is
+      not put off). psycopg forgets every prepared statement at a ROLLBACK, and the session
+      ends each request it did not commit with one, so every request would plan its
+      statements anew. A request that raised nothing, holds no unflushed change and ran only
+      plain reads ends with COMMIT, the same as a ROLLBACK to the database; anything else
+      rolls back.
+    """
+    before_driver_write.connect(mark_written)  # a COPY (app.core.bulk) passes no engine event
+    lazy = app.config.get("PG_LAZY_BEGIN", True)
+    commit_reads = app.config.get("PG_COMMIT_READS", True)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql" or not (lazy or commit_reads):
+        return
+    from psycopg.pq import TransactionStatus
+
+    idle = TransactionStatus.IDLE
+
+    def on_begin(conn) -> None:
+        conn.info[WROTE] = False
+        if not lazy:
+            return
+        driver = conn.connection.driver_connection
+        if (conn.get_execution_options().get("isolation_level")
+                or conn.default_isolation_level != "READ COMMITTED"
+                or driver.info.transaction_status != idle):
+            conn.info[UNBEGUN] = False  # AUTOCOMMIT, or a level this is not written for
+            return
+        driver.autocommit = True
+        conn.info[UNBEGUN] = True
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        info = conn.info
+        if info.get(WROTE, True) and not info.get(UNBEGUN):
+            return
+        if not _executes_plain_read(context, statement) or (
+                context is not None and context.execution_options.get("stream_results")):
+            info[WROTE] = True
+            if info.get(UNBEGUN):
+                _begin_now(conn)
+
+    def on_end(conn) -> None:  # before the driver's COMMIT or ROLLBACK (nothing to send)
+        if conn.invalidated:  # the database dropped it: the pool discards it
+            return
+        if conn.info.get(UNBEGUN):
+            try:
+                _begin_now(conn)
+            except Exception:  # not idle after all: never hand this connection out again
+                log.warning("could not end autocommit; dropping the connection", exc_info=True)
+                conn.invalidate()
+
+    def on_checkin(dbapi_connection, connection_record) -> None:
+        if dbapi_connection is not None and connection_record.info.get(UNBEGUN):
+            try:  # ended without a commit or rollback event
+                dbapi_connection.autocommit = False
+                connection_record.info[UNBEGUN] = False
+            except Exception:
+                log.warning("could not end autocommit; dropping the connection", exc_info=True)
+                connection_record.invalidate()
+
+    sa.event.listen(engine, "begin", on_begin)
+    sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    if lazy:
+        sa.event.listen(engine, "commit", on_end)
+        sa.event.listen(engine, "rollback", on_end)
+        sa.event.listen(engine, "checkin", on_checkin)
+    if commit_reads:
+        app.teardown_request(_commit_reads)
+
+
+def _commit_reads(exc: BaseException | None) -> None:
+    if exc is not None:
+        return
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    try:
+        info = session.connection().info
+        if info.get(WROTE, True) or info.get(UNBEGUN):
+            return  # a write rolls back; a transaction never begun has nothing to end
+        session.commit()
+    except SQLAlchemyError:  # the session's own teardown rolls back and closes
+        log.warning("could not end a read-only transaction with COMMIT", exc_info=True)

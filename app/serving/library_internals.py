@@ -1,0 +1,110 @@
+"""Every place where the app relies on a library's private internals, kept in this one module.
+
+Each is here because the public API has no equivalent at a cost the serving path can bear:
+
+- **Flask** keeps flashed messages in the session under `FLASHES_KEY`; the page cache and the
+  front door look for them without taking them out (Flask's `get_flashed_messages()` would).
+- **Flask-Login** keeps the logged-in member in the session under `LOGGED_IN_KEY`; the front
+  door, which answers before Flask, tells a member from a visitor by it without loading anyone.
+- **Flask-WTF**: `generate_csrf()` keeps the request's signed token on `g` under the field's
+  name (`request_csrf_token`, `put_request_csrf_token`): the page cache puts a marker there
+  while it renders a shared page. Its token is the session's raw token signed with
+  itsdangerous under `CSRF_SALT` (`csrf_signer`, `new_raw_csrf_token`): the front door issues
+  one outside a request, as `generate_csrf()` would inside it.
+- **Flask-Compress**: its choice of encoding and its compression with the app's settings
+  (`choose_encoding`, `compress_body`), for the pages the front door answers.
+- **Flask-Limiter**: its per-request hook (`limit_only_where_decorated`).
+
+Each library is pinned (==) in requirements.txt, and tests/unit/test_library_internals.py checks
+against the installed version that every internal used here still exists and behaves as
+relied on, so an upgrade that changes one fails there rather than in production.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from flask import Flask, g
+from flask_compress.flask_compress import _choose_algorithm, _compress_data
+from itsdangerous import URLSafeTimedSerializer
+
+# --------------------------------------------------------------------------- Flask
+
+#: The session key under which `flask.flash()` keeps messages until they are shown.
+FLASHES_KEY = "_flashes"
+
+# --------------------------------------------------------------------------- Flask-Login
+
+#: The session key under which `flask_login.login_user()` keeps the logged-in user's id.
+LOGGED_IN_KEY = "_user_id"
+
+# --------------------------------------------------------------------------- Flask-WTF
+
+#: The salt of Flask-WTF's token serializer (`flask_wtf.csrf.generate_csrf`).
+CSRF_SALT = "wtf-csrf-token"
+
+
+def csrf_field_name(config) -> str:
+    """Where Flask-WTF keeps the raw token in the session and the signed one on `g`."""
+    return config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
+def csrf_signer(app: Flask) -> URLSafeTimedSerializer:
+    """The serializer `generate_csrf()` signs the session's raw token with."""
+    return URLSafeTimedSerializer(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key,
+                                  salt=CSRF_SALT)
+
+
+def new_raw_csrf_token() -> str:
+    """A new raw token for a session that has none, as `generate_csrf()` makes it."""
+    return hashlib.sha1(os.urandom(64)).hexdigest()
+
+
+def request_csrf_token(field: str) -> str | None:
+    """The signed token `generate_csrf()` issued in this request, if any (it returns this one
+    for the rest of the request)."""
+    return g.get(field)
+
+
+def put_request_csrf_token(field: str, token: str | None) -> str | None:
+    """Make `generate_csrf()` return `token` for the rest of the request (None: issue its own
+    again). Returns the token it held before."""
+    before = g.pop(field, None)
+    if token is not None:
+        setattr(g, field, token)
+    return before
+
+
+# --------------------------------------------------------------------------- Flask-Compress
+
+
+def choose_encoding(algorithms: tuple[str, ...], accept_encoding: str) -> str | None:
+    """The encoding Flask-Compress picks among `algorithms` for this Accept-Encoding."""
+    return _choose_algorithm(algorithms, accept_encoding)
+
+
+def compress_body(app: Flask, data: bytes, algorithm: str) -> bytes:
+    """`data` compressed as Flask-Compress does, with the app's COMPRESS_* settings."""
+    return _compress_data(app, data, algorithm)
+
+
+# --------------------------------------------------------------------------- Flask-Limiter
+
+
+def limit_only_where_decorated(app: Flask, limiter) -> None:
+    """Drop Flask-Limiter's per-request hook when nothing needs it.
+
+    The hook checks every request for limits on the whole app or on a blueprint, and for meta
+    limits (a client refused everywhere after many breaches); a view's own limit (log-in,
+    password reset, a visitor's demand) is checked by its decorator. The shop sets none of the
+    first kind, so the hook goes unless such a limit is set up. (With RATELIMIT_ENABLED off
+    the hook was never installed.)"""
+    manager = limiter.limit_manager  # what init_app and any @limiter.limit(bp) set up
+    if getattr(limiter, "_meta_limits", True) or any(
+            getattr(manager, kind, True)
+            for kind in ("_default_limits", "_application_limits", "_blueprint_limits")):
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)

@@ -1,0 +1,158 @@
+"""What the page cache keeps and the front door reads: shared between the two, and importing
+neither, so that each imports only this.
+
+- **Pages** are kept in the shared cache (app.serving.caching) under keys of the page cache's
+  making, each as `(generation, html)`: a page is current only while `GENERATION_KEY` holds
+  its generation (`current_page`).
+- **The URL index**: which URL, in which language, is the page at which key, and until when.
+  The page cache records each page it serves (`record`); the front door, when installed,
+  opens the index (`open_index`) and answers from it.
+- **Holes**: a shared page is rendered with markers where each reader's CSRF token and header
+  go (`holes`), filled in per request (`fill_holes`).
+- **Kept fragments**: HTML that follows only from a key, rendered once per process (`kept`),
+  among them the header's account links per language, kind of reader and cart size
+  (`NAVS`, `nav_key`, `visitor_nav`).
+- **The cart count** the header is kept by: the shop's cart plugs in how to count
+  (`set_cart_count`); serving knows no cart.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable, Hashable, MutableMapping
+
+from flask import Flask, current_app
+from markupsafe import Markup
+
+from app.serving import caching
+
+# --------------------------------------------------------------------------- pages
+
+GENERATION_KEY = "page:generation"
+
+
+def current_page(key: str) -> tuple[str | None, str | None]:
+    """(the current generation or None, the page at `key` if rendered in it, else None), in
+    one cache round trip."""
+    generation, entry = caching.lookup_many(GENERATION_KEY, key)
+    if not isinstance(generation, str):
+        return None, None
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation \
+            and isinstance(entry[1], str):
+        return generation, entry[1]
+    return generation, None
+
+
+def store_page(key: str, generation: str, html: str, seconds: int) -> None:
+    caching.store(key, (generation, html), seconds)
+
+
+# --------------------------------------------------------------------------- the URL index
+
+#: The request's index key (script root, path, query string), left in the WSGI environ by the
+#: front door for `record()`.
+ENVIRON_KEY = "bookstation.front_door"
+_INDEX = "bookstation.page_index"
+INDEX_KEPT = 20_000  # URLs remembered per process; the index is cleared when it fills
+
+Index = dict[tuple[str, str, str], dict[str, tuple[str, float]]]
+
+
+def open_index(app: Flask) -> Index:
+    """The app's URL index, {url: {locale: (cache key, expires on time.monotonic())}},
+    recorded from now on."""
+    return app.extensions.setdefault(_INDEX, {})
+
+
+def record(environ: dict, locale: str, key: str, seconds: int) -> None:
+    """This request's URL in `locale` is the page at `key` for `seconds` (when the front door
+    opened the index and marked the request)."""
+    url = environ.get(ENVIRON_KEY)
+    index = current_app.extensions.get(_INDEX)
+    if url is None or index is None:
+        return
+    if len(index) >= INDEX_KEPT and url not in index:
+        index.clear()
+    index.setdefault(url, {})[locale] = (key, time.monotonic() + seconds)
+
+
+# --------------------------------------------------------------------------- holes
+
+
+def holes(app: Flask | None = None) -> tuple[str, str]:
+    """(the CSRF token's marker, the header's marker), derived from the secret key: a visitor
+    cannot type one into a page (say, in a search query) to have someone else's token written
+    there."""
+    app = app or current_app
+    found = app.extensions.get("bookstation.page_holes")
+    if found is None:
+        secret = app.secret_key
+        tag = hmac.new(secret.encode() if isinstance(secret, str) else secret,
+                       b"page-cache-holes", "sha256").hexdigest()[:16]
+        found = app.extensions["bookstation.page_holes"] = (
+            f"\x1ecsrf:{tag}\x1e", f"\x1eaccount:{tag}\x1e")
+    return found
+
+
+def has_csrf_hole(app: Flask, html: str) -> bool:
+    return holes(app)[0] in html
+
+
+def fill_holes(app: Flask, html: str, nav: str, token: str) -> str:
+    """`html` with its header hole holding `nav` and its CSRF holes `token`."""
+    csrf_hole, account_hole = holes(app)
+    return html.replace(account_hole, nav, 1).replace(csrf_hole, token)
+
+
+# --------------------------------------------------------------------------- kept fragments
+
+_KEPT = "bookstation.kept."  # app.extensions[_KEPT + name]: one dict per kind of fragment
+
+
+def kept(name: str, key: Hashable, render: Callable[[], str], limit: int = 256) -> Markup:
+    """HTML that follows only from `key`, rendered once per process and kept under `name`
+    (at most `limit` keys; the lot is dropped when full). For fragments the same for many
+    readers: the header's account links, the admin sidebar, filter forms, category links."""
+    store = current_app.extensions.setdefault(_KEPT + name, {})
+    html = store.get(key)
+    if html is None:
+        if len(store) >= limit:
+            store.clear()
+        html = store[key] = Markup(render())
+    return html
+
+
+NAVS = "navs"  # the header's account links, kept per nav_key()
+NAVS_KEPT = 256
+
+
+def nav_key(locale: str, cart_count: int, reader: str | None = None) -> tuple:
+    """The key of the header's account links: language, cart size and, for a logged-in
+    reader, "member" or "staff" (None: a visitor)."""
+    return (locale, cart_count) if reader is None else (locale, reader, cart_count)
+
+
+def visitor_nav(app: Flask, locale: str, cart_count: int) -> str | None:
+    """A visitor's header links as kept by a page served through Flask, or None if none yet."""
+    return app.extensions.get(_KEPT + NAVS, {}).get(nav_key(locale, cart_count))
+
+
+# --------------------------------------------------------------------------- the cart count
+
+#: count(member, session) -> copies in the reader's cart.
+CartCount = Callable[[object | None, MutableMapping], int]
+_CART_COUNT = "bookstation.cart_count"
+
+
+def set_cart_count(app: Flask, count: CartCount) -> None:
+    """Plug in the header's cart badge: `count(member, session)` is the number of copies in
+    the reader's cart, `member` the logged-in member or None for a visitor, `session` the
+    Flask session. For a visitor it must read only the session: the front door calls it
+    before Flask, outside any request or app context. Without it the badge shows 0."""
+    app.extensions[_CART_COUNT] = count
+
+
+def cart_count(app: Flask, member: object | None, session: MutableMapping) -> int:
+    count = app.extensions.get(_CART_COUNT)
+    return 0 if count is None else count(member, session)

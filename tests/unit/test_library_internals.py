@@ -1,0 +1,310 @@
+"""The libraries' private internals the app relies on still exist and behave as relied on.
+
+app.serving.library_internals holds every use of them (Flask, Flask-Login, Flask-WTF with
+itsdangerous, Flask-Compress, Flask-Limiter); app.mail.outbox writes the outbox's messages
+through Flask-Mail's message and connection objects. These tests run against the installed
+libraries, on bare Flask apps, so an upgrade that changes one of them fails here rather than
+in production. Each such library is pinned (==) in requirements.txt."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import smtplib
+import zlib
+from pathlib import Path
+
+import pytest
+from flask import Flask, flash, get_flashed_messages, session
+from flask_compress import Compress
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, login_user
+from flask_mail import Mail, Message, email_dispatched
+from flask_wtf.csrf import CSRFProtect, generate_csrf, validate_csrf
+
+from app.serving import library_internals as internals
+
+ROOT = Path(__file__).resolve().parents[2]
+PINNED = ("Flask", "Flask-Login", "Flask-WTF", "itsdangerous", "Flask-Compress", "Flask-Limiter",
+          "Flask-Mail", "brotli")
+
+
+def _app(**config) -> Flask:
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="internals", TESTING=True, **config)
+    return app
+
+
+def test_every_library_relied_on_is_pinned_to_one_version():
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        match = re.match(r"([A-Za-z0-9_.\-\[\]]+)\s*==\s*(\S+)", line)
+        if match:
+            pins[match.group(1).split("[")[0].lower()] = match.group(2)
+
+    assert {name.lower() for name in PINNED} <= set(pins)
+
+
+# --------------------------------------------------------------------------- Flask
+
+
+def test_flask_keeps_flashed_messages_in_the_session_under_flashes_key():
+    app = _app()
+    with app.test_request_context():
+        flash("Saved.", "success")
+
+        assert session[internals.FLASHES_KEY] == [("success", "Saved.")]
+        assert get_flashed_messages() == ["Saved."]
+        assert internals.FLASHES_KEY not in session
+
+
+# --------------------------------------------------------------------------- Flask-Login
+
+
+class _User(UserMixin):
+    id = "42"
+
+
+def test_flask_login_keeps_the_logged_in_user_under_logged_in_key():
+    app = _app()
+    LoginManager(app).user_loader(lambda user_id: None)
+    with app.test_request_context():
+        assert internals.LOGGED_IN_KEY not in session
+
+        login_user(_User())
+
+        assert session[internals.LOGGED_IN_KEY] == "42"
+
+
+# --------------------------------------------------------------------------- Flask-WTF
+
+
+@pytest.fixture
+def csrf_app() -> Flask:
+    app = _app(WTF_CSRF_ENABLED=True)
+    CSRFProtect(app)
+    return app
+
+
+@pytest.mark.parametrize("field", ["csrf_token", "other_name"])
+def test_generate_csrf_keeps_the_requests_token_where_the_page_cache_puts_its_marker(field):
+    app = _app(WTF_CSRF_FIELD_NAME=field) if field != "csrf_token" else _app()
+    assert internals.csrf_field_name(app.config) == field
+    with app.test_request_context():
+        assert internals.request_csrf_token(field) is None
+        issued = generate_csrf()
+        assert internals.request_csrf_token(field) == issued
+        assert session[field]  # the raw token, in the session under the same name
+
+        before = internals.put_request_csrf_token(field, "MARKER")
+        assert before == issued
+        assert generate_csrf() == "MARKER"
+
+        internals.put_request_csrf_token(field, None)
+        assert generate_csrf() == issued  # signed again from the same raw token
+        assert internals.request_csrf_token(field) == issued
+
+
+def test_a_token_signed_outside_a_request_is_one_flask_wtf_accepts(csrf_app):
+    raw = internals.new_raw_csrf_token()
+    token = internals.csrf_signer(csrf_app).dumps(raw)
+
+    with csrf_app.test_request_context():
+        session[internals.csrf_field_name(csrf_app.config)] = raw
+        validate_csrf(token)  # raises ValidationError if the format or salt changed
+
+
+def test_a_new_raw_token_has_the_shape_flask_wtf_gives_one(csrf_app):
+    with csrf_app.test_request_context():
+        generate_csrf()
+        theirs = session["csrf_token"]
+
+    ours = internals.new_raw_csrf_token()
+
+    assert re.fullmatch(r"[0-9a-f]{40}", theirs) and re.fullmatch(r"[0-9a-f]{40}", ours)
+    assert ours != internals.new_raw_csrf_token()
+
+
+def test_the_signer_uses_wtf_csrf_secret_key_when_set():
+    app = _app(WTF_CSRF_SECRET_KEY="a different secret")
+    CSRFProtect(app)
+    raw = internals.new_raw_csrf_token()
+    token = internals.csrf_signer(app).dumps(raw)
+
+    with app.test_request_context():
+        session["csrf_token"] = raw
+        validate_csrf(token)
+
+
+# --------------------------------------------------------------------------- Flask-Compress
+
+PAGE = "<p>" + "A page long enough to be compressed. " * 40 + "</p>"
+ACCEPT = ["gzip", "deflate", "br", "zstd", "gzip, deflate, br, zstd", "gzip, br",
+          "br;q=0.5, gzip;q=1.0", "identity", "*", "", "compress", "gzip;q=0, deflate"]
+
+
+@pytest.fixture
+def compressed_app():
+    app = _app()
+    compress = Compress(app)
+
+    @app.get("/")
+    def page():
+        return PAGE
+
+    return app, compress
+
+
+@pytest.mark.parametrize("accept", ACCEPT)
+def test_the_encoding_chosen_is_the_one_flask_compress_sends(compressed_app, accept):
+    app, compress = compressed_app
+
+    response = app.test_client().get("/", headers={"Accept-Encoding": accept})
+
+    chosen = internals.choose_encoding(compress.enabled_algorithms, accept)
+    assert response.headers.get("Content-Encoding") == chosen
+
+
+def _decompress(data: bytes, algorithm: str) -> bytes:
+    if algorithm == "gzip":
+        return gzip.decompress(data)
+    if algorithm == "deflate":
+        return zlib.decompress(data)
+    if algorithm == "br":
+        import brotli
+
+        return brotli.decompress(data)
+    from flask_compress.compat import compression
+
+    return compression.zstd.decompress(data)
+
+
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate", "br", "zstd"])
+def test_a_body_compressed_here_is_what_flask_compress_sends(compressed_app, algorithm):
+    app, _compress = compressed_app
+    sent = app.test_client().get("/", headers={"Accept-Encoding": algorithm}).get_data()
+
+    ours = internals.compress_body(app, PAGE.encode(), algorithm)
+
+    assert _decompress(ours, algorithm) == _decompress(sent, algorithm) == PAGE.encode()
+    if algorithm != "gzip":  # gzip's header carries the time it was written
+        assert ours == sent
+
+
+# --------------------------------------------------------------------------- Flask-Limiter
+
+
+def _limited_app(limiter: Limiter) -> Flask:
+    app = _app(RATELIMIT_STORAGE_URI="memory://")
+    limiter.init_app(app)
+
+    @app.get("/open")
+    def open_page():
+        return "open"
+
+    return app
+
+
+def test_flask_limiter_checks_every_request_in_the_hook_that_is_dropped():
+    limiter = Limiter(key_func=get_remote_address, default_limits=[])
+    app = _limited_app(limiter)
+    assert limiter._check_request_limit in app.before_request_funcs[None]
+    for name in ("_default_limits", "_application_limits", "_blueprint_limits"):
+        assert hasattr(limiter.limit_manager, name)
+    assert hasattr(limiter, "_meta_limits")
+
+    internals.limit_only_where_decorated(app, limiter)
+
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
+
+
+@pytest.mark.parametrize("limits", [dict(default_limits=["1 per minute"]),
+                                    dict(application_limits=["1 per minute"]),
+                                    dict(meta_limits=["1 per minute"])])
+def test_a_limit_on_every_request_keeps_the_hook(limits):
+    limiter = Limiter(key_func=get_remote_address, **({"default_limits": []} | limits))
+    app = _limited_app(limiter)
+
+    internals.limit_only_where_decorated(app, limiter)
+
+    assert limiter._check_request_limit in app.before_request_funcs[None]
+
+
+def test_a_limit_on_a_blueprint_keeps_the_hook():
+    from flask import Blueprint
+
+    limiter = Limiter(key_func=get_remote_address, default_limits=[])
+    app = _limited_app(limiter)
+    bp = Blueprint("limited", __name__)
+
+    @bp.get("/limited")
+    def limited():
+        return "limited"
+
+    limiter.limit("1 per minute")(bp)
+    app.register_blueprint(bp)
+
+    internals.limit_only_where_decorated(app, limiter)
+
+    assert limiter._check_request_limit in app.before_request_funcs[None]
+    client = app.test_client()
+    assert [client.get("/limited").status_code for _ in range(2)] == [200, 429]
+
+
+# --------------------------------------------------------------------------- Flask-Mail
+
+
+def test_the_message_attributes_the_outbox_reads_are_flask_mails():
+    msg = Message(subject="Hello", recipients=["reader@example.test"], body="text",
+                  html="<p>html</p>", sender="shop@example.test",
+                  extra_headers={"List-Unsubscribe": "<https://shop.example/u>"})
+    msg.msgId = "<fixed@bookstation.mail>"
+
+    assert msg.alts == {"html": "<p>html</p>"}
+    assert msg.send_to == {"reader@example.test"}
+    assert (msg.attachments, msg.cc, msg.bcc, msg.reply_to) == ([], [], [], None)
+    assert (msg.mail_options, msg.rcpt_options) == ([], [])
+    assert msg.extra_headers == {"List-Unsubscribe": "<https://shop.example/u>"}
+    app = _app()
+    Mail(app)
+    with app.app_context():
+        assert b"Message-ID: <fixed@bookstation.mail>" in msg.as_bytes()
+    assert not msg.has_bad_headers()
+    assert Message(subject="a\nb", recipients=["x@example.test"],
+                   sender="shop@example.test").has_bad_headers()
+
+
+def test_the_outbox_sends_over_flask_mails_connection_as_flask_mail_does(smtp_inbox):
+    from app.mail.outbox import _send
+
+    app = _app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_inbox.port, MAIL_SUPPRESS_SEND=False,
+               MAIL_DEFAULT_SENDER="Shop <shop@example.test>")
+    mail = Mail(app)
+    dispatched = []
+
+    def on_dispatched(sender, message):
+        dispatched.append(message.subject)
+
+    email_dispatched.connect(on_dispatched, app)
+
+    def message(subject: str) -> Message:
+        return Message(subject=subject, recipients=["Reader <reader@example.test>"], body="b",
+                       sender="Shop <shop@example.test>")
+
+    with app.app_context(), mail.connect() as connection:
+        assert isinstance(connection.host, smtplib.SMTP)
+        connection.send(message("by Flask-Mail"))
+        _send(connection, message("by the outbox"))
+
+    (theirs_from, theirs_to, _), (ours_from, ours_to, _) = smtp_inbox.messages
+    assert (ours_from, ours_to) == (theirs_from, theirs_to)
+    assert dispatched == ["by Flask-Mail", "by the outbox"]
+
+
+def test_flask_mails_connection_has_no_host_when_sending_is_suppressed():
+    app = _app(MAIL_SUPPRESS_SEND=True)
+    mail = Mail(app)
+
+    with app.app_context(), mail.connect() as connection:
+        assert connection.host is None
