@@ -20,7 +20,7 @@ decides nothing the cache does not already know, and it cost three times a bare-
   session cookie (Flask's own session interface writes it) and the same compression
   (Flask-Compress's own choice and settings).
 
-tests/web/test_front_door.py holds it to the Flask path: same page, a token that posts.
+tests/serving/test_front_door.py holds it to the Flask path: same page, a token that posts.
 FRONT_DOOR = False turns it off.
 """
 
