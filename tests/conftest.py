@@ -19,7 +19,14 @@ from app import create_app
 from app.catalog import search_index
 from app.core.extensions import db
 from config import TestConfig
-from tests.factories import DEFAULT_PASSWORD, make_staff
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    make_book,
+    make_category,
+    make_demand,
+    make_member,
+    make_staff,
+)
 from tests.helpers import Inbox, empty_every_table, free_port, smtp_server
 from tests.pages import log_in, post_login
 
@@ -219,3 +226,28 @@ def pg_app(request, pg_schema, app_config):
     yield app
     with app.app_context():
         empty_every_table()
+
+
+def pytest_collection_modifyitems(items):
+    """Kind markers, from what a test uses: `pg` for PostgreSQL, `mail` for the SMTP server
+    (`browser` is set by tests/browser). Select with -m, e.g. `pytest -m "not pg"`."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if "pg_url" in names:
+            item.add_marker(pytest.mark.pg)
+        if "smtp_inbox" in names:
+            item.add_marker(pytest.mark.mail)
+
+
+@pytest.fixture
+def shelf(app) -> dict:
+    """A shelf of three books in stock and one sold out that a member (Rosa Reader) asked for."""
+    with app.app_context():
+        fiction = make_category(slug="fiction", name="Fiction")
+        books = [make_book(title=f"Cached tale {n}", category=fiction, stock_on_hand=5)
+                 for n in range(3)]
+        out = make_book(title="Sold out tale", category=fiction, stock_on_hand=0)
+        member = make_member(email="reader@example.test", name="Rosa Reader")
+        make_demand(member=member, book=out)
+        db.session.commit()
+        return {"book": books[0].id, "out": out.id}

@@ -163,3 +163,47 @@ def empty_every_table() -> None:
     with db.engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     db.engine.dispose()
+
+
+# --------------------------------------------------------------------------- statements
+
+
+@contextmanager
+def counting_statements(app):
+    """Count every SQL statement the app's engine runs inside the block."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def plans_of(app, action) -> list[str]:
+    """Run `action` in an app context; return the query plan of every SELECT it ran."""
+    statements: list[tuple[str, object]] = []
+
+    def grab(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", grab)
+        try:
+            action()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", grab)
+        prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        plans = []
+        with engine.connect() as conn:
+            for statement, parameters in statements:
+                if statement.lstrip().upper().startswith("SELECT"):
+                    rows = conn.exec_driver_sql(prefix + statement, parameters).fetchall()
+                    plans.append("\n".join(str(row[-1]) for row in rows))
+        return plans

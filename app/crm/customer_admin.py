@@ -256,7 +256,7 @@ def _when(value: datetime | None) -> str | None:
 
 # What the subject access export holds, column by column: every column that points at a member
 # (a foreign key to member.id, or a column named member_id or *email) is either exported, in the
-# named section, or left out for the stated reason. tests/integration/test_member_data_export.py
+# named section, or left out for the stated reason. tests/crm/test_member_data_export.py
 # reads the schema and fails when a table holds such a column that neither list names.
 EXPORT_COVERED = {
     "member.email": "profile",

@@ -19,7 +19,7 @@ the app, answers such a request itself:
   (Flask-Compress's own choice and settings). What it needs of those libraries beyond their
   public API is in app.serving.library_internals.
 
-tests/web/test_front_door.py holds it to the Flask path: same page, a token that posts.
+tests/serving/test_front_door.py holds it to the Flask path: same page, a token that posts.
 FRONT_DOOR = False turns it off.
 """
 

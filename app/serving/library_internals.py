@@ -15,7 +15,7 @@ Each is here because the public API has no equivalent at a cost the serving path
   (`choose_encoding`, `compress_body`), for the pages the front door answers.
 - **Flask-Limiter**: its per-request hook (`limit_only_where_decorated`).
 
-Each library is pinned (==) in requirements.txt, and tests/unit/test_library_internals.py checks
+Each library is pinned (==) in requirements.txt, and tests/serving/test_library_internals.py checks
 against the installed version that every internal used here still exists and behaves as
 relied on, so an upgrade that changes one fails there rather than in production.
 """

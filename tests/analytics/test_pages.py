@@ -1,6 +1,6 @@
 """The analysis pages: staff read the snapshot, only an admin recomputes (POST with CSRF), the
 command fills the snapshot. Anonymous visitors and members are refused by the URL-map walk in
-tests/web/test_admin_access.py."""
+tests/admin/test_admin_access.py."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from tests.factories import (
     make_placed_order,
     make_staff,
 )
+from tests.helpers import counting_statements
 from tests.pages import csrf_token as _csrf_token
 from tests.pages import log_in as _login
-from tests.web.test_shop_query_counts import counting_statements
 
 PAGES = ["/admin/analytics", "/admin/analytics/migration",
          "/admin/analytics/segments/champions", "/admin/analytics/segments/prospect"]
