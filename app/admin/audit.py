@@ -21,7 +21,7 @@ from app.core.audit.models import AuditEntry
 from app.core.audit.record import record as audit_record
 from app.core.exports import csv_response
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 FILTER_ARGS = ("actor", "action", "target_type", "target_id", "date_from", "date_to")
 

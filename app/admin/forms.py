@@ -26,8 +26,8 @@ from wtforms.validators import (
 
 from app.catalog import isbn as isbn_rules
 from app.core.forms import AppForm, DecimalInput
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import CENT
-from app.core.web import lazy_gettext as _l
 from app.mail.models import MailStatus
 from app.ordering.models import OrderStatus
 from app.ordering.orders import STATUS_LABELS

@@ -44,9 +44,9 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import from_cents, round_money
-from app.core.web import external_url
-from app.core.web import lazy_gettext as _l
+from app.core.urls import external_url
 from app.mail import outbox as mail_service
 from app.membership.models import Member
 from app.ordering import definitions

@@ -17,7 +17,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput, NotFound
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.crm.models import Interaction, InteractionKind
 from app.membership.models import Member
 

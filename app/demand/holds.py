@@ -38,7 +38,8 @@ from sqlalchemy.dialects import postgresql
 from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.core.web import external_url, when
+from app.core.formatting import when
+from app.core.urls import external_url
 from app.demand import unsubscribe
 from app.demand.models import Demand, DemandStatus, Hold, HoldStatus
 from app.grades.models import Tier

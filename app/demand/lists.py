@@ -37,7 +37,7 @@ from app.core.errors import DomainError, InvalidInput, NotFound
 from app.core.extensions import db
 from app.core.paging import PagerMixin
 from app.core.text import contains_pattern, fold
-from app.core.web import external_url
+from app.core.urls import external_url
 from app.demand import holds
 from app.demand.models import Demand, DemandStatus, Hold, HoldStatus
 from app.mail.outbox import enqueue

@@ -28,7 +28,7 @@ from itsdangerous.encoding import base64_encode, int_to_bytes
 from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.core.extensions import db
-from app.core.web import external_url
+from app.core.urls import external_url
 from app.demand.models import Demand, DemandStatus
 from app.mail import outbox as mail_service
 from app.membership.models import Member

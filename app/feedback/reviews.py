@@ -36,7 +36,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
-from app.core.web import external_url
+from app.core.urls import external_url
 from app.feedback.models import COMMENT_MAX, REVIEW_TEXT_MAX, Review, ReviewStatus, SurveyResponse
 from app.mail import outbox as mail_service
 from app.mail.models import OutboxMail

@@ -43,10 +43,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput, NotFound
 from app.core.extensions import db
+from app.core.formatting import money
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import from_cents, to_cents
 from app.core.text import contains_pattern
-from app.core.web import external_url, loaded_discount_rate, money
-from app.core.web import lazy_gettext as _l
+from app.core.urls import external_url
+from app.core.web import loaded_discount_rate
 from app.grades import grading
 from app.grades.grading import Demotion, Problem, Standing, TierRule
 from app.grades.models import GradeChange, GradeReason, Tier

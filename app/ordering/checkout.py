@@ -43,7 +43,7 @@ from app.catalog.models import Book
 from app.core.db import UTCDateTime, utcnow
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
-from app.core.web import external_url
+from app.core.urls import external_url
 from app.crm import customers
 from app.demand import holds
 from app.grades import tiers

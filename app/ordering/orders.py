@@ -17,7 +17,7 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.crm import customers
 from app.feedback import reviews
 from app.grades import tiers

@@ -39,7 +39,7 @@ from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request, Response
 
 from app.core.extensions import compress
-from app.core.web import visitor_locale
+from app.core.i18n import visitor_locale
 from app.ordering import cart as cart_service
 from app.serving import caching, page_cache
 

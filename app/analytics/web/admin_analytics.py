@@ -21,8 +21,8 @@ from app.analytics.snapshots import member_summary
 from app.core.audit import record as audit
 from app.core.extensions import db
 from app.core.forms import AppForm
+from app.core.i18n import lazy_gettext as _l
 from app.core.paging import PagerMixin
-from app.core.web import lazy_gettext as _l
 from app.crm import customers
 
 AT_RISK_LIST = 50

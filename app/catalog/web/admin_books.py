@@ -22,8 +22,8 @@ from app.catalog.models import Book, Category
 from app.catalog.web.views import forget_catalog
 from app.core.audit import record as audit
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.core.text import contains_pattern, fold
-from app.core.web import lazy_gettext as _l
 from app.demand.models import Demand
 
 SORTS = {

@@ -12,8 +12,8 @@ from decimal import Decimal
 from wtforms import BooleanField, Form, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import parse_money
-from app.core.web import lazy_gettext as _l
 
 SEARCH_SORTS = [
     SelectChoice("relevance", _l("Relevance")),

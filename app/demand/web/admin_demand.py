@@ -23,7 +23,7 @@ from app.core.audit import record as audit
 from app.core.errors import DomainError, NotFound
 from app.core.exports import csv_response
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.demand import lists as demand_service
 from app.demand.stock import find_book
 

@@ -15,7 +15,7 @@ from app.catalog.web.views import forget_catalog
 from app.core.audit import record as audit
 from app.core.errors import NotFound
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.demand import stock as stock_service
 
 

@@ -18,7 +18,7 @@ def _register_send_checks(state) -> None:
 
 def _register_crm_hooks() -> None:
     """The customer record's "Reviews and feedback" panel, and erasure of what they wrote."""
-    from app.core.web import lazy_gettext as _l
+    from app.core.i18n import lazy_gettext as _l
     from app.crm import customer_admin, customers
     from app.feedback import reviews
     from app.feedback.web.admin_reviews import STATUS_LABELS

@@ -35,12 +35,12 @@ from app.core.audit import record as audit
 from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.forms import AppForm, DecimalInput
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import CENT
-from app.core.web import lazy_gettext as _l
-from app.core.web import tier_label
 from app.grades import grading
 from app.grades import tiers as tier_rules
 from app.grades.grading import TierRule
+from app.grades.labels import tier_label
 from app.membership.models import Member
 
 BLANK_ROWS = 2  # empty rows offered under the table for new tiers

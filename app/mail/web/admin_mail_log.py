@@ -29,9 +29,9 @@ from app.admin.forms import MAIL_STATUS_LABELS, ActionForm, MailFilterForm
 from app.core.audit import record as audit
 from app.core.errors import DomainError
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.core.paging import PagerMixin
 from app.core.text import contains_pattern
-from app.core.web import lazy_gettext as _l
 from app.mail import outbox as mail_service
 from app.mail.models import MailStatus, OutboxMail
 

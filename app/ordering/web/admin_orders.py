@@ -22,7 +22,7 @@ from app.admin.forms import OrderFilterForm, OrderStatusForm
 from app.core.audit import record as audit
 from app.core.exports import csv_response
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.crm import customer_admin, customers
 from app.grades import tiers
 from app.membership.models import Member
