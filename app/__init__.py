@@ -19,7 +19,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
         app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
 
     from app import cli
-    from app.core import errors, i18n, web
+    from app.core import errors, i18n
     from app.core.extensions import (
         babel,
         cache,
@@ -30,6 +30,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
         login_manager,
         mail,
     )
+    from app.membership.login import register_login
     from app.serving import assets, front_door, observability, page_cache, security_headers
     from app.serving.templating import register_template_helpers
 
@@ -52,7 +53,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     from app.core.security import install_url_converters
 
     install_url_converters(app)  # before the blueprints add their routes
-    web.register_login(app)
+    register_login(app)
     register_template_helpers(app)
     _register_blueprints(app)
     errors.register_error_handlers(app)

@@ -42,7 +42,6 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.web import loaded_cart_count
 from app.ordering import cart as cart_service
 from app.serving import caching, front_door
 
@@ -216,7 +215,7 @@ def _cart_count() -> int:
     try:
         member = current_user if current_user.is_authenticated else None
         if member is not None:
-            loaded = loaded_cart_count(member.id)
+            loaded = member.loaded_cart_count  # read with the member on a GET, else None
             if loaded is not None:
                 return loaded
         return cart_service.count(member, session)
