@@ -378,7 +378,7 @@ def member_data(member: Member) -> dict:
                                             sa.func.lower(JoinRequest.email) == email))
         .order_by(JoinRequest.created_at, JoinRequest.id)
     ).all()
-    profile = audit.snapshot(member, [c.key for c in sa.inspect(Member).column_attrs
+    profile = audit.snapshot(member, [c.key for c in Member.__table__.columns
                                       if c.key not in PROFILE_EXCLUDED])
     return {
         "profile": profile,
