@@ -70,7 +70,7 @@ def audit_csv():
                                filter_args={}, title=_l("Audit log")), 400
     # The log quotes what staff did to customers (their addresses in summaries, the values
     # changed): each download is audited like the customer list's, committed before it streams.
-    entry = audit_record(current_user._get_current_object(), "audit.export",
+    entry = audit_record(current_user.id, current_user.email, "audit.export",
                          target_type="audit_log", after={"filters": _args(), "rows": 0},
                          summary="Audit log exported")
     stmt = audit_query.entries(_filter(form)).order_by(None)

@@ -137,7 +137,8 @@ def create(actor: Member, *, name: str, subject: str, message: str, audience_kin
                         created_by_id=actor.id, created_at=utcnow())
     db.session.add(campaign)
     db.session.flush()
-    audit.record(actor, "campaign.create", campaign, after=audit.snapshot(campaign, FIELDS),
+    audit.record(actor.id, actor.email, "campaign.create", campaign,
+                 after=audit.snapshot(campaign, FIELDS),
                  summary=f"Campaign drafted: {campaign.name}")
     return campaign
 
@@ -154,7 +155,7 @@ def update(campaign: Campaign, actor: Member, *, name: str, subject: str, messag
     campaign.audience_value = audience_value if audience_kind != "all" else None
     campaign.holdout_rate = holdout_rate
     db.session.flush()
-    audit.record(actor, "campaign.update", campaign, before=before,
+    audit.record(actor.id, actor.email, "campaign.update", campaign, before=before,
                  after=audit.snapshot(campaign, FIELDS), summary=f"Campaign edited: {name}")
     return campaign
 
@@ -233,7 +234,7 @@ def send(campaign: Campaign, actor: Member, now: datetime | None = None) -> Send
     campaign.mailed_count, campaign.holdout_count = len(mailed), len(holdout)
     campaign.opted_out_count = len(opted_out)
     db.session.flush()
-    audit.record(actor, "campaign.send", campaign,
+    audit.record(actor.id, actor.email, "campaign.send", campaign,
                  after={"mailed": len(mailed), "holdout": len(holdout),
                         "opted_out": len(opted_out), "seed": campaign.holdout_seed},
                  summary=f"Campaign sent: {campaign.name}")

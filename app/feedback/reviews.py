@@ -263,7 +263,7 @@ def moderate(review: Review, actor: Member, approve: bool, note: str | None = No
     review.moderated_at = utcnow()
     review.moderated_by_id = actor.id
     db.session.flush()
-    audit.record(actor, "review.approve" if approve else "review.reject", review,
+    audit.record(actor.id, actor.email, "review.approve" if approve else "review.reject", review,
                  before=before, after=audit.snapshot(review, MODERATION_FIELDS),
                  summary=f"Review {review.id} of book {review.book_id}: "
                          f"{'approved' if approve else 'rejected'}")

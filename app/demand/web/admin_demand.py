@@ -113,7 +113,7 @@ def demand_link():
     try:
         book = find_book(form.book.data)
         count = demand_service.link_group(form.group.data, book)
-        audit.record(current_user._get_current_object(), "demand.link_requests", book,
+        audit.record(current_user.id, current_user.email, "demand.link_requests", book,
                      after={"group": form.group.data, "requests": count},
                      summary=f"{count} request(s) → {book.title}")
     except NotFound as exc:

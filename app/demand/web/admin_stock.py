@@ -56,7 +56,7 @@ def stock_receipts():
             getattr(form, exc.field).errors.append(exc.message)
         else:
             receipt = result.receipt
-            audit.record(current_user._get_current_object(), "stock.receive", receipt,
+            audit.record(current_user.id, current_user.email, "stock.receive", receipt,
                          after={"book_id": book.id, "quantity": receipt.quantity,
                                 "supplier": receipt.supplier, "reference": receipt.reference,
                                 "note": receipt.note, "held": result.held,

@@ -237,7 +237,8 @@ def tiers():
                 before = _table_snapshot(tier_rules.load_rules())
                 try:
                     report = tier_rules.replace_table(rules, actor)
-                    audit.record(actor, "tier.table", target_type="tier", before=before,
+                    audit.record(actor.id, actor.email, "tier.table", target_type="tier",
+                                 before=before,
                                  after=_table_snapshot(tier_rules.load_rules()),
                                  summary=f"Tier table saved; {report.changed} member(s) "
                                          "changed grade")
@@ -318,7 +319,7 @@ def member_grade(member_id: int):
                 tier_rules.release_member_grade(member, form.reason.data, actor)
                 action = "tier.grade_release"
             db.session.refresh(member)
-            audit.record(actor, action, member, before=before,
+            audit.record(actor.id, actor.email, action, member, before=before,
                          after=audit.snapshot(member, GRADE_FIELDS),
                          summary=f"Grade of {member.member_no or member.id}: "
                                  f"{form.reason.data}")

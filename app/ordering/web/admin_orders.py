@@ -195,7 +195,7 @@ def order_status(order_id: int):
     before = order.status
     try:
         order_rules.change_status(order, form.status.data, actor=actor, note=form.note.data)
-        audit.record(actor, "order.status", order, before={"status": before},
+        audit.record(actor.id, actor.email, "order.status", order, before={"status": before},
                      after={"status": order.status},
                      summary=f"{order.number}: {before.value} → {order.status.value}"
                              + (f" ({form.note.data})" if form.note.data else ""))
