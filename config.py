@@ -223,7 +223,7 @@ class Config:
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
     LOCALE_COOKIE = "lang"  # set by the header's language switch (app.serving.language)
     # Times in pages and mails are shown in the shop's time zone, named ("China Standard
-    # Time"); the database keeps UTC. An IANA name; app.core.web.select_timezone reads it.
+    # Time"); the database keeps UTC. An IANA name; app.core.i18n.select_timezone reads it.
     SHOP_TIMEZONE = os.environ.get("SHOP_TIMEZONE", "Asia/Shanghai")
     BABEL_DEFAULT_TIMEZONE = SHOP_TIMEZONE
 

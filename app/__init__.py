@@ -19,7 +19,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
         app.jinja_env.bytecode_cache = FileSystemBytecodeCache()
 
     from app import cli
-    from app.core import errors, unit_of_work, web
+    from app.core import errors, i18n, unit_of_work
     from app.core.extensions import (
         babel,
         cache,
@@ -30,6 +30,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
         login_manager,
         mail,
     )
+    from app.membership.login import register_login
     from app.serving import (
         assets,
         db_session,
@@ -39,6 +40,7 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
         page_cache,
         security_headers,
     )
+    from app.serving.templating import register_template_helpers
 
     db.init_app(app)
     _init_migrations(app)
@@ -46,10 +48,10 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    web.check_timezone(app)
-    babel.init_app(app, locale_selector=web.select_locale,
-                   timezone_selector=web.select_timezone)
-    web.install_template_gettext(app)
+    i18n.check_timezone(app)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=i18n.select_timezone)
+    i18n.install_template_gettext(app)
     cache.init_app(app)
     compress.init_app(app)
     observability.register(app)
@@ -60,8 +62,8 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
     from app.core.security import install_url_converters
 
     install_url_converters(app)  # before the blueprints add their routes
-    web.register_login(app)
-    web.register_template_helpers(app)
+    register_login(app)
+    register_template_helpers(app)
     _register_blueprints(app)
     errors.register_error_handlers(app)
     cli.register(app)

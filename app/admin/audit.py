@@ -21,7 +21,7 @@ from app.core.audit.models import AuditEntry
 from app.core.audit.record import record as audit_record
 from app.core.exports import csv_response
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 FILTER_ARGS = ("actor", "action", "target_type", "target_id", "date_from", "date_to")
 
@@ -70,7 +70,7 @@ def audit_csv():
                                filter_args={}, title=_l("Audit log")), 400
     # The log quotes what staff did to customers (their addresses in summaries, the values
     # changed): each download is audited like the customer list's, committed before it streams.
-    entry = audit_record(current_user._get_current_object(), "audit.export",
+    entry = audit_record(current_user.id, current_user.email, "audit.export",
                          target_type="audit_log", after={"filters": _args(), "rows": 0},
                          summary="Audit log exported")
     stmt = audit_query.entries(_filter(form)).order_by(None)

@@ -23,8 +23,8 @@ from wtforms.validators import (
 )
 
 from app.core.forms import AppForm, DecimalInput
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import CENT
-from app.core.web import lazy_gettext as _l
 from app.mail.models import MailStatus
 
 EARLIEST_DATE = date(2000, 1, 1)

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from app.analytics.models import AnalyticsRun, MemberSnapshot, RunStatus
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 CHAMPIONS = "champions"
 LOYAL = "loyal"

@@ -44,9 +44,9 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import from_cents, round_money
-from app.core.web import external_url
-from app.core.web import lazy_gettext as _l
+from app.core.urls import external_url
 from app.mail import outbox as mail_service
 from app.membership.models import Member
 from app.ordering import definitions
@@ -137,7 +137,8 @@ def create(actor: Member, *, name: str, subject: str, message: str, audience_kin
                         created_by_id=actor.id, created_at=utcnow())
     db.session.add(campaign)
     db.session.flush()
-    audit.record(actor, "campaign.create", campaign, after=audit.snapshot(campaign, FIELDS),
+    audit.record(actor.id, actor.email, "campaign.create", campaign,
+                 after=audit.snapshot(campaign, FIELDS),
                  summary=f"Campaign drafted: {campaign.name}")
     return campaign
 
@@ -154,7 +155,7 @@ def update(campaign: Campaign, actor: Member, *, name: str, subject: str, messag
     campaign.audience_value = audience_value if audience_kind != "all" else None
     campaign.holdout_rate = holdout_rate
     db.session.flush()
-    audit.record(actor, "campaign.update", campaign, before=before,
+    audit.record(actor.id, actor.email, "campaign.update", campaign, before=before,
                  after=audit.snapshot(campaign, FIELDS), summary=f"Campaign edited: {name}")
     return campaign
 
@@ -233,7 +234,7 @@ def send(campaign: Campaign, actor: Member, now: datetime | None = None) -> Send
     campaign.mailed_count, campaign.holdout_count = len(mailed), len(holdout)
     campaign.opted_out_count = len(opted_out)
     db.session.flush()
-    audit.record(actor, "campaign.send", campaign,
+    audit.record(actor.id, actor.email, "campaign.send", campaign,
                  after={"mailed": len(mailed), "holdout": len(holdout),
                         "opted_out": len(opted_out), "seed": campaign.holdout_seed},
                  summary=f"Campaign sent: {campaign.name}")

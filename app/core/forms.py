@@ -20,7 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, FieldList, FormField, HiddenField, TextAreaField
 from wtforms.i18n import messages_path
 
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 
 @lru_cache(maxsize=16)

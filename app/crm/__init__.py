@@ -14,8 +14,8 @@ def init_app(app: Flask) -> None:
 
     Every registration is idempotent: an app built again in the same process (the tests) adds
     nothing twice."""
+    from app.core.i18n import lazy_gettext as _l
     from app.core.signals import order_placed, order_status_changed
-    from app.core.web import lazy_gettext as _l
     from app.crm import customer_admin, customers
     from app.crm.web import admin_customers, admin_dashboard, panels  # noqa: F401  (admin routes)
     from app.feedback import reviews

@@ -111,7 +111,7 @@ def update_contact(member: Member, actor: Member, *, name: str, email: str,
     except IntegrityError as exc:  # taken between our check and the update
         raise member_rules.EmailTaken(
             _("Another account already uses that email address.")) from exc
-    audit.record(actor, "customer.update", member, before=before,
+    audit.record(actor.id, actor.email, "customer.update", member, before=before,
                  after=audit.snapshot(member, CONTACT_FIELDS), summary="Contact details edited")
     return member
 
@@ -130,7 +130,8 @@ def deactivate(member: Member, actor: Member) -> Member:
     member.auth_token = new_auth_token()
     sessions.end_all(member)
     db.session.flush()
-    audit.record(actor, "customer.deactivate", member, before={"is_active_account": True},
+    audit.record(actor.id, actor.email, "customer.deactivate", member,
+                 before={"is_active_account": True},
                  after={"is_active_account": False}, summary="Account deactivated")
     return member
 
@@ -141,7 +142,8 @@ def reactivate(member: Member, actor: Member) -> Member:
         return member
     member.is_active_account = True
     db.session.flush()
-    audit.record(actor, "customer.reactivate", member, before={"is_active_account": False},
+    audit.record(actor.id, actor.email, "customer.reactivate", member,
+                 before={"is_active_account": False},
                  after={"is_active_account": True}, summary="Account reactivated")
     return member
 
@@ -154,8 +156,8 @@ def send_password_reset(member: Member, actor: Member) -> OutboxMail:
     mail = member_rules.request_password_reset(member.email)
     if mail is None:  # pragma: no cover - the checks above cover what makes it refuse
         raise NotAllowed(_("No reset link can be sent to this account."))
-    audit.record(actor, "customer.password_reset", member, after={"mail_id": mail.id},
-                 summary="Password reset link sent")
+    audit.record(actor.id, actor.email, "customer.password_reset", member,
+                 after={"mail_id": mail.id}, summary="Password reset link sent")
     return mail
 
 
@@ -190,7 +192,7 @@ def change_role(member: Member, new_role: Role | str, actor: Member) -> Member:
     # someone made staff again does not silently regain the customer list export.
     member.may_export_customers = False
     db.session.flush()
-    audit.record(actor, "customer.role", member, before=before,
+    audit.record(actor.id, actor.email, "customer.role", member, before=before,
                  after={"role": role.value, "may_export_customers": False},
                  summary=f"Role changed to {role.value}")
     return member
@@ -219,7 +221,7 @@ def set_export_permission(member: Member, actor: Member, allowed: bool) -> Membe
         return member
     member.may_export_customers = allowed
     db.session.flush()
-    audit.record(actor, "customer.export_permission", member,
+    audit.record(actor.id, actor.email, "customer.export_permission", member,
                  before={"may_export_customers": not allowed},
                  after={"may_export_customers": allowed},
                  summary="Customer list export allowed" if allowed
@@ -232,7 +234,7 @@ def record_list_export(actor: Member, filters: dict, rows: int) -> None:
     filters and how many customers it held."""
     if not may_export_customer_list(actor):
         raise NotAllowed(_("You are not allowed to export the customer list."))
-    audit.record(actor, "customer.list_export", target_type="customer_list",
+    audit.record(actor.id, actor.email, "customer.list_export", target_type="customer_list",
                  after={"filters": filters, "rows": rows},
                  summary=f"Customer list exported: {rows} row(s)")
 
@@ -242,7 +244,7 @@ def record_orders_export(actor: Member, filters: dict, rows: int) -> None:
     the same people as the customer list may download it (`may_export_customer_list`)."""
     if not may_export_customer_list(actor):
         raise NotAllowed(_("You are not allowed to export the customer list."))
-    audit.record(actor, "order.list_export", target_type="order_list",
+    audit.record(actor.id, actor.email, "order.list_export", target_type="order_list",
                  after={"filters": filters, "rows": rows},
                  summary=f"Orders exported: {rows} row(s)")
 
@@ -379,7 +381,7 @@ def member_data(member: Member) -> dict:
                                             sa.func.lower(JoinRequest.email) == email))
         .order_by(JoinRequest.created_at, JoinRequest.id)
     ).all()
-    profile = audit.snapshot(member, [c.key for c in sa.inspect(Member).column_attrs
+    profile = audit.snapshot(member, [c.key for c in Member.__table__.columns
                                       if c.key not in PROFILE_EXCLUDED])
     return {
         "profile": profile,
@@ -510,7 +512,7 @@ def member_data_rows(data: dict) -> Iterator[list[object]]:
 
 def record_export(member: Member, actor: Member, fmt: str) -> None:
     _require_admin(actor)
-    audit.record(actor, "customer.export", member, after={"format": fmt},
+    audit.record(actor.id, actor.email, "customer.export", member, after={"format": fmt},
                  summary=f"Personal data exported as {fmt.upper()}")
 
 
@@ -738,6 +740,6 @@ def erase_member(member: Member, actor: Member) -> Member:
     member.erased_at = now
     db.session.flush()
     db.session.expire_all()
-    audit.record(actor, "customer.erase", target_type="member", target_id=member.id,
+    audit.record(actor.id, actor.email, "customer.erase", target_type="member", target_id=member.id,
                  summary="Personal data erased on request")
     return member

@@ -40,9 +40,9 @@ from sqlalchemy.orm import joinedload
 
 from app.core.exports import Text
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.core.paging import CountedPage, paginate_counted
 from app.core.text import contains_pattern
-from app.core.web import lazy_gettext as _l
 from app.crm.models import Interaction, MemberTag, Tag
 from app.demand.models import Demand, DemandStatus
 from app.grades import tiers

@@ -17,7 +17,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput, NotFound
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.crm.models import Interaction, InteractionKind
 from app.membership.models import Member
 
@@ -63,7 +63,7 @@ def add_interaction(member: Member, staff: Member, kind: InteractionKind | str, 
                               created_at=utcnow(), follow_up_on=follow_up_on)
     db.session.add(interaction)
     db.session.flush()
-    audit.record(staff, "customer.interaction", member,
+    audit.record(staff.id, staff.email, "customer.interaction", member,
                  after={"interaction_id": interaction.id,
                         **audit.snapshot(interaction, AUDIT_FIELDS)},
                  summary=f"{kind.value} noted" + (f", follow up on {follow_up_on.isoformat()}"
@@ -93,7 +93,7 @@ def complete_follow_up(interaction: Interaction, staff: Member) -> Interaction:
     db.session.refresh(interaction)
     if result.rowcount != 1:
         raise FollowUpClosed(_("This follow-up was already marked done."))
-    audit.record(staff, "customer.follow_up_done",
+    audit.record(staff.id, staff.email, "customer.follow_up_done",
                  target_type="member", target_id=interaction.member_id,
                  before={"follow_up_done_at": None},
                  after={"follow_up_done_at": now, "interaction_id": interaction.id},

@@ -76,7 +76,7 @@ def add_tag(member: Member, name: str, actor: Member) -> Tag:
     db.session.add(MemberTag(member_id=member.id, tag_id=tag.id, added_at=utcnow(),
                              added_by_id=actor.id))
     db.session.flush()
-    audit.record(actor, "customer.tag", member, before={"tags": before},
+    audit.record(actor.id, actor.email, "customer.tag", member, before={"tags": before},
                  after={"tags": tag_names(member)}, summary=f"Tag {tag.name} added")
     return tag
 
@@ -89,6 +89,6 @@ def remove_tag(member: Member, tag_id: int, actor: Member) -> Tag:
     before = tag_names(member)
     db.session.delete(link)
     db.session.flush()
-    audit.record(actor, "customer.untag", member, before={"tags": before},
+    audit.record(actor.id, actor.email, "customer.untag", member, before={"tags": before},
                  after={"tags": tag_names(member)}, summary=f"Tag {tag.name} removed")
     return tag

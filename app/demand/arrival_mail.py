@@ -22,7 +22,8 @@ from flask_babel import force_locale
 from markupsafe import escape
 
 from app.catalog.models import Book
-from app.core.web import external_url, when
+from app.core.formatting import when
+from app.core.urls import external_url
 from app.demand import tokens
 from app.mail.outbox import enqueue_many
 

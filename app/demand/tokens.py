@@ -23,7 +23,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSaf
 from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from app.core.errors import DomainError
-from app.core.web import external_url
+from app.core.urls import external_url
 
 SALT = "unsubscribe"
 

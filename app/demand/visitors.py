@@ -25,7 +25,7 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.extensions import db
-from app.core.web import external_url
+from app.core.urls import external_url
 from app.demand.models import Demand, DemandStatus
 from app.demand.rules import (
     DemandFieldError,

@@ -36,7 +36,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
-from app.core.web import external_url
+from app.core.urls import external_url
 from app.feedback.models import COMMENT_MAX, REVIEW_TEXT_MAX, Review, ReviewStatus, SurveyResponse
 from app.mail import outbox as mail_service
 from app.mail.models import OutboxMail
@@ -269,7 +269,7 @@ def moderate(review: Review, actor: Member, approve: bool, note: str | None = No
     review.moderated_at = utcnow()
     review.moderated_by_id = actor.id
     db.session.flush()
-    audit.record(actor, "review.approve" if approve else "review.reject", review,
+    audit.record(actor.id, actor.email, "review.approve" if approve else "review.reject", review,
                  before=before, after=audit.snapshot(review, MODERATION_FIELDS),
                  summary=f"Review {review.id} of book {review.book_id}: "
                          f"{'approved' if approve else 'rejected'}")

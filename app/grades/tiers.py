@@ -43,14 +43,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput, NotFound
 from app.core.extensions import db
+from app.core.formatting import money
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import from_cents, to_cents
 from app.core.text import contains_pattern
-from app.core.web import external_url, loaded_discount_rate, money
-from app.core.web import lazy_gettext as _l
+from app.core.urls import external_url
 from app.grades import grading
 from app.grades.grading import Demotion, Problem, Standing, TierRule
 from app.grades.models import GradeChange, GradeReason, Tier
 from app.mail.outbox import enqueue
+from app.membership.login import loaded_discount_rate
 from app.membership.models import Member
 from app.ordering import definitions
 from app.ordering.models import Order
@@ -589,7 +591,7 @@ def _congratulate(member: Member, change: GradeChange, rules: Sequence[TierRule]
 
 def discount_rate_column(code) -> sa.ScalarSelect:
     """The discount rate of grade `code` (a column) in the tier table, as a column of a query:
-    app.core.web reads it with the member at the start of each request."""
+    the login loader reads it with the member on a GET (app.grades.init_app)."""
     return sa.select(Tier.discount_rate).where(Tier.code == code).scalar_subquery()
 
 
@@ -609,7 +611,7 @@ def discount_rate_for(member: Member) -> Decimal:
     cart page needs no query of its own); otherwise, as in a checkout, it is read here, and
     the member object is brought up to date too, so the order snapshots the code and the rate
     of the same grade."""
-    loaded = loaded_discount_rate(member.id)
+    loaded = loaded_discount_rate(member)
     if loaded is not None:
         return loaded
     row = db.session.execute(_GRADE_AND_RATE, {"member_id": member.id}).first()

@@ -25,7 +25,7 @@ from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
 from app.core.signals import member_joined
-from app.core.web import external_url
+from app.core.urls import external_url
 from app.mail.models import OutboxMail
 from app.mail.outbox import enqueue, unsaved_locale
 from app.membership import sessions

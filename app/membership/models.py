@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, validates
 
 from app.core.db import utcnow
 from app.core.extensions import db
@@ -119,6 +119,11 @@ class Member(UserMixin, db.Model):
     postcode: Mapped[str | None] = mapped_column(sa.String(20))
     country: Mapped[str | None] = mapped_column(sa.String(60))
 
+    # Read with the member by the login loader on a GET (app.membership.login), else None:
+    # the copies in the member's cart and the discount rate of their grade in the tier table.
+    loaded_cart_count: Mapped[int | None] = query_expression()
+    loaded_discount_rate: Mapped[Decimal | None] = query_expression()
+
     @validates("phone")
     def _phone_key(self, _key: str, value: str | None) -> str | None:
         self.phone_key = phone_key(value)
@@ -168,7 +173,8 @@ class MemberSession(db.Model):
     member_id: Mapped[int] = mapped_column(
         sa.ForeignKey("member.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Written at most once every SESSION_TOUCH_SECONDS (app.core.web), not on every request.
+    # Written at most once every SESSION_TOUCH_SECONDS (app.membership.login), not on every
+    # request.
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
 

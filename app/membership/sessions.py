@@ -1,7 +1,7 @@
 """Signed-in sessions kept on the server (issue 17): one row per browser a member logged in on.
 
 Flask-Login keeps `<session key>.<auth token>` (Member.get_session_id) in the session cookie and
-the remember cookie; the login loader (app.core.web.register_login) accepts it only while the row
+the remember cookie; the login loader (app.membership.login) accepts it only while the row
 exists and the token is current. So logging out (which deletes the row) ends every copy of the
 cookies, and so do ending a session from the sessions page and changing the password.
 

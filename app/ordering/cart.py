@@ -356,7 +356,7 @@ def count(member: Member | None, session: MutableMapping) -> int:
 
 def count_column(member_id) -> sa.ScalarSelect:
     """`count()` as a column of a query, for the member whose id is `member_id` (a column or
-    a bound parameter): app.core.web loads it with the member."""
+    a bound parameter): the login loader reads it with the member (app.ordering.init_app)."""
     return (sa.select(sa.func.coalesce(sa.func.sum(CartLine.quantity), 0))
             .join(Cart, CartLine.cart_id == Cart.id)
             .where(Cart.member_id == member_id).scalar_subquery())

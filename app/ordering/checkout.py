@@ -44,7 +44,7 @@ from app.core.db import UTCDateTime, utcnow
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
 from app.core.signals import order_placed
-from app.core.web import external_url
+from app.core.urls import external_url
 from app.demand import holds
 from app.grades import tiers
 from app.mail.outbox import enqueue, unsaved_locale

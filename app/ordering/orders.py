@@ -17,8 +17,8 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.core.signals import order_status_changed
-from app.core.web import lazy_gettext as _l
 from app.grades import tiers
 from app.membership.models import Member
 from app.ordering import definitions, payment

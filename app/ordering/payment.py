@@ -17,8 +17,8 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app.core.errors import InvalidInput
-from app.core.web import lazy_gettext as _l
-from app.core.web import money
+from app.core.formatting import money
+from app.core.i18n import lazy_gettext as _l
 
 if TYPE_CHECKING:
     from flask_babel import LazyString

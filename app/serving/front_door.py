@@ -34,7 +34,7 @@ from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request, Response
 
 from app.core.extensions import compress
-from app.core.web import visitor_locale
+from app.core.i18n import visitor_locale
 from app.serving import page_store
 from app.serving.library_internals import (
     FLASHES_KEY,

@@ -147,8 +147,10 @@ def test_record_skips_an_unchanged_snapshot_and_keeps_the_actors_email(ctx):
     book = make_book(title="Emma")
     before = audit.snapshot(book, ["title"])
 
-    assert audit.record(actor, "book.update", book, before=before, after=before) is None
-    entry = audit.record(actor, "book.update", book, before=before, after={"title": "Emma!"})
+    assert audit.record(actor.id, actor.email, "book.update", book,
+                        before=before, after=before) is None
+    entry = audit.record(actor.id, actor.email, "book.update", book,
+                         before=before, after={"title": "Emma!"})
     actor.email = "new@example.test"
     db.session.flush()
 
@@ -173,7 +175,7 @@ def log(app, people) -> dict[str, int]:
             ("c", boss, "tier.table", None, 3),
             ("d", boss, "category.update", category, 3),
         ):
-            entry = audit.record(actor, action, target,
+            entry = audit.record(actor.id, actor.email, action, target,
                                  target_type=None if target else action.split(".")[0],
                                  before={"name": "=old"}, after={"name": "新"},
                                  summary=f"entry {key}")
@@ -228,7 +230,7 @@ def test_the_log_is_paginated(app, as_admin, people):
     with app.app_context():
         boss = db.session.get(Member, people["admin"])
         for n in range(30):
-            audit.record(boss, "book.update", target_type="book", target_id=n + 1,
+            audit.record(boss.id, boss.email, "book.update", target_type="book", target_id=n + 1,
                          summary=f"n{n}")
         db.session.commit()
 

@@ -34,7 +34,7 @@ def test_erasure_scrubs_notes_tags_and_typed_text_about_the_person_from_the_audi
     interactions.add_interaction(ada, clerk, "phone", "Ada said her address is 1 Road")
     customer_tags.add_tag(ada, "vegan-cookbooks", clerk)
     customer_tags.add_tag(other, "vegan-cookbooks", clerk)
-    audit.record(clerk, "order.status", order, before={"status": "placed"},
+    audit.record(clerk.id, clerk.email, "order.status", order, before={"status": "placed"},
                  after={"status": "shipped"},
                  summary=f"{order.number}: placed → shipped (leave with her sister)")
     review = Review(member_id=ada.id, book_id=make_book().id, rating=2, body="Sandy")
@@ -44,7 +44,7 @@ def test_erasure_scrubs_notes_tags_and_typed_text_about_the_person_from_the_audi
     mail = enqueue(kind="news", to_email=ada.email, template="password_reset",
                    context={"name": "Ada", "reset_url": "x", "forgot_url": "y",
                             "valid_minutes": 5, "shop_name": "B"}, member_id=ada.id)
-    audit.record(clerk, "mail.resend", mail, summary=f"news to {ada.email}")
+    audit.record(clerk.id, clerk.email, "mail.resend", mail, summary=f"news to {ada.email}")
     customer_admin.update_contact(ada, clerk, name="Ada Secret",
                                   email="ada.secret@example.test", phone="+44 2",
                                   address_line1="1 Road")
@@ -117,12 +117,12 @@ def test_erasure_scrubs_any_search_staff_typed_for_the_person_whatever_the_actio
     boss, clerk = make_admin(), make_staff(email="clerk@example.test")
     ada = make_member(name="Ada Secret", email="ada.secret@example.test",
                       phone="+86 138 0013 8000")
-    audit.record(clerk, "mail.retry_failed", target_type="outbox_mail",
+    audit.record(clerk.id, clerk.email, "mail.retry_failed", target_type="outbox_mail",
                  after={"count": 2, "filter": {"q": "ADA.secret@example", "status": "failed"}},
                  summary="2 failed mail(s) queued again")
     customer_admin.record_orders_export(boss, {"q": "138 0013 8000", "status": "paid"}, 3)
     customer_admin.record_orders_export(boss, {"q": "Ada Secret"}, 1)
-    audit.record(boss, "some.future_report", target_type="report",
+    audit.record(boss.id, boss.email, "some.future_report", target_type="report",
                  after={"search": "secret@example.test", "rows": 1})
     customer_admin.record_orders_export(boss, {"q": "bea", "status": "paid"}, 4)
     db.session.commit()

@@ -183,7 +183,7 @@ def test_logging_in_in_english_saves_nothing_and_a_saved_choice_is_kept(app, cli
 
 
 def test_a_page_and_a_mail_in_another_language_in_one_request_each_get_their_own_words(app):
-    """Templates keep the translations for the rest of a request (app.core.web._translations); a
+    """Templates keep the translations for the rest of a request (app.core.i18n._translations); a
     mail rendered in the reader's language in the middle of it must not change the page's."""
     from flask import render_template_string
     from flask_babel import force_locale, refresh

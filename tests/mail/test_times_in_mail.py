@@ -98,7 +98,7 @@ def test_an_unknown_shop_time_zone_is_refused_at_start():
 
 @pytest.mark.parametrize("app_config", [{"SHOP_TIMEZONE": "Europe/London"}], indirect=True)
 def test_summer_time_is_named_as_such(ctx):
-    from app.core.web import when
+    from app.core.formatting import when
 
     assert when(datetime(2026, 7, 7, 11, 32, tzinfo=UTC)) == \
         "Jul 7, 2026, 12:32\u202fPM British Summer Time"

@@ -20,8 +20,8 @@ from app.analytics import segments as seg
 from app.core.audit import record as audit
 from app.core.extensions import db
 from app.core.forms import AppForm
+from app.core.i18n import lazy_gettext as _l
 from app.core.paging import PagerMixin
-from app.core.web import lazy_gettext as _l
 
 AT_RISK_LIST = 50
 
@@ -120,7 +120,7 @@ def analytics_recompute():
     if snapshots.member_count() <= limit:
         try:
             run = snapshots.recompute(actor=current_user)
-            audit.record(current_user, "analytics.recompute", run,
+            audit.record(current_user.id, current_user.email, "analytics.recompute", run,
                          summary=f"recomputed analytics for {run.members} members")
             db.session.commit()
         except Exception:
@@ -129,7 +129,7 @@ def analytics_recompute():
         flash(_("Recomputed: %(members)d members as of now.", members=run.members), "success")
     else:
         run = snapshots.request_recompute(current_user)
-        audit.record(current_user, "analytics.recompute_queued", run,
+        audit.record(current_user.id, current_user.email, "analytics.recompute_queued", run,
                      summary="queued an analytics recompute")
         db.session.commit()
         flash(_("Recompute queued; it runs within a few minutes "

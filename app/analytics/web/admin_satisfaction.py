@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from app.admin import bp, register_nav
 from app.analytics import forecast, satisfaction
 from app.analytics.feedback_snapshots import load_snapshot
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 
 @bp.route("/satisfaction")

@@ -25,10 +25,10 @@ from app.campaigns import services as campaign_service
 from app.campaigns.models import Campaign
 from app.core.extensions import db
 from app.core.forms import AppForm, DecimalInput
+from app.core.i18n import lazy_gettext as _l
 from app.core.security import CONTROL_CHARACTERS
-from app.core.web import lazy_gettext as _l
-from app.core.web import tier_label
 from app.grades import tiers
+from app.grades.labels import tier_label
 from app.membership.models import Member, Role
 
 HUNDRED = Decimal("100")

@@ -22,8 +22,8 @@ from app.catalog.web.forms import BookFilterForm, BookForm, LowStockForm
 from app.catalog.web.views import forget_catalog
 from app.core.audit import record as audit
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.core.text import contains_pattern, fold
-from app.core.web import lazy_gettext as _l
 from app.demand.models import Demand
 
 SORTS = {
@@ -139,7 +139,7 @@ def book_new():
     if form.validate_on_submit():
         try:
             book = books_admin.create_book(_book_input(form))
-            audit.record(current_user._get_current_object(), "book.create", book,
+            audit.record(current_user.id, current_user.email, "book.create", book,
                          after=audit.snapshot(book, BOOK_FIELDS),
                          summary=f"Added “{book.title}”")
         except books_admin.FieldError as error:
@@ -166,7 +166,7 @@ def book_edit(book_id: int):
         before = audit.snapshot(book, BOOK_FIELDS)
         try:
             books_admin.update_book(book, _book_input(form))
-            audit.record(current_user._get_current_object(), "book.update", book,
+            audit.record(current_user.id, current_user.email, "book.update", book,
                          before=before, after=audit.snapshot(book, BOOK_FIELDS),
                          summary=f"Edited “{book.title}”")
         except books_admin.FieldError as error:

@@ -19,7 +19,7 @@ from app.catalog.web.forms import CategoryForm
 from app.catalog.web.views import forget_catalog
 from app.core.audit import record as audit
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 
 CATEGORY_FIELDS = ("slug", "name", "description", "position")
 
@@ -64,7 +64,7 @@ def category_new():
     if form.validate_on_submit():
         try:
             category = books_admin.create_category(_category_input(form))
-            audit.record(current_user._get_current_object(), "category.create", category,
+            audit.record(current_user.id, current_user.email, "category.create", category,
                          after=audit.snapshot(category, CATEGORY_FIELDS),
                          summary=f"Created category “{category.name}”")
         except books_admin.FieldError as error:
@@ -87,7 +87,7 @@ def category_edit(category_id: int):
         before = audit.snapshot(category, CATEGORY_FIELDS)
         try:
             books_admin.update_category(category, _category_input(form))
-            audit.record(current_user._get_current_object(), "category.update", category,
+            audit.record(current_user.id, current_user.email, "category.update", category,
                          before=before, after=audit.snapshot(category, CATEGORY_FIELDS),
                          summary=f"Edited category “{category.name}”")
         except books_admin.FieldError as error:
@@ -117,7 +117,7 @@ def category_delete(category_id: int):
     before = audit.snapshot(category, CATEGORY_FIELDS)
     try:
         books_admin.delete_category(category)
-        audit.record(current_user._get_current_object(), "category.delete",
+        audit.record(current_user.id, current_user.email, "category.delete",
                      target_type="category", target_id=category_id, before=before,
                      summary=f"Deleted category “{name}”")
     except books_admin.CategoryNotEmpty as error:

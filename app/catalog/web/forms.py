@@ -35,8 +35,8 @@ from app.admin.forms import Between, QueryForm, stripped
 from app.catalog import isbn as isbn_rules
 from app.catalog.editing import MAX_PRICE, MAX_STOCK
 from app.core.forms import AppForm
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import parse_money
-from app.core.web import lazy_gettext as _l
 
 SEARCH_SORTS = [
     SelectChoice("relevance", _l("Relevance")),

@@ -1,10 +1,13 @@
-"""Writing the audit log (issue 4). Every admin change calls `record` in its own transaction,
-so the entry commits or rolls back with the change it describes.
+"""Writing the audit log. Every admin change calls `record` in its own transaction, so the
+entry commits or rolls back with the change it describes.
 
     before = audit.snapshot(member, CONTACT_FIELDS)
     ...change member...
-    audit.record(actor, "customer.update", member, before=before,
+    audit.record(actor.id, actor.email, "customer.update", member, before=before,
                  after=audit.snapshot(member, CONTACT_FIELDS), summary="Contact details edited")
+
+The actor is given as plain values, their id and their email as it is now (the entry keeps that
+email even if it changes later); no actor (None, None) is the system.
 
 `record` keeps only the fields that changed when both `before` and `after` are given, and
 skips the entry entirely when nothing changed (a form saved without edits is not a change).
@@ -21,7 +24,6 @@ from flask import has_request_context, request
 
 from app.core.audit.models import AuditEntry
 from app.core.extensions import db
-from app.membership.models import Member
 
 
 def json_value(value: object) -> object:
@@ -52,13 +54,14 @@ def changed(before: dict, after: dict) -> tuple[dict, dict]:
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
 
 
-def record(actor: Member | None, action: str, target: object = None, *,
-           target_type: str | None = None, target_id: int | None = None,
+def record(actor_id: int | None, actor_email: str | None, action: str, target: object = None,
+           *, target_type: str | None = None, target_id: int | None = None,
            before: dict | None = None, after: dict | None = None,
            summary: str = "") -> AuditEntry | None:
-    """Add an audit entry (flushes, never commits). `target` is a model instance whose table
-    name and id are recorded unless `target_type`/`target_id` are given. Returns None when
-    before and after were both given and are equal."""
+    """Add an audit entry by the member `actor_id` whose email is `actor_email` (both None: the
+    system); flushes, never commits. `target` is a model instance whose table name and id are
+    recorded unless `target_type`/`target_id` are given. Returns None when before and after
+    were both given and are equal."""
     if before is not None and after is not None:
         before, after = changed(json_value(before), json_value(after))
         if not before and not after:
@@ -70,8 +73,8 @@ def record(actor: Member | None, action: str, target: object = None, *,
         target_type = target_type or getattr(target, "__tablename__", type(target).__name__)
         target_id = target_id if target_id is not None else getattr(target, "id", None)
     entry = AuditEntry(
-        actor_id=actor.id if actor is not None else None,
-        actor_label=actor.email if actor is not None else "system",
+        actor_id=actor_id,
+        actor_label=actor_email if actor_id is not None else "system",
         action=action, target_type=target_type, target_id=target_id,
         summary=summary[:300], before=before, after=after,
         ip=request.remote_addr if has_request_context() else None,

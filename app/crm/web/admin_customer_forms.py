@@ -16,7 +16,7 @@ from wtforms.validators import (
 
 from app.admin.forms import QueryForm, stripped
 from app.core.forms import AppForm
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.crm import customers, interactions
 from app.crm.models import InteractionKind
 from app.crm.tags import NAME_MAX_LENGTH as TAG_MAX_LENGTH

@@ -30,8 +30,7 @@ from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput
 from app.core.exports import csv_response
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
-from app.core.web import tier_label
+from app.core.i18n import lazy_gettext as _l
 from app.crm import customer_admin, customers, interactions
 from app.crm import tags as customer_tags
 from app.crm.web.admin_customer_forms import (
@@ -45,6 +44,7 @@ from app.crm.web.admin_customer_forms import (
 )
 from app.grades import grading
 from app.grades import tiers as tier_rules
+from app.grades.labels import tier_label
 from app.mail.web.admin_mail_log import mail_status_label
 from app.membership.members import EmailTaken, InvalidEmail
 from app.membership.models import Member

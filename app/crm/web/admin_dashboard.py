@@ -11,10 +11,11 @@ from app.admin import bp, register_nav
 from app.admin.common import is_admin
 from app.core import charts
 from app.core.exports import csv_response
-from app.core.web import lazy_gettext as _l
-from app.core.web import money, tier_label
+from app.core.formatting import money
+from app.core.i18n import lazy_gettext as _l
 from app.crm import interactions
 from app.crm import stats as admin_stats
+from app.grades.labels import tier_label
 from app.mail import outbox as mail_service
 from app.ordering import orders
 

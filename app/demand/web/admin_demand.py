@@ -23,7 +23,7 @@ from app.core.audit import record as audit
 from app.core.errors import DomainError, NotFound
 from app.core.exports import csv_response
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.demand import reports, uncatalogued
 from app.demand.stock import find_book
 
@@ -113,7 +113,7 @@ def demand_link():
     try:
         book = find_book(form.book.data)
         count = uncatalogued.link_group(form.group.data, book)
-        audit.record(current_user._get_current_object(), "demand.link_requests", book,
+        audit.record(current_user.id, current_user.email, "demand.link_requests", book,
                      after={"group": form.group.data, "requests": count},
                      summary=f"{count} request(s) → {book.title}")
     except NotFound as exc:

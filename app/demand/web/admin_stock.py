@@ -15,7 +15,7 @@ from app.catalog.web.views import forget_catalog
 from app.core.audit import record as audit
 from app.core.errors import NotFound
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.demand import stock as stock_service
 
 
@@ -56,7 +56,7 @@ def stock_receipts():
             getattr(form, exc.field).errors.append(exc.message)
         else:
             receipt = result.receipt
-            audit.record(current_user._get_current_object(), "stock.receive", receipt,
+            audit.record(current_user.id, current_user.email, "stock.receive", receipt,
                          after={"book_id": book.id, "quantity": receipt.quantity,
                                 "supplier": receipt.supplier, "reference": receipt.reference,
                                 "note": receipt.note, "held": result.held,

@@ -6,7 +6,7 @@ from wtforms import BooleanField, EmailField, IntegerField, StringField, TextAre
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.core.forms import AppForm
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.demand.rules import AUTHOR_MAX_LENGTH, MAX_QUANTITY, NOTE_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.membership.members import EMAIL_MAX_LENGTH
 

@@ -14,7 +14,7 @@ from app.admin.common import ID, page_number
 from app.admin.forms import ActionForm, stripped
 from app.catalog.web.views import forget_catalog
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.feedback import reviews
 from app.feedback.models import Review, ReviewStatus
 

@@ -10,7 +10,7 @@ from wtforms import SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from app.core.forms import AppForm
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.feedback.models import COMMENT_MAX, REVIEW_TEXT_MAX
 from app.feedback.reviews import OrderFeedback
 

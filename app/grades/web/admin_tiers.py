@@ -35,12 +35,12 @@ from app.core.audit import record as audit
 from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.forms import AppForm, DecimalInput
+from app.core.i18n import lazy_gettext as _l
 from app.core.money import CENT
-from app.core.web import lazy_gettext as _l
-from app.core.web import tier_label
 from app.grades import grading
 from app.grades import tiers as tier_rules
 from app.grades.grading import TierRule
+from app.grades.labels import tier_label
 from app.membership.models import Member
 
 BLANK_ROWS = 2  # empty rows offered under the table for new tiers
@@ -237,7 +237,8 @@ def tiers():
                 before = _table_snapshot(tier_rules.load_rules())
                 try:
                     report = tier_rules.replace_table(rules, actor)
-                    audit.record(actor, "tier.table", target_type="tier", before=before,
+                    audit.record(actor.id, actor.email, "tier.table", target_type="tier",
+                                 before=before,
                                  after=_table_snapshot(tier_rules.load_rules()),
                                  summary=f"Tier table saved; {report.changed} member(s) "
                                          "changed grade")
@@ -318,7 +319,7 @@ def member_grade(member_id: int):
                 tier_rules.release_member_grade(member, form.reason.data, actor)
                 action = "tier.grade_release"
             db.session.refresh(member)
-            audit.record(actor, action, member, before=before,
+            audit.record(actor.id, actor.email, action, member, before=before,
                          after=audit.snapshot(member, GRADE_FIELDS),
                          summary=f"Grade of {member.member_no or member.id}: "
                                  f"{form.reason.data}")

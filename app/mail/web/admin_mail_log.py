@@ -29,9 +29,9 @@ from app.admin.forms import MAIL_STATUS_LABELS, ActionForm, MailFilterForm
 from app.core.audit import record as audit
 from app.core.errors import DomainError
 from app.core.extensions import db
+from app.core.i18n import lazy_gettext as _l
 from app.core.paging import PagerMixin
 from app.core.text import contains_pattern
-from app.core.web import lazy_gettext as _l
 from app.mail import outbox as mail_service
 from app.mail.models import MailStatus, OutboxMail
 
@@ -131,7 +131,7 @@ def mail_retry_failed():
     filters = _filter_values(form)
     count = mail_service.retry_failed(*_filter_conditions(form))
     if count:
-        audit.record(current_user._get_current_object(), "mail.retry_failed",
+        audit.record(current_user.id, current_user.email, "mail.retry_failed",
                      target_type="outbox_mail",
                      after={"count": count, "filter": filters},
                      summary=f"{count} failed mail(s) queued again")
@@ -173,7 +173,7 @@ def mail_resend(mail_id: int):
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("admin.mail_detail", mail_id=mail_id))
-    audit.record(current_user._get_current_object(), "mail.resend", mail, before=before,
+    audit.record(current_user.id, current_user.email, "mail.resend", mail, before=before,
                  after={"status": mail.status.value, "attempts": mail.attempts,
                         "last_error": mail.last_error},
                  summary=f"{mail.kind} to {mail.to_email}")

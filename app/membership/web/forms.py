@@ -22,7 +22,7 @@ from wtforms.validators import (
 )
 
 from app.core.forms import AppForm
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.membership.members import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,

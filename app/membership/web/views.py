@@ -19,8 +19,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.analytics import recommendations
 from app.core.errors import DomainError
 from app.core.extensions import db, limiter
+from app.core.i18n import lazy_gettext as _l
 from app.core.security import safe_next_url
-from app.core.web import lazy_gettext as _l
 from app.grades import grading, tiers
 from app.membership import members, sessions
 from app.membership.models import Member

@@ -21,7 +21,7 @@ from app.admin.common import ID, PER_PAGE, admin_or_granted, page_number
 from app.core.audit import record as audit
 from app.core.exports import csv_response
 from app.core.extensions import db
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.crm import customer_admin, customers
 from app.grades import tiers
 from app.membership.models import Member
@@ -195,7 +195,7 @@ def order_status(order_id: int):
     before = order.status
     try:
         order_rules.change_status(order, form.status.data, actor=actor, note=form.note.data)
-        audit.record(actor, "order.status", order, before={"status": before},
+        audit.record(actor.id, actor.email, "order.status", order, before={"status": before},
                      after={"status": order.status},
                      summary=f"{order.number}: {before.value} → {order.status.value}"
                              + (f" ({form.note.data})" if form.note.data else ""))

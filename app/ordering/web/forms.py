@@ -27,7 +27,7 @@ from wtforms.validators import (
 
 from app.admin.forms import QueryForm, sane_date, stripped
 from app.core.forms import AppForm
-from app.core.web import lazy_gettext as _l
+from app.core.i18n import lazy_gettext as _l
 from app.ordering import payment
 from app.ordering.cart import MAX_LINE_QUANTITY
 from app.ordering.checkout import CHECKOUT_KEY_PATTERN, NOTE_MAX_LENGTH, ShippingAddress

@@ -1,0 +1,27 @@
+"""The template helpers every page and mail may use: the `money`, `date` and `datetime`
+filters and the shop's globals (its name, the language and the languages offered). A feature
+adds its own filters in its init_app."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import get_locale
+
+from app.core.formatting import day, money, when
+from app.core.i18n import LANGUAGE_NAMES
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["date"] = day
+    app.jinja_env.filters["datetime"] = when
+
+    @app.context_processor
+    def shop_globals() -> dict:
+        return {
+            "shop_name": app.config["SHOP_NAME"],
+            "current_locale": lambda: str(get_locale()),
+            # BCP 47 for <html lang>: zh_Hans -> zh-Hans
+            "html_lang": lambda: str(get_locale()).replace("_", "-"),
+            "shop_languages": LANGUAGE_NAMES,
+        }
