@@ -22,7 +22,7 @@ from app.crm import customers
 from app.feedback import reviews
 from app.grades import tiers
 from app.membership.models import Member
-from app.ordering import definitions, payment
+from app.ordering import payment
 from app.ordering.models import Order, OrderEvent, OrderStatus
 
 ORDERS_PER_PAGE = 20
@@ -112,13 +112,13 @@ def change_status(
     # the lifetime spend (revenue) changes when the order becomes paid or a paid one is
     # cancelled. Shipping and delivery change neither.
     if (target is OrderStatus.CANCELLED
-            or definitions.is_paid_status(target) != definitions.is_paid_status(current)):
+            or Order.is_paid_status(target) != Order.is_paid_status(current)):
         customers.refresh_order_stats(order.member_id)
     # Member grades (issue 7): a payment counts towards the grade at once; cancelling an order
     # that had counted (paid or later) takes it back out.
     if target is OrderStatus.PAID:
         tiers.on_order_paid(order, actor=actor, now=now)
-    elif target is OrderStatus.CANCELLED and definitions.is_paid_status(current):
+    elif target is OrderStatus.CANCELLED and Order.is_paid_status(current):
         tiers.on_order_cancelled(order, actor=actor, now=now)
     if target is OrderStatus.DELIVERED:  # issue 5: invite the member to rate the books
         reviews.on_order_delivered(order)
