@@ -31,7 +31,6 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.feedback.models import BookAssociation
-from app.ordering import definitions
 from app.ordering.models import Order, OrderLine
 from app.serving import caching
 
@@ -70,7 +69,7 @@ def member_baskets(cap: int | None = None) -> list[np.ndarray]:
     data = fetch_int_array(
         sa.select(Order.member_id, Order.id, OrderLine.book_id)
         .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(definitions.is_paid()), 3)
+        .where(Order.is_paid), 3)
     if not len(data):
         return []
     member, order_id, book = data[:, 0], data[:, 1], data[:, 2]

@@ -34,7 +34,6 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.feedback.models import Review, SurveyResponse
 from app.membership.models import Member
-from app.ordering import definitions
 from app.ordering.models import Order
 
 SATISFACTION_KEY = "satisfaction.monthly"
@@ -153,7 +152,7 @@ def compute_loyalty(now: datetime | None = None) -> dict:
         sa.select(Order.member_id.label("member_id"),
                   month_number(Order.placed_at).label("month"),
                   epoch_seconds(Order.placed_at).label("at"))
-        .where(definitions.is_paid())
+        .where(Order.is_paid)
         .cte("paid")
     )
     firsts = (

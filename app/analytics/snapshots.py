@@ -57,7 +57,6 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.money import from_cents
 from app.membership.models import Member
-from app.ordering import definitions
 from app.ordering.models import Order
 
 UNIX_EPOCH_JD = 2440587.5
@@ -119,15 +118,15 @@ class History:
 def load_history() -> History:
     members = db.session.execute(
         sa.select(Member.id, _julian_sql(Member.joined_at), Member.tier_code)
-        .where(definitions.is_customer()).order_by(Member.id)
+        .where(Member.is_customer).order_by(Member.id)
     ).all()
     ids = np.fromiter((row[0] for row in members), dtype=np.int64, count=len(members))
     joined = np.fromiter((row[1] for row in members), dtype=np.float64, count=len(members))
     tiers = [row[2] for row in members]
     rows = db.session.execute(
         sa.select(Order.member_id, _julian_sql(Order.placed_at),
-                  definitions.order_revenue_cents())
-        .where(definitions.is_paid())
+                  Order.revenue_cents())
+        .where(Order.is_paid)
     ).all()
     member = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     day = np.fromiter((row[1] for row in rows), dtype=np.float64, count=len(rows))
@@ -257,7 +256,7 @@ def queued_run() -> AnalyticsRun | None:
 
 
 def member_count() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).where(definitions.is_customer())) or 0
+    return db.session.scalar(sa.select(sa.func.count()).where(Member.is_customer)) or 0
 
 
 _MEMBER_TABLE = sa.table(

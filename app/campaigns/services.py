@@ -15,7 +15,7 @@ and is queued in the outbox with the dedupe key "campaign:<id>:<member id>"; a s
 drops it if the member opted out meanwhile.
 
 Uplift (`results`): over the CAMPAIGN_RESULT_DAYS days after sending, each group's conversion
-(share of members with a paid order), orders and revenue per member (`app.ordering.definitions`:
+(share of members with a paid order), orders and revenue per member (`Order.revenue`:
 paid orders, after discount); the differences mailed - hold-out come with 95 % intervals
 (`app.analytics.inference`: Newcombe's hybrid score interval for conversion, Welch's t
 for revenue per member, every member counted, zeros included). What the mailing earned is the
@@ -49,7 +49,6 @@ from app.core.money import from_cents, round_money
 from app.core.urls import external_url
 from app.mail import outbox as mail_service
 from app.membership.models import Member
-from app.ordering import definitions
 from app.ordering.models import Order
 
 KIND = "campaign"
@@ -68,7 +67,7 @@ class CampaignError(DomainError):
 
 def audience_filter(kind: str, value: str | None) -> list[sa.ColumnElement[bool]]:
     """Conditions on `Member` selecting the active shoppers of an audience."""
-    conditions = [definitions.is_customer(), Member.is_active_account.is_(True)]
+    conditions = [Member.is_customer, Member.is_active_account.is_(True)]
     if kind == "segment":
         from app.analytics import segments
 
@@ -311,7 +310,7 @@ def register_send_checks() -> None:
 @dataclass(frozen=True)
 class GroupResult:
     """What one group did in the window: `buyers` placed at least one paid order; `orders`
-    and `revenue` count paid orders only (`definitions`)."""
+    and `revenue` count paid orders only (`Order.is_paid`, `Order.revenue`)."""
 
     members: int
     buyers: int
@@ -455,9 +454,9 @@ def results(campaign: Campaign, now: datetime | None = None) -> Uplift | None:
     orders: dict[RecipientGroup, int] = dict.fromkeys(RecipientGroup, 0)
     for group, count, cents in db.session.execute(
         sa.select(r.group, sa.func.count(Order.id),
-                  sa.func.sum(definitions.order_revenue_cents()))
+                  sa.func.sum(Order.revenue_cents()))
         .join(Order, sa.and_(Order.member_id == r.member_id, Order.placed_at >= start,
-                             Order.placed_at < end, definitions.is_paid()))
+                             Order.placed_at < end, Order.is_paid))
         .where(r.campaign_id == campaign.id, r.group != RecipientGroup.OPTED_OUT)
         .group_by(r.group, r.member_id)
     ):

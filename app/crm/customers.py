@@ -14,7 +14,7 @@ The conditions are OR-ed; each side is an index lookup.
 Order figures on `Member` are denormalised for sorting and filtering the list:
 `order_count` counts the orders not cancelled (placed and unpaid ones included: shown as
 "Orders not cancelled"); `lifetime_spend` is the member's revenue by the one definition
-(`app.ordering.definitions`: the sum of `order_revenue()` over the paid orders);
+(`Order.revenue_sum()`: the revenue of the paid orders);
 `last_order_at` is over every order. A new order is added to them (`count_new_order`: its
 revenue only if it is placed paid already, which no offline payment method does) by the
 receiver of `order_placed`; `refresh_order_stats(member_id)` recomputes them from `orders`, and
@@ -48,7 +48,6 @@ from app.demand.models import Demand, DemandStatus
 from app.grades import tiers
 from app.mail.models import OutboxMail
 from app.membership.models import Member, phone_key
-from app.ordering import definitions
 from app.ordering.models import Order, OrderStatus
 
 PER_PAGE = 25
@@ -88,7 +87,7 @@ def _stats_values(member_id_column) -> dict:
         "order_count": sa.select(sa.func.count(Order.id)).where(standing).scalar_subquery(),
         # Revenue (paid orders, after discount). Money is integer cents in both columns: the
         # sum is cents too.
-        "lifetime_spend": sa.select(sa.func.coalesce(definitions.revenue_sum(), 0))
+        "lifetime_spend": sa.select(sa.func.coalesce(Order.revenue_sum(), 0))
         .where(Order.member_id == member_id_column).scalar_subquery(),
         "last_order_at": sa.select(sa.func.max(Order.placed_at))
         .where(Order.member_id == member_id_column).scalar_subquery(),
@@ -137,7 +136,7 @@ def count_new_order(member_id: int | None, total: Decimal, placed_at: datetime, 
     One UPDATE either way."""
     if member_id is None:
         return
-    revenue = total if definitions.is_paid_status(status) else Decimal("0.00")
+    revenue = total if Order.is_paid_status(status) else Decimal("0.00")
     db.session.execute(_COUNT_NEW_ORDER, {"member_id": member_id, "revenue": revenue,
                                           "placed_at": placed_at})
     _expire_figures(member_id)
@@ -153,7 +152,7 @@ def on_order_status_changed(order: Order, *, previous: OrderStatus, **_: object)
     the lifetime spend (revenue) changes when the order becomes paid or a paid one is
     cancelled. Shipping and delivery change neither (no statement)."""
     if (order.status == OrderStatus.CANCELLED
-            or definitions.is_paid_status(order.status) != definitions.is_paid_status(previous)):
+            or Order.is_paid_status(order.status) != Order.is_paid_status(previous)):
         refresh_order_stats(order.member_id)
 
 

@@ -8,7 +8,7 @@ Definitions (also shown on the page):
 - Revenue: the totals of orders placed in the period that are paid, shipped or delivered
   (placed-but-unpaid and cancelled orders leave it out). Orders: every order placed.
   Average order value: revenue / the number of those paid (or later) orders.
-- New members: customer accounts (`definitions.is_customer`) created in the period. Active
+- New members: customer accounts (`Member.is_customer`) created in the period. Active
   members: customers who placed at least one order in the period (logins are not kept as
   history, so they cannot be compared between periods). Members per tier: customers only.
 - Top sellers: copies in paid orders; revenue after discount, shared over the lines
@@ -37,7 +37,6 @@ from app.demand.models import Demand
 from app.grades import tiers
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import Member
-from app.ordering import definitions
 from app.ordering.models import Order, OrderLine, OrderStatus
 from app.serving import caching
 
@@ -188,19 +187,19 @@ class _Window:
 
 def _window(lo: datetime, hi: datetime) -> _Window:
     """The order and member figures of [lo, hi): two range scans on indexed columns."""
-    paid = definitions.is_paid()
+    paid = Order.is_paid
     orders, revenue, paid_orders, active = db.session.execute(
         sa.select(sa.func.count(Order.id),
-                  definitions.revenue_sum(),
+                  Order.revenue_sum(),
                   sa.func.count(sa.case((paid, Order.id))),
-                  sa.func.count(sa.distinct(sa.case((definitions.is_customer(),
+                  sa.func.count(sa.distinct(sa.case((Member.is_customer,
                                                      Order.member_id)))))
         .join(Member, Member.id == Order.member_id)
         .where(Order.placed_at >= lo, Order.placed_at < hi)
     ).one()
     new_members = db.session.scalar(
         sa.select(sa.func.count(Member.id))
-        .where(Member.joined_at >= lo, Member.joined_at < hi, definitions.is_customer())
+        .where(Member.joined_at >= lo, Member.joined_at < hi, Member.is_customer)
     )
     return _Window(orders, _money(revenue), paid_orders, active, new_members)
 
@@ -235,7 +234,7 @@ def daily_series(now: datetime, days: int = SERIES_DAYS) -> list[DayFigures]:
     first = start_of_day(now) - timedelta(days=days - 1)
     day = sa.func.date(Order.placed_at)
     rows = db.session.execute(
-        sa.select(day, sa.func.count(Order.id), definitions.revenue_sum())
+        sa.select(day, sa.func.count(Order.id), Order.revenue_sum())
         .where(Order.placed_at >= first, Order.placed_at < now)
         .group_by(day)
     ).all()
@@ -269,12 +268,13 @@ def top_demanded(limit: int = TOP_LIMIT) -> list[RankedBook]:
 
 def top_sellers(now: datetime, days: int = SERIES_DAYS,
                 limit: int = TOP_LIMIT) -> list[RankedBook]:
-    """The books that sold the most copies in paid orders (`definitions.is_paid`) placed in the
+    """The books that sold the most copies in paid orders (`Order.is_paid`) placed in the
     last `days` days, with the revenue they brought in: each line's list total minus its share
-    of the order's discount (`definitions.allocate_discount`: in proportion to the lines' list
-    totals, whole cents, largest remainder first, ties to the earlier line). Over every book,
-    these revenues plus the orders' shipping fees add up to the dashboard's revenue for the
-    same orders. One query: window functions share the discount out per order."""
+    of the order's discount (`app.ordering.pricing.allocate_discount`: in proportion to the
+    lines' list totals, whole cents, largest remainder first, ties to the earlier line). Over
+    every book, these revenues plus the orders' shipping fees add up to the dashboard's
+    revenue for the same orders. One query: window functions share the discount out per
+    order."""
     since = start_of_day(now) - timedelta(days=days - 1)
     line_cents = sa.type_coerce(OrderLine.line_total, sa.BigInteger)
     discount = sa.type_coerce(Order.discount_total, sa.BigInteger)
@@ -286,7 +286,7 @@ def top_sellers(now: datetime, days: int = SERIES_DAYS,
                   (line_cents * discount // sa.func.nullif(goods, 0)).label("share"),
                   (line_cents * discount % sa.func.nullif(goods, 0)).label("remainder"))
         .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.placed_at >= since, Order.placed_at < now, definitions.is_paid())
+        .where(Order.placed_at >= since, Order.placed_at < now, Order.is_paid)
         .cte("paid_lines")
     )
     share = sa.func.coalesce(lines.c.share, 0)

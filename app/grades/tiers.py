@@ -54,7 +54,6 @@ from app.grades.models import GradeChange, GradeReason, Tier
 from app.mail.outbox import enqueue
 from app.membership.login import loaded_discount_rate
 from app.membership.models import Member
-from app.ordering import definitions
 from app.ordering.models import Order
 
 REASON_MAX_LENGTH = 500
@@ -213,7 +212,7 @@ def _cents(column: sa.ColumnElement) -> sa.ColumnElement[int]:
 
 
 def _qualifying(stmt: sa.Select, since: datetime | None) -> sa.Select:
-    stmt = stmt.where(definitions.is_paid())
+    stmt = stmt.where(Order.is_paid)
     if since is not None:
         stmt = stmt.where(sa.func.coalesce(Order.paid_at, Order.placed_at) >= since)
     return stmt
@@ -651,11 +650,11 @@ class TierCount:
 
 
 def tier_counts() -> list[TierCount]:
-    """Customers per grade (`definitions.is_customer`: staff, admins and erased accounts are
+    """Customers per grade (`Member.is_customer`: staff, admins and erased accounts are
     not counted), in table order; grades no longer in the table come last."""
     rules = grading.ordered(load_rules())
     counts = dict(db.session.execute(
-        sa.select(Member.tier_code, sa.func.count()).where(definitions.is_customer())
+        sa.select(Member.tier_code, sa.func.count()).where(Member.is_customer)
         .group_by(Member.tier_code)
     ).all())
     result = [TierCount(r.code, r.name, int(counts.pop(r.code, 0)), True) for r in rules]

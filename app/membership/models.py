@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_login import UserMixin
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, validates
 
 from app.core.db import utcnow
@@ -99,7 +100,7 @@ class Member(UserMixin, db.Model):
     # CRM (issue 4, app.crm.customers): the phone's digits reversed, so a b-tree finds a
     # number by its last digits whatever the prefix (set with `phone`, see `_phone_key`); the
     # order figures, kept by `app.crm.customers` (checkout, payment, cancellation, seed):
-    # the orders not cancelled, the revenue of the paid ones (app.ordering.definitions) and
+    # the orders not cancelled, the revenue of the paid ones (Order.revenue) and
     # the last order (over every order); and the time the member's personal data was erased
     # on request (the account can never be used again).
     phone_key: Mapped[str | None] = mapped_column(sa.String(40), index=True)
@@ -152,6 +153,18 @@ class Member(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.has_role(Role.STAFF)
+
+    @hybrid_property
+    def is_customer(self) -> bool:
+        """A customer in every figure: an account with the role member whose personal data has
+        not been erased. Staff and admins shop too, but they are not customers in any figure;
+        an erased account is nobody's customer any more. In SQL too."""
+        return self.role == Role.MEMBER and self.erased_at is None
+
+    @is_customer.inplace.expression
+    @classmethod
+    def _is_customer_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.role == Role.MEMBER, cls.erased_at.is_(None))
 
     @property
     def has_address(self) -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Book
@@ -56,7 +58,22 @@ class CartLine(db.Model):
 
 
 class Order(db.Model):
-    """A placed order: its lines, money and address are snapshots taken at checkout."""
+    """A placed order: its lines, money and address are snapshots taken at checkout.
+
+    What every figure of the shop counts is defined here, once:
+
+    - PAID: an order is counted when its status is paid, shipped or delivered
+      (`PAID_STATUSES`, `is_paid`, `is_paid_status`). An order placed but not paid yet, and a
+      cancelled one, count nowhere: not in revenue, grades, top sellers, campaigns, lifetime
+      value, segments, basket associations, satisfaction or the demo seed's grades.
+    - REVENUE (`revenue`): what the member paid for a paid order: its total after the member
+      discount, shipping included; nothing for any other order (SQL: NULL, so sums and counts
+      skip it). Revenue over a set of orders is `revenue_sum()`. Refunds, when they exist, are
+      netted off in `revenue`, and every figure follows.
+    """
+
+    PAID_STATUSES: ClassVar[tuple[OrderStatus, ...]] = (
+        OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED)
 
     __tablename__ = "orders"
     __table_args__ = (
@@ -111,6 +128,41 @@ class Order(db.Model):
     def number(self) -> str:
         """The reference shoppers and staff quote, e.g. BS-0000123."""
         return f"BS-{self.id:07d}"
+
+    @staticmethod
+    def is_paid_status(status: OrderStatus | str) -> bool:
+        """Whether an order in `status` is counted (paid, shipped or delivered)."""
+        return OrderStatus(status) in Order.PAID_STATUSES
+
+    @hybrid_property
+    def is_paid(self) -> bool:
+        """The order is counted (paid, shipped or delivered); in SQL too."""
+        return Order.is_paid_status(self.status)
+
+    @is_paid.inplace.expression
+    @classmethod
+    def _is_paid_expression(cls) -> sa.ColumnElement[bool]:
+        return cls.status.in_(cls.PAID_STATUSES)
+
+    @hybrid_property
+    def revenue(self) -> Decimal:
+        """The order's revenue: its total if it is paid, else nothing (0.00; NULL in SQL)."""
+        return self.total if self.is_paid else Decimal("0.00")
+
+    @revenue.inplace.expression
+    @classmethod
+    def _revenue_expression(cls) -> sa.ColumnElement[Decimal]:
+        return sa.case((cls.is_paid, cls.total))
+
+    @classmethod
+    def revenue_sum(cls) -> sa.ColumnElement[Decimal]:
+        """SQL aggregate: the revenue of the paid orders among the rows (NULL when none)."""
+        return sa.func.sum(cls.revenue)
+
+    @classmethod
+    def revenue_cents(cls) -> sa.ColumnElement[int]:
+        """SQL: `revenue` as integer cents (exact sums, numpy inputs)."""
+        return sa.type_coerce(cls.revenue, sa.BigInteger)
 
 
 class OrderLine(db.Model):

@@ -21,7 +21,7 @@ from app.core.i18n import lazy_gettext as _l
 from app.core.signals import order_status_changed
 from app.grades import tiers
 from app.membership.models import Member
-from app.ordering import definitions, payment
+from app.ordering import payment
 from app.ordering.models import Order, OrderEvent, OrderStatus
 
 ORDERS_PER_PAGE = 20
@@ -115,7 +115,7 @@ def change_status(
     # an order that had counted (paid or later) takes it back out.
     if target is OrderStatus.PAID:
         tiers.on_order_paid(order, actor=actor, now=now)
-    elif target is OrderStatus.CANCELLED and definitions.is_paid_status(current):
+    elif target is OrderStatus.CANCELLED and Order.is_paid_status(current):
         tiers.on_order_cancelled(order, actor=actor, now=now)
     db.session.add(OrderEvent(order_id=order.id, at=now, from_status=current, to_status=target,
                               actor_id=actor.id if actor is not None else None, note=note))

@@ -7,7 +7,11 @@ The rule, stated once (issue 2, ready for the tier discount of issue 7):
   cent (`app.core.money.round_money`), on the discount line; a rate of 0 gives no discount line;
 - shipping is free when the subtotal after discount reaches `free_shipping_from` (inclusive),
   otherwise it is `shipping_fee`; an empty basket ships nothing and costs nothing;
-- `total = subtotal - discount + shipping`, exactly, so totals always equal the sum of their lines.
+- `total = subtotal - discount + shipping`, exactly, so totals always equal the sum of their lines;
+- what a line brought in (`allocated_line_revenue`) is its list total minus its share of the
+  order's discount (`allocate_discount`): shared in proportion to the lines' list totals, in
+  whole cents, largest remainder first (ties to the earlier line), so the lines of an order add
+  up exactly to its goods after discount, and the lines plus the shipping fee to its revenue.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from app.core.money import ZERO, round_money
+from app.core.money import ZERO, from_cents, round_money, to_cents
 
 ONE = Decimal("1")
 
@@ -119,3 +123,27 @@ def quote(
         shipping=shipping,
         total=after_discount + shipping,
     )
+
+
+def allocate_discount(line_totals: Sequence[Decimal], discount: Decimal) -> list[Decimal]:
+    """Each line's share of an order's `discount`, in proportion to its list total, in whole
+    cents: every line gets the floor of its exact share, then the cents left over go one each
+    to the lines with the largest remainders (ties: the earlier line). The shares add up to
+    `discount` exactly. The same rule as the SQL in `app.crm.stats.top_sellers`."""
+    cents = [to_cents(t) for t in line_totals]
+    whole = to_cents(discount)
+    subtotal = sum(cents)
+    if not subtotal:
+        return [from_cents(0) for _ in cents]
+    shares = [c * whole // subtotal for c in cents]
+    remainders = [c * whole % subtotal for c in cents]
+    left = whole - sum(shares)
+    for index in sorted(range(len(cents)), key=lambda i: (-remainders[i], i))[:left]:
+        shares[index] += 1
+    return [from_cents(s) for s in shares]
+
+
+def allocated_line_revenue(line_totals: Sequence[Decimal], discount: Decimal) -> list[Decimal]:
+    """What each line brought in: its list total minus its share of the discount."""
+    return [t - d for t, d in zip(line_totals, allocate_discount(line_totals, discount),
+                                  strict=True)]

@@ -20,7 +20,7 @@ from itertools import combinations
 from app.grades import grading, tiers
 from app.grades.models import GradeReason
 from app.grades.tiers import RegradeReport
-from app.ordering import definitions
+from app.ordering.models import Order
 from app.seed.history import OrderPlan
 
 GAP_LOW = 2_000  # cents: the reader ends at least this far below the threshold ...
@@ -76,7 +76,7 @@ def settle_reader_below_threshold(
     cents = [_cents(p) for p in prices]
     fee_c, free_c = _cents(fee), _cents(free_from)
     counting = sorted((p for p in plans
-                       if p.person == reader and definitions.is_paid_status(p.status)),
+                       if p.person == reader and Order.is_paid_status(p.status)),
                       key=lambda p: p.placed_at)
     if not counting:
         return None

@@ -26,7 +26,6 @@ from app.models import (
     OutboxMail,
     Role,
 )
-from app.ordering import definitions
 from app.ordering.checkout import ShippingAddress, place_order
 from app.ordering.orders import change_status
 from tests.factories import (
@@ -164,7 +163,7 @@ def test_lifetime_spend_is_the_revenue_of_paid_orders_through_the_life_cycle(ctx
     change_status(second, OrderStatus.CANCELLED)  # cancelled after payment
     db.session.commit()
     assert (member.order_count, member.lifetime_spend) == (1, first.total)
-    revenue = db.session.scalar(sa.select(definitions.revenue_sum())
+    revenue = db.session.scalar(sa.select(Order.revenue_sum())
                                 .where(Order.member_id == member.id))
     assert member.lifetime_spend == revenue
 
