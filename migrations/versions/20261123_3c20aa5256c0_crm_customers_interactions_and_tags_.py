@@ -403,7 +403,11 @@ _member = sa.table('member', sa.column('id', sa.Integer), sa.column('phone', sa.
                    sa.column('lifetime_spend', sa.BigInteger),  # Money: integer cents
                    sa.column('last_order_at', app.core.db.UTCDateTime))
 _orders = sa.table('orders', sa.column('id', sa.Integer), sa.column('member_id', sa.Integer),
-                   sa.column('status', sa.String), sa.column('total', sa.BigInteger),
+                   # the column's type as created: its binds take no ::VARCHAR cast on PostgreSQL
+                   sa.column('status', sa.Enum('placed', 'paid', 'shipped', 'delivered',
+                                               'cancelled', name='orderstatus',
+                                               native_enum=False, length=16)),
+                   sa.column('total', sa.BigInteger),  # Money: integer cents
                    sa.column('placed_at', app.core.db.UTCDateTime))
 # The statuses that counted as paid (revenue) when this revision was frozen.
 _PAID_STATUSES = ('paid', 'shipped', 'delivered')

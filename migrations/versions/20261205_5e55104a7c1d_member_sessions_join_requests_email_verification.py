@@ -4,7 +4,7 @@ Revision ID: 5e55104a7c1d
 Revises: a1c3e5f70b29
 Create Date: 2026-12-05 21:40:00.000000
 
-Issue 17: `member_sessions` (one row per signed-in browser; logging out deletes it),
+`member_sessions` (one row per signed-in browser; logging out deletes it),
 `join_requests` (one per registration; a new address's becomes a member when its mailed link is
 followed) and `member.email_verified_at`. Members who joined before this revision count as verified from
 the day they joined: they have used the account (logins, orders, mail to that address) and
@@ -15,7 +15,6 @@ from alembic import op
 import sqlalchemy as sa
 
 import app.core.db
-from app.catalog import search_index
 
 
 # revision identifiers, used by Alembic.
@@ -65,14 +64,14 @@ def _drop_member_column(name):
     """Drop a `member` column without losing the member name search: a plain DROP COLUMN
     (PostgreSQL, SQLite 3.35+) leaves the table and its member_fts triggers in place; an
     older SQLite needs a batch rebuild of the table, which drops the triggers, so they are
-    installed again (app.catalog.search_index)."""
+    installed again (install_members, below)."""
     bind = op.get_bind()
     if bind.dialect.name != 'sqlite' or bind.dialect.server_version_info >= (3, 35):
         op.drop_column('member', name)
         return
     with op.batch_alter_table('member', schema=None) as batch_op:
         batch_op.drop_column(name)
-    search_index.install_members(bind)
+    install_members(bind)
 
 
 def downgrade():
@@ -88,3 +87,34 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_member_sessions_member_id'))
 
     op.drop_table('member_sessions')
+
+
+# --------------------------------------------------------------------------- frozen helpers
+# Copied here from the service this revision once called (app.catalog.search_index), so that
+# changing that service can never change what this revision does. Only the SQLite batch
+# rebuild of `member` needs it, so only the SQLite statements are kept.
+
+# The customer list's name search on SQLite: an FTS5 trigram table over member.name, kept in
+# step by triggers (a batch rebuild of `member` drops the triggers).
+_MEMBER_SQLITE_DDL = [
+    """CREATE VIRTUAL TABLE IF NOT EXISTS member_fts USING fts5(
+           name, content='member', content_rowid='id', tokenize='trigram')""",
+    """CREATE TRIGGER IF NOT EXISTS member_fts_ai AFTER INSERT ON member BEGIN
+           INSERT INTO member_fts(rowid, name) VALUES (new.id, new.name);
+       END""",
+    """CREATE TRIGGER IF NOT EXISTS member_fts_ad AFTER DELETE ON member BEGIN
+           INSERT INTO member_fts(member_fts, rowid, name) VALUES ('delete', old.id, old.name);
+       END""",
+    """CREATE TRIGGER IF NOT EXISTS member_fts_au AFTER UPDATE OF name ON member BEGIN
+           INSERT INTO member_fts(member_fts, rowid, name) VALUES ('delete', old.id, old.name);
+           INSERT INTO member_fts(rowid, name) VALUES (new.id, new.name);
+       END""",
+    # Members who existed before the index are indexed at once.
+    "INSERT INTO member_fts(member_fts) VALUES ('rebuild')",
+]
+
+
+def install_members(connection):
+    """The member name search on SQLite (its table, triggers and a rebuild)."""
+    for statement in _MEMBER_SQLITE_DDL:
+        connection.execute(sa.text(statement))

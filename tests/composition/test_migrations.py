@@ -3,6 +3,8 @@ what the models declare, on SQLite and on PostgreSQL, and the search index comes
 
 from __future__ import annotations
 
+import ast
+import inspect
 import uuid
 import warnings
 from decimal import Decimal
@@ -15,6 +17,7 @@ from alembic.operations import Operations
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
+import app.core.db
 from app import create_app
 from app.catalog.search_index import is_search_object
 from app.core.db import HAND_WRITTEN_INDEXES
@@ -152,14 +155,58 @@ def test_the_crm_migration_fills_the_columns_it_adds_with_its_own_frozen_helpers
 
 
 def _imported_modules(module) -> set[str]:
-    import ast
-    import inspect
-
     tree = ast.parse(inspect.getsource(module))
     names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
              for alias in node.names}
     return names | {node.module for node in ast.walk(tree)
                     if isinstance(node, ast.ImportFrom) and node.module}
+
+
+def _uses_of_app(module) -> set[str]:
+    """Every dotted name the revision reads from the `app` package ('app.core.db.Money'), and
+    every name imported from it ('from app.core.db import Money' gives 'app.core.db.Money')."""
+    tree = ast.parse(inspect.getsource(module))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    uses = {f"{node.module}.{alias.name}" for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module
+            and (node.module == "app" or node.module.startswith("app."))
+            for alias in node.names}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Name) and node.id == "app"):
+            continue
+        while isinstance(parents.get(node), ast.Attribute) and parents[node].value is node:
+            node = parents[node]
+        uses.add(ast.unparse(node))
+    return uses
+
+
+def _is_column_type(dotted: str) -> bool:
+    owner, _, name = dotted.rpartition(".")
+    if owner != "app.core.db":
+        return False
+    found = getattr(app.core.db, name, None)
+    return isinstance(found, type) and issubclass(found, sa.types.TypeEngine)
+
+
+def test_no_revision_runs_application_code_only_its_own():
+    """History does not change when a service does: every revision carries its own copy of
+    what it runs (search DDL, data fills) and takes from `app` only the column types of
+    app.core.db."""
+    revisions = list(ScriptDirectory("migrations").walk_revisions())
+    assert len(revisions) >= 11
+    imports, uses = {}, {}
+    for revision in revisions:
+        modules = {name for name in _imported_modules(revision.module)
+                   if name == "app" or name.startswith("app.")} - {"app.core.db"}
+        if modules:
+            imports[revision.revision] = modules
+        other = {name for name in _uses_of_app(revision.module)
+                 if name != "app.core.db" and not _is_column_type(name)}
+        if other:
+            uses[revision.revision] = other
+
+    assert imports == {}
+    assert uses == {}
 
 
 # ------------------------------------------ downgrades keep the member name search working
