@@ -1,4 +1,4 @@
-"""Member grades on the web (issue 7): the member's grade page and the admin's tier pages."""
+"""Member grades on the web: the member's grade page and the admin's tier pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Member grades in the demo data (issue 7): all graded, the reader one book from an upgrade."""
+"""Member grades in the demo data: all graded, the reader one book from an upgrade."""
 
 from __future__ import annotations
 

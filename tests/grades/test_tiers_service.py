@@ -1,4 +1,4 @@
-"""Member grades on a real database (issue 7): spend, thresholds, demotion, table changes."""
+"""Member grades on a real database: spend, thresholds, demotion, table changes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,16 @@ from app.grades.reading import tier_counts
 from app.grades.spend import qualifying_spend
 from app.grades.staff_grades import release_member_grade, set_member_grade
 from app.grades.table import ensure_default_tiers, load_rules, table_is_saved
-from app.models import GradeChange, GradeReason, Member, Order, OrderStatus, OutboxMail, Tier
+from app.models import (
+    AuditEntry,
+    GradeChange,
+    GradeReason,
+    Member,
+    Order,
+    OrderStatus,
+    OutboxMail,
+    Tier,
+)
 from app.ordering import cart, checkout
 from app.ordering.checkout import ShippingAddress, place_order
 from app.ordering.orders import change_status
@@ -276,6 +285,19 @@ def test_replacing_the_table_regrades_every_member_in_one_pass(table):
         ("silver", D("1000.00"), D("0.0600"), 2)]
 
 
+def test_replacing_the_table_is_audited_by_the_service_with_the_old_and_new_table(table):
+    admin = make_admin()
+
+    replace_table(NEW_TABLE, admin)
+    db.session.commit()
+
+    (entry,) = db.session.scalars(sa.select(AuditEntry)).all()
+    assert (entry.action, entry.actor_id, entry.target_type) == ("tier.table", admin.id, "tier")
+    assert [t["code"] for t in entry.before["tiers"]] == ["regular", "silver", "gold",
+                                                          "platinum"]
+    assert [t["code"] for t in entry.after["tiers"]] == ["regular", "bronze", "silver"]
+
+
 def test_a_bad_table_is_refused_with_its_problems_and_the_old_one_is_kept(table):
     member = make_member()
     paid(member, "600.00")
@@ -331,14 +353,38 @@ def test_members_per_tier_are_counted_in_table_order(table):
 def test_an_admin_sets_a_grade_by_hand_with_a_reason_that_is_recorded(table):
     admin, member = make_admin(), make_member()
 
-    change = set_member_grade(member, "gold", "  Loyal customer since the shop opened ",
-                                    admin)
+    change = set_member_grade(member, "gold", "  Loyal customer since the shop opened ", admin)
     db.session.commit()
 
     member = reload(member)
     assert (member.tier_code, member.tier_is_manual) == ("gold", True)
     assert (change.reason, change.actor_id, change.note) == (
         GradeReason.ADMIN, admin.id, "Loyal customer since the shop opened")
+
+
+def test_a_grade_set_or_released_by_hand_is_audited_by_the_service_itself(table):
+    admin, member = make_admin(), make_member()
+    paid(member, "600.00")
+
+    set_member_grade(member, "platinum", "Trial", admin)
+    release_member_grade(member, "Trial over", admin)
+    db.session.commit()
+
+    entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor_id, e.target_type, e.target_id) for e in entries] == [
+        ("tier.grade_set", admin.id, "member", member.id),
+        ("tier.grade_release", admin.id, "member", member.id)]
+    assert (entries[0].before, entries[0].after) == (
+        {"tier_code": "silver", "tier_is_manual": False},
+        {"tier_code": "platinum", "tier_is_manual": True})
+    assert entries[1].summary.endswith(": Trial over")
+
+
+def test_a_refused_grade_change_writes_no_audit_entry(table):
+    with pytest.raises(InvalidInput):
+        set_member_grade(make_member(), "diamond", "Why not", make_admin())
+
+    assert db.session.scalars(sa.select(AuditEntry)).all() == []
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
