@@ -45,7 +45,7 @@ from app.core.paging import CountedPage, paginate_counted
 from app.core.text import contains_pattern
 from app.crm.models import Interaction, MemberTag, Tag
 from app.demand.models import Demand, DemandStatus
-from app.grades import tiers
+from app.grades.reading import grade_history, member_standing
 from app.mail.models import OutboxMail
 from app.membership.models import Member, phone_key
 from app.ordering.models import Order, OrderStatus
@@ -502,8 +502,8 @@ def customer_record(member: Member) -> CustomerRecord:
     ))
     return CustomerRecord(
         member=member,
-        standing=tiers.member_standing(member),
-        grade_history=tiers.grade_history(member, limit=10),
+        standing=member_standing(member),
+        grade_history=grade_history(member, limit=10),
         orders=orders, demands=demands, mails=mails, tags=tags, interactions=interactions,
         panels=[(panel, panel.loader(member)) for panel in _PANELS],
         order_total=order_rows[0][1] if order_rows else 0,

@@ -34,7 +34,7 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.money import ZERO, from_cents, round_money
 from app.demand.models import Demand
-from app.grades import tiers
+from app.grades.reading import tier_counts
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import Member
 from app.ordering.models import Order, OrderLine, OrderStatus
@@ -319,7 +319,7 @@ def top_sellers(now: datetime, days: int = SERIES_DAYS,
 
 
 def members_per_tier() -> list[TierMembers]:
-    return [TierMembers(t.code, t.name, t.members) for t in tiers.tier_counts()]
+    return [TierMembers(t.code, t.name, t.members) for t in tier_counts()]
 
 
 # --------------------------------------------------------------------------- counts now

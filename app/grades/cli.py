@@ -1,7 +1,7 @@
 """`flask tiers recompute`: rebuild every member's qualifying spend and grade from the orders.
 
 Run it daily when TIER_WINDOW_MONTHS is set (grades then follow orders leaving the window), and
-after importing orders by hand. It is safe while the shop runs (see tiers.regrade_all).
+after importing orders by hand. It is safe while the shop runs (see bulk_regrade.regrade_all).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from app.core.extensions import db
-from app.grades import tiers as tier_rules
+from app.grades.bulk_regrade import recompute_all
 
 tiers = AppGroup("tiers", help="Member grades: purchase-volume tiers and discounts.")
 
@@ -21,7 +21,7 @@ tiers = AppGroup("tiers", help="Member grades: purchase-volume tiers and discoun
 def recompute(mail: bool) -> None:
     """Rebuild every member's qualifying spend and grade from their orders."""
     try:
-        report = tier_rules.recompute_all(notify=mail)
+        report = recompute_all(notify=mail)
         db.session.commit()
     except Exception:
         db.session.rollback()

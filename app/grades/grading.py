@@ -1,4 +1,4 @@
-"""Member grade rules (issue 7): pure functions of spend and the tier table. No Flask, no db.
+"""Member grade rules: pure functions of spend and the tier table. No Flask, no db.
 
 The rule, stated once:
 
@@ -13,7 +13,7 @@ The rule, stated once:
   under the demotion policy and any grade an admin set by hand.
 
 What counts as qualifying spend (which orders, which window) is decided by
-`app.grades.tiers`, which feeds these functions.
+`app.grades.spend` and `app.grades.settings`, which feed these functions.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ class Problem:
         return where + MESSAGES[self.code].format(**self.values)
 
 
-# English texts of every problem; `app.grades.tiers.problem_message` translates them.
+# English texts of every problem; `app.grades.errors.problem_message` translates them.
 MESSAGES: dict[str, str] = {
     "empty": "The table needs at least one tier.",
     "too_many": "The table can have at most {max} tiers.",

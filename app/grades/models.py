@@ -1,4 +1,4 @@
-"""Member grades (issue 7): the tier table the admin edits, and every grade change recorded.
+"""Member grades: the tier table the admin edits, and every grade change recorded.
 
 Members hold their grade as `Member.tier_code` (a code, not a foreign key: a tier removed
 from the table must not delete or block anyone; re-grading moves its members on). Orders

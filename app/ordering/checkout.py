@@ -46,7 +46,7 @@ from app.core.extensions import db
 from app.core.signals import order_placed
 from app.core.urls import external_url
 from app.demand import holds
-from app.grades import tiers
+from app.grades.discount import discount_rate_for
 from app.mail.outbox import enqueue, unsaved_locale
 from app.membership.models import Member
 from app.ordering import cart, payment, pricing
@@ -161,7 +161,7 @@ def member_discount_rate(member: Member) -> Decimal:
     call, so a grade raised a moment ago (an order just paid) applies to the very next cart and
     checkout without logging in again. The order stores the rate and tier that were applied.
     """
-    return tiers.discount_rate_for(member)
+    return discount_rate_for(member)
 
 
 class _WithTableNames(sa.ColumnElement[bool]):

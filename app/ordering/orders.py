@@ -19,7 +19,7 @@ from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.core.signals import order_status_changed
-from app.grades import tiers
+from app.grades.member_regrade import on_order_cancelled, on_order_paid
 from app.membership.models import Member
 from app.ordering import payment
 from app.ordering.models import Order, OrderEvent, OrderStatus
@@ -76,8 +76,8 @@ def change_status(
     Cancelling puts every line's copies back on the shelf (ascending book id, the same lock
     order as checkout) and takes them off `sold_count`. After the UPDATE (and the stock's
     return) it sends `order_status_changed` for the features above ordering, then regrades the
-    member (`grades.tiers`). Raises InvalidTransition for a move the life cycle does not allow,
-    an unknown status, or an order that changed meanwhile.
+    member (`grades.member_regrade`). Raises InvalidTransition for a move the life cycle does
+    not allow, an unknown status, or an order that changed meanwhile.
     """
     try:
         target = OrderStatus(new_status)
@@ -114,9 +114,9 @@ def change_status(
     # Member grades (below ordering): a payment counts towards the grade at once; cancelling
     # an order that had counted (paid or later) takes it back out.
     if target is OrderStatus.PAID:
-        tiers.on_order_paid(order, actor=actor, now=now)
+        on_order_paid(order, actor=actor, now=now)
     elif target is OrderStatus.CANCELLED and Order.is_paid_status(current):
-        tiers.on_order_cancelled(order, actor=actor, now=now)
+        on_order_cancelled(order, actor=actor, now=now)
     db.session.add(OrderEvent(order_id=order.id, at=now, from_status=current, to_status=target,
                               actor_id=actor.id if actor is not None else None, note=note))
     db.session.flush()

@@ -17,9 +17,10 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import combinations
 
-from app.grades import grading, tiers
+from app.grades import grading
+from app.grades.bulk_regrade import RegradeReport, regrade_all
 from app.grades.models import GradeReason
-from app.grades.tiers import RegradeReport
+from app.grades.table import ensure_default_tiers
 from app.ordering.models import Order
 from app.seed.history import OrderPlan
 
@@ -105,5 +106,5 @@ def settle_reader_below_threshold(
 def grade_everyone(now: datetime) -> RegradeReport:
     """The default tier table, and every member graded in one pass (recorded as 'recompute';
     no congratulation mails for the seed). Flushes."""
-    tiers.ensure_default_tiers()
-    return tiers.regrade_all(GradeReason.RECOMPUTE, now=now, notify=False, lock=False)
+    ensure_default_tiers()
+    return regrade_all(GradeReason.RECOMPUTE, now=now, notify=False, lock=False)

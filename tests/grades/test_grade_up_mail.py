@@ -7,7 +7,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.grades import tiers
+from app.grades.bulk_regrade import recompute_all
+from app.grades.staff_grades import set_member_grade
 from app.mail.outbox import deliver_due
 from app.models import MailStatus, OrderStatus, OutboxMail
 from app.ordering.orders import change_status
@@ -31,7 +32,7 @@ def test_a_member_who_moves_up_gets_one_congratulation_by_mail(ctx, smtp_inbox):
     _pay(member, "25.00")  # 2,005.00: Gold
     db.session.commit()
     first = deliver_due()
-    tiers.recompute_all()  # nothing changes, so nothing more is queued
+    recompute_all()  # nothing changes, so nothing more is queued
     db.session.commit()
     second = deliver_due()
 
@@ -66,7 +67,7 @@ def test_moving_down_sends_no_mail(ctx, smtp_inbox):
 
 def test_an_admin_raising_a_grade_by_hand_congratulates_the_member(ctx, smtp_inbox):
     member = make_member(email="vip@example.test")
-    tiers.set_member_grade(member, "platinum", "Book club organiser", make_admin())
+    set_member_grade(member, "platinum", "Book club organiser", make_admin())
     db.session.commit()
 
     deliver_due()

@@ -1,4 +1,4 @@
-"""The grade rule (issue 7): pure functions of spend and the tier table, tested as properties."""
+"""The grade rule: pure functions of spend and the tier table, tested as properties."""
 
 from __future__ import annotations
 

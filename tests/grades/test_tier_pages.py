@@ -1,4 +1,4 @@
-"""Member grades on the web (issue 7): the member's grade page and the admin's tier pages."""
+"""Member grades on the web: the member's grade page and the admin's tier pages."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.grades import tiers
+from app.grades.reading import grade_history
 from app.models import GradeChange, Member, OrderStatus, Tier
 from app.ordering.orders import change_status
 from tests.factories import make_admin, make_member, make_placed_order, make_staff
@@ -389,7 +389,7 @@ def test_setting_a_grade_refuses_a_post_without_its_csrf_token(app, as_admin, pe
     assert response.status_code == 400
     with app.app_context():
         assert db.session.get(Member, people["rita"]).tier_code == "silver"
-        assert tiers.grade_history(db.session.get(Member, people["rita"]))[0].to_code == "silver"
+        assert grade_history(db.session.get(Member, people["rita"]))[0].to_code == "silver"
 
 
 def test_a_cent_short_of_the_next_grade_both_pages_show_99_not_100_percent(app, client):

@@ -8,7 +8,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.grades import tiers
+from app.grades.bulk_regrade import recompute_all, replace_table
+from app.grades.table import ensure_default_tiers
 from app.models import GradeChange, Member, Order, OrderStatus
 from app.ordering.orders import change_status
 from tests.factories import make_member, make_placed_order
@@ -36,7 +37,7 @@ def pay_at_once(app, order_ids: list[int]) -> list[BaseException]:
 
 def test_two_orders_of_one_member_paid_at_the_same_moment_both_count(pg_app):
     with pg_app.app_context():
-        tiers.ensure_default_tiers()
+        ensure_default_tiers()
         member = make_member()
         orders = [
             make_placed_order(member, subtotal=Decimal(t), shipping_fee=Decimal("0.00"),
@@ -60,7 +61,7 @@ def test_two_orders_of_one_member_paid_at_the_same_moment_both_count(pg_app):
 
 def test_many_members_paid_at_once_are_each_graded_on_their_own_orders(pg_app):
     with pg_app.app_context():
-        tiers.ensure_default_tiers()
+        ensure_default_tiers()
         pairs = []
         for _ in range(3):
             member = make_member()
@@ -85,7 +86,7 @@ def test_replacing_the_table_regrades_everyone_in_one_pass_on_postgresql(pg_app)
     from app.grades.grading import TierRule
 
     with pg_app.app_context():
-        tiers.ensure_default_tiers()
+        ensure_default_tiers()
         spends = ("150.00", "700.00", "2500.00")
         members = [make_member() for _ in spends]
         for member, total in zip(members, spends, strict=True):
@@ -95,13 +96,13 @@ def test_replacing_the_table_regrades_everyone_in_one_pass_on_postgresql(pg_app)
         db.session.commit()
         ids = [m.id for m in members]
 
-        report = tiers.replace_table([
+        report = replace_table([
             TierRule("regular", "Regular", Decimal("0.00"), Decimal("0")),
             TierRule("bronze", "Bronze", Decimal("100.00"), Decimal("0.02")),
             TierRule("silver", "Silver", Decimal("1000.00"), Decimal("0.06")),
         ], None)
         db.session.commit()
-        tiers.recompute_all()
+        recompute_all()
         db.session.commit()
 
         grades = db.session.execute(sa.select(Member.tier_code, Member.qualifying_spend)

@@ -1,4 +1,4 @@
-"""Member grades in the demo data (issue 7): all graded, the reader one book from an upgrade."""
+"""Member grades in the demo data: all graded, the reader one book from an upgrade."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.core.extensions import db
-from app.grades import grading, tiers
+from app.grades import grading
+from app.grades.spend import qualifying_spend
+from app.grades.table import load_rules
 from app.models import Book, GradeChange, GradeReason, Member, Order, OrderStatus, OutboxMail, Tier
 from app.ordering import cart, checkout
 from app.ordering.checkout import ShippingAddress, place_order
@@ -58,11 +60,11 @@ def test_the_seed_writes_the_default_tier_table(seeded):
 
 
 def test_every_seeded_member_holds_the_grade_their_spend_earns(seeded):
-    rules = tiers.load_rules()
+    rules = load_rules()
     members = db.session.scalars(sa.select(Member)).all()
 
     for member in members:
-        assert member.qualifying_spend == tiers.qualifying_spend(member)
+        assert member.qualifying_spend == qualifying_spend(member)
         assert member.tier_code == grading.tier_for(member.qualifying_spend, rules).code
     assert {m.tier_code for m in members} >= {"regular", "silver", "gold", "platinum"}
 
@@ -80,7 +82,7 @@ def test_seeded_grade_changes_are_recorded_as_a_recompute_and_mail_nobody(seeded
 
 def test_the_demo_reader_sits_just_below_a_threshold(seeded):
     reader = _reader()
-    upcoming, needed = grading.next_tier(reader.qualifying_spend, tiers.load_rules())
+    upcoming, needed = grading.next_tier(reader.qualifying_spend, load_rules())
 
     assert Decimal("20.00") <= needed <= Decimal("28.00")
     assert reader.tier_code != upcoming.code

@@ -1,4 +1,4 @@
-"""Member grades on a real database (issue 7): spend, thresholds, demotion, table changes."""
+"""Member grades on a real database: spend, thresholds, demotion, table changes."""
 
 from __future__ import annotations
 
@@ -8,10 +8,25 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.core.errors import InvalidInput
 from app.core.extensions import db
-from app.grades import tiers
+from app.grades.bulk_regrade import recompute_all, regrade_all, replace_table
+from app.grades.errors import TierTableInvalid
 from app.grades.grading import DEFAULT_RULES, TierRule
-from app.models import GradeChange, GradeReason, Member, Order, OrderStatus, OutboxMail, Tier
+from app.grades.reading import tier_counts
+from app.grades.spend import qualifying_spend
+from app.grades.staff_grades import release_member_grade, set_member_grade
+from app.grades.table import ensure_default_tiers, load_rules, table_is_saved
+from app.models import (
+    AuditEntry,
+    GradeChange,
+    GradeReason,
+    Member,
+    Order,
+    OrderStatus,
+    OutboxMail,
+    Tier,
+)
 from app.ordering import cart, checkout
 from app.ordering.checkout import ShippingAddress, place_order
 from app.ordering.orders import change_status
@@ -48,7 +63,7 @@ def reload(member: Member) -> Member:
 
 @pytest.fixture
 def table(ctx):
-    tiers.ensure_default_tiers()
+    ensure_default_tiers()
     db.session.commit()
 
 
@@ -123,7 +138,7 @@ def test_placed_and_cancelled_orders_do_not_count_towards_the_spend(table):
     placed(member, "900.00")
     change_status(placed(member, "700.00"), OrderStatus.CANCELLED)
 
-    assert tiers.qualifying_spend(member) == D("100.00")
+    assert qualifying_spend(member) == D("100.00")
 
 
 def test_shipped_and_delivered_orders_still_count(table):
@@ -133,7 +148,7 @@ def test_shipped_and_delivered_orders_still_count(table):
     change_status(order, OrderStatus.DELIVERED)
     db.session.commit()
 
-    assert tiers.qualifying_spend(member) == D("600.00")
+    assert qualifying_spend(member) == D("600.00")
     assert reload(member).tier_code == "silver"
 
 
@@ -146,7 +161,7 @@ def test_the_spend_is_what_the_member_paid_after_their_discount(table):
     change_status(order, OrderStatus.PAID)
 
     assert order.total == D("270.00")  # 300 less 10 %
-    assert tiers.qualifying_spend(member) == D("270.00")
+    assert qualifying_spend(member) == D("270.00")
 
 
 # --------------------------------------------------------------------------- demotion
@@ -214,7 +229,7 @@ def test_a_grade_lapses_when_its_orders_leave_the_window_and_grades_are_recomput
     db.session.commit()
     assert reload(member).tier_code == "silver"
 
-    report = tiers.regrade_all(now=datetime.now(UTC) + timedelta(days=370))
+    report = regrade_all(now=datetime.now(UTC) + timedelta(days=370))
     db.session.commit()
 
     member = reload(member)
@@ -229,9 +244,9 @@ def test_keep_holds_a_grade_until_its_window_ends(table):
     db.session.commit()
     start = datetime.now(UTC)
 
-    tiers.regrade_all(now=start + timedelta(days=200))
+    regrade_all(now=start + timedelta(days=200))
     inside = reload(member).tier_code
-    tiers.regrade_all(now=start + timedelta(days=370))
+    regrade_all(now=start + timedelta(days=370))
     after = reload(member).tier_code
 
     assert (inside, after) == ("silver", "regular")
@@ -255,7 +270,7 @@ def test_replacing_the_table_regrades_every_member_in_one_pass(table):
     paid(c, "2500.00")  # Gold (gone from the table) -> Silver
     db.session.commit()
 
-    report = tiers.replace_table(NEW_TABLE, admin)
+    report = replace_table(NEW_TABLE, admin)
     db.session.commit()
 
     grades = {m.id: reload(m).tier_code for m in (a, b, c, d)}
@@ -270,6 +285,19 @@ def test_replacing_the_table_regrades_every_member_in_one_pass(table):
         ("silver", D("1000.00"), D("0.0600"), 2)]
 
 
+def test_replacing_the_table_is_audited_by_the_service_with_the_old_and_new_table(table):
+    admin = make_admin()
+
+    replace_table(NEW_TABLE, admin)
+    db.session.commit()
+
+    (entry,) = db.session.scalars(sa.select(AuditEntry)).all()
+    assert (entry.action, entry.actor_id, entry.target_type) == ("tier.table", admin.id, "tier")
+    assert [t["code"] for t in entry.before["tiers"]] == ["regular", "silver", "gold",
+                                                          "platinum"]
+    assert [t["code"] for t in entry.after["tiers"]] == ["regular", "bronze", "silver"]
+
+
 def test_a_bad_table_is_refused_with_its_problems_and_the_old_one_is_kept(table):
     member = make_member()
     paid(member, "600.00")
@@ -277,25 +305,25 @@ def test_a_bad_table_is_refused_with_its_problems_and_the_old_one_is_kept(table)
     bad = [TierRule("regular", "Regular", D("0"), D("0.05")),
            TierRule("silver", "Silver", D("-1"), D("0.02"))]
 
-    with pytest.raises(tiers.TierTableInvalid) as refused:
-        tiers.replace_table(bad, None)
+    with pytest.raises(TierTableInvalid) as refused:
+        replace_table(bad, None)
     db.session.rollback()
 
     assert {(p.index, p.field) for p in refused.value.problems} == {
         (1, "min_spend"), (1, "discount_rate")}
     assert "The threshold cannot be negative." in refused.value.message
-    assert tiers.load_rules() == DEFAULT_RULES
+    assert load_rules() == DEFAULT_RULES
     assert reload(member).tier_code == "silver"
 
 
 def test_the_default_table_is_written_once_and_only_when_there_is_none(ctx):
-    assert not tiers.table_is_saved()
+    assert not table_is_saved()
 
-    tiers.ensure_default_tiers()
-    tiers.ensure_default_tiers()
+    ensure_default_tiers()
+    ensure_default_tiers()
 
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Tier)) == 4
-    assert tiers.load_rules() == DEFAULT_RULES
+    assert load_rules() == DEFAULT_RULES
 
 
 def test_grades_work_with_the_default_table_before_any_is_saved(ctx):
@@ -304,7 +332,7 @@ def test_grades_work_with_the_default_table_before_any_is_saved(ctx):
     paid(member, "2000.00")
 
     assert member.tier_code == "gold"
-    assert tiers.table_is_saved()
+    assert table_is_saved()
 
 
 def test_members_per_tier_are_counted_in_table_order(table):
@@ -313,7 +341,7 @@ def test_members_per_tier_are_counted_in_table_order(table):
     make_member()
     make_member(tier_code="legacy")
 
-    counts = [(c.code, c.members, c.in_table) for c in tiers.tier_counts()]
+    counts = [(c.code, c.members, c.in_table) for c in tier_counts()]
 
     assert counts == [("regular", 1, True), ("silver", 2, True), ("gold", 0, True),
                       ("platinum", 0, True), ("legacy", 1, False)]
@@ -325,8 +353,7 @@ def test_members_per_tier_are_counted_in_table_order(table):
 def test_an_admin_sets_a_grade_by_hand_with_a_reason_that_is_recorded(table):
     admin, member = make_admin(), make_member()
 
-    change = tiers.set_member_grade(member, "gold", "  Loyal customer since the shop opened ",
-                                    admin)
+    change = set_member_grade(member, "gold", "  Loyal customer since the shop opened ", admin)
     db.session.commit()
 
     member = reload(member)
@@ -335,21 +362,46 @@ def test_an_admin_sets_a_grade_by_hand_with_a_reason_that_is_recorded(table):
         GradeReason.ADMIN, admin.id, "Loyal customer since the shop opened")
 
 
+def test_a_grade_set_or_released_by_hand_is_audited_by_the_service_itself(table):
+    admin, member = make_admin(), make_member()
+    paid(member, "600.00")
+
+    set_member_grade(member, "platinum", "Trial", admin)
+    release_member_grade(member, "Trial over", admin)
+    db.session.commit()
+
+    entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor_id, e.target_type, e.target_id) for e in entries] == [
+        ("tier.grade_set", admin.id, "member", member.id),
+        ("tier.grade_release", admin.id, "member", member.id)]
+    assert (entries[0].before, entries[0].after) == (
+        {"tier_code": "silver", "tier_is_manual": False},
+        {"tier_code": "platinum", "tier_is_manual": True})
+    assert entries[1].summary.endswith(": Trial over")
+
+
+def test_a_refused_grade_change_writes_no_audit_entry(table):
+    with pytest.raises(InvalidInput):
+        set_member_grade(make_member(), "diamond", "Why not", make_admin())
+
+    assert db.session.scalars(sa.select(AuditEntry)).all() == []
+
+
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
 def test_setting_a_grade_by_hand_needs_a_reason_of_sensible_length(table, reason):
-    with pytest.raises(tiers.InvalidInput):
-        tiers.set_member_grade(make_member(), "gold", reason, make_admin())
+    with pytest.raises(InvalidInput):
+        set_member_grade(make_member(), "gold", reason, make_admin())
 
 
 def test_setting_an_unknown_grade_is_refused(table):
-    with pytest.raises(tiers.InvalidInput):
-        tiers.set_member_grade(make_member(), "diamond", "Why not", make_admin())
+    with pytest.raises(InvalidInput):
+        set_member_grade(make_member(), "diamond", "Why not", make_admin())
 
 
 def test_a_hand_set_grade_holds_when_a_paid_order_is_cancelled(table):
     admin, member = make_admin(), make_member()
     order = paid(member, "100.00")
-    tiers.set_member_grade(member, "gold", "Compensation for a lost parcel", admin)
+    set_member_grade(member, "gold", "Compensation for a lost parcel", admin)
 
     change_status(order, OrderStatus.CANCELLED)
 
@@ -358,7 +410,7 @@ def test_a_hand_set_grade_holds_when_a_paid_order_is_cancelled(table):
 
 def test_a_hand_set_grade_gives_way_once_spend_earns_a_higher_one(table):
     admin, member = make_admin(), make_member()
-    tiers.set_member_grade(member, "gold", "Press partner", admin)
+    set_member_grade(member, "gold", "Press partner", admin)
     paid(member, "4000.00")
     assert (member.tier_code, member.tier_is_manual) == ("gold", True)
 
@@ -370,9 +422,9 @@ def test_a_hand_set_grade_gives_way_once_spend_earns_a_higher_one(table):
 def test_releasing_a_hand_set_grade_returns_the_member_to_what_spend_earns(table):
     admin, member = make_admin(), make_member()
     paid(member, "600.00")
-    tiers.set_member_grade(member, "platinum", "Trial", admin)
+    set_member_grade(member, "platinum", "Trial", admin)
 
-    tiers.release_member_grade(member, "Trial over", admin)
+    release_member_grade(member, "Trial over", admin)
 
     assert (member.tier_code, member.tier_is_manual) == ("silver", False)
 
@@ -387,7 +439,7 @@ def test_recomputing_rebuilds_every_spend_and_grade_from_the_orders(table):
                        .values(qualifying_spend=D("0.00"), tier_code="regular"))
     db.session.commit()
 
-    report = tiers.recompute_all()
+    report = recompute_all()
     db.session.commit()
 
     member = reload(member)
@@ -428,6 +480,6 @@ def test_members_per_grade_count_customers_only_not_staff_admins_or_erased_accou
                 is_active_account=False)
     db.session.commit()
 
-    counts = {c.code: c.members for c in tiers.tier_counts()}
+    counts = {c.code: c.members for c in tier_counts()}
 
     assert counts == {"regular": 3, "silver": 1, "gold": 0, "platinum": 0}

@@ -113,7 +113,7 @@ def test_adding_to_a_members_cart_reads_the_member_the_book_and_the_cart_once_th
 
 
 def _checkout_statements(app, client, auth, books: int) -> list[str]:
-    from app.grades.tiers import ensure_default_tiers
+    from app.grades.table import ensure_default_tiers
 
     with app.app_context():
         ensure_default_tiers()  # saved, as the seed and the first grading leave it
@@ -158,7 +158,7 @@ def test_a_checkout_looks_for_held_copies_only_with_the_cart_when_none_are_held(
 @pytest.mark.parametrize("lines", [1, 12])
 def test_the_cart_page_reads_the_member_then_the_lines_with_their_books(
         app, client, auth, member, lines):
-    from app.grades.tiers import ensure_default_tiers
+    from app.grades.table import ensure_default_tiers
 
     fill(app, books=lines, orders=0)
     with app.app_context():  # a shop's tier table, as the seed or the first grading writes it

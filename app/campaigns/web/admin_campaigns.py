@@ -27,8 +27,8 @@ from app.core.extensions import db
 from app.core.forms import AppForm, DecimalInput
 from app.core.i18n import lazy_gettext as _l
 from app.core.security import CONTROL_CHARACTERS
-from app.grades import tiers
 from app.grades.labels import tier_label
+from app.grades.table import load_rules
 from app.membership.models import Member, Role
 
 HUNDRED = Decimal("100")
@@ -41,7 +41,7 @@ def audience_choices() -> list[tuple[str, str]]:
     choices += [(f"segment:{code}", _("Segment: %(name)s", name=segments.label(code)))
                 for code in segments.SEGMENTS]
     choices += [(f"tier:{rule.code}", _("Grade: %(name)s", name=tier_label(rule.name)))
-                for rule in tiers.load_rules()]
+                for rule in load_rules()]
     return choices
 
 

@@ -43,8 +43,8 @@ from app.crm.web.admin_customer_forms import (
     TagForm,
 )
 from app.grades import grading
-from app.grades import tiers as tier_rules
-from app.grades.labels import tier_label
+from app.grades.labels import reason_label, tier_label
+from app.grades.table import load_rules
 from app.mail.web.admin_mail_log import mail_status_label
 from app.membership.members import EmailTaken, InvalidEmail
 from app.membership.models import Member
@@ -72,7 +72,7 @@ def _member(member_id: int) -> Member:
 
 def _filter_form(rules=None) -> CustomerFilterForm:
     form = CustomerFilterForm(formdata=request.args)
-    rules = grading.ordered(rules if rules is not None else tier_rules.load_rules())
+    rules = grading.ordered(rules if rules is not None else load_rules())
     form.tier.choices = [SelectChoice("", _("Any grade"))] + [
         SelectChoice(r.code, tier_label(r.name)) for r in rules]
     form.tag.choices = [SelectChoice("", _("Any tag"))] + [
@@ -94,7 +94,7 @@ def _refused_filters(form: CustomerFilterForm):
 
 @bp.route("/customers", endpoint="customers")
 def customers_list():
-    rules = tier_rules.load_rules()
+    rules = load_rules()
     form = _filter_form(rules)
     if request.args and not form.validate():
         return _refused_filters(form)
@@ -141,7 +141,7 @@ def _render_record(member: Member, *, interaction_form=None, tag_form=None, stat
         can_manage=customer_admin.can_manage(_actor(), member) and member.erased_at is None,
         can_admin=is_admin(), today=utcnow().date(),
         kind_label=interactions.kind_label, status_label=status_label,
-        reason_label=tier_rules.reason_label, role_labels=ROLE_LABELS,
+        reason_label=reason_label, role_labels=ROLE_LABELS,
         demand_label=lambda status: str(DEMAND_LABELS.get(status.value, status.value)),
         mail_status_label=mail_status_label, title=member.name,
     ), status

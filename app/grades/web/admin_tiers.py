@@ -1,10 +1,10 @@
-"""Admin member grades (issue 7): the tier table editor, members per tier, and one member's grade.
+"""Admin member grades: the tier table editor, members per tier, and one member's grade.
 
 Staff may look; only an admin may change the table or a member's grade. The admin blueprint's
 guard already refuses non-staff; every view that writes is marked `admin_required_for("POST")`
-(app.admin.common), so the server refuses staff whatever the page shows, and each
-change is written to the audit log (actions "tier.table", "tier.grade_set",
-"tier.grade_release").
+(app.admin.common), so the server refuses staff whatever the page shows. The services audit
+each change ("tier.table", "tier.grade_set", "tier.grade_release"). A refused change shows the
+form again with an error status, so the request's unit of work rolls it back.
 """
 
 from __future__ import annotations
@@ -31,16 +31,19 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from app.admin import bp, register_nav
 from app.admin.common import ID, admin_required_for, is_admin
 from app.admin.forms import Between, QueryForm, stripped
-from app.core.audit import record as audit
 from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.forms import AppForm, DecimalInput
 from app.core.i18n import lazy_gettext as _l
 from app.core.money import CENT
 from app.grades import grading
-from app.grades import tiers as tier_rules
+from app.grades.bulk_regrade import replace_table
+from app.grades.errors import TierTableInvalid, problem_message
 from app.grades.grading import TierRule
-from app.grades.labels import tier_label
+from app.grades.labels import reason_label, tier_label
+from app.grades.reading import find_members, grade_history, member_standing, tier_counts
+from app.grades.staff_grades import REASON_MAX_LENGTH, release_member_grade, set_member_grade
+from app.grades.table import load_rules, table_is_saved, tier_name
 from app.membership.models import Member
 
 BLANK_ROWS = 2  # empty rows offered under the table for new tiers
@@ -109,21 +112,11 @@ class MemberGradeForm(AppForm):
     tier = SelectField(_l("New grade"), default="")
     reason = TextAreaField(_l("Reason"), filters=[stripped], validators=[
         DataRequired(_l("Please give a reason for the change.")),
-        Length(max=tier_rules.REASON_MAX_LENGTH)],
+        Length(max=REASON_MAX_LENGTH)],
         description=_l("Required; kept in the member's grade history."))
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _table_snapshot(rules) -> dict:
-    """The tier table as the audit log keeps it (one dict per tier, cheapest first)."""
-    return {"tiers": [{"code": r.code, "name": r.name, "min_spend": r.min_spend,
-                       "discount_percent": r.discount_percent, "perks": r.perks}
-                      for r in grading.ordered(rules)]}
-
-
-GRADE_FIELDS = ("tier_code", "tier_is_manual")
 
 
 def _code_from_name(name: str) -> str:
@@ -175,7 +168,7 @@ def _collect(form: TierTableForm) -> tuple[list[TierRule], list[int], bool]:
 
 def _show_problems(form: TierTableForm, rows: list[int], problems) -> None:
     for problem in problems:
-        message = tier_rules.problem_message(problem)
+        message = problem_message(problem)
         if problem.index is None or problem.field is None:
             form.form_errors.append(message)
             continue
@@ -193,15 +186,15 @@ def _has_errors(form: TierTableForm) -> bool:
 
 def _render_tiers(form: TierTableForm | None, lookup: MemberLookupForm, status: int = 200,
                   matches: list[Member] | None = None):
-    rules = grading.ordered(tier_rules.load_rules())
+    rules = grading.ordered(load_rules())
     return render_template(
         "admin/tiers/index.html",
         form=form,
         lookup=lookup,
         matches=matches,
         rules=rules,
-        counts=tier_rules.tier_counts(),
-        table_saved=tier_rules.table_is_saved(),
+        counts=tier_counts(),
+        table_saved=table_is_saved(),
         can_edit=is_admin(),
         window_months=current_app.config.get("TIER_WINDOW_MONTHS"),
         demotion=current_app.config.get("TIER_DEMOTION", "demote"),
@@ -210,7 +203,7 @@ def _render_tiers(form: TierTableForm | None, lookup: MemberLookupForm, status: 
 
 
 def _table_form() -> TierTableForm:
-    rules = grading.ordered(tier_rules.load_rules())
+    rules = grading.ordered(load_rules())
     rows = [_row_data(r) for r in rules] + [{} for _ in range(BLANK_ROWS)]
     return TierTableForm(formdata=None, data={"rows": rows})
 
@@ -233,23 +226,13 @@ def tiers():
             if problems:
                 _show_problems(form, rows, problems)
             else:
-                actor = current_user._get_current_object()
-                before = _table_snapshot(tier_rules.load_rules())
                 try:
-                    report = tier_rules.replace_table(rules, actor)
-                    audit.record(actor.id, actor.email, "tier.table", target_type="tier",
-                                 before=before,
-                                 after=_table_snapshot(tier_rules.load_rules()),
-                                 summary=f"Tier table saved; {report.changed} member(s) "
-                                         "changed grade")
-                except tier_rules.TierTableInvalid as error:
-                    db.session.rollback()
+                    report = replace_table(rules, current_user._get_current_object())
+                except TierTableInvalid as error:
                     _show_problems(form, rows, error.problems)
                 except DomainError as error:
-                    db.session.rollback()
                     form.form_errors.append(error.message)
                 else:
-                    db.session.commit()
                     flash(_("The tier table is saved. %(changed)d member(s) changed grade "
                             "(%(up)d up, %(down)d down).", changed=report.changed,
                             up=report.promoted, down=report.demoted), "success")
@@ -268,7 +251,7 @@ def tier_lookup():
     lookup = MemberLookupForm(formdata=request.args)
     if not lookup.validate():
         return _render_tiers(table_form, lookup, 400)
-    matches = tier_rules.find_members(lookup.q.data)
+    matches = find_members(lookup.q.data)
     if len(matches) == 1:
         return redirect(url_for("admin.member_grade", member_id=matches[0].id))
     return _render_tiers(table_form, lookup, matches=matches)
@@ -284,16 +267,16 @@ def _grade_choices(rules) -> list[SelectChoice]:
 
 
 def _render_member(member: Member, form: MemberGradeForm, status: int = 200):
-    rules = grading.ordered(tier_rules.load_rules())
-    place = grading.standing(tier_rules.qualifying_spend(member), rules, member.tier_code)
+    rules = grading.ordered(load_rules())
+    place = member_standing(member, rules=rules)
     return render_template(
         "admin/tiers/member.html",
         member=member,
         place=place,
         rules=rules,
         form=form,
-        history=tier_rules.grade_history(member),
-        reason_label=tier_rules.reason_label,
+        history=grade_history(member),
+        reason_label=reason_label,
         can_edit=is_admin(),
         title=_("Grade of %(name)s", name=member.name),
     ), status
@@ -303,34 +286,23 @@ def _render_member(member: Member, form: MemberGradeForm, status: int = 200):
 @admin_required_for("POST")
 def member_grade(member_id: int):
     member = db.get_or_404(Member, member_id)
-    rules = grading.ordered(tier_rules.load_rules())
+    rules = grading.ordered(load_rules())
     form = MemberGradeForm()
     form.tier.choices = _grade_choices(rules)
     if request.method == "GET":
         form.tier.data = member.tier_code
     if form.validate_on_submit():
         actor = current_user._get_current_object()
-        before = audit.snapshot(member, GRADE_FIELDS)
         try:
             if form.tier.data:
-                tier_rules.set_member_grade(member, form.tier.data, form.reason.data, actor)
-                action = "tier.grade_set"
+                set_member_grade(member, form.tier.data, form.reason.data, actor)
             else:
-                tier_rules.release_member_grade(member, form.reason.data, actor)
-                action = "tier.grade_release"
-            db.session.refresh(member)
-            audit.record(actor.id, actor.email, action, member, before=before,
-                         after=audit.snapshot(member, GRADE_FIELDS),
-                         summary=f"Grade of {member.member_no or member.id}: "
-                                 f"{form.reason.data}")
+                release_member_grade(member, form.reason.data, actor)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
-            member = db.get_or_404(Member, member_id)
         else:
-            db.session.commit()
             flash(_("%(name)s is now %(tier)s.", name=member.name,
-                    tier=tier_rules.tier_name(member.tier_code)), "success")
+                    tier=tier_name(member.tier_code)), "success")
             return redirect(url_for("admin.member_grade", member_id=member.id))
     return _render_member(member, form, 400 if request.method == "POST" else 200)
 

@@ -21,7 +21,11 @@ from app.core.errors import DomainError
 from app.core.extensions import db, limiter
 from app.core.i18n import lazy_gettext as _l
 from app.core.security import safe_next_url
-from app.grades import grading, tiers
+from app.grades import grading
+from app.grades.labels import reason_label
+from app.grades.reading import grade_history
+from app.grades.spend import qualifying_spend
+from app.grades.table import load_rules
 from app.membership import members, sessions
 from app.membership.models import Member
 from app.membership.web import bp
@@ -223,17 +227,17 @@ def grade():
     """The member's grade, discount, qualifying spend, the way to the next grade, the grade
     history and the whole tier table (issue 7)."""
     member = current_user._get_current_object()
-    rules = grading.ordered(tiers.load_rules())
-    place = grading.standing(tiers.qualifying_spend(member), rules, member.tier_code)
+    rules = grading.ordered(load_rules())
+    place = grading.standing(qualifying_spend(member), rules, member.tier_code)
     return render_template(
         "account/grade.html",
         member=member,
         place=place,
         rules=rules,
         progress_percent=place.progress_percent,
-        history=tiers.grade_history(member),
+        history=grade_history(member),
         window_months=current_app.config.get("TIER_WINDOW_MONTHS"),
-        reason_label=tiers.reason_label,
+        reason_label=reason_label,
         title=_("Your grade"),
     )
 

@@ -23,7 +23,7 @@ from app.core.exports import csv_response
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.crm import customer_admin, customers
-from app.grades import tiers
+from app.grades.table import load_rules, tier_name
 from app.membership.models import Member
 from app.ordering import orders as order_rules
 from app.ordering.models import Order, OrderEvent, OrderStatus
@@ -99,7 +99,7 @@ def _iso(moment: datetime | None) -> str:
 
 def _order_rows(stmt: sa.Select):
     """The CSV rows, read from the database 500 at a time (never all in memory)."""
-    names = {rule.code: rule.name for rule in tiers.load_rules()}
+    names = {rule.code: rule.name for rule in load_rules()}
     yield CSV_HEADER
     for row in db.session.execute(stmt.execution_options(yield_per=500)):
         yield (f"BS-{row.id:07d}", _iso(row.placed_at), row.status.value, row.email,
@@ -166,13 +166,13 @@ def _status_form(order: Order) -> OrderStatusForm:
 
 
 def _render_detail(order: Order, form: OrderStatusForm, status: int = 200):
-    rules = tiers.load_rules()
+    rules = load_rules()
     return render_template(
         "admin/orders/detail.html",
         order=order,
         form=form,
-        order_tier=tiers.tier_name(order.tier_code, rules),
-        member_tier=tiers.tier_name(order.member.tier_code, rules),
+        order_tier=tier_name(order.tier_code, rules),
+        member_tier=tier_name(order.member.tier_code, rules),
         status_label=order_rules.status_label,
         payment_label=order_rules.payment_label(order),
         title=_("Order %(number)s", number=order.number),

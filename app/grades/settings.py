@@ -1,0 +1,45 @@
+"""The grade settings read from the app config, checked on every read.
+
+- TIER_WINDOW_MONTHS: None (the default) counts all time towards the grade; N (1..1200) counts
+  only orders paid in the last N calendar months, and then `flask tiers recompute` should run
+  daily so grades follow as orders age out.
+- TIER_DEMOTION: "demote" (default) lowers a grade as soon as the spend falls below it; "keep"
+  holds it until its window ends (for good when the window is all time).
+
+A value outside these raises RuntimeError: a misconfigured shop must not grade silently wrong.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+
+from app.core.db import utcnow
+from app.grades import grading
+from app.grades.grading import Demotion
+
+
+def window_months() -> int | None:
+    """The grade window in months; None when all time counts."""
+    months = current_app.config.get("TIER_WINDOW_MONTHS")
+    if months is None:
+        return None
+    if isinstance(months, bool) or not isinstance(months, int) or not 1 <= months <= 1200:
+        raise RuntimeError("TIER_WINDOW_MONTHS must be None (all time) or 1..1200 months")
+    return months
+
+
+def demotion_policy() -> Demotion:
+    try:
+        return Demotion(current_app.config.get("TIER_DEMOTION", "demote"))
+    except ValueError:
+        raise RuntimeError('TIER_DEMOTION must be "demote" or "keep"') from None
+
+
+def window_start(now: datetime | None = None) -> datetime | None:
+    """The first moment that counts towards the grade; None when all time counts."""
+    months = window_months()
+    if months is None:
+        return None
+    return grading.add_months(now or utcnow(), -months)
