@@ -133,7 +133,8 @@ def _create_from_models(url: str) -> None:
     from app.core.extensions import db
     from config import DevelopmentConfig
 
-    app = create_app(type("BenchConfig", (DevelopmentConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
+    app = create_app(type("BenchConfig", (DevelopmentConfig,),
+                                {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET}))
     with app.app_context():
         db.create_all()
         with db.engine.begin() as conn:
@@ -162,7 +163,8 @@ def prepare(url: str) -> dict:
     from app.seed.loader import vacuum_after_load
     from config import DevelopmentConfig
 
-    app = create_app(type("BenchConfig", (DevelopmentConfig,), {"SQLALCHEMY_DATABASE_URI": url}))
+    app = create_app(type("BenchConfig", (DevelopmentConfig,),
+                                {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET}))
     with app.app_context():
         people = []
         for n in range(CHECKOUT_MEMBERS + 1):
