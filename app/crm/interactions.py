@@ -1,4 +1,4 @@
-"""The interaction log (issue 4): staff note each contact with a customer, with an optional
+"""The interaction log: staff note each contact with a customer, with an optional
 follow-up date, and close follow-ups when done. Every change is audited. Flushes, never commits.
 
 `follow_ups_due(on, staff=None)` is what the dashboard shows: open follow-ups due on or before
