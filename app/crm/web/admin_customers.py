@@ -239,6 +239,13 @@ def customer_tag_remove(member_id: int, tag_id: int):
 # --------------------------------------------------------------------------- staff actions
 
 
+def _member_form_page(template: str, member: Member, form, title: str):
+    """A staff form about the member; a POST shown again (invalid or refused) answers 400, so
+    the request's unit of work rolls back whatever the refused service did."""
+    return render_template(template, member=member, form=form, title=title), (
+        400 if request.method == "POST" else 200)
+
+
 def _contact_data(member: Member) -> dict:
     return {name: getattr(member, name) for name in customer_admin.CONTACT_FIELDS}
 
@@ -250,8 +257,8 @@ def customer_edit(member_id: int):
         if request.method == "POST":
             abort(403)
         # Staff may look (the record shows the same); the page says who may change it.
-        return render_template("admin/customers/edit.html", member=member, form=None,
-                               title=_("Edit %(name)s", name=member.name))
+        return _member_form_page("admin/customers/edit.html", member, None,
+                                 _("Edit %(name)s", name=member.name))
     form = ContactForm(data=_contact_data(member)) if request.method == "GET" else ContactForm()
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in customer_admin.CONTACT_FIELDS}
@@ -264,9 +271,8 @@ def customer_edit(member_id: int):
         else:
             flash(_("The contact details are saved."), "success")
             return redirect(url_for("admin.customer", member_id=member_id))
-    return render_template("admin/customers/edit.html", member=member, form=form,
-                           title=_("Edit %(name)s", name=member.name)), (
-        400 if request.method == "POST" else 200)
+    return _member_form_page("admin/customers/edit.html", member, form,
+                             _("Edit %(name)s", name=member.name))
 
 
 def _account_action(member_id: int, action, done: str):
@@ -372,9 +378,8 @@ def customer_erase(member_id: int):
         else:
             flash(_("The member's personal data is erased."), "success")
             return redirect(url_for("admin.customer", member_id=member_id))
-    return render_template("admin/customers/erase.html", member=member, form=form,
-                           title=_("Erase %(name)s", name=member.name)), (
-        400 if request.method == "POST" else 200)
+    return _member_form_page("admin/customers/erase.html", member, form,
+                             _("Erase %(name)s", name=member.name))
 
 
 register_nav(__name__, "admin.customers", _l("Customers"), order=15)
