@@ -1,5 +1,5 @@
 """Forms of the customer pages: the list's filters, notes, tags and staff actions.
-They check shape; app.crm.customers / customer_admin / interactions check the rules."""
+They check shape; app.crm.customers / customer_admin / interactions / erasure check the rules."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Admin customers: the customer list, the 360° record, notes, tags and staff actions.
 
 Staff read and handle customers; changing roles, exporting a member's data and erasing it are
-admin only (`admin_required`, checked again in app.crm.customer_admin). Every change is
+admin only (`admin_required`, checked again by the services). Every change is
 audited by the services; the request's unit of work commits it (app.core.unit_of_work). The
 downloads are GET requests that write their audit entry, so they commit it themselves
 (`commit_now`) before the body is sent.
@@ -34,7 +34,7 @@ from app.core.exports import csv_response
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.core.unit_of_work import back_on_error, commit_now
-from app.crm import customer_admin, customers, interactions
+from app.crm import customer_admin, customers, erasure, interactions, member_export
 from app.crm import tags as customer_tags
 from app.crm.web.admin_customer_forms import (
     ROLE_LABELS,
@@ -346,8 +346,8 @@ def customer_export_permission(member_id: int):
 @admin_required
 def customer_export_json(member_id: int):
     member = _member(member_id)
-    data = customer_admin.member_data(member)
-    customer_admin.record_export(member, _actor(), "json")
+    data = member_export.member_data(member)
+    member_export.record_export(member, _actor(), "json")
     commit_now()  # a GET: the download is audited before it is sent
     body = json.dumps(data, ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json", headers={
@@ -359,10 +359,10 @@ def customer_export_json(member_id: int):
 @admin_required
 def customer_export_csv(member_id: int):
     member = _member(member_id)
-    data = customer_admin.member_data(member)
-    customer_admin.record_export(member, _actor(), "csv")
+    data = member_export.member_data(member)
+    member_export.record_export(member, _actor(), "csv")
     commit_now()  # the download is audited before its first byte is sent
-    return csv_response(customer_admin.member_data_rows(data), f"member-{member.id}.csv")
+    return csv_response(member_export.member_data_rows(data), f"member-{member.id}.csv")
 
 
 @bp.route(f"/customers/<{ID}:member_id>/erase", methods=["GET", "POST"])
@@ -372,7 +372,7 @@ def customer_erase(member_id: int):
     form = EraseForm(member_no=member.member_no or "")
     if request.method == "POST" and member.erased_at is None and form.validate_on_submit():
         try:
-            customer_admin.erase_member(member, _actor())
+            erasure.erase_member(member, _actor())
         except DomainError as error:
             form.form_errors.append(error.message)
         else:
