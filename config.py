@@ -128,8 +128,8 @@ class Config:
     # A pooled connection idle for longer than this is tested (SELECT 1) before it is used
     # again, and replaced if the database dropped it
     # (app/serving/db_session.ping_idle_connections);
-    # a connection handed from request to request under load is not: SQLAlchemy's
-    # pool_pre_ping tested every one, measured 0.6-1.7 ms a request on PostgreSQL.
+    # a connection handed from request to request under load is not (SQLAlchemy's
+    # pool_pre_ping would test every one, a round trip per request).
     DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "10"))
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = os.environ.get("REDIS_URL")
@@ -142,12 +142,12 @@ class Config:
     MAX_LINE_QUANTITY = 99
     BOOKS_PER_PAGE = 24
     LOW_STOCK_THRESHOLD = int(os.environ.get("LOW_STOCK_THRESHOLD", "3"))
-    # Admin dashboard (issue 4): how long its aggregates are reused (0 = computed every time).
+    # Admin dashboard: how long its aggregates are reused (0 = computed every time).
     DASHBOARD_CACHE_SECONDS = int(os.environ.get("DASHBOARD_CACHE_SECONDS", "60"))
     # Where links in emails point (the request host is unknown to a mail worker).
     SHOP_BASE_URL = os.environ.get("SHOP_BASE_URL", "http://127.0.0.1:5000")
 
-    # Member grades (issue 7): the qualifying-spend window in months (None = all time) and what
+    # Member grades: the qualifying-spend window in months (None = all time) and what
     # happens when spend falls below a grade: "demote" at once, or "keep" it until its window
     # ends (for good when the window is all time). See app.grades.tiers.
     TIER_WINDOW_MONTHS: int | None = (
@@ -155,7 +155,7 @@ class Config:
     )
     TIER_DEMOTION = os.environ.get("TIER_DEMOTION", "demote")
 
-    # Demand lists and stock-arrival mail (issue 3, app.demand.lists / stock / holds).
+    # Demand lists and stock-arrival mail (app.demand.lists / stock / holds).
     DEMAND_HOLD_HOURS = int(os.environ.get("DEMAND_HOLD_HOURS", "48"))  # 0: no holds
     DEMAND_PRIORITY_BY_GRADE = _bool("DEMAND_PRIORITY_BY_GRADE", False)
     DEMAND_TELL_UNSERVED = _bool("DEMAND_TELL_UNSERVED", False)
@@ -217,7 +217,7 @@ class Config:
     # Folder where the embedded mail catcher (`flask mail-catcher`) keeps what it receives.
     MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR", str(INSTANCE_DIR / "mailbox"))
 
-    # Languages (issue 6): English and Simplified Chinese; catalogs in translations/ (make messages)
+    # Languages: English and Simplified Chinese; catalogs in translations/ (make messages)
     LANGUAGES = ["en", "zh_Hans"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
@@ -230,7 +230,7 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
 
-    # Serving and the scale path (issue 8; app.serving.observability, app.serving.caching,
+    # Serving and the scale path (app.serving.observability, app.serving.caching,
     # gunicorn.conf.py).
     # Flask-Caching: Redis shared by every app server when REDIS_URL is set, else per process.
     CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
@@ -274,13 +274,13 @@ class Config:
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
-    # Analytics, segments and lifetime value (issue 5; app.analytics.snapshots, which
+    # Analytics, segments and lifetime value (app.analytics.snapshots, which
     # holds the defaults of the other ANALYTICS_* keys). CLV: the next N months, discounted at
     # this annual rate.
     ANALYTICS_CLV_HORIZON_MONTHS = int(os.environ.get("ANALYTICS_CLV_HORIZON_MONTHS", "12"))
     ANALYTICS_DISCOUNT_RATE = float(os.environ.get("ANALYTICS_DISCOUNT_RATE", "0.10"))
 
-    # Issue 5, satisfaction / associations / forecast / campaigns (docs/CONTRACTS.md, section
+    # Satisfaction, associations, forecast and campaigns (docs/CONTRACTS.md, section
     # "Analytics: satisfaction, loyalty, recommendations, campaigns").
     REVIEW_INVITE_MAX_AGE_DAYS = int(os.environ.get("REVIEW_INVITE_MAX_AGE_DAYS", "60"))
     BOOK_FEEDBACK_CACHE_SECONDS = int(os.environ.get("BOOK_FEEDBACK_CACHE_SECONDS", "300"))

@@ -1,13 +1,12 @@
-"""Admin audit log browser (issue 4): who changed what, when, before and after. Admins only.
+"""Admin audit log browser: who changed what, when, before and after. Admins only.
 
-The entries are written by the admin views through app.core.audit.record.record; this module only
+The entries are written by the services through app.core.audit.record.record; this module
 reads them (app.core.audit.query): a filtered, paginated list, one entry with its before
-and after side by side, and the same filters as a streamed CSV download.
+and after side by side, and the same filters as a streamed CSV download (itself audited).
 """
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -18,10 +17,10 @@ from app.admin.common import ID, PER_PAGE, admin_required, page_number
 from app.admin.forms import AuditFilterForm
 from app.core.audit import query as audit_query
 from app.core.audit.models import AuditEntry
-from app.core.audit.record import record as audit_record
 from app.core.exports import csv_response
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
+from app.core.unit_of_work import commit_now
 
 FILTER_ARGS = ("actor", "action", "target_type", "target_id", "date_from", "date_to")
 
@@ -55,8 +54,7 @@ def audit():
     if not form.validate():
         return render_template("admin/audit/list.html", form=form, pagination=None,
                                filter_args={}, title=_l("Audit log")), 400
-    pagination = db.paginate(audit_query.entries(_filter(form)), page=page, per_page=PER_PAGE,
-                             error_out=True)
+    pagination = audit_query.page_of(_filter(form), page, PER_PAGE)
     return render_template("admin/audit/list.html", form=form, pagination=pagination,
                            filter_args=_args(), title=_l("Audit log"))
 
@@ -70,14 +68,8 @@ def audit_csv():
                                filter_args={}, title=_l("Audit log")), 400
     # The log quotes what staff did to customers (their addresses in summaries, the values
     # changed): each download is audited like the customer list's, committed before it streams.
-    entry = audit_record(current_user.id, current_user.email, "audit.export",
-                         target_type="audit_log", after={"filters": _args(), "rows": 0},
-                         summary="Audit log exported")
-    stmt = audit_query.entries(_filter(form)).order_by(None)
-    rows = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    entry.after = {"filters": _args(), "rows": rows}  # its own entry included, as in the file
-    entry.summary = f"Audit log exported: {rows} row(s)"
-    db.session.commit()
+    audit_query.record_export(current_user.id, current_user.email, _args(), _filter(form))
+    commit_now()
     return csv_response(audit_query.csv_rows(_filter(form)), "audit-log.csv")
 
 

@@ -1,4 +1,4 @@
-"""`flask analytics ...`: compute the analysis snapshots (issue 5).
+"""`flask analytics ...`: compute the analysis snapshots.
 
 Classification and lifetime value (`recompute`): RFM segments, the monthly segment history
 and its Markov chain, BG/NBD + Gamma-Gamma CLV, customer equity. Run it once a day from cron,
@@ -8,8 +8,8 @@ is picked up:
     15 3 * * *   cd /srv/bookstation && .venv/bin/flask --app run analytics recompute
     */5 * * * *  cd /srv/bookstation && .venv/bin/flask --app run analytics recompute --queued
 
-It is not hooked into the mail sender's pass: a full recompute takes up to a minute on a large
-shop, and mail must not wait behind it.
+It is not hooked into the mail sender's pass: a full recompute is slow on a large shop, and
+mail must not wait behind it.
 """
 
 from __future__ import annotations

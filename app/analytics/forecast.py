@@ -1,4 +1,4 @@
-"""Demand forecast (issue 5): which books to reorder, and how many copies.
+"""Demand forecast: which books to reorder, and how many copies.
 
 Method. For every book that sold in the last FORECAST_WINDOW_DAYS days (orders not cancelled)
 or that readers are waiting for (open demand with a catalog book):

@@ -1,4 +1,4 @@
-"""Analytics snapshots (issue 5, classification and lifetime value).
+"""Analytics snapshots (classification and lifetime value).
 
 `flask analytics recompute` (app.analytics.snapshots) writes one `AnalyticsRun` and,
 under it, everything the analysis pages read: one `MemberSnapshot` row per member (RFM scores,

@@ -1,4 +1,4 @@
-"""Personal recommendations (issue 5): from what a member bought and what they are waiting for.
+"""Personal recommendations: from what a member bought and what they are waiting for.
 
 Seeds are the books of the member's orders (any order not cancelled; weight 1) and of their
 open demand list (weight 2: a wish not yet served says more than a purchase). A candidate B

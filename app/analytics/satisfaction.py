@@ -1,4 +1,4 @@
-"""Satisfaction and loyalty (issue 5): ratings, CSAT and NPS by month; repeat purchase, cohort
+"""Satisfaction and loyalty: ratings, CSAT and NPS by month; repeat purchase, cohort
 retention and time between orders. Computed by `compute_all` (the `flask analytics feedback`
 command) into `feedback_snapshot` rows; the admin page reads them, plus one live list.
 
@@ -262,7 +262,7 @@ def needing_attention(limit: int = 20) -> list[Attention]:
 
 
 def customer_url(member_id: int) -> str:
-    """The customer record (issue 5/CRM), or the member's grade page before that exists."""
+    """The customer record when that page exists, else the member's grade page."""
     if "admin.customer" in current_app.view_functions:
         return url_for("admin.customer", member_id=member_id)
     return url_for("admin.member_grade", member_id=member_id)

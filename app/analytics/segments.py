@@ -16,7 +16,7 @@ RFM literature). The grid has ten cells' worth of names; "Lost" is carved out of
 Members who have no paid, shipped or delivered order yet are `prospect` (no scores); in the
 monthly history a member who had not joined yet at a month's start is `not_joined`.
 
-Campaigns (issue 5, the other half) select members with `members_in_segment(code)`.
+Campaigns (app.campaigns) select members with `members_in_segment(code)`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The recompute: order history in, snapshot tables out (issue 5, classification and CLV).
+"""The recompute: order history in, snapshot tables out (classification and CLV).
 
 `recompute()` reads every member and every counting order (paid, shipped or delivered; by the
 time it was placed) once, computes in numpy, and writes one `AnalyticsRun` with its member rows
@@ -53,6 +53,7 @@ from app.analytics.models import (
     SegmentTransition,
 )
 from app.analytics.rfm import Orders, quintile_scores, rfm_at
+from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.money import from_cents
@@ -238,14 +239,17 @@ def typical_reorder_days(orders: Orders, at_day: float) -> float | None:
 
 
 def request_recompute(actor: Member | None = None) -> AnalyticsRun:
-    """Queue a recompute (one queued at a time); `run_queued()` or the command runs it."""
-    queued = db.session.scalar(
+    """Queue a recompute (one queued at a time); `run_queued()` or the command runs it.
+    A request by `actor` (a member of staff) is audited, also when one was already queued."""
+    run = db.session.scalar(
         sa.select(AnalyticsRun).where(AnalyticsRun.status == RunStatus.QUEUED).limit(1))
-    if queued is not None:
-        return queued
-    run = AnalyticsRun(status=RunStatus.QUEUED, requested_by_id=actor.id if actor else None)
-    db.session.add(run)
-    db.session.flush()
+    if run is None:
+        run = AnalyticsRun(status=RunStatus.QUEUED, requested_by_id=actor.id if actor else None)
+        db.session.add(run)
+        db.session.flush()
+    if actor is not None:
+        audit.record(actor.id, actor.email, "analytics.recompute_queued", run,
+                     summary="queued an analytics recompute")
     return run
 
 
@@ -282,7 +286,8 @@ def recompute(now: datetime | None = None, run: AnalyticsRun | None = None,
               actor: Member | None = None) -> AnalyticsRun:
     """Compute every snapshot as of `now` into a new (or the given queued) run; flushes only.
 
-    The caller commits (the command and the admin view do). Returns the finished run.
+    The caller commits (the command, or the request's unit of work). A recompute asked for by
+    `actor` (a member of staff) is audited. Returns the finished run.
     """
     now = now or utcnow()
     timings: dict[str, float] = {}
@@ -336,6 +341,9 @@ def recompute(now: datetime | None = None, run: AnalyticsRun | None = None,
     timings["total"] = round(sum(timings.values()), 3)
     run.timings = dict(timings)
     db.session.flush()
+    if actor is not None:
+        audit.record(actor.id, actor.email, "analytics.recompute", run,
+                     summary=f"recomputed analytics for {run.members} members")
     return run
 
 

@@ -1,4 +1,4 @@
-"""Campaigns (issue 5): an email to an audience, with a random hold-out that gets nothing.
+"""Campaigns: an email to an audience, with a random hold-out that gets nothing.
 
 A `Campaign` is drafted (audience, subject, message), previewed, then sent once. Sending
 writes one `CampaignRecipient` per member of the audience: "mailed" (an outbox row was queued),

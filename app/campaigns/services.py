@@ -1,4 +1,4 @@
-"""Campaigns (issue 5): mail an audience with a random hold-out, then read the uplift.
+"""Campaigns: mail an audience with a random hold-out, then read the uplift.
 
 Audience: every active shopper ("all"), an RFM segment ("segment", from the latest snapshot of
 app.analytics.segments) or a member grade ("tier"). Members who turned `mail_opt_in`
@@ -89,6 +89,17 @@ def first_mailable(kind: str, value: str | None) -> Member | None:
     return db.session.scalar(sa.select(Member).where(*audience_filter(kind, value),
                                                      Member.mail_opt_in.is_(True))
                              .order_by(Member.id).limit(1))
+
+
+def find_member(key: str) -> Member | None:
+    """The customer (role member) with that id or email (any case), to preview a campaign
+    for; None when there is none. `key` holds no control character (PostgreSQL refuses a NUL
+    in a query)."""
+    from app.membership.models import Role
+
+    cond = Member.id == int(key) if key.isdecimal() and len(key) < 10 \
+        else sa.func.lower(Member.email) == key.lower()
+    return db.session.scalar(sa.select(Member).where(cond, Member.role == Role.MEMBER))
 
 
 def audience_counts(kind: str, value: str | None) -> tuple[int, int]:

@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     nothing twice."""
     from app.core.i18n import lazy_gettext as _l
     from app.core.signals import order_placed, order_status_changed
-    from app.crm import customer_admin, customers
+    from app.crm import customers, erasure
     from app.crm.web import admin_customers, admin_dashboard, panels  # noqa: F401  (admin routes)
     from app.feedback import reviews
 
@@ -28,4 +28,4 @@ def init_app(app: Flask) -> None:
     customers.register_customer_panel(
         "feedback", _l("Reviews and feedback"), "admin/customers/_feedback_panel.html",
         panels.feedback_panel, order=50)
-    customer_admin.register_erasure_hook(reviews.scrub_member_feedback)
+    erasure.register_erasure_hook(reviews.scrub_member_feedback)

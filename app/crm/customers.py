@@ -297,7 +297,7 @@ class CustomerFilters:
     open_demand: bool = False
     opted_out: str = ""  # "", "news", "alerts" or "any"
     tag_id: int | None = None
-    segment: str = ""  # an RFM segment code of the latest analytics snapshot (issue 5)
+    segment: str = ""  # an RFM segment code of the latest analytics snapshot
     status: str = ""  # "", "active", "deactivated" or "erased"
     sort: str = "name"
 

@@ -1,4 +1,4 @@
-"""The interaction log (issue 4): staff note each contact with a customer, with an optional
+"""The interaction log: staff note each contact with a customer, with an optional
 follow-up date, and close follow-ups when done. Every change is audited. Flushes, never commits.
 
 `follow_ups_due(on, staff=None)` is what the dashboard shows: open follow-ups due on or before
@@ -104,25 +104,24 @@ def complete_follow_up(interaction: Interaction, staff: Member) -> Interaction:
 def follow_ups_due(on: date, staff: Member | None = None) -> list[Interaction]:
     """Open follow-ups due on or before `on`, oldest first (at most 500), with the customer
     and the note's author loaded. With `staff`, only the notes that person wrote."""
-    stmt = (
-        sa.select(Interaction)
-        .where(Interaction.follow_up_on.is_not(None), Interaction.follow_up_on <= on,
-               Interaction.follow_up_done_at.is_(None))
-        .options(joinedload(Interaction.member), joinedload(Interaction.staff))
-        .order_by(Interaction.follow_up_on, Interaction.id)
-        .limit(FOLLOW_UPS_LIMIT)
-    )
-    if staff is not None:
-        stmt = stmt.where(Interaction.staff_id == staff.id)
-    return list(db.session.scalars(stmt))
+    return _open_follow_ups(Interaction.follow_up_on.is_not(None),
+                            Interaction.follow_up_on <= on, staff=staff,
+                            limit=FOLLOW_UPS_LIMIT)
 
 
 def follow_ups_upcoming(after: date, staff: Member | None = None, limit: int = 100
                         ) -> list[Interaction]:
     """Open follow-ups due after `after` (the next ones), soonest first."""
+    return _open_follow_ups(Interaction.follow_up_on > after, staff=staff, limit=limit)
+
+
+def _open_follow_ups(*due: sa.ColumnElement[bool], staff: Member | None,
+                     limit: int) -> list[Interaction]:
+    """Follow-ups not done yet whose date meets `due`, soonest first, with the customer and
+    the note's author loaded; with `staff`, only the notes that person wrote."""
     stmt = (
         sa.select(Interaction)
-        .where(Interaction.follow_up_on > after, Interaction.follow_up_done_at.is_(None))
+        .where(*due, Interaction.follow_up_done_at.is_(None))
         .options(joinedload(Interaction.member), joinedload(Interaction.staff))
         .order_by(Interaction.follow_up_on, Interaction.id)
         .limit(limit)

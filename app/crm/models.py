@@ -1,4 +1,4 @@
-"""The CRM side of members (issue 4): the interaction log and tags on customers.
+"""The CRM side of members: the interaction log and tags on customers.
 
 An `Interaction` is one contact a member of staff noted down (a phone call, an email, a visit,
 a complaint or compliment), optionally with a follow-up date; `follow_up_done_at` closes it.

@@ -206,8 +206,8 @@ def _window(lo: datetime, hi: datetime) -> _Window:
 
 def period_figures(now: datetime) -> list[PeriodFigures]:
     """Revenue, orders, average order, new and active members for every period and the one
-    before it. One simple query per window and table: on the large data set that is several
-    times faster than one pass with a CASE per window (SQLite evaluates every CASE per row)."""
+    before it. One simple query per window and table, not one pass with a CASE per window
+    (SQLite evaluates every CASE per row)."""
     result = []
     for p in periods(now):
         cur, prev = _window(p.start, p.end), _window(p.previous_start, p.previous_end)

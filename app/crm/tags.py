@@ -1,4 +1,4 @@
-"""Tags on customers (issue 4): free labels such as "teacher" or "wholesale" that staff put on
+"""Tags on customers: free labels such as "teacher" or "wholesale" that staff put on
 a customer record and the customer list filters by. Tags are one per folded name ("Teacher" and
 "teacher" are one tag); a tag no customer carries any longer stays for the filter's choices.
 Every change is audited. Flushes, never commits.

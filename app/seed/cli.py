@@ -50,7 +50,7 @@ def seed(books_limit: int | None, size: str, now: datetime | None) -> None:
     db.session.commit()
     click.echo(f"Added {feedback.reviews:,} reviews and {feedback.answers:,} survey answers.")
     # The first analysis (segments, lifetime value), so its pages show the demo data.
-    # The large data set skips it (about 20 s; run `flask analytics recompute`).
+    # The large data set skips it (slow there; run `flask analytics recompute`).
     if size == "demo":
         from app.analytics import snapshots
 

@@ -1,4 +1,4 @@
-"""CRM demo data (issue 4): order figures, phone keys, and a few tags and interaction notes.
+"""CRM demo data: order figures, phone keys, and a few tags and interaction notes.
 
 `decorate` runs at the end of the seed: it fills the denormalised customer columns the bulk
 inserts left empty (`phone_key`, the order figures) and gives the demo reader and a handful of

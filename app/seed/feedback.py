@@ -1,4 +1,4 @@
-"""Reviews and survey answers in the demo data (issue 5), then this half's snapshots.
+"""Reviews and survey answers in the demo data, then the feedback snapshots.
 
 About a third of the delivered orders (at most MAX_ORDERS, the newest first) get feedback a few
 days after delivery: star ratings of their books (mostly 4-5, some low), a short review now

@@ -1,4 +1,4 @@
-"""Member grades in the demo data (issue 7): the demo reader sits just below a threshold.
+"""Member grades in the demo data: the demo reader sits just below a threshold.
 
 `settle_reader_below_threshold` adjusts the reader's planned history in memory, before anything
 is written, so that their qualifying spend ends 20 to 28 (CNY) below a grade threshold: one

@@ -89,8 +89,8 @@ def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
 class _Ids:
     """Primary keys handed out by the loader, so bulk inserts need no RETURNING round trip.
 
-    (SQLAlchemy inserts row by row when it must match RETURNING rows to parameters on SQLite,
-    which made the load ten times slower.) The seed runs alone on a shop without books; on
+    (SQLAlchemy inserts row by row when it must match RETURNING rows to parameters on SQLite.)
+    The seed runs alone on a shop without books; on
     PostgreSQL `sync_sequences` moves each id sequence past the ids used here.
     """
 
@@ -115,9 +115,8 @@ def _insert(model, rows: list[dict]) -> None:
 def bulk_indexing() -> Iterator[None]:
     """On SQLite, fill the FTS5 search index in one 'rebuild' after the books are in.
 
-    Inserting through the per-row trigger of `app.catalog.search_index` costs ~1.5 s for 10k books;
-    one
-    rebuild costs ~0.2 s. The trigger is dropped inside the seed's transaction and re-created by
+    Inserting through the per-row trigger of `app.catalog.search_index` is far slower than one
+    rebuild. The trigger is dropped inside the seed's transaction and re-created by
     `search_index.install`, so a failed seed rolls back to the original state. The rebuild reads
     every row of `book`, which is right here: the seed only runs on a shop without books.
     """
@@ -146,7 +145,7 @@ def sync_sequences(*models) -> None:
 
 def refresh_planner_statistics() -> None:
     """On PostgreSQL, ANALYZE after the bulk load: with stale statistics the planner thinks the
-    tables are empty and scans `book` instead of using the search index (issue 8)."""
+    tables are empty and scans `book` instead of using the search index."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("ANALYZE"))
 
@@ -154,8 +153,8 @@ def refresh_planner_statistics() -> None:
 def vacuum_after_load() -> None:
     """On PostgreSQL, VACUUM (ANALYZE) once the seed is committed (it cannot run inside a
     transaction). The grading and CRM passes rewrite every member row, and until a vacuum runs
-    each search walks the dead rows and the trigram indexes' pending lists (GIN's fastupdate):
-    on the large set a name search took 14 ms, 0.3 ms after it. Autovacuum gets there in time
+    each search walks the dead rows and the trigram indexes' pending lists (GIN's fastupdate),
+    which slows the name search on the large set many times. Autovacuum gets there in time
     where it is on (PostgreSQL's default; not on this workplace's test server)."""
     if db.engine.dialect.name != "postgresql":
         return
@@ -354,7 +353,7 @@ def seed_demo(
     # A generated address someone registered by hand is skipped, with its orders.
     taken = _emails_taken([p.email for p in crowd])
     plans = [p for p in plans if p.person == 0 or everyone[p.person].email not in taken]
-    # Issue 7: the demo reader ends just below a grade threshold (one more book upgrades them).
+    # The demo reader ends just below a grade threshold (one more book upgrades them).
     grades.settle_reader_below_threshold(
         plans, 0, prices, arrivals, fee=current_app.config["SHIPPING_FEE"],
         free_from=current_app.config["FREE_SHIPPING_FROM"])
@@ -388,8 +387,8 @@ def seed_demo(
     lines = _write_orders(plans, everyone, book_ids, entries, prices, progress)
     sync_sequences(Category, Book, Member, Order)
     refresh_planner_statistics()
-    grades.grade_everyone(now)  # issue 7: default tiers, everyone graded in one pass, no mail
-    crm.decorate(now)  # issue 4: customer order figures, phone keys, demo tags and notes
+    grades.grade_everyone(now)  # default tiers, everyone graded in one pass, no mail
+    crm.decorate(now)  # customer order figures, phone keys, demo tags and notes
     db.session.flush()
     return SeedReport(
         books=len(book_ids),

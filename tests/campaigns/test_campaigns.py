@@ -239,6 +239,22 @@ def test_staff_draft_and_preview_but_only_an_admin_sends(app, client, auth, peop
         assert {"campaign.create", "campaign.send"} <= actions
 
 
+def test_sending_a_campaign_twice_is_refused_and_sent_back_to_it(app, client, auth, people):
+    auth.login("boss@example.test", DEFAULT_PASSWORD)
+    detail_url = client.post("/admin/campaigns/new", data=FORM).headers["Location"]
+    with app.app_context():
+        campaign_id = db.session.scalar(sa.select(Campaign.id))
+    assert client.post(f"/admin/campaigns/{campaign_id}/send").status_code == 302
+    again = client.post(f"/admin/campaigns/{campaign_id}/send")
+    assert again.status_code == 303 and again.location.endswith(detail_url)
+    assert "This campaign has already been sent." in client.get(detail_url).get_data(
+        as_text=True)
+    with app.app_context():
+        sends = db.session.scalars(sa.select(AuditEntry.action)
+                                   .where(AuditEntry.action == "campaign.send")).all()
+        assert len(sends) == 1
+
+
 def test_a_bad_campaign_form_keeps_what_was_typed(app, client, auth, people):
     auth.login("clerk@example.test", DEFAULT_PASSWORD)
     response = client.post("/admin/campaigns/new", data={**FORM, "subject": "",

@@ -21,7 +21,7 @@ from app import create_app
 from app.campaigns import services as campaigns
 from app.core import signals
 from app.core.extensions import db
-from app.crm import customer_admin, customers
+from app.crm import customers, erasure
 from app.mail import cli as mail_cli
 from app.mail import outbox
 from app.mail.outbox import deliver_due
@@ -48,7 +48,7 @@ def fresh_process(monkeypatch):
     monkeypatch.setattr(outbox, "_send_checks", {})
     monkeypatch.setattr(outbox, "_batch_send_checks", {})
     monkeypatch.setattr(customers, "_PANELS", [])
-    monkeypatch.setattr(customer_admin, "_ERASURE_HOOKS", [])
+    monkeypatch.setattr(erasure, "_ERASURE_HOOKS", [])
     monkeypatch.setattr(mail_cli, "SENDER_PASS_HOOKS", [])
     yield
     for signal, receivers in connected.items():
@@ -121,7 +121,7 @@ def test_the_customer_record_panels_and_erasure_of_feedback_come_from_the_crm(
     build_app()
 
     assert {panel.key for panel in customers.customer_panels()} == {"analytics", "feedback"}
-    assert customer_admin._ERASURE_HOOKS == [reviews.scrub_member_feedback]
+    assert erasure._ERASURE_HOOKS == [reviews.scrub_member_feedback]
 
 
 def test_without_the_feedback_feature_campaign_mail_still_skips_a_member_who_opted_out(

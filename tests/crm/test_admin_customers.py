@@ -1,4 +1,4 @@
-"""The customer pages of the admin panel (issue 4): list, 360° record, notes, tags, actions."""
+"""The customer pages of the admin panel: list, 360° record, notes, tags, actions."""
 
 from __future__ import annotations
 
@@ -169,6 +169,23 @@ def test_staff_log_a_call_with_a_follow_up_and_mark_it_done(app, as_staff, peopl
     assert response.status_code == 302
     assert 'data-testid="nothing-due"' in as_staff.get("/admin/follow-ups").get_data(
         as_text=True)
+    assert _audit_actions(app) == ["customer.interaction", "customer.follow_up_done"]
+
+
+def test_a_second_done_click_is_sent_back_where_it_came_from(app, as_staff, people):
+    as_staff.post(f"/admin/customers/{people['rita']}/interactions",
+                  data={"kind": "phone", "body": "Call back", "follow_up_on": "2030-01-01"})
+    with app.app_context():
+        note_id = db.session.scalar(sa.select(Interaction.id))
+    done = f"/admin/customers/{people['rita']}/interactions/{note_id}/done"
+    assert as_staff.post(done, data={"next": "follow_ups"}).status_code == 302
+    again = as_staff.post(done, data={"next": "follow_ups"})
+    assert again.status_code == 303 and again.location.endswith("/admin/follow-ups")
+    back = as_staff.post(done)
+    assert back.status_code == 303
+    assert back.location.endswith(f"/admin/customers/{people['rita']}#interactions")
+    assert "This follow-up was already marked done." in as_staff.get(
+        "/admin/follow-ups").get_data(as_text=True)
     assert _audit_actions(app) == ["customer.interaction", "customer.follow_up_done"]
 
 

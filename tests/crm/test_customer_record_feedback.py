@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.crm import customer_admin
+from app.crm import erasure
 from app.feedback import reviews
 from app.models import Review, SurveyResponse
 from tests.factories import (
@@ -45,7 +45,7 @@ def test_erasure_removes_what_the_member_wrote_and_keeps_the_scores(ctx):
     reader_id, book_id = _reader_with_feedback()
     reader = db.session.get(type(make_admin()), reader_id)
 
-    customer_admin.erase_member(reader, make_admin())
+    erasure.erase_member(reader, make_admin())
     db.session.commit()
 
     review = db.session.scalar(sa.select(Review).where(Review.member_id == reader_id))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from app.core.errors import InvalidInput
 from app.core.extensions import db
-from app.crm import customer_admin, customers, interactions
+from app.crm import customer_admin, customers, erasure, interactions, member_export
 from app.crm import tags as customer_tags
 from app.crm.customers import CustomerFilters
 from app.mail.outbox import enqueue
@@ -329,12 +329,12 @@ def test_member_data_holds_profile_orders_demands_and_notes(ctx):
     make_placed_order(customer)
     make_demand(member=customer, note="signed copy")
     interactions.add_interaction(customer, make_staff(), "phone", "Called")
-    data = customer_admin.member_data(customer)
+    data = member_export.member_data(customer)
     assert data["profile"]["name"] == "Ada"
     assert len(data["orders"]) == 1 and data["orders"][0]["lines"]
     assert data["demands"][0]["note"] == "signed copy"
     assert data["interactions"][0]["text"] == "Called"
-    rows = list(customer_admin.member_data_rows(data))
+    rows = list(member_export.member_data_rows(data))
     assert ["profile", "name", "Ada"] in rows
 
 
@@ -352,11 +352,11 @@ def test_erasure_anonymises_the_person_and_keeps_the_orders(ctx):
     customer_tags.add_tag(customer, "vip", clerk)
     customer_admin.update_contact(customer, clerk, name="Ada Secret",
                                   email="ada.secret@example.test", phone="+44 2")
-    customer_admin.erase_member(customer, boss)
+    erasure.erase_member(customer, boss)
     db.session.commit()
 
     customer = db.session.get(Member, customer.id)
-    assert customer.name == customer_admin.ERASED_NAME
+    assert customer.name == erasure.ERASED_NAME
     assert customer.email == f"erased-{customer.id}@erased.invalid"
     assert (customer.phone, customer.city, customer.address_line1) == (None, None, None)
     assert not customer.is_active_account and customer.erased_at is not None
@@ -369,12 +369,12 @@ def test_erasure_anonymises_the_person_and_keeps_the_orders(ctx):
     mail = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.member_id == customer.id))
     assert mail.status is MailStatus.CANCELLED
     assert "Ada" not in mail.body_text and mail.to_email == customer.email
-    assert db.session.scalar(sa.select(Interaction.body)) == customer_admin.ERASED_TEXT
+    assert db.session.scalar(sa.select(Interaction.body)) == erasure.ERASED_TEXT
     assert customers.tags_of([customer.id])[customer.id] == []
     for entry in db.session.scalars(sa.select(AuditEntry)):
         assert "secret" not in str(entry.before).lower() + str(entry.after).lower()
     with pytest.raises(customer_admin.AccountErased):
-        customer_admin.erase_member(customer, boss)
+        erasure.erase_member(customer, boss)
     with pytest.raises(customer_admin.AccountErased):
         customer_admin.reactivate(customer, boss)
     with pytest.raises(InvalidInput):
@@ -386,9 +386,9 @@ def test_erasure_anonymises_the_person_and_keeps_the_orders(ctx):
 def test_erasure_is_for_admins_and_customers_only(ctx):
     boss, clerk = make_admin(), make_staff()
     with pytest.raises(customer_admin.NotAllowed):
-        customer_admin.erase_member(make_member(), clerk)
+        erasure.erase_member(make_member(), clerk)
     with pytest.raises(customer_admin.NotAllowed):
-        customer_admin.erase_member(make_staff(), boss)
+        erasure.erase_member(make_staff(), boss)
 
 
 def test_a_migration_can_backfill_the_customer_columns_on_its_connection(ctx):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.core.audit import record as audit
 from app.core.extensions import db
-from app.crm import customer_admin, interactions
+from app.crm import customer_admin, erasure, interactions
 from app.crm import tags as customer_tags
 from app.feedback import reviews
 from app.mail.outbox import enqueue, retry_failed
@@ -54,7 +54,7 @@ def test_erasure_scrubs_notes_tags_and_typed_text_about_the_person_from_the_audi
     about_ada = [e for e in _entries() if any(s in _text(e) for s in SECRETS)]
     assert len(about_ada) >= 6  # the notes, tag, order, review, mail and contact entries
 
-    customer_admin.erase_member(ada, boss)
+    erasure.erase_member(ada, boss)
     db.session.commit()
 
     entries = _entries()
@@ -83,13 +83,13 @@ def test_erasure_scrubs_a_customer_list_search_for_the_person(ctx):
     customer_admin.record_list_export(boss, {"q": "bea", "sort": "name"}, 4)
     db.session.commit()
 
-    customer_admin.erase_member(ada, boss)
+    erasure.erase_member(ada, boss)
     db.session.commit()
 
     exports = db.session.scalars(sa.select(AuditEntry).where(
         AuditEntry.action == "customer.list_export").order_by(AuditEntry.id)).all()
     assert [e.after for e in exports] == [
-        {"filters": {"q": customer_admin.ERASED_TEXT}, "rows": 1},
+        {"filters": {"q": erasure.ERASED_TEXT}, "rows": 1},
         {"filters": {"q": "bea", "sort": "name"}, "rows": 4}]
 
 
@@ -106,7 +106,7 @@ def test_erasure_removes_requests_to_join_with_the_address_and_the_signed_in_ses
     ])
     db.session.commit()
 
-    customer_admin.erase_member(ada, boss)
+    erasure.erase_member(ada, boss)
     db.session.commit()
 
     assert db.session.scalars(sa.select(JoinRequest.name)).all() == ["Someone"]
@@ -127,14 +127,14 @@ def test_erasure_scrubs_any_search_staff_typed_for_the_person_whatever_the_actio
     customer_admin.record_orders_export(boss, {"q": "bea", "status": "paid"}, 4)
     db.session.commit()
 
-    customer_admin.erase_member(ada, boss)
+    erasure.erase_member(ada, boss)
     db.session.commit()
 
     def after(action: str) -> list[dict]:
         return [e.after for e in db.session.scalars(sa.select(AuditEntry).where(
             AuditEntry.action == action).order_by(AuditEntry.id))]
 
-    erased = customer_admin.ERASED_TEXT
+    erased = erasure.ERASED_TEXT
     assert after("mail.retry_failed") == [
         {"count": 2, "filter": {"q": erased, "status": "failed"}}]
     assert after("order.list_export") == [
@@ -153,7 +153,7 @@ def test_erasure_cancels_the_persons_failed_mail_so_a_bulk_retry_cannot_send_it(
     other.status = MailStatus.FAILED
     db.session.commit()
 
-    customer_admin.erase_member(ada, boss)
+    erasure.erase_member(ada, boss)
     db.session.commit()
 
     assert db.session.get(OutboxMail, failed.id).status is MailStatus.CANCELLED

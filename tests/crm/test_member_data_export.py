@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.crm import customer_admin, customers
 from app.crm import tags as customer_tags
-from app.crm.customer_admin import (
+from app.crm.member_export import (
     EXPORT_COVERED,
     EXPORT_EXCLUDED,
     PROFILE_EXCLUDED,
@@ -69,7 +69,7 @@ def test_every_column_pointing_at_a_member_is_exported_or_left_out_for_a_reason(
     unaccounted = columns - set(EXPORT_COVERED) - set(EXPORT_EXCLUDED)
     assert not unaccounted, (
         f"{sorted(unaccounted)} hold data about a member: export them in "
-        "customer_admin.member_data (EXPORT_COVERED) or say why not (EXPORT_EXCLUDED)")
+        "member_export.member_data (EXPORT_COVERED) or say why not (EXPORT_EXCLUDED)")
     assert not set(EXPORT_COVERED) & set(EXPORT_EXCLUDED)
     assert (set(EXPORT_COVERED) | set(EXPORT_EXCLUDED)) <= columns  # no stale names
     assert all(len(reason) > 20 for reason in EXPORT_EXCLUDED.values())

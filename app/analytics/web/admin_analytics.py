@@ -17,8 +17,6 @@ from app.admin import bp, register_nav
 from app.admin.common import PER_PAGE, admin_required, page_number
 from app.analytics import markov, reports, snapshots
 from app.analytics import segments as seg
-from app.core.audit import record as audit
-from app.core.extensions import db
 from app.core.forms import AppForm
 from app.core.i18n import lazy_gettext as _l
 from app.core.paging import PagerMixin
@@ -117,21 +115,12 @@ def analytics_recompute():
     if not form.validate_on_submit():
         abort(400)
     limit = int(snapshots.setting("ANALYTICS_INLINE_MAX_MEMBERS"))
+    actor = current_user._get_current_object()
     if snapshots.member_count() <= limit:
-        try:
-            run = snapshots.recompute(actor=current_user)
-            audit.record(current_user.id, current_user.email, "analytics.recompute", run,
-                         summary=f"recomputed analytics for {run.members} members")
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
+        run = snapshots.recompute(actor=actor)
         flash(_("Recomputed: %(members)d members as of now.", members=run.members), "success")
     else:
-        run = snapshots.request_recompute(current_user)
-        audit.record(current_user.id, current_user.email, "analytics.recompute_queued", run,
-                     summary="queued an analytics recompute")
-        db.session.commit()
+        snapshots.request_recompute(actor)
         flash(_("Recompute queued; it runs within a few minutes "
                 "(flask analytics recompute --queued)."), "success")
     return redirect(url_for("admin.analytics"))

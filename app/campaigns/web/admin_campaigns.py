@@ -1,4 +1,4 @@
-"""Admin: campaigns (issue 5). Pick an audience (RFM segment, grade or everyone), write the
+"""Admin: campaigns. Pick an audience (RFM segment, grade or everyone), write the
 mail, preview it for a real member, send it through the outbox with a random hold-out, and
 read the uplift afterwards.
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -27,9 +26,10 @@ from app.core.extensions import db
 from app.core.forms import AppForm, DecimalInput
 from app.core.i18n import lazy_gettext as _l
 from app.core.security import CONTROL_CHARACTERS
+from app.core.unit_of_work import back_on_error
 from app.grades.labels import tier_label
 from app.grades.table import load_rules
-from app.membership.models import Member, Role
+from app.membership.models import Member
 
 HUNDRED = Decimal("100")
 
@@ -108,8 +108,7 @@ def _save(form: CampaignForm, campaign: Campaign | None) -> Campaign | None:
             return campaign_service.create(actor, **values)
         return campaign_service.update(campaign, actor, **values)
     except campaign_service.CampaignError as exc:
-        db.session.rollback()
-        form.form_errors.append(exc.message)
+        form.form_errors.append(exc.message)  # shown again with 400: rolled back
         return None
 
 
@@ -126,7 +125,6 @@ def campaign_new():
     if form.validate_on_submit():
         campaign = _save(form, None)
         if campaign is not None:
-            db.session.commit()
             flash(_("Campaign drafted. Check the preview before sending."), "success")
             return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
     return render_template("admin/campaigns/form.html", form=form, campaign=None,
@@ -142,7 +140,6 @@ def campaign_edit(campaign_id: int):
     form = _form(campaign)
     if form.validate_on_submit():
         if _save(form, campaign) is not None:
-            db.session.commit()
             flash(_("Campaign saved."), "success")
             return redirect(url_for("admin.campaign_detail", campaign_id=campaign.id))
     return render_template("admin/campaigns/form.html", form=form, campaign=campaign,
@@ -155,9 +152,7 @@ def _preview_member(campaign: Campaign) -> Member | None:
     # No id or address holds a control character (PostgreSQL refuses a NUL in a query).
     wanted = CONTROL_CHARACTERS.sub("", request.args.get("member") or "").strip()
     if wanted:
-        cond = Member.id == int(wanted) if wanted.isdecimal() and len(wanted) < 10 \
-            else sa.func.lower(Member.email) == wanted.lower()
-        member = db.session.scalar(sa.select(Member).where(cond, Member.role == Role.MEMBER))
+        member = campaign_service.find_member(wanted)
         if member is not None:
             return member
         flash(_("No member %(who)s; showing another.", who=wanted), "info")
@@ -184,20 +179,15 @@ def campaign_detail(campaign_id: int):
 
 @bp.route(f"/campaigns/<{ID}:campaign_id>/send", methods=["POST"])
 @admin_required
+@back_on_error("admin.campaign_detail")
 def campaign_send(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     if not ActionForm().validate():
         abort(400)
-    try:
-        report = campaign_service.send(campaign, current_user._get_current_object())
-    except campaign_service.CampaignError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(_("Campaign sent: %(mailed)s mails queued, %(holdout)s members held out, "
-                "%(opted)s opted out of mail.", mailed=report.mailed, holdout=report.holdout,
-                opted=report.opted_out), "success")
+    report = campaign_service.send(campaign, current_user._get_current_object())
+    flash(_("Campaign sent: %(mailed)s mails queued, %(holdout)s members held out, "
+            "%(opted)s opted out of mail.", mailed=report.mailed, holdout=report.holdout,
+            opted=report.opted_out), "success")
     return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id))
 
 

@@ -1,4 +1,4 @@
-"""The audit log (issue 4): every change made in the admin panel, who made it, before and after."""
+"""The audit log: every change made in the admin panel, who made it, before and after."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Reading the audit log (issue 4): filter, page, compare before and after, export.
+"""Reading the audit log: filter, page, compare before and after, export.
 
-Read-only; the writing side is app.core.audit.record. Filters are bound parameters (LIKE patterns
+Read-only but for `record_export`, which audits a download of the log itself (the entries
+are written by app.core.audit.record). Filters are bound parameters (LIKE patterns
 escaped by app.core.text.contains_pattern); the list runs on the `at` index.
 """
 
@@ -14,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from app.core.audit.models import AuditEntry
+from app.core.audit.record import record
 from app.core.extensions import db
 from app.core.text import contains_pattern
 
@@ -72,6 +74,28 @@ def entries(f: AuditFilter) -> sa.Select:
     """The matching entries, newest first (page it with db.paginate)."""
     return (sa.select(AuditEntry).where(*conditions(f))
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
+
+
+def page_of(f: AuditFilter, page: int, per_page: int):
+    """One page of the matching entries, newest first (a 404 past the last page)."""
+    return db.paginate(entries(f), page=page, per_page=per_page, error_out=True)
+
+
+def count(f: AuditFilter) -> int:
+    stmt = entries(f).order_by(None)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+
+
+def record_export(actor_id: int, actor_email: str, filters: dict, f: AuditFilter) -> AuditEntry:
+    """Audit one download of the log by the member `actor_id`: with the filters as typed
+    (`filters`) and the number of rows the file holds, this entry included."""
+    entry = record(actor_id, actor_email, "audit.export", target_type="audit_log",
+                   after={"filters": filters, "rows": 0}, summary="Audit log exported")
+    assert entry is not None  # an entry with no `before` is always written
+    rows = count(f)
+    entry.after = {"filters": filters, "rows": rows}
+    entry.summary = f"Audit log exported: {rows} row(s)"
+    return entry
 
 
 def actions() -> list[str]:

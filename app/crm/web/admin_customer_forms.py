@@ -1,5 +1,5 @@
-"""Forms of the customer pages (issue 4): the list's filters, notes, tags and staff actions.
-They check shape; app.crm.customers / customer_admin / interactions check the rules."""
+"""Forms of the customer pages: the list's filters, notes, tags and staff actions.
+They check shape; app.crm.customers / customer_admin / interactions / erasure check the rules."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class CustomerFilterForm(QueryForm):
                     validators=[Length(max=customers.MAX_QUERY)])
     tier = SelectField(_l("Grade"), default="")  # choices from the tier table, per request
     tag = SelectField(_l("Tag"), default="")  # choices from the tags, per request
-    segment = SelectField(_l("Segment"), default="")  # the analysis's segments (issue 5)
+    segment = SelectField(_l("Segment"), default="")  # the analysis's RFM segments
     joined_from = DateField(_l("Joined from"), validators=[Optional(), _sane_date])
     joined_to = DateField(_l("Joined until"),
                           validators=[Optional(), _sane_date, _not_before("joined_from")])

@@ -1,8 +1,10 @@
-"""Admin customers (issue 4): the customer list, the 360° record, notes, tags and staff actions.
+"""Admin customers: the customer list, the 360° record, notes, tags and staff actions.
 
 Staff read and handle customers; changing roles, exporting a member's data and erasing it are
-admin only (`admin_required`, checked again in app.crm.customer_admin). Every change is
-audited by the services; each view commits once.
+admin only (`admin_required`, checked again by the services). Every change is
+audited by the services; the request's unit of work commits it (app.core.unit_of_work). The
+downloads are GET requests that write their audit entry, so they commit it themselves
+(`commit_now`) before the body is sent.
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from app.admin.common import (
 from app.admin.forms import ActionForm
 from app.analytics import segments
 from app.core.db import utcnow
-from app.core.errors import DomainError, InvalidInput
+from app.core.errors import DomainError, InvalidInput, NotFound
 from app.core.exports import csv_response
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
-from app.crm import customer_admin, customers, interactions
+from app.core.unit_of_work import back_on_error, commit_now
+from app.crm import customer_admin, customers, erasure, interactions, member_export
 from app.crm import tags as customer_tags
 from app.crm.web.admin_customer_forms import (
     ROLE_LABELS,
@@ -119,7 +122,7 @@ def customers_csv():
     filters = form.filters()
     customer_admin.record_list_export(_actor(), _filter_args(),
                                       customers.count_customers(filters))
-    db.session.commit()
+    commit_now()  # the download is audited before its first byte is sent
     return csv_response(customers.customer_csv_rows(filters),
                         f"customers-{date.today().isoformat()}.csv")
 
@@ -161,37 +164,34 @@ def customer_interaction_add(member_id: int):
             interactions.add_interaction(member, _actor(), form.kind.data, form.body.data,
                                          form.follow_up_on.data)
         except InvalidInput as error:
-            db.session.rollback()
             form.body.errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("The note is saved."), "success")
             return redirect(url_for("admin.customer", member_id=member_id) + "#interactions")
     return _render_record(member, interaction_form=form, status=400)
 
 
+def _follow_up_back(member_id: int, **_values) -> str:
+    """Where a follow-up's "done" button returns: the follow-ups list or the record's notes."""
+    if request.form.get("next") == "follow_ups":
+        return url_for("admin.follow_ups")
+    return url_for("admin.customer", member_id=member_id) + "#interactions"
+
+
 @bp.route(f"/customers/<{ID}:member_id>/interactions/<{ID}:interaction_id>/done",
           methods=["POST"])
+@back_on_error(_follow_up_back)
 def customer_follow_up_done(member_id: int, interaction_id: int):
     member = _member(member_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
         interaction = interactions.interaction_for(member, interaction_id)
-        interactions.complete_follow_up(interaction, _actor())
-    except DomainError as error:
-        db.session.rollback()
-        if isinstance(error, interactions.FollowUpClosed):
-            flash(error.message, "info")
-        else:
-            abort(404)
-    else:
-        db.session.commit()
-        flash(_("The follow-up is marked done."), "success")
-    back = request.form.get("next")
-    if back == "follow_ups":
-        return redirect(url_for("admin.follow_ups"))
-    return redirect(url_for("admin.customer", member_id=member_id) + "#interactions")
+    except NotFound:
+        abort(404)
+    interactions.complete_follow_up(interaction, _actor())  # FollowUpClosed: sent back
+    flash(_("The follow-up is marked done."), "success")
+    return redirect(_follow_up_back(member_id))
 
 
 @bp.route("/follow-ups")
@@ -216,10 +216,8 @@ def customer_tag_add(member_id: int):
         try:
             tag = customer_tags.add_tag(member, form.name.data, _actor())
         except InvalidInput as error:
-            db.session.rollback()
             form.name.errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("Tagged “%(tag)s”.", tag=tag.name), "success")
             return redirect(url_for("admin.customer", member_id=member_id) + "#tags")
     return _render_record(member, tag_form=form, status=400)
@@ -233,14 +231,19 @@ def customer_tag_remove(member_id: int, tag_id: int):
     try:
         tag = customer_tags.remove_tag(member, tag_id, _actor())
     except DomainError:
-        db.session.rollback()
         abort(404)
-    db.session.commit()
     flash(_("Tag “%(tag)s” removed.", tag=tag.name), "success")
     return redirect(url_for("admin.customer", member_id=member_id) + "#tags")
 
 
 # --------------------------------------------------------------------------- staff actions
+
+
+def _member_form_page(template: str, member: Member, form, title: str):
+    """A staff form about the member; a POST shown again (invalid or refused) answers 400, so
+    the request's unit of work rolls back whatever the refused service did."""
+    return render_template(template, member=member, form=form, title=title), (
+        400 if request.method == "POST" else 200)
 
 
 def _contact_data(member: Member) -> dict:
@@ -254,61 +257,51 @@ def customer_edit(member_id: int):
         if request.method == "POST":
             abort(403)
         # Staff may look (the record shows the same); the page says who may change it.
-        return render_template("admin/customers/edit.html", member=member, form=None,
-                               title=_("Edit %(name)s", name=member.name))
+        return _member_form_page("admin/customers/edit.html", member, None,
+                                 _("Edit %(name)s", name=member.name))
     form = ContactForm(data=_contact_data(member)) if request.method == "GET" else ContactForm()
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in customer_admin.CONTACT_FIELDS}
         try:
             customer_admin.update_contact(member, _actor(), **values)
         except (InvalidEmail, EmailTaken) as error:
-            db.session.rollback()
             form.email.errors.append(error.message)
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
         else:
-            db.session.commit()
             flash(_("The contact details are saved."), "success")
             return redirect(url_for("admin.customer", member_id=member_id))
-        member = _member(member_id)
-    return render_template("admin/customers/edit.html", member=member, form=form,
-                           title=_("Edit %(name)s", name=member.name)), (
-        400 if request.method == "POST" else 200)
+    return _member_form_page("admin/customers/edit.html", member, form,
+                             _("Edit %(name)s", name=member.name))
 
 
 def _account_action(member_id: int, action, done: str):
+    """Run a staff action on the account; a refusal (DomainError) sends the reader back to
+    the record (the views name it with `back_on_error`)."""
     member = _member(member_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        action(member, _actor())
-    except customer_admin.NotAllowed as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.customer", member_id=member_id)), 303
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.customer", member_id=member_id)), 303
-    db.session.commit()
+    action(member, _actor())
     flash(done, "success")
     return redirect(url_for("admin.customer", member_id=member_id))
 
 
 @bp.route(f"/customers/<{ID}:member_id>/deactivate", methods=["POST"])
+@back_on_error("admin.customer")
 def customer_deactivate(member_id: int):
     return _account_action(member_id, customer_admin.deactivate,
                            _("The account is deactivated; its sessions have ended."))
 
 
 @bp.route(f"/customers/<{ID}:member_id>/reactivate", methods=["POST"])
+@back_on_error("admin.customer")
 def customer_reactivate(member_id: int):
     return _account_action(member_id, customer_admin.reactivate,
                            _("The account is active again."))
 
 
 @bp.route(f"/customers/<{ID}:member_id>/password-reset", methods=["POST"])
+@back_on_error("admin.customer")
 def customer_password_reset(member_id: int):
     return _account_action(member_id, customer_admin.send_password_reset,
                            _("A password reset link is on its way to the customer."))
@@ -316,18 +309,13 @@ def customer_password_reset(member_id: int):
 
 @bp.route(f"/customers/<{ID}:member_id>/role", methods=["POST"])
 @admin_required
+@back_on_error("admin.customer")
 def customer_role(member_id: int):
     member = _member(member_id)
     form = RoleForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        customer_admin.change_role(member, form.role.data, _actor())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.customer", member_id=member_id)), 303
-    db.session.commit()
+    customer_admin.change_role(member, form.role.data, _actor())
     flash(_("%(name)s is now: %(role)s.", name=member.name,
             role=ROLE_LABELS[member.role]), "success")
     return redirect(url_for("admin.customer", member_id=member_id))
@@ -335,6 +323,7 @@ def customer_role(member_id: int):
 
 @bp.route(f"/customers/<{ID}:member_id>/export-permission", methods=["POST"])
 @admin_required
+@back_on_error("admin.customer")
 def customer_export_permission(member_id: int):
     """Allow a member of staff to download the customer list, or stop them (audited)."""
     member = _member(member_id)
@@ -342,13 +331,7 @@ def customer_export_permission(member_id: int):
     allowed = request.form.get("allowed", "")
     if not form.validate_on_submit() or allowed not in {"0", "1"}:
         abort(400)
-    try:
-        customer_admin.set_export_permission(member, _actor(), allowed == "1")
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("admin.customer", member_id=member_id)), 303
-    db.session.commit()
+    customer_admin.set_export_permission(member, _actor(), allowed == "1")
     flash(_("%(name)s may now download the customer list.", name=member.name)
           if member.may_export_customers
           else _("%(name)s may no longer download the customer list.", name=member.name),
@@ -363,9 +346,9 @@ def customer_export_permission(member_id: int):
 @admin_required
 def customer_export_json(member_id: int):
     member = _member(member_id)
-    data = customer_admin.member_data(member)
-    customer_admin.record_export(member, _actor(), "json")
-    db.session.commit()
+    data = member_export.member_data(member)
+    member_export.record_export(member, _actor(), "json")
+    commit_now()  # a GET: the download is audited before it is sent
     body = json.dumps(data, ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f"attachment; filename=member-{member.id}.json",
@@ -376,10 +359,10 @@ def customer_export_json(member_id: int):
 @admin_required
 def customer_export_csv(member_id: int):
     member = _member(member_id)
-    data = customer_admin.member_data(member)
-    customer_admin.record_export(member, _actor(), "csv")
-    db.session.commit()
-    return csv_response(customer_admin.member_data_rows(data), f"member-{member.id}.csv")
+    data = member_export.member_data(member)
+    member_export.record_export(member, _actor(), "csv")
+    commit_now()  # the download is audited before its first byte is sent
+    return csv_response(member_export.member_data_rows(data), f"member-{member.id}.csv")
 
 
 @bp.route(f"/customers/<{ID}:member_id>/erase", methods=["GET", "POST"])
@@ -389,18 +372,14 @@ def customer_erase(member_id: int):
     form = EraseForm(member_no=member.member_no or "")
     if request.method == "POST" and member.erased_at is None and form.validate_on_submit():
         try:
-            customer_admin.erase_member(member, _actor())
+            erasure.erase_member(member, _actor())
         except DomainError as error:
-            db.session.rollback()
             form.form_errors.append(error.message)
-            member = _member(member_id)
         else:
-            db.session.commit()
             flash(_("The member's personal data is erased."), "success")
             return redirect(url_for("admin.customer", member_id=member_id))
-    return render_template("admin/customers/erase.html", member=member, form=form,
-                           title=_("Erase %(name)s", name=member.name)), (
-        400 if request.method == "POST" else 200)
+    return _member_form_page("admin/customers/erase.html", member, form,
+                             _("Erase %(name)s", name=member.name))
 
 
 register_nav(__name__, "admin.customers", _l("Customers"), order=15)

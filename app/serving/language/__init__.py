@@ -1,4 +1,4 @@
-"""The header's language switch (issue 6): a small CSRF-protected POST that remembers the choice."""
+"""The header's language switch: plain links that remember the reader's choice (see views)."""
 
 from flask import Blueprint
 

@@ -15,8 +15,8 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, user_logged_in
 
-from app.core.extensions import db
 from app.core.security import safe_next_url
+from app.core.unit_of_work import commit_now
 from app.serving.language import bp
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -39,7 +39,7 @@ def switch(locale: str):
         abort(404)
     if current_user.is_authenticated and current_user.locale != locale:
         current_user.locale = locale
-        db.session.commit()
+        commit_now()  # a GET: the request's unit of work would not commit it
     target = _same_site_referrer() or safe_next_url(request.args.get("next")) or url_for(
         "shop.home"
     )
