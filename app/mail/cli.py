@@ -15,7 +15,8 @@ from flask.cli import with_appcontext
 
 from app.core.extensions import db
 from app.mail.catcher import start_catcher
-from app.mail.outbox import SenderWakeup, deliver_due
+from app.mail.sender import deliver_due
+from app.mail.wakeup import SenderWakeup
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from app.core.extensions import db
 from app.core.signals import member_joined
 from app.core.urls import external_url
 from app.mail.models import OutboxMail
-from app.mail.outbox import enqueue, unsaved_locale
+from app.mail.outbox import enqueue
+from app.mail.rendering import unsaved_locale
 from app.membership import sessions
 from app.membership.models import JoinRequest, Member, Role, new_auth_token
 
