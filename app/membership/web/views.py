@@ -18,9 +18,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.analytics import recommendations
 from app.core.errors import DomainError
-from app.core.extensions import db, limiter
+from app.core.extensions import limiter
 from app.core.i18n import lazy_gettext as _l
 from app.core.security import safe_next_url
+from app.core.unit_of_work import back_on_error
 from app.grades import grading, tiers
 from app.membership import members, sessions
 from app.membership.models import Member
@@ -36,7 +37,7 @@ from app.membership.web.forms import (
 )
 from app.ordering.cart import SESSION_KEY, merge_session_cart
 
-# Readable names for member grades; the grade rules themselves arrive with their own issue.
+# Readable names for member grades (the grade rules live in app.grades).
 TIER_NAMES = {
     "regular": _l("Regular"),
     "silver": _l("Silver"),
@@ -89,15 +90,12 @@ def register():
             members.register(form.email.data, form.password.data, form.name.data,
                              next_url=_next_url(), locale=_page_locale())
         except members.WeakPassword as exc:
-            db.session.rollback()
             form.password.errors.append(exc.message)
         except DomainError as exc:
-            db.session.rollback()
             form.form_errors.append(exc.message)
         else:
-            db.session.commit()
-            # The same page whether the address is new or a member's (issue 17):
-            # what happens next is in the mail.
+            # The same page whether the address is new or a member's: what happens next is
+            # in the mail.
             return render_template("account/register_sent.html", email=form.email.data.strip(),
                                    title=_("Check your inbox"))
     return render_template("account/register.html", form=form, title=_("Join")), _status()
@@ -117,11 +115,13 @@ def _invalid_confirm_link():
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@back_on_error("account.login")
 def confirm(token: str):
     """The link mailed at registration: a form (a POST, so a mail scanner opening the link
     confirms nothing) asking for the password chosen when joining, which confirms the
     address, logs the new member in and welcomes them. Guessing the password is rate-limited
-    like logging in."""
+    like logging in. An address that got an account meanwhile (EmailTaken) is sent to log
+    in."""
     join_request = members.join_request_for_token(token)
     if join_request is None:
         return _invalid_confirm_link()
@@ -130,21 +130,14 @@ def confirm(token: str):
         try:
             member = members.confirm_join(token, form.password.data)
         except members.InvalidConfirmToken:
-            db.session.rollback()
             return _invalid_confirm_link()
         except members.WrongPassword as exc:
-            db.session.rollback()
             form.password.errors.append(exc.message)
             return _confirm_page(form, join_request, token)
-        except members.EmailTaken as exc:
-            db.session.rollback()
-            flash(exc.message, "info")
-            return redirect(url_for("account.login"))
         if current_user.is_authenticated:
             sessions.end(sessions.current_key(current_user))
             logout_user()
         _start_session(member)
-        db.session.commit()
         flash(
             _(
                 "Welcome to %(shop)s, %(name)s! Your member number is %(no)s.",
@@ -184,7 +177,6 @@ def login():
             form.form_errors.append(_("That email and password don't match. Please try again."))
         else:
             _start_session(member, remember=form.remember.data)
-            db.session.commit()
             flash(_("Welcome back, %(name)s.", name=member.name), "success")
             return redirect(_next_url() or url_for("account.overview"))
     return render_template("account/login.html", form=form, title=_("Log in")), _status()
@@ -195,7 +187,6 @@ def logout():
     if current_user.is_authenticated:
         # The session's row goes: copies of this browser's cookies stop working too.
         sessions.end(sessions.current_key(current_user))
-        db.session.commit()
     logout_user()
     flash(_("You are logged out. See you soon."), "info")
     return redirect(url_for("shop.home"))
@@ -212,7 +203,7 @@ def overview():
         member=current_user,
         tier=tier_name(current_user.tier_code),
         title=_("My account"),
-        # Issue 5: personal recommendations (templates/feedback/_recommendations.html).
+        # Personal recommendations (templates/feedback/_recommendations.html).
         recommended=recommendations.for_member(current_user.id),
     )
 
@@ -221,7 +212,7 @@ def overview():
 @login_required
 def grade():
     """The member's grade, discount, qualifying spend, the way to the next grade, the grade
-    history and the whole tier table (issue 7)."""
+    history and the whole tier table."""
     member = current_user._get_current_object()
     rules = grading.ordered(tiers.load_rules())
     place = grading.standing(tiers.qualifying_spend(member), rules, member.tier_code)
@@ -256,12 +247,10 @@ def profile():
                 postcode=form.postcode.data,
                 country=form.country.data,
             )
-            member.locale = form.locale.data or None  # issue 6: language preference
+            member.locale = form.locale.data or None  # the language mail and pages use
         except DomainError as exc:
-            db.session.rollback()
             form.form_errors.append(exc.message)
         else:
-            db.session.commit()
             flash(_("Your details are saved."), "success")
             return redirect(url_for("account.profile"))
     return render_template("account/profile.html", form=form, title=_("Your details")), _status()
@@ -281,7 +270,6 @@ def password():
         except members.WeakPassword as exc:
             form.password.errors.append(exc.message)
         else:
-            db.session.commit()
             # The auth token rotated and the other sessions ended; this one carries on under
             # the new token.
             login_user(member, remember=_remembered())
@@ -299,7 +287,7 @@ def password():
 @login_required
 def sessions_list():
     """Where the member is signed in: this device marked, last seen, and a way to end the
-    others (issue 17)."""
+    others."""
     member = current_user._get_current_object()
     return render_template(
         "account/sessions.html",
@@ -316,7 +304,6 @@ def end_session(session_id: int):
     member = current_user._get_current_object()
     if not sessions.end_by_id(member, session_id):
         abort(404)
-    db.session.commit()
     flash(_("That session is ended: the device there is logged out."), "success")
     return redirect(url_for("account.sessions_list"))
 
@@ -326,7 +313,6 @@ def end_session(session_id: int):
 def end_other_sessions():
     member = current_user._get_current_object()
     sessions.end_others(member, sessions.current_key(member))
-    db.session.commit()
     flash(_("Your other sessions are ended: every other device is logged out."), "success")
     return redirect(url_for("account.sessions_list"))
 
@@ -340,7 +326,6 @@ def forgot():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         members.request_password_reset(form.email.data)
-        db.session.commit()
         # Same words whether or not the address has an account.
         flash(
             _(
@@ -378,7 +363,6 @@ def reset(token: str):
         except members.InvalidResetToken:
             return _invalid_reset_link()
         else:
-            db.session.commit()
             if current_user.is_authenticated:
                 logout_user()
             flash(_("Your password is changed. Please log in with it."), "success")
