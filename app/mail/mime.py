@@ -16,7 +16,7 @@ from flask_mail import BadHeaderError, Message, sanitize_address
 
 class OutboxMessage(Message):
     """A Flask-Mail message whose MIME bytes are written directly for the outbox's one shape
-    (text, optional HTML alternative, no attachments): ~20x cheaper than building it through
+    (text, optional HTML alternative, no attachments): much cheaper than building it through
     `email.message` with the SMTP policy, which also RFC 2047-encodes a long List-Unsubscribe
     URL into something mail clients cannot use. Anything unusual (a non-ASCII address or
     header) goes through Flask-Mail's own builder."""

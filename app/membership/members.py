@@ -207,7 +207,7 @@ def _insert_member(email: str, name: str, password_hash: str, role: Role,
 def register(email: str, password: str, name: str, *, next_url: str | None = None,
              locale: str | None = None) -> JoinRequest | None:
     """Someone asks to join with `email`; nothing they are told, and nothing in how long it
-    takes, may depend on who is a member (issue 17).
+    takes, may depend on who is a member.
 
     Input is checked first (InvalidEmail, WeakPassword, InvalidInput: about what was typed,
     never about other accounts). Then the same work on every branch: the password is hashed,

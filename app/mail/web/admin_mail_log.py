@@ -36,7 +36,7 @@ RESENDABLE = (MailStatus.FAILED, MailStatus.CANCELLED)
 # Links whose token acts for the mail's recipient: confirming an address (which opens the
 # account and logs in), choosing a new password, confirming a visitor's demand, reviewing an
 # order in the member's name. Staff reading a mail see where such a link leads, never its
-# token (issue 17); the mail sent is unchanged.
+# token; the mail sent is unchanged.
 TOKEN_LINK_ENDPOINTS = ("account.confirm", "account.reset", "demand.confirm",
                         "feedback.order_feedback_token")
 _TOKEN_CHARACTERS = r"[A-Za-z0-9_.\-]+"

@@ -170,7 +170,7 @@ class ProfileForm(AppForm):
     region = _optional(_l("Province, state or region"), "region")
     postcode = _optional(_l("Postcode"), "postcode")
     country = _optional(_l("Country"), "country")
-    # issue 6: the member's language for pages and emails ("" follows the browser).
+    # The member's language for pages and emails ("" follows the browser).
     locale = SelectField(
         _l("Language for pages and emails"),
         choices=[
@@ -205,7 +205,7 @@ class ChangePasswordForm(_NewPasswordMixin, AppForm):
 
 class ConfirmForm(AppForm):
     """The confirm-your-address form: the password chosen on the join form (whoever reads the
-    mail must also be whoever asked to join, issue 17)."""
+    mail must also be whoever asked to join)."""
 
     password = PasswordField(
         _l("Password"),
