@@ -15,11 +15,10 @@ from app.admin.common import ID, PER_PAGE, form_status, page_number
 from app.catalog import editing as books_admin
 from app.catalog import staff_lists
 from app.catalog.models import Book
-from app.catalog.web.forms import BookFilterForm, BookForm, LowStockForm, show_field_error
-from app.catalog.web.views import forget_catalog
+from app.catalog.web.forms import BookFilterForm, BookForm, LowStockForm
+from app.catalog.web.staff import saved
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
-from app.core.unit_of_work import after_commit
 
 
 @bp.route("/books")
@@ -86,12 +85,8 @@ def book_new():
     form = BookForm()
     form.category_id.choices = _category_choices()
     if form.validate_on_submit():
-        try:
-            book = books_admin.create_book(_book_input(form), current_user)
-        except books_admin.FieldError as error:
-            show_field_error(form, error)
-        else:
-            after_commit(forget_catalog)
+        book = saved(form, lambda: books_admin.create_book(_book_input(form), current_user))
+        if book is not None:
             flash(_("“%(title)s” was added to the catalog.", title=book.title), "success")
             return redirect(url_for("admin.book_edit", book_id=book.id))
     return render_template("admin/books/form.html", form=form, book=None,
@@ -107,12 +102,7 @@ def book_edit(book_id: int):
         form.isbn.data = book.isbn13 or book.isbn10 or ""
         form.category_id.data = book.category_id or 0
     if form.validate_on_submit():
-        try:
-            books_admin.update_book(book, _book_input(form), current_user)
-        except books_admin.FieldError as error:
-            show_field_error(form, error)
-        else:
-            after_commit(forget_catalog)
+        if saved(form, lambda: books_admin.update_book(book, _book_input(form), current_user)):
             flash(_("Your changes to “%(title)s” were saved.", title=book.title), "success")
             return redirect(url_for("admin.book_edit", book_id=book.id))
     return render_template("admin/books/form.html", form=form, book=book,

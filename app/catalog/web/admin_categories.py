@@ -14,7 +14,8 @@ from app.admin.forms import ActionForm
 from app.catalog import editing as books_admin
 from app.catalog import staff_lists
 from app.catalog.models import Category
-from app.catalog.web.forms import CategoryForm, show_field_error
+from app.catalog.web.forms import CategoryForm
+from app.catalog.web.staff import saved
 from app.catalog.web.views import forget_catalog
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
@@ -41,12 +42,9 @@ def _category_input(form: CategoryForm) -> books_admin.CategoryInput:
 def category_new():
     form = CategoryForm()
     if form.validate_on_submit():
-        try:
-            category = books_admin.create_category(_category_input(form), current_user)
-        except books_admin.FieldError as error:
-            show_field_error(form, error)
-        else:
-            after_commit(forget_catalog)
+        category = saved(form, lambda: books_admin.create_category(_category_input(form),
+                                                                   current_user))
+        if category is not None:
             flash(_("Category “%(name)s” was created.", name=category.name), "success")
             return redirect(url_for("admin.categories"))
     return render_template("admin/categories/form.html", form=form, category=None,
@@ -58,12 +56,8 @@ def category_edit(category_id: int):
     category = db.get_or_404(Category, category_id)
     form = CategoryForm(obj=category)
     if form.validate_on_submit():
-        try:
-            books_admin.update_category(category, _category_input(form), current_user)
-        except books_admin.FieldError as error:
-            show_field_error(form, error)
-        else:
-            after_commit(forget_catalog)
+        if saved(form, lambda: books_admin.update_category(category, _category_input(form),
+                                                           current_user)):
             flash(_("Category “%(name)s” was saved.", name=category.name), "success")
             return redirect(url_for("admin.categories"))
     book_count = staff_lists.books_in_category(category)

@@ -33,7 +33,7 @@ from wtforms.validators import (
 from app.admin import forms as admin_forms
 from app.admin.forms import Between, QueryForm, stripped
 from app.catalog import isbn as isbn_rules
-from app.catalog.editing import MAX_PRICE, MAX_STOCK, FieldError
+from app.catalog.editing import MAX_PRICE, MAX_STOCK
 from app.core.forms import AppForm
 from app.core.i18n import lazy_gettext as _l
 from app.core.money import parse_money
@@ -122,16 +122,6 @@ class SearchForm(ListingForm):
 
 
 # --------------------------------------------------------------------------- admin: books
-
-
-def show_field_error(form: Form, error: FieldError) -> None:
-    """Show a service's FieldError (app.catalog.editing) beside the field it names, or above
-    the form when the form has no such field."""
-    field = getattr(form, error.field, None)
-    if field is not None:
-        field.errors.append(error.message)
-    else:
-        form.form_errors.append(error.message)
 
 
 STOCK_FILTERS = [

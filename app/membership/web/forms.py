@@ -76,6 +76,19 @@ class _NewPasswordMixin:
             raise ValidationError(problem)
 
 
+class _AccountPasswordMixin(_NewPasswordMixin):
+    """A new password for an account (`email`, which the password must not resemble)."""
+
+    def __init__(self, *args, email: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._email = email
+        self._describe_password()
+        self.password.label.text = _l("New password")
+
+    def _email_for_rules(self) -> str | None:
+        return self._email
+
+
 def _new_password_fields():
     password = PasswordField(
         _l("Password"),
@@ -183,7 +196,7 @@ class ProfileForm(AppForm):
     )
 
 
-class ChangePasswordForm(_NewPasswordMixin, AppForm):
+class ChangePasswordForm(_AccountPasswordMixin, AppForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[
@@ -192,15 +205,6 @@ class ChangePasswordForm(_NewPasswordMixin, AppForm):
         ],
     )
     password, confirm = _new_password_fields()
-
-    def __init__(self, *args, email: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._email = email
-        self._describe_password()
-        self.password.label.text = _l("New password")
-
-    def _email_for_rules(self) -> str | None:
-        return self._email
 
 
 class ConfirmForm(AppForm):
@@ -221,14 +225,5 @@ class ForgotPasswordForm(AppForm):
     email = _email_field()
 
 
-class ResetPasswordForm(_NewPasswordMixin, AppForm):
+class ResetPasswordForm(_AccountPasswordMixin, AppForm):
     password, confirm = _new_password_fields()
-
-    def __init__(self, *args, email: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._email = email
-        self._describe_password()
-        self.password.label.text = _l("New password")
-
-    def _email_for_rules(self) -> str | None:
-        return self._email

@@ -19,10 +19,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.analytics import recommendations
 from app.core.errors import DomainError
 from app.core.extensions import limiter
-from app.core.i18n import lazy_gettext as _l
 from app.core.security import safe_next_url
 from app.core.unit_of_work import back_on_error
 from app.grades import grading, tiers
+from app.grades.labels import tier_label
 from app.membership import members, sessions
 from app.membership.models import Member
 from app.membership.web import bp
@@ -37,19 +37,11 @@ from app.membership.web.forms import (
 )
 from app.ordering.cart import SESSION_KEY, merge_session_cart
 
-# Readable names for member grades (the grade rules live in app.grades).
-TIER_NAMES = {
-    "regular": _l("Regular"),
-    "silver": _l("Silver"),
-    "gold": _l("Gold"),
-    "platinum": _l("Platinum"),
-}
-
 
 def tier_name(code: str | None) -> str:
-    if not code:
-        return str(TIER_NAMES["regular"])
-    return str(TIER_NAMES.get(code, code.replace("_", " ").title()))
+    """The member's grade as the account page names it: a default grade's name translated,
+    any other code spelt out ("vip_gold": "Vip Gold")."""
+    return tier_label(code.replace("_", " ").title() if code else "Regular")
 
 
 def _status() -> int:
