@@ -562,7 +562,7 @@ def request_password_reset(email: str) -> OutboxMail | None:
 
 
 def _language_of(member) -> str:
-    """The language a mail to this member is written in (app.mail.outbox's rule), from the
+    """The language a mail to this member is written in (app.mail.rendering's rule), from the
     member already loaded."""
     if member.locale in current_app.config["LANGUAGES"]:
         return member.locale
