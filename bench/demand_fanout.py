@@ -29,7 +29,7 @@ from app.catalog import search_index  # noqa: E402
 from app.core.db import utcnow  # noqa: E402
 from app.core.extensions import db  # noqa: E402
 from app.demand.stock import receive_stock  # noqa: E402
-from app.mail.outbox import deliver_due  # noqa: E402
+from app.mail.sender import deliver_due  # noqa: E402
 from app.models import Book, Demand, DemandStatus, Member, OutboxMail  # noqa: E402
 from config import TestConfig  # noqa: E402
 

@@ -31,7 +31,7 @@ import sqlalchemy as sa  # noqa: E402
 from app import create_app  # noqa: E402
 from app.core.db import utcnow  # noqa: E402
 from app.core.extensions import db  # noqa: E402
-from app.mail.outbox import deliver_due  # noqa: E402
+from app.mail.sender import deliver_due  # noqa: E402
 from app.models import MailStatus, OutboxMail  # noqa: E402
 from bench.demand_fanout import free_port, start_sink  # noqa: E402
 from config import TestConfig  # noqa: E402

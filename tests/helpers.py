@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.models import OutboxMail
 
 # --------------------------------------------------------------------------- threads

@@ -48,6 +48,7 @@ from app.core.i18n import lazy_gettext as _l
 from app.core.money import from_cents, round_money
 from app.core.urls import external_url
 from app.mail import outbox as mail_service
+from app.mail import send_checks
 from app.membership.models import Member
 from app.ordering.models import Order
 
@@ -312,7 +313,7 @@ def queued_count(campaign: Campaign) -> int:
 def register_send_checks() -> None:
     """Campaign mail goes only to members who are active and still accept mail (checked
     again at send time, a batch at a time)."""
-    mail_service.register_batch_send_check(KIND, mail_service.member_accepts_mail)
+    send_checks.register_batch_send_check(KIND, send_checks.member_accepts_mail)
 
 
 # --------------------------------------------------------------------------- uplift

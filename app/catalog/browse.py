@@ -391,10 +391,9 @@ def search(
 
     total = None
     if similarity is not None and sort == "relevance":
-        # Counted first: scoring every match of a common word took long ("the", 47,920 of
-        # the bench's books, uncached: 1.15 s on PostgreSQL, 0.17 s on SQLite); past
+        # Counted first: scoring every match of a common word is slow; past
         # RANK_BY_SIMILARITY_UP_TO the title hit, whole title words and popularity order
-        # the page ("dragon", 790 matches, is ranked as before).
+        # the page (fewer matches are ranked by similarity).
         total = db.session.scalar(
             sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
         if not total:  # a typo: no page to read

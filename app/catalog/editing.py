@@ -1,13 +1,19 @@
 """Catalog editing rules for staff: creating and changing books and categories.
 
-Every function flushes but never commits (the admin view commits once), and checks its input
+Every function flushes but never commits (the request commits once), and checks its input
 again even though the forms did: a form is not the last line of defence. Errors carry the name
 of the field they belong to, so a view can show the message beside it.
+
+Every change is written to the audit log in the same transaction, by the staff member given as
+`actor` ("book.create", "book.update", "category.create", "category.update",
+"category.delete"; no actor: the system). A refused change writes no entry.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,10 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from app.catalog import isbn as isbn_rules
 from app.catalog.browse import refresh_search_text
 from app.catalog.models import Book, Category
+from app.catalog.staff_lists import books_in_category
+from app.core.audit import record as audit
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
 from app.core.money import CENT
 from app.core.signals import book_saved
+from app.membership.models import Member
 
 MAX_PRICE = Decimal("100000")
 MAX_STOCK = 100_000
@@ -31,6 +40,11 @@ SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _BOOK_LIMITS = {"title": 500, "authors": 500, "language": 16, "publisher": 200,
                 "description": 20000}
 _CATEGORY_LIMITS = {"slug": 80, "name": 120, "description": 500}
+
+# The fields an audit entry shows before and after a change.
+BOOK_FIELDS = ("title", "authors", "year", "isbn13", "isbn10", "language", "publisher",
+               "description", "price", "stock_on_hand", "category_id", "is_active")
+CATEGORY_FIELDS = ("slug", "name", "description", "position")
 
 
 class FieldError(InvalidInput):
@@ -145,38 +159,62 @@ def _checked_isbn(typed: str | None, book_id: int | None) -> tuple[str | None, s
     return isbn13, isbn_rules.to_isbn10(isbn13)
 
 
-def _flush_book() -> None:
+@contextmanager
+def _written(duplicate: Callable[[], FieldError]) -> Iterator[None]:
+    """Make the changes of the block and write them in a savepoint; the unique index's refusal
+    (two staff saving the same ISBN or slug at once) becomes `duplicate()`. A refused write
+    leaves the session usable, so the form can be shown again (the request rolls back)."""
     try:
-        db.session.flush()
+        with db.session.begin_nested():
+            yield
     except IntegrityError as exc:
-        # Two staff saved the same ISBN at once: the unique index decides.
-        raise DuplicateIsbn(_("Another book already has this ISBN.")) from exc
+        raise duplicate() from exc
 
 
-def create_book(data: BookInput) -> Book:
-    """A new book with a fresh search text. Raises FieldError (DuplicateIsbn for a taken ISBN)."""
+def _duplicate_isbn() -> FieldError:
+    return DuplicateIsbn(_("Another book already has this ISBN."))
+
+
+def _duplicate_slug() -> FieldError:
+    return DuplicateSlug(_("Another category already uses this slug."))
+
+
+def _record(actor: Member | None, action: str, target: object = None, **details) -> None:
+    audit.record(actor.id if actor else None, actor.email if actor else None, action, target,
+                 **details)
+
+
+def create_book(data: BookInput, actor: Member | None = None) -> Book:
+    """A new book with a fresh search text, audited as "book.create". Raises FieldError
+    (DuplicateIsbn for a taken ISBN)."""
     book = Book(**_checked_book(data, None))
     refresh_search_text(book)
-    db.session.add(book)
-    _flush_book()
+    with _written(_duplicate_isbn):
+        db.session.add(book)
     book_saved.send(book)  # requests for its ISBN become demand for it (app.demand)
+    _record(actor, "book.create", book, after=audit.snapshot(book, BOOK_FIELDS),
+            summary=f"Added “{book.title}”")
     return book
 
 
-def update_book(book: Book, data: BookInput) -> Book:
-    """Change a book; nothing is changed unless every field is acceptable.
+def update_book(book: Book, data: BookInput, actor: Member | None = None) -> Book:
+    """Change a book; nothing is changed unless every field is acceptable. Audited as
+    "book.update" with the fields that changed (no entry when nothing did).
 
     The search text is rebuilt whenever the title, authors, ISBN or year changed.
     """
+    before = audit.snapshot(book, BOOK_FIELDS)
     values = _checked_book(data, book.id)
     searchable = ("title", "authors", "isbn13", "isbn10", "year")
     changed_search = any(getattr(book, key) != values[key] for key in searchable)
-    for key, value in values.items():
-        setattr(book, key, value)
-    if changed_search:
-        refresh_search_text(book)
-    _flush_book()
+    with _written(_duplicate_isbn):
+        for key, value in values.items():
+            setattr(book, key, value)
+        if changed_search:
+            refresh_search_text(book)
     book_saved.send(book)  # requests for its ISBN become demand for it (app.demand)
+    _record(actor, "book.update", book, before=before, after=audit.snapshot(book, BOOK_FIELDS),
+            summary=f"Edited “{book.title}”")
     return book
 
 
@@ -204,32 +242,35 @@ def _checked_category(data: CategoryInput, category_id: int | None) -> dict:
     return values
 
 
-def _flush_category() -> None:
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        raise DuplicateSlug(_("Another category already uses this slug.")) from exc
-
-
-def create_category(data: CategoryInput) -> Category:
+def create_category(data: CategoryInput, actor: Member | None = None) -> Category:
+    """A new category, audited as "category.create". Raises FieldError (DuplicateSlug)."""
     category = Category(**_checked_category(data, None))
-    db.session.add(category)
-    _flush_category()
+    with _written(_duplicate_slug):
+        db.session.add(category)
+    _record(actor, "category.create", category,
+            after=audit.snapshot(category, CATEGORY_FIELDS),
+            summary=f"Created category “{category.name}”")
     return category
 
 
-def update_category(category: Category, data: CategoryInput) -> Category:
-    for key, value in _checked_category(data, category.id).items():
-        setattr(category, key, value)
-    _flush_category()
+def update_category(category: Category, data: CategoryInput,
+                    actor: Member | None = None) -> Category:
+    """Change a category, audited as "category.update" (no entry when nothing changed)."""
+    before = audit.snapshot(category, CATEGORY_FIELDS)
+    values = _checked_category(data, category.id)
+    with _written(_duplicate_slug):
+        for key, value in values.items():
+            setattr(category, key, value)
+    _record(actor, "category.update", category, before=before,
+            after=audit.snapshot(category, CATEGORY_FIELDS),
+            summary=f"Edited category “{category.name}”")
     return category
 
 
-def delete_category(category: Category) -> None:
-    """Remove an empty category; one that still holds books is refused (CategoryNotEmpty)."""
-    count = db.session.scalar(
-        sa.select(sa.func.count(Book.id)).where(Book.category_id == category.id)
-    )
+def delete_category(category: Category, actor: Member | None = None) -> None:
+    """Remove an empty category, audited as "category.delete"; one that still holds books is
+    refused (CategoryNotEmpty)."""
+    count = books_in_category(category)
     if count:
         raise CategoryNotEmpty(
             ngettext(
@@ -239,5 +280,9 @@ def delete_category(category: Category) -> None:
                 name=category.name,
             )
         )
+    category_id, name = category.id, category.name
+    before = audit.snapshot(category, CATEGORY_FIELDS)
     db.session.delete(category)
     db.session.flush()
+    _record(actor, "category.delete", target_type="category", target_id=category_id,
+            before=before, summary=f"Deleted category “{name}”")

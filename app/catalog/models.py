@@ -20,12 +20,12 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def title_sort_key(title: str | None) -> str:
-    """What lists sort titles by (issue 6): folded words, Chinese characters spelt in toneless
+    """What lists sort titles by: folded words, Chinese characters spelt in toneless
     pinyin with word breaks, so 三体 files as "san ti" among the S titles and 重庆 as "chong qing"
     (pypinyin reads polyphones from its phrase list). Latin titles never load pypinyin."""
     title = title or ""
     if _HAN.search(title):
-        from pypinyin import lazy_pinyin  # loads its phrase list (~0.5 s) on first use
+        from pypinyin import lazy_pinyin  # loads its phrase list on first use (slow)
 
         title = " ".join(lazy_pinyin(title))
     return " ".join(_NON_WORD.sub(" ", fold(title)).split())[:TITLE_SORT_LENGTH]
@@ -55,7 +55,7 @@ class Book(db.Model):
         sa.CheckConstraint("stock_on_hand >= 0", name="stock_not_negative"),
         sa.CheckConstraint("price >= 0", name="price_not_negative"),
         sa.Index("ix_book_category_sold", "category_id", "sold_count"),
-        # Category pages (issue 8): count a category's books on sale from the index alone, and
+        # Category pages: count a category's books on sale from the index alone, and
         # read the first page of best sellers in index order instead of sorting the category.
         sa.Index("ix_book_category_listing", "category_id", "is_active",
                  sa.text("sold_count DESC"), sa.text("ratings_count DESC"), "id"),
@@ -80,7 +80,7 @@ class Book(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # Lower-cased, accent-free title/authors/ISBNs: what the full-text index reads.
     search_text: Mapped[str] = mapped_column(sa.Text, default="")
-    # Sort key for titles (issue 6; `title_sort_key`): set whenever the title is, and by the
+    # Sort key for titles (`title_sort_key`): set whenever the title is, and by the
     # column default for Core inserts such as the seed loader's.
     title_sort: Mapped[str] = mapped_column(
         sa.String(TITLE_SORT_LENGTH), default=_title_sort_default, server_default="", index=True

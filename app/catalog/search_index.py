@@ -59,7 +59,7 @@ def _ddl(connection: sa.Connection, sqlite: list[str], postgres: list[str]) -> l
     return []
 
 
-# --------------------------------------------------------------------------- members (issue 4)
+# --------------------------------------------------------------------------- members
 # The customer list finds members by any part of their name: an FTS5 trigram table over
 # `member.name` on SQLite, a GIN trigram index on it on PostgreSQL. Email, member number and
 # phone use b-tree indexes declared on the model (app.crm.customers explains the search).
@@ -99,7 +99,7 @@ MEMBER_POSTGRES_DROP = ["DROP INDEX IF EXISTS ix_member_last_order_desc",
 
 
 def install_members(connection: sa.Connection) -> None:
-    """The member name index (issue 4); the migration that adds it calls this."""
+    """The member name index; the migration that adds it calls this."""
     for statement in _ddl(connection, MEMBER_SQLITE_DDL, MEMBER_POSTGRES_DDL):
         connection.execute(sa.text(statement))
 

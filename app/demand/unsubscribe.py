@@ -23,7 +23,7 @@ from app.demand import holds
 from app.demand.cancelling import ACTIVE, cancel_demand
 from app.demand.models import Demand, DemandStatus
 from app.demand.tokens import InvalidUnsubscribeToken, Target, read_token
-from app.mail import outbox as mail_service
+from app.mail import send_checks
 from app.membership.models import Member
 
 
@@ -143,6 +143,6 @@ confirmation_wanted = _batch_check(_confirmation_wanted)
 
 def register_send_checks() -> None:
     """The sender re-checks a whole batch of demand mails with one query per kind."""
-    mail_service.register_batch_send_check("stock_arrived", stock_arrived_wanted)
-    mail_service.register_batch_send_check("stock_short", stock_short_wanted)
-    mail_service.register_batch_send_check("demand_confirm", confirmation_wanted)
+    send_checks.register_batch_send_check("stock_arrived", stock_arrived_wanted)
+    send_checks.register_batch_send_check("stock_short", stock_short_wanted)
+    send_checks.register_batch_send_check("demand_confirm", confirmation_wanted)

@@ -39,6 +39,7 @@ from app.core.extensions import db
 from app.core.urls import external_url
 from app.feedback.models import COMMENT_MAX, REVIEW_TEXT_MAX, Review, ReviewStatus, SurveyResponse
 from app.mail import outbox as mail_service
+from app.mail import send_checks
 from app.mail.models import OutboxMail
 from app.membership.models import Member
 from app.ordering.models import Order, OrderStatus
@@ -125,7 +126,7 @@ def on_order_status_changed(order: Order, **_: object) -> None:
 def register_send_checks() -> None:
     """Invitations go only to members who are active and still accept mail (checked again
     at send time, a batch at a time)."""
-    mail_service.register_batch_send_check(INVITE_KIND, mail_service.member_accepts_mail)
+    send_checks.register_batch_send_check(INVITE_KIND, send_checks.member_accepts_mail)
 
 
 # --------------------------------------------------------------------------- answering

@@ -15,7 +15,8 @@ from flask.cli import with_appcontext
 
 from app.core.extensions import db
 from app.mail.catcher import start_catcher
-from app.mail.outbox import SenderWakeup, deliver_due
+from app.mail.sender import deliver_due
+from app.mail.wakeup import SenderWakeup
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +104,10 @@ def poll_seconds(app: Flask) -> float:
 def run_sender(app: Flask, stop: threading.Event, interval: float | None = None,
                batch: int | None = None) -> None:
     """Deliver due mail until `stop` is set. When nothing is due it sleeps until mail is
-    queued (see app.mail.outbox.SenderWakeup) or `interval` seconds pass (default
+    queued (see app.mail.wakeup.SenderWakeup) or `interval` seconds pass (default
     `poll_seconds`), for retries coming due.
 
-    Safe to run in many processes on many machines at once (see app.mail.outbox). Each
+    Safe to run in many processes on many machines at once (see app.mail.sender). Each
     pass hook is isolated (`PassHooks`); a failing delivery pass is logged once per streak.
     """
     interval = interval if interval is not None else poll_seconds(app)

@@ -25,7 +25,7 @@ class OutboxMail(db.Model):
     """One email. Written in the business transaction; a sender delivers it after commit."""
 
     __table_args__ = (sa.Index("ix_outbox_mail_due", "status", "next_attempt_at"),
-                      # issue 17: the dashboard's "is the mail server refusing?" check
+                      # the dashboard's "is the mail server refusing?" check
                       sa.Index("ix_outbox_mail_last_attempt_at", "last_attempt_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -27,7 +27,8 @@ from app.core.extensions import db
 from app.core.signals import member_joined
 from app.core.urls import external_url
 from app.mail.models import OutboxMail
-from app.mail.outbox import enqueue, unsaved_locale
+from app.mail.outbox import enqueue
+from app.mail.rendering import unsaved_locale
 from app.membership import sessions
 from app.membership.models import JoinRequest, Member, Role, new_auth_token
 
@@ -206,7 +207,7 @@ def _insert_member(email: str, name: str, password_hash: str, role: Role,
 def register(email: str, password: str, name: str, *, next_url: str | None = None,
              locale: str | None = None) -> JoinRequest | None:
     """Someone asks to join with `email`; nothing they are told, and nothing in how long it
-    takes, may depend on who is a member (issue 17).
+    takes, may depend on who is a member.
 
     Input is checked first (InvalidEmail, WeakPassword, InvalidInput: about what was typed,
     never about other accounts). Then the same work on every branch: the password is hashed,
@@ -561,7 +562,7 @@ def request_password_reset(email: str) -> OutboxMail | None:
 
 
 def _language_of(member) -> str:
-    """The language a mail to this member is written in (app.mail.outbox's rule), from the
+    """The language a mail to this member is written in (app.mail.rendering's rule), from the
     member already loaded."""
     if member.locale in current_app.config["LANGUAGES"]:
         return member.locale

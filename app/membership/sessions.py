@@ -1,4 +1,4 @@
-"""Signed-in sessions kept on the server (issue 17): one row per browser a member logged in on.
+"""Signed-in sessions kept on the server: one row per browser a member logged in on.
 
 Flask-Login keeps `<session key>.<auth token>` (Member.get_session_id) in the session cookie and
 the remember cookie; the login loader (app.membership.login) accepts it only while the row

@@ -47,7 +47,8 @@ from app.core.signals import order_placed
 from app.core.urls import external_url
 from app.demand import holds
 from app.grades.discount import discount_rate_for
-from app.mail.outbox import enqueue, unsaved_locale
+from app.mail.outbox import enqueue
+from app.mail.rendering import unsaved_locale
 from app.membership.models import Member
 from app.ordering import cart, payment, pricing
 from app.ordering.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.analytics import recommendations
 from app.campaigns import services as campaigns
 from app.core.extensions import db
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.models import Campaign, OutboxMail
 from tests.factories import (
     DEFAULT_PASSWORD,

@@ -12,7 +12,7 @@ import pytest
 from app.campaigns import services as campaigns
 from app.core.extensions import db
 from app.demand.tokens import token_for_member
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.models import CampaignRecipient, Member, RecipientGroup
 from tests.factories import make_admin, make_member
 

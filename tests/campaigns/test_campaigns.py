@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app.analytics import inference
 from app.campaigns import services as campaigns
 from app.core.extensions import db
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.models import (
     AuditEntry,
     Campaign,

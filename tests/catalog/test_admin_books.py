@@ -224,6 +224,26 @@ def test_taking_another_books_isbn_is_refused(app, staff, dune_id):
     assert _book(app, other).isbn13 == "9780141439587"
 
 
+def test_an_isbn_saved_by_someone_else_a_moment_ago_is_refused_by_the_index(
+        app, staff, dune_id, monkeypatch):
+    """The look-up for a taken ISBN misses a book saved at the same moment; the unique index
+    refuses the write, and the form is shown again with nothing changed."""
+    from app.catalog import editing, isbn
+
+    with app.app_context():
+        other = make_book(title="Emma", isbn13="9780141439587").id
+        db.session.commit()
+    monkeypatch.setattr(editing, "_checked_isbn", lambda typed, book_id: (
+        isbn.normalize(typed), isbn.to_isbn10(isbn.normalize(typed))))
+
+    response = staff.post(f"/admin/books/{other}/edit",
+                          data={**DUNE, "title": "Emma, again", "isbn": "0441172717"})
+
+    assert response.status_code == 400
+    assert "Another book already has this ISBN." in response.get_data(as_text=True)
+    assert (_book(app, other).title, _book(app, other).isbn13) == ("Emma", "9780141439587")
+
+
 def test_editing_a_missing_book_is_not_found(staff):
     assert staff.get("/admin/books/4242/edit").status_code == 404
     assert staff.post("/admin/books/4242/edit", data=DUNE).status_code == 404

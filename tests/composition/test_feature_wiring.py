@@ -23,8 +23,8 @@ from app.core import signals
 from app.core.extensions import db
 from app.crm import customers, erasure
 from app.mail import cli as mail_cli
-from app.mail import outbox
-from app.mail.outbox import deliver_due
+from app.mail import send_checks
+from app.mail.sender import deliver_due
 from app.models import OrderStatus, OutboxMail
 from app.ordering.checkout import ShippingAddress, place_order
 from app.ordering.orders import change_status
@@ -45,8 +45,8 @@ def fresh_process(monkeypatch):
     for signal, receivers in connected.items():
         for receiver in receivers:
             signal.disconnect(receiver)
-    monkeypatch.setattr(outbox, "_send_checks", {})
-    monkeypatch.setattr(outbox, "_batch_send_checks", {})
+    monkeypatch.setattr(send_checks, "_send_checks", {})
+    monkeypatch.setattr(send_checks, "_batch_send_checks", {})
     monkeypatch.setattr(customers, "_PANELS", [])
     monkeypatch.setattr(erasure, "_ERASURE_HOOKS", [])
     monkeypatch.setattr(mail_cli, "SENDER_PASS_HOOKS", [])
@@ -150,7 +150,7 @@ def test_without_the_feedback_feature_campaign_mail_still_skips_a_member_who_opt
 def test_each_feature_registers_the_send_checks_of_its_own_mail(fresh_process, build_app):
     build_app()
 
-    assert set(outbox._batch_send_checks) == {
+    assert set(send_checks._batch_send_checks) == {
         "stock_arrived", "stock_short", "demand_confirm",  # demand
         "review_invite",  # feedback
         campaigns.KIND,  # campaigns

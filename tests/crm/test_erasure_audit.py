@@ -11,7 +11,8 @@ from app.core.extensions import db
 from app.crm import customer_admin, erasure, interactions
 from app.crm import tags as customer_tags
 from app.feedback import reviews
-from app.mail.outbox import enqueue, retry_failed
+from app.mail.mail_log import retry_failed
+from app.mail.outbox import enqueue
 from app.models import AuditEntry, JoinRequest, MailStatus, MemberSession, OutboxMail, Review
 from tests.factories import make_admin, make_book, make_member, make_placed_order, make_staff
 

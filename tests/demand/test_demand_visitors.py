@@ -13,7 +13,7 @@ from app.core.extensions import db
 from app.demand import tokens, visitors
 from app.demand.rules import PendingConfirmation, TooManyRequests
 from app.demand.stock import receive_stock
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.membership import members
 from app.models import Demand, DemandStatus, Member, OutboxMail
 from tests.factories import make_book

@@ -10,7 +10,7 @@ from app.core.extensions import db
 from app.demand import lists as demand_service
 from app.demand import reports, tokens, unsubscribe
 from app.demand.stock import receive_stock
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.models import Demand, DemandStatus, Hold, HoldStatus, Member
 from tests.factories import make_book, make_demand, make_member
 from tests.helpers import deliver_once_the_server_is_back, smtp_down

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.grades.bulk_regrade import recompute_all
 from app.grades.staff_grades import set_member_grade
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.models import MailStatus, OrderStatus, OutboxMail
 from app.ordering.orders import change_status
 from tests.factories import make_admin, make_member, make_placed_order

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.mail.catcher import start_catcher
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.models import MailStatus, OutboxMail
 from tests.conftest import free_port
 from tests.pages import csrf_token as _csrf_token

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.mail import outbox as mail_service
+from app.mail import wakeup as mail_service
 from app.models import MailStatus, OutboxMail
 from tests.helpers import free_port, smtp_server, wait_until
 

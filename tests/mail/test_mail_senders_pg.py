@@ -7,7 +7,7 @@ from collections import Counter
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.models import MailStatus, OutboxMail
 from tests.helpers import run_at_once
 

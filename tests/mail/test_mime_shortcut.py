@@ -1,5 +1,5 @@
-"""The sender writes the outbox's simple messages' MIME bytes itself (app.mail.outbox,
-`_OutboxMessage`) because building them through `email.message` cost 10-20 ms each. What a
+"""The sender writes the outbox's simple messages' MIME bytes itself (app.mail.mime,
+`OutboxMessage`) because building them through `email.message` cost 10-20 ms each. What a
 mail client reads must be exactly what Flask-Mail's own builder would have produced."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 from flask_mail import Message
 
-from app.mail.outbox import _OutboxMessage
+from app.mail.mime import OutboxMessage as _OutboxMessage
 
 LONG_LINE = "word " * 300  # a 1,500-character line: must not be sent as 7bit
 

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.mail import outbox as mail_service
-from app.mail.outbox import deliver_due, resend
+from app.mail import mail_log, send_checks, sender, smtp
+from app.mail.mail_log import resend
+from app.mail.sender import deliver_due
 from app.models import MailStatus, OutboxMail
 from tests.helpers import Inbox, deliver_once_the_server_is_back, smtp_down, start_smtp
 
@@ -138,21 +139,21 @@ def test_a_message_claimed_by_a_live_sender_is_not_taken_by_another(ctx, smtp_in
 
 def test_a_send_check_cancels_a_mail_that_is_no_longer_wanted(ctx, smtp_inbox):
     queue(1, kind="unwanted")
-    mail_service.register_send_check("unwanted", lambda row: False)
+    send_checks.register_send_check("unwanted", lambda row: False)
     try:
         report = deliver_due()
     finally:
-        mail_service._send_checks.pop("unwanted")
+        send_checks._send_checks.pop("unwanted")
 
     assert report.cancelled and not smtp_inbox.messages
     assert statuses() == [MailStatus.CANCELLED]
 
 
 def test_retry_delays_grow_and_then_stay_at_the_last_step():
-    delays = [mail_service.retry_delay(n).total_seconds() for n in range(1, 12)]
+    delays = [sender.retry_delay(n).total_seconds() for n in range(1, 12)]
 
     assert delays == sorted(delays)
-    assert delays[-1] == mail_service.RETRY_DELAYS[-1]
+    assert delays[-1] == sender.RETRY_DELAYS[-1]
 
 
 class SenderKilled(BaseException):
@@ -239,11 +240,11 @@ def test_a_send_check_that_breaks_fails_only_its_own_messages(ctx, smtp_inbox):
     def broken(row):
         raise RuntimeError("check exploded")
 
-    mail_service.register_send_check("broken_check", broken)
+    send_checks.register_send_check("broken_check", broken)
     try:
         report = deliver_due()
     finally:
-        mail_service._send_checks.pop("broken_check")
+        send_checks._send_checks.pop("broken_check")
 
     assert len(report.sent) == 2 and len(report.failed) == 1
     row = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.kind == "broken_check"))
@@ -284,7 +285,7 @@ def test_an_outage_longer_than_eight_attempts_keeps_the_mail_queued(app):
         assert row.status == MailStatus.PENDING and row.attempts == 9
         # the backoff is capped: tried again within 15 minutes, not hours later
         assert row.next_attempt_at <= utcnow() + timedelta(minutes=15)
-        assert max(mail_service.RETRY_DELAYS) == 15 * 60
+        assert max(sender.RETRY_DELAYS) == 15 * 60
 
 
 def test_mail_still_undelivered_after_MAIL_GIVE_UP_AFTER_is_marked_failed(app):
@@ -363,11 +364,11 @@ def test_with_default_settings_a_killed_sender_repeats_only_the_message_in_fligh
 
 
 def test_no_trouble_is_reported_while_mail_goes_out(ctx, smtp_inbox):
-    assert mail_service.delivery_trouble() is None  # nothing tried yet
+    assert mail_log.delivery_trouble() is None  # nothing tried yet
     queue(2)
     deliver_due()
 
-    assert mail_service.delivery_trouble() is None
+    assert mail_log.delivery_trouble() is None
 
 
 def test_failures_since_the_last_accepted_message_are_reported_until_one_goes_out(app):
@@ -382,7 +383,7 @@ def test_failures_since_the_last_accepted_message_are_reported_until_one_goes_ou
             queue(1, to_email=f"later{n}@example.test", message_id=f"<later{n}@bookstation.mail>")
         deliver_due()
 
-        trouble = mail_service.delivery_trouble()
+        trouble = mail_log.delivery_trouble()
 
         assert trouble is not None
         assert trouble.failed_attempts == 3 and trouble.waiting == 3
@@ -396,7 +397,7 @@ def test_failures_since_the_last_accepted_message_are_reported_until_one_goes_ou
             deliver_due()
         finally:
             controller.stop()
-        assert mail_service.delivery_trouble() is None
+        assert mail_log.delivery_trouble() is None
 
 
 # ------------------------------------- a server refusing the shop is not refusing the message
@@ -446,7 +447,7 @@ def test_a_server_refusing_MAIL_FROM_keeps_the_queue_waiting_past_MAIL_MAX_ATTEM
             rows = [db.session.get(OutboxMail, i) for i in ids]
             assert [r.status for r in rows] == [MailStatus.PENDING] * 3
             assert all(r.attempts == 4 and answer[:3] in r.last_error for r in rows)
-            trouble = mail_service.delivery_trouble()
+            trouble = mail_log.delivery_trouble()
             assert trouble is not None and trouble.waiting == 3
             assert answer[:3] in trouble.latest_error
     finally:
@@ -482,11 +483,11 @@ def test_a_server_refusing_the_DATA_command_is_retried_but_a_refused_message_fai
     (smtplib.SMTPRecipientsRefused({"a@x.test": (550, b"5.1.1 No such user")}), True),
     (smtplib.SMTPRecipientsRefused({"a@x.test": (550, b"No such user"),
                                     "b@x.test": (451, b"Later")}), False),
-    (mail_service.MessageRefused(552, b"5.3.4 Message too big"), True),
-    (mail_service.MessageRefused(554, b"5.7.1 Spam"), True),
-    (mail_service.MessageRefused(550, b"5.7.1 Relaying denied"), False),
-    (mail_service.MessageRefused(451, b"4.3.0 Try later"), False),
+    (smtp.MessageRefused(552, b"5.3.4 Message too big"), True),
+    (smtp.MessageRefused(554, b"5.7.1 Spam"), True),
+    (smtp.MessageRefused(550, b"5.7.1 Relaying denied"), False),
+    (smtp.MessageRefused(451, b"4.3.0 Try later"), False),
 ])
 def test_only_a_refusal_of_the_recipient_or_the_message_counts_toward_MAIL_MAX_ATTEMPTS(
         exc, permanent):
-    assert mail_service._permanent(exc) is permanent
+    assert smtp.is_permanent(exc) is permanent

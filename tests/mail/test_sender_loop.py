@@ -16,7 +16,7 @@ import pytest
 
 from app.core.extensions import db
 from app.mail import cli as mail_commands
-from app.mail import outbox as mail_service
+from app.mail import wakeup as mail_service
 from app.mail.cli import PassHooks, run_sender
 from app.models import OutboxMail
 from tests.helpers import wait_until

@@ -271,7 +271,7 @@ def test_a_link_for_an_address_that_got_an_account_meanwhile_logs_nobody_in(app)
 
     response = browser.post(link, data={"password": PASSWORD})
 
-    assert response.status_code == 302 and "/account/login" in response.headers["Location"]
+    assert response.status_code == 303 and "/account/login" in response.headers["Location"]
     assert browser.get("/account/").status_code == 302
 
 

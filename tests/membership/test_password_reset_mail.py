@@ -8,7 +8,7 @@ from email.message import EmailMessage
 import pytest
 
 from app.core.extensions import db
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from tests.factories import make_member
 from tests.pages import post_login
 

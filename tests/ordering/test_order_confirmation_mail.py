@@ -7,7 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.mail.outbox import deliver_due
+from app.mail.sender import deliver_due
 from app.models import MailStatus, OutboxMail
 from app.ordering import cart
 from app.ordering.checkout import ShippingAddress, place_order

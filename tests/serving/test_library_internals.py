@@ -1,10 +1,10 @@
 """The libraries' private internals the app relies on still exist and behave as relied on.
 
 app.serving.library_internals holds every use of them (Flask, Flask-Login, Flask-WTF with
-itsdangerous, Flask-Compress, Flask-Limiter); app.mail.outbox writes the outbox's messages
-through Flask-Mail's message and connection objects. These tests run against the installed
-libraries, on bare Flask apps, so an upgrade that changes one of them fails here rather than
-in production. Each such library is pinned (==) in requirements.txt."""
+itsdangerous, Flask-Compress, Flask-Limiter); app.mail.mime and app.mail.smtp write the
+outbox's messages through Flask-Mail's message and connection objects. These tests run against
+the installed libraries, on bare Flask apps, so an upgrade that changes one of them fails here
+rather than in production. Each such library is pinned (==) in requirements.txt."""
 
 from __future__ import annotations
 
@@ -276,7 +276,7 @@ def test_the_message_attributes_the_outbox_reads_are_flask_mails():
 
 
 def test_the_outbox_sends_over_flask_mails_connection_as_flask_mail_does(smtp_inbox):
-    from app.mail.outbox import _send
+    from app.mail.smtp import send as _send
 
     app = _app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_inbox.port, MAIL_SUPPRESS_SEND=False,
                MAIL_DEFAULT_SENDER="Shop <shop@example.test>")

@@ -123,6 +123,7 @@ class SearchForm(ListingForm):
 
 # --------------------------------------------------------------------------- admin: books
 
+
 STOCK_FILTERS = [
     SelectChoice("", _l("All books")),
     SelectChoice("low", _l("Low stock")),

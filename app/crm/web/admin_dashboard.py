@@ -16,7 +16,7 @@ from app.core.i18n import lazy_gettext as _l
 from app.crm import interactions
 from app.crm import stats as admin_stats
 from app.grades.labels import tier_label
-from app.mail import outbox as mail_service
+from app.mail import mail_log as mail_service
 from app.ordering import orders
 
 FOLLOW_UPS_SHOWN = 20

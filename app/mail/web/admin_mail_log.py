@@ -16,7 +16,6 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -26,20 +25,18 @@ from wtforms import SelectChoice
 from app.admin import bp, register_nav
 from app.admin.common import ID, PER_PAGE, page_number
 from app.admin.forms import MAIL_STATUS_LABELS, ActionForm, MailFilterForm
-from app.core.audit import record as audit
-from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.core.paging import PagerMixin
-from app.core.text import contains_pattern
-from app.mail import outbox as mail_service
+from app.core.unit_of_work import back_on_error
+from app.mail import mail_log as log_service
 from app.mail.models import MailStatus, OutboxMail
 
 RESENDABLE = (MailStatus.FAILED, MailStatus.CANCELLED)
 # Links whose token acts for the mail's recipient: confirming an address (which opens the
 # account and logs in), choosing a new password, confirming a visitor's demand, reviewing an
 # order in the member's name. Staff reading a mail see where such a link leads, never its
-# token (issue 17); the mail sent is unchanged.
+# token; the mail sent is unchanged.
 TOKEN_LINK_ENDPOINTS = ("account.confirm", "account.reset", "demand.confirm",
                         "feedback.order_feedback_token")
 _TOKEN_CHARACTERS = r"[A-Za-z0-9_.\-]+"
@@ -69,28 +66,14 @@ def mail_status_label(status: MailStatus) -> str:
 
 
 def _kind_choices() -> list[SelectChoice]:
-    kinds = db.session.scalars(sa.select(OutboxMail.kind).distinct().order_by(OutboxMail.kind))
     return [SelectChoice("", _("Any kind"))] + [
-        SelectChoice(kind, kind.replace("_", " ")) for kind in kinds
+        SelectChoice(kind, kind.replace("_", " ")) for kind in log_service.kinds()
     ]
 
 
-def _filter_conditions(form: MailFilterForm) -> list[sa.ColumnElement[bool]]:
-    """The mail log's filter as WHERE conditions (status, kind, part of the recipient)."""
-    conditions = []
-    if form.status.data:
-        conditions.append(OutboxMail.status == MailStatus(form.status.data))
-    if form.kind.data:
-        conditions.append(OutboxMail.kind == form.kind.data)
-    if form.q.data:
-        pattern = contains_pattern(form.q.data.lower())
-        conditions.append(sa.func.lower(OutboxMail.to_email).like(pattern, escape="\\"))
-    return conditions
-
-
-def _filter_values(form: MailFilterForm) -> dict[str, str]:
-    return {name: getattr(form, name).data for name in ("q", "status", "kind")
-            if getattr(form, name).data}
+def _log_filter(form: MailFilterForm) -> log_service.LogFilter:
+    return log_service.LogFilter(status=form.status.data or None, kind=form.kind.data or None,
+                              q=form.q.data or None)
 
 
 @bp.route("/mail/")
@@ -102,25 +85,21 @@ def mail_log():
         return render_template("admin/mail/list.html", form=form, pagination=None,
                                catcher_available=_catcher_dir() is not None,
                                title=_l("Mail log")), 400
-    conditions = _filter_conditions(form)
-    stmt = sa.select(OutboxMail).where(*conditions)
-    stmt = stmt.order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc())
-    pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=True)
-    failed = 0
-    if form.status.data in ("", MailStatus.FAILED.value):
-        failed = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail).where(
-            OutboxMail.status == MailStatus.FAILED, *conditions))
+    log_filter = _log_filter(form)
+    pagination = db.paginate(log_service.log_query(log_filter), page=page, per_page=PER_PAGE,
+                             error_out=True)
+    failed = log_service.failed_count(log_filter)
     return render_template("admin/mail/list.html", form=form, pagination=pagination,
                            catcher_available=_catcher_dir() is not None,
                            failed_count=failed, retry_form=ActionForm() if failed else None,
-                           filter_values=_filter_values(form),
+                           filter_values=log_filter.values(),
                            mail_status_label=mail_status_label, title=_l("Mail log"))
 
 
 @bp.route("/mail/retry-failed", methods=["POST"])
 def mail_retry_failed():
     """Queue again every failed message of the mail log's filter (sent with the button as
-    hidden fields), in one statement; audited with the count and the filter."""
+    hidden fields), in one statement; the service audits it."""
     if not ActionForm().validate_on_submit():
         abort(400)
     form = MailFilterForm(formdata=request.form)
@@ -128,21 +107,15 @@ def mail_retry_failed():
     if not form.validate():
         flash(_("Please correct the filters above."), "error")
         return redirect(url_for("admin.mail_log"))
-    filters = _filter_values(form)
-    count = mail_service.retry_failed(*_filter_conditions(form))
-    if count:
-        audit.record(current_user.id, current_user.email, "mail.retry_failed",
-                     target_type="outbox_mail",
-                     after={"count": count, "filter": filters},
-                     summary=f"{count} failed mail(s) queued again")
-    db.session.commit()
+    log_filter = _log_filter(form)
+    count = log_service.retry_failed(log_filter=log_filter, actor=current_user)
     if count:
         flash(ngettext("%(num)d failed message is queued to be sent again.",
                        "%(num)d failed messages are queued to be sent again.", count),
               "success")
     else:
         flash(_("No failed messages match this filter."), "info")
-    return redirect(url_for("admin.mail_log", **filters))
+    return redirect(url_for("admin.mail_log", **log_filter.values()))
 
 
 @bp.route(f"/mail/<{ID}:mail_id>")
@@ -157,6 +130,7 @@ def mail_detail(mail_id: int):
 
 
 @bp.route(f"/mail/<{ID}:mail_id>/resend", methods=["POST"])
+@back_on_error("admin.mail_detail")
 def mail_resend(mail_id: int):
     mail = db.get_or_404(OutboxMail, mail_id)
     if not ActionForm().validate_on_submit():
@@ -165,19 +139,7 @@ def mail_resend(mail_id: int):
         flash(_("Only a failed or cancelled message can be sent again; this one is %(status)s.",
                 status=mail_status_label(mail.status).lower()), "error")
         return redirect(url_for("admin.mail_detail", mail_id=mail.id))
-    before = {"status": mail.status.value, "attempts": mail.attempts,
-              "last_error": mail.last_error}
-    try:
-        mail_service.resend(mail.id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.mail_detail", mail_id=mail_id))
-    audit.record(current_user.id, current_user.email, "mail.resend", mail, before=before,
-                 after={"status": mail.status.value, "attempts": mail.attempts,
-                        "last_error": mail.last_error},
-                 summary=f"{mail.kind} to {mail.to_email}")
-    db.session.commit()
+    log_service.resend(mail.id, current_user)
     flash(_("The message to %(to)s is queued to be sent again.", to=mail.to_email), "success")
     return redirect(url_for("admin.mail_detail", mail_id=mail.id))
 

@@ -76,6 +76,19 @@ class _NewPasswordMixin:
             raise ValidationError(problem)
 
 
+class _AccountPasswordMixin(_NewPasswordMixin):
+    """A new password for an account (`email`, which the password must not resemble)."""
+
+    def __init__(self, *args, email: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._email = email
+        self._describe_password()
+        self.password.label.text = _l("New password")
+
+    def _email_for_rules(self) -> str | None:
+        return self._email
+
+
 def _new_password_fields():
     password = PasswordField(
         _l("Password"),
@@ -170,7 +183,7 @@ class ProfileForm(AppForm):
     region = _optional(_l("Province, state or region"), "region")
     postcode = _optional(_l("Postcode"), "postcode")
     country = _optional(_l("Country"), "country")
-    # issue 6: the member's language for pages and emails ("" follows the browser).
+    # The member's language for pages and emails ("" follows the browser).
     locale = SelectField(
         _l("Language for pages and emails"),
         choices=[
@@ -183,7 +196,7 @@ class ProfileForm(AppForm):
     )
 
 
-class ChangePasswordForm(_NewPasswordMixin, AppForm):
+class ChangePasswordForm(_AccountPasswordMixin, AppForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[
@@ -193,19 +206,10 @@ class ChangePasswordForm(_NewPasswordMixin, AppForm):
     )
     password, confirm = _new_password_fields()
 
-    def __init__(self, *args, email: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._email = email
-        self._describe_password()
-        self.password.label.text = _l("New password")
-
-    def _email_for_rules(self) -> str | None:
-        return self._email
-
 
 class ConfirmForm(AppForm):
     """The confirm-your-address form: the password chosen on the join form (whoever reads the
-    mail must also be whoever asked to join, issue 17)."""
+    mail must also be whoever asked to join)."""
 
     password = PasswordField(
         _l("Password"),
@@ -221,14 +225,5 @@ class ForgotPasswordForm(AppForm):
     email = _email_field()
 
 
-class ResetPasswordForm(_NewPasswordMixin, AppForm):
+class ResetPasswordForm(_AccountPasswordMixin, AppForm):
     password, confirm = _new_password_fields()
-
-    def __init__(self, *args, email: str | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._email = email
-        self._describe_password()
-        self.password.label.text = _l("New password")
-
-    def _email_for_rules(self) -> str | None:
-        return self._email

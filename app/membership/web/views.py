@@ -18,11 +18,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.analytics import recommendations
 from app.core.errors import DomainError
-from app.core.extensions import db, limiter
-from app.core.i18n import lazy_gettext as _l
+from app.core.extensions import limiter
 from app.core.security import safe_next_url
+from app.core.unit_of_work import back_on_error
 from app.grades import grading
-from app.grades.labels import reason_label
+from app.grades.labels import reason_label, tier_label
 from app.grades.reading import grade_history
 from app.grades.spend import qualifying_spend
 from app.grades.table import load_rules
@@ -40,19 +40,11 @@ from app.membership.web.forms import (
 )
 from app.ordering.cart import SESSION_KEY, merge_session_cart
 
-# Readable names for member grades; the grade rules themselves arrive with their own issue.
-TIER_NAMES = {
-    "regular": _l("Regular"),
-    "silver": _l("Silver"),
-    "gold": _l("Gold"),
-    "platinum": _l("Platinum"),
-}
-
 
 def tier_name(code: str | None) -> str:
-    if not code:
-        return str(TIER_NAMES["regular"])
-    return str(TIER_NAMES.get(code, code.replace("_", " ").title()))
+    """The member's grade as the account page names it: a default grade's name translated,
+    any other code spelt out ("vip_gold": "Vip Gold")."""
+    return tier_label(code.replace("_", " ").title() if code else "Regular")
 
 
 def _status() -> int:
@@ -93,15 +85,12 @@ def register():
             members.register(form.email.data, form.password.data, form.name.data,
                              next_url=_next_url(), locale=_page_locale())
         except members.WeakPassword as exc:
-            db.session.rollback()
             form.password.errors.append(exc.message)
         except DomainError as exc:
-            db.session.rollback()
             form.form_errors.append(exc.message)
         else:
-            db.session.commit()
-            # The same page whether the address is new or a member's (issue 17):
-            # what happens next is in the mail.
+            # The same page whether the address is new or a member's: what happens next is
+            # in the mail.
             return render_template("account/register_sent.html", email=form.email.data.strip(),
                                    title=_("Check your inbox"))
     return render_template("account/register.html", form=form, title=_("Join")), _status()
@@ -121,11 +110,13 @@ def _invalid_confirm_link():
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@back_on_error("account.login")
 def confirm(token: str):
     """The link mailed at registration: a form (a POST, so a mail scanner opening the link
     confirms nothing) asking for the password chosen when joining, which confirms the
     address, logs the new member in and welcomes them. Guessing the password is rate-limited
-    like logging in."""
+    like logging in. An address that got an account meanwhile (EmailTaken) is sent to log
+    in."""
     join_request = members.join_request_for_token(token)
     if join_request is None:
         return _invalid_confirm_link()
@@ -134,21 +125,14 @@ def confirm(token: str):
         try:
             member = members.confirm_join(token, form.password.data)
         except members.InvalidConfirmToken:
-            db.session.rollback()
             return _invalid_confirm_link()
         except members.WrongPassword as exc:
-            db.session.rollback()
             form.password.errors.append(exc.message)
             return _confirm_page(form, join_request, token)
-        except members.EmailTaken as exc:
-            db.session.rollback()
-            flash(exc.message, "info")
-            return redirect(url_for("account.login"))
         if current_user.is_authenticated:
             sessions.end(sessions.current_key(current_user))
             logout_user()
         _start_session(member)
-        db.session.commit()
         flash(
             _(
                 "Welcome to %(shop)s, %(name)s! Your member number is %(no)s.",
@@ -188,7 +172,6 @@ def login():
             form.form_errors.append(_("That email and password don't match. Please try again."))
         else:
             _start_session(member, remember=form.remember.data)
-            db.session.commit()
             flash(_("Welcome back, %(name)s.", name=member.name), "success")
             return redirect(_next_url() or url_for("account.overview"))
     return render_template("account/login.html", form=form, title=_("Log in")), _status()
@@ -199,7 +182,6 @@ def logout():
     if current_user.is_authenticated:
         # The session's row goes: copies of this browser's cookies stop working too.
         sessions.end(sessions.current_key(current_user))
-        db.session.commit()
     logout_user()
     flash(_("You are logged out. See you soon."), "info")
     return redirect(url_for("shop.home"))
@@ -216,7 +198,7 @@ def overview():
         member=current_user,
         tier=tier_name(current_user.tier_code),
         title=_("My account"),
-        # Issue 5: personal recommendations (templates/feedback/_recommendations.html).
+        # Personal recommendations (templates/feedback/_recommendations.html).
         recommended=recommendations.for_member(current_user.id),
     )
 
@@ -225,7 +207,7 @@ def overview():
 @login_required
 def grade():
     """The member's grade, discount, qualifying spend, the way to the next grade, the grade
-    history and the whole tier table (issue 7)."""
+    history and the whole tier table."""
     member = current_user._get_current_object()
     rules = grading.ordered(load_rules())
     place = grading.standing(qualifying_spend(member), rules, member.tier_code)
@@ -260,12 +242,10 @@ def profile():
                 postcode=form.postcode.data,
                 country=form.country.data,
             )
-            member.locale = form.locale.data or None  # issue 6: language preference
+            member.locale = form.locale.data or None  # the language mail and pages use
         except DomainError as exc:
-            db.session.rollback()
             form.form_errors.append(exc.message)
         else:
-            db.session.commit()
             flash(_("Your details are saved."), "success")
             return redirect(url_for("account.profile"))
     return render_template("account/profile.html", form=form, title=_("Your details")), _status()
@@ -285,7 +265,6 @@ def password():
         except members.WeakPassword as exc:
             form.password.errors.append(exc.message)
         else:
-            db.session.commit()
             # The auth token rotated and the other sessions ended; this one carries on under
             # the new token.
             login_user(member, remember=_remembered())
@@ -303,7 +282,7 @@ def password():
 @login_required
 def sessions_list():
     """Where the member is signed in: this device marked, last seen, and a way to end the
-    others (issue 17)."""
+    others."""
     member = current_user._get_current_object()
     return render_template(
         "account/sessions.html",
@@ -320,7 +299,6 @@ def end_session(session_id: int):
     member = current_user._get_current_object()
     if not sessions.end_by_id(member, session_id):
         abort(404)
-    db.session.commit()
     flash(_("That session is ended: the device there is logged out."), "success")
     return redirect(url_for("account.sessions_list"))
 
@@ -330,7 +308,6 @@ def end_session(session_id: int):
 def end_other_sessions():
     member = current_user._get_current_object()
     sessions.end_others(member, sessions.current_key(member))
-    db.session.commit()
     flash(_("Your other sessions are ended: every other device is logged out."), "success")
     return redirect(url_for("account.sessions_list"))
 
@@ -344,7 +321,6 @@ def forgot():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         members.request_password_reset(form.email.data)
-        db.session.commit()
         # Same words whether or not the address has an account.
         flash(
             _(
@@ -382,7 +358,6 @@ def reset(token: str):
         except members.InvalidResetToken:
             return _invalid_reset_link()
         else:
-            db.session.commit()
             if current_user.is_authenticated:
                 logout_user()
             flash(_("Your password is changed. Please log in with it."), "success")
