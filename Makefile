@@ -32,7 +32,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 instance:
 	@mkdir -p instance
 
-# Translations (issue 6): the .po catalogs are the source, the .mo files are build products
+# Translations: the .po catalogs are the source, the .mo files are build products
 # compiled here (and ignored by git); `make run`, `make serve` and `make test` compile them.
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)

@@ -149,7 +149,7 @@ class Config:
 
     # Member grades: the qualifying-spend window in months (None = all time) and what
     # happens when spend falls below a grade: "demote" at once, or "keep" it until its window
-    # ends (for good when the window is all time). See app.grades.tiers.
+    # ends (for good when the window is all time). See app.grades.bulk_regrade.
     TIER_WINDOW_MONTHS: int | None = (
         int(os.environ["TIER_WINDOW_MONTHS"]) if os.environ.get("TIER_WINDOW_MONTHS") else None
     )
@@ -280,8 +280,8 @@ class Config:
     ANALYTICS_CLV_HORIZON_MONTHS = int(os.environ.get("ANALYTICS_CLV_HORIZON_MONTHS", "12"))
     ANALYTICS_DISCOUNT_RATE = float(os.environ.get("ANALYTICS_DISCOUNT_RATE", "0.10"))
 
-    # Satisfaction, associations, forecast and campaigns (docs/CONTRACTS.md, section
-    # "Analytics: satisfaction, loyalty, recommendations, campaigns").
+    # Satisfaction, associations, forecast and campaigns (app.feedback, app.analytics,
+    # app.campaigns).
     REVIEW_INVITE_MAX_AGE_DAYS = int(os.environ.get("REVIEW_INVITE_MAX_AGE_DAYS", "60"))
     BOOK_FEEDBACK_CACHE_SECONDS = int(os.environ.get("BOOK_FEEDBACK_CACHE_SECONDS", "300"))
     ALSO_BOUGHT_SHOWN = 6

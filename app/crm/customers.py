@@ -228,7 +228,7 @@ def _name_condition(text: str) -> sa.ColumnElement[bool] | None:
         conditions += [Member.name.ilike(contains_pattern(t), escape="\\") for t in long_terms]
     # Words under 3 characters ("Li", "小明") cannot use the trigram index: a plain substring
     # test, on the rows the long words left or, alone, on the table (a scan of 100,000 short
-    # names stays within the page budget; see docs/CONTRACTS.md).
+    # names stays within the page budget; figures in bench/README.md).
     conditions += [Member.name.ilike(contains_pattern(t), escape="\\") for t in short_terms]
     return sa.and_(*conditions)
 

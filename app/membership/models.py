@@ -24,13 +24,13 @@ class Role(enum.StrEnum):
 
 _ROLE_RANK = {Role.MEMBER: 0, Role.STAFF: 1, Role.ADMIN: 2}
 
-# Erasure (app.crm.customer_admin) gives the person's account, orders and mails a unique address
+# Erasure (app.crm.erasure) gives the person's account, orders and mails a unique address
 # at this domain (RFC 2606: never deliverable); nothing is ever sent to it again.
 ERASED_EMAIL_DOMAIN = "erased.invalid"
 
 
 def is_erased_address(email: str | None) -> bool:
-    """Whether `email` is the placeholder an erasure left (app.crm.customer_admin)."""
+    """Whether `email` is the placeholder an erasure left (app.crm.erasure)."""
     return bool(email) and email.lower().endswith(f"@{ERASED_EMAIL_DOMAIN}")
 
 
@@ -51,7 +51,7 @@ def phone_key(phone: str | None) -> str | None:
 class Member(UserMixin, db.Model):
     """A person with an account. Staff and admins are members with a higher role."""
 
-    # CRM list (issue 4): sorting and filtering 100,000 customers goes through these.
+    # CRM list: sorting and filtering 100,000 customers goes through these.
     # (PostgreSQL also gets ix_member_last_order_desc from
     # app.catalog.search_index.install_members.)
     __table_args__ = (
@@ -77,27 +77,27 @@ class Member(UserMixin, db.Model):
     member_no: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
     tier_code: Mapped[str] = mapped_column(sa.String(32), default="regular")
-    # Member grades (issue 7, app.grades.tiers): the spend that earns the grade (denormalised,
+    # Member grades (app.grades): the spend that earns the grade (denormalised,
     # rebuilt by `flask tiers recompute`), when the grade was reached, and whether an admin set
-    # it by hand (then automatic re-grading never lowers it; see tiers.set_member_grade).
+    # it by hand (then automatic re-grading never lowers it; see app.grades.staff_grades).
     qualifying_spend: Mapped[Decimal] = mapped_column(default=Decimal("0.00"), server_default="0")
     tier_since: Mapped[datetime | None]
     tier_is_manual: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     is_active_account: Mapped[bool] = mapped_column(default=True)
     mail_opt_in: Mapped[bool] = mapped_column(default=True)
-    # Demand (issue 3): stock-arrival mails for the member's demand list; off after an
+    # Demand: stock-arrival mails for the member's demand list; off after an
     # unsubscribe link or on the mail preferences page (app.demand.unsubscribe).
     stock_alerts_opt_in: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     locale: Mapped[str | None] = mapped_column(sa.String(16))
     last_login_at: Mapped[datetime | None]
-    # When the address was proven (issue 17): the link mailed at registration creates the
+    # When the address was proven: the link mailed at registration creates the
     # member with it set; `flask create-admin` and the seed vouch for theirs; members from
     # before the column count from the day they joined. Visitor demand joins only such a one.
     email_verified_at: Mapped[datetime | None]
     # Rotated when the password changes: logs out every other session and kills reset links.
     auth_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_auth_token)
 
-    # CRM (issue 4, app.crm.customers): the phone's digits reversed, so a b-tree finds a
+    # CRM (app.crm.customers): the phone's digits reversed, so a b-tree finds a
     # number by its last digits whatever the prefix (set with `phone`, see `_phone_key`); the
     # order figures, kept by `app.crm.customers` (checkout, payment, cancellation, seed):
     # the orders not cancelled, the revenue of the paid ones (Order.revenue) and
@@ -175,7 +175,7 @@ class Member(UserMixin, db.Model):
 
 
 class MemberSession(db.Model):
-    """One signed-in browser (issue 17): its key travels in the session and remember cookies
+    """One signed-in browser: its key travels in the session and remember cookies
     (Member.get_session_id). Logging out deletes the row, so copies of those cookies stop
     working; the member sees the others on the sessions page and can end them."""
 
@@ -196,7 +196,7 @@ class MemberSession(db.Model):
 
 
 class JoinRequest(db.Model):
-    """Someone asked to join with an address (issue 17, app.membership.members.register).
+    """Someone asked to join with an address (app.membership.members.register).
 
     Every request (below the per-address mail cap) writes one row, whether the address is new
     or a member's, so the work (and time) does not tell them apart. A new address's row becomes

@@ -1,5 +1,5 @@
 """The customer list's searches and sorts are index lookups (EXPLAIN QUERY PLAN on SQLite),
-which is what keeps a page fast with 100,000 members (issue 4; figures in docs/CONTRACTS.md)."""
+which is what keeps a page fast with 100,000 members (figures in bench/README.md)."""
 
 from __future__ import annotations
 
