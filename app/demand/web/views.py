@@ -91,17 +91,22 @@ def my_list():
                            action_form=ActionForm(), title=_("My demand list"))
 
 
+def _own_entry_action(action, entry_id: int):
+    """Run a button's action on one of the member's own entries: 400 for a bad form (its CSRF
+    token), 404 when the entry is not theirs or gone; other refusals leave the view."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        return action(_member(), entry_id)
+    except NotFound:
+        abort(404)
+
+
 @bp.post(f"/<{ID}:demand_id>/cancel")
 @login_required
 @back_on_error("demand.my_list")
 def cancel(demand_id: int):
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        demand = demand_service.cancel_demand(_member(), demand_id)
-    except NotFound:
-        abort(404)
+    demand = _own_entry_action(demand_service.cancel_demand, demand_id)
     flash(_("“%(title)s” is off your demand list.", title=demand.display_title), "success")
     return redirect(url_for("demand.my_list"))
 
@@ -110,13 +115,7 @@ def cancel(demand_id: int):
 @login_required
 @back_on_error("demand.my_list")
 def hold_to_cart(hold_id: int):
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        put_held_in_cart(_member(), hold_id)
-    except NotFound:
-        abort(404)
+    _own_entry_action(put_held_in_cart, hold_id)
     flash(_("Your held copies are in your cart. Check out before the hold ends."), "success")
     return redirect(url_for("cart.checkout"))
 

@@ -43,13 +43,17 @@ def _filter_args(form: OrderFilterForm) -> dict[str, str]:
             if request.args.get(name)} if not form.errors else {}
 
 
+def _refused_filters(form: OrderFilterForm):
+    return render_template("admin/orders/list.html", form=form, pagination=None,
+                           title=_l("Orders")), 400
+
+
 @bp.route("/orders")
 def orders():
     form = OrderFilterForm(formdata=request.args)
     page = page_number()
     if not form.validate():
-        return render_template("admin/orders/list.html", form=form, pagination=None,
-                               title=_l("Orders")), 400
+        return _refused_filters(form)
     pagination = order_list.orders_page(_filters(form), _CUSTOMERS, page, PER_PAGE)
     return render_template("admin/orders/list.html", form=form, pagination=pagination,
                            status_label=order_rules.status_label,
@@ -66,8 +70,7 @@ def orders_csv():
     (committed before the file streams)."""
     form = OrderFilterForm(formdata=request.args)
     if not form.validate():
-        return render_template("admin/orders/list.html", form=form, pagination=None,
-                               title=_l("Orders")), 400
+        return _refused_filters(form)
     export = order_list.orders_export(_filters(form), _CUSTOMERS)
     customer_admin.record_orders_export(current_user._get_current_object(),
                                         _filter_args(form), export.count)
