@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.orm import DeclarativeBase, registry
 
 from app.core.money import from_cents, to_cents
 
@@ -21,25 +21,6 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def commit_keeping(session: Session, *written: object) -> None:
-    """Commit, keeping `written` as loaded; everything else is expired, as a commit does.
-
-    For objects this transaction wrote whole (a new order): what is in memory is what was
-    committed, so reading them again after the commit (one query, a round trip on PostgreSQL)
-    would only return the same values."""
-    before = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = before
-    if before:
-        kept = {id(obj) for obj in written}
-        for obj in list(session.identity_map.values()):
-            if id(obj) not in kept:
-                session.expire(obj)
 
 
 class Money(sa.types.TypeDecorator):

@@ -1,4 +1,4 @@
-"""Demand (issue 3): who wants which book, the copies that arrive, and the copies held for them.
+"""Demand: who wants which book, the copies that arrive, and the copies held for them.
 
 A `Demand` is a member's (or a confirmed visitor's) wish to buy a book we cannot sell them
 yet. It names a catalog book (`book_id`), or, for a book we do not carry, what the reader
@@ -81,7 +81,7 @@ class Demand(db.Model):
     # Visitors: double opt-in. Nothing but the confirmation mail goes to an unconfirmed address.
     confirm_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     confirmed_at: Mapped[datetime | None]
-    # A visitor's language when they asked (issue 6): their stock-arrival mail is written in it.
+    # A visitor's language when they asked: their stock-arrival mail is written in it.
     # Members' mail follows Member.locale instead.
     locale: Mapped[str | None] = mapped_column(sa.String(16))
 
@@ -90,7 +90,7 @@ class Demand(db.Model):
 
     @hybrid_property
     def is_waiting(self) -> bool:
-        """THE definition of a reader waiting (issue 19): the demand is open and comes from a
+        """THE definition of a reader waiting: the demand is open and comes from a
         member or from a visitor who confirmed the address; an unconfirmed visitor entry counts
         nowhere. Every count of readers waiting (the demand page, the dashboard, low stock, the
         reorder forecast) uses it; add `book_id IS NOT NULL` for catalogued books."""

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from app.catalog import isbn as isbn_rules
 from app.catalog.models import Book
+from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import InvalidInput, NotFound
 from app.core.extensions import db
@@ -73,7 +74,9 @@ def receive_stock(book_id: int, quantity: int, supplier: str | None = None,
 
     Readers are served in the order they asked; their copies are held for DEMAND_HOLD_HOURS
     (see app.demand.allocation). An arrival smaller than DEMAND_MIN_NOTIFY_QUANTITY goes on the
-    shelf and tells no one. Raises ReceiptFieldError or NotFound; nothing is written then.
+    shelf and tells no one. A receipt by a staff member (`actor`) is in the audit log
+    ("stock.receive", with what was held, shelved and told). Raises ReceiptFieldError or
+    NotFound; nothing is written then.
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise ReceiptFieldError("quantity", _("Enter a whole number of copies."))
@@ -107,12 +110,25 @@ def receive_stock(book_id: int, quantity: int, supplier: str | None = None,
     receipt.shelved_quantity = allocation.shelved
     receipt.notified_count = len(allocation.notified)
     db.session.flush()
+    result = ReceiptResult(receipt=receipt, notified=len(allocation.notified),
+                           mails=allocation.mails, held=allocation.held,
+                           shelved=allocation.shelved, unserved=len(allocation.unserved))
     book = db.session.get(Book, book_id)
+    if actor is not None:
+        _audit_receipt(actor, result, book)
     if book is not None:
         db.session.expire(book)
-    return ReceiptResult(receipt=receipt, notified=len(allocation.notified),
-                         mails=allocation.mails, held=allocation.held,
-                         shelved=allocation.shelved, unserved=len(allocation.unserved))
+    return result
+
+
+def _audit_receipt(actor: Member, result: ReceiptResult, book: Book) -> None:
+    receipt = result.receipt
+    audit.record(actor.id, actor.email, "stock.receive", receipt,
+                 after={"book_id": book.id, "quantity": receipt.quantity,
+                        "supplier": receipt.supplier, "reference": receipt.reference,
+                        "note": receipt.note, "held": result.held, "shelved": result.shelved,
+                        "notified": result.notified, "mails": result.mails},
+                 summary=f"{receipt.quantity} × {book.title}")
 
 
 def recent_receipts(limit: int = 20) -> list[StockReceipt]:

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 
 from app.catalog import isbn as isbn_rules
 from app.catalog.models import Book
+from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.extensions import db
@@ -152,8 +153,10 @@ def uncatalogued_groups(limit: int = 200) -> list[RequestGroup]:
     return result[:limit]
 
 
-def link_group(key: str, book: Book) -> int:
-    """Link every open request of an uncatalogued group to `book`; returns how many."""
+def link_group(key: str, book: Book, actor: Member | None = None) -> int:
+    """Link every open request of an uncatalogued group to `book`; returns how many. Done by a
+    staff member (`actor`), it is in the audit log ("demand.link_requests"). Raises NotFound
+    for a group with no open request."""
     kind, _sep, value = (key or "").partition(":")
     if kind == "isbn" and value:
         condition = Demand.requested_isbn == value
@@ -169,6 +172,10 @@ def link_group(key: str, book: Book) -> int:
         raise NotFound(_("There is no such group of requests."))
     for request_demand in requests:
         link_request_to_book(request_demand, book)
+    if actor is not None:
+        audit.record(actor.id, actor.email, "demand.link_requests", book,
+                     after={"group": key, "requests": len(requests)},
+                     summary=f"{len(requests)} request(s) → {book.title}")
     return len(requests)
 
 

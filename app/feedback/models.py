@@ -1,4 +1,4 @@
-"""Feedback (issue 5): book reviews, the post-delivery satisfaction survey, and the snapshots
+"""Feedback: book reviews, the post-delivery satisfaction survey, and the snapshots
 the satisfaction / loyalty / recommendation analyses are read from.
 
 A `Review` is one member's rating (1-5) of one book, with optional text; one per member and

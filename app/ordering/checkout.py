@@ -158,7 +158,7 @@ class ShippingAddress:
 def member_discount_rate(member: Member) -> Decimal:
     """The discount rate (0.05 = 5 %) this member gets on the goods subtotal today.
 
-    It is the rate of the grade the member holds (issue 7), read from the database on every
+    It is the rate of the grade the member holds (app.grades), read from the database on every
     call, so a grade raised a moment ago (an order just paid) applies to the very next cart and
     checkout without logging in again. The order stores the rate and tier that were applied.
     """
@@ -183,10 +183,10 @@ def _compile_with_table_names(element: _WithTableNames, compiler, **kw) -> str:
     return compiler.process(element.element, **dict(kw, include_table=True))
 
 
-# The statements of a checkout are built once, here, on the tables: building an ORM-enabled
-# statement and its cache key took about five times as long as running one of these (0.35
-# against 0.07 ms in process), and from the cart's DELETE on they run inside the database's
-# write lock (SQLite) or the rows' locks (PostgreSQL), which other checkouts wait for.
+# The statements of a checkout are built once, here, on the tables (Core, not ORM-enabled
+# statements, whose building and cache key cost more than running them): from the cart's DELETE
+# on they run inside the database's write lock (SQLite) or the rows' locks (PostgreSQL), which
+# other checkouts wait for.
 _BOOK, _CART, _LINE = Book.__table__, Cart.__table__, CartLine.__table__
 
 # The cart is read by the statement that empties it: see the module's docstring.
@@ -212,13 +212,14 @@ _TAKE_FROM_SHELF = (
 
 def _take_cart(member: Member) -> tuple[dict[int, int], set[int]]:
     """Empty the member's saved cart and return it, {book_id: quantity} in the order the books
-    went in, with which of its books have copies held for them (issue 3): one statement.
+    went in, with which of its books have copies held for them (app.demand.holds): one
+    statement.
 
     On PostgreSQL a second checkout of the same cart waits here on the lines' row locks and,
     once the first commits, deletes (and gets) nothing; on SQLite the DELETE is the write
     that takes the database's write lock, so the lines are read under it. A rollback (any
     error of the checkout) puts the lines back. A book put in the cart while this checkout
-    runs stays in the cart (the old end-of-checkout DELETE took it without ordering it).
+    runs stays in the cart: only the lines this DELETE returns are ordered.
     Lock order on PostgreSQL: the member's cart lines, then books by id, holds, demands, the
     member. A login that merges a visitor's cart writes the member before the lines: only a
     login merging a book already in the cart at the very moment of the checkout could meet
@@ -256,7 +257,7 @@ def reserve_stock(wanted: dict[int, int], member: Member | None = None,
     One conditional UPDATE per book, ascending by id: on PostgreSQL each takes the row lock and
     re-checks `stock_on_hand >= quantity` against the latest committed value, so of two buyers
     of the last copy exactly one gets a row back. The caller must roll back on OutOfStock.
-    With `member`, copies held for them after a stock arrival (issue 3, app.demand.holds)
+    With `member`, copies held for them after a stock arrival (app.demand.holds)
     are used first, in the same lock order; only the rest comes off the shelf. `held` names
     the books with copies held for the member when the caller has read that already.
     Returns what the UPDATEs read back (RETURNING) of each book taken from the shelf: id,
@@ -395,7 +396,7 @@ def place_order(
             raise AlreadyPlaced(_("This order is placed already.")) from exc
         raise
 
-    holds.fulfil_demands(member, list(wanted), when)  # issue 3: their demand is met
+    holds.fulfil_demands(member, list(wanted), when)  # their demand is met
     # The features above ordering follow (the customer's figures).
     order_placed.send(order, member=member, when=when, wanted=wanted)
     if notify:

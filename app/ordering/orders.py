@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.catalog.models import Book
+from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
@@ -76,8 +77,10 @@ def change_status(
     Cancelling puts every line's copies back on the shelf (ascending book id, the same lock
     order as checkout) and takes them off `sold_count`. After the UPDATE (and the stock's
     return) it sends `order_status_changed` for the features above ordering, then regrades the
-    member (`grades.member_regrade`). Raises InvalidTransition for a move the life cycle does
-    not allow, an unknown status, or an order that changed meanwhile.
+    member (`grades.member_regrade`). The move is in the order's history (OrderEvent); made by
+    a staff member (`actor`), it is in the audit log too ("order.status"). Raises InvalidTransition
+    for a move the life cycle does not allow, an unknown status, or an order that changed
+    meanwhile; nothing is written then.
     """
     try:
         target = OrderStatus(new_status)
@@ -89,7 +92,7 @@ def change_status(
             _("An order that is %(current)s cannot become %(target)s.",
               current=status_label(current).lower(), target=status_label(target).lower())
         )
-    note = (note or "").strip()[:500] or None
+    given_note, note = note, (note or "").strip()[:500] or None
     now = utcnow()
     result = db.session.execute(
         sa.update(Order)
@@ -121,6 +124,11 @@ def change_status(
                               actor_id=actor.id if actor is not None else None, note=note))
     db.session.flush()
     db.session.expire(order, ["events"])
+    if actor is not None:
+        audit.record(actor.id, actor.email, "order.status", order,
+                     before={"status": current}, after={"status": target},
+                     summary=f"{order.number}: {current.value} → {target.value}"
+                             + (f" ({given_note})" if given_note else ""))
     return order
 
 

@@ -1,6 +1,6 @@
 """Payment methods: a small interface, and the two offline methods the shop offers today.
 
-No payment gateway is reachable from Bookstation (issue 2), so both methods are offline: the
+No payment gateway is reachable from Bookstation, so both methods are offline: the
 order is placed "awaiting payment" and staff mark it paid when the money arrives (see
 `app.ordering.orders.change_status`). A real gateway later implements `PaymentMethod` too: its
 `start()` would create the payment and return an outcome with a `redirect_url`, and the gateway's

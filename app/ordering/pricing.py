@@ -1,6 +1,6 @@
 """Pricing rules: what a basket of books costs. Pure functions, no Flask, no database.
 
-The rule, stated once (issue 2, ready for the tier discount of issue 7):
+The rule, stated once (the member's grade gives the discount rate):
 
 - a line costs `unit_price * quantity` (exact: prices are whole cents);
 - the member's discount rate applies to the goods subtotal and is rounded ONCE, half-up to the

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.catalog import editing as books_admin
+from app.core.audit.models import AuditEntry
 from app.core.exports import csv_safe
 from app.core.extensions import db
 from app.demand import lists as demand_service
@@ -20,7 +21,7 @@ from app.demand.rules import (
     DuplicateRequest,
 )
 from app.models import Demand, DemandStatus
-from tests.factories import make_book, make_demand, make_member
+from tests.factories import make_book, make_demand, make_member, make_staff
 
 ISBN13 = "9780306406157"  # valid check digit
 ISBN10 = "0-306-40615-2"  # the same book as an ISBN-10
@@ -240,3 +241,17 @@ def test_the_csv_rows_carry_raw_values_and_the_export_neutralises_formula_cells(
     assert row[1] == "=HYPERLINK(\"x\")" and row[2] == "@evil"
     assert [csv_safe(v) for v in (row[1], "+1", "-2", "\tx", "ok", None)] == [
         "'=HYPERLINK(\"x\")", "+1", "-2", "'\tx", "ok", ""]
+
+
+def test_linking_a_group_by_staff_is_audited_by_the_service_itself(ctx):
+    book = make_book(title="Rare Poems", stock_on_hand=0)
+    uncatalogued.request_uncatalogued(make_member(), "Rare Poems", None, None)
+    staff = make_staff()
+
+    uncatalogued.link_group("title:rare poems", book, actor=staff)
+    db.session.commit()
+
+    entry = db.session.scalars(sa.select(AuditEntry)).one()
+    assert (entry.action, entry.actor_id, entry.target_id) == (
+        "demand.link_requests", staff.id, book.id)
+    assert entry.after == {"group": "title:rare poems", "requests": 1}

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.core.audit.models import AuditEntry
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.extensions import db
@@ -15,7 +16,7 @@ from app.demand import reports, stock
 from app.demand.stock import ReceiptFieldError, receive_stock
 from app.models import Book, DemandStatus, Hold, MailStatus, OutboxMail, StockReceipt
 from app.ordering import cart
-from tests.factories import make_book, make_demand, make_member
+from tests.factories import make_book, make_demand, make_member, make_staff
 
 
 def outbox(kind: str = "stock_arrived") -> list[OutboxMail]:
@@ -280,3 +281,19 @@ def test_each_reader_gets_the_arrival_mail_in_their_own_language(ctx):
     subjects = dict(db.session.execute(sa.select(OutboxMail.member_id, OutboxMail.subject)).all())
     assert subjects[english.id] == "In stock: Dune"
     assert subjects[chinese.id] != "In stock: Dune" and "Dune" in subjects[chinese.id]
+
+
+def test_a_receipt_by_staff_is_audited_by_the_service_itself(ctx):
+    book = make_book(title="Dune", stock_on_hand=0)
+    make_demand(make_member(), book)
+    staff = make_staff()
+    db.session.commit()
+
+    result = receive_stock(book.id, 3, "Penguin", actor=staff)
+    receive_stock(book.id, 1)  # no actor: not a staff change
+    db.session.commit()
+
+    entries = db.session.scalars(sa.select(AuditEntry)).all()
+    assert [(e.action, e.actor_id, e.target_id) for e in entries] == [
+        ("stock.receive", staff.id, result.receipt.id)]
+    assert entries[0].after["held"] == result.held and entries[0].summary == "3 × Dune"

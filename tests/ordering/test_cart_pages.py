@@ -400,3 +400,18 @@ def test_a_member_discount_shows_as_its_own_line_on_cart_checkout_order_and_mail
         assert (order.discount_rate, order.discount_total) == (Decimal("0.05"), Decimal("4.20"))
         mail = db.session.scalar(sa.select(OutboxMail))
         assert "Member discount (5%): -" in mail.body_text and "4.20" in mail.body_text
+
+
+def test_a_refused_add_leads_back_to_the_page_it_came_from_and_keeps_nothing(
+        app, client, books, member_id):
+    dune, emma = books
+    post_login(client, EMAIL)
+    client.post("/cart/add", data={"book_id": dune})
+
+    response = client.post("/cart/add", data={"book_id": emma, "quantity": 2,
+                                              "next": f"/book/{emma}"})
+
+    assert response.status_code == 303 and response.location.endswith(f"/book/{emma}")
+    assert member_cart(app, member_id) == {dune: 1}
+    page = client.get("/cart").get_data(as_text=True)
+    assert "only 1 copy of “Emma” is in stock" in page

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.core.audit.models import AuditEntry
 from app.core.errors import InvalidInput
 from app.core.extensions import db
 from app.models import Book, Order, OrderEvent, OrderStatus, OutboxMail
@@ -403,3 +404,19 @@ def test_a_member_sees_only_their_own_orders(placed):
         orders.order_for_member(other, order.id)
     with pytest.raises(NotFound):
         orders.orders_for_member(other, 0)
+
+
+def test_a_status_change_by_staff_is_audited_by_the_service_itself(placed):
+    order, _, _ = placed
+    staff = make_staff()
+
+    change_status(order, "cancelled", actor=staff, note="Customer asked")
+    change_status(buy(make_member(), lines=[(order.lines[0].book_id, 1)]), "paid")  # no actor
+    db.session.commit()
+
+    entries = db.session.scalars(sa.select(AuditEntry)).all()
+    assert [(e.action, e.actor_id, e.target_id) for e in entries] == [
+        ("order.status", staff.id, order.id)]
+    assert entries[0].before == {"status": "placed"}
+    assert entries[0].after == {"status": "cancelled"}
+    assert entries[0].summary == f"{order.number}: placed → cancelled (Customer asked)"

@@ -1,5 +1,5 @@
 """Demand: the member's demand list, "tell me when it is in stock", requests for books we do
-not carry, visitors' double opt-in, mail preferences and unsubscribe links (issue 3)."""
+not carry, visitors' double opt-in, mail preferences and unsubscribe links."""
 
 from flask import Blueprint
 

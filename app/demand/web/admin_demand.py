@@ -19,11 +19,10 @@ from wtforms.validators import DataRequired, Length
 from app.admin import bp, register_nav
 from app.admin.common import PER_PAGE, page_number
 from app.admin.forms import ActionForm, QueryForm, stripped
-from app.core.audit import record as audit
-from app.core.errors import DomainError, NotFound
+from app.core.errors import NotFound
 from app.core.exports import csv_response
-from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
+from app.core.unit_of_work import back_on_error
 from app.demand import reports, uncatalogued
 from app.demand.stock import find_book
 
@@ -104,6 +103,7 @@ def _requests_page(failed: LinkRequestsForm):
 
 
 @bp.post("/demand/requests/link")
+@back_on_error("admin.demand_requests")
 def demand_link():
     form = LinkRequestsForm()
     if not form.validate_on_submit():
@@ -112,19 +112,11 @@ def demand_link():
         return _requests_page(form)
     try:
         book = find_book(form.book.data)
-        count = uncatalogued.link_group(form.group.data, book)
-        audit.record(current_user.id, current_user.email, "demand.link_requests", book,
-                     after={"group": form.group.data, "requests": count},
-                     summary=f"{count} request(s) → {book.title}")
-    except NotFound as exc:
-        db.session.rollback()
+        count = uncatalogued.link_group(form.group.data, book,
+                                        actor=current_user._get_current_object())
+    except NotFound as exc:  # shown again with 400: nothing is kept
         form.book.errors = [*form.book.errors, exc.message]
         return _requests_page(form)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("admin.demand_requests"))
-    db.session.commit()
     flash(_("%(count)d request(s) now wait for “%(title)s”.", count=count, title=book.title),
           "success")
     return redirect(url_for("admin.demand_requests"))

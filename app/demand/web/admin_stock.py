@@ -12,10 +12,9 @@ from app.admin import bp, register_nav
 from app.admin.common import form_status
 from app.admin.forms import ActionForm, Between, stripped
 from app.catalog.web.views import forget_catalog
-from app.core.audit import record as audit
 from app.core.errors import NotFound
-from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
+from app.core.unit_of_work import after_commit
 from app.demand import stock as stock_service
 
 
@@ -48,23 +47,12 @@ def stock_receipts():
             result = stock_service.receive_stock(
                 book.id, form.quantity.data, form.supplier.data, form.reference.data,
                 form.note.data, actor=current_user._get_current_object())
-        except NotFound as exc:
-            db.session.rollback()
+        except NotFound as exc:  # shown again with form_status 400: nothing is kept
             form.book.errors = [*form.book.errors, exc.message]
         except stock_service.ReceiptFieldError as exc:
-            db.session.rollback()
             getattr(form, exc.field).errors.append(exc.message)
         else:
-            receipt = result.receipt
-            audit.record(current_user.id, current_user.email, "stock.receive", receipt,
-                         after={"book_id": book.id, "quantity": receipt.quantity,
-                                "supplier": receipt.supplier, "reference": receipt.reference,
-                                "note": receipt.note, "held": result.held,
-                                "shelved": result.shelved, "notified": result.notified,
-                                "mails": result.mails},
-                         summary=f"{receipt.quantity} × {book.title}")
-            db.session.commit()
-            forget_catalog()
+            after_commit(forget_catalog)
             flash(_("%(qty)d copies of “%(title)s” received: %(held)d held for readers, "
                     "%(shelved)d on the shelf; %(told)d reader(s) will be told.",
                     qty=form.quantity.data, title=book.title, held=result.held,

@@ -1,4 +1,5 @@
-"""Demand pages: parse the form, call one demand service, commit once, redirect or render."""
+"""Demand pages: parse the form, call one demand service, redirect or render (the request's
+unit of work commits, app.core.unit_of_work)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask_login import current_user, login_required
 from app.catalog.models import Book
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import csrf, db, limiter
+from app.core.unit_of_work import back_on_error
 from app.demand import lists as demand_service
 from app.demand import tokens, uncatalogued, visitors
 from app.demand import unsubscribe as unsubscribe_service
@@ -89,42 +91,31 @@ def my_list():
                            action_form=ActionForm(), title=_("My demand list"))
 
 
-@bp.post(f"/<{ID}:demand_id>/cancel")
-@login_required
-def cancel(demand_id: int):
-    form = ActionForm()
-    if not form.validate_on_submit():
+def _own_entry_action(action, entry_id: int):
+    """Run a button's action on one of the member's own entries: 400 for a bad form (its CSRF
+    token), 404 when the entry is not theirs or gone; other refusals leave the view."""
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        demand = demand_service.cancel_demand(_member(), demand_id)
+        return action(_member(), entry_id)
     except NotFound:
-        db.session.rollback()
         abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "info")
-        return redirect(url_for("demand.my_list"))
-    db.session.commit()
+
+
+@bp.post(f"/<{ID}:demand_id>/cancel")
+@login_required
+@back_on_error("demand.my_list")
+def cancel(demand_id: int):
+    demand = _own_entry_action(demand_service.cancel_demand, demand_id)
     flash(_("“%(title)s” is off your demand list.", title=demand.display_title), "success")
     return redirect(url_for("demand.my_list"))
 
 
 @bp.post(f"/holds/<{ID}:hold_id>/cart")
 @login_required
+@back_on_error("demand.my_list")
 def hold_to_cart(hold_id: int):
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        put_held_in_cart(_member(), hold_id)
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "info")
-        return redirect(url_for("demand.my_list"))
-    db.session.commit()
+    _own_entry_action(put_held_in_cart, hold_id)
     flash(_("Your held copies are in your cart. Check out before the hold ends."), "success")
     return redirect(url_for("cart.checkout"))
 
@@ -158,10 +149,8 @@ def notify_me(book_id: int):
                 visitors.record_visitor_demand(form.email.data, book, form.quantity.data,
                                                form.note.data)
         except DomainError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
+            _show_error(form, exc)  # shown again with 400 below: the refused work is undone
         else:
-            db.session.commit()
             if member is None:
                 flash(_("Almost done: we have emailed you a link. Open it to confirm, and we "
                         "will tell you when “%(title)s” is in stock.", title=book.title),
@@ -189,10 +178,8 @@ def request_book():
                 _member(), form.title.data, form.author.data, form.isbn.data, form.note.data,
                 form.quantity.data)
         except DomainError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
+            _show_error(form, exc)  # shown again with 400 below: the refused work is undone
         else:
-            db.session.commit()
             if demand.book_id is not None:
                 flash(_("We carry that book: we will email you when “%(title)s” is in stock.",
                         title=demand.display_title), "success")
@@ -221,7 +208,6 @@ def confirm(token: str):
         if not form.validate_on_submit():
             abort(400)
         visitors.confirm_visitor_demand(token)
-        db.session.commit()
         flash(_("Thank you: we will email you when “%(title)s” is in stock.",
                 title=demand.display_title), "success")
         return redirect(url_for("shop.book", book_id=demand.book_id))
@@ -257,7 +243,6 @@ def unsubscribe(token: str):
         if not _one_click() and not form.validate_on_submit():
             abort(400)
         unsubscribe_service.unsubscribe(token)
-        db.session.commit()
         return render_template("demand/unsubscribed.html", address=address,
                                news=target.news, title=_("Unsubscribed")), 200, _NO_REFERRER
     return render_template("demand/unsubscribe.html", address=address, token=token,
@@ -280,7 +265,6 @@ def preferences():
     if form.validate_on_submit():
         demand_service.set_preferences(member, stock_alerts=form.stock_alerts.data,
                                        news=form.news.data)
-        db.session.commit()
         flash(_("Your mail preferences are saved."), "success")
         return redirect(url_for("demand.preferences"))
     status = 400 if request.method == "POST" else 200

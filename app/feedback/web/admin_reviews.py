@@ -1,4 +1,4 @@
-"""Admin: review moderation (issue 5). Staff read members' reviews and approve or reject them
+"""Admin: review moderation. Staff read members' reviews and approve or reject them
 before they show on the book page; every decision is in the audit log."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from app.admin.forms import ActionForm, stripped
 from app.catalog.web.views import forget_catalog
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
+from app.core.unit_of_work import after_commit
 from app.feedback import reviews
 from app.feedback.models import Review, ReviewStatus
 
@@ -62,8 +63,7 @@ def review_moderate(review_id: int):
         return redirect(url_for("admin.reviews_list", status=back)), 303
     reviews.moderate(review, current_user._get_current_object(), action == "approve",
                      form.note.data)
-    db.session.commit()
-    forget_catalog()
+    after_commit(forget_catalog)
     flash(_("Review approved: it now shows on the book page.") if action == "approve"
           else _("Review rejected: it will not be shown."), "success")
     return redirect(url_for("admin.reviews_list", status=back))

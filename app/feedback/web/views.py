@@ -23,10 +23,8 @@ def _handle(feedback, action: str, token: str | None = None):
                 saved = reviews.save_order_feedback(feedback, form.answers(),
                                                     form.score_value(), form.comment.data)
             except reviews.InvalidFeedback as exc:
-                db.session.rollback()
-                form.form_errors.append(exc.message)
+                form.form_errors.append(exc.message)  # shown again with 400: nothing is kept
             else:
-                db.session.commit()
                 if saved:
                     flash(_("Thank you! Your answers are saved. Reviews appear on the book page "
                             "once our staff have read them."), "success")

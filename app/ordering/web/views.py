@@ -1,4 +1,5 @@
-"""Cart, checkout and the member's orders: parse, call a service, commit, redirect or render."""
+"""Cart, checkout and the member's orders: parse, call a service, redirect or render (the
+request's unit of work commits, app.core.unit_of_work)."""
 
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.catalog.models import Book
-from app.core.db import commit_keeping
-from app.core.errors import DomainError, InvalidInput, NotFound
+from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
 from app.core.security import safe_next_url
+from app.core.unit_of_work import back_on_error
 from app.membership.models import Member
 from app.ordering import cart, checkout, orders, payment
 from app.ordering.pricing import Quote
@@ -87,7 +88,14 @@ def show():
     )
 
 
+def _back() -> str:
+    """Where a refused add to the cart leads: the form's `next` page (this site's only), else
+    the cart."""
+    return safe_next_url(request.form.get("next")) or url_for("cart.show")
+
+
 @bp.route("/cart/add", methods=["POST"])
+@back_on_error(_back)
 def add():
     form = AddToCartForm()
     back = safe_next_url(form.next.data) or url_for("cart.show")
@@ -102,20 +110,14 @@ def add():
     try:
         quantity = cart.add(_member(), session, form.book_id.data, form.quantity.data or 1)
     except NotFound:
-        db.session.rollback()
         abort(404)
-    except InvalidInput as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(back)
-    title = book.title
-    db.session.commit()
-    flash(_("“%(title)s” is in your cart (%(quantity)d).", title=title, quantity=quantity)
+    flash(_("“%(title)s” is in your cart (%(quantity)d).", title=book.title, quantity=quantity)
           + " " + _("Check out when you are ready."), "success")
     return redirect(back)
 
 
 @bp.route("/cart/update", methods=["POST"])
+@back_on_error("cart.show")
 def update():
     form = CartLineForm()
     if not form.validate():
@@ -123,13 +125,7 @@ def update():
             abort(400)
         flash(_first_error(form), "error")
         return redirect(url_for("cart.show"))
-    try:
-        quantity = cart.set_quantity(_member(), session, form.book_id.data, form.quantity.data)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("cart.show"))
-    db.session.commit()
+    quantity = cart.set_quantity(_member(), session, form.book_id.data, form.quantity.data)
     if quantity == 0:
         flash(_("The book is out of your cart."), "info")
     else:
@@ -143,7 +139,6 @@ def remove():
     if not form.validate():
         abort(400)
     cart.remove(_member(), session, form.book_id.data)
-    db.session.commit()
     flash(_("The book is out of your cart."), "info")
     return redirect(url_for("cart.show"))
 
@@ -232,7 +227,10 @@ def checkout_page():
                 region=address.region, postcode=address.postcode, country=address.country,
             )
     except checkout.OutOfStock as exc:
-        # Nothing was sold: the rollback puts back any copies reserved and keeps the cart.
+        # Each refusal here goes on in this request and reads the database again, so it rolls
+        # back first (the unit of work's own rollback would come too late): the copies
+        # reserved go back and the cart is as it was, or (EmptyCart, AlreadyPlaced) the order
+        # the same form placed is found as committed.
         db.session.rollback()
         return _render_checkout(form, _cart_view(member), 409, stock_error=exc)
     except (checkout.EmptyCart, checkout.AlreadyPlaced):
@@ -242,7 +240,6 @@ def checkout_page():
         db.session.rollback()
         form.form_errors.append(exc.message)
         return _render_checkout(form, _cart_view(member), 400)
-    commit_keeping(db.session(), order)  # the payment and the redirect read it, unchanged
     outcome = payment.get_method(order.payment_method).start(order)
     if outcome.redirect_url:
         return redirect(outcome.redirect_url)
