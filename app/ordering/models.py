@@ -107,7 +107,7 @@ class Order(db.Model):
     discount_rate: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
     note: Mapped[str | None] = mapped_column(sa.String(500))
     # The one-time key of the checkout form that placed the order (None: placed otherwise,
-    # e.g. by the seed); a form submitted again leads to this order (issue 17).
+    # e.g. by the seed); a form submitted again leads to this order.
     checkout_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     placed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
