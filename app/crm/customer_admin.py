@@ -77,12 +77,15 @@ def update_contact(member: Member, actor: Member, *, name: str, email: str,
         other = member_rules.find_by_email(new_email)
         if other is not None and other.id != member.id:
             raise member_rules.EmailTaken(_("Another account already uses that email address."))
-    member_rules.update_profile(member, name=name, phone=phone, address_line1=address_line1,
-                                address_line2=address_line2, city=city, region=region,
-                                postcode=postcode, country=country)
-    member.email = new_email
     try:
-        db.session.flush()
+        # In a savepoint: an address taken between the check above and this write is refused
+        # by the unique index, and the session stays usable for the page that says so.
+        with db.session.begin_nested():
+            member_rules.update_profile(
+                member, name=name, phone=phone, address_line1=address_line1,
+                address_line2=address_line2, city=city, region=region, postcode=postcode,
+                country=country)
+            member.email = new_email
     except IntegrityError as exc:  # taken between our check and the update
         raise member_rules.EmailTaken(
             _("Another account already uses that email address.")) from exc

@@ -234,6 +234,24 @@ def test_staff_edit_contact_details_and_a_taken_email_is_refused(app, as_staff, 
     assert "customer.update" in _audit_actions(app)
 
 
+def test_an_email_taken_between_the_check_and_the_save_is_refused_on_a_usable_page(
+        app, as_staff, people, monkeypatch):
+    """The database's unique index refuses the address another account took a moment after
+    the check: the same 400 page with the message, nothing saved, no error page."""
+    from app.membership import members as member_rules
+
+    monkeypatch.setattr(member_rules, "find_by_email", lambda email: None)  # the check misses
+    url = f"/admin/customers/{people['rita']}/edit"
+
+    taken = as_staff.post(url, data={"name": "Rita R", "email": "boss@example.test"})
+
+    assert taken.status_code == 400
+    assert "Another account already uses that email address." in taken.get_data(as_text=True)
+    with app.app_context():
+        rita = db.session.get(Member, people["rita"])
+        assert (rita.name, rita.email) == ("Rita Reader", "rita@example.test")
+
+
 def test_deactivating_ends_the_customers_sessions_and_refuses_login(app, people):
     customer_client, staff_client = app.test_client(), app.test_client()
     log_in(customer_client, "rita@example.test")
