@@ -18,7 +18,7 @@ import click
 from flask.cli import AppGroup
 
 from app.analytics import snapshots
-from app.core.extensions import db
+from app.core.unit_of_work import committed
 
 analytics = AppGroup("analytics", help="Member analytics: segments, CLV, satisfaction.")
 
@@ -38,12 +38,8 @@ def recompute(queued: bool) -> None:
             return
     else:
         pending = snapshots.queued_run()
-        try:
+        with committed():
             run = snapshots.recompute(run=pending)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
     timings = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in (run.timings or {}).items())
     click.echo(f"Analytics snapshot {run.id}: {run.members} members, {run.buyers} buyers "
                f"({timings}).")
@@ -59,12 +55,8 @@ def feedback_recompute() -> None:
     """Recompute "also bought" associations, satisfaction, cohorts and the reorder forecast."""
     from app.analytics.feedback_recompute import recompute_feedback
 
-    try:
+    with committed():
         report = recompute_feedback()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     timings = ", ".join(f"{step} {seconds:.2f}s" for step, seconds in report.timings.items())
     click.echo(f"Feedback snapshots: {report.rules:,} association rules from "
                f"{report.buyers:,} buying members ({timings}; {report.total:.2f}s in all).")
@@ -75,12 +67,8 @@ def associations_recompute() -> None:
     """Recompute only the "members who bought this also bought" snapshot."""
     from app.analytics import associations
 
-    try:
+    with committed():
         report = associations.compute()
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     click.echo(f"{report.rules:,} association rules for {report.books:,} books from "
                f"{report.members:,} buying members in {report.seconds:.2f}s.")
 

@@ -18,11 +18,14 @@ Contract:
   the view flashed is not saved.
 - Code that must commit earlier (a streamed response whose audit entry is written before the
   first byte) calls `commit_now()`, which runs the pending after-commit work too.
+- Outside a request (a `flask` command), `with committed():` is the unit of work: the block's
+  changes are committed if it ends normally and rolled back if it raises.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
@@ -54,6 +57,17 @@ def commit_now() -> None:
     at the end then has nothing left to write."""
     db.session.commit()
     _run_after_commit()
+
+
+@contextmanager
+def committed() -> Iterator[None]:
+    """A command's unit of work: commit what the block did, or roll it back if it raised."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
 
 
 def back_on_error(endpoint: str | Callable[..., str]) -> Callable:

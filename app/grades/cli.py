@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.core.extensions import db
+from app.core.unit_of_work import committed
 from app.grades.bulk_regrade import recompute_all
 
 tiers = AppGroup("tiers", help="Member grades: purchase-volume tiers and discounts.")
@@ -20,12 +20,8 @@ tiers = AppGroup("tiers", help="Member grades: purchase-volume tiers and discoun
               help="Congratulate members who move up.")
 def recompute(mail: bool) -> None:
     """Rebuild every member's qualifying spend and grade from their orders."""
-    try:
+    with committed():
         report = recompute_all(notify=mail)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     noun = "member" if report.changed == 1 else "members"
     click.echo(f"{report.changed} {noun} changed grade "
                f"({report.promoted} up, {report.demoted} down).")

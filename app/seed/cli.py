@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from app.core.extensions import db
+from app.core.unit_of_work import committed
 from app.seed.loader import SIZES, database_has_books, seed_demo, vacuum_after_load
 
 
@@ -31,13 +32,9 @@ def seed(books_limit: int | None, size: str, now: datetime | None) -> None:
         click.echo("The shop already has books: nothing seeded (your data is kept).")
         return
     click.echo(f"Seeding the {size} data set...")
-    try:
+    with committed():
         report = seed_demo(books_limit=books_limit, size=size, progress=_progressbar,
                            now=now.replace(tzinfo=UTC) if now else None)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
     click.echo(
         f"Loaded {report.books:,} books in {report.categories} categories, "
         f"{report.members:,} members, {report.orders:,} orders "

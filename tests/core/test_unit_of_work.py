@@ -113,3 +113,16 @@ def test_a_server_error_is_rolled_back(views):
     assert views.test_client().post("/uow/failed").status_code == 500
 
     assert _slugs(views) == set()
+
+
+def test_a_commands_unit_of_work_commits_the_block_or_rolls_it_back(app):
+    from app.core.unit_of_work import committed
+
+    with app.app_context():
+        with committed():
+            _add("kept")
+        with pytest.raises(RuntimeError), committed():
+            _add("dropped")
+            raise RuntimeError("the command failed")
+
+    assert _slugs(app) == {"kept"}
