@@ -104,9 +104,9 @@ def _register_blueprints(app: Flask) -> None:
     from importlib import import_module
 
     from app.admin import bp as admin_bp
-    from app.serving.language import bp as i18n_bp
+    from app.serving import language
 
     for name in FEATURES:
         import_module(f"app.{name}").init_app(app)
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(i18n_bp)
+    language.init_app(app)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_babel import get_locale
-from flask_login import current_user, user_logged_in
+from flask_login import current_user
 
 from app.core.security import safe_next_url
 from app.core.unit_of_work import commit_now
@@ -66,7 +66,7 @@ def _vary_by_language(response):
     return response
 
 
-def _adopt_page_language(sender, user, **_extra) -> None:
+def adopt_page_language(sender, user, **_extra) -> None:
     """On log-in or joining, a member with no saved language keeps the one they are reading in
     when it is not the default (chosen with the switch, or their browser's): mail sent later by
     staff or a worker then reaches them in it. The log-in view commits."""
@@ -76,5 +76,3 @@ def _adopt_page_language(sender, user, **_extra) -> None:
     if locale != current_app.config["BABEL_DEFAULT_LOCALE"]:
         user.locale = locale
 
-
-user_logged_in.connect(_adopt_page_language)
