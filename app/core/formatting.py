@@ -102,3 +102,9 @@ def _format_when(value: datetime, zone: str, locale: str) -> str:
     date_text = babel_format_date(local.date(), "medium", locale=found)
     return (joined.replace("{1}", date_text)
             .replace("{0}", time_text.replace(_ZONE_SLOT, name)))
+
+
+def machine_time(value: datetime | None) -> str:
+    """A time for HTML's `<time datetime>`: ISO 8601 to the second, with its offset (HTML
+    allows at most three digits of a second's fraction, Python's isoformat gives six)."""
+    return value.isoformat(timespec="seconds") if value is not None else ""

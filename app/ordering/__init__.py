@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     from app.membership.models import Member
     from app.ordering import cart
     from app.ordering.cart import count_column
+    from app.ordering.models import Order
     from app.ordering.web import (
         admin_orders,  # noqa: F401  (admin routes)
         bp,
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
     from app.serving import page_store
 
     app.register_blueprint(bp)
+    app.add_template_filter(Order.number_for, "order_number")
     login.load_with_member(app, Member.loaded_cart_count, count_column(Member.id))
 
     def cart_badge_count(member, session: MutableMapping) -> int:

@@ -127,7 +127,13 @@ class Order(db.Model):
     @property
     def number(self) -> str:
         """The reference shoppers and staff quote, e.g. BS-0000123."""
-        return f"BS-{self.id:07d}"
+        return Order.number_for(self.id)
+
+    @staticmethod
+    def number_for(order_id: int) -> str:
+        """The order reference for an order id (BS- and seven digits), where only the id is at
+        hand; the `order_number` template filter."""
+        return f"BS-{order_id:07d}"
 
     @staticmethod
     def is_paid_status(status: OrderStatus | str) -> bool:

@@ -1,13 +1,13 @@
 """The template helpers every page and mail may use: the `money`, `date` and `datetime`
-filters and the shop's globals (its name, the language and the languages offered). A feature
-adds its own filters in its init_app."""
+filters, `machine_time` for `<time datetime>`, and the shop's globals (its name, the language
+and the languages offered). A feature adds its own filters in its init_app."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import get_locale
 
-from app.core.formatting import day, money, when
+from app.core.formatting import day, machine_time, money, when
 from app.core.i18n import LANGUAGE_NAMES
 
 
@@ -15,6 +15,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = day
     app.jinja_env.filters["datetime"] = when
+    app.jinja_env.filters["machine_time"] = machine_time
 
     @app.context_processor
     def shop_globals() -> dict:

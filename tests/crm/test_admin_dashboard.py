@@ -433,3 +433,13 @@ def test_top_sellers_share_the_discount_in_exact_cents_on_postgresql_too(pg_app)
     # 0.05 off 20.00 + 10.00 -> 3 and 2 cents; 0.01 off 10.00 + 10.00 -> the earlier line
     assert sellers == {"Emma": (3, Decimal("19.97") + Decimal("9.99")),
                        "Dune": (2, Decimal("9.98") + Decimal("10.00"))}
+
+
+def test_one_book_waiting_for_stock_is_said_in_the_singular(app, staff):
+    with app.app_context():
+        make_demand()
+        db.session.commit()
+
+    page = staff.get("/admin/").get_data(as_text=True)
+
+    assert "1 book waiting for stock" in page and "1 books" not in page
