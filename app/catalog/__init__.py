@@ -9,6 +9,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Wire this feature into the app: its pages and its admin pages (routes on the admin
     blueprint, so this runs before the admin blueprint is registered)."""
+    from app.catalog.languages import language_name
     from app.catalog.web import admin_books, admin_categories, bp  # noqa: F401  (admin routes)
 
     app.register_blueprint(bp)
+    app.add_template_filter(language_name)
