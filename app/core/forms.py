@@ -141,7 +141,14 @@ class DecimalInput(DecimalField):
 
 class AppForm(RefuseControlCharacters, FlaskForm):
     """Every form of the app: CSRF from Flask-WTF, WTForms' messages from the cache above,
-    control characters refused (RefuseControlCharacters)."""
+    control characters refused (RefuseControlCharacters). Its hidden CSRF token renders
+    without an id: a page may hold several forms, and the id would repeat."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        token = getattr(self, "csrf_token", None)  # absent with CSRF off
+        if token is not None:
+            token.render_kw = {**(token.render_kw or {}), "id": False}  # WTForms omits False
 
     class Meta:
         def get_translations(self, form):
