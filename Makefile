@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app run
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test serve seed migrate migration lint bench clean help messages translations
+.PHONY: run test serve seed migrate migration lint bench bench-mix clean help messages translations
 
 help:
 	@echo "make run    - install, migrate, load demo data, serve on http://$(HOST):$(PORT)"
@@ -15,6 +15,7 @@ help:
 	@echo "make serve  - production-style serving with gunicorn (set SECRET_KEY)"
 	@echo "make lint   - ruff and the import contracts (docs/ARCHITECTURE.md)"
 	@echo "make bench  - load-test the shop (BENCH_SIZE=demo for a quick run)"
+	@echo "make bench-mix - the shop under a realistic mix of traffic (bench/realistic.py)"
 	@echo "make messages - re-extract messages.pot and merge it into translations/*/messages.po"
 
 $(BIN)/python:
@@ -78,6 +79,10 @@ serve: migrate
 # Load test under gunicorn vs a bare-Flask ceiling (bench/README.md). BENCH_SIZE=demo is quick.
 bench: $(VENV)/.installed-dev instance
 	$(BIN)/python -m bench.run
+
+# The realistic mix: Zipf over the catalog, both languages, members, purchases (bench/realistic.py).
+bench-mix: $(VENV)/.installed-dev instance
+	$(BIN)/python -m bench.realistic
 
 # Regenerate a migration after changing models: make migration m="what changed"
 migration: $(VENV)/.installed instance

@@ -45,7 +45,7 @@ from app.serving.library_internals import (
     csrf_signer,
     new_raw_csrf_token,
 )
-from app.serving.page_store import ENVIRON_KEY
+from app.serving.page_store import CACHE_HEADER, ENVIRON_KEY
 
 
 class FrontDoor:
@@ -104,6 +104,7 @@ class FrontDoor:
             token = self.csrf_signer.dumps(raw)
         body = page_store.fill_holes(self.app, html, nav, token)
         response = Response(body, mimetype="text/html")
+        response.headers[CACHE_HEADER] = "hit"
         response.vary.update(("Cookie", "Accept-Language", "Accept-Encoding"))
         if session.modified:
             interface.save_session(self.app, session, response)

@@ -50,7 +50,7 @@ from app.serving.library_internals import (
     put_request_csrf_token,
     request_csrf_token,
 )
-from app.serving.page_store import GENERATION_KEY, NAVS, NAVS_KEPT, kept, nav_key
+from app.serving.page_store import CACHE_HEADER, GENERATION_KEY, NAVS, NAVS_KEPT, kept, nav_key
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,14 @@ log = logging.getLogger(__name__)
 def register(app) -> None:
     app.add_template_global(account_nav)
     app.add_template_global(filter_form)
+    app.after_request(_say_cache_state)
+
+
+def _say_cache_state(response):
+    state = g.get("page_cache_state")
+    if state is not None:
+        response.headers[CACHE_HEADER] = state
+    return response
 
 
 def shareable(members: bool) -> bool:
@@ -120,12 +128,15 @@ def serve(name: str, render: Callable[[], object], *, members: bool = True,
     locale = str(get_locale())
     key = page_key(name, locale=locale)
     generation, html = cached_page(key)
+    g.page_cache_state = "hit"
     if html is None:
         result = _render_with_holes(render)
         if not isinstance(result, str):
+            g.pop("page_cache_state", None)
             return _fill_result(result)
         html = result
         page_store.store_page(key, generation, html, seconds)
+        g.page_cache_state = "miss"
     page_store.record(request.environ, locale, key, seconds)
     return fill(html)
 

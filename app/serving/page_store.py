@@ -53,6 +53,12 @@ def store_page(key: str, generation: str, html: str, seconds: int) -> None:
 #: The request's index key (script root, path, query string), left in the WSGI environ by the
 #: front door for `record()`.
 ENVIRON_KEY = "bookstation.front_door"
+
+#: The response header saying whether a catalog page came from the page cache: "hit" (served
+#: from the stored page, by the front door or by page_cache.serve), "miss" (rendered now, then
+#: stored); absent where the page cache took no part. It says nothing about the visitor;
+#: bench/realistic.py reads it for the hit rate of a realistic mix.
+CACHE_HEADER = "X-Cache"
 _INDEX = "bookstation.page_index"
 INDEX_KEPT = 20_000  # URLs remembered per process; the index is cleared when it fills
 

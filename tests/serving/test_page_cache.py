@@ -122,3 +122,21 @@ def test_with_the_page_cache_off_every_visit_renders_afresh(app, client, shelf):
         db.session.commit()
 
     assert "Retitled tale" in client.get("/category/fiction").get_data(True)
+
+
+def test_each_catalog_page_says_whether_it_came_from_the_cache(app, shelf):
+    """X-Cache: "miss" when rendered and stored, "hit" when served from the stored page (here
+    by the front door, for the second visitor); no header on a page the cache takes no part in."""
+    first, second = app.test_client(), app.test_client()
+    path = f"/book/{shelf['book']}"
+
+    assert first.get(path).headers.get("X-Cache") == "miss"
+    assert second.get(path).headers.get("X-Cache") == "hit"
+    assert first.get("/cart").headers.get("X-Cache") is None
+
+
+def test_a_member_served_a_shared_page_is_told_it_was_a_hit(app, client, shelf):
+    app.test_client().get("/")  # a visitor stores the home page
+    log_in(client)
+
+    assert client.get("/").headers.get("X-Cache") == "hit"
