@@ -14,8 +14,10 @@ bits go (app.serving.page_store), and those are filled in on every request:
   language, kind of reader and cart size; the shop's cart says how to count
   (`page_store.set_cart_count`).
 
-Only GETs with no flashed message waiting use it. A page that shows the member's own data
-(the book page: their demand and held copies) is shared among visitors only (`members=False`).
+Only GETs with no flashed message waiting use it. A page is shared by visitors and members
+alike, unless it holds a part that differs per member (`page_store.PER_READER`: the book page of
+a book out of stock shows the member's own demand and held copies): such a page is shared among
+visitors only, and rendered for each member.
 Staleness: a listing, or a visitor's book page, may show a stock level or a price up to
 PAGE_CACHE_SECONDS old; the cart and checkout always read live stock and prices.
 
@@ -58,6 +60,7 @@ log = logging.getLogger(__name__)
 def register(app) -> None:
     app.add_template_global(account_nav)
     app.add_template_global(filter_form)
+    app.add_template_global(page_store.per_reader)
     app.after_request(_say_cache_state)
 
 
@@ -68,11 +71,9 @@ def _say_cache_state(response):
     return response
 
 
-def shareable(members: bool) -> bool:
+def shareable() -> bool:
     """Whether this request may be answered from (and fill) the shared page cache."""
     if request.method != "GET" or session.get(FLASHES_KEY):
-        return False
-    if current_user.is_authenticated and not members:
         return False
     # A token issued earlier in this request would be cached.
     return request_csrf_token(csrf_field_name(current_app.config)) is None
@@ -109,8 +110,7 @@ def keys_for(name: str, full_path: str) -> list[str]:
     return [page_key(name, full_path, lang) for lang in current_app.config["LANGUAGES"]]
 
 
-def serve(name: str, render: Callable[[], object], *, members: bool = True,
-          seconds: int | None = None) -> object:
+def serve(name: str, render: Callable[[], object], *, seconds: int | None = None) -> object:
     """What `render()` returns for this URL, from the cache when the visitor may share it.
 
     `render` returns what a view returns; only a plain string (a 200 page) is cached, anything
@@ -123,20 +123,25 @@ def serve(name: str, render: Callable[[], object], *, members: bool = True,
     if seconds is not None:
         limits.append(seconds)
     seconds = min(limits)
-    if seconds <= 0 or not shareable(members):
+    if seconds <= 0 or not shareable():
         return render()
     locale = str(get_locale())
     key = page_key(name, locale=locale)
     generation, html = cached_page(key)
+    member = current_user.is_authenticated
     g.page_cache_state = "hit"
+    if html is not None and member and page_store.PER_READER in html:
+        html = None  # a page with a part of its own for each member
     if html is None:
         result = _render_with_holes(render)
         if not isinstance(result, str):
             g.pop("page_cache_state", None)
             return _fill_result(result)
         html = result
-        page_store.store_page(key, generation, html, seconds)
         g.page_cache_state = "miss"
+        if member and page_store.PER_READER in html:
+            return fill(html)  # this member's own: neither kept nor indexed
+        page_store.store_page(key, generation, html, seconds)
     page_store.record(request.environ, locale, key, seconds)
     return fill(html)
 

@@ -9,6 +9,9 @@ neither, so that each imports only this.
   opens the index (`open_index`) and answers from it.
 - **Holes**: a shared page is rendered with markers where each reader's CSRF token and header
   go (`holes`), filled in per request (`fill_holes`).
+- **Per-reader parts**: a part of a page that differs per member (the book page's panel with
+  the member's own demand and held copies) says so with `PER_READER` (the template global
+  `per_reader()`); a page holding one is shared among visitors only.
 - **Kept fragments**: HTML that follows only from a key, rendered once per process (`kept`),
   among them the header's account links per language, kind of reader and cart size
   (`NAVS`, `nav_key`, `visitor_nav`).
@@ -99,6 +102,17 @@ def holes(app: Flask | None = None) -> tuple[str, str]:
         found = app.extensions["bookstation.page_holes"] = (
             f"\x1ecsrf:{tag}\x1e", f"\x1eaccount:{tag}\x1e")
     return found
+
+
+#: Written by a part of a page that differs per member (the template global `per_reader()`).
+#: A page holding it is kept for visitors only: a member is given it rendered for them. Typing
+#: it into a form cannot share anything: escaped, it is no longer this text; and in a page
+#: it can only make the page shared less.
+PER_READER = "<!--per-reader-->"
+
+
+def per_reader() -> Markup:
+    return Markup(PER_READER)
 
 
 def has_csrf_hole(app: Flask, html: str) -> bool:

@@ -82,6 +82,30 @@ def test_a_member_gets_the_book_page_rendered_for_them(app, shelf):
     assert "You are on the list" not in visitor.get(f"/book/{shelf['out']}").get_data(True)
 
 
+def test_a_members_own_book_page_is_never_kept_for_anyone_else(app, shelf):
+    member = app.test_client()
+    log_in(member)
+    assert "You are on the list for 1 copy" in member.get(f"/book/{shelf['out']}").get_data(True)
+
+    visitor = app.test_client().get(f"/book/{shelf['out']}")
+
+    assert visitor.headers["X-Cache"] == "miss"  # the member's page was not kept
+    assert "You are on the list" not in visitor.get_data(True)
+
+
+def test_a_member_is_served_a_book_in_stock_from_the_page_a_visitor_cached(app, shelf):
+    app.test_client().get(f"/book/{shelf['book']}")
+    member = app.test_client()
+    log_in(member)
+
+    with counting_statements(app) as statements:
+        response = member.get(f"/book/{shelf['book']}")
+
+    assert response.headers["X-Cache"] == "hit"
+    assert not [s for s in statements if "FROM book" in s]
+    assert "Log out" in response.get_data(True)
+
+
 def test_a_flashed_message_is_shown_to_its_visitor_only(app, client, shelf):
     app.test_client().get(f"/book/{shelf['book']}")
     client.post("/cart/add", data={"book_id": shelf["book"], "quantity": 1})

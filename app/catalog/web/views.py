@@ -204,8 +204,9 @@ def _category_page(category):
 
 @bp.get(f"/book/<int(max={MAX_ID}):book_id>")
 def book(book_id: int):
-    # Shared by visitors only (a member sees their own demand and held copies).
-    return page_cache.serve(f"book:{book_id}", lambda: _book_page(book_id), members=False)
+    # Shared by visitors and members; a book out of stock shows a member their own demand and
+    # held copies (templates/demand/_book_actions.html says so with per_reader()).
+    return page_cache.serve(f"book:{book_id}", lambda: _book_page(book_id))
 
 
 def _book_page(book_id: int):
