@@ -24,7 +24,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Wire this feature into the app: the member's return page (its blueprint), the admin
     pages (routes on the admin blueprint, so this runs before the admin blueprint is
-    registered) and the `return_window_end` template helper the order pages use."""
+    registered) and the `return_window_end` / `return_window_open` template helpers the member's
+    order page uses."""
     from app.returns import requests
     from app.returns.web import (
         admin_returns,  # noqa: F401  (admin routes)
@@ -33,3 +34,4 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.add_template_global(requests.return_window_end, "return_window_end")
+    app.add_template_global(requests.window_open, "return_window_open")
