@@ -130,3 +130,25 @@ def report_rows(report: ReturnsReport) -> Iterator[list[object]]:
 
 def _rate(rate: Decimal | None) -> str:
     return "" if rate is None else f"{rate:.4f}"
+
+
+@dataclass(frozen=True)
+class ReturnsCard:
+    """The dashboard's returns card: returns waiting for staff, and refunds of the last days."""
+
+    waiting: int  # requested, approved or received: not yet closed
+    refunded: Decimal
+    refunds: int
+    days: int
+
+
+def dashboard_card(now: datetime, days: int = 30) -> ReturnsCard:
+    """Two small queries (an index on status, one on refund time)."""
+    waiting = db.session.scalar(
+        sa.select(sa.func.count(ReturnRequest.id)).where(ReturnRequest.status.in_(
+            (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)))) or 0
+    count, cents = db.session.execute(
+        sa.select(sa.func.count(Refund.id),
+                  sa.func.coalesce(sa.func.sum(sa.type_coerce(Refund.amount, sa.BigInteger)), 0))
+        .where(Refund.created_at >= now - timedelta(days=days))).one()
+    return ReturnsCard(int(waiting), from_cents(int(cents)), int(count), days)

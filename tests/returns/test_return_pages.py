@@ -199,3 +199,23 @@ def test_the_returns_report_and_its_csv(app, staff):
     assert "by_reason,damaged,,1,3," in csv
     assert "totals,refunds_count_amount,,1,5.00," in csv
     assert "by_book" in csv and "Twenty,2,2,1.0000" in csv
+
+
+def test_the_dashboard_has_a_returns_card(app, staff):
+    order_id, _lines, _email = _order(app)
+    return_id = _requested(app, order_id)
+    staff.post(f"/admin/returns/{return_id}/approve")
+    staff.post(f"/admin/returns/{return_id}/refund", data={"goodwill": "5.00"})
+    other = _requested(app, _order_for_another(app))
+    page = staff.get("/admin/").get_data(as_text=True)
+    card = page[page.index('data-testid="returns-card"'):]
+    card = card[:card.index("</div>")]
+    assert '1 <span class="stat-unit">open</span>' in card and other
+    assert "5.00 refunded in the last 30 days" in card
+
+
+def _order_for_another(app) -> int:
+    with app.app_context():
+        order = paid_order()
+        db.session.commit()
+        return order.id
