@@ -63,7 +63,7 @@ REASON_LABELS = {
     ReturnReason.OTHER: _l("Another reason"),
 }
 STATUS_LABELS = {
-    ReturnStatus.REQUESTED: _l("Requested"),
+    ReturnStatus.REQUESTED: _l("Return requested"),
     ReturnStatus.APPROVED: _l("Approved"),
     ReturnStatus.RECEIVED: _l("Received"),
     ReturnStatus.REFUNDED: _l("Refunded"),

@@ -40,7 +40,7 @@ def test_the_member_returns_a_book_from_the_order_page(app, client):
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "we have your return request R-" in page
-    assert 'data-testid="return-status">Requested<' in page
+    assert 'data-testid="return-status">Return requested<' in page
     with app.app_context():
         made = db.session.scalar(sa.select(ReturnRequest))
         assert (made.quantity, made.details, made.opened_by_staff) == (1, "Torn cover", False)
