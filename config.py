@@ -154,6 +154,12 @@ class Config:
         int(os.environ["TIER_WINDOW_MONTHS"]) if os.environ.get("TIER_WINDOW_MONTHS") else None
     )
     TIER_DEMOTION = os.environ.get("TIER_DEMOTION", "demote")
+    # A refund lowers the qualifying spend; "demote" lowers the grade at once, "keep" holds it
+    # as TIER_DEMOTION "keep" does (app.grades.settings.refund_policy).
+    REFUND_GRADE_POLICY = os.environ.get("REFUND_GRADE_POLICY", "demote")
+
+    # Returns (app.returns): days after delivery a member may ask to return copies.
+    RETURN_WINDOW_DAYS = int(os.environ.get("RETURN_WINDOW_DAYS", "30"))
 
     # Demand lists and stock-arrival mail (app.demand.lists / stock / holds).
     DEMAND_HOLD_HOURS = int(os.environ.get("DEMAND_HOLD_HOURS", "48"))  # 0: no holds

@@ -23,6 +23,14 @@ from app.grades.models import GradeChange, GradeReason, Tier
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import JoinRequest, Member, MemberSession, Role
 from app.ordering.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus
+from app.returns.models import (
+    Refund,
+    Restock,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+)
 
 __all__ = [
     "AnalyticsRun",
@@ -56,6 +64,12 @@ __all__ = [
     "OrderStatus",
     "OutboxMail",
     "RecipientGroup",
+    "Refund",
+    "Restock",
+    "ReturnLine",
+    "ReturnReason",
+    "ReturnRequest",
+    "ReturnStatus",
     "Review",
     "ReviewStatus",
     "Role",

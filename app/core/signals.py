@@ -40,6 +40,13 @@ order_placed = _signals.signal("order-placed")
 #: actor (Member | None), now (datetime).
 order_status_changed = _signals.signal("order-status-changed")
 
+#: A refund was recorded against an order (its `refunded_cents` already raised and flushed): its
+#: revenue fell. sender: the Order; kwargs: refund (the Refund), actor (Member | None).
+order_refunded = _signals.signal("order-refunded")
+
+#: A member or staff asked to return lines of an order. sender: the ReturnRequest.
+return_requested = _signals.signal("return-requested")
+
 #: A write is about to go to the database on the driver's own cursor (a COPY, app.core.bulk),
 #: which the engine's events do not see. Sent before the write. sender: the sa.Connection.
 before_driver_write = _signals.signal("before-driver-write")

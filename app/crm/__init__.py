@@ -9,23 +9,30 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Wire this feature into the app: its admin pages (routes on the admin blueprint, so this
     runs before the admin blueprint is registered); the receivers that keep each member's order
-    figures (`order_placed`, `order_status_changed`); the customer record's panels from the
-    features below (analytics, feedback) and the erasure of what a member wrote in feedback.
+    figures (`order_placed`, `order_status_changed`, `order_refunded`); the customer record's
+    panels from the features below (analytics, feedback, returns) and the erasure of what a
+    member wrote in feedback and on returns.
 
     Every registration is idempotent: an app built again in the same process (the tests) adds
     nothing twice."""
     from app.core.i18n import lazy_gettext as _l
-    from app.core.signals import order_placed, order_status_changed
+    from app.core.signals import order_placed, order_refunded, order_status_changed
     from app.crm import customers, erasure
     from app.crm.web import admin_customers, admin_dashboard, panels  # noqa: F401  (admin routes)
     from app.feedback import reviews
+    from app.returns import gdpr as returns_gdpr
 
     order_placed.connect(customers.on_order_placed)
     order_status_changed.connect(customers.on_order_status_changed)
+    order_refunded.connect(customers.on_order_refunded)
     customers.register_customer_panel(
         "analytics", _l("Segment and lifetime value"), "admin/customers/_analytics_panel.html",
         panels.analytics_panel, order=40)
     customers.register_customer_panel(
         "feedback", _l("Reviews and feedback"), "admin/customers/_feedback_panel.html",
         panels.feedback_panel, order=50)
+    customers.register_customer_panel(
+        "returns", _l("Returns and refunds"), "admin/customers/_returns_panel.html",
+        panels.returns_panel, order=55)
     erasure.register_erasure_hook(reviews.scrub_member_feedback)
+    erasure.register_erasure_hook(returns_gdpr.scrub_member_returns)

@@ -18,8 +18,9 @@ Order figures on `Member` are denormalised for sorting and filtering the list:
 `last_order_at` is over every order. A new order is added to them (`count_new_order`: its
 revenue only if it is placed paid already, which no offline payment method does) by the
 receiver of `order_placed`; `refresh_order_stats(member_id)` recomputes them from `orders`, and
-the receiver of `order_status_changed` calls it when an order becomes paid or is cancelled
-(the CRM's `init_app` connects both); `refresh_all_order_stats()` rebuilds them all (the seed,
+the receiver of `order_status_changed` calls it when an order becomes paid or is cancelled,
+and the receiver of `order_refunded` when a refund lowers an order's revenue (the CRM's
+`init_app` connects all three); `refresh_all_order_stats()` rebuilds them all (the seed,
 migrations).
 
 Functions flush, never commit.
@@ -154,6 +155,12 @@ def on_order_status_changed(order: Order, *, previous: OrderStatus, **_: object)
     if (order.status == OrderStatus.CANCELLED
             or Order.is_paid_status(order.status) != Order.is_paid_status(previous)):
         refresh_order_stats(order.member_id)
+
+
+def on_order_refunded(order: Order, **_: object) -> None:
+    """Receiver of `order_refunded`: the refund came off the order's revenue, so off the
+    member's lifetime spend (one UPDATE)."""
+    refresh_order_stats(order.member_id)
 
 
 def refresh_all_order_stats(connection: sa.Connection | None = None) -> None:

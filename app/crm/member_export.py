@@ -56,6 +56,8 @@ EXPORT_COVERED = {
     "member_sessions.member_id": "signed_in_sessions",
     "join_requests.member_id": "join_requests",
     "join_requests.email": "join_requests",
+    "return_request.member_id": "returns",
+    "return_request.opened_by_id": "returns",
 }
 _STAFF_WORK = "the member of staff who did it: a record of staff work, not data about the customer"
 EXPORT_EXCLUDED = {
@@ -70,6 +72,7 @@ EXPORT_EXCLUDED = {
     "review.moderated_by_id": _STAFF_WORK + " (the decision and its note are in reviews)",
     "order_event.actor_id": _STAFF_WORK + " (the order's status history is in orders)",
     "grade_change.actor_id": _STAFF_WORK,
+    "refund.actor_id": _STAFF_WORK + " (the refunds on the person's orders are in refunds)",
 }
 # Columns of the member row itself left out of the profile, and why.
 PROFILE_EXCLUDED = {
@@ -89,6 +92,7 @@ def member_data(member: Member) -> dict:
     from app.feedback.models import Review, SurveyResponse
     from app.grades.models import GradeChange
     from app.ordering.models import CartLine, OrderEvent
+    from app.returns.gdpr import member_refunds_data, member_returns_data
 
     orders = db.session.scalars(
         sa.select(Order).where(Order.member_id == member.id)
@@ -182,6 +186,8 @@ def member_data(member: Member) -> dict:
                 "to": e.to_status.value, "note": e.note,
             } for e in events.get(o.id, [])],
         } for o in orders],
+        "returns": member_returns_data(member.id),
+        "refunds": member_refunds_data(member.id),
         "cart": [{"title": title, "quantity": line.quantity, "added_at": _when(line.added_at)}
                  for line, title in cart_lines],
         "demands": [{

@@ -70,7 +70,7 @@ def regrade_all(reason: GradeReason = GradeReason.RECOMPUTE, *, actor: Member | 
         db.session.execute(sa.select(Member.id).with_for_update()).all()
 
     spend_by_member = qualifying(
-        sa.select(Order.member_id, sa.func.sum(cents(Order.total)).label("cents"))
+        sa.select(Order.member_id, sa.func.sum(Order.revenue_cents()).label("cents"))
         .group_by(Order.member_id),
         since,
     ).subquery()
@@ -88,7 +88,7 @@ def regrade_all(reason: GradeReason = GradeReason.RECOMPUTE, *, actor: Member | 
     ).all()
 
     correlated = qualifying(
-        sa.select(sa.func.coalesce(sa.func.sum(cents(Order.total)), 0))
+        sa.select(sa.func.coalesce(sa.func.sum(Order.revenue_cents()), 0))
         .where(Order.member_id == Member.id),
         since,
     ).scalar_subquery()

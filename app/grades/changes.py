@@ -64,7 +64,8 @@ def rule_names(*tables: Sequence[TierRule]) -> dict[str, str]:
 
 def change_row(member_id: int, from_code: str | None, to_code: str, names: dict[str, str],
                *, reason: GradeReason, spend: Decimal, at: datetime, order_id: int | None = None,
-               actor_id: int | None = None, note: str | None = None) -> dict:
+               actor_id: int | None = None, note: str | None = None,
+               refund_id: int | None = None) -> dict:
     """The values of one `GradeChange` (for the model or a bulk insert)."""
     return {
         "member_id": member_id,
@@ -78,4 +79,5 @@ def change_row(member_id: int, from_code: str | None, to_code: str, names: dict[
         "order_id": order_id,
         "actor_id": actor_id,
         "note": note,
+        "refund_id": refund_id,
     }

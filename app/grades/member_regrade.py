@@ -1,5 +1,8 @@
 """Re-grading one member when one of their orders is paid, cancelled or refunded.
 
+`on_order_refunded` is called by `app.returns.refunds` once a refund is recorded: the spend
+falls by the refund, and the grade follows REFUND_GRADE_POLICY; a change names the refund.
+
 `on_order_paid` and `on_order_cancelled` are called from `app.ordering.orders.change_status` in
 the same transaction. Each recomputes the member's spend from their orders UNDER A ROW LOCK on
 the member (`changes.lock_member`), so two orders paid at the same moment are both counted: the
@@ -23,8 +26,9 @@ from app.core.extensions import db
 from app.grades import grading
 from app.grades.changes import change_row, is_up, lock_member, rule_names
 from app.grades.grade_up_mail import congratulate
+from app.grades.grading import Demotion
 from app.grades.models import GradeChange, GradeReason
-from app.grades.settings import demotion_policy, window_months
+from app.grades.settings import demotion_policy, refund_policy, window_months
 from app.grades.spend import qualifying_spend
 from app.grades.table import ensure_default_tiers
 from app.membership.models import Member
@@ -33,9 +37,13 @@ from app.ordering.models import Order
 
 def regrade_member(member_id: int, reason: GradeReason, *, order_id: int | None = None,
                    actor: Member | None = None, now: datetime | None = None,
-                   notify: bool = True) -> GradeChange | None:
+                   notify: bool = True, policy: Demotion | None = None,
+                   refund_id: int | None = None, note: str | None = None
+                   ) -> GradeChange | None:
     """Recount one member's spend under their row lock and move their grade by the rules;
-    returns the recorded change, if the grade moved. `notify=False` mails nobody."""
+    returns the recorded change, if the grade moved. `notify=False` mails nobody. `policy`
+    replaces TIER_DEMOTION for this move (a refund's REFUND_GRADE_POLICY); `refund_id` and
+    `note` are recorded on the change."""
     now = now or utcnow()
     member = lock_member(member_id)  # first the lock, then read the table and the orders
     rules = ensure_default_tiers()
@@ -43,7 +51,8 @@ def regrade_member(member_id: int, reason: GradeReason, *, order_id: int | None 
     new_spend = qualifying_spend(member.id, now)
     decision = grading.decide_grade(
         current=member.tier_code, manual=member.tier_is_manual, old_spend=old_spend,
-        new_spend=new_spend, rules=rules, policy=demotion_policy(), since=member.tier_since,
+        new_spend=new_spend, rules=rules,
+        policy=policy if policy is not None else demotion_policy(), since=member.tier_since,
         window_months=window_months(), now=now,
     )
     member.qualifying_spend = new_spend
@@ -53,7 +62,7 @@ def regrade_member(member_id: int, reason: GradeReason, *, order_id: int | None 
         change = GradeChange(**change_row(
             member.id, member.tier_code, decision.code, rule_names(rules), reason=reason,
             spend=new_spend, at=now, order_id=order_id,
-            actor_id=actor.id if actor is not None else None,
+            actor_id=actor.id if actor is not None else None, refund_id=refund_id, note=note,
         ))
         promoted = is_up(member.tier_code, decision.code, rules)
         member.tier_code = decision.code
@@ -80,3 +89,12 @@ def on_order_cancelled(order: Order, actor: Member | None = None, now: datetime 
     """A paid (or shipped, delivered) order was cancelled or refunded: recount the spend; the
     grade falls per TIER_DEMOTION. Pass `reason=GradeReason.REFUND` for a refund."""
     return regrade_member(order.member_id, reason, order_id=order.id, actor=actor, now=now)
+
+
+def on_order_refunded(order: Order, refund_id: int, actor: Member | None = None,
+                      now: datetime | None = None, note: str | None = None
+                      ) -> GradeChange | None:
+    """A refund was recorded on a paid order: recount the spend (the refund comes off it); the
+    grade falls per REFUND_GRADE_POLICY, and a change names the refund."""
+    return regrade_member(order.member_id, GradeReason.REFUND, order_id=order.id, actor=actor,
+                          now=now, policy=refund_policy(), refund_id=refund_id, note=note)

@@ -77,6 +77,10 @@ class GradeChange(db.Model):
         sa.ForeignKey("orders.id", ondelete="SET NULL"), index=True
     )
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("member.id", ondelete="SET NULL"))
+    # The refund that moved the grade (reason "refund"; app.returns).
+    refund_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("refund.id", ondelete="SET NULL"), index=True
+    )
     note: Mapped[str | None] = mapped_column(sa.String(500))
 
     member: Mapped[Member] = relationship(foreign_keys=[member_id])

@@ -5,6 +5,9 @@
   daily so grades follow as orders age out.
 - TIER_DEMOTION: "demote" (default) lowers a grade as soon as the spend falls below it; "keep"
   holds it until its window ends (for good when the window is all time).
+- REFUND_GRADE_POLICY: what a refund does to the grade it lowers the spend below: "demote"
+  (default) lowers it at once; "keep" holds it as TIER_DEMOTION "keep" does. Either way the
+  refund comes off the qualifying spend.
 
 A value outside these raises RuntimeError: a misconfigured shop must not grade silently wrong.
 """
@@ -35,6 +38,14 @@ def demotion_policy() -> Demotion:
         return Demotion(current_app.config.get("TIER_DEMOTION", "demote"))
     except ValueError:
         raise RuntimeError('TIER_DEMOTION must be "demote" or "keep"') from None
+
+
+def refund_policy() -> Demotion:
+    """How a grade follows a refund (REFUND_GRADE_POLICY)."""
+    try:
+        return Demotion(current_app.config.get("REFUND_GRADE_POLICY", "demote"))
+    except ValueError:
+        raise RuntimeError('REFUND_GRADE_POLICY must be "demote" or "keep"') from None
 
 
 def window_start(now: datetime | None = None) -> datetime | None:

@@ -1,10 +1,11 @@
 """Qualifying spend: what counts towards a member's grade.
 
-QUALIFYING SPEND is the sum of `Order.total` -- what the member paid, AFTER their member
-discount, shipping included -- over their orders that are paid, shipped or delivered
-(`Order.is_paid`). Orders still waiting for payment and cancelled orders do not count. With a
-grade window (`settings.window_months`) only orders paid in the window count, by `paid_at`
-(`placed_at` for an order paid without one). Sums are exact: they add integer cents.
+QUALIFYING SPEND is the sum of `Order.revenue` -- what the member paid, AFTER their member
+discount, shipping included, minus what was refunded -- over their orders that are paid,
+shipped or delivered (`Order.is_paid`). Orders still waiting for payment and cancelled orders
+do not count. With a grade window (`settings.window_months`) only orders paid in the window
+count, by `paid_at` (`placed_at` for an order paid without one). Sums are exact: they add
+integer cents.
 """
 
 from __future__ import annotations
@@ -35,11 +36,11 @@ def qualifying(stmt: sa.Select, since: datetime | None) -> sa.Select:
 
 
 def qualifying_spend(member: Member | int, now: datetime | None = None) -> Decimal:
-    """The member's qualifying spend now: totals after discount of paid, shipped and delivered
-    orders in the window."""
+    """The member's qualifying spend now: revenue (totals after discount, minus refunds) of
+    paid, shipped and delivered orders in the window."""
     member_id = member if isinstance(member, int) else member.id
     stmt = qualifying(
-        sa.select(sa.func.coalesce(sa.func.sum(cents(Order.total)), 0))
+        sa.select(sa.func.coalesce(sa.func.sum(Order.revenue_cents()), 0))
         .where(Order.member_id == member_id),
         window_start(now),
     )

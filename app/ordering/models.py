@@ -12,8 +12,9 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.catalog.models import Book
-from app.core.db import Rate, utcnow
+from app.core.db import Money, Rate, utcnow
 from app.core.extensions import db
+from app.core.money import from_cents
 from app.membership.models import Member
 
 
@@ -66,10 +67,13 @@ class Order(db.Model):
       (`PAID_STATUSES`, `is_paid`, `is_paid_status`). An order placed but not paid yet, and a
       cancelled one, count nowhere: not in revenue, grades, top sellers, campaigns, lifetime
       value, segments, basket associations, satisfaction or the demo seed's grades.
-    - REVENUE (`revenue`): what the member paid for a paid order: its total after the member
-      discount, shipping included; nothing for any other order (SQL: NULL, so sums and counts
-      skip it). Revenue over a set of orders is `revenue_sum()`. Refunds, when they exist, are
-      netted off in `revenue`, and every figure follows.
+    - REVENUE (`revenue`): what the member paid for a paid order and kept paid: its total
+      after the member discount, shipping included, minus what was refunded on it
+      (`refunded_cents`, raised by `app.returns.refunds` under the order's row lock); nothing
+      for any other order (SQL: NULL, so sums and counts skip it). Revenue over a set of orders
+      is `revenue_sum()` (`revenue_cents()` in integer cents). Every figure of the shop that
+      counts money taken (the dashboard, campaign uplift, lifetime value, customer figures,
+      qualifying spend for grades) reads it from here, so a refund lowers each of them.
     """
 
     PAID_STATUSES: ClassVar[tuple[OrderStatus, ...]] = (
@@ -106,6 +110,9 @@ class Order(db.Model):
     tier_code: Mapped[str] = mapped_column(sa.String(32), default="regular")
     discount_rate: Mapped[Decimal] = mapped_column(Rate(), default=Decimal("0"))
     note: Mapped[str | None] = mapped_column(sa.String(500))
+    # What was refunded on the order in all, in cents (never more than `total`: the refund
+    # service raises it under the order's row lock).
+    refunded_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     # The one-time key of the checkout form that placed the order (None: placed otherwise,
     # e.g. by the seed); a form submitted again leads to this order.
     checkout_key: Mapped[str | None] = mapped_column(sa.String(64))
@@ -150,15 +157,29 @@ class Order(db.Model):
     def _is_paid_expression(cls) -> sa.ColumnElement[bool]:
         return cls.status.in_(cls.PAID_STATUSES)
 
+    @property
+    def refunded(self) -> Decimal:
+        """What was refunded on the order in all."""
+        return from_cents(self.refunded_cents or 0)
+
+    @property
+    def refundable(self) -> Decimal:
+        """What may still be refunded: the total of a paid order minus what was refunded."""
+        return self.total - self.refunded if self.is_paid else Decimal("0.00")
+
     @hybrid_property
     def revenue(self) -> Decimal:
-        """The order's revenue: its total if it is paid, else nothing (0.00; NULL in SQL)."""
-        return self.total if self.is_paid else Decimal("0.00")
+        """The order's revenue: its total minus refunds if it is paid, else nothing (0.00;
+        NULL in SQL)."""
+        return self.total - self.refunded if self.is_paid else Decimal("0.00")
 
     @revenue.inplace.expression
     @classmethod
     def _revenue_expression(cls) -> sa.ColumnElement[Decimal]:
-        return sa.case((cls.is_paid, cls.total))
+        # Money is integer cents in the database: cents minus cents, read back as Money.
+        net = sa.type_coerce(sa.type_coerce(cls.total, sa.BigInteger) - cls.refunded_cents,
+                             Money())
+        return sa.case((cls.is_paid, net))
 
     @classmethod
     def revenue_sum(cls) -> sa.ColumnElement[Decimal]:

@@ -5,6 +5,11 @@ order is placed "awaiting payment" and staff mark it paid when the money arrives
 `app.ordering.orders.change_status`). A real gateway later implements `PaymentMethod` too: its
 `start()` would create the payment and return an outcome with a `redirect_url`, and the gateway's
 callback would move the order to paid.
+
+Refunds go back through the same method (`refund`): a gateway would call its refund API and
+return its reference; an offline method moves no money itself, so it records who refunded and
+how (a transfer back to the customer's account, cash back at the door), for the refund row that
+`app.returns.refunds` writes. Neither writes to the database.
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from app.core.formatting import money
 from app.core.i18n import lazy_gettext as _l
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from flask_babel import LazyString
 
+    from app.membership.models import Member
     from app.ordering.models import Order
 
 AWAITING_PAYMENT = "awaiting_payment"
@@ -46,6 +54,19 @@ class PaymentOutcome:
     redirect_url: str | None = None
 
 
+REFUND_RECORDED = "recorded"
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    """What a payment method did with a refund: `how` is kept with the refund (offline: who
+    refunded and how; a gateway: its reference)."""
+
+    status: str
+    how: str
+    reference: str | None = None
+
+
 @runtime_checkable
 class PaymentMethod(Protocol):
     code: str
@@ -63,12 +84,29 @@ class PaymentMethod(Protocol):
         """
         ...
 
+    def refund(self, order: Order, amount: Decimal, *, actor: Member | None,
+               note: str | None = None) -> RefundOutcome:
+        """Give `amount` back on a paid order (the caller has checked it is due and holds the
+        order's row lock). Writes nothing to the database."""
+        ...
+
 
 class _OfflineMethod(ABC):
-    """An offline method starts nothing: placing the order is the start, then we wait."""
+    """An offline method starts nothing: placing the order is the start, then we wait. Its
+    refunds are paid back by staff by hand: the method records who did it and how."""
+
+    refund_how: str = "paid back by hand"
 
     def start(self, order: Order) -> PaymentOutcome:
         return self.instructions(order)
+
+    def refund(self, order: Order, amount: Decimal, *, actor: Member | None,
+               note: str | None = None) -> RefundOutcome:
+        who = actor.email if actor is not None else "the shop"
+        how = f"{money_text(amount)} {self.refund_how} by {who}"
+        if note:
+            how = f"{how}: {note}"
+        return RefundOutcome(status=REFUND_RECORDED, how=how[:200])
 
     @abstractmethod
     def instructions(self, order: Order) -> PaymentOutcome: ...
@@ -76,6 +114,7 @@ class _OfflineMethod(ABC):
 
 class CashOnDelivery(_OfflineMethod):
     code = "cod"
+    refund_how = "paid back in cash or to the card used at the door"
     label = _l("Pay on delivery")
     description = _l("Pay the courier in cash or by card when your parcel arrives.")
 
@@ -91,6 +130,7 @@ class CashOnDelivery(_OfflineMethod):
 
 class BankTransfer(_OfflineMethod):
     code = "bank_transfer"
+    refund_how = "transferred back to the customer's account"
     label = _l("Bank transfer")
     description = _l("Transfer the total to our bank account; we send your books once it "
                      "arrives.")
@@ -119,6 +159,11 @@ class BankTransfer(_OfflineMethod):
 METHODS: dict[str, PaymentMethod] = {
     method.code: method for method in (BankTransfer(), CashOnDelivery())
 }
+
+
+def money_text(amount: Decimal) -> str:
+    """An amount as the records keep it (not localised: the refund's `how` is a record)."""
+    return f"{amount:.2f}"
 
 
 def get_method(code: str | None) -> PaymentMethod:

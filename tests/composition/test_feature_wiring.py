@@ -111,17 +111,20 @@ def test_building_the_app_again_connects_each_receiver_once(fresh_process, build
         db.session.commit()
 
         assert member.order_count == 1  # counted once, not once per app built
-        assert [panel.key for panel in customers.customer_panels()] == ["analytics", "feedback"]
+        assert [panel.key for panel in customers.customer_panels()] == [
+            "analytics", "feedback", "returns"]
 
 
 def test_the_customer_record_panels_and_erasure_of_feedback_come_from_the_crm(
         fresh_process, build_app):
     from app.feedback import reviews
+    from app.returns import gdpr
 
     build_app()
 
-    assert {panel.key for panel in customers.customer_panels()} == {"analytics", "feedback"}
-    assert erasure._ERASURE_HOOKS == [reviews.scrub_member_feedback]
+    assert {panel.key for panel in customers.customer_panels()} == {
+        "analytics", "feedback", "returns"}
+    assert erasure._ERASURE_HOOKS == [reviews.scrub_member_feedback, gdpr.scrub_member_returns]
 
 
 def test_without_the_feedback_feature_campaign_mail_still_skips_a_member_who_opted_out(

@@ -41,6 +41,9 @@ from app.models import (
     OrderStatus,
     OutboxMail,
     RecipientGroup,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
     Review,
     SurveyResponse,
 )
@@ -130,6 +133,9 @@ def rita(ctx) -> Member:
     db.session.add(MemberSession(member_id=rita.id, user_agent="Firefox on Linux"))
     db.session.add(JoinRequest(email="rita@example.test", name="Rita R.", password_hash="x",
                                member_id=rita.id))
+    db.session.add(ReturnRequest(order_id=order.id, member_id=rita.id, opened_by_id=rita.id,
+                                 reason=ReturnReason.DAMAGED, details="Torn cover",
+                                 lines=[ReturnLine(order_line_id=order.lines[0].id, quantity=1)]))
     customer_admin.update_contact(rita, admin, name="Rita Reader", email="rita@example.test",
                                   phone="+86 138 0013 8001")
     customers.refresh_all_order_stats()
@@ -160,6 +166,8 @@ def test_every_covered_kind_of_record_is_in_the_json(rita):
     assert data["signed_in_sessions"][0]["browser"] == "Firefox on Linux"
     assert "key" not in data["signed_in_sessions"][0]
     assert data["join_requests"][0]["name"] == "Rita R."
+    assert data["returns"][0]["text"] == "Torn cover"
+    assert data["returns"][0]["lines"] == [{"title": "Dune", "quantity": 1, "received": None}]
     assert "password_hash" not in data["join_requests"][0]
 
 

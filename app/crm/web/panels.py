@@ -8,6 +8,7 @@ from app.analytics.snapshots import member_summary
 from app.feedback import reviews
 from app.feedback.web.admin_reviews import STATUS_LABELS
 from app.membership.models import Member
+from app.returns import requests as returns
 
 
 def analytics_panel(member: Member) -> dict:
@@ -18,3 +19,11 @@ def analytics_panel(member: Member) -> dict:
 def feedback_panel(member: Member) -> dict:
     """"Reviews and feedback": what the member wrote about the books and the shop."""
     return {**reviews.member_feedback(member), "status_labels": STATUS_LABELS}
+
+
+def returns_panel(member: Member) -> dict:
+    """"Returns and refunds": the member's returns and every refund on their orders."""
+    return {"returns": returns.member_returns(member.id),
+            "refunds": returns.member_refunds(member.id),
+            "return_status_label": returns.status_label,
+            "return_reason_label": returns.reason_label}
