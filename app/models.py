@@ -23,6 +23,15 @@ from app.grades.models import GradeChange, GradeReason, Tier
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import JoinRequest, Member, MemberSession, Role
 from app.ordering.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus
+from app.support.models import (
+    CaseMessage,
+    CasePriority,
+    CaseSource,
+    CaseStatus,
+    CaseType,
+    ContactRequest,
+    SupportCase,
+)
 
 __all__ = [
     "AnalyticsRun",
@@ -30,11 +39,17 @@ __all__ = [
     "Book",
     "BookAssociation",
     "Campaign",
+    "CaseMessage",
+    "CasePriority",
+    "CaseSource",
+    "CaseStatus",
+    "CaseType",
     "CampaignRecipient",
     "CampaignStatus",
     "Cart",
     "CartLine",
     "Category",
+    "ContactRequest",
     "Demand",
     "DemandStatus",
     "FeedbackSnapshot",
@@ -63,6 +78,7 @@ __all__ = [
     "SegmentSummary",
     "SegmentTransition",
     "StockReceipt",
+    "SupportCase",
     "Tag",
     "SurveyResponse",
     "Tier",

@@ -36,6 +36,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
+from app.core.signals import review_posted, survey_answered
 from app.core.urls import external_url
 from app.feedback.models import COMMENT_MAX, REVIEW_TEXT_MAX, Review, ReviewStatus, SurveyResponse
 from app.mail import outbox as mail_service
@@ -207,6 +208,7 @@ def save_review(member_id: int, book_id: int, rating: int, body: str | None = No
         review.order_id = review.order_id or order_id
     db.session.flush()
     forget_book(book_id)
+    review_posted.send(review, rating=rating, member=db.session.get(Member, member_id))
     return review
 
 
@@ -227,6 +229,7 @@ def save_survey(member_id: int, order_id: int, score: int, comment: str | None =
             raise NotFound(_("We could not find that order."))
         response.score, response.comment, response.updated_at = score, comment, now
     db.session.flush()
+    survey_answered.send(response, score=score, member=db.session.get(Member, member_id))
     return response
 
 
