@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from app.admin import bp, register_nav
 from app.core.db import utcnow
@@ -36,9 +37,9 @@ def _actor() -> Member:
     return db.session.get(Member, current_user.id)
 
 
-def _staff_choices(blank) -> list[tuple[str, str]]:
-    return [("", blank)] + [(str(m.id), m.name or m.email)
-                            for m in case_service.staff_members()]
+def _staff_choices(blank) -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + [SelectChoice(str(m.id), m.name or m.email)
+                                        for m in case_service.staff_members()]
 
 
 def _assignee_value(raw: str | None) -> int | None:

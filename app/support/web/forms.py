@@ -66,9 +66,11 @@ class ReplyForm(AppForm):
 
 class CsatForm(AppForm):
     score = RadioField(_l("How satisfied are you with our help?"),
-                       choices=[("5", _l("5 - very satisfied")), ("4", _l("4 - satisfied")),
-                                ("3", _l("3 - neither")), ("2", _l("2 - dissatisfied")),
-                                ("1", _l("1 - very dissatisfied"))],
+                       choices=[SelectChoice("5", _l("5 - very satisfied")),
+                                SelectChoice("4", _l("4 - satisfied")),
+                                SelectChoice("3", _l("3 - neither")),
+                                SelectChoice("2", _l("2 - dissatisfied")),
+                                SelectChoice("1", _l("1 - very dissatisfied"))],
                        validators=[InputRequired(_l("Choose from 1 to 5."))])
 
 
@@ -98,8 +100,8 @@ class PriorityForm(AppForm):
 class BulkForm(AppForm):
     case_ids = SelectMultipleField(_l("Cases"), choices=[], validate_choice=False,
                                    validators=[InputRequired(_l("Choose at least one case."))])
-    action = SelectField(_l("Action"), choices=[("assign", _l("Assign to")),
-                                                ("close", _l("Close"))])
+    action = SelectField(_l("Action"), choices=[SelectChoice("assign", _l("Assign to")),
+                                                SelectChoice("close", _l("Close"))])
     assignee = SelectField(_l("Assignee"), choices=[], validate_choice=True)
 
 
@@ -108,7 +110,7 @@ QUEUE_LABELS = {"mine": _l("My cases"), "unassigned": _l("Unassigned"),
 
 
 class CaseQueryForm(QueryForm):
-    queue = SelectField(_l("Queue"), choices=[(q, QUEUE_LABELS[q]) for q in QUEUES],
+    queue = SelectField(_l("Queue"), choices=[SelectChoice(q, QUEUE_LABELS[q]) for q in QUEUES],
                         default="mine", validators=[Optional()])
     status = SelectField(_l("Status"), choices=_choices(STATUS_LABELS, _l("Any")),
                          default="", validators=[Optional()])
