@@ -10,7 +10,8 @@ def init_app(app: Flask) -> None:
     """Wire this feature into the app: its admin pages (routes on the admin blueprint, so this
     runs before the admin blueprint is registered); the receivers that keep each member's order
     figures (`order_placed`, `order_status_changed`); the customer record's panels from the
-    features below (analytics, feedback) and the erasure of what a member wrote in feedback.
+    features below (analytics, feedback, support) and the erasure of what a member wrote in
+    feedback and in service cases.
 
     Every registration is idempotent: an app built again in the same process (the tests) adds
     nothing twice."""
@@ -19,6 +20,7 @@ def init_app(app: Flask) -> None:
     from app.crm import customers, erasure
     from app.crm.web import admin_customers, admin_dashboard, panels  # noqa: F401  (admin routes)
     from app.feedback import reviews
+    from app.support import cases as support_cases
 
     order_placed.connect(customers.on_order_placed)
     order_status_changed.connect(customers.on_order_status_changed)
@@ -28,4 +30,8 @@ def init_app(app: Flask) -> None:
     customers.register_customer_panel(
         "feedback", _l("Reviews and feedback"), "admin/customers/_feedback_panel.html",
         panels.feedback_panel, order=50)
+    customers.register_customer_panel(
+        "cases", _l("Service cases"), "admin/customers/_cases_panel.html",
+        panels.cases_panel, order=55)
     erasure.register_erasure_hook(reviews.scrub_member_feedback)
+    erasure.register_erasure_hook(support_cases.scrub_member_cases)

@@ -24,6 +24,7 @@ from flask import current_app, has_request_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import selectinload
 
 from app.catalog.models import Book
 from app.core.audit import record as audit
@@ -473,3 +474,79 @@ def member_order(member: Member, order_id: int | None) -> Order | None:
     if order is None or order.member_id != member.id:
         raise NotFound(_("We could not find that order."))
     return order
+
+
+# --------------------------------------------------------------------------- a person's data
+
+
+ERASED_TEXT = "[erased]"
+ERASED_NAME = "Erased member"
+
+
+def _of_person(member: Member) -> sa.ColumnElement[bool]:
+    """The cases of a member: their own, and those they opened as a visitor by the same
+    address."""
+    return sa.or_(SupportCase.member_id == member.id,
+                  sa.func.lower(SupportCase.visitor_email) == member.email.lower())
+
+
+def customer_cases(member: Member, limit: int = 20) -> dict:
+    """The customer record's "Service cases" panel: the latest cases (with their assignee)
+    and how many are not yet resolved. Two queries."""
+    from app.support.figures import is_open
+
+    rows = list(db.session.scalars(
+        sa.select(SupportCase).where(_of_person(member))
+        .options(selectinload(SupportCase.assignee))
+        .order_by(SupportCase.created_at.desc(), SupportCase.id.desc()).limit(limit)))
+    open_count = db.session.scalar(sa.select(sa.func.count()).select_from(SupportCase)
+                                   .where(_of_person(member), is_open())) or 0
+    return {"cases": rows, "open_count": open_count}
+
+
+def person_cases(member: Member) -> list[SupportCase]:
+    """Every case of the person with its thread, oldest first (the subject access export)."""
+    return list(db.session.scalars(
+        sa.select(SupportCase).where(_of_person(member))
+        .options(selectinload(SupportCase.messages))
+        .order_by(SupportCase.created_at, SupportCase.id)))
+
+
+def scrub_visitor_cases(email: str, placeholder: str) -> int:
+    """Erase what a visitor address left in cases: name, address, subject and every message
+    of those cases go; the case rows stay (types, times, figures). Waiting contact requests
+    from the address are deleted. Returns how many cases were scrubbed."""
+    address = email.lower()
+    ids = list(db.session.scalars(sa.select(SupportCase.id).where(
+        sa.func.lower(SupportCase.visitor_email) == address)))
+    _scrub_cases(ids)
+    if ids:
+        db.session.execute(sa.update(SupportCase).where(SupportCase.id.in_(ids))
+                           .values(visitor_email=placeholder, visitor_name=ERASED_NAME)
+                           .execution_options(synchronize_session=False))
+    from app.support.models import ContactRequest
+
+    db.session.execute(sa.delete(ContactRequest)
+                       .where(sa.func.lower(ContactRequest.email) == address)
+                       .execution_options(synchronize_session=False))
+    return len(ids)
+
+
+def _scrub_cases(ids: list[int]) -> None:
+    if not ids:
+        return
+    db.session.execute(sa.update(CaseMessage).where(CaseMessage.case_id.in_(ids))
+                       .values(body=ERASED_TEXT).execution_options(synchronize_session=False))
+    db.session.execute(sa.update(SupportCase).where(SupportCase.id.in_(ids))
+                       .values(subject=ERASED_TEXT).execution_options(synchronize_session=False))
+
+
+def scrub_member_cases(member: Member, placeholder_email: str) -> None:
+    """Erasure (app.crm.erasure's hook): the words of the member's cases go (subjects and
+    every message: staff replies quote and address the person), and the cases they opened as
+    a visitor with the same address lose the name and address too. The case rows stay, with
+    their types, times and scores, for the figures."""
+    ids = list(db.session.scalars(sa.select(SupportCase.id)
+                                  .where(SupportCase.member_id == member.id)))
+    _scrub_cases(ids)
+    scrub_visitor_cases(member.email, placeholder_email)

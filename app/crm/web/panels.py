@@ -8,6 +8,8 @@ from app.analytics.snapshots import member_summary
 from app.feedback import reviews
 from app.feedback.web.admin_reviews import STATUS_LABELS
 from app.membership.models import Member
+from app.support import cases as support_cases
+from app.support.labels import template_labels
 
 
 def analytics_panel(member: Member) -> dict:
@@ -18,3 +20,9 @@ def analytics_panel(member: Member) -> dict:
 def feedback_panel(member: Member) -> dict:
     """"Reviews and feedback": what the member wrote about the books and the shop."""
     return {**reviews.member_feedback(member), "status_labels": STATUS_LABELS}
+
+
+def cases_panel(member: Member) -> dict:
+    """"Service cases": the member's latest cases (their visitor ones by the same address
+    too) and how many are still open."""
+    return {**support_cases.customer_cases(member), **template_labels()}
