@@ -24,6 +24,7 @@ from flask import current_app, has_request_context
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.catalog.models import Book
@@ -153,13 +154,19 @@ def open_automatic_case(source: CaseSource, key: str, member: Member, subject: s
     if existing is not None:
         return existing
     now = utcnow()
-    case = SupportCase(member_id=member.id, member=member, order_id=order_id, book_id=book_id,
+    case = SupportCase(member_id=member.id, order_id=order_id, book_id=book_id,
                        subject=subject[:SUBJECT_MAX], case_type=case_type, priority=priority,
                        status=CaseStatus.NEW, source=source, source_key=source_key,
                        created_at=now, updated_at=now, due_at=due_time(now, priority),
                        locale=member.locale)
-    db.session.add(case)
-    db.session.flush()
+    try:
+        # In a savepoint: the same answer saved at the same moment by another request is
+        # refused by the unique key, and this one then returns that request's case.
+        with db.session.begin_nested():
+            db.session.add(case)
+    except IntegrityError:
+        return db.session.scalars(sa.select(SupportCase)
+                                  .where(SupportCase.source_key == source_key)).one()
     db.session.add(CaseMessage(case_id=case.id, author_id=member.id, direction=Direction.IN,
                                body=body[:MESSAGE_MAX], created_at=now))
     db.session.flush()
