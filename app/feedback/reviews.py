@@ -17,7 +17,9 @@ members who happen to be logged in.
 One rating per member and book: answering again edits it. A rating without text is published
 at once (there is nothing to moderate); text waits for staff (`moderate`), and editing the
 text sends it back. The book page shows approved reviews and their average ("our readers"),
-next to the Goodreads average the catalog came with. Functions flush, never commit.
+next to the Goodreads average the catalog came with. Every saved rating sends
+`review_posted`, every saved answer `survey_answered` (app.core.signals: support opens a case
+for a low one). Functions flush, never commit.
 """
 
 from __future__ import annotations
