@@ -178,3 +178,22 @@ def test_the_satisfaction_question_is_answered_once(app, client, people, smtp_in
     with app.app_context():
         assert db.session.get(SupportCase, case_id).csat_score == 5
     assert "You answered 5 of 5" in client.get(link).get_data(as_text=True)
+
+
+def test_messages_never_confirmed_are_forgotten(app, client, runner):
+    from datetime import timedelta
+
+    from app.core.db import utcnow
+
+    client.post("/contact", data={"name": "Vera", "email": "vera@example.test",
+                                  "case_type": "question", "subject": "Hi", "body": "Hello"})
+    with app.app_context():
+        pending = db.session.scalars(sa.select(ContactRequest)).one()
+        pending.created_at = utcnow() - timedelta(hours=49)
+        db.session.commit()
+
+    result = runner.invoke(args=["support", "purge-unconfirmed"])
+
+    assert "1 unconfirmed message(s) purged" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ContactRequest)) == 0

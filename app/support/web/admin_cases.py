@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -97,10 +98,10 @@ def cases_bulk():
         abort(400)
     if form.action.data == "assign":
         n = case_service.bulk_assign(ids, _actor(), _assignee_value(form.assignee.data))
-        flash(_("%(n)d cases assigned.", n=n), "success")
+        flash(ngettext("%(num)d case assigned.", "%(num)d cases assigned.", n), "success")
     else:
         n = case_service.bulk_close(ids, _actor())
-        flash(_("%(n)d cases closed.", n=n), "success")
+        flash(ngettext("%(num)d case closed.", "%(num)d cases closed.", n), "success")
     return redirect(back, 303)
 
 
