@@ -172,6 +172,14 @@ class Config:
     DEMAND_ADDRESS_DAILY_LIMIT = int(os.environ.get("DEMAND_ADDRESS_DAILY_LIMIT", "5"))
     UNSUBSCRIBE_MAX_AGE_DAYS = int(os.environ.get("UNSUBSCRIBE_MAX_AGE_DAYS", "365"))
 
+    # Service cases (app.support): the hours a case of each priority should be answered and
+    # settled in (its due time), how long a visitor's contact link confirms the address, how
+    # often one visitor may post the contact form, and how long the links in case mail work.
+    CASE_TARGET_HOURS = {"low": 72, "normal": 24, "high": 8, "urgent": 2}
+    CASE_CONFIRM_HOURS = int(os.environ.get("CASE_CONFIRM_HOURS", "48"))
+    CONTACT_RATE_LIMIT = os.environ.get("CONTACT_RATE_LIMIT", "5 per minute;20 per day")
+    CASE_LINK_MAX_AGE_DAYS = int(os.environ.get("CASE_LINK_MAX_AGE_DAYS", "90"))
+
     # Accounts
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_RESET_MAX_AGE = 60 * 60  # seconds

@@ -31,6 +31,15 @@ from app.returns.models import (
     ReturnRequest,
     ReturnStatus,
 )
+from app.support.models import (
+    CaseMessage,
+    CasePriority,
+    CaseSource,
+    CaseStatus,
+    CaseType,
+    ContactRequest,
+    SupportCase,
+)
 
 __all__ = [
     "AnalyticsRun",
@@ -38,11 +47,17 @@ __all__ = [
     "Book",
     "BookAssociation",
     "Campaign",
+    "CaseMessage",
+    "CasePriority",
+    "CaseSource",
+    "CaseStatus",
+    "CaseType",
     "CampaignRecipient",
     "CampaignStatus",
     "Cart",
     "CartLine",
     "Category",
+    "ContactRequest",
     "Demand",
     "DemandStatus",
     "FeedbackSnapshot",
@@ -77,6 +92,7 @@ __all__ = [
     "SegmentSummary",
     "SegmentTransition",
     "StockReceipt",
+    "SupportCase",
     "Tag",
     "SurveyResponse",
     "Tier",

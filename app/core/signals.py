@@ -46,6 +46,13 @@ order_refunded = _signals.signal("order-refunded")
 
 #: A member or staff asked to return lines of an order. sender: the ReturnRequest.
 return_requested = _signals.signal("return-requested")
+#: A member answered the satisfaction question of an order (new answer or edited).
+#: sender: the SurveyResponse; kwargs: score (0-10), member (Member).
+survey_answered = _signals.signal("survey-answered")
+
+#: A member rated a book (a new review or an edited one). sender: the Review; kwargs: rating
+#: (1-5), member (Member).
+review_posted = _signals.signal("review-posted")
 
 #: A write is about to go to the database on the driver's own cursor (a COPY, app.core.bulk),
 #: which the engine's events do not see. Sent before the write. sender: the sa.Connection.

@@ -10,8 +10,8 @@ def init_app(app: Flask) -> None:
     """Wire this feature into the app: its admin pages (routes on the admin blueprint, so this
     runs before the admin blueprint is registered); the receivers that keep each member's order
     figures (`order_placed`, `order_status_changed`, `order_refunded`); the customer record's
-    panels from the features below (analytics, feedback, returns) and the erasure of what a
-    member wrote in feedback and on returns.
+    panels from the features below (analytics, feedback, returns, support) and the erasure of
+    what a member wrote in feedback, on returns and in service cases.
 
     Every registration is idempotent: an app built again in the same process (the tests) adds
     nothing twice."""
@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     from app.crm.web import admin_customers, admin_dashboard, panels  # noqa: F401  (admin routes)
     from app.feedback import reviews
     from app.returns import gdpr as returns_gdpr
+    from app.support import cases as support_cases
 
     order_placed.connect(customers.on_order_placed)
     order_status_changed.connect(customers.on_order_status_changed)
@@ -34,5 +35,9 @@ def init_app(app: Flask) -> None:
     customers.register_customer_panel(
         "returns", _l("Returns and refunds"), "admin/customers/_returns_panel.html",
         panels.returns_panel, order=55)
+    customers.register_customer_panel(
+        "cases", _l("Service cases"), "admin/customers/_cases_panel.html",
+        panels.cases_panel, order=56)
     erasure.register_erasure_hook(reviews.scrub_member_feedback)
     erasure.register_erasure_hook(returns_gdpr.scrub_member_returns)
+    erasure.register_erasure_hook(support_cases.scrub_member_cases)

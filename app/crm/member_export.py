@@ -58,6 +58,10 @@ EXPORT_COVERED = {
     "join_requests.email": "join_requests",
     "return_request.member_id": "returns",
     "return_request.opened_by_id": "returns",
+    "support_case.member_id": "service_cases",
+    "support_case.visitor_email": "service_cases",
+    "case_message.author_id": "service_cases",
+    "contact_request.email": "contact_requests",
 }
 _STAFF_WORK = "the member of staff who did it: a record of staff work, not data about the customer"
 EXPORT_EXCLUDED = {
@@ -73,6 +77,7 @@ EXPORT_EXCLUDED = {
     "order_event.actor_id": _STAFF_WORK + " (the order's status history is in orders)",
     "grade_change.actor_id": _STAFF_WORK,
     "refund.actor_id": _STAFF_WORK + " (the refunds on the person's orders are in refunds)",
+    "support_case.assignee_id": _STAFF_WORK + " (the cases themselves are in service_cases)",
 }
 # Columns of the member row itself left out of the profile, and why.
 PROFILE_EXCLUDED = {
@@ -93,6 +98,8 @@ def member_data(member: Member) -> dict:
     from app.grades.models import GradeChange
     from app.ordering.models import CartLine, OrderEvent
     from app.returns.gdpr import member_refunds_data, member_returns_data
+    from app.support.cases import person_cases
+    from app.support.models import ContactRequest
 
     orders = db.session.scalars(
         sa.select(Order).where(Order.member_id == member.id)
@@ -161,6 +168,11 @@ def member_data(member: Member) -> dict:
         sa.select(JoinRequest).where(sa.or_(JoinRequest.member_id == member.id,
                                             sa.func.lower(JoinRequest.email) == email))
         .order_by(JoinRequest.created_at, JoinRequest.id)
+    ).all()
+    cases = person_cases(member)
+    contact_requests = db.session.scalars(
+        sa.select(ContactRequest).where(sa.func.lower(ContactRequest.email) == email)
+        .order_by(ContactRequest.created_at, ContactRequest.id)
     ).all()
     profile = audit.snapshot(member, [c.key for c in Member.__table__.columns
                                       if c.key not in PROFILE_EXCLUDED])
@@ -242,6 +254,25 @@ def member_data(member: Member) -> dict:
         "join_requests": [{
             "at": _when(j.created_at), "email": j.email, "name": j.name, "language": j.locale,
         } for j in joins],
+        # A case's thread: the person's messages and the staff's replies to them (the
+        # staff's names are left out: see EXPORT_EXCLUDED).
+        "service_cases": [{
+            "case": c.number, "subject": c.subject, "type": c.case_type.value,
+            "status": c.status.value, "priority": c.priority.value, "source": c.source.value,
+            "order": c.order_id and Order.number_for(c.order_id),
+            "name": c.visitor_name, "email": c.visitor_email,
+            "created_at": _when(c.created_at), "first_response_at": _when(c.first_response_at),
+            "resolved_at": _when(c.resolved_at), "closed_at": _when(c.closed_at),
+            "satisfaction": c.csat_score,
+            "messages": [{
+                "at": _when(m.created_at), "from": "customer" if m.direction.value == "in"
+                else "staff", "text": m.body,
+            } for m in c.messages],
+        } for c in cases],
+        "contact_requests": [{
+            "at": _when(r.created_at), "name": r.name, "email": r.email,
+            "subject": r.subject, "text": r.body,
+        } for r in contact_requests],
         "account_history": [{
             "at": _when(e.at), "action": e.action, "summary": e.summary,
             "before": e.before, "after": e.after,

@@ -17,7 +17,9 @@ members who happen to be logged in.
 One rating per member and book: answering again edits it. A rating without text is published
 at once (there is nothing to moderate); text waits for staff (`moderate`), and editing the
 text sends it back. The book page shows approved reviews and their average ("our readers"),
-next to the Goodreads average the catalog came with. Functions flush, never commit.
+next to the Goodreads average the catalog came with. Every saved rating sends
+`review_posted`, every saved answer `survey_answered` (app.core.signals: support opens a case
+for a low one). Functions flush, never commit.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
+from app.core.signals import review_posted, survey_answered
 from app.core.urls import external_url
 from app.feedback.models import COMMENT_MAX, REVIEW_TEXT_MAX, Review, ReviewStatus, SurveyResponse
 from app.mail import outbox as mail_service
@@ -207,6 +210,7 @@ def save_review(member_id: int, book_id: int, rating: int, body: str | None = No
         review.order_id = review.order_id or order_id
     db.session.flush()
     forget_book(book_id)
+    review_posted.send(review, rating=rating, member=db.session.get(Member, member_id))
     return review
 
 
@@ -227,6 +231,7 @@ def save_survey(member_id: int, order_id: int, score: int, comment: str | None =
             raise NotFound(_("We could not find that order."))
         response.score, response.comment, response.updated_at = score, comment, now
     db.session.flush()
+    survey_answered.send(response, score=score, member=db.session.get(Member, member_id))
     return response
 
 

@@ -103,6 +103,10 @@ def one_of_everything(app):
         # Issue 5 (campaigns): a draft campaign with id 1.
         from app.models import Campaign
         db.session.add(Campaign(name="Draft", subject="Hi", message="Hello", holdout_seed=1))
+        # Issue 20 (service cases): a visitor's case with id 1.
+        from app.support.cases import open_case
+        open_case(subject="Hello", body="Hi", visitor_email="v@example.test",
+                  visitor_name="Vera")
         db.session.commit()
 
 

@@ -35,7 +35,7 @@ D = Decimal
 ADDRESS = ShippingAddress(name="Ada Reader", line1="1 Library Lane", city="Shanghai",
                           postcode="200000", country="China")
 SIGNALS = (signals.member_joined, signals.book_saved, signals.order_placed,
-           signals.order_status_changed)
+           signals.order_status_changed, signals.survey_answered, signals.review_posted)
 
 
 @pytest.fixture
@@ -112,19 +112,39 @@ def test_building_the_app_again_connects_each_receiver_once(fresh_process, build
 
         assert member.order_count == 1  # counted once, not once per app built
         assert [panel.key for panel in customers.customer_panels()] == [
-            "analytics", "feedback", "returns"]
+            "analytics", "feedback", "returns", "cases"]
 
 
 def test_the_customer_record_panels_and_erasure_of_feedback_come_from_the_crm(
         fresh_process, build_app):
     from app.feedback import reviews
     from app.returns import gdpr
+    from app.support import cases
 
     build_app()
 
     assert {panel.key for panel in customers.customer_panels()} == {
-        "analytics", "feedback", "returns"}
-    assert erasure._ERASURE_HOOKS == [reviews.scrub_member_feedback, gdpr.scrub_member_returns]
+        "analytics", "feedback", "returns", "cases"}
+    assert erasure._ERASURE_HOOKS == [reviews.scrub_member_feedback, gdpr.scrub_member_returns,
+                                       cases.scrub_member_cases]
+
+
+def test_a_detractors_case_comes_from_supports_receiver(fresh_process, build_app):
+    from app.feedback import reviews
+    from app.support.models import SupportCase
+
+    app = build_app()
+    with app.app_context():
+        member = make_member()
+        book = make_book(price=D("10.00"), stock_on_hand=5)
+        db.session.commit()
+        order = place_order(member, address=ADDRESS, payment_method="cod",
+                            lines=[(book.id, 1)], notify=False)
+        db.session.commit()
+        reviews.save_survey(member.id, order.id, 2)
+        reviews.save_survey(member.id, order.id, 1)
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SupportCase)) == 1
 
 
 def test_without_the_feedback_feature_campaign_mail_still_skips_a_member_who_opted_out(

@@ -138,6 +138,17 @@ def rita(ctx) -> Member:
                                  lines=[ReturnLine(order_line_id=order.lines[0].id, quantity=1)]))
     customer_admin.update_contact(rita, admin, name="Rita Reader", email="rita@example.test",
                                   phone="+86 138 0013 8001")
+    # Issue 20: a case about the order, one opened as a visitor, one waiting for its link.
+    from app.support import cases as support_cases
+    from app.support.models import CaseType, ContactRequest
+
+    support_cases.open_case(subject="Torn cover", body="The cover is torn.", member=rita,
+                            order=order, case_type=CaseType.DAMAGED)
+    support_cases.open_case(subject="Gift cards?", body="Do you sell them?",
+                            visitor_email="rita@example.test", visitor_name="Rita R.")
+    db.session.add(ContactRequest(email="rita@example.test", name="Rita", subject="Hello",
+                                  body="Anyone there?", case_type=CaseType.OTHER,
+                                  token_hash="0" * 64))
     customers.refresh_all_order_stats()
     db.session.commit()
     return rita
@@ -164,6 +175,9 @@ def test_every_covered_kind_of_record_is_in_the_json(rita):
     assert data["cart"][0] == {"title": "Dune", "quantity": 2,
                                "added_at": data["cart"][0]["added_at"]}
     assert data["signed_in_sessions"][0]["browser"] == "Firefox on Linux"
+    assert [(c["subject"], c["messages"][0]["text"]) for c in data["service_cases"]] == [
+        ("Torn cover", "The cover is torn."), ("Gift cards?", "Do you sell them?")]
+    assert data["contact_requests"][0]["text"] == "Anyone there?"
     assert "key" not in data["signed_in_sessions"][0]
     assert data["join_requests"][0]["name"] == "Rita R."
     assert data["returns"][0]["text"] == "Torn cover"

@@ -14,6 +14,7 @@ from app.admin import bp, register_nav
 from app.analytics import forecast, satisfaction
 from app.analytics.feedback_snapshots import load_snapshot
 from app.core.i18n import lazy_gettext as _l
+from app.support import figures as case_figures
 
 
 @bp.route("/satisfaction")
@@ -27,6 +28,8 @@ def satisfaction_report():
         computed_at=(sat or loyalty).computed_at if (sat or loyalty) else None,
         attention=satisfaction.needing_attention(),
         customer_url=satisfaction.customer_url,
+        case_figures=case_figures.case_figures(), case_hours=case_figures.hours,
+        case_window_days=case_figures.WINDOW_DAYS,
         title=_("Satisfaction and loyalty"),
     )
 

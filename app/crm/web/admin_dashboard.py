@@ -19,6 +19,7 @@ from app.grades.labels import tier_label
 from app.mail import mail_log as mail_service
 from app.ordering import orders
 from app.returns import figures as returns_figures
+from app.support import figures as case_figures
 
 FOLLOW_UPS_SHOWN = 20
 
@@ -77,6 +78,8 @@ def dashboard():
         follow_ups=follow_ups[:FOLLOW_UPS_SHOWN], follow_ups_total=len(follow_ups),
         me=current_user.id, title=_l("Dashboard"), status_label=orders.status_label,
         returns=returns_figures.dashboard_card(stats.now),
+        case_figures=case_figures.case_figures(), case_hours=case_figures.hours,
+        case_window_days=case_figures.WINDOW_DAYS,
         mail_trouble=mail_service.delivery_trouble(),
         mail_give_up_hours=int(
             current_app.config["MAIL_GIVE_UP_AFTER"].total_seconds() // 3600))

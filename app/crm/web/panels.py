@@ -9,6 +9,8 @@ from app.feedback import reviews
 from app.feedback.web.admin_reviews import STATUS_LABELS
 from app.membership.models import Member
 from app.returns import requests as returns
+from app.support import cases as support_cases
+from app.support.labels import template_labels
 
 
 def analytics_panel(member: Member) -> dict:
@@ -27,3 +29,7 @@ def returns_panel(member: Member) -> dict:
             "refunds": returns.member_refunds(member.id),
             "return_status_label": returns.status_label,
             "return_reason_label": returns.reason_label}
+def cases_panel(member: Member) -> dict:
+    """"Service cases": the member's latest cases (their visitor ones by the same address
+    too) and how many are still open."""
+    return {**support_cases.customer_cases(member), **template_labels()}

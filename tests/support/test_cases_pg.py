@@ -1,0 +1,97 @@
+"""Service cases on PostgreSQL (issue 20), where two requests can meet: a detractor's answer
+saved by two requests at once still opens one case, and two answers to the satisfaction
+question at once keep only the first."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.core.extensions import db
+from app.feedback import reviews
+from app.models import Member, OrderStatus
+from app.support import cases
+from app.support.models import CaseSource, SupportCase
+from tests.factories import make_book, make_member, make_placed_order, make_staff
+from tests.helpers import run_at_once
+
+pytestmark = pytest.mark.pg
+
+
+@pytest.fixture
+def rita(pg_app) -> dict:
+    with pg_app.app_context():
+        member = make_member(email="rita@example.test")
+        staff = make_staff(email="sam@example.test")
+        order = make_placed_order(member, lines=[(make_book(), 1)],
+                                  status=OrderStatus.DELIVERED)
+        db.session.commit()
+        return {"member": member.id, "order": order.id, "staff": staff.id}
+
+
+def _count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(SupportCase))
+
+
+def test_one_detractor_answer_saved_twice_at_once_opens_one_case(pg_app, rita):
+    def save(meet, score):
+        with pg_app.app_context():
+            meet()
+            reviews.save_survey(rita["member"], rita["order"], score)
+            db.session.commit()
+
+    with pg_app.app_context():
+        reviews.save_survey(rita["member"], rita["order"], 8)  # a passive: no case yet
+        db.session.commit()
+    errors = run_at_once(save, [(3,), (2,)])
+
+    assert not errors, errors
+    with pg_app.app_context():
+        assert _count() == 1
+
+
+def test_two_requests_opening_the_same_automatic_case_at_once_make_one(pg_app, rita):
+    opened = []
+
+    def open_it(meet):
+        with pg_app.app_context():
+            member = db.session.get(Member, rita["member"])
+            meet()
+            case = cases.open_automatic_case(CaseSource.NPS, "42", member, "Low score", "2/10")
+            db.session.commit()
+            opened.append(case.id)
+
+    errors = run_at_once(open_it, [(), ()])
+
+    assert not errors, errors
+    with pg_app.app_context():
+        assert _count() == 1 and len(set(opened)) == 1
+
+
+def test_two_satisfaction_answers_at_once_keep_one(pg_app, rita):
+    with pg_app.app_context():
+        case = cases.open_case(subject="Hi", body="Hello",
+                               member=db.session.get(Member, rita["member"]))
+        cases.close(case, db.session.get(Member, rita["staff"]))
+        db.session.commit()
+        case_id = case.id
+    outcomes = []
+
+    def answer(meet, score):
+        with pg_app.app_context():
+            case = db.session.get(SupportCase, case_id)
+            meet()
+            try:
+                cases.answer_csat(case, score)
+                db.session.commit()
+                outcomes.append(score)
+            except cases.AlreadyAnswered:
+                db.session.rollback()
+                outcomes.append("refused")
+
+    errors = run_at_once(answer, [(5,), (1,)])
+
+    assert not errors, errors
+    with pg_app.app_context():
+        kept = db.session.get(SupportCase, case_id).csat_score
+    assert sorted(outcomes, key=str) == sorted([kept, "refused"], key=str)
