@@ -23,6 +23,7 @@ from app.grades.models import GradeChange, GradeReason, Tier
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import JoinRequest, Member, MemberSession, Role
 from app.ordering.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus
+from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AnalyticsRun",
@@ -35,6 +36,7 @@ __all__ = [
     "Cart",
     "CartLine",
     "Category",
+    "DeliveryStatus",
     "Demand",
     "DemandStatus",
     "FeedbackSnapshot",
@@ -66,4 +68,6 @@ __all__ = [
     "Tag",
     "SurveyResponse",
     "Tier",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

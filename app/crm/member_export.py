@@ -70,6 +70,7 @@ EXPORT_EXCLUDED = {
     "review.moderated_by_id": _STAFF_WORK + " (the decision and its note are in reviews)",
     "order_event.actor_id": _STAFF_WORK + " (the order's status history is in orders)",
     "grade_change.actor_id": _STAFF_WORK,
+    "webhook_endpoint.created_by_id": _STAFF_WORK + " (the admin who registered a webhook)",
 }
 # Columns of the member row itself left out of the profile, and why.
 PROFILE_EXCLUDED = {
