@@ -13,5 +13,7 @@ def all_commands() -> list[click.Command]:
     from app.mail.cli import mail_catcher, mail_worker
     from app.membership.cli import create_admin
     from app.seed.cli import seed
+    from app.webhooks.cli import webhooks
 
-    return [dev, mail_worker, mail_catcher, create_admin, seed, tiers, demand, analytics]
+    return [dev, mail_worker, mail_catcher, create_admin, seed, tiers, demand, analytics,
+            webhooks]
