@@ -86,10 +86,11 @@ def receiver() -> Iterator[Receiver]:
         receiver.stop()
 
 
-def make_endpoint(url: str, events=EVENT_TYPES, *, active: bool = True) -> WebhookEndpoint:
+def make_endpoint(url: str, events=EVENT_TYPES, *, active: bool = True,
+                  description: str | None = None) -> WebhookEndpoint:
     """An endpoint (flushed) with a fresh secret, subscribed to `events`."""
     endpoint = WebhookEndpoint(url=url, events=list(events), secret=new_secret(),
-                               active=active)
+                               active=active, description=description)
     db.session.add(endpoint)
     db.session.flush()
     return endpoint
