@@ -10,14 +10,22 @@ safely when any number of senders on any number of machines run at once.
 
 Run it on an autocommitted connection (each sender's claim is visible to the others before
 any delivery starts). What "due" means and what a claim writes (a lease, a status) are the
-caller's: the queue's rules stay with its owner.
+caller's: the queue's rules stay with its owner. `backoff` reads a queue's retry delays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 
 import sqlalchemy as sa
+
+
+def backoff(delays: Sequence[int], attempts: int) -> timedelta:
+    """The wait before the next try after `attempts` failed tries (1-based): the n-th of
+    `delays` (seconds), the last one repeating."""
+    index = min(max(attempts, 1), len(delays)) - 1
+    return timedelta(seconds=delays[index])
 
 
 def claim_due_rows(connection: sa.Connection, table: sa.Table,

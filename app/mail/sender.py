@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from app.core.claiming import claim_due_rows
+from app.core.claiming import backoff, claim_due_rows
 from app.core.db import utcnow
 from app.core.extensions import mail
 from app.mail.mime import message_for
@@ -43,8 +43,7 @@ RETRY_DELAYS = [10, 30, 60, 120, 300, 600, 900]
 
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after `attempts` failed tries (1-based)."""
-    index = min(max(attempts, 1), len(RETRY_DELAYS)) - 1
-    return timedelta(seconds=RETRY_DELAYS[index])
+    return backoff(RETRY_DELAYS, attempts)
 
 
 @dataclass

@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from app.core.claiming import claim_due_rows
+from app.core.claiming import backoff, claim_due_rows
 from app.core.db import utcnow
 from app.mail.sender_db import sender_connection
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -66,8 +66,7 @@ def setting(name: str):
 
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after `attempts` failed tries (1-based)."""
-    index = min(max(attempts, 1), len(RETRY_DELAYS)) - 1
-    return timedelta(seconds=RETRY_DELAYS[index])
+    return backoff(RETRY_DELAYS, attempts)
 
 
 @dataclass
