@@ -152,3 +152,29 @@ def test_no_endpoint_no_delivery(ctx):
     assert deliveries() == []
     assert set(EVENT_TYPES) == {"order.placed", "order.status_changed", "stock.received",
                                 "demand.created", "member.grade_changed", "return.requested"}
+
+
+def test_grades_moved_at_once_are_one_event_per_member_that_really_moved(ctx):
+    """A table change or recompute writes many GradeChange rows in one go; an admin pinning
+    the grade a member already had writes one that is no move."""
+    from datetime import UTC, datetime
+
+    make_endpoint(URL, events=["member.grade_changed"])
+    at = datetime(2026, 12, 6, 2, 40, tzinfo=UTC)
+    changes = [
+        {"member_id": 1, "from_code": "regular", "to_code": "silver", "reason": "recompute",
+         "spend": Decimal("512.5"), "at": at, "order_id": None},
+        {"member_id": 2, "from_code": "gold", "to_code": "gold", "reason": "admin",
+         "spend": Decimal("2100"), "at": at, "order_id": None},
+        {"member_id": 3, "from_code": "silver", "to_code": "regular", "reason": "refund",
+         "spend": Decimal("10"), "at": at, "order_id": 4327},
+    ]
+
+    signals.grade_changed.send(None, changes=changes)
+
+    rows = deliveries("member.grade_changed")
+    assert [body(row)["data"]["member_id"] for row in rows] == [1, 3]
+    assert len({row.event_id for row in rows}) == 2
+    first, last = body(rows[0])["data"], body(rows[1])["data"]
+    assert first["qualifying_spend"] == "512.50" and first["changed_at"] == "2026-12-06T02:40:00Z"
+    assert last["order_number"] == "BS-0004327"

@@ -198,3 +198,31 @@ def test_the_mail_senders_pass_delivers_webhooks_too(ctx, receiver):
     PassHooks().run()
 
     assert len(receiver.received) == 1
+
+
+def test_an_idle_webhook_sender_is_woken_by_the_commit_that_queues_an_event(app, receiver):
+    import threading
+
+    from app.mail.cli import PassHooks, run_sender
+    from tests.helpers import wait_until
+
+    with app.app_context():
+        make_endpoint(receiver.url)
+        db.session.commit()
+    stop = threading.Event()
+    # Polls once a minute: an event delivered sooner means the commit woke the sender.
+    thread = threading.Thread(target=run_sender, args=(app, stop, 60),
+                              kwargs={"deliver": deliver_due, "hooks": PassHooks([])},
+                              daemon=True)
+    thread.start()
+    try:
+        for n in range(3):
+            with app.app_context():
+                queue_event(STOCK_RECEIVED, {"receipt": {"id": n}})
+                db.session.commit()
+            wait_until(lambda n=n: len(receiver.received) == n + 1, 20, f"event {n}")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert len(set(receiver.event_ids())) == 3
