@@ -91,8 +91,9 @@ def on_grade_changed(_sender=None, *, changes: list[dict] = (), **_signal) -> No
 
 
 def on_return_requested(request, **_signal) -> None:
-    """The returns feature's ReturnRequest; only what every request has is read (its id, its
-    order, its status and time, and its lines' order line and quantity when it has lines)."""
+    """The returns feature's ReturnRequest (built in parallel with this feature): only what
+    any request has is read, each attribute optional (its id, its order, its status, its time
+    as `requested_at` or `created_at`, and its lines' order line and quantity)."""
     def payload() -> dict:
         order_id = getattr(request, "order_id", None)
         status = getattr(request, "status", None)
@@ -103,6 +104,7 @@ def on_return_requested(request, **_signal) -> None:
             "id": getattr(request, "id", None), "order_id": order_id,
             "order_number": _order_number(order_id),
             "status": getattr(status, "value", status), "lines": lines,
-            "requested_at": iso(getattr(request, "created_at", None))}}
+            "requested_at": iso(getattr(request, "requested_at", None)
+                                or getattr(request, "created_at", None))}}
 
     events.queue_event(events.RETURN_REQUESTED, payload)

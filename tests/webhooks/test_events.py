@@ -178,3 +178,24 @@ def test_grades_moved_at_once_are_one_event_per_member_that_really_moved(ctx):
     first, last = body(rows[0])["data"], body(rows[1])["data"]
     assert first["qualifying_spend"] == "512.50" and first["changed_at"] == "2026-12-06T02:40:00Z"
     assert last["order_number"] == "BS-0004327"
+
+
+def test_a_visitors_demand_is_an_event_once_its_address_is_confirmed(ctx):
+    import re
+
+    from app.demand.visitors import confirm_visitor_demand, record_visitor_demand
+    from app.models import OutboxMail
+
+    make_endpoint(URL, events=["demand.created"])
+    book = make_book(stock_on_hand=0)
+
+    demand = record_visitor_demand("visitor@example.test", book)
+    assert deliveries() == []  # nothing counts before the address is proven
+    mail = db.session.scalars(sa.select(OutboxMail)).one()
+    token = re.search(r"/demand/confirm/([A-Za-z0-9_\-]+)", mail.body_text).group(1)
+    confirm_visitor_demand(token)
+
+    [row] = deliveries("demand.created")
+    data = body(row)["data"]["demand"]
+    assert data["id"] == demand.id and data["member_id"] is None
+    assert "visitor@example.test" not in row.payload
