@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 #: Seconds before attempt n+1 (the last repeats) until the give-up age.
 RETRY_DELAYS = [30, 120, 600, 1800, 7200, 21600]
+# Config's defaults (config.py reads the environment), for an app built without them.
 DEFAULTS = {
     "WEBHOOK_TIMEOUT": 10,
     "WEBHOOK_BATCH_SIZE": 50,

@@ -3,6 +3,8 @@ every POST and can be stopped and started again on the same port, and endpoints.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +32,10 @@ class Receiver:
 
     port: int
     status: int = 204
+    # With a `victim` process: on the `kill_at`-th POST it is killed (SIGKILL) before the
+    # answer goes back, so it dies with the request sent but its answer never read.
+    kill_at: int = 0
+    victim: object = None
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -49,6 +55,10 @@ class Receiver:
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers.items()),
                                                       body))
+                    if receiver.victim is not None and len(receiver.received) == \
+                            receiver.kill_at:
+                        os.kill(receiver.victim.pid, signal.SIGKILL)
+                        receiver.victim.wait()
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
