@@ -9,7 +9,8 @@ The modules, by concern:
 - `endpoints`: registering, editing, disabling an endpoint, its secret (audited);
 - `signing`: the signature header and its check;
 - `sender`: one sender pass (claim, POST, record), safe with many senders at once;
-- `deliveries`: the delivery log, replay and the test event (audited).
+- `deliveries`: the delivery log, replay and the test event (audited);
+- `cli`: `flask webhooks send`; `web/admin_webhooks`: the admin pages (admins only).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ Every body is one JSON object, written once and sent byte for byte on every atte
 replay: `{"id": <event id, a UUID>, "type": <event type>, "created_at": <ISO 8601, UTC>,
 "data": {...}}`. Payloads are small and stable (docs/WEBHOOKS.md): ids and references (an
 order's number BS-0000123), amounts as decimal strings, times in ISO 8601; no names,
-addresses or free text a person wrote.
+addresses, emails or notes (the one typed text is the title and author of a book asked for
+that the shop does not carry).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import sqlalchemy as sa
 from app.core.bulk import bulk_insert
 from app.core.db import utcnow
 from app.core.extensions import db
+from app.core.money import round_money
 from app.mail.wakeup import mail_queued
 from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
@@ -43,7 +45,7 @@ TEST_EVENT = "webhook.test"
 
 def money(value: Decimal | None) -> str | None:
     """An amount as JSON carries it: a decimal string with its cents ("12.50")."""
-    return None if value is None else f"{Decimal(value):.2f}"
+    return None if value is None else str(round_money(Decimal(value)))
 
 
 def iso(value: datetime | None) -> str | None:
