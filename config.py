@@ -230,6 +230,14 @@ class Config:
     MAIL_CLAIM_SECONDS = int(os.environ.get("MAIL_CLAIM_SECONDS", "120"))
     # Folder where the embedded mail catcher (`flask mail-catcher`) keeps what it receives.
     MAIL_CATCHER_DIR = os.environ.get("MAIL_CATCHER_DIR", str(INSTANCE_DIR / "mailbox"))
+    # Webhooks (issue 23, docs/WEBHOOKS.md): a POST's timeout in seconds, deliveries claimed
+    # per sender pass, a claim's lease (a dead sender's deliveries go again after it), and how
+    # long an undelivered event is retried before it is marked failed.
+    WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "10"))
+    WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "50"))
+    WEBHOOK_CLAIM_SECONDS = int(os.environ.get("WEBHOOK_CLAIM_SECONDS", "120"))
+    WEBHOOK_GIVE_UP_AFTER = timedelta(
+        hours=float(os.environ.get("WEBHOOK_GIVE_UP_AFTER_HOURS", "24")))
 
     # Languages: English and Simplified Chinese; catalogs in translations/ (make messages)
     LANGUAGES = ["en", "zh_Hans"]

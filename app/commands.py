@@ -14,6 +14,7 @@ def all_commands() -> list[click.Command]:
     from app.membership.cli import create_admin
     from app.seed.cli import seed
     from app.support.cli import support
+    from app.webhooks.cli import webhooks
 
     return [dev, mail_worker, mail_catcher, create_admin, seed, tiers, demand, analytics,
-            support]
+            support, webhooks]

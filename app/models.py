@@ -40,6 +40,7 @@ from app.support.models import (
     ContactRequest,
     SupportCase,
 )
+from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AnalyticsRun",
@@ -58,6 +59,7 @@ __all__ = [
     "CartLine",
     "Category",
     "ContactRequest",
+    "DeliveryStatus",
     "Demand",
     "DemandStatus",
     "FeedbackSnapshot",
@@ -96,4 +98,6 @@ __all__ = [
     "Tag",
     "SurveyResponse",
     "Tier",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -54,6 +54,22 @@ survey_answered = _signals.signal("survey-answered")
 #: (1-5), member (Member).
 review_posted = _signals.signal("review-posted")
 
+#: Copies of a book were received (the receipt, its holds and mails are flushed). sender: the
+#: StockReceipt; kwargs: book (the Book), quantity, held, shelved, notified (readers told),
+#: actor (Member | None).
+stock_received = _signals.signal("stock-received")
+
+#: A demand was created: a member's (for a carried book or an uncatalogued one), or a
+#: visitor's once its address is confirmed (it counts from then). Not sent when an open demand
+#: is only updated. sender: the Demand.
+demand_created = _signals.signal("demand-created")
+
+#: Members' grades moved (GradeChange rows were written: one for a member, many at once for a
+#: table change or a recompute). sender: None; kwargs: changes (a list of dicts, each the
+#: values of one written GradeChange as app.grades.changes.change_row gives them: member_id,
+#: from_code, to_code, from_name, to_name, at, reason, spend, order_id, actor_id, note).
+grade_changed = _signals.signal("grade-changed")
+
 #: A write is about to go to the database on the driver's own cursor (a COPY, app.core.bulk),
 #: which the engine's events do not see. Sent before the write. sender: the sa.Connection.
 before_driver_write = _signals.signal("before-driver-write")

@@ -78,6 +78,7 @@ EXPORT_EXCLUDED = {
     "grade_change.actor_id": _STAFF_WORK,
     "refund.actor_id": _STAFF_WORK + " (the refunds on the person's orders are in refunds)",
     "support_case.assignee_id": _STAFF_WORK + " (the cases themselves are in service_cases)",
+    "webhook_endpoint.created_by_id": _STAFF_WORK + " (the admin who registered a webhook)",
 }
 # Columns of the member row itself left out of the profile, and why.
 PROFILE_EXCLUDED = {

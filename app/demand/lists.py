@@ -23,6 +23,7 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.extensions import db
+from app.core.signals import demand_created
 from app.demand import cancelling, holds
 from app.demand.models import Demand, DemandStatus, Hold, HoldStatus
 from app.demand.rules import (
@@ -78,6 +79,7 @@ def record_demand(member: Member, book: Book | None, quantity: int = 1,
         existing.quantity, existing.note = quantity, note
         db.session.flush()
         return existing
+    demand_created.send(demand)
     return demand
 
 

@@ -19,6 +19,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import InvalidInput, NotFound
 from app.core.extensions import db
+from app.core.signals import stock_received
 from app.demand.allocation import Allocation, allocate, lock_book
 from app.demand.models import StockReceipt
 from app.membership.models import Member
@@ -116,6 +117,8 @@ def receive_stock(book_id: int, quantity: int, supplier: str | None = None,
     book = db.session.get(Book, book_id)
     if actor is not None:
         _audit_receipt(actor, result, book)
+    stock_received.send(receipt, book=book, quantity=quantity, held=result.held,
+                        shelved=result.shelved, notified=result.notified, actor=actor)
     if book is not None:
         db.session.expire(book)
     return result

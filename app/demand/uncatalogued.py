@@ -24,6 +24,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.extensions import db
+from app.core.signals import demand_created
 from app.core.text import fold
 from app.demand.lists import record_demand
 from app.demand.models import Demand, DemandStatus
@@ -74,6 +75,7 @@ def request_uncatalogued(member: Member, title: str, author: str | None = None,
                     status=DemandStatus.OPEN, created_at=utcnow())
     db.session.add(demand)
     db.session.flush()
+    demand_created.send(demand)
     return demand
 
 

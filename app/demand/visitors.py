@@ -25,6 +25,7 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.extensions import db
+from app.core.signals import demand_created
 from app.core.urls import external_url
 from app.demand.models import Demand, DemandStatus
 from app.demand.rules import (
@@ -140,6 +141,8 @@ def confirm_visitor_demand(token: str) -> Demand:
     if member is not None:
         _join(demand, member)
     db.session.flush()
+    if not sa.inspect(demand).deleted:  # merged into the member's open demand: not new
+        demand_created.send(demand)
     return demand
 
 

@@ -23,7 +23,7 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.money import from_cents, to_cents
 from app.grades import grading
-from app.grades.changes import change_row, is_up, rule_names
+from app.grades.changes import announce, change_row, is_up, rule_names
 from app.grades.errors import TierTableConflict, TierTableInvalid
 from app.grades.grade_up_mail import congratulate
 from app.grades.grading import TierRule
@@ -142,6 +142,7 @@ def regrade_all(reason: GradeReason = GradeReason.RECOMPUTE, *, actor: Member | 
         for chunk in _chunks(rows, 5_000):
             db.session.execute(sa.insert(GradeChange), list(chunk))
     db.session.flush()
+    announce(rows)
     return RegradeReport(changed=len(rows), promoted=len(promoted_ids), demoted=demoted)
 
 

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from app.core.errors import NotFound
 from app.core.extensions import db
+from app.core.signals import grade_changed
 from app.grades.grading import TierRule
 from app.grades.models import GradeReason
 from app.grades.table import rule_for
@@ -60,6 +61,13 @@ def rule_names(*tables: Sequence[TierRule]) -> dict[str, str]:
     for table in reversed(tables):
         names.update({r.code: r.name for r in table})
     return names
+
+
+def announce(rows: list[dict]) -> None:
+    """Tell the features above that grades moved (`grade_changed`): `rows` are the values of
+    the GradeChange rows just written (`change_row`'s dicts), already flushed."""
+    if rows:
+        grade_changed.send(None, changes=rows)
 
 
 def change_row(member_id: int, from_code: str | None, to_code: str, names: dict[str, str],

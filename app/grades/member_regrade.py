@@ -24,7 +24,7 @@ from datetime import datetime
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.grades import grading
-from app.grades.changes import change_row, is_up, lock_member, rule_names
+from app.grades.changes import announce, change_row, is_up, lock_member, rule_names
 from app.grades.grade_up_mail import congratulate
 from app.grades.grading import Demotion
 from app.grades.models import GradeChange, GradeReason
@@ -59,16 +59,18 @@ def regrade_member(member_id: int, reason: GradeReason, *, order_id: int | None 
     member.tier_is_manual = decision.manual
     change = None
     if decision.code != member.tier_code:
-        change = GradeChange(**change_row(
+        values = change_row(
             member.id, member.tier_code, decision.code, rule_names(rules), reason=reason,
             spend=new_spend, at=now, order_id=order_id,
             actor_id=actor.id if actor is not None else None, refund_id=refund_id, note=note,
-        ))
+        )
+        change = GradeChange(**values)
         promoted = is_up(member.tier_code, decision.code, rules)
         member.tier_code = decision.code
         member.tier_since = now
         db.session.add(change)
         db.session.flush()
+        announce([values])
         if promoted and notify:
             congratulate(member, change, rules)
     db.session.flush()

@@ -25,7 +25,7 @@ from app.core.db import utcnow
 from app.core.errors import InvalidInput
 from app.core.extensions import db
 from app.grades import grading
-from app.grades.changes import change_row, is_up, lock_member, rule_names
+from app.grades.changes import announce, change_row, is_up, lock_member, rule_names
 from app.grades.grade_up_mail import congratulate
 from app.grades.grading import TierRule
 from app.grades.models import GradeChange, GradeReason
@@ -94,10 +94,11 @@ def _apply_admin_grade(member: Member, code: str, *, manual: bool, spend: Decima
     """Record an admin's grade change on a locked member (history and audit log);
     congratulate on a move up."""
     before = audit.snapshot(member, GRADE_FIELDS)
-    change = GradeChange(**change_row(
+    values = change_row(
         member.id, member.tier_code, code, rule_names(rules), reason=GradeReason.ADMIN,
         spend=spend, at=now, actor_id=actor.id, note=note,
-    ))
+    )
+    change = GradeChange(**values)
     promoted = is_up(member.tier_code, code, rules)
     if member.tier_code != code:
         member.tier_since = now
@@ -106,6 +107,7 @@ def _apply_admin_grade(member: Member, code: str, *, manual: bool, spend: Decima
     member.qualifying_spend = spend
     db.session.add(change)
     db.session.flush()
+    announce([values])
     if promoted:
         congratulate(member, change, rules)
     audit.record(actor.id, actor.email, action, member, before=before,

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -102,16 +103,19 @@ def poll_seconds(app: Flask) -> float:
 
 
 def run_sender(app: Flask, stop: threading.Event, interval: float | None = None,
-               batch: int | None = None) -> None:
+               batch: int | None = None, *, deliver: Callable[[int | None], Any] = deliver_due,
+               hooks: PassHooks | None = None) -> None:
     """Deliver due mail until `stop` is set. When nothing is due it sleeps until mail is
     queued (see app.mail.wakeup.SenderWakeup) or `interval` seconds pass (default
     `poll_seconds`), for retries coming due.
 
     Safe to run in many processes on many machines at once (see app.mail.sender). Each
     pass hook is isolated (`PassHooks`); a failing delivery pass is logged once per streak.
+    Another durable queue may run the same loop with its own `deliver(batch)` (a pass whose
+    report has `claimed`) and `hooks` (e.g. `PassHooks([])`): `flask webhooks send` does.
     """
     interval = interval if interval is not None else poll_seconds(app)
-    hooks = PassHooks()
+    hooks = hooks if hooks is not None else PassHooks()
     failing = 0
     with app.app_context():
         engine = db.engine
@@ -121,7 +125,7 @@ def run_sender(app: Flask, stop: threading.Event, interval: float | None = None,
             try:
                 with app.app_context():
                     hooks.run()
-                    report = deliver_due(batch)
+                    report = deliver(batch)
                     db.session.remove()
             except Exception:  # a database hiccup must not kill the sender; try again shortly
                 failing += 1

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from app.core.claiming import backoff, claim_due_rows
 from app.core.db import utcnow
 from app.core.extensions import mail
 from app.mail.mime import message_for
@@ -42,8 +43,7 @@ RETRY_DELAYS = [10, 30, 60, 120, 300, 600, 900]
 
 def retry_delay(attempts: int) -> timedelta:
     """Backoff after `attempts` failed tries (1-based)."""
-    index = min(max(attempts, 1), len(RETRY_DELAYS)) - 1
-    return timedelta(seconds=RETRY_DELAYS[index])
+    return backoff(RETRY_DELAYS, attempts)
 
 
 @dataclass
@@ -69,44 +69,21 @@ _CLAIMED_COLUMNS = (_outbox.c.id, _outbox.c.kind, _outbox.c.dedupe_key, _outbox.
 
 def claim(connection: sa.Connection, limit: int, now: datetime,
            lease: datetime) -> list[sa.Row]:
-    """Claim up to `limit` due messages with one UPDATE ... RETURNING and commit the claim.
+    """Claim up to `limit` due messages with one UPDATE ... RETURNING and commit the claim
+    (app.core.claiming: `FOR UPDATE SKIP LOCKED` on PostgreSQL, so no two senders take the
+    same rows).
 
-    The claim must be visible to other senders before any SMTP traffic starts. PostgreSQL: the
-    inner SELECT takes `FOR UPDATE SKIP LOCKED`, so two senders never wait for or take the same
-    rows, and the outer WHERE re-checks the due conditions on the latest row version. SQLite:
-    the single statement runs under the database's one write lock, so it is atomic too.
-    `lease` (claimed_until) doubles as this claim's token: every later write of the pass
-    matches it, so a pass whose lease was taken over can no longer record anything.
+    The claim must be visible to other senders before any SMTP traffic starts. `lease`
+    (claimed_until) doubles as this claim's token: every later write of the pass matches it,
+    so a pass whose lease was taken over can no longer record anything.
     """
-    due = (
-        sa.select(_outbox.c.id)
-        .where(
-            _outbox.c.status == MailStatus.PENDING.value,
-            _outbox.c.next_attempt_at <= now,
-            sa.or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until < now),
-        )
-        .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
-        .limit(limit)
-    )
-    if connection.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
-    # A CTE, evaluated once: PostgreSQL may re-run an `IN (SELECT ... LIMIT n FOR UPDATE SKIP
-    # LOCKED)` subquery inside the join and so claim far more than n rows.
-    due_cte = due.cte("due").prefix_with("MATERIALIZED", dialect="postgresql")
-    stmt = (
-        sa.update(_outbox)
-        .add_cte(due_cte)
-        .where(
-            _outbox.c.id.in_(sa.select(due_cte.c.id)),
-            _outbox.c.status == MailStatus.PENDING.value,
-            sa.or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until < now),
-        )
-        .values(claimed_until=lease)
-        .returning(*_CLAIMED_COLUMNS)
-    )
-    rows = list(connection.execute(stmt))
-    rows.sort(key=lambda row: (row.next_attempt_at, row.id))
-    return rows
+    return claim_due_rows(
+        connection, _outbox,
+        [_outbox.c.status == MailStatus.PENDING.value,
+         _outbox.c.next_attempt_at <= now,
+         sa.or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until < now)],
+        order_by=[_outbox.c.next_attempt_at, _outbox.c.id], limit=limit,
+        values={"claimed_until": lease}, returning=_CLAIMED_COLUMNS)
 
 
 def claim_due(limit: int, now: datetime | None = None) -> list[int]:

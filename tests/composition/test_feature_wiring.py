@@ -35,7 +35,9 @@ D = Decimal
 ADDRESS = ShippingAddress(name="Ada Reader", line1="1 Library Lane", city="Shanghai",
                           postcode="200000", country="China")
 SIGNALS = (signals.member_joined, signals.book_saved, signals.order_placed,
-           signals.order_status_changed, signals.survey_answered, signals.review_posted)
+           signals.order_status_changed, signals.survey_answered, signals.review_posted,
+           signals.stock_received, signals.demand_created, signals.grade_changed,
+           signals.return_requested)
 
 
 @pytest.fixture
@@ -183,9 +185,29 @@ def test_each_feature_registers_the_send_checks_of_its_own_mail(fresh_process, b
 def test_the_features_add_their_work_to_the_mail_senders_passes(fresh_process, build_app):
     from app.campaigns.cli import enqueue_campaigns_on_sender_pass
     from app.demand.cli import expire_holds_on_sender_pass
+    from app.webhooks.sender import deliver_on_sender_pass
 
     build_app()
     build_app()
 
     assert mail_cli.SENDER_PASS_HOOKS == [expire_holds_on_sender_pass,
-                                          enqueue_campaigns_on_sender_pass]
+                                          enqueue_campaigns_on_sender_pass,
+                                          deliver_on_sender_pass]
+
+
+def test_the_webhooks_feature_receives_the_events_it_sends_on(fresh_process, build_app):
+    from app.webhooks import receivers
+
+    build_app()
+    build_app()
+
+    expected = {
+        signals.order_placed: receivers.on_order_placed,
+        signals.order_status_changed: receivers.on_order_status_changed,
+        signals.stock_received: receivers.on_stock_received,
+        signals.demand_created: receivers.on_demand_created,
+        signals.grade_changed: receivers.on_grade_changed,
+        signals.return_requested: receivers.on_return_requested,
+    }
+    for signal, receiver in expected.items():
+        assert list(signal.receivers_for(object())).count(receiver) == 1

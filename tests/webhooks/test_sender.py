@@ -1,0 +1,228 @@
+"""The webhook sender against a real HTTP receiver on 127.0.0.1: signed POSTs, delivered once;
+an endpoint down for minutes gets every event once it is back; retries, giving up, replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.core.audit.models import AuditEntry
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.demand.stock import receive_stock
+from app.webhooks import deliveries
+from app.webhooks.events import STOCK_RECEIVED, queue_event
+from app.webhooks.models import DeliveryStatus, WebhookDelivery
+from app.webhooks.sender import deliver_due
+from app.webhooks.signing import signature_header, verify
+from tests.factories import make_admin, make_book
+from tests.webhooks.conftest import make_endpoint
+
+
+def rows() -> list[WebhookDelivery]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(WebhookDelivery).order_by(WebhookDelivery.id)))
+
+
+def test_a_delivery_is_posted_signed_and_recorded(ctx, receiver):
+    endpoint = make_endpoint(receiver.url)
+    secret = endpoint.secret
+    book = make_book(stock_on_hand=0)
+    receive_stock(book.id, 2)
+    db.session.commit()
+
+    report = deliver_due()
+
+    assert len(report.delivered) == 1
+    [got] = receiver.received
+    [row] = rows()
+    assert got.path == "/hooks"
+    assert got.headers["Content-Type"] == "application/json"
+    assert got.headers["Bookstation-Event"] == STOCK_RECEIVED
+    assert got.headers["Bookstation-Delivery"] == row.event_id
+    assert got.body == row.payload.encode()  # byte for byte what was queued
+    assert verify(secret, got.body, got.headers["Bookstation-Signature"])
+    assert not verify("whsec_wrong", got.body, got.headers["Bookstation-Signature"])
+    assert json.loads(got.body)["data"]["receipt"]["book_id"] == book.id
+    assert (row.status, row.attempts, row.last_status_code) == (DeliveryStatus.DELIVERED, 1,
+                                                                 204)
+    assert row.delivered_at is not None and row.claimed_until is None
+
+    assert deliver_due().claimed == 0  # nothing is sent twice
+    assert len(receiver.received) == 1
+
+
+def test_the_signature_is_hmac_sha256_of_the_timestamp_and_the_body():
+    import hashlib
+    import hmac
+
+    header = signature_header("whsec_x", b'{"a":1}', timestamp=1700000000)
+
+    expected = hmac.new(b"whsec_x", b'1700000000.{"a":1}', hashlib.sha256).hexdigest()
+    assert header == f"t=1700000000,v1={expected}"
+    assert verify("whsec_x", b'{"a":1}', header, now=1700000100)
+    assert not verify("whsec_x", b'{"a":1}', header, now=1700000000 + 301)  # too old
+    assert not verify("whsec_x", b'{"a":2}', header, now=1700000000)
+
+
+def test_an_endpoint_down_for_minutes_gets_every_event_once_it_is_back(ctx, receiver):
+    endpoint = make_endpoint(receiver.url)
+    secret = endpoint.secret
+    receiver.stop()  # down
+    start = utcnow()
+    for n in range(3):
+        queue_event(STOCK_RECEIVED, {"receipt": {"id": n}}, now=start)
+    db.session.commit()
+
+    first = deliver_due(now=start)
+    # One attempt fails (connection refused); the endpoint's other events wait with it.
+    assert len(first.failed) == 1 and len(first.waiting) == 2
+    later = start
+    for minutes in (1, 3, 14):  # still down at each retry
+        later = start + timedelta(minutes=minutes)
+        report = deliver_due(now=later)
+        assert not report.delivered
+    assert all(row.status == DeliveryStatus.PENDING for row in rows())
+    assert receiver.received == []
+
+    receiver.start()  # back, on the same port
+    back = later + timedelta(hours=1)
+    report = deliver_due(now=back)
+
+    assert len(report.delivered) == 3
+    queued = [row.event_id for row in rows()]
+    assert receiver.event_ids() == queued  # each once, in the order of the events
+    assert receiver.all_signed_with(secret)
+    assert all(row.status == DeliveryStatus.DELIVERED for row in rows())
+    assert deliver_due(now=back + timedelta(days=1)).claimed == 0
+    assert len(receiver.received) == 3
+
+
+def test_a_refusing_endpoint_is_retried_with_backoff_then_given_up(ctx, receiver):
+    make_endpoint(receiver.url)
+    receiver.status = 500
+    start = utcnow()
+    queue_event(STOCK_RECEIVED, {"receipt": {"id": 1}}, now=start)
+    db.session.commit()
+
+    deliver_due(now=start)
+    [row] = rows()
+    assert (row.status, row.attempts, row.last_status_code) == (DeliveryStatus.PENDING, 1, 500)
+    assert row.next_attempt_at - start >= timedelta(seconds=30)
+    assert deliver_due(now=start + timedelta(seconds=10)).claimed == 0  # not due yet
+
+    deliver_due(now=start + timedelta(hours=25))  # past the give-up age
+
+    [row] = rows()
+    assert row.status == DeliveryStatus.FAILED and row.attempts == 2
+    assert "HTTP 500" in row.last_error
+
+
+def test_a_sender_that_died_mid_delivery_leaves_it_to_the_next_once_the_lease_lapses(
+        ctx, receiver):
+    make_endpoint(receiver.url)
+    queue_event(STOCK_RECEIVED, {"receipt": {"id": 1}})
+    db.session.commit()
+    from app.mail.sender_db import sender_connection
+    from app.webhooks.sender import claim
+
+    now = utcnow()
+    with sender_connection() as connection:
+        [claimed] = claim(connection, 10, now, now + timedelta(seconds=120))
+    assert rows()[0].status == DeliveryStatus.SENDING
+    assert deliver_due(now=now + timedelta(seconds=60)).claimed == 0  # still leased
+
+    report = deliver_due(now=now + timedelta(seconds=121))
+
+    assert report.delivered == [claimed.id]
+    assert len(receiver.received) == 1
+
+
+def test_replaying_sends_the_same_event_again_and_is_audited(ctx, receiver):
+    endpoint = make_endpoint(receiver.url)
+    admin = make_admin()
+    queue_event(STOCK_RECEIVED, {"receipt": {"id": 1}})
+    db.session.commit()
+    deliver_due()
+    [row] = rows()
+
+    deliveries.replay(endpoint.id, row.id, admin)
+    db.session.commit()
+    deliver_due()
+
+    first, again = receiver.received
+    assert first.body == again.body
+    assert first.headers["Bookstation-Delivery"] == again.headers["Bookstation-Delivery"]
+    [row] = rows()
+    assert row.status == DeliveryStatus.DELIVERED and row.requeued_at is not None
+    entry = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "webhook.replay")).one()
+    assert entry.actor_id == admin.id and entry.target_id == row.id
+
+
+def test_a_disabled_endpoints_deliveries_wait_until_it_is_enabled(ctx, receiver):
+    endpoint = make_endpoint(receiver.url)
+    queue_event(STOCK_RECEIVED, {"receipt": {"id": 1}})
+    endpoint.active = False
+    db.session.commit()
+
+    assert deliver_due().claimed == 0
+
+    endpoint.active = True
+    db.session.commit()
+    assert len(deliver_due().delivered) == 1
+
+
+def test_the_send_command_delivers_what_is_due(app, receiver):
+    with app.app_context():
+        make_endpoint(receiver.url)
+        queue_event(STOCK_RECEIVED, {"receipt": {"id": 1}})
+        db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["webhooks", "send", "--once"])
+
+    assert result.exit_code == 0, result.output
+    assert "delivered 1" in result.output
+    assert len(receiver.received) == 1
+
+
+def test_the_mail_senders_pass_delivers_webhooks_too(ctx, receiver):
+    from app.mail.cli import PassHooks
+
+    make_endpoint(receiver.url)
+    queue_event(STOCK_RECEIVED, {"receipt": {"id": 1}})
+    db.session.commit()
+
+    PassHooks().run()
+
+    assert len(receiver.received) == 1
+
+
+def test_an_idle_webhook_sender_is_woken_by_the_commit_that_queues_an_event(app, receiver):
+    import threading
+
+    from app.mail.cli import PassHooks, run_sender
+    from tests.helpers import wait_until
+
+    with app.app_context():
+        make_endpoint(receiver.url)
+        db.session.commit()
+    stop = threading.Event()
+    # Polls once a minute: an event delivered sooner means the commit woke the sender.
+    thread = threading.Thread(target=run_sender, args=(app, stop, 60),
+                              kwargs={"deliver": deliver_due, "hooks": PassHooks([])},
+                              daemon=True)
+    thread.start()
+    try:
+        for n in range(3):
+            with app.app_context():
+                queue_event(STOCK_RECEIVED, {"receipt": {"id": n}})
+                db.session.commit()
+            wait_until(lambda n=n: len(receiver.received) == n + 1, 20, f"event {n}")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert len(set(receiver.event_ids())) == 3
