@@ -7,6 +7,7 @@ from app.analytics.models import (
     SegmentSummary,
     SegmentTransition,
 )
+from app.api.models import ApiIdempotentResult, ApiToken
 from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
 from app.catalog.models import Book, Category
 from app.core.audit.models import AuditEntry
@@ -26,6 +27,8 @@ from app.ordering.models import Cart, CartLine, Order, OrderEvent, OrderLine, Or
 
 __all__ = [
     "AnalyticsRun",
+    "ApiIdempotentResult",
+    "ApiToken",
     "AuditEntry",
     "Book",
     "BookAssociation",

@@ -116,12 +116,13 @@ def test_building_the_app_again_connects_each_receiver_once(fresh_process, build
 
 def test_the_customer_record_panels_and_erasure_of_feedback_come_from_the_crm(
         fresh_process, build_app):
+    from app.api import tokens as api_tokens
     from app.feedback import reviews
 
     build_app()
 
     assert {panel.key for panel in customers.customer_panels()} == {"analytics", "feedback"}
-    assert erasure._ERASURE_HOOKS == [reviews.scrub_member_feedback]
+    assert erasure._ERASURE_HOOKS == [reviews.scrub_member_feedback, api_tokens.erase]
 
 
 def test_without_the_feedback_feature_campaign_mail_still_skips_a_member_who_opted_out(

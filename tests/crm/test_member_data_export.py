@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.api.models import ApiIdempotentResult, ApiToken
 from app.core.extensions import db
 from app.crm import customer_admin, customers
 from app.crm import tags as customer_tags
@@ -132,6 +133,10 @@ def rita(ctx) -> Member:
                                member_id=rita.id))
     customer_admin.update_contact(rita, admin, name="Rita Reader", email="rita@example.test",
                                   phone="+86 138 0013 8001")
+    db.session.add(ApiToken(member_id=rita.id, name="reading app", token_hash="0" * 64,
+                            prefix="bst_abcdefgh", scopes="me catalog:read"))
+    db.session.add(ApiIdempotentResult(member_id=rita.id, key="k1", endpoint="stock.receive",
+                                       request_hash="1" * 64, status_code=201, body="{}"))
     customers.refresh_all_order_stats()
     db.session.commit()
     return rita
