@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.auth import authenticate_request, current_token, scope_required
 from app.api.problems import PROBLEM_JSON, domain_problem, http_problem
-from app.api.web.schemas import ProblemSchema
+from app.api.web.schemas import DecimalString, ProblemSchema
 from app.core.audit import record as audit
 from app.core.errors import DomainError
 from app.core.extensions import csrf
@@ -116,6 +116,7 @@ def register(app: Flask) -> None:
         "type": "http", "scheme": "bearer",
         "description": "A personal access token (bst_…), made at /account/tokens or, for "
                        "staff scopes, at /admin/api-tokens."})
+    api.register_field(DecimalString, "string", "decimal")
     app.extensions["bookstation.api"] = api
     for module in (catalog, me, orders, stock, demand, customers):
         api.register_blueprint(module.blp, url_prefix=PREFIX + module.PATH)

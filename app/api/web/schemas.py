@@ -14,8 +14,16 @@ from app.ordering.models import OrderStatus
 MAX_PAGE = 10_000
 
 
+class DecimalString(ma.fields.Decimal):
+    """An exact decimal sent as a string ("12.50"): documented as a string of format decimal
+    (registered with the Api in app.api.web.register)."""
+
+    def __init__(self, places: int | None = None, **kwargs) -> None:
+        super().__init__(places=places, as_string=True, **kwargs)
+
+
 def _money(**kwargs):
-    return ma.fields.Decimal(as_string=True, places=2, **kwargs)
+    return DecimalString(places=2, **kwargs)
 
 
 class Strict(ma.Schema):
@@ -296,7 +304,7 @@ class GradeRef(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     min_spend = _money(required=True)
-    discount_rate = ma.fields.Decimal(as_string=True, required=True)
+    discount_rate = DecimalString(required=True)
 
 
 class GradeSchema(ma.Schema):
@@ -321,7 +329,7 @@ class CartSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CartLineSchema), required=True)
     count = ma.fields.Integer(required=True)
     subtotal = _money(required=True)
-    discount_rate = ma.fields.Decimal(as_string=True, required=True)
+    discount_rate = DecimalString(required=True)
     discount = _money(required=True)
     shipping = _money(required=True)
     total = _money(required=True)
