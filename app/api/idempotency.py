@@ -1,9 +1,11 @@
 """Idempotency keys: a call made again with the same `Idempotency-Key` (by the same token
 owner) gets the first call's answer and changes nothing.
 
-`claim` writes the key's row first, in a savepoint, before the work: two calls with one key at
-the same moment meet on the unique (member, key) index, and the second waits for the first's
-commit (PostgreSQL) or the database's one writer (SQLite), then reads the answer it kept. A
+`claim` writes the key's row as the request's first write, before the work: two calls with one
+key at the same moment meet on the unique (member, key) index, and the second waits for the
+first's commit (PostgreSQL) or the database's one writer (SQLite), rolls back and reads the
+answer the first kept. (No savepoint: on SQLite a savepoint opened before any write starts a
+transaction of its own, which its release commits.) A
 key sent again with a different request is refused (422): the key names one call.
 """
 
@@ -44,17 +46,19 @@ def _check(kept: ApiIdempotentResult, endpoint: str, request_hash: str) -> None:
 def claim(member: Member, key: str, endpoint: str, request_hash: str
           ) -> tuple[ApiIdempotentResult, bool]:
     """The key's row and whether it is new (do the work, then `keep` the answer) or kept from
-    an earlier call (answer with it). Raises KeyReused for another request under the key."""
+    an earlier call (answer with it). Raises KeyReused for another request under the key.
+    Must be the request's first write: losing the race rolls the session back."""
     kept = _kept(member, key)
     if kept is None:
         row = ApiIdempotentResult(member_id=member.id, key=key, endpoint=endpoint,
                                   request_hash=request_hash, status_code=0, body="",
                                   created_at=utcnow())
+        db.session.add(row)
         try:
-            with db.session.begin_nested():
-                db.session.add(row)
+            db.session.flush()
             return row, True
         except IntegrityError:  # the same key at the same moment: the other call won
+            db.session.rollback()
             kept = _kept(member, key)
             if kept is None:
                 raise
