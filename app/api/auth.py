@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, current_app, g, request
+from flask_babel import gettext as _
 
 from app.api import tokens as token_rules
 from app.api.models import ApiToken
@@ -47,12 +48,12 @@ def authenticate_request() -> None:
     header = request.headers.get("Authorization")
     token = None
     if header is not None:
-        kind, _, secret = header.partition(" ")
+        kind, _space, secret = header.partition(" ")
         if kind.lower() != "bearer" or not secret.strip():
-            abort(401, "Send the token as `Authorization: Bearer <token>`.")
+            abort(401, _("Send the token as %(header)s.", header="Authorization: Bearer <token>"))
         token = token_rules.authenticate(secret.strip())
         if token is None:
-            abort(401, "This token is unknown, revoked or expired.")
+            abort(401, _("This token is unknown, revoked or expired."))
         if token_rules.touch(token):
             db.session.commit()  # its own transaction: a read-only request commits nothing
     g.api_token = token
@@ -71,10 +72,11 @@ def scope_required(*any_of: str) -> Callable:
         def wrapper(*args, **kwargs):
             token = current_token()
             if token is None:
-                abort(401, "This call needs a token: `Authorization: Bearer <token>`.")
+                abort(401, _("This call needs a token: send it as %(header)s.",
+                             header="Authorization: Bearer <token>"))
             if not token.scope_set & set(any_of):
-                abort(403, "This token's scopes do not allow this call (it needs "
-                           + " or ".join(any_of) + ").")
+                abort(403, _("This token's scopes do not allow this call (it needs "
+                             "%(scopes)s).", scopes=" or ".join(any_of)))
             return view(*args, **kwargs)
 
         wrapper.required_scopes = any_of  # type: ignore[attr-defined]

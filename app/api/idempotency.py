@@ -15,6 +15,7 @@ import hashlib
 import json
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from app.api.models import ApiIdempotentResult
@@ -40,7 +41,7 @@ def _kept(member: Member, key: str) -> ApiIdempotentResult | None:
 
 def _check(kept: ApiIdempotentResult, endpoint: str, request_hash: str) -> None:
     if kept.endpoint != endpoint or kept.request_hash != request_hash:
-        raise KeyReused("This Idempotency-Key was used for a different request.")
+        raise KeyReused(_("This Idempotency-Key was used for a different request."))
 
 
 def claim(member: Member, key: str, endpoint: str, request_hash: str

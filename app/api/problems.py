@@ -89,6 +89,8 @@ def http_problem(error: HTTPException) -> Response:
     if code >= 500:
         _end_transaction()
         detail = "The shop could not answer this request; please try again later."
+    elif errors:
+        detail = "Some of the input is not valid: `errors` names each field."
     else:
         detail = data.get("message") or error.description
     response = problem(code, detail, errors=errors, headers=headers)

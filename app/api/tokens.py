@@ -86,7 +86,7 @@ def create_token(owner: Member, name: str, scopes: list[str] | tuple[str, ...],
         if isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int) or not (
                 1 <= expires_in_days <= MAX_EXPIRY_DAYS):
             raise TokenFieldError("expires_in_days", _(
-                "Enter a number of days from 1 to %(max)d, or leave it empty.",
+                "Enter a number of days from 1 to %(max)s, or leave it empty.",
                 max=MAX_EXPIRY_DAYS))
         expires_at = utcnow() + timedelta(days=expires_in_days)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)

@@ -182,3 +182,17 @@ def test_members_cannot_reach_the_admin_token_page(client, people):
     log_in(client, "otto@example.test")
 
     assert client.get("/admin/api-tokens").status_code == 403
+
+
+def test_a_token_is_made_from_the_command_line_and_works(app, client, people):
+    runner = app.test_cli_runner()
+
+    made = runner.invoke(args=["api-token", "create", "clerk@example.test", "--name",
+                               "warehouse", "--scope", "stock:write", "--days", "90"])
+    refused = runner.invoke(args=["api-token", "create", "otto@example.test", "--name", "x",
+                                  "--scope", "orders:read"])
+
+    assert made.exit_code == 0, made.output
+    secret = made.output.strip()
+    assert client.get("/api/v1/demand/books", headers=bearer(secret)).status_code == 200
+    assert refused.exit_code != 0 and "scope" in refused.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from app.admin.common import ID
 from app.api.web import ApiBlueprint
 from app.api.web import schemas as s
@@ -49,7 +51,7 @@ def get_book(book_id):
     """One book on sale."""
     book = browse.book_for_page(book_id)
     if not book.is_active:
-        raise NotFound("There is no such book.")
+        raise NotFound(_("There is no such book."))
     return {**book_out(book), "description": book.description}
 
 

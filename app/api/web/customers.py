@@ -4,6 +4,7 @@ services, audited under the token's owner. Erasure stays in the admin pages."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_smorest import abort
 
 from app.admin.common import ID
@@ -25,7 +26,7 @@ blp = ApiBlueprint("api_customers", __name__,
 def _member(member_id: int) -> Member:
     member = db.session.get(Member, member_id)
     if member is None:
-        abort(404, message="There is no such customer.")
+        abort(404, message=_("There is no such customer."))
     return member
 
 

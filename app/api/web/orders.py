@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
+
 from app.admin.common import ID
 from app.api.auth import current_owner
 from app.api.web import ApiBlueprint
@@ -48,7 +50,7 @@ def order_detail_out(order: Order) -> dict:
 def _order(order_id: int) -> Order:
     order = db.session.get(Order, order_id)
     if order is None:
-        raise NotFound("There is no such order.")
+        raise NotFound(_("There is no such order."))
     return order
 
 
