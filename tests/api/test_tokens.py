@@ -196,3 +196,10 @@ def test_a_token_is_made_from_the_command_line_and_works(app, client, people):
     secret = made.output.strip()
     assert client.get("/api/v1/demand/books", headers=bearer(secret)).status_code == 200
     assert refused.exit_code != 0 and "scope" in refused.output
+
+
+def test_an_answer_to_a_token_is_kept_by_no_shared_cache(client, people):
+    response = client.get("/api/v1/me", headers=bearer(people["rosa"]))
+
+    assert response.headers["Cache-Control"] == "private, no-cache"
+    assert "Authorization" in response.headers["Vary"]

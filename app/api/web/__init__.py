@@ -4,6 +4,7 @@ the resource blueprints, the browsable docs, and the token pages (the member's o
 
 from __future__ import annotations
 
+import inspect
 from http import HTTPStatus
 
 from flask import Flask, g, request
@@ -43,10 +44,15 @@ class BookstationApi(Api):
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
-def _audit_change(response):
+def _after(response):
     """Every call that changed data is in the audit log under the token's owner (a retried
-    call answered from its idempotency key changed nothing, and is not)."""
+    call answered from its idempotency key changed nothing, and is not). An answer to a call
+    with a token is the owner's alone: no shared cache keeps it (the client may, and
+    revalidates it by its ETag)."""
     token = current_token()
+    if token is not None:
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.vary.add("Authorization")
     if (token is not None and request.method in UNSAFE_METHODS and response.status_code < 400
             and not g.get("api_replayed")):
         owner = token.member
@@ -59,7 +65,7 @@ def _audit_change(response):
 
 def _wire(blp) -> None:
     blp.before_request(authenticate_request)
-    blp.after_request(_audit_change)
+    blp.after_request(_after)
     blp.register_error_handler(HTTPException, http_problem)
     blp.register_error_handler(DomainError, domain_problem)
     csrf.exempt(blp)
@@ -80,7 +86,7 @@ class ApiBlueprint(SmorestBlueprint):
             checked = scope_required(*scopes)(view)
             return self.doc(
                 security=[BEARER],
-                description=(view.__doc__ or "").strip()
+                description=(inspect.getdoc(view) or "")
                 + f"\n\nNeeds a token with the scope {' or '.join(scopes)}.",
                 **{"x-scopes": list(scopes)})(checked)
         return decorate
@@ -88,7 +94,7 @@ class ApiBlueprint(SmorestBlueprint):
     def public(self):
         def decorate(view):
             return self.doc(security=[{}, BEARER],
-                            description=(view.__doc__ or "").strip()
+                            description=(inspect.getdoc(view) or "")
                             + "\n\nPublic: no token needed.")(view)
         return decorate
 
