@@ -189,6 +189,8 @@ class Config:
     # A signed-in session's last-seen time is written at most this often (seconds).
     SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute;30 per hour")
+    # The JSON API (app.api): calls per token (per client address without one).
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
     # Joining and forgotten-password mails one address may get in an hour (member or not):
     # beyond it the same answer page, but no mail (the shop is no relay for spam).
     ACCOUNT_MAILS_PER_ADDRESS_PER_HOUR = int(

@@ -95,7 +95,7 @@ def _migrations_dir():
 
 #: The feature packages, lowest first (docs/ARCHITECTURE.md); each wires itself in its init_app.
 FEATURES = ("mail", "catalog", "membership", "grades", "demand", "ordering", "feedback",
-            "analytics", "campaigns", "returns", "support", "crm", "webhooks")
+            "analytics", "campaigns", "returns", "support", "crm", "webhooks", "api")
 
 
 def _register_blueprints(app: Flask) -> None:

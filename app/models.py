@@ -7,6 +7,7 @@ from app.analytics.models import (
     SegmentSummary,
     SegmentTransition,
 )
+from app.api.models import ApiIdempotentResult, ApiToken
 from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
 from app.catalog.models import Book, Category
 from app.core.audit.models import AuditEntry
@@ -44,6 +45,8 @@ from app.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AnalyticsRun",
+    "ApiIdempotentResult",
+    "ApiToken",
     "AuditEntry",
     "Book",
     "BookAssociation",

@@ -262,6 +262,14 @@ def books_in_category(
     )
 
 
+def books_on_sale(sort: str = "bestselling", page: int = 1, per_page: int = 24):
+    """One page of every book on sale (a flask_sqlalchemy Pagination): the API's listing
+    with no search and no filter."""
+    page, per_page = _page_args(page, per_page)
+    return db.paginate(_sorted(_filtered(sa.select(Book)), sort), page=page, per_page=per_page,
+                       max_per_page=MAX_PER_PAGE, error_out=False)
+
+
 # --------------------------------------------------------------------------- search
 
 _book_fts = sa.table(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
@@ -25,9 +27,21 @@ class InvalidInput(DomainError):
     pass
 
 
+def render_errors_under(app: Flask, prefix: str, renderer: Callable[[HTTPException], object]
+                        ) -> None:
+    """HTTP errors of requests whose path starts with `prefix` are answered by `renderer`
+    (the API's problem details), also those no view saw (a path or method that matched no
+    route); the rest keep the shop's pages."""
+    renderers = app.extensions.setdefault("bookstation.error_renderers", [])
+    renderers.append((prefix, renderer))
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        for prefix, renderer in app.extensions.get("bookstation.error_renderers", ()):
+            if request.path.startswith(prefix):
+                return renderer(error)
         code = error.code or 500
         if request.accept_mimetypes.best == "application/json":
             return {"error": error.name, "description": error.description}, code

@@ -62,6 +62,8 @@ EXPORT_COVERED = {
     "support_case.visitor_email": "service_cases",
     "case_message.author_id": "service_cases",
     "contact_request.email": "contact_requests",
+    "api_token.member_id": "api_tokens",
+    "api_idempotent_result.member_id": "api_calls",
 }
 _STAFF_WORK = "the member of staff who did it: a record of staff work, not data about the customer"
 EXPORT_EXCLUDED = {
@@ -93,6 +95,7 @@ def member_data(member: Member) -> dict:
     """Everything the shop holds about the member, for a subject access request (JSON-safe):
     see EXPORT_COVERED for where each kind of record goes."""
     from app.analytics.models import AnalyticsRun, MemberSnapshot
+    from app.api.models import ApiIdempotentResult, ApiToken
     from app.campaigns.models import Campaign, CampaignRecipient
     from app.catalog.models import Book
     from app.feedback.models import Review, SurveyResponse
@@ -174,6 +177,14 @@ def member_data(member: Member) -> dict:
     contact_requests = db.session.scalars(
         sa.select(ContactRequest).where(sa.func.lower(ContactRequest.email) == email)
         .order_by(ContactRequest.created_at, ContactRequest.id)
+    ).all()
+    api_tokens = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.member_id == member.id)
+        .order_by(ApiToken.created_at, ApiToken.id)
+    ).all()
+    api_calls = db.session.scalars(
+        sa.select(ApiIdempotentResult).where(ApiIdempotentResult.member_id == member.id)
+        .order_by(ApiIdempotentResult.created_at, ApiIdempotentResult.id)
     ).all()
     profile = audit.snapshot(member, [c.key for c in Member.__table__.columns
                                       if c.key not in PROFILE_EXCLUDED])
@@ -274,6 +285,18 @@ def member_data(member: Member) -> dict:
             "at": _when(r.created_at), "name": r.name, "email": r.email,
             "subject": r.subject, "text": r.body,
         } for r in contact_requests],
+        # API tokens (the hash of the secret would let no one in, but it is a credential's
+        # fingerprint: left out; the prefix says which token it was).
+        "api_tokens": [{
+            "name": t.name, "prefix": t.prefix, "scopes": t.scopes,
+            "created_at": _when(t.created_at), "expires_at": _when(t.expires_at),
+            "last_used_at": _when(t.last_used_at), "revoked_at": _when(t.revoked_at),
+        } for t in api_tokens],
+        # Calls made through the API with an Idempotency-Key, and the answer kept for a retry.
+        "api_calls": [{
+            "at": _when(c.created_at), "key": c.key, "endpoint": c.endpoint,
+            "status": c.status_code, "answer": c.body,
+        } for c in api_calls],
         "account_history": [{
             "at": _when(e.at), "action": e.action, "summary": e.summary,
             "before": e.before, "after": e.after,

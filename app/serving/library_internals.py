@@ -6,6 +6,8 @@ Each is here because the public API has no equivalent at a cost the serving path
   front door look for them without taking them out (Flask's `get_flashed_messages()` would).
 - **Flask-Login** keeps the logged-in member in the session under `LOGGED_IN_KEY`; the front
   door, which answers before Flask, tells a member from a visitor by it without loading anyone.
+  It keeps the request's user on `g` once loaded (`put_request_user`): the API sets the
+  token's owner there, so nothing in its requests ever reads the session cookie.
 - **Flask-WTF**: `generate_csrf()` keeps the request's signed token on `g` under the field's
   name (`request_csrf_token`, `put_request_csrf_token`): the page cache puts a marker there
   while it renders a shared page. Its token is the session's raw token signed with
@@ -38,6 +40,14 @@ FLASHES_KEY = "_flashes"
 
 #: The session key under which `flask_login.login_user()` keeps the logged-in user's id.
 LOGGED_IN_KEY = "_user_id"
+
+
+
+def put_request_user(user) -> None:
+    """Make `current_user` this user for the rest of the request, without the session: what
+    Flask-Login's `_get_user()` returns once it has loaded someone (`g._login_user`)."""
+    g._login_user = user
+
 
 # --------------------------------------------------------------------------- Flask-WTF
 

@@ -119,6 +119,7 @@ def test_building_the_app_again_connects_each_receiver_once(fresh_process, build
 
 def test_the_customer_record_panels_and_erasure_of_feedback_come_from_the_crm(
         fresh_process, build_app):
+    from app.api import tokens as api_tokens
     from app.feedback import reviews
     from app.returns import gdpr
     from app.support import cases
@@ -128,7 +129,7 @@ def test_the_customer_record_panels_and_erasure_of_feedback_come_from_the_crm(
     assert {panel.key for panel in customers.customer_panels()} == {
         "analytics", "feedback", "returns", "cases"}
     assert erasure._ERASURE_HOOKS == [reviews.scrub_member_feedback, gdpr.scrub_member_returns,
-                                       cases.scrub_member_cases]
+                                       cases.scrub_member_cases, api_tokens.erase]
 
 
 def test_a_detractors_case_comes_from_supports_receiver(fresh_process, build_app):

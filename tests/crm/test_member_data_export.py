@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.api.models import ApiIdempotentResult, ApiToken
 from app.core.extensions import db
 from app.crm import customer_admin, customers
 from app.crm import tags as customer_tags
@@ -149,6 +150,11 @@ def rita(ctx) -> Member:
     db.session.add(ContactRequest(email="rita@example.test", name="Rita", subject="Hello",
                                   body="Anyone there?", case_type=CaseType.OTHER,
                                   token_hash="0" * 64))
+
+    db.session.add(ApiToken(member_id=rita.id, name="reading app", token_hash="0" * 64,
+                            prefix="bst_abcdefgh", scopes="me catalog:read"))
+    db.session.add(ApiIdempotentResult(member_id=rita.id, key="k1", endpoint="stock.receive",
+                                       request_hash="1" * 64, status_code=201, body="{}"))
     customers.refresh_all_order_stats()
     db.session.commit()
     return rita

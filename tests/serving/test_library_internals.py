@@ -77,6 +77,20 @@ def test_flask_login_keeps_the_logged_in_user_under_logged_in_key():
         assert session[internals.LOGGED_IN_KEY] == "42"
 
 
+def test_a_user_put_on_the_request_is_current_user_and_the_session_is_never_read():
+    from flask_login import current_user
+
+    app = _app()
+    loads = []
+    LoginManager(app).user_loader(lambda user_id: loads.append(user_id))
+    with app.test_request_context(headers={"Cookie": "session=anything"}):
+        user = _User()
+        internals.put_request_user(user)
+
+        assert current_user._get_current_object() is user
+        assert loads == []
+
+
 # --------------------------------------------------------------------------- Flask-WTF
 
 
