@@ -22,7 +22,15 @@ from app.feedback.models import (
 from app.grades.models import GradeChange, GradeReason, Tier
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import JoinRequest, Member, MemberSession, Role
-from app.ordering.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus
+from app.ordering.models import (
+    Cart,
+    CartLine,
+    Order,
+    OrderChannel,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 
 __all__ = [
     "AnalyticsRun",
@@ -51,6 +59,7 @@ __all__ = [
     "MemberSnapshot",
     "MemberTag",
     "Order",
+    "OrderChannel",
     "OrderEvent",
     "OrderLine",
     "OrderStatus",

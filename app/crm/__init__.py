@@ -17,7 +17,12 @@ def init_app(app: Flask) -> None:
     from app.core.i18n import lazy_gettext as _l
     from app.core.signals import order_placed, order_status_changed
     from app.crm import customers, erasure
-    from app.crm.web import admin_customers, admin_dashboard, panels  # noqa: F401  (admin routes)
+    from app.crm.web import (  # noqa: F401  (admin routes)
+        admin_customers,
+        admin_dashboard,
+        admin_phone_orders,
+        panels,
+    )
     from app.feedback import reviews
 
     order_placed.connect(customers.on_order_placed)

@@ -70,6 +70,7 @@ EXPORT_EXCLUDED = {
     "review.moderated_by_id": _STAFF_WORK + " (the decision and its note are in reviews)",
     "order_event.actor_id": _STAFF_WORK + " (the order's status history is in orders)",
     "grade_change.actor_id": _STAFF_WORK,
+    "orders.placed_by_id": _STAFF_WORK + " (who took a phone order; its channel is in orders)",
 }
 # Columns of the member row itself left out of the profile, and why.
 PROFILE_EXCLUDED = {
@@ -171,6 +172,7 @@ def member_data(member: Member) -> dict:
             "ship_line2": o.ship_line2, "ship_city": o.ship_city, "ship_region": o.ship_region,
             "ship_postcode": o.ship_postcode, "ship_country": o.ship_country,
             "ship_phone": o.ship_phone, "note": o.note, "payment_method": o.payment_method,
+            "channel": o.channel.value,
             "tier_code": o.tier_code, "subtotal": str(o.subtotal),
             "discount_total": str(o.discount_total), "shipping_fee": str(o.shipping_fee),
             "total": str(o.total),

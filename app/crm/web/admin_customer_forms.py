@@ -22,6 +22,7 @@ from app.crm.models import InteractionKind
 from app.crm.tags import NAME_MAX_LENGTH as TAG_MAX_LENGTH
 from app.membership.members import PROFILE_LIMITS
 from app.membership.models import Role
+from app.ordering.web.forms import CheckoutForm
 
 EARLIEST = date(1990, 1, 1)
 LATEST = date(2999, 12, 31)
@@ -142,3 +143,25 @@ class EraseForm(AppForm):
     def validate_confirm(self, field) -> None:
         if (field.data or "").upper() != (self.member_no or "").upper():
             raise ValidationError(_l("That is not this member's number."))
+
+
+# --------------------------------------------------------------------------- phone orders
+
+
+class CallerSearchForm(QueryForm):
+    q = StringField(_l("Name, phone, email, member number or order number"),
+                    filters=[stripped], validators=[Length(max=customers.MAX_QUERY)],
+                    description=_l("A phone number may be written any way; an order number "
+                                   "looks like BS-0004327."))
+
+
+class BookSearchForm(QueryForm):
+    book_q = StringField(_l("Find a book"), filters=[stripped], validators=[Length(max=200)],
+                         description=_l("Title, author or ISBN."))
+
+
+class PhoneOrderForm(CheckoutForm):
+    """The web's checkout form, filled in by staff for the caller: the same address, payment
+    and note fields and the same one-time key; the address is not saved to the profile."""
+
+    save_address = None
