@@ -7,6 +7,7 @@ import click
 
 def all_commands() -> list[click.Command]:
     from app.analytics.cli import analytics
+    from app.crm.cli import tasks
     from app.demand.cli import demand
     from app.dev import dev
     from app.grades.cli import tiers
@@ -14,4 +15,5 @@ def all_commands() -> list[click.Command]:
     from app.membership.cli import create_admin
     from app.seed.cli import seed
 
-    return [dev, mail_worker, mail_catcher, create_admin, seed, tiers, demand, analytics]
+    return [dev, mail_worker, mail_catcher, create_admin, seed, tiers, demand, analytics,
+            tasks]

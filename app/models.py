@@ -10,7 +10,7 @@ from app.analytics.models import (
 from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
 from app.catalog.models import Book, Category
 from app.core.audit.models import AuditEntry
-from app.crm.models import Interaction, InteractionKind, MemberTag, Tag
+from app.crm.models import Interaction, InteractionKind, MemberTag, Tag, TaskPriority
 from app.demand.models import Demand, DemandStatus, Hold, HoldStatus, StockReceipt
 from app.feedback.models import (
     BookAssociation,
@@ -73,6 +73,7 @@ __all__ = [
     "SegmentTransition",
     "StockReceipt",
     "Tag",
+    "TaskPriority",
     "SurveyResponse",
     "Tier",
 ]

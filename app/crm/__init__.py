@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
         admin_customers,
         admin_dashboard,
         admin_phone_orders,
+        admin_tasks,
         panels,
     )
     from app.feedback import reviews

@@ -241,7 +241,9 @@ def erase_member(member: Member, actor: Member) -> Member:
         db.session.delete(cart)
     db.session.execute(
         sa.update(Interaction).where(Interaction.member_id == member.id)
-        .values(body=ERASED_TEXT).execution_options(synchronize_session=False))
+        .values(body=ERASED_TEXT, task_note=sa.case(
+            (Interaction.task_note.is_not(None), ERASED_TEXT), else_=None))
+        .execution_options(synchronize_session=False))
     for hook in _ERASURE_HOOKS:
         hook(member, placeholder)
 

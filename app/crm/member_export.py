@@ -65,6 +65,7 @@ EXPORT_EXCLUDED = {
     "campaign.sent_by_id": _STAFF_WORK,
     "interaction.staff_id": _STAFF_WORK + " (the notes about the person are in interactions)",
     "interaction.follow_up_done_by_id": _STAFF_WORK,
+    "interaction.assignee_id": _STAFF_WORK + " (the task itself is in interactions)",
     "member_tag.added_by_id": _STAFF_WORK,
     "stock_receipt.actor_id": _STAFF_WORK,
     "review.moderated_by_id": _STAFF_WORK + " (the decision and its note are in reviews)",
@@ -196,6 +197,8 @@ def member_data(member: Member) -> dict:
             "kind": i.kind.value, "text": i.body, "created_at": _when(i.created_at),
             "follow_up_on": i.follow_up_on.isoformat() if i.follow_up_on else None,
             "follow_up_done_at": _when(i.follow_up_done_at),
+            "task_priority": i.priority.value if i.follow_up_on else None,
+            "task_note": i.task_note,
         } for i in interactions],
         "reviews": [{
             "book": title, "rating": r.rating, "text": r.body, "status": r.status.value,

@@ -1,5 +1,5 @@
 """callcentre: orders record their channel (web, phone) and the staff member who took a
-phone order
+phone order; follow-ups become tasks (assignee, priority, what to do) and notes can be edited
 
 Revision ID: c4a1d7e2f905
 Revises: b7e2d4f19a63
@@ -8,6 +8,8 @@ Create Date: 2026-12-06 02:45:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
+
+import app.core.db
 
 
 # revision identifiers, used by Alembic.
@@ -25,9 +27,32 @@ def upgrade():
         batch_op.add_column(sa.Column('placed_by_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key('fk_orders_placed_by_id_member', 'member',
                                     ['placed_by_id'], ['id'], ondelete='SET NULL')
+    with op.batch_alter_table('interaction', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('assignee_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('priority', sa.String(length=8), nullable=False,
+                                      server_default='normal'))
+        batch_op.add_column(sa.Column('task_note', sa.String(length=500), nullable=True))
+        batch_op.add_column(sa.Column('edited_at', app.core.db.UTCDateTime(), nullable=True))
+        batch_op.create_foreign_key('fk_interaction_assignee_id_member', 'member',
+                                    ['assignee_id'], ['id'], ondelete='SET NULL')
+        batch_op.create_index('ix_interaction_assignee_open',
+                              ['assignee_id', 'follow_up_done_at', 'follow_up_on'])
+    # Each follow-up so far was its author's to do: they become the assignee.
+    interaction = sa.table('interaction', sa.column('assignee_id', sa.Integer),
+                           sa.column('staff_id', sa.Integer),
+                           sa.column('follow_up_on', sa.Date))
+    op.execute(interaction.update().where(interaction.c.follow_up_on.is_not(None))
+               .values(assignee_id=interaction.c.staff_id))
 
 
 def downgrade():
+    with op.batch_alter_table('interaction', schema=None) as batch_op:
+        batch_op.drop_index('ix_interaction_assignee_open')
+        batch_op.drop_constraint('fk_interaction_assignee_id_member', type_='foreignkey')
+        batch_op.drop_column('edited_at')
+        batch_op.drop_column('task_note')
+        batch_op.drop_column('priority')
+        batch_op.drop_column('assignee_id')
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_constraint('fk_orders_placed_by_id_member', type_='foreignkey')
         batch_op.drop_column('placed_by_id')

@@ -18,7 +18,7 @@ from app.admin.forms import QueryForm, stripped
 from app.core.forms import AppForm
 from app.core.i18n import lazy_gettext as _l
 from app.crm import customers, interactions
-from app.crm.models import InteractionKind
+from app.crm.models import InteractionKind, TaskPriority
 from app.crm.tags import NAME_MAX_LENGTH as TAG_MAX_LENGTH
 from app.membership.members import PROFILE_LIMITS
 from app.membership.models import Role
@@ -88,6 +88,49 @@ class InteractionForm(AppForm):
     follow_up_on = DateField(_l("Follow up on"), validators=[Optional(), _sane_date],
                              description=_l("Optional: the day someone should get back to "
                                             "the customer."))
+    assignee = SelectField(_l("Assigned to"), default="", validate_choice=False,
+                           description=_l("Who follows up (you, if nobody is chosen)."))
+    priority = SelectField(_l("Priority"), default=TaskPriority.NORMAL.value,
+                           choices=[SelectChoice(p.value, interactions.PRIORITY_LABELS[p])
+                                    for p in TaskPriority])
+    task_note = StringField(_l("What to do"), filters=[stripped],
+                            validators=[Optional(), Length(max=interactions.TASK_NOTE_MAX_LENGTH)],
+                            description=_l("Optional, e.g. “call back about the order”."))
+
+    def assignee_id(self) -> int | None:
+        return _member_id(self.assignee.data)
+
+
+def _member_id(raw: str | None) -> int | None:
+    """A chosen staff member's id (the service checks who it is), None for none."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+
+
+def staff_choices(staff: list, blank) -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + [SelectChoice(str(m.id), m.name) for m in staff]
+
+
+class TaskForm(AppForm):
+    """A note's task: due date (empty: no task), assignee, priority and what to do."""
+
+    follow_up_on = DateField(_l("Due on"), validators=[Optional(), _sane_date],
+                             description=_l("Leave empty to drop the task."))
+    assignee = SelectField(_l("Assigned to"), default="", validate_choice=False)
+    priority = SelectField(_l("Priority"), default=TaskPriority.NORMAL.value,
+                           choices=[SelectChoice(p.value, interactions.PRIORITY_LABELS[p])
+                                    for p in TaskPriority])
+    task_note = StringField(_l("What to do"), filters=[stripped],
+                            validators=[Optional(), Length(max=interactions.TASK_NOTE_MAX_LENGTH)])
+
+    def assignee_id(self) -> int | None:
+        return _member_id(self.assignee.data)
+
+
+class NoteEditForm(AppForm):
+    body = TextAreaField(_l("What was said or done"), filters=[stripped], validators=[
+        DataRequired(_l("Write what was said or done.")),
+        Length(max=interactions.BODY_MAX_LENGTH)])
 
 
 class TagForm(AppForm):
