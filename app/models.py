@@ -10,7 +10,14 @@ from app.analytics.models import (
 from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
 from app.catalog.models import Book, Category
 from app.core.audit.models import AuditEntry
-from app.crm.models import Interaction, InteractionKind, MemberTag, Tag, TaskPriority
+from app.crm.models import (
+    Interaction,
+    InteractionKind,
+    MailTemplate,
+    MemberTag,
+    Tag,
+    TaskPriority,
+)
 from app.demand.models import Demand, DemandStatus, Hold, HoldStatus, StockReceipt
 from app.feedback.models import (
     BookAssociation,
@@ -53,6 +60,7 @@ __all__ = [
     "InteractionKind",
     "HoldStatus",
     "MailStatus",
+    "MailTemplate",
     "JoinRequest",
     "Member",
     "MemberSession",

@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     from app.core.signals import order_placed, order_status_changed
     from app.crm import customers, erasure
     from app.crm.web import (  # noqa: F401  (admin routes)
+        admin_customer_mail,
         admin_customers,
         admin_dashboard,
         admin_phone_orders,

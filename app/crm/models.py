@@ -113,3 +113,20 @@ class MemberTag(db.Model):
         sa.ForeignKey("member.id", ondelete="SET NULL"))
 
     tag: Mapped[Tag] = relationship()
+
+
+class MailTemplate(db.Model):
+    """A saved message staff start a mail to a customer from: one row per name and language.
+    Its subject and body may hold the placeholders of app.crm.customer_mail."""
+
+    __tablename__ = "customer_mail_template"
+    __table_args__ = (
+        sa.UniqueConstraint("name", "locale", name="uq_customer_mail_template_name_locale"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    locale: Mapped[str] = mapped_column(sa.String(16))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,5 +1,6 @@
 """callcentre: orders record their channel (web, phone) and the staff member who took a
-phone order; follow-ups become tasks (assignee, priority, what to do) and notes can be edited
+phone order; follow-ups become tasks (assignee, priority, what to do) and notes can be edited;
+saved mail templates for writing to a customer
 
 Revision ID: c4a1d7e2f905
 Revises: b7e2d4f19a63
@@ -37,6 +38,17 @@ def upgrade():
                                     ['assignee_id'], ['id'], ondelete='SET NULL')
         batch_op.create_index('ix_interaction_assignee_open',
                               ['assignee_id', 'follow_up_done_at', 'follow_up_on'])
+    op.create_table(
+        'customer_mail_template',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=80), nullable=False),
+        sa.Column('locale', sa.String(length=16), nullable=False),
+        sa.Column('subject', sa.String(length=200), nullable=False),
+        sa.Column('body', sa.Text(), nullable=False),
+        sa.Column('updated_at', app.core.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_mail_template')),
+        sa.UniqueConstraint('name', 'locale', name='uq_customer_mail_template_name_locale'),
+    )
     # Each follow-up so far was its author's to do: they become the assignee.
     interaction = sa.table('interaction', sa.column('assignee_id', sa.Integer),
                            sa.column('staff_id', sa.Integer),
@@ -46,6 +58,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('customer_mail_template')
     with op.batch_alter_table('interaction', schema=None) as batch_op:
         batch_op.drop_index('ix_interaction_assignee_open')
         batch_op.drop_constraint('fk_interaction_assignee_id_member', type_='foreignkey')

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     DataRequired,
     Length,
@@ -17,7 +25,7 @@ from wtforms.validators import (
 from app.admin.forms import QueryForm, stripped
 from app.core.forms import AppForm
 from app.core.i18n import lazy_gettext as _l
-from app.crm import customers, interactions
+from app.crm import customer_mail, customers, interactions
 from app.crm.models import InteractionKind, TaskPriority
 from app.crm.tags import NAME_MAX_LENGTH as TAG_MAX_LENGTH
 from app.membership.members import PROFILE_LIMITS
@@ -208,3 +216,35 @@ class PhoneOrderForm(CheckoutForm):
     and note fields and the same one-time key; the address is not saved to the profile."""
 
     save_address = None
+
+
+# --------------------------------------------------------------------------- writing to customers
+
+
+class ComposeForm(AppForm):
+    """A mail to the customer; its placeholders are checked by app.crm.customer_mail."""
+
+    subject = StringField(_l("Subject"), filters=[stripped], validators=[
+        DataRequired(_l("Write a subject.")), Length(max=customer_mail.SUBJECT_MAX)])
+    body = TextAreaField(_l("Message"), filters=[stripped], validators=[
+        DataRequired(_l("Write a message.")), Length(max=customer_mail.BODY_MAX)],
+        description=_l("Placeholders: {name}, {order_number}, {book}."))
+    order_id = SelectField(_l("Order for {order_number}"), default="", validate_choice=False)
+    book = StringField(_l("Book for {book}"), filters=[stripped],
+                       validators=[Optional(), Length(max=customer_mail.BOOK_MAX)])
+    form_key = HiddenField()
+
+    def chosen_order_id(self) -> int | None:
+        return _member_id(self.order_id.data)
+
+
+class MailTemplateForm(AppForm):
+    name = StringField(_l("Name"), filters=[stripped], validators=[
+        DataRequired(_l("Give the template a name.")), Length(max=customer_mail.NAME_MAX)])
+    locale = SelectField(_l("Language"))
+    subject = StringField(_l("Subject"), filters=[stripped], validators=[
+        DataRequired(_l("Write a subject.")), Length(max=customer_mail.SUBJECT_MAX)])
+    body = TextAreaField(_l("Message"), filters=[stripped], validators=[
+        DataRequired(_l("Write a message.")), Length(max=customer_mail.BODY_MAX)],
+        description=_l("Placeholders: {name}, {order_number}, {book}; write {{ and }} for "
+                       "literal braces."))
