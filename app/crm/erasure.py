@@ -210,9 +210,11 @@ def erase_member(member: Member, actor: Member) -> Member:
             cancel_demand(demand, now)
         demand.email = placeholder
         demand.note = None
+        demand.caller_name = None
         demand.confirm_token_hash = None
     db.session.execute(sa.update(Demand).where(Demand.member_id == member.id)
-                       .values(note=None).execution_options(synchronize_session=False))
+                       .values(note=None, caller_name=None)
+                       .execution_options(synchronize_session=False))
 
     db.session.execute(
         sa.update(Order).where(Order.member_id == member.id)

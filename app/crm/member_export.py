@@ -71,6 +71,7 @@ EXPORT_EXCLUDED = {
     "review.moderated_by_id": _STAFF_WORK + " (the decision and its note are in reviews)",
     "order_event.actor_id": _STAFF_WORK + " (the order's status history is in orders)",
     "grade_change.actor_id": _STAFF_WORK,
+    "demand.taken_by_id": _STAFF_WORK + " (who took a demand on the phone)",
     "orders.placed_by_id": _STAFF_WORK + " (who took a phone order; its channel is in orders)",
 }
 # Columns of the member row itself left out of the profile, and why.
@@ -189,7 +190,8 @@ def member_data(member: Member) -> dict:
                  for line, title in cart_lines],
         "demands": [{
             "title": d.display_title, "quantity": d.quantity, "status": d.status.value,
-            "email": d.email, "note": d.note, "created_at": _when(d.created_at),
+            "email": d.email, "note": d.note, "caller_name": d.caller_name,
+            "created_at": _when(d.created_at),
             "notified_at": _when(d.notified_at), "fulfilled_at": _when(d.fulfilled_at),
             "cancelled_at": _when(d.cancelled_at), "expired_at": _when(d.expired_at),
         } for d in demands],

@@ -28,6 +28,10 @@ from app.core.extensions import db
 from app.core.formatting import money
 from app.crm import customers, interactions
 from app.crm.models import InteractionKind
+from app.demand import lists, visitors
+from app.demand.models import Demand
+from app.demand.rules import DemandFieldError
+from app.membership.members import InvalidEmail, normalise_email
 from app.membership.models import Member
 from app.ordering import cart, checkout
 from app.ordering.models import Order, OrderChannel
@@ -136,3 +140,56 @@ def place_phone_order(member: Member, staff: Member, *, address: checkout.Shippi
                         "total": order.total, "payment_method": order.payment_method},
                  summary=f"Phone order {order.number} for member {member.id}")
     return order
+
+
+# --------------------------------------------------------------------------- demand on the phone
+
+
+def _book(book_id: int | None) -> Book | None:
+    if isinstance(book_id, bool) or not isinstance(book_id, int) or book_id < 1:
+        return None
+    return db.session.get(Book, book_id)
+
+
+def record_member_demand(member: Member, staff: Member, book_id: int, quantity: int = 1,
+                         note: str | None = None) -> Demand:
+    """A member on the phone wants a book that is out of stock: their demand, as if they had
+    asked on the website (app.demand.lists: the same rules), noted on the record and
+    audited."""
+    _check_callable(member)
+    demand = lists.record_demand(member, _book(book_id), quantity, note)
+    demand.taken_by_id = staff.id
+    db.session.flush()
+    interactions.add_interaction(
+        member, staff, InteractionKind.PHONE,
+        _("Demand for “%(title)s” recorded on the phone (%(num)d).",
+          title=demand.book.title, num=demand.quantity))
+    audit.record(staff.id, staff.email, "demand.phone_recorded", demand,
+                 after={"member_id": member.id, "book_id": demand.book_id,
+                        "quantity": demand.quantity},
+                 summary=f"Phone demand for member {member.id}")
+    return demand
+
+
+def record_caller_demand(staff: Member, *, email: str, name: str, book_id: int,
+                         quantity: int = 1, note: str | None = None,
+                         locale: str | None = None) -> Demand:
+    """A caller who is not a member wants a book: a visitor's demand (app.demand.visitors),
+    so the address is confirmed by the double opt-in mail before anything else is sent to
+    it. An address that belongs to a member is refused: their record is where to take it."""
+    if not (name or "").strip():
+        raise DemandFieldError("name", _("Write the caller's name."))
+    try:
+        address = normalise_email(email)
+    except InvalidEmail as exc:
+        raise DemandFieldError("email", exc.message) from exc
+    if db.session.scalar(sa.select(Member.id).where(Member.email == address)) is not None:
+        raise DemandFieldError("email", _("This address belongs to a member: find them and "
+                                          "record the demand on their record."))
+    demand = visitors.record_visitor_demand(address, _book(book_id), quantity, note,
+                                            caller_name=name, taken_by=staff, locale=locale)
+    audit.record(staff.id, staff.email, "demand.phone_recorded", demand,
+                 after={"book_id": demand.book_id, "quantity": demand.quantity,
+                        "caller": True},
+                 summary="Phone demand for a caller who is not a member")
+    return demand

@@ -1,6 +1,6 @@
 """callcentre: orders record their channel (web, phone) and the staff member who took a
 phone order; follow-ups become tasks (assignee, priority, what to do) and notes can be edited;
-saved mail templates for writing to a customer
+saved mail templates for writing to a customer; demands taken on the phone
 
 Revision ID: c4a1d7e2f905
 Revises: b7e2d4f19a63
@@ -38,6 +38,11 @@ def upgrade():
                                     ['assignee_id'], ['id'], ondelete='SET NULL')
         batch_op.create_index('ix_interaction_assignee_open',
                               ['assignee_id', 'follow_up_done_at', 'follow_up_on'])
+    with op.batch_alter_table('demand', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('taken_by_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('caller_name', sa.String(length=120), nullable=True))
+        batch_op.create_foreign_key('fk_demand_taken_by_id_member', 'member',
+                                    ['taken_by_id'], ['id'], ondelete='SET NULL')
     op.create_table(
         'customer_mail_template',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -59,6 +64,10 @@ def upgrade():
 
 def downgrade():
     op.drop_table('customer_mail_template')
+    with op.batch_alter_table('demand', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_demand_taken_by_id_member', type_='foreignkey')
+        batch_op.drop_column('caller_name')
+        batch_op.drop_column('taken_by_id')
     with op.batch_alter_table('interaction', schema=None) as batch_op:
         batch_op.drop_index('ix_interaction_assignee_open')
         batch_op.drop_constraint('fk_interaction_assignee_id_member', type_='foreignkey')

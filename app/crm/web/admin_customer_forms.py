@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
+    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
@@ -16,7 +17,9 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
+    InputRequired,
     Length,
+    NumberRange,
     Optional,
     StopValidation,
     ValidationError,
@@ -248,3 +251,24 @@ class MailTemplateForm(AppForm):
         DataRequired(_l("Write a message.")), Length(max=customer_mail.BODY_MAX)],
         description=_l("Placeholders: {name}, {order_number}, {book}; write {{ and }} for "
                        "literal braces."))
+
+
+class PhoneDemandForm(AppForm):
+    """A demand taken on the phone (a member's, or with `email` and `name` a caller's)."""
+
+    book_id = IntegerField(_l("Book"), validators=[
+        InputRequired(_l("Which book?")), NumberRange(min=1, max=2**31 - 1)])
+    quantity = IntegerField(_l("Quantity"), default=1, validators=[
+        InputRequired(_l("How many copies?")),
+        NumberRange(min=1, max=99, message=_l("Please choose a quantity from 1 to 99."))])
+    note = StringField(_l("Note"), filters=[stripped], validators=[Optional(), Length(max=500)])
+
+
+class CallerDemandForm(PhoneDemandForm):
+    name = StringField(_l("Caller's name"), filters=[stripped], validators=[
+        DataRequired(_l("Write the caller's name.")), Length(max=120)])
+    email = StringField(_l("Caller's email"), filters=[stripped], validators=[
+        DataRequired(_l("Enter an email address.")), Length(max=254)],
+        description=_l("A confirmation link goes there first: nothing else is sent until "
+                       "the caller opens it."))
+    locale = SelectField(_l("Caller's language"))
