@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     nothing twice."""
     from app.core.i18n import lazy_gettext as _l
     from app.core.signals import order_placed, order_status_changed
-    from app.crm import customers, erasure
+    from app.crm import customers, erasure, timeline
     from app.crm.web import (  # noqa: F401  (admin routes)
         admin_customer_mail,
         admin_customers,
@@ -36,3 +36,6 @@ def init_app(app: Flask) -> None:
         "feedback", _l("Reviews and feedback"), "admin/customers/_feedback_panel.html",
         panels.feedback_panel, order=50)
     erasure.register_erasure_hook(reviews.scrub_member_feedback)
+    # The customer's timeline: the kinds of the features below the CRM (returns and service
+    # cases add theirs with timeline.register_timeline_source from their own init_app).
+    timeline.register_default_sources()

@@ -34,7 +34,7 @@ from app.core.exports import csv_response
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.core.unit_of_work import back_on_error, commit_now
-from app.crm import customer_admin, customers, erasure, interactions, member_export
+from app.crm import customer_admin, customers, erasure, interactions, member_export, timeline
 from app.crm import tags as customer_tags
 from app.crm.web.admin_customer_forms import (
     ROLE_LABELS,
@@ -137,8 +137,21 @@ def _interaction_form(formdata=None) -> InteractionForm:
     return form
 
 
+def _timeline_filters() -> tuple[str | None, str | None, int]:
+    """The record's timeline filters from the query string; anything unknown is ignored."""
+    phase = request.args.get("phase") or None
+    kind = request.args.get("kind") or None
+    phase = phase if phase in timeline.PHASES else None
+    kind = kind if kind in {s.kind for s in timeline.timeline_sources()} else None
+    raw = request.args.get("tpage", "")
+    page = int(raw) if raw.isdigit() and len(raw) <= 6 else 1
+    return phase, kind, max(page, 1)
+
+
 def _render_record(member: Member, *, interaction_form=None, tag_form=None, status=200):
     record = customers.customer_record(member)
+    phase, kind, tpage = _timeline_filters()
+    story = timeline.timeline(member.id, phase=phase, kind=kind, page=tpage)
     # Each panel's template gets its loader's context (and `member`) as its own variables.
     panels = [(panel, Markup(render_template(panel.template, member=member, **context)))
               for panel, context in record.panels]
@@ -155,6 +168,8 @@ def _render_record(member: Member, *, interaction_form=None, tag_form=None, stat
         reason_label=reason_label, role_labels=ROLE_LABELS,
         demand_label=lambda status: str(DEMAND_LABELS.get(status.value, status.value)),
         mail_status_label=mail_status_label, title=member.name,
+        story=story, story_phase=phase, story_kind=kind, phases=timeline.PHASES,
+        story_kinds=timeline.timeline_sources(),
     ), status
 
 
