@@ -8,6 +8,7 @@ import click
 def all_commands() -> list[click.Command]:
     from app.analytics.cli import analytics
     from app.api.cli import api_token
+    from app.crm.cli import tasks
     from app.demand.cli import demand
     from app.dev import dev
     from app.grades.cli import tiers
@@ -18,4 +19,4 @@ def all_commands() -> list[click.Command]:
     from app.webhooks.cli import webhooks
 
     return [dev, mail_worker, mail_catcher, create_admin, seed, tiers, demand, analytics,
-            support, webhooks, api_token]
+            support, webhooks, api_token, tasks]

@@ -11,7 +11,14 @@ from app.api.models import ApiIdempotentResult, ApiToken
 from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
 from app.catalog.models import Book, Category
 from app.core.audit.models import AuditEntry
-from app.crm.models import Interaction, InteractionKind, MemberTag, Tag
+from app.crm.models import (
+    Interaction,
+    InteractionKind,
+    MailTemplate,
+    MemberTag,
+    Tag,
+    TaskPriority,
+)
 from app.demand.models import Demand, DemandStatus, Hold, HoldStatus, StockReceipt
 from app.feedback.models import (
     BookAssociation,
@@ -23,7 +30,15 @@ from app.feedback.models import (
 from app.grades.models import GradeChange, GradeReason, Tier
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import JoinRequest, Member, MemberSession, Role
-from app.ordering.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus
+from app.ordering.models import (
+    Cart,
+    CartLine,
+    Order,
+    OrderChannel,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 from app.returns.models import (
     Refund,
     Restock,
@@ -73,12 +88,14 @@ __all__ = [
     "InteractionKind",
     "HoldStatus",
     "MailStatus",
+    "MailTemplate",
     "JoinRequest",
     "Member",
     "MemberSession",
     "MemberSnapshot",
     "MemberTag",
     "Order",
+    "OrderChannel",
     "OrderEvent",
     "OrderLine",
     "OrderStatus",
@@ -99,6 +116,7 @@ __all__ = [
     "StockReceipt",
     "SupportCase",
     "Tag",
+    "TaskPriority",
     "SurveyResponse",
     "Tier",
     "WebhookDelivery",

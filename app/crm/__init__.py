@@ -17,8 +17,15 @@ def init_app(app: Flask) -> None:
     nothing twice."""
     from app.core.i18n import lazy_gettext as _l
     from app.core.signals import order_placed, order_refunded, order_status_changed
-    from app.crm import customers, erasure
-    from app.crm.web import admin_customers, admin_dashboard, panels  # noqa: F401  (admin routes)
+    from app.crm import customers, erasure, timeline
+    from app.crm.web import (  # noqa: F401  (admin routes)
+        admin_customer_mail,
+        admin_customers,
+        admin_dashboard,
+        admin_phone_orders,
+        admin_tasks,
+        panels,
+    )
     from app.feedback import reviews
     from app.returns import gdpr as returns_gdpr
     from app.support import cases as support_cases
@@ -41,3 +48,6 @@ def init_app(app: Flask) -> None:
     erasure.register_erasure_hook(reviews.scrub_member_feedback)
     erasure.register_erasure_hook(returns_gdpr.scrub_member_returns)
     erasure.register_erasure_hook(support_cases.scrub_member_cases)
+    # The customer's timeline: the kinds of the features below the CRM (returns and service
+    # cases add theirs with timeline.register_timeline_source from their own init_app).
+    timeline.register_default_sources()

@@ -503,7 +503,8 @@ def customer_record(member: Member) -> CustomerRecord:
     tags = tags_of([member.id])[member.id]
     interactions = list(db.session.scalars(
         sa.select(Interaction).where(Interaction.member_id == member.id)
-        .options(joinedload(Interaction.staff), joinedload(Interaction.follow_up_done_by))
+        .options(joinedload(Interaction.staff), joinedload(Interaction.follow_up_done_by),
+                 joinedload(Interaction.assignee))
         .order_by(Interaction.created_at.desc(), Interaction.id.desc())
         .limit(RECORD_INTERACTIONS)
     ))

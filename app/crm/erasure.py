@@ -210,9 +210,11 @@ def erase_member(member: Member, actor: Member) -> Member:
             cancel_demand(demand, now)
         demand.email = placeholder
         demand.note = None
+        demand.caller_name = None
         demand.confirm_token_hash = None
     db.session.execute(sa.update(Demand).where(Demand.member_id == member.id)
-                       .values(note=None).execution_options(synchronize_session=False))
+                       .values(note=None, caller_name=None)
+                       .execution_options(synchronize_session=False))
 
     db.session.execute(
         sa.update(Order).where(Order.member_id == member.id)
@@ -241,7 +243,9 @@ def erase_member(member: Member, actor: Member) -> Member:
         db.session.delete(cart)
     db.session.execute(
         sa.update(Interaction).where(Interaction.member_id == member.id)
-        .values(body=ERASED_TEXT).execution_options(synchronize_session=False))
+        .values(body=ERASED_TEXT, task_note=sa.case(
+            (Interaction.task_note.is_not(None), ERASED_TEXT), else_=None))
+        .execution_options(synchronize_session=False))
     for hook in _ERASURE_HOOKS:
         hook(member, placeholder)
 

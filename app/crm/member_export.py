@@ -73,6 +73,7 @@ EXPORT_EXCLUDED = {
     "campaign.sent_by_id": _STAFF_WORK,
     "interaction.staff_id": _STAFF_WORK + " (the notes about the person are in interactions)",
     "interaction.follow_up_done_by_id": _STAFF_WORK,
+    "interaction.assignee_id": _STAFF_WORK + " (the task itself is in interactions)",
     "member_tag.added_by_id": _STAFF_WORK,
     "stock_receipt.actor_id": _STAFF_WORK,
     "review.moderated_by_id": _STAFF_WORK + " (the decision and its note are in reviews)",
@@ -81,6 +82,8 @@ EXPORT_EXCLUDED = {
     "refund.actor_id": _STAFF_WORK + " (the refunds on the person's orders are in refunds)",
     "support_case.assignee_id": _STAFF_WORK + " (the cases themselves are in service_cases)",
     "webhook_endpoint.created_by_id": _STAFF_WORK + " (the admin who registered a webhook)",
+    "demand.taken_by_id": _STAFF_WORK + " (who took a demand on the phone)",
+    "orders.placed_by_id": _STAFF_WORK + " (who took a phone order; its channel is in orders)",
 }
 # Columns of the member row itself left out of the profile, and why.
 PROFILE_EXCLUDED = {
@@ -199,6 +202,7 @@ def member_data(member: Member) -> dict:
             "ship_line2": o.ship_line2, "ship_city": o.ship_city, "ship_region": o.ship_region,
             "ship_postcode": o.ship_postcode, "ship_country": o.ship_country,
             "ship_phone": o.ship_phone, "note": o.note, "payment_method": o.payment_method,
+            "channel": o.channel.value,
             "tier_code": o.tier_code, "subtotal": str(o.subtotal),
             "discount_total": str(o.discount_total), "shipping_fee": str(o.shipping_fee),
             "total": str(o.total),
@@ -216,7 +220,8 @@ def member_data(member: Member) -> dict:
                  for line, title in cart_lines],
         "demands": [{
             "title": d.display_title, "quantity": d.quantity, "status": d.status.value,
-            "email": d.email, "note": d.note, "created_at": _when(d.created_at),
+            "email": d.email, "note": d.note, "caller_name": d.caller_name,
+            "created_at": _when(d.created_at),
             "notified_at": _when(d.notified_at), "fulfilled_at": _when(d.fulfilled_at),
             "cancelled_at": _when(d.cancelled_at), "expired_at": _when(d.expired_at),
         } for d in demands],
@@ -224,6 +229,8 @@ def member_data(member: Member) -> dict:
             "kind": i.kind.value, "text": i.body, "created_at": _when(i.created_at),
             "follow_up_on": i.follow_up_on.isoformat() if i.follow_up_on else None,
             "follow_up_done_at": _when(i.follow_up_done_at),
+            "task_priority": i.priority.value if i.follow_up_on else None,
+            "task_note": i.task_note,
         } for i in interactions],
         "reviews": [{
             "book": title, "rating": r.rating, "text": r.body, "status": r.status.value,

@@ -27,12 +27,26 @@ class InteractionKind(enum.StrEnum):
     OTHER = "other"
 
 
+class TaskPriority(enum.StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
 class Interaction(db.Model):
-    """One noted contact with a customer, written by a member of staff."""
+    """One noted contact with a customer, written by a member of staff.
+
+    A note with a follow-up date is a task: `assignee` (any staff member; the author unless
+    someone else is named) is to do it by `follow_up_on`, with a `priority` and an optional
+    `task_note` saying what to do; `follow_up_done_at` closes it (and reopening clears it).
+    The author may edit the note (`edited_at`) or delete it; both are audited.
+    """
 
     __table_args__ = (
         sa.Index("ix_interaction_member_created", "member_id", "created_at"),
         sa.Index("ix_interaction_follow_up", "follow_up_on", "follow_up_done_at"),
+        sa.Index("ix_interaction_assignee_open", "assignee_id", "follow_up_done_at",
+                 "follow_up_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,8 +63,17 @@ class Interaction(db.Model):
     follow_up_done_at: Mapped[datetime | None]
     follow_up_done_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("member.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("member.id", ondelete="SET NULL"))
+    priority: Mapped[TaskPriority] = mapped_column(
+        sa.Enum(TaskPriority, native_enum=False, length=8,
+                values_callable=lambda e: [m.value for m in e]),
+        default=TaskPriority.NORMAL, server_default=TaskPriority.NORMAL.value)
+    task_note: Mapped[str | None] = mapped_column(sa.String(500))
+    edited_at: Mapped[datetime | None]
 
     member: Mapped[Member] = relationship(foreign_keys=[member_id])
+    assignee: Mapped[Member | None] = relationship(foreign_keys=[assignee_id])
     staff: Mapped[Member | None] = relationship(foreign_keys=[staff_id])
     follow_up_done_by: Mapped[Member | None] = relationship(foreign_keys=[follow_up_done_by_id])
 
@@ -90,3 +113,20 @@ class MemberTag(db.Model):
         sa.ForeignKey("member.id", ondelete="SET NULL"))
 
     tag: Mapped[Tag] = relationship()
+
+
+class MailTemplate(db.Model):
+    """A saved message staff start a mail to a customer from: one row per name and language.
+    Its subject and body may hold the placeholders of app.crm.customer_mail."""
+
+    __tablename__ = "customer_mail_template"
+    __table_args__ = (
+        sa.UniqueConstraint("name", "locale", name="uq_customer_mail_template_name_locale"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    locale: Mapped[str] = mapped_column(sa.String(16))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

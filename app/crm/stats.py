@@ -28,16 +28,18 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.money import ZERO, from_cents, round_money
+from app.crm.models import Interaction, InteractionKind
 from app.demand.models import Demand
 from app.grades.reading import tier_counts
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import Member
-from app.ordering.models import Order, OrderLine, OrderStatus
+from app.ordering.models import Order, OrderChannel, OrderLine, OrderStatus
 from app.serving import caching
 
 # Orders that still need a member of staff to do something, in the order they move.
@@ -45,7 +47,7 @@ WAITING_STATUSES = (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.SHIPPED)
 PERIODS = (("today", 1), ("7d", 7), ("30d", 30))
 SERIES_DAYS = 30
 TOP_LIMIT = 10
-CACHE_KEY = "admin:dashboard:v1"
+CACHE_KEY = "admin:dashboard:v2"  # v2: the channel figures (issue 21)
 
 
 # --------------------------------------------------------------------------- shapes
@@ -122,6 +124,32 @@ class LowStockBook:
 
 
 @dataclass(frozen=True)
+class ChannelRow:
+    channel: str  # an OrderChannel value
+    orders: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class StaffPhoneOrders:
+    staff_id: int | None
+    name: str | None  # None: an account since deleted
+    orders: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class ChannelFigures:
+    """The last `days` days by selling channel: orders and revenue (Order's one definition),
+    calls logged, and phone orders by the staff member who took them."""
+
+    days: int
+    channels: list[ChannelRow]
+    calls: int
+    by_staff: list[StaffPhoneOrders]
+
+
+@dataclass(frozen=True)
 class Dashboard:
     now: datetime
     periods: list[PeriodFigures]
@@ -138,6 +166,7 @@ class Dashboard:
     low_stock_threshold: int
     mail_pending: int
     mail_failed: int
+    channels: ChannelFigures | None = None
 
     @property
     def today(self) -> PeriodFigures:
@@ -374,6 +403,35 @@ def mail_counts() -> dict[MailStatus, int]:
     return {status: counts.get(status, 0) for status in MailStatus}
 
 
+# --------------------------------------------------------------------------- channels
+
+
+def channel_figures(now: datetime, days: int = SERIES_DAYS) -> ChannelFigures:
+    """Orders and revenue by channel, calls logged and phone orders per staff member over the
+    last `days` days (from midnight UTC): three grouped queries on indexed ranges."""
+    lo = start_of_day(now) - timedelta(days=days - 1)
+    placed = sa.and_(Order.placed_at >= lo, Order.placed_at < now)
+    found = {channel: (orders, _money(revenue)) for channel, orders, revenue in
+             db.session.execute(sa.select(Order.channel, sa.func.count(Order.id),
+                                          Order.revenue_sum())
+                                .where(placed).group_by(Order.channel))}
+    channels = [ChannelRow(c.value, *found.get(c, (0, ZERO))) for c in OrderChannel]
+    calls = db.session.scalar(
+        sa.select(sa.func.count(Interaction.id))
+        .where(Interaction.kind == InteractionKind.PHONE, Interaction.created_at >= lo,
+               Interaction.created_at < now)) or 0
+    staff = aliased(Member)
+    by_staff = [StaffPhoneOrders(staff_id, name, orders, _money(revenue))
+                for staff_id, name, orders, revenue in db.session.execute(
+                    sa.select(Order.placed_by_id, staff.name, sa.func.count(Order.id),
+                              Order.revenue_sum())
+                    .outerjoin(staff, staff.id == Order.placed_by_id)
+                    .where(placed, Order.channel == OrderChannel.PHONE)
+                    .group_by(Order.placed_by_id, staff.name)
+                    .order_by(sa.func.count(Order.id).desc(), staff.name))]
+    return ChannelFigures(days, channels, calls, by_staff)
+
+
 # --------------------------------------------------------------------------- everything
 
 
@@ -399,6 +457,7 @@ def compute(low_stock_threshold: int, now: datetime | None = None) -> Dashboard:
         low_stock_threshold=low_stock_threshold,
         mail_pending=mails[MailStatus.PENDING],
         mail_failed=mails[MailStatus.FAILED],
+        channels=channel_figures(now),
     )
 
 
@@ -414,7 +473,7 @@ def dashboard(low_stock_threshold: int, now: datetime | None = None,
 
 # --------------------------------------------------------------------------- CSV
 
-CHARTS = ("figures", "sales", "tiers", "demanded", "sellers")
+CHARTS = ("figures", "sales", "tiers", "demanded", "sellers", "channels")
 
 
 def chart_rows(stats: Dashboard, chart: str) -> list[tuple]:
@@ -441,4 +500,10 @@ def chart_rows(stats: Dashboard, chart: str) -> list[tuple]:
     if chart == "sellers":
         return [("book_id", "title", "copies_sold", "revenue", "in_stock")] + [
             (b.book_id, b.title, b.count, b.amount, b.stock_on_hand) for b in stats.top_sellers]
+    if chart == "channels" and stats.channels is not None:
+        c = stats.channels
+        return ([("figure", "channel_or_staff", "orders", "revenue")]
+                + [("channel", r.channel, r.orders, r.revenue) for r in c.channels]
+                + [("calls_logged", "phone", c.calls, "")]
+                + [("phone_orders_by", s.name or "", s.orders, s.revenue) for s in c.by_staff])
     raise KeyError(chart)

@@ -84,8 +84,12 @@ class Demand(db.Model):
     # A visitor's language when they asked: their stock-arrival mail is written in it.
     # Members' mail follows Member.locale instead.
     locale: Mapped[str | None] = mapped_column(sa.String(16))
+    # Taken on the phone: the staff member who recorded it, and a visitor caller's name.
+    taken_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("member.id", ondelete="SET NULL"))
+    caller_name: Mapped[str | None] = mapped_column(sa.String(120))
 
-    member: Mapped[Member | None] = relationship()
+    member: Mapped[Member | None] = relationship(foreign_keys=[member_id])
     book: Mapped[Book | None] = relationship()
 
     @hybrid_property

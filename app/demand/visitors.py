@@ -45,9 +45,18 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+CALLER_NAME_MAX = 120
+
+
 def record_visitor_demand(email: str, book: Book | None, quantity: int = 1,
-                          note: str | None = None) -> Demand:
+                          note: str | None = None, *, caller_name: str | None = None,
+                          taken_by: Member | None = None,
+                          locale: str | None = None) -> Demand:
     """A visitor (not logged in) leaves demand with an address; a confirmation link is mailed.
+
+    Taken on the phone for a caller who is not a member, `taken_by` names the staff member,
+    `caller_name` the caller and `locale` their language (the confirmation mail's and the
+    arrival mail's): the same double opt-in, so the address is confirmed by its owner.
 
     Nothing else is ever sent to the address until it is confirmed. At most one entry per
     address waits for confirmation at a time, and DEMAND_ADDRESS_DAILY_LIMIT entries per
@@ -60,6 +69,9 @@ def record_visitor_demand(email: str, book: Book | None, quantity: int = 1,
         raise DemandFieldError("email", exc.message) from exc
     quantity = check_quantity(quantity)
     note = clean_note(note)
+    caller_name = " ".join((caller_name or "").split()) or None
+    if caller_name is not None and len(caller_name) > CALLER_NAME_MAX:
+        raise DemandFieldError("caller_name", _("The name is too long."))
     book = wanted_book(book)
     now = utcnow()
     pending = db.session.scalar(
@@ -88,7 +100,9 @@ def record_visitor_demand(email: str, book: Book | None, quantity: int = 1,
     token = secrets.token_urlsafe(32)
     demand = Demand(email=address, book_id=book.id, quantity=quantity, note=note,
                     status=DemandStatus.OPEN, open_key=key, created_at=now,
-                    confirm_token_hash=_token_hash(token), locale=_request_locale())
+                    confirm_token_hash=_token_hash(token),
+                    locale=locale or _request_locale(), caller_name=caller_name,
+                    taken_by_id=taken_by.id if taken_by is not None else None)
     db.session.add(demand)
     db.session.flush()
     hours = current_app.config.get("DEMAND_CONFIRM_HOURS", 48)
@@ -100,6 +114,7 @@ def record_visitor_demand(email: str, book: Book | None, quantity: int = 1,
                  "confirm_url": external_url("demand.confirm", token=token),
                  "book_url": external_url("shop.book", book_id=book.id), "hours": hours},
         dedupe_key=f"demand_confirm:{demand.id}",
+        locale=demand.locale,
     )
     return demand
 

@@ -51,7 +51,15 @@ from app.mail.outbox import enqueue
 from app.mail.rendering import unsaved_locale
 from app.membership.models import Member
 from app.ordering import cart, payment, pricing
-from app.ordering.models import Cart, CartLine, Order, OrderEvent, OrderLine, OrderStatus
+from app.ordering.models import (
+    Cart,
+    CartLine,
+    Order,
+    OrderChannel,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 
 NOTE_MAX_LENGTH = 500
 
@@ -314,6 +322,8 @@ def place_order(
     notify: bool = True,
     placed_at: datetime | None = None,
     checkout_key: str | None = None,
+    channel: OrderChannel | str = OrderChannel.WEB,
+    placed_by: Member | None = None,
 ) -> Order:
     """Place an order for `member` and return it (flushed, so it has an id and a number).
 
@@ -323,7 +333,18 @@ def place_order(
     an order of this member already); on any of them the caller rolls back. `notify=False`
     skips the confirmation mail and `placed_at` back-dates the order (both for loading
     history, e.g. the demo seed).
+
+    The web's checkout and the call centre's phone order both come here, so stock, pricing,
+    the discount and the mail are one rule: `channel` says where the order was taken
+    (OrderChannel) and `placed_by` who took it for the member (a staff member on the phone;
+    None: the member themselves). A phone order needs its staff member.
     """
+    try:
+        channel = OrderChannel(channel)
+    except ValueError:
+        raise InvalidInput(_("Unknown order channel.")) from None
+    if channel == OrderChannel.PHONE and placed_by is None:
+        raise InvalidInput(_("A phone order names the staff member who took it."))
     if checkout_key is not None and not CHECKOUT_KEY_PATTERN.fullmatch(checkout_key):
         raise InvalidInput(_("This checkout form has expired. Please check your order and "
                              "place it again."))
@@ -371,6 +392,8 @@ def place_order(
         discount_rate=rate,
         note=note,
         checkout_key=checkout_key,
+        channel=channel,
+        placed_by_id=placed_by.id if placed_by is not None else None,
         placed_at=when,
     )
     order.lines = [
@@ -385,7 +408,7 @@ def place_order(
         for line in quote.lines
     ]
     order.events = [OrderEvent(at=when, from_status=None, to_status=OrderStatus.PLACED,
-                               actor_id=member.id)]
+                               actor_id=(placed_by or member).id)]
     db.session.add(order)
     try:
         db.session.flush()

@@ -30,6 +30,13 @@ def _enum(e: type[enum.Enum]) -> sa.Enum:
     return sa.Enum(e, native_enum=False, length=16, values_callable=lambda x: [m.value for m in x])
 
 
+class OrderChannel(enum.StrEnum):
+    """Where an order was taken: the shop's website, or the call centre on the phone."""
+
+    WEB = "web"
+    PHONE = "phone"
+
+
 class Cart(db.Model):
     """A member's saved cart. Anonymous carts live in the session instead."""
 
@@ -116,6 +123,11 @@ class Order(db.Model):
     # The one-time key of the checkout form that placed the order (None: placed otherwise,
     # e.g. by the seed); a form submitted again leads to this order.
     checkout_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # Where it was taken (web, phone), and for a phone order the staff member who took it.
+    channel: Mapped[OrderChannel] = mapped_column(
+        _enum(OrderChannel), default=OrderChannel.WEB, server_default=OrderChannel.WEB.value)
+    placed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("member.id", ondelete="SET NULL"))
 
     placed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     paid_at: Mapped[datetime | None]
@@ -123,7 +135,8 @@ class Order(db.Model):
     delivered_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
 
-    member: Mapped[Member] = relationship()
+    member: Mapped[Member] = relationship(foreign_keys=[member_id])
+    placed_by: Mapped[Member | None] = relationship(foreign_keys=[placed_by_id])
     lines: Mapped[list[OrderLine]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLine.id"
     )

@@ -107,6 +107,11 @@ def one_of_everything(app):
         from app.support.cases import open_case
         open_case(subject="Hello", body="Hi", visitor_email="v@example.test",
                   visitor_name="Vera")
+        # Issue 21 (call centre): a note with id 1 on member 1, written by member 1 (the
+        # logged-in staff member or admin when the test logs one in first), and a template.
+        from app.models import Interaction, MailTemplate
+        db.session.add(Interaction(member_id=1, staff_id=1, kind="phone", body="Called"))
+        db.session.add(MailTemplate(name="Hello", locale="en", subject="Hi", body="Hello"))
         db.session.commit()
 
 

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import (
     DataRequired,
+    InputRequired,
     Length,
+    NumberRange,
     Optional,
     StopValidation,
     ValidationError,
@@ -17,11 +28,12 @@ from wtforms.validators import (
 from app.admin.forms import QueryForm, stripped
 from app.core.forms import AppForm
 from app.core.i18n import lazy_gettext as _l
-from app.crm import customers, interactions
-from app.crm.models import InteractionKind
+from app.crm import customer_mail, customers, interactions
+from app.crm.models import InteractionKind, TaskPriority
 from app.crm.tags import NAME_MAX_LENGTH as TAG_MAX_LENGTH
 from app.membership.members import PROFILE_LIMITS
 from app.membership.models import Role
+from app.ordering.web.forms import CheckoutForm
 
 EARLIEST = date(1990, 1, 1)
 LATEST = date(2999, 12, 31)
@@ -87,6 +99,49 @@ class InteractionForm(AppForm):
     follow_up_on = DateField(_l("Follow up on"), validators=[Optional(), _sane_date],
                              description=_l("Optional: the day someone should get back to "
                                             "the customer."))
+    assignee = SelectField(_l("Assigned to"), default="", validate_choice=False,
+                           description=_l("Who follows up (you, if nobody is chosen)."))
+    priority = SelectField(_l("Priority"), default=TaskPriority.NORMAL.value,
+                           choices=[SelectChoice(p.value, interactions.PRIORITY_LABELS[p])
+                                    for p in TaskPriority])
+    task_note = StringField(_l("What to do"), filters=[stripped],
+                            validators=[Optional(), Length(max=interactions.TASK_NOTE_MAX_LENGTH)],
+                            description=_l("Optional, e.g. “call back about the order”."))
+
+    def assignee_id(self) -> int | None:
+        return _member_id(self.assignee.data)
+
+
+def _member_id(raw: str | None) -> int | None:
+    """A chosen staff member's id (the service checks who it is), None for none."""
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+
+
+def staff_choices(staff: list, blank) -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + [SelectChoice(str(m.id), m.name) for m in staff]
+
+
+class TaskForm(AppForm):
+    """A note's task: due date (empty: no task), assignee, priority and what to do."""
+
+    follow_up_on = DateField(_l("Due on"), validators=[Optional(), _sane_date],
+                             description=_l("Leave empty to drop the task."))
+    assignee = SelectField(_l("Assigned to"), default="", validate_choice=False)
+    priority = SelectField(_l("Priority"), default=TaskPriority.NORMAL.value,
+                           choices=[SelectChoice(p.value, interactions.PRIORITY_LABELS[p])
+                                    for p in TaskPriority])
+    task_note = StringField(_l("What to do"), filters=[stripped],
+                            validators=[Optional(), Length(max=interactions.TASK_NOTE_MAX_LENGTH)])
+
+    def assignee_id(self) -> int | None:
+        return _member_id(self.assignee.data)
+
+
+class NoteEditForm(AppForm):
+    body = TextAreaField(_l("What was said or done"), filters=[stripped], validators=[
+        DataRequired(_l("Write what was said or done.")),
+        Length(max=interactions.BODY_MAX_LENGTH)])
 
 
 class TagForm(AppForm):
@@ -142,3 +197,78 @@ class EraseForm(AppForm):
     def validate_confirm(self, field) -> None:
         if (field.data or "").upper() != (self.member_no or "").upper():
             raise ValidationError(_l("That is not this member's number."))
+
+
+# --------------------------------------------------------------------------- phone orders
+
+
+class CallerSearchForm(QueryForm):
+    q = StringField(_l("Name, phone, email, member number or order number"),
+                    filters=[stripped], validators=[Length(max=customers.MAX_QUERY)],
+                    description=_l("A phone number may be written any way; an order number "
+                                   "looks like BS-0004327."))
+
+
+class BookSearchForm(QueryForm):
+    book_q = StringField(_l("Find a book"), filters=[stripped], validators=[Length(max=200)],
+                         description=_l("Title, author or ISBN."))
+
+
+class PhoneOrderForm(CheckoutForm):
+    """The web's checkout form, filled in by staff for the caller: the same address, payment
+    and note fields and the same one-time key; the address is not saved to the profile."""
+
+    save_address = None
+
+
+# --------------------------------------------------------------------------- writing to customers
+
+
+class ComposeForm(AppForm):
+    """A mail to the customer; its placeholders are checked by app.crm.customer_mail."""
+
+    subject = StringField(_l("Subject"), filters=[stripped], validators=[
+        DataRequired(_l("Write a subject.")), Length(max=customer_mail.SUBJECT_MAX)])
+    body = TextAreaField(_l("Message"), filters=[stripped], validators=[
+        DataRequired(_l("Write a message.")), Length(max=customer_mail.BODY_MAX)],
+        description=_l("Placeholders: {name}, {order_number}, {book}."))
+    order_id = SelectField(_l("Order for {order_number}"), default="", validate_choice=False)
+    book = StringField(_l("Book for {book}"), filters=[stripped],
+                       validators=[Optional(), Length(max=customer_mail.BOOK_MAX)])
+    form_key = HiddenField()
+
+    def chosen_order_id(self) -> int | None:
+        return _member_id(self.order_id.data)
+
+
+class MailTemplateForm(AppForm):
+    name = StringField(_l("Name"), filters=[stripped], validators=[
+        DataRequired(_l("Give the template a name.")), Length(max=customer_mail.NAME_MAX)])
+    locale = SelectField(_l("Language"))
+    subject = StringField(_l("Subject"), filters=[stripped], validators=[
+        DataRequired(_l("Write a subject.")), Length(max=customer_mail.SUBJECT_MAX)])
+    body = TextAreaField(_l("Message"), filters=[stripped], validators=[
+        DataRequired(_l("Write a message.")), Length(max=customer_mail.BODY_MAX)],
+        description=_l("Placeholders: {name}, {order_number}, {book}; write {{ and }} for "
+                       "literal braces."))
+
+
+class PhoneDemandForm(AppForm):
+    """A demand taken on the phone (a member's, or with `email` and `name` a caller's)."""
+
+    book_id = IntegerField(_l("Book"), validators=[
+        InputRequired(_l("Which book?")), NumberRange(min=1, max=2**31 - 1)])
+    quantity = IntegerField(_l("Quantity"), default=1, validators=[
+        InputRequired(_l("How many copies?")),
+        NumberRange(min=1, max=99, message=_l("Please choose a quantity from 1 to 99."))])
+    note = StringField(_l("Note"), filters=[stripped], validators=[Optional(), Length(max=500)])
+
+
+class CallerDemandForm(PhoneDemandForm):
+    name = StringField(_l("Caller's name"), filters=[stripped], validators=[
+        DataRequired(_l("Write the caller's name.")), Length(max=120)])
+    email = StringField(_l("Caller's email"), filters=[stripped], validators=[
+        DataRequired(_l("Enter an email address.")), Length(max=254)],
+        description=_l("A confirmation link goes there first: nothing else is sent until "
+                       "the caller opens it."))
+    locale = SelectField(_l("Caller's language"))

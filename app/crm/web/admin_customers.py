@@ -34,7 +34,7 @@ from app.core.exports import csv_response
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.core.unit_of_work import back_on_error, commit_now
-from app.crm import customer_admin, customers, erasure, interactions, member_export
+from app.crm import customer_admin, customers, erasure, interactions, member_export, timeline
 from app.crm import tags as customer_tags
 from app.crm.web.admin_customer_forms import (
     ROLE_LABELS,
@@ -44,6 +44,7 @@ from app.crm.web.admin_customer_forms import (
     InteractionForm,
     RoleForm,
     TagForm,
+    staff_choices,
 )
 from app.grades import grading
 from app.grades.labels import reason_label, tier_label
@@ -130,23 +131,45 @@ def customers_csv():
 # --------------------------------------------------------------------------- the record
 
 
+def _interaction_form(formdata=None) -> InteractionForm:
+    form = InteractionForm() if formdata is not None else InteractionForm(formdata=None)
+    form.assignee.choices = staff_choices(interactions.staff_members(), _("Me"))
+    return form
+
+
+def _timeline_filters() -> tuple[str | None, str | None, int]:
+    """The record's timeline filters from the query string; anything unknown is ignored."""
+    phase = request.args.get("phase") or None
+    kind = request.args.get("kind") or None
+    phase = phase if phase in timeline.PHASES else None
+    kind = kind if kind in {s.kind for s in timeline.timeline_sources()} else None
+    raw = request.args.get("tpage", "")
+    page = int(raw) if raw.isdigit() and len(raw) <= 6 else 1
+    return phase, kind, max(page, 1)
+
+
 def _render_record(member: Member, *, interaction_form=None, tag_form=None, status=200):
     record = customers.customer_record(member)
+    phase, kind, tpage = _timeline_filters()
+    story = timeline.timeline(member.id, phase=phase, kind=kind, page=tpage)
     # Each panel's template gets its loader's context (and `member`) as its own variables.
     panels = [(panel, Markup(render_template(panel.template, member=member, **context)))
               for panel, context in record.panels]
     role_form = RoleForm(formdata=None, data={"role": member.role.value})
     return render_template(
         "admin/customers/record.html", record=record, member=member, panels=panels,
-        interaction_form=interaction_form or InteractionForm(formdata=None),
+        interaction_form=interaction_form or _interaction_form(),
         tag_form=tag_form or TagForm(formdata=None),
         action_form=ActionForm(formdata=None), role_form=role_form,
         can_manage=customer_admin.can_manage(_actor(), member) and member.erased_at is None,
         can_admin=is_admin(), today=utcnow().date(),
-        kind_label=interactions.kind_label, status_label=status_label,
+        kind_label=interactions.kind_label, priority_label=interactions.priority_label,
+        status_label=status_label,
         reason_label=reason_label, role_labels=ROLE_LABELS,
         demand_label=lambda status: str(DEMAND_LABELS.get(status.value, status.value)),
         mail_status_label=mail_status_label, title=member.name,
+        story=story, story_phase=phase, story_kind=kind, phases=timeline.PHASES,
+        story_kinds=timeline.timeline_sources(),
     ), status
 
 
@@ -158,11 +181,14 @@ def customer(member_id: int):
 @bp.route(f"/customers/<{ID}:member_id>/interactions", methods=["POST"])
 def customer_interaction_add(member_id: int):
     member = _member(member_id)
-    form = InteractionForm()
+    form = _interaction_form(request.form)
     if form.validate_on_submit():
         try:
             interactions.add_interaction(member, _actor(), form.kind.data, form.body.data,
-                                         form.follow_up_on.data)
+                                         form.follow_up_on.data,
+                                         assignee_id=form.assignee_id(),
+                                         priority=form.priority.data,
+                                         task_note=form.task_note.data)
         except InvalidInput as error:
             form.body.errors.append(error.message)
         else:
@@ -173,8 +199,11 @@ def customer_interaction_add(member_id: int):
 
 def _follow_up_back(member_id: int, **_values) -> str:
     """Where a follow-up's "done" button returns: the follow-ups list or the record's notes."""
-    if request.form.get("next") == "follow_ups":
+    back = request.form.get("next")
+    if back == "follow_ups":
         return url_for("admin.follow_ups")
+    if back in ("my_tasks", "team_tasks"):
+        return url_for(f"admin.{back}")
     return url_for("admin.customer", member_id=member_id) + "#interactions"
 
 

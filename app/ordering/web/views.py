@@ -27,6 +27,7 @@ from app.core.security import safe_next_url
 from app.core.unit_of_work import back_on_error
 from app.membership.models import Member
 from app.ordering import cart, checkout, orders, payment
+from app.ordering.models import OrderChannel
 from app.ordering.pricing import Quote
 from app.ordering.web import bp
 from app.ordering.web.forms import (
@@ -217,6 +218,8 @@ def checkout_page():
             payment_method=form.payment_method.data,
             note=form.note.data,
             checkout_key=key,
+            channel=OrderChannel.WEB,  # the member on the website (the call centre: phone)
+            placed_by=None,
         )
         if form.save_address.data:
             from app.membership.members import update_profile
