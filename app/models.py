@@ -8,7 +8,7 @@ from app.analytics.models import (
     SegmentTransition,
 )
 from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
-from app.catalog.models import Book, Category
+from app.catalog.models import Book, BookAltTitle, Category, CategoryName, InfoPage
 from app.core.audit.models import AuditEntry
 from app.crm.models import Interaction, InteractionKind, MemberTag, Tag
 from app.demand.models import Demand, DemandStatus, Hold, HoldStatus, StockReceipt
@@ -28,6 +28,7 @@ __all__ = [
     "AnalyticsRun",
     "AuditEntry",
     "Book",
+    "BookAltTitle",
     "BookAssociation",
     "Campaign",
     "CampaignRecipient",
@@ -35,6 +36,7 @@ __all__ = [
     "Cart",
     "CartLine",
     "Category",
+    "CategoryName",
     "Demand",
     "DemandStatus",
     "FeedbackSnapshot",
@@ -44,6 +46,7 @@ __all__ = [
     "Interaction",
     "InteractionKind",
     "HoldStatus",
+    "InfoPage",
     "MailStatus",
     "JoinRequest",
     "Member",
