@@ -186,6 +186,29 @@ def nav_categories(locale: str | None = None) -> list[NavCategory]:
     return [NavCategory(slug, name) for slug, name in db.session.execute(stmt)]
 
 
+@dataclass(frozen=True)
+class CategoryPage:
+    """A category with its description in the reader's language (its English one where it
+    has none there)."""
+
+    category: Category
+    description: str | None
+
+
+def category_page(slug: str, locale: str | None) -> CategoryPage:
+    """The category `slug` and its description in `locale`, in one query; NotFound."""
+    translated = aliased(CategoryName)
+    row = db.session.execute(
+        sa.select(Category, translated.description)
+        .outerjoin(translated, sa.and_(translated.category_id == Category.id,
+                                       translated.locale == (locale or "")))
+        .where(Category.slug == slug)
+    ).first()
+    if row is None:
+        raise NotFound(_("There is no such category."))
+    return CategoryPage(row[0], row[1] or row[0].description)
+
+
 def category_by_slug(slug: str) -> Category:
     category = db.session.scalar(sa.select(Category).where(Category.slug == slug))
     if category is None:
@@ -194,8 +217,10 @@ def category_by_slug(slug: str) -> Category:
 
 
 def book_for_page(book_id: int) -> Book:
-    """A book with its category loaded in the same query (for the book page)."""
-    book = db.session.get(Book, book_id, options=[joinedload(Book.category)])
+    """A book with its category and alternative titles loaded in the same query (for the
+    book page)."""
+    book = db.session.get(Book, book_id, options=[joinedload(Book.category),
+                                                  joinedload(Book.alt_titles)])
     if book is None:
         raise NotFound(_("There is no such book."))
     return book

@@ -47,7 +47,7 @@ BOOK_FIELDS = ("title", "authors", "year", "isbn13", "isbn10", "language", "publ
                "description", "price", "stock_on_hand", "category_id", "is_active",
                "alt_title_pairs")
 MAX_ALT_TITLES = 30
-CATEGORY_FIELDS = ("slug", "name", "description", "position", "names")
+CATEGORY_FIELDS = ("slug", "name", "description", "position", "names", "descriptions")
 # The languages a category is named in besides English (its `name`, which is the fallback).
 TRANSLATED_LOCALES = tuple(code for code in LANGUAGE_NAMES if code != "en")
 
@@ -96,13 +96,16 @@ class BookInput:
 @dataclass(frozen=True)
 class CategoryInput:
     """`names`: {locale: name} in the other languages (TRANSLATED_LOCALES); an empty or
-    missing one shows the English name there. None (the default) leaves them as they are."""
+    missing one shows the English name there. None (the default) leaves them, and their
+    descriptions, as they are. `descriptions`: {locale: description}, likewise, for a language
+    given a name."""
 
     slug: str
     name: str
     description: str | None = None
     position: int = 0
     names: Mapping[str, str] | None = None
+    descriptions: Mapping[str, str] | None = None
 
 
 # --------------------------------------------------------------------------- books
@@ -287,34 +290,43 @@ def _checked_category(data: CategoryInput, category_id: int | None) -> dict:
     return values
 
 
-def _checked_names(names: Mapping[str, str] | None) -> dict[str, str] | None:
-    """{locale: name} of the non-empty translated names; FieldError ("name_<locale>") for a
-    name too long or a language the shop does not speak."""
-    if names is None:
+def _checked_names(data: CategoryInput) -> dict[str, tuple[str, str | None]] | None:
+    """{locale: (name, description or None)} of the languages given a name; FieldError
+    ("name_<locale>", "description_<locale>") for a text too long, a description without a
+    name, or a language the shop does not speak. None when `data.names` is None."""
+    if data.names is None:
         return None
+    descriptions = data.descriptions or {}
     checked = {}
-    for locale, typed in names.items():
+    for locale in {*data.names, *descriptions}:
         if locale not in TRANSLATED_LOCALES:
             raise FieldError("name", _("The shop has no language “%(code)s”.", code=locale))
-        text = _text(f"name_{locale}", typed, required=False, limit=_CATEGORY_LIMITS["name"])
-        if text:
-            checked[locale] = text
+        name = _text(f"name_{locale}", data.names.get(locale), required=False,
+                     limit=_CATEGORY_LIMITS["name"])
+        description = _text(f"description_{locale}", descriptions.get(locale),
+                            required=False, limit=_CATEGORY_LIMITS["description"])
+        if description and not name:
+            raise FieldError(f"name_{locale}", _("Give the name in this language too, or "
+                                                 "leave its description empty."))
+        if name:
+            checked[locale] = (name, description)
     return checked
 
 
-def _set_names(category: Category, names: dict[str, str] | None) -> None:
-    """Make the category's translated names exactly `names` (rows updated in place, added or
+def _set_names(category: Category, names: dict[str, tuple[str, str | None]] | None) -> None:
+    """Make the category's translations exactly `names` (rows updated in place, added or
     removed), for the languages the shop speaks; None changes nothing."""
     if names is None:
         return
     kept = {t.locale: t for t in category.translations}
     for locale in TRANSLATED_LOCALES:
-        name = names.get(locale)
+        given = names.get(locale)
         row = kept.get(locale)
-        if name and row is not None:
-            row.name = name
-        elif name:
-            category.translations.append(CategoryName(locale=locale, name=name))
+        if given and row is not None:
+            row.name, row.description = given
+        elif given:
+            category.translations.append(
+                CategoryName(locale=locale, name=given[0], description=given[1]))
         elif row is not None:
             category.translations.remove(row)
 
@@ -322,7 +334,7 @@ def _set_names(category: Category, names: dict[str, str] | None) -> None:
 def create_category(data: CategoryInput, actor: Member | None = None) -> Category:
     """A new category with its names in the other languages, audited as "category.create".
     Raises FieldError (DuplicateSlug)."""
-    names = _checked_names(data.names)
+    names = _checked_names(data)
     category = Category(**_checked_category(data, None))
     category.translations = []
     _set_names(category, names)
@@ -339,7 +351,7 @@ def update_category(category: Category, data: CategoryInput,
     """Change a category, audited as "category.update" (no entry when nothing changed)."""
     before = audit.snapshot(category, CATEGORY_FIELDS)
     values = _checked_category(data, category.id)
-    names = _checked_names(data.names)
+    names = _checked_names(data)
     with _written(_duplicate_slug):
         for key, value in values.items():
             setattr(category, key, value)

@@ -60,13 +60,18 @@ class Category(db.Model):
         """{locale: name} of the translations (what the audit log records)."""
         return {t.locale: t.name for t in self.translations}
 
+    @property
+    def descriptions(self) -> dict[str, str]:
+        """{locale: description} of the translations that have one."""
+        return {t.locale: t.description for t in self.translations if t.description}
+
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"
 
 
 class CategoryName(db.Model):
-    """A category's name in one language other than English (one row per category and
-    language)."""
+    """A category's name, and optionally its description, in one language other than English
+    (one row per category and language)."""
 
     __tablename__ = "category_name"
     __table_args__ = (sa.UniqueConstraint("category_id", "locale"),)
@@ -76,6 +81,7 @@ class CategoryName(db.Model):
         sa.ForeignKey("category.id", ondelete="CASCADE"))
     locale: Mapped[str] = mapped_column(sa.String(16))
     name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str | None] = mapped_column(sa.String(500))
 
     category: Mapped[Category] = relationship(back_populates="translations")
 

@@ -142,7 +142,7 @@ def read_chinese(path: Path = CHINESE_FILE) -> list[CatalogEntry]:
                 average_rating=None,
                 ratings_count=0,
                 category=row["category"],
-                description=f"Known in English as “{row['english_title']}”.",
+                # Known in English as: the book page shows its alternative titles.
                 alt_titles=_chinese_alt_titles(row),
             )
             for n, row in enumerate(csv.DictReader(fh), start=1)

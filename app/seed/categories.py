@@ -29,6 +29,26 @@ class CategoryInfo:
     name_zh: str = ""  # the name in Simplified Chinese (app.catalog.models.CategoryName)
 
 
+# The categories' descriptions in Simplified Chinese, by slug.
+DESCRIPTIONS_ZH: dict[str, str] = {
+    "fiction": "当代小说与纯文学，从读书会热门到获奖佳作。",
+    "classics": "经久不衰的作品，从荷马史诗、中国古典小说到现代经典。",
+    "fantasy": "史诗冒险、魔法体系、都市奇幻与异世界。",
+    "science-fiction": "太空歌剧、反乌托邦、第一次接触，以及我们可能创造的未来。",
+    "mystery-thriller": "侦探推理、法律与政治惊悚、间谍故事，让人欲罢不能。",
+    "romance": "爱情故事：现代、历史与超自然。",
+    "horror": "鬼魂、怪物，以及深夜里的种种怪声。",
+    "young-adult": "为青少年读者写的成长故事与系列作品。",
+    "children": "绘本、桥梁书与小学高年级读物。",
+    "comics-graphic-novels": "图像小说、漫画合集与日本漫画。",
+    "history": "历史学家与讲故事的人笔下的过去。",
+    "biography-memoir": "他人讲述或亲笔写下的人生。",
+    "poetry": "古今诗歌全集与选集。",
+    "non-fiction": "科学、思想、社会、自我提升与随笔。",
+    "food-drink": "菜谱，以及关于美食与烹饪的文字。",
+}
+
+
 CATEGORIES: tuple[CategoryInfo, ...] = (
     CategoryInfo("fiction", "Fiction",
                  "Contemporary and literary novels, from book-club favourites to prize winners.",

@@ -167,7 +167,8 @@ def vacuum_after_load() -> None:
 
 
 def ensure_categories() -> dict[str, int]:
-    """Every seed category exists (created if missing); returns slug -> id."""
+    """Every seed category exists (created if missing) and has its Chinese name and
+    description (unless staff already gave it a Chinese name); returns slug -> id."""
     existing = {c.slug: c.id for c in db.session.scalars(sa.select(Category))}
     missing = [
         {"slug": c.slug, "name": c.name, "description": c.description, "position": c.position}
@@ -180,7 +181,8 @@ def ensure_categories() -> dict[str, int]:
     named = set(db.session.scalars(
         sa.select(CategoryName.category_id).where(CategoryName.locale == "zh_Hans")))
     _insert(CategoryName, [
-        {"category_id": existing[c.slug], "locale": "zh_Hans", "name": c.name_zh}
+        {"category_id": existing[c.slug], "locale": "zh_Hans", "name": c.name_zh,
+         "description": categories.DESCRIPTIONS_ZH.get(c.slug)}
         for c in categories.CATEGORIES if c.name_zh and existing[c.slug] not in named
     ])
     return existing

@@ -4,8 +4,8 @@ Revision ID: c4a8e1f2d357
 Revises: b7e2d4f19a63
 Create Date: 2026-12-06 02:50:00.000000
 
-Three new tables, nothing rewritten: `category_name` (a category's name in a language other
-than English; `category.name` stays the English name and the fallback), `book_alt_title` (the
+Three new tables, nothing rewritten: `category_name` (a category's name and description in a
+language other than English; `category.name` stays the English name and the fallback), `book_alt_title` (the
 other names a book is known by, which its search text includes) and `info_page` (shipping and
 returns, privacy, terms, per language). Books' search texts are rebuilt by the service when
 their alternative titles change; existing books have none.
@@ -29,6 +29,7 @@ def upgrade():
     sa.Column('category_id', sa.Integer(), nullable=False),
     sa.Column('locale', sa.String(length=16), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('description', sa.String(length=500), nullable=True),
     sa.ForeignKeyConstraint(['category_id'], ['category.id'],
                             name=op.f('fk_category_name_category_id_category'),
                             ondelete='CASCADE'),

@@ -139,3 +139,15 @@ def test_staff_edit_the_other_names_on_the_book_form(app, staff):
             ("english", "Journey to the West"), ("pinyin", "Xī Yóu Jì"), ("other", "Monkey"),
             ("other", "The Monkey King"), ("author", "Wu Cheng'en"), ("author", "Wu Chengen")]
         assert titles(catalog.search("monkey king")) == ["西游记"]
+
+
+def test_the_book_page_shows_the_other_titles_and_the_authors_latin_name(app, client):
+    ids = _stock(app)
+    page = client.get(f"/book/{ids['dream']}").get_data(as_text=True)
+
+    assert '<dt>English title</dt><dd itemprop="alternateName" lang="en">Dream of the Red ' \
+           'Chamber</dd>' in page
+    assert 'lang="zh-Latn">Hóng Lóu Mèng</dd>' in page
+    assert '<dt>Also known as</dt><dd itemprop="alternateName">The Story of the Stone</dd>' \
+           in page
+    assert '<span itemprop="author">曹雪芹</span> <span class="muted">(Cao Xueqin)</span>' in page

@@ -25,7 +25,9 @@ EN = {"Accept-Language": "en"}
 def shop(app) -> dict:
     with app.app_context():
         fiction = make_category(slug="fiction", name="Fiction", position=1)
-        fiction.translations.append(CategoryName(locale="zh_Hans", name="小说"))
+        fiction.description = "Novels of every kind."
+        fiction.translations.append(CategoryName(locale="zh_Hans", name="小说",
+                                                 description="各类长篇小说。"))
         poetry = make_category(slug="poetry", name="Poetry", position=2)  # no Chinese name
         book = make_book(title="活着", authors="余华", category=fiction)
         make_book(title="许三观卖血记", authors="余华", category=fiction)
@@ -52,6 +54,13 @@ def test_an_english_page_shows_the_english_name(client, shop):
     page = client.get("/category/fiction", headers=EN).get_data(as_text=True)
 
     assert "<h1>Fiction</h1>" in page and "小说" not in page
+    assert '<p class="lead">Novels of every kind.</p>' in page
+
+
+def test_a_chinese_category_page_shows_the_chinese_description(client, shop):
+    page = client.get("/category/fiction", headers=ZH).get_data(as_text=True)
+
+    assert '<p class="lead">各类长篇小说。</p>' in page and "Novels of every kind" not in page
 
 
 def test_a_category_without_a_chinese_name_shows_its_english_name(client, shop):
@@ -90,15 +99,17 @@ def test_staff_name_a_category_in_chinese_on_its_form_and_the_shop_shows_it(
     response = staff.post(f"/admin/categories/{shop['poetry']}/edit", data={
         "csrf_token": csrf_token(staff, f"/admin/categories/{shop['poetry']}/edit"),
         "name": "Poetry", "name_zh_Hans": "诗歌", "slug": "poetry", "description": "",
-        "position": "2"})
+        "description_zh_Hans": "古今诗歌。", "position": "2"})
 
     assert response.status_code == 302
-    assert "<h1>诗歌</h1>" in client.get("/category/poetry", headers=ZH).get_data(as_text=True)
+    chinese = client.get("/category/poetry", headers=ZH).get_data(as_text=True)
+    assert "<h1>诗歌</h1>" in chinese and "古今诗歌。" in chinese
     assert "<h1>Poetry</h1>" in client.get("/category/poetry", headers=EN).get_data(as_text=True)
     with app.app_context():
         entry = db.session.scalars(sa.select(AuditEntry).where(
             AuditEntry.action == "category.update")).one()
-        assert entry.after == {"names": {"zh_Hans": "诗歌"}}
+        assert entry.after == {"names": {"zh_Hans": "诗歌"},
+                               "descriptions": {"zh_Hans": "古今诗歌。"}}
 
 
 def test_emptying_a_chinese_name_falls_back_to_english(ctx, shop):
@@ -117,6 +128,24 @@ def test_leaving_the_names_out_keeps_them(ctx, shop):
         slug="fiction", name="Novels", position=1))
 
     assert catalog.nav_categories("zh_Hans")[0] == ("fiction", "小说")
+
+
+def test_a_chinese_description_without_a_chinese_name_is_refused(ctx, shop):
+    category = db.session.get(catalog.Category, shop["poetry"])
+    with pytest.raises(editing.FieldError) as refused:
+        editing.update_category(category, editing.CategoryInput(
+            slug="poetry", name="Poetry", position=2, names={"zh_Hans": ""},
+            descriptions={"zh_Hans": "诗"}))
+
+    assert refused.value.field == "name_zh_Hans"
+
+
+def test_every_demo_category_has_a_chinese_name_and_description():
+    from app.seed.categories import CATEGORIES, DESCRIPTIONS_ZH
+
+    for category in CATEGORIES:
+        assert category.name_zh and DESCRIPTIONS_ZH[category.slug], category.slug
+        assert not category.name_zh.isascii()
 
 
 def test_a_name_too_long_is_refused_beside_its_field(ctx, shop):

@@ -36,6 +36,7 @@ def _category_input(form: CategoryForm) -> books_admin.CategoryInput:
         description=form.description.data or None,
         position=form.position.data,
         names=form.translated_names(),
+        descriptions=form.translated_descriptions(),
     )
 
 

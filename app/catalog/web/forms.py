@@ -249,16 +249,25 @@ class CategoryForm(AppForm):
                             description=_l("Lower numbers are listed first."))
 
     def translated_fields(self) -> list:
-        return [self[f"name_{locale}"] for locale in TRANSLATED_LOCALES]
+        """(name field, description field) of each other language."""
+        return [(self[f"name_{locale}"], self[f"description_{locale}"])
+                for locale in TRANSLATED_LOCALES]
 
     def translated_names(self) -> dict[str, str]:
         return {locale: self[f"name_{locale}"].data or "" for locale in TRANSLATED_LOCALES}
 
+    def translated_descriptions(self) -> dict[str, str]:
+        return {locale: self[f"description_{locale}"].data or ""
+                for locale in TRANSLATED_LOCALES}
+
     @staticmethod
     def names_of(category) -> dict[str, str]:
-        """The form's data for a category's translated names (keyword arguments)."""
-        names = category.names
-        return {f"name_{locale}": names.get(locale, "") for locale in TRANSLATED_LOCALES}
+        """The form's data for a category's translations (keyword arguments)."""
+        names, descriptions = category.names, category.descriptions
+        data = {f"name_{locale}": names.get(locale, "") for locale in TRANSLATED_LOCALES}
+        data.update({f"description_{locale}": descriptions.get(locale, "")
+                     for locale in TRANSLATED_LOCALES})
+        return data
 
 
 for _locale in TRANSLATED_LOCALES:
@@ -266,6 +275,10 @@ for _locale in TRANSLATED_LOCALES:
         _l("Name in %(language)s", language=LANGUAGE_NAMES[_locale]), filters=[stripped],
         validators=[Optional(), Length(max=120)],
         description=_l("Leave empty to show the English name.")))
+    setattr(CategoryForm, f"description_{_locale}", TextAreaField(
+        _l("Description in %(language)s", language=LANGUAGE_NAMES[_locale]),
+        filters=[stripped], validators=[Optional(), Length(max=500)],
+        description=_l("Leave empty to show the English description.")))
 
 
 # --------------------------------------------------------------------------- admin: info pages

@@ -186,18 +186,19 @@ def category(slug: str):
     if len(slug) > 80:
         abort(404)
     try:
-        category = catalog.category_by_slug(slug)
+        page = catalog.category_page(slug, str(get_locale()))
     except NotFound:
         abort(404)
-    return page_cache.serve(f"category:{category.id}", lambda: _category_page(category))
+    return page_cache.serve(f"category:{page.category.id}", lambda: _category_page(page))
 
 
-def _category_page(category):
+def _category_page(page: catalog.CategoryPage):
+    category = page.category
     form = ListingForm(request.args)
     if not form.validate():
         return render_template(
-            "shop/category.html", category=category, form=form, result=None,
-            categories=cached_nav_categories(),
+            "shop/category.html", category=category, description=page.description,
+            form=form, result=None, categories=cached_nav_categories(),
         ), 400
     result = catalog.books_in_category(
         category,
@@ -210,8 +211,8 @@ def _category_page(category):
     )
     _check_page(form.page_number, result.pages)
     return render_template(
-        "shop/category.html", category=category, form=form, result=result,
-        categories=cached_nav_categories(),
+        "shop/category.html", category=category, description=page.description, form=form,
+        result=result, categories=cached_nav_categories(),
     )
 
 
