@@ -9,7 +9,7 @@ from app.analytics.models import (
 )
 from app.api.models import ApiIdempotentResult, ApiToken
 from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
-from app.catalog.models import Book, Category
+from app.catalog.models import Book, BookAltTitle, Category, CategoryName, InfoPage
 from app.core.audit.models import AuditEntry
 from app.crm.models import (
     Interaction,
@@ -64,6 +64,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Book",
+    "BookAltTitle",
     "BookAssociation",
     "Campaign",
     "CaseMessage",
@@ -78,6 +79,7 @@ __all__ = [
     "Category",
     "ContactRequest",
     "DeliveryStatus",
+    "CategoryName",
     "Demand",
     "DemandStatus",
     "FeedbackSnapshot",
@@ -87,6 +89,7 @@ __all__ = [
     "Interaction",
     "InteractionKind",
     "HoldStatus",
+    "InfoPage",
     "MailStatus",
     "MailTemplate",
     "JoinRequest",

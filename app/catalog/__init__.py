@@ -10,7 +10,12 @@ def init_app(app: Flask) -> None:
     """Wire this feature into the app: its pages and its admin pages (routes on the admin
     blueprint, so this runs before the admin blueprint is registered)."""
     from app.catalog.languages import language_name
-    from app.catalog.web import admin_books, admin_categories, bp  # noqa: F401  (admin routes)
+    from app.catalog.web import (  # noqa: F401  (admin routes)
+        admin_books,
+        admin_categories,
+        admin_info_pages,
+        bp,
+    )
 
     app.register_blueprint(bp)
     app.add_template_filter(language_name)

@@ -12,16 +12,18 @@ These functions only read (or, for `refresh_search_text`, set an attribute); the
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from app.catalog import isbn as isbn_rules
-from app.catalog.models import Book, Category
+from app.catalog.models import Book, Category, CategoryName
 from app.core.errors import NotFound
 from app.core.extensions import db
 from app.core.money import round_money
@@ -32,6 +34,9 @@ from app.core.text import contains_pattern, fold, search_terms
 # author hit. `fold()` turns every whitespace character (U+001F included) into a space, so this
 # character never occurs inside a folded title.
 TITLE_END = "\x1f"
+# Dropped from a pinyin title to index it written together: spaces, hyphens, apostrophes
+# ("Chén'āi"), any punctuation.
+_PINYIN_JOIN = re.compile(r"[\W_]+")
 
 SORTS = ("relevance", "price_asc", "price_desc", "newest", "bestselling")
 MAX_QUERY_LENGTH = 200
@@ -90,12 +95,15 @@ class SearchResult(PagerMixin):
 # --------------------------------------------------------------------------- search text
 
 
-def search_text_for(book: SearchFields) -> str:
+def search_text_for(book: SearchFields, alt_titles: Iterable[tuple[str, str]] = ()) -> str:
     """What the full-text index reads for a book: case-, accent- and width-folded.
 
-    Layout: `<title> U+001F <authors> <isbn13> <isbn10> <year>`. The ISBNs are stored without
-    hyphens, so typing any part of one finds the book; the ISBN-10 is derived from a 978 ISBN-13
-    when the book has none.
+    Layout: `<title> U+001F <authors> <isbn13> <isbn10> <year> <alternative names>`. The ISBNs
+    are stored without hyphens, so typing any part of one finds the book; the ISBN-10 is
+    derived from a 978 ISBN-13 when the book has none. `alt_titles` are (kind, text) pairs
+    (app.catalog.models.BookAltTitle): they come after the title's end, so a hit on one ranks
+    below a hit on the title (search()); a pinyin one is also indexed without its tones (fold)
+    and its spaces, so "hongloumeng" finds 红楼梦 ("Hóng Lóu Mèng").
     """
     isbn13 = isbn_rules.clean(book.isbn13 or "")
     isbn10 = isbn_rules.clean(book.isbn10 or "") or (
@@ -104,15 +112,26 @@ def search_text_for(book: SearchFields) -> str:
     rest = " ".join(
         part
         for part in (fold(book.authors or ""), isbn13.lower(), (isbn10 or "").lower(),
-                     str(book.year) if book.year else "")
+                     str(book.year) if book.year else "", *_alt_search_words(alt_titles))
         if part
     )
     return f"{fold(book.title or '')} {TITLE_END} {rest}".strip()
 
 
+def _alt_search_words(alt_titles: Iterable[tuple[str, str]]) -> Iterator[str]:
+    for kind, text in alt_titles:
+        folded = fold(text or "")
+        yield folded
+        if kind == "pinyin":
+            joined = _PINYIN_JOIN.sub("", folded)
+            if joined != folded:
+                yield joined
+
+
 def refresh_search_text(book: Book) -> None:
-    """Recompute `book.search_text`; call after changing the title, authors, ISBNs or year."""
-    book.search_text = search_text_for(book)
+    """Recompute `book.search_text`; call after changing the title, authors, ISBNs, year or
+    alternative titles."""
+    book.search_text = search_text_for(book, [(t.kind, t.title) for t in book.alt_titles])
 
 
 # --------------------------------------------------------------------------- listings
@@ -152,10 +171,42 @@ def categories_with_counts() -> list[CategoryCount]:
     return [CategoryCount(category, n) for category, n in db.session.execute(stmt)]
 
 
-def nav_categories() -> list[NavCategory]:
-    """(slug, name) of every category, for the header; cheap enough to cache."""
-    stmt = sa.select(Category.slug, Category.name).order_by(Category.position, Category.name)
+def nav_categories(locale: str | None = None) -> list[NavCategory]:
+    """(slug, name in `locale`) of every category, for the header (one query, cheap enough to
+    cache): the English name where the category has none in that language. Every shopper page
+    takes its category names from this list (app.catalog.web.views.category_name)."""
+    translated = aliased(CategoryName)
+    name = sa.func.coalesce(translated.name, Category.name)
+    stmt = (
+        sa.select(Category.slug, name)
+        .outerjoin(translated, sa.and_(translated.category_id == Category.id,
+                                       translated.locale == (locale or "")))
+        .order_by(Category.position, Category.name)
+    )
     return [NavCategory(slug, name) for slug, name in db.session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class CategoryPage:
+    """A category with its description in the reader's language (its English one where it
+    has none there)."""
+
+    category: Category
+    description: str | None
+
+
+def category_page(slug: str, locale: str | None) -> CategoryPage:
+    """The category `slug` and its description in `locale`, in one query; NotFound."""
+    translated = aliased(CategoryName)
+    row = db.session.execute(
+        sa.select(Category, translated.description)
+        .outerjoin(translated, sa.and_(translated.category_id == Category.id,
+                                       translated.locale == (locale or "")))
+        .where(Category.slug == slug)
+    ).first()
+    if row is None:
+        raise NotFound(_("There is no such category."))
+    return CategoryPage(row[0], row[1] or row[0].description)
 
 
 def category_by_slug(slug: str) -> Category:
@@ -166,8 +217,10 @@ def category_by_slug(slug: str) -> Category:
 
 
 def book_for_page(book_id: int) -> Book:
-    """A book with its category loaded in the same query (for the book page)."""
-    book = db.session.get(Book, book_id, options=[joinedload(Book.category)])
+    """A book with its category and alternative titles loaded in the same query (for the
+    book page)."""
+    book = db.session.get(Book, book_id, options=[joinedload(Book.category),
+                                                  joinedload(Book.alt_titles)])
     if book is None:
         raise NotFound(_("There is no such book."))
     return book

@@ -12,7 +12,7 @@ Every change is written to the audit log in the same transaction, by the staff m
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,11 +24,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.catalog import isbn as isbn_rules
 from app.catalog.browse import refresh_search_text
-from app.catalog.models import Book, Category
+from app.catalog.models import ALT_TITLE_KINDS, Book, BookAltTitle, Category, CategoryName
 from app.catalog.staff_lists import books_in_category
 from app.core.audit import record as audit
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
+from app.core.i18n import LANGUAGE_NAMES
 from app.core.money import CENT
 from app.core.signals import book_saved
 from app.membership.models import Member
@@ -43,8 +44,12 @@ _CATEGORY_LIMITS = {"slug": 80, "name": 120, "description": 500}
 
 # The fields an audit entry shows before and after a change.
 BOOK_FIELDS = ("title", "authors", "year", "isbn13", "isbn10", "language", "publisher",
-               "description", "price", "stock_on_hand", "category_id", "is_active")
-CATEGORY_FIELDS = ("slug", "name", "description", "position")
+               "description", "price", "stock_on_hand", "category_id", "is_active",
+               "alt_title_pairs")
+MAX_ALT_TITLES = 30
+CATEGORY_FIELDS = ("slug", "name", "description", "position", "names", "descriptions")
+# The languages a category is named in besides English (its `name`, which is the fallback).
+TRANSLATED_LOCALES = tuple(code for code in LANGUAGE_NAMES if code != "en")
 
 
 class FieldError(InvalidInput):
@@ -84,14 +89,23 @@ class BookInput:
     description: str | None = None
     category_id: int | None = None
     is_active: bool = True
+    # (kind, text) pairs, kind one of ALT_TITLE_KINDS; None leaves a book's as they are.
+    alt_titles: Sequence[tuple[str, str]] | None = None
 
 
 @dataclass(frozen=True)
 class CategoryInput:
+    """`names`: {locale: name} in the other languages (TRANSLATED_LOCALES); an empty or
+    missing one shows the English name there. None (the default) leaves them, and their
+    descriptions, as they are. `descriptions`: {locale: description}, likewise, for a language
+    given a name."""
+
     slug: str
     name: str
     description: str | None = None
     position: int = 0
+    names: Mapping[str, str] | None = None
+    descriptions: Mapping[str, str] | None = None
 
 
 # --------------------------------------------------------------------------- books
@@ -144,6 +158,34 @@ def _checked_book(data: BookInput, book_id: int | None) -> dict:
     return values
 
 
+def _checked_alt_titles(pairs: Sequence[tuple[str, str]] | None
+                        ) -> list[tuple[str, str]] | None:
+    """The alternative titles without empty ones and repeats, in the order given; FieldError
+    ("alt_titles") for an unknown kind, a text too long or too many of them."""
+    if pairs is None:
+        return None
+    checked: list[tuple[str, str]] = []
+    for kind, typed in pairs:
+        if kind not in ALT_TITLE_KINDS:
+            raise FieldError("alt_titles", _("Choose a kind of title from the list."))
+        text = _text("alt_titles", typed, required=False, limit=_BOOK_LIMITS["title"])
+        if text and (kind, text) not in checked:
+            checked.append((kind, text))
+    if len(checked) > MAX_ALT_TITLES:
+        raise FieldError("alt_titles", _("At most %(max)d other titles and names, please.",
+                                         max=MAX_ALT_TITLES))
+    return checked
+
+
+def _set_alt_titles(book: Book, pairs: list[tuple[str, str]] | None) -> bool:
+    """Make the book's alternative titles exactly `pairs` (None: leave them); whether they
+    changed."""
+    if pairs is None or book.alt_title_pairs == [list(p) for p in pairs]:
+        return False
+    book.alt_titles = [BookAltTitle(kind=kind, title=text) for kind, text in pairs]
+    return True
+
+
 def _checked_isbn(typed: str | None, book_id: int | None) -> tuple[str | None, str | None]:
     """(isbn13, isbn10) for a typed ISBN, refusing invalid ones and ones another book has."""
     if not (typed or "").strip():
@@ -187,7 +229,10 @@ def _record(actor: Member | None, action: str, target: object = None, **details)
 def create_book(data: BookInput, actor: Member | None = None) -> Book:
     """A new book with a fresh search text, audited as "book.create". Raises FieldError
     (DuplicateIsbn for a taken ISBN)."""
+    alt_titles = _checked_alt_titles(data.alt_titles)
     book = Book(**_checked_book(data, None))
+    book.alt_titles = []
+    _set_alt_titles(book, alt_titles)
     refresh_search_text(book)
     with _written(_duplicate_isbn):
         db.session.add(book)
@@ -201,15 +246,18 @@ def update_book(book: Book, data: BookInput, actor: Member | None = None) -> Boo
     """Change a book; nothing is changed unless every field is acceptable. Audited as
     "book.update" with the fields that changed (no entry when nothing did).
 
-    The search text is rebuilt whenever the title, authors, ISBN or year changed.
+    The search text is rebuilt whenever the title, authors, ISBN, year or alternative titles
+    changed.
     """
     before = audit.snapshot(book, BOOK_FIELDS)
     values = _checked_book(data, book.id)
+    alt_titles = _checked_alt_titles(data.alt_titles)
     searchable = ("title", "authors", "isbn13", "isbn10", "year")
     changed_search = any(getattr(book, key) != values[key] for key in searchable)
     with _written(_duplicate_isbn):
         for key, value in values.items():
             setattr(book, key, value)
+        changed_search = _set_alt_titles(book, alt_titles) or changed_search
         if changed_search:
             refresh_search_text(book)
     book_saved.send(book)  # requests for its ISBN become demand for it (app.demand)
@@ -242,9 +290,54 @@ def _checked_category(data: CategoryInput, category_id: int | None) -> dict:
     return values
 
 
+def _checked_names(data: CategoryInput) -> dict[str, tuple[str, str | None]] | None:
+    """{locale: (name, description or None)} of the languages given a name; FieldError
+    ("name_<locale>", "description_<locale>") for a text too long, a description without a
+    name, or a language the shop does not speak. None when `data.names` is None."""
+    if data.names is None:
+        return None
+    descriptions = data.descriptions or {}
+    checked = {}
+    for locale in {*data.names, *descriptions}:
+        if locale not in TRANSLATED_LOCALES:
+            raise FieldError("name", _("The shop has no language “%(code)s”.", code=locale))
+        name = _text(f"name_{locale}", data.names.get(locale), required=False,
+                     limit=_CATEGORY_LIMITS["name"])
+        description = _text(f"description_{locale}", descriptions.get(locale),
+                            required=False, limit=_CATEGORY_LIMITS["description"])
+        if description and not name:
+            raise FieldError(f"name_{locale}", _("Give the name in this language too, or "
+                                                 "leave its description empty."))
+        if name:
+            checked[locale] = (name, description)
+    return checked
+
+
+def _set_names(category: Category, names: dict[str, tuple[str, str | None]] | None) -> None:
+    """Make the category's translations exactly `names` (rows updated in place, added or
+    removed), for the languages the shop speaks; None changes nothing."""
+    if names is None:
+        return
+    kept = {t.locale: t for t in category.translations}
+    for locale in TRANSLATED_LOCALES:
+        given = names.get(locale)
+        row = kept.get(locale)
+        if given and row is not None:
+            row.name, row.description = given
+        elif given:
+            category.translations.append(
+                CategoryName(locale=locale, name=given[0], description=given[1]))
+        elif row is not None:
+            category.translations.remove(row)
+
+
 def create_category(data: CategoryInput, actor: Member | None = None) -> Category:
-    """A new category, audited as "category.create". Raises FieldError (DuplicateSlug)."""
+    """A new category with its names in the other languages, audited as "category.create".
+    Raises FieldError (DuplicateSlug)."""
+    names = _checked_names(data)
     category = Category(**_checked_category(data, None))
+    category.translations = []
+    _set_names(category, names)
     with _written(_duplicate_slug):
         db.session.add(category)
     _record(actor, "category.create", category,
@@ -258,9 +351,11 @@ def update_category(category: Category, data: CategoryInput,
     """Change a category, audited as "category.update" (no entry when nothing changed)."""
     before = audit.snapshot(category, CATEGORY_FIELDS)
     values = _checked_category(data, category.id)
+    names = _checked_names(data)
     with _written(_duplicate_slug):
         for key, value in values.items():
             setattr(category, key, value)
+        _set_names(category, names)
     _record(actor, "category.update", category, before=before,
             after=audit.snapshot(category, CATEGORY_FIELDS),
             summary=f"Edited category “{category.name}”")

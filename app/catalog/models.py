@@ -43,9 +43,47 @@ class Category(db.Model):
     position: Mapped[int] = mapped_column(default=0)
 
     books: Mapped[list[Book]] = relationship(back_populates="category", lazy="raise_on_sql")
+    # The name in other languages than English; `name` is the English one and the fallback.
+    # Shopper pages read them through the header's cached list (app.catalog.browse.nav_categories).
+    translations: Mapped[list[CategoryName]] = relationship(
+        back_populates="category", cascade="all, delete-orphan", order_by="CategoryName.locale")
+
+    def name_in(self, locale: str | None) -> str:
+        """The name in `locale` (a language code such as zh_Hans), else the English name."""
+        for translation in self.translations:
+            if translation.locale == locale:
+                return translation.name
+        return self.name
+
+    @property
+    def names(self) -> dict[str, str]:
+        """{locale: name} of the translations (what the audit log records)."""
+        return {t.locale: t.name for t in self.translations}
+
+    @property
+    def descriptions(self) -> dict[str, str]:
+        """{locale: description} of the translations that have one."""
+        return {t.locale: t.description for t in self.translations if t.description}
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"
+
+
+class CategoryName(db.Model):
+    """A category's name, and optionally its description, in one language other than English
+    (one row per category and language)."""
+
+    __tablename__ = "category_name"
+    __table_args__ = (sa.UniqueConstraint("category_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("category.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+
+    category: Mapped[Category] = relationship(back_populates="translations")
 
 
 class Book(db.Model):
@@ -87,6 +125,14 @@ class Book(db.Model):
     )
 
     category: Mapped[Category | None] = relationship(back_populates="books")
+    # Other names the book is known by (read by the search text and the staff's form only).
+    alt_titles: Mapped[list[BookAltTitle]] = relationship(
+        back_populates="book", cascade="all, delete-orphan", order_by="BookAltTitle.id")
+
+    @property
+    def alt_title_pairs(self) -> list[list[str]]:
+        """[[kind, title], ...] of the alternative titles (what the audit log records)."""
+        return [[t.kind, t.title] for t in self.alt_titles]
 
     @property
     def in_stock(self) -> bool:
@@ -99,3 +145,44 @@ class Book(db.Model):
 @event.listens_for(Book.title, "set")
 def _keep_title_sort(target: Book, value: str | None, _old, _initiator) -> None:
     target.title_sort = title_sort_key(value)
+
+
+ALT_TITLE_KINDS = ("original", "english", "pinyin", "other", "author")
+
+
+class BookAltTitle(db.Model):
+    """Another name a book is known by, which search finds it by: its title in the original
+    language, in English, in pinyin (also indexed without tones and spaces: "hongloumeng"),
+    another title, or ("author") another spelling of its authors' names ("Cao Xueqin")."""
+
+    __tablename__ = "book_alt_title"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in ALT_TITLE_KINDS) + ")",
+            name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    book_id: Mapped[int] = mapped_column(sa.ForeignKey("book.id", ondelete="CASCADE"),
+                                         index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    title: Mapped[str] = mapped_column(sa.String(500))
+
+    book: Mapped[Book] = relationship(back_populates="alt_titles")
+
+
+class InfoPage(db.Model):
+    """A shop information page (shipping and returns, privacy, terms) in one language, as the
+    admins wrote it. The body is plain text: paragraphs, "- " lists and "## " headings
+    (app.catalog.info_pages renders it, escaped; no HTML)."""
+
+    __tablename__ = "info_page"
+    __table_args__ = (sa.UniqueConstraint("slug", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(40))
+    locale: Mapped[str] = mapped_column(sa.String(16))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    summary: Mapped[str] = mapped_column(sa.String(300), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

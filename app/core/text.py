@@ -38,3 +38,19 @@ def escape_like(text: str, escape: str = "\\") -> str:
 def contains_pattern(text: str) -> str:
     """`%text%` for LIKE with the wildcards in `text` escaped; use with `escape="\\"`."""
     return f"%{escape_like(text)}%"
+
+
+DESCRIPTION_LENGTH = 160
+
+
+def summary(text: str | None, limit: int = DESCRIPTION_LENGTH) -> str:
+    """`text` on one line, cut to at most `limit` characters with "…" (at a word break where
+    the text has spaces near the end, anywhere in Chinese): a page's meta description."""
+    text = _SPACE.sub(" ", text or "").strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-–—") + "…"

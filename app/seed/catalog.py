@@ -77,6 +77,8 @@ class CatalogEntry:
     ratings_count: int
     category: str
     description: str | None = None
+    # (kind, text) of the other names the book is known by (app.catalog.models.BookAltTitle).
+    alt_titles: tuple[tuple[str, str], ...] = ()
 
     @property
     def popularity(self) -> int:
@@ -140,10 +142,19 @@ def read_chinese(path: Path = CHINESE_FILE) -> list[CatalogEntry]:
                 average_rating=None,
                 ratings_count=0,
                 category=row["category"],
-                description=f"Known in English as “{row['english_title']}”.",
+                # Known in English as: the book page shows its alternative titles.
+                alt_titles=_chinese_alt_titles(row),
             )
             for n, row in enumerate(csv.DictReader(fh), start=1)
         ]
+
+
+def _chinese_alt_titles(row: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The English title, the pinyin and the authors' names in Latin letters (`;` between
+    several spellings) of a row of our Chinese titles."""
+    pairs = [("english", row.get("english_title") or ""), ("pinyin", row.get("pinyin") or "")]
+    pairs += [("author", name) for name in (row.get("authors_en") or "").split(";")]
+    return tuple((kind, text.strip()) for kind, text in pairs if text.strip())
 
 
 def large_variants(entries: list[CatalogEntry], copies: int) -> Iterator[CatalogEntry]:
@@ -231,7 +242,8 @@ def arrival_for(entry: CatalogEntry, start: datetime, window: timedelta) -> date
 def search_text(entry: CatalogEntry) -> str:
     """The same recipe as the shop uses (`app.catalog.browse.search_text_for`)."""
     return search_text_for(
-        _SearchFields(entry.title, entry.authors, entry.isbn10, entry.isbn13, entry.year)
+        _SearchFields(entry.title, entry.authors, entry.isbn10, entry.isbn13, entry.year),
+        entry.alt_titles,
     )
 
 

@@ -26,41 +26,64 @@ class CategoryInfo:
     name: str
     description: str
     position: int
+    name_zh: str = ""  # the name in Simplified Chinese (app.catalog.models.CategoryName)
+
+
+# The categories' descriptions in Simplified Chinese, by slug.
+DESCRIPTIONS_ZH: dict[str, str] = {
+    "fiction": "当代小说与纯文学，从读书会热门到获奖佳作。",
+    "classics": "经久不衰的作品，从荷马史诗、中国古典小说到现代经典。",
+    "fantasy": "史诗冒险、魔法体系、都市奇幻与异世界。",
+    "science-fiction": "太空歌剧、反乌托邦、第一次接触，以及我们可能创造的未来。",
+    "mystery-thriller": "侦探推理、法律与政治惊悚、间谍故事，让人欲罢不能。",
+    "romance": "爱情故事：现代、历史与超自然。",
+    "horror": "鬼魂、怪物，以及深夜里的种种怪声。",
+    "young-adult": "为青少年读者写的成长故事与系列作品。",
+    "children": "绘本、桥梁书与小学高年级读物。",
+    "comics-graphic-novels": "图像小说、漫画合集与日本漫画。",
+    "history": "历史学家与讲故事的人笔下的过去。",
+    "biography-memoir": "他人讲述或亲笔写下的人生。",
+    "poetry": "古今诗歌全集与选集。",
+    "non-fiction": "科学、思想、社会、自我提升与随笔。",
+    "food-drink": "菜谱，以及关于美食与烹饪的文字。",
+}
 
 
 CATEGORIES: tuple[CategoryInfo, ...] = (
     CategoryInfo("fiction", "Fiction",
                  "Contemporary and literary novels, from book-club favourites to prize winners.",
-                 1),
+                 1, "小说"),
     CategoryInfo("classics", "Classics",
                  "Timeless works, from Homer and the Chinese classical novels to the modern "
-                 "canon.", 2),
+                 "canon.", 2, "经典名著"),
     CategoryInfo("fantasy", "Fantasy",
-                 "Epic quests, magic systems, urban fantasy and other worlds.", 3),
+                 "Epic quests, magic systems, urban fantasy and other worlds.", 3, "奇幻"),
     CategoryInfo("science-fiction", "Science Fiction",
-                 "Space opera, dystopias, first contact and the futures we might build.", 4),
+                 "Space opera, dystopias, first contact and the futures we might build.", 4,
+                 "科幻"),
     CategoryInfo("mystery-thriller", "Mystery & Thriller",
-                 "Detectives, legal and political thrillers, spies and page-turners.", 5),
+                 "Detectives, legal and political thrillers, spies and page-turners.", 5,
+                 "悬疑惊悚"),
     CategoryInfo("romance", "Romance",
-                 "Love stories: contemporary, historical and paranormal.", 6),
+                 "Love stories: contemporary, historical and paranormal.", 6, "爱情"),
     CategoryInfo("horror", "Horror",
-                 "Ghosts, monsters and the things that go bump in the night.", 7),
+                 "Ghosts, monsters and the things that go bump in the night.", 7, "恐怖"),
     CategoryInfo("young-adult", "Young Adult",
-                 "Coming-of-age stories and series written for teenage readers.", 8),
+                 "Coming-of-age stories and series written for teenage readers.", 8, "青少年"),
     CategoryInfo("children", "Children's Books",
-                 "Picture books, first chapter books and middle-grade adventures.", 9),
+                 "Picture books, first chapter books and middle-grade adventures.", 9, "童书"),
     CategoryInfo("comics-graphic-novels", "Comics & Graphic Novels",
-                 "Graphic novels, comic collections and manga.", 10),
+                 "Graphic novels, comic collections and manga.", 10, "漫画与图像小说"),
     CategoryInfo("history", "History",
-                 "The past, told by historians and storytellers.", 11),
+                 "The past, told by historians and storytellers.", 11, "历史"),
     CategoryInfo("biography-memoir", "Biography & Memoir",
-                 "Lives told by others and in their own words.", 12),
+                 "Lives told by others and in their own words.", 12, "传记与回忆录"),
     CategoryInfo("poetry", "Poetry",
-                 "Collected and selected poems, ancient and modern.", 13),
+                 "Collected and selected poems, ancient and modern.", 13, "诗歌"),
     CategoryInfo("non-fiction", "Non-fiction",
-                 "Science, ideas, society, self-improvement and essays.", 14),
+                 "Science, ideas, society, self-improvement and essays.", 14, "社科与非虚构"),
     CategoryInfo("food-drink", "Food & Drink",
-                 "Cookbooks and writing about food and cooking.", 15),
+                 "Cookbooks and writing about food and cooking.", 15, "美食"),
 )
 
 CATEGORY_SLUGS: frozenset[str] = frozenset(c.slug for c in CATEGORIES)

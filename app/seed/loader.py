@@ -21,7 +21,7 @@ from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from app.catalog import search_index
-from app.catalog.models import Book, Category
+from app.catalog.models import Book, BookAltTitle, Category, CategoryName
 from app.core.extensions import db
 from app.membership import members as member_service
 from app.membership.models import Member, Role
@@ -29,6 +29,7 @@ from app.ordering import pricing
 from app.ordering.models import Order, OrderEvent, OrderLine
 from app.seed import catalog as cat
 from app.seed import categories, crm, grades, history, people
+from app.seed.info_pages import ensure_info_pages
 
 SEED = 20_240_601
 HISTORY = timedelta(days=730)
@@ -166,7 +167,8 @@ def vacuum_after_load() -> None:
 
 
 def ensure_categories() -> dict[str, int]:
-    """Every seed category exists (created if missing); returns slug -> id."""
+    """Every seed category exists (created if missing) and has its Chinese name and
+    description (unless staff already gave it a Chinese name); returns slug -> id."""
     existing = {c.slug: c.id for c in db.session.scalars(sa.select(Category))}
     missing = [
         {"slug": c.slug, "name": c.name, "description": c.description, "position": c.position}
@@ -176,6 +178,13 @@ def ensure_categories() -> dict[str, int]:
     for row, new_id in zip(missing, _Ids(Category).take(len(missing)), strict=True):
         row["id"] = existing[row["slug"]] = new_id
     _insert(Category, missing)
+    named = set(db.session.scalars(
+        sa.select(CategoryName.category_id).where(CategoryName.locale == "zh_Hans")))
+    _insert(CategoryName, [
+        {"category_id": existing[c.slug], "locale": "zh_Hans", "name": c.name_zh,
+         "description": categories.DESCRIPTIONS_ZH.get(c.slug)}
+        for c in categories.CATEGORIES if c.name_zh and existing[c.slug] not in named
+    ])
     return existing
 
 
@@ -361,6 +370,7 @@ def seed_demo(
     last_seen = {plan.person: plan.placed_at for plan in plans}
 
     category_ids = ensure_categories()
+    ensure_info_pages()
 
     book_ids = _Ids(Book).take(len(entries))
     with progress("Books", len(entries)) as bar, bulk_indexing():
@@ -368,6 +378,8 @@ def seed_demo(
         for chunk in _chunks(indexed):
             _insert(Book, [cat.book_row(e, book_ids[i], category_ids[e.category], prices[i],
                                         arrivals[i], sold[i]) for i, e in chunk])
+            _insert(BookAltTitle, [{"book_id": book_ids[i], "kind": kind, "title": text}
+                                   for i, e in chunk for kind, text in e.alt_titles])
             bar.update(len(chunk))
 
     named = 0

@@ -1,7 +1,8 @@
-"""Shop: the public catalog (home, categories, search, book pages, covers)."""
+"""Shop: the public catalog (home, categories, search, book pages, covers) and the shop's
+information pages."""
 
 from flask import Blueprint
 
 bp = Blueprint("shop", __name__)
 
-from app.catalog.web import views  # noqa: E402,F401
+from app.catalog.web import info, views  # noqa: E402,F401

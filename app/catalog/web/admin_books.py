@@ -75,6 +75,7 @@ def _book_input(form: BookForm) -> books_admin.BookInput:
         description=form.description.data or None,
         category_id=form.category_id.data or None,
         is_active=form.is_active.data,
+        alt_titles=form.alt_titles(),
     )
 
 
@@ -96,7 +97,7 @@ def book_new():
 @bp.route(f"/books/<{ID}:book_id>/edit", methods=["GET", "POST"])
 def book_edit(book_id: int):
     book = db.get_or_404(Book, book_id)
-    form = BookForm(obj=book)
+    form = BookForm(obj=book, **BookForm.alt_title_data(book))
     form.category_id.choices = _category_choices()
     if request.method == "GET":
         form.isbn.data = book.isbn13 or book.isbn10 or ""

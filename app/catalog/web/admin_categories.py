@@ -35,6 +35,8 @@ def _category_input(form: CategoryForm) -> books_admin.CategoryInput:
         name=form.name.data or "",
         description=form.description.data or None,
         position=form.position.data,
+        names=form.translated_names(),
+        descriptions=form.translated_descriptions(),
     )
 
 
@@ -54,7 +56,7 @@ def category_new():
 @bp.route(f"/categories/<{ID}:category_id>/edit", methods=["GET", "POST"])
 def category_edit(category_id: int):
     category = db.get_or_404(Category, category_id)
-    form = CategoryForm(obj=category)
+    form = CategoryForm(obj=category, **CategoryForm.names_of(category))
     if form.validate_on_submit():
         if saved(form, lambda: books_admin.update_category(category, _category_input(form),
                                                            current_user)):

@@ -33,8 +33,9 @@ from wtforms.validators import (
 from app.admin import forms as admin_forms
 from app.admin.forms import Between, QueryForm, stripped
 from app.catalog import isbn as isbn_rules
-from app.catalog.editing import MAX_PRICE, MAX_STOCK
+from app.catalog.editing import MAX_PRICE, MAX_STOCK, TRANSLATED_LOCALES
 from app.core.forms import AppForm
+from app.core.i18n import LANGUAGE_NAMES
 from app.core.i18n import lazy_gettext as _l
 from app.core.money import parse_money
 
@@ -171,6 +172,49 @@ class BookForm(AppForm):
                                  validators=[InputRequired(), Between(0, MAX_STOCK)])
     category_id = SelectField(_l("Category"), coerce=int, default=0)
     is_active = BooleanField(_l("For sale in the shop"), default=True)
+    # Other names the book is known by (app.catalog.models.BookAltTitle): search finds them.
+    title_original = StringField(_l("Title in the original language"), filters=[stripped],
+                                 validators=[Optional(), Length(max=500)])
+    title_english = StringField(_l("English title"), filters=[stripped],
+                                validators=[Optional(), Length(max=500)])
+    title_pinyin = StringField(_l("Title in pinyin"), filters=[stripped],
+                               validators=[Optional(), Length(max=500)],
+                               description=_l("Tones optional, e.g. Hóng Lóu Mèng; it is also "
+                                              "found written together (hongloumeng)."))
+    other_titles = TextAreaField(_l("Other titles"), filters=[stripped],
+                                 validators=[Optional(), Length(max=5000)],
+                                 description=_l("One per line."))
+    author_names = TextAreaField(_l("Other spellings of the authors' names"),
+                                 filters=[stripped], validators=[Optional(), Length(max=5000)],
+                                 description=_l("One per line, e.g. Cao Xueqin for 曹雪芹."))
+
+    SINGLE_KINDS = (("original", "title_original"), ("english", "title_english"),
+                    ("pinyin", "title_pinyin"))
+
+    def alt_titles(self) -> list[tuple[str, str]]:
+        """(kind, text) pairs of what the form's alternative title fields hold."""
+        pairs = [(kind, self[name].data or "") for kind, name in self.SINGLE_KINDS]
+        pairs += [("other", line) for line in (self.other_titles.data or "").splitlines()]
+        pairs += [("author", line) for line in (self.author_names.data or "").splitlines()]
+        return [(kind, text.strip()) for kind, text in pairs if text.strip()]
+
+    @classmethod
+    def alt_title_data(cls, book) -> dict[str, str]:
+        """The alternative title fields' data for a book (keyword arguments): the first title of
+        each single kind in its field, any more among the other titles."""
+        data: dict[str, str] = {}
+        others, authors = [], []
+        fields = dict(cls.SINGLE_KINDS)
+        for alt in book.alt_titles:
+            if alt.kind in fields and fields[alt.kind] not in data:
+                data[fields[alt.kind]] = alt.title
+            elif alt.kind == "author":
+                authors.append(alt.title)
+            else:
+                others.append(alt.title)
+        data["other_titles"] = "\n".join(others)
+        data["author_names"] = "\n".join(authors)
+        return data
 
     def validate_isbn(self, field) -> None:
         if field.data and isbn_rules.normalize(field.data) is None:
@@ -181,7 +225,12 @@ class BookForm(AppForm):
 
 
 class CategoryForm(AppForm):
-    name = StringField(_l("Name"), filters=[stripped], validators=[DataRequired(), Length(max=120)])
+    """A category's names: `name` in English (shown wherever a language has none) and one
+    `name_<locale>` field per other language the shop speaks (added below the class)."""
+
+    name = StringField(_l("Name in English"), filters=[stripped],
+                       validators=[DataRequired(), Length(max=120)],
+                       description=_l("Shown in every language without a name of its own."))
     slug = StringField(
         _l("Slug"),
         filters=[stripped],
@@ -198,6 +247,55 @@ class CategoryForm(AppForm):
     position = IntegerField(_l("Position"), default=0,
                             validators=[InputRequired(), Between(0, 10_000)],
                             description=_l("Lower numbers are listed first."))
+
+    def translated_fields(self) -> list:
+        """(name field, description field) of each other language."""
+        return [(self[f"name_{locale}"], self[f"description_{locale}"])
+                for locale in TRANSLATED_LOCALES]
+
+    def translated_names(self) -> dict[str, str]:
+        return {locale: self[f"name_{locale}"].data or "" for locale in TRANSLATED_LOCALES}
+
+    def translated_descriptions(self) -> dict[str, str]:
+        return {locale: self[f"description_{locale}"].data or ""
+                for locale in TRANSLATED_LOCALES}
+
+    @staticmethod
+    def names_of(category) -> dict[str, str]:
+        """The form's data for a category's translations (keyword arguments)."""
+        names, descriptions = category.names, category.descriptions
+        data = {f"name_{locale}": names.get(locale, "") for locale in TRANSLATED_LOCALES}
+        data.update({f"description_{locale}": descriptions.get(locale, "")
+                     for locale in TRANSLATED_LOCALES})
+        return data
+
+
+for _locale in TRANSLATED_LOCALES:
+    setattr(CategoryForm, f"name_{_locale}", StringField(
+        _l("Name in %(language)s", language=LANGUAGE_NAMES[_locale]), filters=[stripped],
+        validators=[Optional(), Length(max=120)],
+        description=_l("Leave empty to show the English name.")))
+    setattr(CategoryForm, f"description_{_locale}", TextAreaField(
+        _l("Description in %(language)s", language=LANGUAGE_NAMES[_locale]),
+        filters=[stripped], validators=[Optional(), Length(max=500)],
+        description=_l("Leave empty to show the English description.")))
+
+
+# --------------------------------------------------------------------------- admin: info pages
+
+
+class InfoPageForm(AppForm):
+    title = StringField(_l("Title"), filters=[stripped],
+                        validators=[DataRequired(), Length(max=200)])
+    summary = StringField(_l("Short description"), filters=[stripped],
+                          validators=[Optional(), Length(max=300)],
+                          description=_l("One or two sentences for search engines and link "
+                                         "previews (the page's description)."))
+    body = TextAreaField(_l("Text"), filters=[stripped],
+                         validators=[DataRequired(), Length(max=50_000)],
+                         description=_l("Plain text: a blank line between paragraphs, “## ” "
+                                        "before a heading, “- ” before each list item, "
+                                        "**bold**. HTML is shown as typed."))
 
 
 # --------------------------------------------------------------------------- admin: low stock

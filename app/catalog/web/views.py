@@ -46,24 +46,37 @@ def cached_nav_categories() -> list[catalog.NavCategory]:
     Flask-Caching holds them (Redis with REDIS_URL, else per process), for NAV_CATEGORIES_TTL
     seconds (0: no cache). A database error gives an empty header, never a second error page.
     """
-    if "nav_categories" in g:
-        return g.nav_categories
+    locale = str(get_locale())
+    kept = g.get("nav_categories")
+    if kept is not None and kept[0] == locale:
+        return kept[1]
 
     def load() -> list[catalog.NavCategory] | None:
         try:
-            return catalog.nav_categories()
+            return catalog.nav_categories(locale)
         except SQLAlchemyError:
             current_app.logger.exception("could not load the header categories")
             return None  # not cached: the next request tries again
 
-    categories = caching.remember(NAV_KEY, current_app.config["NAV_CATEGORIES_TTL"], load)
-    g.nav_categories = [catalog.NavCategory(*c) for c in categories or []]
-    return g.nav_categories
+    categories = caching.remember(f"{NAV_KEY}:{locale}", current_app.config["NAV_CATEGORIES_TTL"],
+                                  load)
+    g.nav_categories = (locale, [catalog.NavCategory(*c) for c in categories or []])
+    return g.nav_categories[1]
+
+
+@bp.app_template_filter("category_name")
+def category_name(category) -> str:
+    """A category's name in the reader's language (its English name where it has none), from
+    the header's cached list: no query on a page that shows the header anyway."""
+    if category is None:
+        return ""
+    names = dict(cached_nav_categories())
+    return names.get(category.slug) or category.name
 
 
 def forget_nav_categories() -> None:
     """Drop the cached header categories and home shelves (after a category changes)."""
-    caching.forget(NAV_KEY)
+    caching.forget(*caching.per_locale(NAV_KEY))
     forget_home_shelves()
     g.pop("nav_categories", None)
 
@@ -173,18 +186,19 @@ def category(slug: str):
     if len(slug) > 80:
         abort(404)
     try:
-        category = catalog.category_by_slug(slug)
+        page = catalog.category_page(slug, str(get_locale()))
     except NotFound:
         abort(404)
-    return page_cache.serve(f"category:{category.id}", lambda: _category_page(category))
+    return page_cache.serve(f"category:{page.category.id}", lambda: _category_page(page))
 
 
-def _category_page(category):
+def _category_page(page: catalog.CategoryPage):
+    category = page.category
     form = ListingForm(request.args)
     if not form.validate():
         return render_template(
-            "shop/category.html", category=category, form=form, result=None,
-            categories=cached_nav_categories(),
+            "shop/category.html", category=category, description=page.description,
+            form=form, result=None, categories=cached_nav_categories(),
         ), 400
     result = catalog.books_in_category(
         category,
@@ -197,8 +211,8 @@ def _category_page(category):
     )
     _check_page(form.page_number, result.pages)
     return render_template(
-        "shop/category.html", category=category, form=form, result=result,
-        categories=cached_nav_categories(),
+        "shop/category.html", category=category, description=page.description, form=form,
+        result=result, categories=cached_nav_categories(),
     )
 
 
