@@ -82,18 +82,34 @@ def admin_sidebar() -> Markup:
 
 
 def _entries() -> list[tuple[NavItem, str | None]]:
-    """(item, current) pairs; current is the aria-current value ("page", "true") or None."""
-    module = _current_module()
-    entries = []
+    """(item, current) pairs; current is the aria-current value ("page", "true") or None.
+
+    Exactly one entry is current: the one whose address is the longest prefix of this page's
+    path (/admin/customers/7 belongs to /admin/customers, not /admin/); a page under no entry
+    but the dashboard's belongs to the first entry of its own module (the follow-ups list to
+    Customers). "page" when it is the entry's own page, "true" for a page below it."""
+    current_item = _current_item()
+    return [(item, ("page" if request.endpoint == item.endpoint else "true")
+             if item is current_item else None) for item in _NAV]
+
+
+def _current_item() -> NavItem | None:
+    path = request.path
+    best: NavItem | None = None
+    best_length = -1
     for item in _NAV:
-        if request.endpoint == item.endpoint:
-            current = "page"
-        elif module == item.module:
-            current = "true"
-        else:
-            current = None
-        entries.append((item, current))
-    return entries
+        try:
+            prefix = url_for(item.endpoint).rstrip("/")
+        except Exception:  # noqa: BLE001 - an entry whose page needs arguments never matches
+            continue
+        if (path.rstrip("/") == prefix or path.startswith(prefix + "/")) \
+                and len(prefix) > best_length:
+            best, best_length = item, len(prefix)
+    dashboard_only = best is not None and best_length <= len(url_for("admin.dashboard").rstrip("/"))
+    if best is None or (dashboard_only and request.endpoint != best.endpoint):
+        module = _current_module()
+        best = next((item for item in _NAV if item.module == module), best)
+    return best
 
 
 def _admin_only_endpoints() -> set[str]:

@@ -20,6 +20,11 @@ WIDTH = 520
 BAR_COLOUR = "#2f6f9f"
 AXIS_COLOUR = "#6b7280"
 GRID_COLOUR = "#e5e7eb"
+# Text is FONT_SIZE units in a WIDTH-unit drawing, and the stylesheet never draws a chart
+# narrower than MIN_WIDTH_PX (svg.chart's min-width; its box scrolls instead): the smallest
+# text on screen is FONT_SIZE * MIN_WIDTH_PX / WIDTH = 11 px (issue 22: it was ~7 px).
+FONT_SIZE = 13
+MIN_WIDTH_PX = 440
 
 
 def nice_ticks(maximum: float, count: int = 4) -> list[float]:
@@ -51,13 +56,14 @@ def _frame(chart_id: str, title: str, description: str, width: int, height: int,
            body: list[str]) -> Markup:
     cid = escape(chart_id)
     return Markup(
+        f'<div class="chart-scroll" role="region" tabindex="0" aria-label="{escape(title)}">'
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{cid}" '
         f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
-        f'role="img" aria-labelledby="{cid}-title {cid}-desc" font-size="12" '
+        f'role="img" aria-labelledby="{cid}-title {cid}-desc" font-size="{FONT_SIZE}" '
         f'font-family="system-ui, sans-serif">'
         f'<title id="{cid}-title">{escape(title)}</title>'
         f'<desc id="{cid}-desc">{escape(description)}</desc>'
-        + "".join(body) + "</svg>"
+        + "".join(body) + "</svg></div>"
     )
 
 
@@ -133,6 +139,74 @@ def column_chart(chart_id: str, title: str, items: Sequence[tuple[str, Number]],
                         f'fill="{AXIS_COLOUR}">{escape(label)}</text>')
     body.append(f'<line x1="{left}" y1="{bottom}" x2="{WIDTH - right}" y2="{bottom}" '
                 f'stroke="{AXIS_COLOUR}"/>')
+    body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 20}" text-anchor="middle" '
+                f'fill="currentColor" class="axis-label">{escape(category_label)}</text>')
+    body.append(f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" '
+                f'transform="rotate(-90 14 {top + plot_h / 2:.1f})" fill="currentColor" '
+                f'class="axis-label">{escape(value_label)}</text>')
+    return _frame(chart_id, title, description, WIDTH, height, body)
+
+
+def line_chart(chart_id: str, title: str, items: Sequence[tuple[str, Number | None]], *,
+               value_label: str, category_label: str, description: str,
+               fmt: Callable[[Number], str] = str, low: float | None = None,
+               high: float | None = None, label_every: int = 1, suffix: str = "",
+               empty_text: str = "") -> Markup:
+    """A line over time, one point per (label, value) from left to right; a None value is a
+    gap (a month without answers). The axis runs from `low` to `high` when given (NPS: -100
+    to 100), else from 0 (or the lowest value) to nice ticks above the highest."""
+    left, right, top, bottom_pad, height = 60, 16, 16, 60, 250
+    plot_w = WIDTH - left - right
+    bottom = height - bottom_pad
+    plot_h = bottom - top
+    values = [float(v) for _, v in items if v is not None]
+    body: list[str] = []
+    if not values:
+        body.append(f'<text x="{WIDTH / 2}" y="{top + plot_h / 2}" text-anchor="middle" '
+                    f'fill="{AXIS_COLOUR}">{escape(empty_text)}</text>')
+        return _frame(chart_id, title, description, WIDTH, height, body)
+    lo = low if low is not None else min(0.0, min(values))
+    hi = high if high is not None else nice_ticks(max(values))[-1]
+    if hi <= lo:
+        hi = lo + 1
+    span = hi - lo
+    step = span / 4
+    ticks = [lo + step * i for i in range(5)]
+
+    def y_of(value: float) -> float:
+        return bottom - (value - lo) / span * plot_h
+
+    for tick in ticks:
+        y = y_of(tick)
+        text = _tick_text(tick) if tick >= 0 else "−" + _tick_text(-tick)
+        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" '
+                    f'stroke="{AXIS_COLOUR if tick == 0 else GRID_COLOUR}"/>'
+                    f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+                    f'fill="{AXIS_COLOUR}">{text}{escape(suffix)}</text>')
+    slot = plot_w / max(len(items), 1)
+    segment: list[str] = []
+    paths: list[list[str]] = []
+    for i, (label, value) in enumerate(items):
+        cx = left + i * slot + slot / 2
+        if value is None:
+            if segment:
+                paths.append(segment)
+            segment = []
+        else:
+            cy = y_of(float(value))
+            segment.append(f"{cx:.1f},{cy:.1f}")
+            tip = escape(f"{label}: {fmt(value)}")
+            body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{BAR_COLOUR}">'
+                        f'<title>{tip}</title></circle>')
+        if i % label_every == 0:
+            body.append(f'<text x="{cx:.1f}" y="{bottom + 16}" text-anchor="middle" '
+                        f'fill="{AXIS_COLOUR}">{escape(label)}</text>')
+    if segment:
+        paths.append(segment)
+    for points in paths:
+        if len(points) > 1:
+            body.insert(0, f'<polyline points="{" ".join(points)}" fill="none" '
+                           f'stroke="{BAR_COLOUR}" stroke-width="2"/>')
     body.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 20}" text-anchor="middle" '
                 f'fill="currentColor" class="axis-label">{escape(category_label)}</text>')
     body.append(f'<text x="14" y="{top + plot_h / 2:.1f}" text-anchor="middle" '

@@ -24,6 +24,7 @@ for a low one). Functions flush, never commit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -58,6 +59,10 @@ class InvalidInviteToken(DomainError):
 
 
 class InvalidFeedback(DomainError):
+    pass
+
+
+class ModerationRefused(DomainError):
     pass
 
 
@@ -281,6 +286,30 @@ def moderate(review: Review, actor: Member, approve: bool, note: str | None = No
                          f"{'approved' if approve else 'rejected'}")
     forget_book(review.book_id)
     return review
+
+
+BULK_MODERATION_MAX = 100
+
+
+def moderate_many(review_ids: Iterable[int], actor: Member, approve: bool,
+                  note: str | None = None) -> int:
+    """Approve or reject several reviews at once (the moderation queue's bulk action): each
+    goes through `moderate`, so each is audited on its own. Reviews already in that state, and
+    ids that are no review (deleted meanwhile), are left alone. Returns how many changed."""
+    ids = sorted({int(i) for i in review_ids})
+    if not ids:
+        raise ModerationRefused(_("Tick at least one review, or “Select all on this page”."))
+    if len(ids) > BULK_MODERATION_MAX:
+        raise ModerationRefused(_("At most %(max)d reviews at once.",
+                                   max=BULK_MODERATION_MAX))
+    target = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
+    changed = 0
+    for review in db.session.scalars(sa.select(Review).where(Review.id.in_(ids))
+                                     .order_by(Review.id).with_for_update()):
+        if review.status is not target:
+            moderate(review, actor, approve, note)
+            changed += 1
+    return changed
 
 
 def reviews_for_moderation(status: ReviewStatus, page: int, per_page: int = 25):

@@ -279,7 +279,9 @@ def test_a_bar_chart_is_an_accessible_image_with_a_tooltip_per_bar():
                                value_label="Copies", category_label="Book",
                                description="See the table."))
 
-    assert svg.startswith("<svg") and 'role="img"' in svg
+    # in a box a keyboard can scroll when the chart is wider than the screen (issue 22)
+    assert svg.startswith('<div class="chart-scroll" role="region" tabindex="0"')
+    assert "<svg" in svg and 'role="img"' in svg
     assert 'aria-labelledby="c1-title c1-desc"' in svg
     assert '<title id="c1-title">Top &lt;sellers&gt;</title>' in svg
     assert "<title>Dune &amp; co: 3</title>" in svg and "<title>Emma: 2</title>" in svg

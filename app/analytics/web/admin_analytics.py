@@ -15,8 +15,10 @@ from flask_login import current_user
 
 from app.admin import bp, register_nav
 from app.admin.common import PER_PAGE, admin_required, page_number
-from app.analytics import markov, reports, snapshots
+from app.analytics import markov, report_charts, reports, snapshots
 from app.analytics import segments as seg
+from app.core import charts
+from app.core.exports import csv_response
 from app.core.forms import AppForm
 from app.core.i18n import lazy_gettext as _l
 from app.core.paging import PagerMixin
@@ -69,10 +71,24 @@ def _common(run) -> dict:
 def analytics():
     run = snapshots.latest_run()
     overview = reports.overview(run, AT_RISK_LIST) if run else None
+    chart = charts.bar_chart(
+        "chart-segments", _("Members per RFM segment"),
+        report_charts.segment_points(overview.segments) if overview else [],
+        value_label=_("Members"), category_label=_("Segment"),
+        description=_("The same numbers are in the table below and in the CSV file."),
+        empty_text=_("No segments yet.")) if overview else None
     return render_template("admin/analytics/index.html", title=_l("Segments and value"),
-                           overview=overview,
+                           overview=overview, segment_chart=chart,
                            drop=float(snapshots.setting("ANALYTICS_AT_RISK_DROP")),
                            **_common(run))
+
+
+@bp.route("/analytics/segments.csv")
+def analytics_segments_csv():
+    """The numbers behind the RFM segment chart."""
+    run = snapshots.latest_run()
+    segments = reports.overview(run, 0).segments if run else []
+    return csv_response(report_charts.segment_rows(segments), "rfm-segments.csv")
 
 
 @bp.route("/analytics/migration")

@@ -21,7 +21,7 @@ from app.analytics import associations
 from app.catalog import browse as catalog
 from app.catalog.covers import cover_svg
 from app.catalog.models import Book
-from app.catalog.web import bp
+from app.catalog.web import bp, category_bar
 from app.catalog.web.forms import ListingForm, SearchForm
 from app.core.errors import NotFound
 from app.core.extensions import db
@@ -114,8 +114,13 @@ def category_nav() -> Markup:
     links cost 5 % of the cart page. A changed list (forget_nav_categories) is a new key."""
     categories = cached_nav_categories()
     key = (str(get_locale()), request.script_root, tuple(categories))
-    return page_cache.kept("category_navs", key, lambda: render_template(
-        "shop/_category_nav.html", categories=categories), CATEGORY_NAVS_KEPT)
+
+    def render() -> str:
+        needs, all_fit = category_bar.thresholds([str(c.name) for c in categories])
+        return render_template("shop/_category_nav.html", categories=categories, needs=needs,
+                               all_fit=all_fit)
+
+    return page_cache.kept("category_navs", key, render, CATEGORY_NAVS_KEPT)
 
 
 @bp.app_template_global()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import Length, Optional
@@ -15,7 +16,7 @@ from app.admin.forms import ActionForm, stripped
 from app.catalog.web.views import forget_catalog
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
-from app.core.unit_of_work import after_commit
+from app.core.unit_of_work import after_commit, back_on_error
 from app.feedback import reviews
 from app.feedback.models import Review, ReviewStatus
 
@@ -46,6 +47,42 @@ def reviews_list():
     return render_template("admin/reviews/list.html", pagination=pagination, status=status,
                            statuses=STATUS_LABELS, pending=reviews.pending_count(),
                            form=ModerateForm(), title=_("Reviews"))
+
+
+def _back_status() -> str:
+    back = request.form.get("back_status", ReviewStatus.PENDING.value)
+    return back if back in {s.value for s in ReviewStatus} else ReviewStatus.PENDING.value
+
+
+def _ids(name: str) -> list[int]:
+    return [int(v) for v in request.form.getlist(name) if v.isascii() and v.isdigit()
+            and len(v) < 10]
+
+
+@bp.route("/reviews/bulk", methods=["POST"])
+@back_on_error(lambda **_values: url_for("admin.reviews_list", status=_back_status()))
+def reviews_bulk():
+    """Approve or reject the ticked reviews, or every review on the page ("Select all on this
+    page", which needs no script): one form, one CSRF token, each review audited."""
+    form = ModerateForm()
+    action = request.form.get("action", "")
+    if action not in {"approve", "reject"}:
+        abort(400)
+    if not form.validate():
+        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        return redirect(url_for("admin.reviews_list", status=_back_status())), 303
+    ids = _ids("page_ids") if request.form.get("all_on_page") else _ids("review_ids")
+    changed = reviews.moderate_many(ids, current_user._get_current_object(),
+                                    action == "approve", form.note.data)
+    after_commit(forget_catalog)
+    if action == "approve":
+        message = ngettext("%(num)d review approved: it now shows on the book page.",
+                           "%(num)d reviews approved: they now show on the book pages.", changed)
+    else:
+        message = ngettext("%(num)d review rejected: it will not be shown.",
+                           "%(num)d reviews rejected: they will not be shown.", changed)
+    flash(message, "success")
+    return redirect(url_for("admin.reviews_list", status=_back_status()), 303)
 
 
 @bp.route(f"/reviews/<{ID}:review_id>/moderate", methods=["POST"])
