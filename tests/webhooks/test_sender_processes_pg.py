@@ -19,6 +19,7 @@ from app.core.extensions import db
 from app.webhooks.events import STOCK_RECEIVED, queue_events
 from app.webhooks.models import DeliveryStatus, WebhookDelivery
 from tests.helpers import wait_until
+from tests.mail.test_mail_sender_processes_pg import stop
 from tests.webhooks.conftest import make_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,19 +31,6 @@ def start_sender(database_url: str, *args: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "run", "webhooks", "send", *args],
         cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    errors = process.stderr.read().decode(errors="replace")
-    process.stderr.close()
-    return errors
 
 
 def queue(count: int, start: int = 0) -> None:
