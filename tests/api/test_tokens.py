@@ -223,3 +223,9 @@ def test_admins_revoke_anyones_token_and_staff_only_their_own(app, client, peopl
     client.post(f"/admin/api-tokens/{rosa_token}/revoke",
                 data={"csrf_token": csrf_token(client, "/admin/api-tokens")})
     assert client.get("/api/v1/me", headers=bearer(people["rosa"])).status_code == 401
+
+
+def test_the_account_overview_leads_to_the_token_page(client, people):
+    log_in(client, "otto@example.test")
+
+    assert 'href="/account/tokens"' in client.get("/account/").get_data(as_text=True)
