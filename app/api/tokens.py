@@ -96,8 +96,9 @@ def create_token(owner: Member, name: str, scopes: list[str] | tuple[str, ...],
     db.session.add(token)
     db.session.flush()
     audit.record(actor.id, actor.email, "api_token.create", token,
-                 after={"owner_id": owner.id, "name": name, "prefix": token.prefix,
-                        "scopes": chosen, "expires_at": expires_at},
+                 # not its name: a member's own words, which erasure could not reach here
+                 after={"owner_id": owner.id, "prefix": token.prefix, "scopes": chosen,
+                        "expires_at": expires_at},
                  summary=f"API token {token.prefix}… ({' '.join(chosen)})")
     return NewToken(token=token, secret=secret)
 

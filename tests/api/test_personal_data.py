@@ -38,3 +38,20 @@ def test_erasure_deletes_the_tokens_and_they_stop_working(app, client):
                                  .where(ApiToken.member_id == ada.id)) == 0
 
     assert client.get("/api/v1/me", headers=bearer(secret)).status_code == 401
+
+
+def test_the_audit_log_keeps_no_token_name_and_no_address_of_an_erased_member(ctx):
+    from app.core.audit.models import AuditEntry
+
+    boss = make_admin()
+    ada = make_member(email="ada.secret@example.test")
+    make_token(ada, ["me"], name="Ada's kitchen tablet")
+    db.session.commit()
+    erasure.erase_member(ada, boss)
+    db.session.commit()
+
+    entries = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "api_token.create")).all()
+    assert entries
+    assert "kitchen" not in str([(e.summary, e.after, e.actor_label) for e in entries])
+    assert "ada.secret" not in str([e.actor_label for e in entries])

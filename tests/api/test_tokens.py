@@ -203,3 +203,29 @@ def test_an_answer_to_a_token_is_kept_by_no_shared_cache(client, people):
 
     assert response.headers["Cache-Control"] == "private, no-cache"
     assert "Authorization" in response.headers["Vary"]
+
+
+def test_admins_revoke_anyones_token_and_staff_only_their_own(app, client, people):
+    with app.app_context():
+        rosa_token = db.session.scalar(sa.select(ApiToken.id).where(
+            ApiToken.token_hash == token_rules.hash_secret(people["rosa"])))
+
+    log_in(client, "clerk@example.test")
+    refused = client.post(f"/admin/api-tokens/{rosa_token}/revoke",
+                          data={"csrf_token": csrf_token(client, "/admin/api-tokens")})
+    assert refused.status_code == 303
+    assert client.get("/api/v1/me", headers=bearer(people["rosa"])).status_code == 200
+
+    client.post("/account/logout")
+    log_in(client, "boss@example.test")
+    listed = client.get("/admin/api-tokens").get_data(as_text=True)
+    assert "rosa@example.test" in listed
+    client.post(f"/admin/api-tokens/{rosa_token}/revoke",
+                data={"csrf_token": csrf_token(client, "/admin/api-tokens")})
+    assert client.get("/api/v1/me", headers=bearer(people["rosa"])).status_code == 401
+
+
+def test_the_account_overview_leads_to_the_token_page(client, people):
+    log_in(client, "otto@example.test")
+
+    assert 'href="/account/tokens"' in client.get("/account/").get_data(as_text=True)
