@@ -126,7 +126,9 @@ def open_case(*, subject: str, body: str, case_type: CaseType = CaseType.QUESTIO
         book_id=book.id if book is not None else None,
         subject=subject, case_type=case_type, priority=priority, status=CaseStatus.NEW,
         source=source, source_key=source_key, created_at=now, updated_at=now,
-        due_at=due_time(now, priority), locale=locale or _request_locale(),
+        due_at=due_time(now, priority),
+        # The customer's language: the page they wrote from, not the one staff read.
+        locale=locale or (None if actor is not None else _request_locale()),
     )
     db.session.add(case)
     db.session.flush()

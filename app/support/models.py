@@ -86,6 +86,7 @@ class SupportCase(db.Model):
         sa.Index("ix_support_case_status_due", "status", "due_at"),
         sa.Index("ix_support_case_assignee_status", "assignee_id", "status"),
         sa.Index("ix_support_case_created", "created_at"),
+        sa.Index("ix_support_case_due", "due_at", "id"),  # the queues' order
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -71,6 +71,7 @@ def upgrade():
     with op.batch_alter_table('support_case', schema=None) as batch_op:
         batch_op.create_index('ix_support_case_assignee_status', ['assignee_id', 'status'], unique=False)
         batch_op.create_index('ix_support_case_created', ['created_at'], unique=False)
+        batch_op.create_index('ix_support_case_due', ['due_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_support_case_member_id'), ['member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_support_case_order_id'), ['order_id'], unique=False)
         batch_op.create_index('ix_support_case_status_due', ['status', 'due_at'], unique=False)
@@ -104,6 +105,7 @@ def downgrade():
         batch_op.drop_index('ix_support_case_status_due')
         batch_op.drop_index(batch_op.f('ix_support_case_order_id'))
         batch_op.drop_index(batch_op.f('ix_support_case_member_id'))
+        batch_op.drop_index('ix_support_case_due')
         batch_op.drop_index('ix_support_case_created')
         batch_op.drop_index('ix_support_case_assignee_status')
 

@@ -38,6 +38,10 @@ def _case_pages(case_id: int) -> list[tuple[str, str, dict]]:
         ("POST", f"/admin/cases/{case_id}/status", {"status": "open"}),
         ("POST", f"/admin/cases/{case_id}/priority", {"priority": "high"}),
         ("POST", "/admin/cases/bulk", {"case_ids": [str(case_id)], "action": "close"}),
+        ("GET", "/admin/customers/1/cases/new", {}),
+        ("POST", "/admin/customers/1/cases/new", {"case_type": "question", "subject": "Call",
+                                                  "body": "Asked about Dune",
+                                                  "priority": "normal"}),
     ]
 
 
@@ -63,6 +67,8 @@ def test_staff_may_open_every_case_page(app, people, case_id):
 
     for method, path, data in _case_pages(case_id):
         assert staff.open(path, method=method, data=data).status_code in (200, 303), path
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SupportCase)) == 2
 
 
 def test_the_overdue_queue_holds_the_cases_past_their_due_time(app, people):
@@ -158,3 +164,26 @@ def test_the_figures_download_names_each_figure(app, people, case_id):
 
     assert "Open cases,1" in csv and "Overdue cases,0" in csv
     assert "Median first response time" in csv and "Median resolution time" in csv
+
+
+def test_staff_open_a_case_for_a_customer_about_their_order(app, people):
+    staff = logged_in_client(app, "sam@example.test")
+    path = f"/admin/customers/{people['rita']}/cases/new"
+    assert "Open a case for this customer" in staff.get(
+        f"/admin/customers/{people['rita']}").get_data(as_text=True)
+
+    refused = staff.post(path, data={"case_type": "late", "priority": "high", "subject": "",
+                                     "body": "Called: parcel is late"})
+    response = staff.post(path, data={"case_type": "late", "priority": "high",
+                                      "subject": "Parcel late", "order_id": str(people["order"]),
+                                      "body": "Called: parcel is late"})
+
+    assert refused.status_code == 400 and "Called: parcel is late" in refused.get_data(
+        as_text=True)
+    assert response.status_code == 303
+    with app.app_context():
+        case = db.session.scalars(sa.select(SupportCase)).one()
+        assert (case.source.value, case.order_id, case.priority) == (
+            "staff", people["order"], CasePriority.HIGH)
+        entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "case.open"))
+        assert entry.actor_id == people["sam"] and entry.target_id == case.id

@@ -133,6 +133,7 @@ def test_a_staff_reply_arrives_by_smtp_and_the_answer_threads_back(app, client, 
     text = message.get_body(("plain",)).get_content()
     assert "A new copy is on its way." in text
     [link] = links_in(text)
+    assert link in message.get_body(("html",)).get_content()
 
     page = client.get(link)  # no login: the signed link is enough
     assert page.status_code == 200 and "A new copy is on its way." in page.get_data(as_text=True)

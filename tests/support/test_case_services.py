@@ -111,3 +111,20 @@ def test_only_staff_may_be_assigned_and_assigning_is_audited(ctx, people):
     assert case.assignee_id == people["tom"]
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "case.assign"))
     assert entry.before == {"assignee_id": None} and entry.after == {"assignee_id": people["tom"]}
+
+
+def test_the_reply_mail_is_written_in_the_customers_language(ctx, people):
+    rita = db.session.get(Member, people["rita"])
+    rita.locale = "zh_Hans"
+    visitor_case = cases.open_case(subject="Hi", body="Hello", visitor_email="v@example.test",
+                                   visitor_name="Vera", locale="en")
+    case = _open(people)
+    sam = db.session.get(Member, people["sam"])
+
+    cases.reply(case, sam, "On its way")
+    cases.reply(visitor_case, sam, "Yes")
+
+    bodies = dict(db.session.execute(sa.select(OutboxMail.to_email, OutboxMail.body_text)
+                                     .where(OutboxMail.kind == "case_reply")).all())
+    assert bodies["rita@example.test"].startswith("Rita Reader，您好：")
+    assert bodies["v@example.test"].startswith("Hello Vera,")

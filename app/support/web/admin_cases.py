@@ -5,6 +5,7 @@ is audited by app.support.cases."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -13,20 +14,23 @@ from wtforms import SelectChoice
 
 from app.admin import bp, register_nav
 from app.core.db import utcnow
+from app.core.errors import DomainError
 from app.core.exports import csv_response
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.core.unit_of_work import back_on_error
 from app.membership.models import Member
+from app.ordering.models import Order
 from app.support import cases as case_service
 from app.support import figures, queues
 from app.support.labels import template_labels
-from app.support.models import CasePriority, CaseStatus, CaseType, SupportCase
+from app.support.models import CasePriority, CaseSource, CaseStatus, CaseType, SupportCase
 from app.support.web.forms import (
     AssignForm,
     BulkForm,
     CaseQueryForm,
     PriorityForm,
+    StaffCaseForm,
     StaffReplyForm,
     StatusForm,
 )
@@ -120,6 +124,37 @@ def _case_page(case: SupportCase, reply_form: StaffReplyForm | None = None, stat
         priority_form=PriorityForm(priority=case.priority.value),
         overdue=figures.case_is_overdue(case, utcnow()),
         title=_("Case %(number)s", number=case.number), **template_labels()), status
+
+
+@bp.route(f"/customers/<{ID}:member_id>/cases/new", methods=["GET", "POST"])
+def case_new(member_id: int):
+    """Open a case for a customer (what they said on the phone or in a letter); audited."""
+    member = db.get_or_404(Member, member_id)
+    form = StaffCaseForm()
+    orders = {str(o.id): o for o in member_orders(member)}
+    if request.method == "GET" and request.args.get("order") in orders:
+        form.order_id.data = request.args["order"]
+    if form.validate_on_submit():
+        order = orders.get(form.order_id.data or "")
+        try:
+            case = case_service.open_case(
+                subject=form.subject.data, body=form.body.data,
+                case_type=CaseType(form.case_type.data),
+                priority=CasePriority(form.priority.data), member=member, order=order,
+                source=CaseSource.STAFF, actor=_actor(), locale=member.locale)
+        except DomainError as exc:
+            form.form_errors.append(exc.message)
+        else:
+            flash(_("Case %(number)s opened.", number=case.number), "success")
+            return redirect(url_for("admin.case_detail", case_id=case.id), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/cases/new.html", form=form, member=member,
+                           title=_("Open a case for %(name)s", name=member.name)), status
+
+
+def member_orders(member: Member) -> list[Order]:
+    return list(db.session.scalars(sa.select(Order).where(Order.member_id == member.id)
+                                   .order_by(Order.id.desc()).limit(50)))
 
 
 @bp.route(f"/cases/<{ID}:case_id>")

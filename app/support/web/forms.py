@@ -77,6 +77,12 @@ class CsatForm(AppForm):
 # --------------------------------------------------------------------------- staff
 
 
+class StaffCaseForm(CaseForm):
+    """A case staff open for a customer (a call, a letter): what the customer said."""
+
+    priority = SelectField(_l("Priority"), choices=_choices(PRIORITY_LABELS), default="normal")
+
+
 class StaffReplyForm(AppForm):
     body = TextAreaField(_l("Reply to the customer"), filters=[stripped],
                          validators=[InputRequired(_l("Please write your reply.")),
