@@ -1,10 +1,10 @@
 """The public catalog: what a shopper can browse and find.
 
 Search runs on the full-text index from `app.catalog.search_index`: the FTS5 trigram table
-`book_fts`
-on SQLite, `pg_trgm` on PostgreSQL. Both read `Book.search_text`, which `search_text_for` builds
-(folded title, a separator, folded authors, ISBNs, year). Everything user-typed reaches the
-database as a bound parameter; nothing here formats user text into SQL.
+`book_fts` on SQLite, `pg_trgm` on PostgreSQL. Both read `Book.search_text`, which
+`search_text_for` builds (folded title, a separator, folded authors, ISBNs, year, the book's
+alternative titles). Everything user-typed reaches the database as a bound parameter; nothing
+here formats user text into SQL.
 
 These functions only read (or, for `refresh_search_text`, set an attribute); they never commit.
 """

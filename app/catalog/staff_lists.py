@@ -84,12 +84,13 @@ def category_options() -> list[sa.Row]:
 
 
 def categories_with_counts() -> tuple[list[sa.Row], int]:
-    """Every category in shelf order with its number of books (`books`) and of books for sale
-    (`active`), and the number of books in no category."""
+    """Every category in shelf order (its names in other languages loaded) with its number of
+    books (`books`) and of books for sale (`active`), and the number of books in no category."""
     book_count = sa.func.count(Book.id)
     active_count = sa.func.count(sa.case((Book.is_active.is_(True), Book.id), else_=None))
     rows = db.session.execute(
         sa.select(Category, book_count.label("books"), active_count.label("active"))
+        .options(selectinload(Category.translations))
         .outerjoin(Book, Book.category_id == Category.id)
         .group_by(Category.id)
         .order_by(Category.position, Category.name)

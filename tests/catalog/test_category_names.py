@@ -155,3 +155,10 @@ def test_a_name_too_long_is_refused_beside_its_field(ctx, shop):
             slug="fiction", name="Fiction", position=1, names={"zh_Hans": "长" * 121}))
 
     assert refused.value.field == "name_zh_Hans"
+
+
+def test_the_staff_category_list_shows_the_names_in_other_languages(client, shop, staff):
+    page = staff.get("/admin/categories").get_data(as_text=True)
+
+    assert '<span lang="zh-Hans">小说</span>' in page
+    assert "English only" in page  # poetry

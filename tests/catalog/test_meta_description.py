@@ -104,3 +104,14 @@ def test_a_description_is_escaped_once(app, client):
 
     assert ('<meta name="description" content="Cats &amp; mice &#34;quoted&#34; &lt;b&gt;">'
             in page)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("  Short\n and   plain ", "Short and plain"),
+    ("word " * 40, ("word " * 31).strip() + "…"),
+    ("红" * 200, "红" * 159 + "…"),
+    (None, ""),
+])
+def test_a_description_is_one_line_of_at_most_160_characters(text, expected):
+    assert summary(text) == expected
+    assert len(summary(text)) <= 160
