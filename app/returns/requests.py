@@ -344,6 +344,13 @@ def returns_page(status: ReturnStatus | None, page: int, per_page: int):
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
+def order_returns_and_refunds(order_id: int) -> dict:
+    """The returns and refunds of one order (the admin order page's section)."""
+    return {"returns": returns_for_order(order_id),
+            "refunds": list(db.session.scalars(
+                sa.select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)))}
+
+
 def member_returns(member_id: int, limit: int = 20) -> list[ReturnRequest]:
     return list(db.session.scalars(
         sa.select(ReturnRequest).where(ReturnRequest.member_id == member_id)

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.models import AuditEntry, Order, OutboxMail, ReturnRequest, ReturnStatus
 from app.returns import requests
-from tests.factories import make_member
+from app.returns.refunds import refund_order
+from tests.factories import make_member, make_staff
 from tests.pages import log_in
 from tests.returns.support import paid_order
 
@@ -219,3 +220,30 @@ def _order_for_another(app) -> int:
         order = paid_order()
         db.session.commit()
         return order.id
+
+
+def test_staff_refund_an_order_without_a_return_from_its_page(app, staff):
+    order_id, _lines, email = _order(app)
+    page = staff.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+    assert f"/admin/orders/{order_id}/refund" in page
+    response = staff.post(f"/admin/orders/{order_id}/refund", data={"goodwill": "100.00"})
+    assert response.status_code == 400
+    assert "At most" in response.get_data(as_text=True)
+    response = staff.post(f"/admin/orders/{order_id}/refund",
+                          data={"goodwill": "7.50", "note": "late parcel"})
+    assert response.status_code == 302
+    page = staff.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+    assert "Refunded so far:" in page and 'data-testid="refund-row"' in page
+    with app.app_context():
+        assert db.session.get(Order, order_id).refunded == D("7.50")
+
+
+def test_the_member_sees_what_was_refunded_on_the_order_page(app, client):
+    order_id, _lines, email = _order(app, days_since_delivery=60)
+    with app.app_context():
+        refund_order(order_id, goodwill=D("4.00"), actor=make_staff())
+        db.session.commit()
+    log_in(client, email)
+    page = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert 'data-testid="order-refunded"' in page and "4.00" in page
+    assert 'data-testid="return-items"' not in page  # the window is closed

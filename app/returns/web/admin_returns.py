@@ -181,6 +181,33 @@ def return_new(order_id: int):
     return redirect(url_for("admin.return_detail", return_id=rr.id))
 
 
+@bp.route(f"/orders/<{ID}:order_id>/refund", methods=["GET", "POST"])
+def order_refund(order_id: int):
+    """A refund on an order without a return (goodwill, shipping, a lost parcel's books)."""
+    order = _order(order_id)
+    form = RefundForm()
+    errors: list[str] = []
+    if request.method == "POST":
+        if form.validate():
+            try:
+                refund = refunds.refund_order(order, lines=form.lines.data or ZERO,
+                                              shipping=form.shipping.data or ZERO,
+                                              goodwill=form.goodwill.data or ZERO,
+                                              actor=_staff(), note=form.note.data)
+            except refunds.RefundRefused as error:
+                db.session.rollback()
+                order = _order(order_id)
+                errors.append(error.message)
+            else:
+                flash(_("Refunded %(amount)s on order %(number)s; the member is told.",
+                        amount=str(refund.amount), number=order.number), "success")
+                return redirect(url_for("admin.order_detail", order_id=order.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/returns/refund.html", order=order, form=form, errors=errors,
+                           refunded_shipping=refunds.shipping_refunded(order.id),
+                           title=_("Refund order %(number)s", number=order.number)), status
+
+
 # --------------------------------------------------------------------------- report
 
 
