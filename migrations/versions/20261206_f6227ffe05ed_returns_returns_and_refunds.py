@@ -1,5 +1,7 @@
-"""returns and refunds: return requests and their lines, refunds, what each order was refunded,
-and the refund a grade change names
+"""returns and refunds: return requests, refunds, orders.refunded_cents, grade_change.refund_id
+
+Return requests and their lines; refunds; what each order was refunded in all; the refund a
+grade change names.
 
 Revision ID: f6227ffe05ed
 Revises: b7e2d4f19a63
