@@ -316,14 +316,21 @@ def receive(request: ReturnRequest, staff: Member,
 
 def refund_return(request: ReturnRequest, staff: Member, *, lines: Decimal | None,
                   shipping: Decimal | None, goodwill: Decimal | None, note: str | None = None,
-                  now: datetime | None = None) -> Refund:
-    """Refund an approved or received return (the refund is audited by `refund_order`)."""
+                  now: datetime | None = None, form_key: str | None = None) -> Refund:
+    """Refund an approved or received return (the refund is audited by `refund_order`); a
+    form sent again (`form_key`) finds the refund it made."""
     now = now or utcnow()
+    if form_key and request.status is ReturnStatus.REFUNDED:
+        done = db.session.scalar(sa.select(Refund).where(
+            Refund.return_id == request.id, Refund.form_key == form_key))
+        if done is not None:
+            return done
     if request.status not in (ReturnStatus.APPROVED, ReturnStatus.RECEIVED):
         raise ReturnRefused(_("A return that is %(current)s cannot be refunded.",
                               current=status_label(request.status).lower()))
     refund = refund_order(request.order_id, lines=lines, shipping=shipping, goodwill=goodwill,
-                          actor=staff, note=note, return_request=request, now=now)
+                          actor=staff, note=note, return_request=request, now=now,
+                          form_key=form_key)
     before = _move(request, (ReturnStatus.APPROVED, ReturnStatus.RECEIVED),
                    ReturnStatus.REFUNDED, now)
     _audit(staff, request, "refund", before, f"refunded {refund.amount:.2f}",

@@ -88,6 +88,7 @@ def upgrade():
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('how', sa.String(length=200), nullable=False),
     sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('form_key', sa.String(length=64), nullable=True),
     sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_refund_amount_positive')),
     sa.CheckConstraint('amount = lines_amount + shipping_amount + goodwill_amount', name=op.f('ck_refund_parts_add_up')),
@@ -99,6 +100,7 @@ def upgrade():
     )
     with op.batch_alter_table('refund', schema=None) as batch_op:
         batch_op.create_index('ix_refund_created_at', ['created_at'], unique=False)
+        batch_op.create_index('ix_refund_order_form_key', ['order_id', 'form_key'], unique=True)
         batch_op.create_index(batch_op.f('ix_refund_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refund_return_id'), ['return_id'], unique=False)
 
@@ -117,6 +119,7 @@ def downgrade():
     with op.batch_alter_table('refund', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refund_return_id'))
         batch_op.drop_index(batch_op.f('ix_refund_order_id'))
+        batch_op.drop_index('ix_refund_order_form_key')
         batch_op.drop_index('ix_refund_created_at')
     op.drop_table('refund')
     with op.batch_alter_table('return_line', schema=None) as batch_op:

@@ -247,3 +247,15 @@ def test_the_member_sees_what_was_refunded_on_the_order_page(app, client):
     page = client.get(f"/orders/{order_id}").get_data(as_text=True)
     assert 'data-testid="order-refunded"' in page and "4.00" in page
     assert 'data-testid="return-items"' not in page  # the window is closed
+
+
+def test_a_refund_page_sent_twice_refunds_once(app, staff):
+    order_id, _lines, _email = _order(app)
+    page = staff.get(f"/admin/orders/{order_id}/refund").get_data(as_text=True)
+    key = page.split('name="form_key" type="hidden" value="')[1].split('"')[0]
+    for _ in range(2):
+        response = staff.post(f"/admin/orders/{order_id}/refund",
+                              data={"goodwill": "3.00", "form_key": key})
+        assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Order, order_id).refunded == D("3.00")

@@ -135,7 +135,7 @@ def return_refund(return_id: int):
         refund = requests.refund_return(rr, _staff(), lines=form.lines.data or ZERO,
                                         shipping=form.shipping.data or ZERO,
                                         goodwill=form.goodwill.data or ZERO,
-                                        note=form.note.data)
+                                        note=form.note.data, form_key=form.form_key.data)
     except (refunds.RefundRefused, requests.ReturnRefused) as error:
         db.session.rollback()
         return _render_detail(_load(return_id), refund_form=form, status=400,
@@ -193,7 +193,8 @@ def order_refund(order_id: int):
                 refund = refunds.refund_order(order, lines=form.lines.data or ZERO,
                                               shipping=form.shipping.data or ZERO,
                                               goodwill=form.goodwill.data or ZERO,
-                                              actor=_staff(), note=form.note.data)
+                                              actor=_staff(), note=form.note.data,
+                                              form_key=form.form_key.data)
             except refunds.RefundRefused as error:
                 db.session.rollback()
                 order = _order(order_id)
