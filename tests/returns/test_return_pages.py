@@ -259,3 +259,21 @@ def test_a_refund_page_sent_twice_refunds_once(app, staff):
         assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Order, order_id).refunded == D("3.00")
+
+
+def test_the_report_takes_any_dates_without_an_error(app, staff):
+    for query in ("from=9999-12-31&to=9999-12-31", "from=junk&to=", "from=2026-02-30",
+                  "from=2027-01-01&to=2026-01-01", "to=0001-01-01"):
+        assert staff.get(f"/admin/returns/report?{query}").status_code == 200, query
+        assert staff.get(f"/admin/returns/report.csv?{query}").status_code == 200, query
+
+
+def test_hostile_return_forms_are_refused_without_an_error(app, client):
+    order_id, (twenty, _thirty), email = _order(app)
+    log_in(client, email)
+    for data in ({f"qty_{twenty}": "１", "reason": "damaged"},
+                 {f"qty_{twenty}": "99999999999999", "reason": "damaged"},
+                 {f"qty_{twenty}": "1", "reason": "damaged\x00"},
+                 {f"qty_{twenty}": "1", "reason": "damaged", "details": "x" * 5000},
+                 {f"qty_{twenty}": "-1", "reason": "damaged"}):
+        assert client.post(f"/orders/{order_id}/return", data=data).status_code == 400, data

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from app.admin import bp, register_nav
 from app.admin.common import ID, PER_PAGE, page_number
+from app.admin.forms import EARLIEST_DATE, LATEST_DATE
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.exports import csv_response
@@ -212,16 +213,20 @@ def order_refund(order_id: int):
 # --------------------------------------------------------------------------- report
 
 
+def _day(name: str, default: date) -> date:
+    """A day from the query string; the default for anything else or outside the years the
+    admin forms accept."""
+    try:
+        day = date.fromisoformat(request.args.get(name, "")[:10])
+    except ValueError:
+        return default
+    return day if EARLIEST_DATE <= day <= LATEST_DATE else default
+
+
 def _period() -> tuple[date, date]:
     today = utcnow().date()
-    try:
-        start = date.fromisoformat(request.args.get("from", ""))
-    except ValueError:
-        start = today - timedelta(days=89)
-    try:
-        end = date.fromisoformat(request.args.get("to", ""))
-    except ValueError:
-        end = today
+    start = _day("from", today - timedelta(days=89))
+    end = _day("to", today)
     if end < start:
         start, end = end, start
     return start, end
