@@ -277,3 +277,24 @@ def test_hostile_return_forms_are_refused_without_an_error(app, client):
                  {f"qty_{twenty}": "1", "reason": "damaged", "details": "x" * 5000},
                  {f"qty_{twenty}": "-1", "reason": "damaged"}):
         assert client.post(f"/orders/{order_id}/return", data=data).status_code == 400, data
+
+
+def test_hostile_staff_forms_are_refused_without_an_error(app, staff):
+    order_id, _lines, _email = _order(app)
+    return_id = _requested(app, order_id)
+    staff.post(f"/admin/returns/{return_id}/approve")
+    with app.app_context():
+        line = db.session.get(ReturnRequest, return_id).lines[0].id
+    for data in ({f"got_{line}": "abc", f"restock_{line}": "resaleable"},
+                 {f"got_{line}": "2", f"restock_{line}": "burn"}):
+        assert staff.post(f"/admin/returns/{return_id}/receive", data=data
+                          ).status_code == 400, data
+    for data in ({"lines": "1e309"}, {"lines": "-5"}, {"goodwill": "nan"},
+                 {"lines": "1", "note": "x" * 600}, {"lines": "1", "form_key": "k" * 100}):
+        assert staff.post(f"/admin/returns/{return_id}/refund", data=data
+                          ).status_code == 400, data
+        assert staff.post(f"/admin/orders/{order_id}/refund", data=data
+                          ).status_code == 400, data
+    assert staff.get("/admin/returns?status=bogus").status_code == 200
+    with app.app_context():
+        assert db.session.get(Order, order_id).refunded_cents == 0
