@@ -9,7 +9,7 @@ import secrets
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.admin.forms import MoneyField, stripped, whole_cents
+from app.admin.forms import MoneyField, QueryForm, stripped, whole_cents
 from app.core.forms import AppForm
 from app.core.i18n import lazy_gettext as _l
 from app.returns.models import ReturnStatus
@@ -82,9 +82,6 @@ class RefundForm(AppForm):
             self.form_key.data = secrets.token_urlsafe(24)
 
 
-class ReturnFilterForm(AppForm):
-    class Meta:
-        csrf = False
-
+class ReturnFilterForm(QueryForm):
     status = SelectField(_l("Status"), default="", choices=[SelectChoice("", _l("Any status"))]
                          + [SelectChoice(s.value, STATUS_LABELS[s]) for s in ReturnStatus])
