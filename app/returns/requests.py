@@ -6,7 +6,7 @@
 - A member may ask to return copies of their own DELIVERED order within the return window:
   `RETURN_WINDOW_DAYS` (default 30) days from delivery (`Order.delivered_at`), the last moment
   included (delivered at 10:00 on the 1st: until 10:00 on the 31st). Staff may open a return
-  for any paid, shipped or delivered order, window or not.
+  for any shipped or delivered order, window or not (one not shipped yet is cancelled).
 - A line's copies can be asked back only once: the copies already in a return that is not
   rejected are not returnable again (checked under the order's row lock).
 - Receiving says, per line, how many copies came back and whether they can be sold again:
@@ -154,10 +154,13 @@ def request_return(order: Order, member: Member, quantities: Mapping[int, int],
 def open_return_for(order: Order, staff: Member, quantities: Mapping[int, int],
                     reason: ReturnReason | str, details: str | None = None,
                     now: datetime | None = None) -> ReturnRequest:
-    """Staff open a return for any paid, shipped or delivered order (no window); audited."""
+    """Staff open a return for any shipped or delivered order (no window); audited. An order
+    paid but not shipped is cancelled instead (cancelling puts its copies back in stock: a
+    return received as well would put them back twice)."""
     now = now or utcnow()
-    if not order.is_paid:
-        raise ReturnRefused(_("Only a paid, shipped or delivered order can be returned."))
+    if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise ReturnRefused(_("Only a shipped or delivered order can be returned; an order "
+                              "not shipped yet is cancelled instead."))
     request = _open(order, quantities, reason, details, opened_by=staff, by_staff=True, now=now)
     audit.record(staff.id, staff.email, "return.open", request,
                  after={"order": order.number, "reason": request.reason,
