@@ -6,7 +6,8 @@ Definitions (also shown on the page):
   (equal length, like for like): today so far against yesterday until the same time, the last
   7 days against the 7 days before them until the same time of day.
 - Revenue: the totals of orders placed in the period that are paid, shipped or delivered
-  (placed-but-unpaid and cancelled orders leave it out). Orders: every order placed.
+  (placed-but-unpaid and cancelled orders leave it out), minus what was refunded on them
+  (`Order.revenue`). Orders: every order placed.
   Average order value: revenue / the number of those paid (or later) orders.
 - New members: customer accounts (`Member.is_customer`) created in the period. Active
   members: customers who placed at least one order in the period (logins are not kept as
@@ -302,7 +303,8 @@ def top_sellers(now: datetime, days: int = SERIES_DAYS,
     of the order's discount (`app.ordering.pricing.allocate_discount`: in proportion to the
     lines' list totals, whole cents, largest remainder first, ties to the earlier line). Over
     every book, these revenues plus the orders' shipping fees add up to the dashboard's
-    revenue for the same orders. One query: window functions share the discount out per
+    revenue for the same orders before refunds (refunds are not shared out over books: a
+    top seller is what sold). One query: window functions share the discount out per
     order."""
     since = start_of_day(now) - timedelta(days=days - 1)
     line_cents = sa.type_coerce(OrderLine.line_total, sa.BigInteger)

@@ -24,8 +24,9 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Wire this feature into the app: the member's return page (its blueprint), the admin
     pages (routes on the admin blueprint, so this runs before the admin blueprint is
-    registered) and the `return_window_end` / `return_window_open` template helpers the member's
-    order page uses."""
+    registered) and the template helpers the order pages use: `return_window_end` and
+    `return_window_open` (the member's), `order_returns_and_refunds` and `return_status_label`
+    (the admin's)."""
     from app.returns import requests
     from app.returns.web import (
         admin_returns,  # noqa: F401  (admin routes)
@@ -35,3 +36,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_global(requests.return_window_end, "return_window_end")
     app.add_template_global(requests.window_open, "return_window_open")
+    app.add_template_global(requests.order_returns_and_refunds, "order_returns_and_refunds")
+    app.add_template_global(requests.status_label, "return_status_label")

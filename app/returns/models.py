@@ -127,6 +127,8 @@ class Refund(db.Model):
         sa.CheckConstraint("lines_amount >= 0 AND shipping_amount >= 0 AND goodwill_amount >= 0",
                            name="parts_not_negative"),
         sa.Index("ix_refund_created_at", "created_at"),
+        # A refund form's one-time key records one refund per order, however often it is sent.
+        sa.Index("ix_refund_order_form_key", "order_id", "form_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +144,8 @@ class Refund(db.Model):
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("member.id", ondelete="SET NULL"))
     how: Mapped[str] = mapped_column(sa.String(200))
     note: Mapped[str | None] = mapped_column(sa.String(500))
+    # The one-time key of the staff form that made it (None: made otherwise).
+    form_key: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship()

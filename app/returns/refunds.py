@@ -93,8 +93,11 @@ def refund_order(order: Order | int, *, lines: Decimal | None = None,
                  shipping: Decimal | None = None, goodwill: Decimal | None = None,
                  actor: Member | None, note: str | None = None,
                  return_request: ReturnRequest | None = None,
-                 now: datetime | None = None) -> Refund:
+                 now: datetime | None = None, form_key: str | None = None) -> Refund:
     """Refund `lines + shipping + goodwill` on a paid order; returns the recorded Refund.
+
+    `form_key` is the one-time key of the staff form: a form sent again (a double click, a
+    reload) finds the refund it already made, under the order's lock, and makes no other.
 
     Raises RefundRefused (nothing is written) for an order not paid (or cancelled), amounts
     that are negative, finer than a cent or all zero, a shipping part beyond the shipping fee
@@ -107,6 +110,12 @@ def refund_order(order: Order | int, *, lines: Decimal | None = None,
     note = " ".join((note or "").split())[:NOTE_MAX] or None
     now = now or utcnow()
     order = lock_order(order if isinstance(order, int) else order.id)
+    form_key = (form_key or "").strip()[:64] or None
+    if form_key is not None:
+        done = db.session.scalar(sa.select(Refund).where(Refund.order_id == order.id,
+                                                         Refund.form_key == form_key))
+        if done is not None:
+            return done
     if not order.is_paid:
         raise RefundRefused(_("Only a paid order can be refunded; order %(number)s is not.",
                               number=order.number))
@@ -139,7 +148,7 @@ def refund_order(order: Order | int, *, lines: Decimal | None = None,
                     amount=amount, lines_amount=parts[0], shipping_amount=parts[1],
                     goodwill_amount=parts[2], payment_method=order.payment_method,
                     actor_id=actor.id if actor is not None else None, how=outcome.how,
-                    note=note, created_at=now)
+                    note=note, form_key=form_key, created_at=now)
     db.session.add(refund)
     db.session.flush()
     order_refunded.send(order, refund=refund, actor=actor)

@@ -6,7 +6,7 @@
 - A member may ask to return copies of their own DELIVERED order within the return window:
   `RETURN_WINDOW_DAYS` (default 30) days from delivery (`Order.delivered_at`), the last moment
   included (delivered at 10:00 on the 1st: until 10:00 on the 31st). Staff may open a return
-  for any paid, shipped or delivered order, window or not.
+  for any shipped or delivered order, window or not (one not shipped yet is cancelled).
 - A line's copies can be asked back only once: the copies already in a return that is not
   rejected are not returnable again (checked under the order's row lock).
 - Receiving says, per line, how many copies came back and whether they can be sold again:
@@ -154,10 +154,13 @@ def request_return(order: Order, member: Member, quantities: Mapping[int, int],
 def open_return_for(order: Order, staff: Member, quantities: Mapping[int, int],
                     reason: ReturnReason | str, details: str | None = None,
                     now: datetime | None = None) -> ReturnRequest:
-    """Staff open a return for any paid, shipped or delivered order (no window); audited."""
+    """Staff open a return for any shipped or delivered order (no window); audited. An order
+    paid but not shipped is cancelled instead (cancelling puts its copies back in stock: a
+    return received as well would put them back twice)."""
     now = now or utcnow()
-    if not order.is_paid:
-        raise ReturnRefused(_("Only a paid, shipped or delivered order can be returned."))
+    if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+        raise ReturnRefused(_("Only a shipped or delivered order can be returned; an order "
+                              "not shipped yet is cancelled instead."))
     request = _open(order, quantities, reason, details, opened_by=staff, by_staff=True, now=now)
     audit.record(staff.id, staff.email, "return.open", request,
                  after={"order": order.number, "reason": request.reason,
@@ -316,14 +319,21 @@ def receive(request: ReturnRequest, staff: Member,
 
 def refund_return(request: ReturnRequest, staff: Member, *, lines: Decimal | None,
                   shipping: Decimal | None, goodwill: Decimal | None, note: str | None = None,
-                  now: datetime | None = None) -> Refund:
-    """Refund an approved or received return (the refund is audited by `refund_order`)."""
+                  now: datetime | None = None, form_key: str | None = None) -> Refund:
+    """Refund an approved or received return (the refund is audited by `refund_order`); a
+    form sent again (`form_key`) finds the refund it made."""
     now = now or utcnow()
+    if form_key and request.status is ReturnStatus.REFUNDED:
+        done = db.session.scalar(sa.select(Refund).where(
+            Refund.return_id == request.id, Refund.form_key == form_key))
+        if done is not None:
+            return done
     if request.status not in (ReturnStatus.APPROVED, ReturnStatus.RECEIVED):
         raise ReturnRefused(_("A return that is %(current)s cannot be refunded.",
                               current=status_label(request.status).lower()))
     refund = refund_order(request.order_id, lines=lines, shipping=shipping, goodwill=goodwill,
-                          actor=staff, note=note, return_request=request, now=now)
+                          actor=staff, note=note, return_request=request, now=now,
+                          form_key=form_key)
     before = _move(request, (ReturnStatus.APPROVED, ReturnStatus.RECEIVED),
                    ReturnStatus.REFUNDED, now)
     _audit(staff, request, "refund", before, f"refunded {refund.amount:.2f}",
@@ -342,6 +352,13 @@ def returns_page(status: ReturnStatus | None, page: int, per_page: int):
     if status is not None:
         stmt = stmt.where(ReturnRequest.status == status)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def order_returns_and_refunds(order_id: int) -> dict:
+    """The returns and refunds of one order (the admin order page's section)."""
+    return {"returns": returns_for_order(order_id),
+            "refunds": list(db.session.scalars(
+                sa.select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)))}
 
 
 def member_returns(member_id: int, limit: int = 20) -> list[ReturnRequest]:

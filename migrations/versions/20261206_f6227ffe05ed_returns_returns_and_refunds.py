@@ -1,5 +1,7 @@
-"""returns and refunds: return requests and their lines, refunds, what each order was refunded,
-and the refund a grade change names
+"""returns and refunds: return requests, refunds, orders.refunded_cents, grade_change.refund_id
+
+Return requests and their lines; refunds; what each order was refunded in all; the refund a
+grade change names.
 
 Revision ID: f6227ffe05ed
 Revises: b7e2d4f19a63
@@ -86,6 +88,7 @@ def upgrade():
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('how', sa.String(length=200), nullable=False),
     sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('form_key', sa.String(length=64), nullable=True),
     sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
     sa.CheckConstraint('amount > 0', name=op.f('ck_refund_amount_positive')),
     sa.CheckConstraint('amount = lines_amount + shipping_amount + goodwill_amount', name=op.f('ck_refund_parts_add_up')),
@@ -97,6 +100,7 @@ def upgrade():
     )
     with op.batch_alter_table('refund', schema=None) as batch_op:
         batch_op.create_index('ix_refund_created_at', ['created_at'], unique=False)
+        batch_op.create_index('ix_refund_order_form_key', ['order_id', 'form_key'], unique=True)
         batch_op.create_index(batch_op.f('ix_refund_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refund_return_id'), ['return_id'], unique=False)
 
@@ -115,6 +119,7 @@ def downgrade():
     with op.batch_alter_table('refund', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refund_return_id'))
         batch_op.drop_index(batch_op.f('ix_refund_order_id'))
+        batch_op.drop_index('ix_refund_order_form_key')
         batch_op.drop_index('ix_refund_created_at')
     op.drop_table('refund')
     with op.batch_alter_table('return_line', schema=None) as batch_op:

@@ -96,7 +96,13 @@ def one_of_everything(app):
     with app.app_context():
         category = make_category(slug="fiction", name="Fiction")
         book = make_book(title="Dune", category_id=category.id, price=Decimal("9.99"))
-        make_placed_order(lines=[(book, 1)])
+        order = make_placed_order(lines=[(book, 1)])
+        # Issue 20 (returns): a return with id 1.
+        from app.models import ReturnLine, ReturnReason, ReturnRequest
+        db.session.add(ReturnRequest(order_id=order.id, member_id=order.member_id,
+                                     reason=ReturnReason.DAMAGED,
+                                     lines=[ReturnLine(order_line_id=order.lines[0].id,
+                                                       quantity=1)]))
         db.session.add(OutboxMail(kind="test", to_email="a@example.test", subject="Hello",
                                   body_text="Hi", message_id="<1@test>",
                                   status=MailStatus.FAILED))

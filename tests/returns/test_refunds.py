@@ -222,3 +222,16 @@ class TestWithTheKeepPolicy:
         assert (member.tier_code, member.qualifying_spend) == ("silver", D("490.00"))
         assert db.session.scalar(sa.select(sa.func.count(GradeChange.id))
                                  .where(GradeChange.reason == GradeReason.REFUND)) == 0
+
+
+def test_a_refund_form_sent_twice_makes_one_refund(ctx):
+    staff = make_staff()
+    order = paid_order()
+    first = refund_order(order, goodwill=D("5.00"), actor=staff, form_key="k1")
+    again = refund_order(order, goodwill=D("5.00"), actor=staff, form_key="k1")
+    other = refund_order(order, goodwill=D("5.00"), actor=staff, form_key="k2")
+    db.session.commit()
+    assert again.id == first.id != other.id
+    assert order.refunded == D("10.00")
+    assert len(list(db.session.scalars(sa.select(OutboxMail).where(
+        OutboxMail.kind == "refund_issued")))) == 2

@@ -1,5 +1,6 @@
-"""Refunds on PostgreSQL: two members of staff refunding one order at the same moment cannot
-refund more than was paid (the order's row lock; the conditional UPDATE behind it)."""
+"""Refunds and returns on PostgreSQL: two members of staff refunding one order at the same
+moment cannot refund more than was paid (the order's row lock; the conditional UPDATE behind
+it), and the same copies asked back twice at once make one return."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from decimal import Decimal as D
 import sqlalchemy as sa
 
 from app.core.extensions import db
-from app.models import Member, Order, Refund
+from app.models import Member, Order, Refund, ReturnRequest
+from app.returns import requests
 from app.returns.refunds import RefundRefused, refund_order
 from tests.factories import make_staff
 from tests.helpers import run_at_once
@@ -68,3 +70,28 @@ def test_two_partial_refunds_at_once_that_fit_both_count(pg_app):
         assert order.refunded == D("80.00") and order.revenue == D("0.00")
         assert order.member.lifetime_spend == D("0.00")
         assert order.member.qualifying_spend == D("0.00")
+
+
+def test_the_same_copies_asked_back_twice_at_once_make_one_return(pg_app):
+    with pg_app.app_context():
+        order = paid_order()
+        db.session.commit()
+        order_id = order.id
+
+    def member(meet, _n: int) -> None:
+        with pg_app.app_context():
+            mine = db.session.get(Order, order_id)
+            wanted = {line.id: line.quantity for line in mine.lines}
+            meet()
+            try:
+                requests.request_return(mine, mine.member, wanted, "damaged")
+                time.sleep(HOLD_SECONDS)
+                db.session.commit()
+            finally:
+                db.session.remove()
+
+    errors = run_at_once(member, [(1,), (2,)])
+
+    assert len(errors) == 1 and isinstance(errors[0], requests.ReturnRefused), errors
+    with pg_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(ReturnRequest.id))) == 1

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.models import AuditEntry, Order, OutboxMail, ReturnRequest, ReturnStatus
 from app.returns import requests
-from tests.factories import make_member
+from app.returns.refunds import refund_order
+from tests.factories import make_member, make_staff
 from tests.pages import log_in
 from tests.returns.support import paid_order
 
@@ -219,3 +220,81 @@ def _order_for_another(app) -> int:
         order = paid_order()
         db.session.commit()
         return order.id
+
+
+def test_staff_refund_an_order_without_a_return_from_its_page(app, staff):
+    order_id, _lines, email = _order(app)
+    page = staff.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+    assert f"/admin/orders/{order_id}/refund" in page
+    response = staff.post(f"/admin/orders/{order_id}/refund", data={"goodwill": "100.00"})
+    assert response.status_code == 400
+    assert "At most" in response.get_data(as_text=True)
+    response = staff.post(f"/admin/orders/{order_id}/refund",
+                          data={"goodwill": "7.50", "note": "late parcel"})
+    assert response.status_code == 302
+    page = staff.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+    assert "Refunded so far:" in page and 'data-testid="refund-row"' in page
+    with app.app_context():
+        assert db.session.get(Order, order_id).refunded == D("7.50")
+
+
+def test_the_member_sees_what_was_refunded_on_the_order_page(app, client):
+    order_id, _lines, email = _order(app, days_since_delivery=60)
+    with app.app_context():
+        refund_order(order_id, goodwill=D("4.00"), actor=make_staff())
+        db.session.commit()
+    log_in(client, email)
+    page = client.get(f"/orders/{order_id}").get_data(as_text=True)
+    assert 'data-testid="order-refunded"' in page and "4.00" in page
+    assert 'data-testid="return-items"' not in page  # the window is closed
+
+
+def test_a_refund_page_sent_twice_refunds_once(app, staff):
+    order_id, _lines, _email = _order(app)
+    page = staff.get(f"/admin/orders/{order_id}/refund").get_data(as_text=True)
+    key = page.split('name="form_key" type="hidden" value="')[1].split('"')[0]
+    for _ in range(2):
+        response = staff.post(f"/admin/orders/{order_id}/refund",
+                              data={"goodwill": "3.00", "form_key": key})
+        assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Order, order_id).refunded == D("3.00")
+
+
+def test_the_report_takes_any_dates_without_an_error(app, staff):
+    for query in ("from=9999-12-31&to=9999-12-31", "from=junk&to=", "from=2026-02-30",
+                  "from=2027-01-01&to=2026-01-01", "to=0001-01-01"):
+        assert staff.get(f"/admin/returns/report?{query}").status_code == 200, query
+        assert staff.get(f"/admin/returns/report.csv?{query}").status_code == 200, query
+
+
+def test_hostile_return_forms_are_refused_without_an_error(app, client):
+    order_id, (twenty, _thirty), email = _order(app)
+    log_in(client, email)
+    for data in ({f"qty_{twenty}": "１", "reason": "damaged"},
+                 {f"qty_{twenty}": "99999999999999", "reason": "damaged"},
+                 {f"qty_{twenty}": "1", "reason": "damaged\x00"},
+                 {f"qty_{twenty}": "1", "reason": "damaged", "details": "x" * 5000},
+                 {f"qty_{twenty}": "-1", "reason": "damaged"}):
+        assert client.post(f"/orders/{order_id}/return", data=data).status_code == 400, data
+
+
+def test_hostile_staff_forms_are_refused_without_an_error(app, staff):
+    order_id, _lines, _email = _order(app)
+    return_id = _requested(app, order_id)
+    staff.post(f"/admin/returns/{return_id}/approve")
+    with app.app_context():
+        line = db.session.get(ReturnRequest, return_id).lines[0].id
+    for data in ({f"got_{line}": "abc", f"restock_{line}": "resaleable"},
+                 {f"got_{line}": "2", f"restock_{line}": "burn"}):
+        assert staff.post(f"/admin/returns/{return_id}/receive", data=data
+                          ).status_code == 400, data
+    for data in ({"lines": "1e309"}, {"lines": "-5"}, {"goodwill": "nan"},
+                 {"lines": "1", "note": "x" * 600}, {"lines": "1", "form_key": "k" * 100}):
+        assert staff.post(f"/admin/returns/{return_id}/refund", data=data
+                          ).status_code == 400, data
+        assert staff.post(f"/admin/orders/{order_id}/refund", data=data
+                          ).status_code == 400, data
+    assert staff.get("/admin/returns?status=bogus").status_code == 200
+    with app.app_context():
+        assert db.session.get(Order, order_id).refunded_cents == 0

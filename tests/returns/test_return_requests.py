@@ -146,9 +146,12 @@ def test_each_mail_is_written_in_the_members_language(ctx):
 # --------------------------------------------------------------------------- staff steps
 
 
-def test_staff_open_a_return_for_any_paid_order_whatever_the_window_and_it_is_audited(ctx):
+def test_staff_open_a_return_for_a_shipped_order_whatever_the_window_and_it_is_audited(ctx):
     staff = make_staff()
-    order = paid_order(delivered=False)
+    unshipped = paid_order(delivered=False)
+    with pytest.raises(ReturnRefused, match="cancelled instead"):
+        requests.open_return_for(unshipped, staff, _all(unshipped), "other")
+    order = paid_order(delivered=False, shipped=True)
     made = requests.open_return_for(order, staff, _all(order), "wrong_item", "Phoned in")
     assert made.opened_by_staff and made.opened_by_id == staff.id
     assert made.member_id == order.member_id

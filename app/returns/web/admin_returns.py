@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from app.admin import bp, register_nav
 from app.admin.common import ID, PER_PAGE, page_number
+from app.admin.forms import EARLIEST_DATE, LATEST_DATE
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.exports import csv_response
@@ -135,7 +136,7 @@ def return_refund(return_id: int):
         refund = requests.refund_return(rr, _staff(), lines=form.lines.data or ZERO,
                                         shipping=form.shipping.data or ZERO,
                                         goodwill=form.goodwill.data or ZERO,
-                                        note=form.note.data)
+                                        note=form.note.data, form_key=form.form_key.data)
     except (refunds.RefundRefused, requests.ReturnRefused) as error:
         db.session.rollback()
         return _render_detail(_load(return_id), refund_form=form, status=400,
@@ -181,19 +182,51 @@ def return_new(order_id: int):
     return redirect(url_for("admin.return_detail", return_id=rr.id))
 
 
+@bp.route(f"/orders/<{ID}:order_id>/refund", methods=["GET", "POST"])
+def order_refund(order_id: int):
+    """A refund on an order without a return (goodwill, shipping, a lost parcel's books)."""
+    order = _order(order_id)
+    form = RefundForm()
+    errors: list[str] = []
+    if request.method == "POST":
+        if form.validate():
+            try:
+                refund = refunds.refund_order(order, lines=form.lines.data or ZERO,
+                                              shipping=form.shipping.data or ZERO,
+                                              goodwill=form.goodwill.data or ZERO,
+                                              actor=_staff(), note=form.note.data,
+                                              form_key=form.form_key.data)
+            except refunds.RefundRefused as error:
+                db.session.rollback()
+                order = _order(order_id)
+                errors.append(error.message)
+            else:
+                flash(_("Refunded %(amount)s on order %(number)s; the member is told.",
+                        amount=str(refund.amount), number=order.number), "success")
+                return redirect(url_for("admin.order_detail", order_id=order.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/returns/refund.html", order=order, form=form, errors=errors,
+                           refunded_shipping=refunds.shipping_refunded(order.id),
+                           title=_("Refund order %(number)s", number=order.number)), status
+
+
 # --------------------------------------------------------------------------- report
+
+
+def _day(name: str, default: date) -> date:
+    """A day from the query string; the default for anything else or outside the years the
+    admin forms accept."""
+    try:
+        day = date.fromisoformat(request.args.get(name, "")[:10])
+    except ValueError:
+        return default
+    return day if EARLIEST_DATE <= day <= LATEST_DATE else default
 
 
 def _period() -> tuple[date, date]:
     today = utcnow().date()
-    try:
-        start = date.fromisoformat(request.args.get("from", ""))
-    except ValueError:
-        start = today - timedelta(days=89)
-    try:
-        end = date.fromisoformat(request.args.get("to", ""))
-    except ValueError:
-        end = today
+    start = _day("from", today - timedelta(days=89))
+    end = _day("to", today)
     if end < start:
         start, end = end, start
     return start, end

@@ -4,10 +4,12 @@ receive), as the lines depend on the order; forms check shape, the services the 
 
 from __future__ import annotations
 
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+import secrets
+
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.admin.forms import MoneyField, stripped, whole_cents
+from app.admin.forms import MoneyField, QueryForm, stripped, whole_cents
 from app.core.forms import AppForm
 from app.core.i18n import lazy_gettext as _l
 from app.returns.models import ReturnStatus
@@ -71,11 +73,15 @@ class RefundForm(AppForm):
     goodwill = MoneyField(_l("Goodwill"), validators=[Optional(), whole_cents])
     note = StringField(_l("Note (how it was paid back; kept with the refund)"),
                        filters=[stripped], validators=[Optional(), Length(max=500)])
+    # The form's one-time key: sent again, it finds the refund it made (no second refund).
+    form_key = HiddenField(validators=[Optional(), Length(max=64)])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.form_key.data:
+            self.form_key.data = secrets.token_urlsafe(24)
 
 
-class ReturnFilterForm(AppForm):
-    class Meta:
-        csrf = False
-
+class ReturnFilterForm(QueryForm):
     status = SelectField(_l("Status"), default="", choices=[SelectChoice("", _l("Any status"))]
                          + [SelectChoice(s.value, STATUS_LABELS[s]) for s in ReturnStatus])

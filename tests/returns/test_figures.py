@@ -1,0 +1,56 @@
+"""Returns figures: return rate by book (returned / sold, the same days), returns by reason
+(rejected ones asked, not returned), refunds over a period, in exact cents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal as D
+
+from app.core.db import utcnow
+from app.core.extensions import db
+from app.returns import figures, requests
+from app.returns.models import ReturnReason
+from app.returns.refunds import refund_order
+from tests.factories import make_book, make_member, make_staff
+from tests.returns.support import paid_order
+
+
+def test_rates_by_book_and_reason_and_refunds_over_the_period(ctx):
+    staff = make_staff()
+    popular = make_book(title="Popular", price=D("10.00"), stock_on_hand=50)
+    quiet = make_book(title="Quiet", price=D("15.00"), stock_on_hand=50)
+    first = paid_order(make_member(), lines=[(popular, 4), (quiet, 1)])
+    second = paid_order(make_member(), lines=[(popular, 6)])
+    kept = requests.request_return(first, first.member, {first.lines[0].id: 2}, "damaged")
+    requests.request_return(second, second.member, {second.lines[0].id: 1}, "changed_mind")
+    rejected = requests.request_return(first, first.member, {first.lines[1].id: 1},
+                                       "changed_mind")
+    requests.reject(rejected, staff, "Read and returned")
+    requests.approve(kept, staff)
+    requests.refund_return(kept, staff, lines=D("20.00"), shipping=None, goodwill=None)
+    refund_order(second, goodwill=D("0.10"), actor=staff)
+    old = refund_order(second, goodwill=D("0.05"), actor=staff)
+    old.created_at = utcnow() - timedelta(days=400)
+    db.session.commit()
+
+    today = utcnow().date()
+    report = figures.returns_report(today - timedelta(days=30), today)
+
+    assert report.requests == 3
+    assert (report.copies_returned, report.copies_sold) == (3, 11)
+    assert (report.refunds, report.refunded) == (2, D("20.10"))
+    by_book = {b.title: (b.returned, b.sold, b.rate) for b in report.by_book}
+    assert by_book == {"Popular": (3, 10, D("0.3"))}  # the rejected Quiet copy is not returned
+    assert [(r.reason, r.requests, r.copies) for r in report.by_reason] == [
+        (ReturnReason.CHANGED_MIND, 2, 2), (ReturnReason.DAMAGED, 1, 2)]
+
+    rows = list(figures.report_rows(report))
+    assert ["by_book", popular.id, "Popular", 3, 10, "0.3000"] in rows
+    assert ["totals", "refunds_count_amount", "", 2, "20.10", ""] in rows
+
+
+def test_an_empty_period_has_no_rates(ctx):
+    today = utcnow().date()
+    report = figures.returns_report(today, today)
+    assert (report.requests, report.rate, report.refunded, report.by_book) == (
+        0, None, D("0.00"), [])
