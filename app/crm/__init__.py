@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
     nothing twice."""
     from app.core.i18n import lazy_gettext as _l
     from app.core.signals import order_placed, order_refunded, order_status_changed
-    from app.crm import customers, erasure, timeline
+    from app.crm import after_sale_story, customers, erasure, timeline
     from app.crm.web import (  # noqa: F401  (admin routes)
         admin_customer_mail,
         admin_customers,
@@ -51,3 +51,4 @@ def init_app(app: Flask) -> None:
     # The customer's timeline: the kinds of the features below the CRM (returns and service
     # cases add theirs with timeline.register_timeline_source from their own init_app).
     timeline.register_default_sources()
+    after_sale_story.register()

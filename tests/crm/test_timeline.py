@@ -157,3 +157,30 @@ def test_the_story_reads_alike_on_postgresql(pg_app):
         assert (order_event.title, order_event.amount) == (made["order"].number,
                                                            made["order"].total)
         assert timeline.timeline(member.id, phase="after", per_page=2, page=2).total == 4
+
+
+def test_returns_refunds_and_cases_are_told_after_the_sale(app, staff_id):
+    from app.returns.refunds import refund_order
+    from app.returns.requests import request_return
+    from app.support.cases import open_case
+    from tests.returns.support import paid_order
+
+    with app.test_request_context():
+        staff = db.session.get(Member, staff_id)
+        member = make_member()
+        order = paid_order(member)
+        line = order.lines[0]
+        request_return(order, member, {line.id: 1}, "damaged", "Torn cover")
+        refund_order(order, goodwill=Decimal("5.00"), actor=staff, note="Sorry")
+        open_case(subject="Where is my refund?", body="Hello", member=member, order=order)
+        db.session.flush()
+
+        story = timeline.timeline(member.id, phase="after")
+
+    shown = {event.kind: event for event in story.events}
+    assert {"return", "refund", "case"} <= set(shown)
+    assert shown["return"].title == order.number
+    assert shown["return"].detail == "Return requested · The book arrived damaged"
+    assert shown["refund"].amount == Decimal("5.00")
+    assert shown["refund"].title == order.number
+    assert shown["case"].title == "Where is my refund?"
