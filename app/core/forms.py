@@ -18,6 +18,7 @@ from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, FieldList, FormField, HiddenField, TextAreaField
 from wtforms.i18n import messages_path
+from wtforms.widgets import TextInput
 
 from app.core.i18n import lazy_gettext as _l
 
@@ -107,6 +108,10 @@ class DecimalInput(DecimalField):
     A negative number is parsed, for the field's range check to refuse with its own message.
     Blank is None. `thousands` drops commas (1,000.50). What was typed is shown back on
     errors (WTForms keeps raw_data)."""
+
+    # Typed as text (issue 22): the number input's `step` is invalid on the text inputs the
+    # forms show (a number input would refuse "1,000.50" and round in the browser).
+    widget = TextInput()
 
     def __init__(self, label=None, validators=None, places=2, *, message=None, digits=12,
                  thousands=False, **kwargs) -> None:

@@ -46,6 +46,15 @@ def seed(books_limit: int | None, size: str, now: datetime | None) -> None:
     feedback = seed_feedback()
     db.session.commit()
     click.echo(f"Added {feedback.reviews:,} reviews and {feedback.answers:,} survey answers.")
+    # Demands and arrival mails, the mail log, a sent campaign (issue 22: the admin's screens).
+    from app.seed.activity import seed_activity
+
+    activity = seed_activity((now.replace(tzinfo=UTC) if now else datetime.now(UTC))
+                             .replace(microsecond=0))
+    db.session.commit()
+    click.echo(f"Added {activity.demands:,} demands, {activity.mails:,} sent mails and a "
+               f"campaign to {activity.campaign_mailed:,} members "
+               f"({activity.campaign_holdout:,} held out) in {activity.seconds:.1f} s.")
     # The first analysis (segments, lifetime value), so its pages show the demo data.
     # The large data set skips it (slow there; run `flask analytics recompute`).
     if size == "demo":

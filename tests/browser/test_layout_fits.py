@@ -173,3 +173,19 @@ def test_a_phone_shows_two_books_a_row_and_the_home_page_is_much_shorter(sized, 
     assert abs(first["y"] - second["y"]) < 1 and second["x"] > first["x"]
     assert after < 0.6 * before, (before, after)
     print(f"home page at 375 px: {before} px with one book a row, {after} px with two")
+
+
+def test_escape_closes_the_more_menu_and_returns_to_its_button(sized, shop):
+    page = sized(375)
+    page.goto("/")
+    more = page.get_by_test_id("category-more")
+    summary = more.locator("summary")
+
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(more).to_have_attribute("open", "")
+    page.keyboard.press("Tab")  # into the menu's first link
+    page.keyboard.press("Escape")
+
+    expect(more).not_to_have_attribute("open", "")
+    assert summary.evaluate("node => node === document.activeElement")

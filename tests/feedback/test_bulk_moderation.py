@@ -117,3 +117,19 @@ def test_the_queue_has_one_bulk_form_with_a_token_and_a_labelled_box_per_review(
         "csrf_token": token, "action": "approve",
         "review_ids": [str(queue[1])]}).status_code == 303
     assert _statuses(app)[1] is ReviewStatus.APPROVED
+
+
+def test_bulk_moderation_locks_and_audits_on_postgresql_too(pg_app):
+    with pg_app.app_context():
+        clerk = make_staff(email="clerk@example.test")
+        ids = [reviews.save_review(make_member().id, make_book().id, 5, "Fine").id
+               for _ in range(3)]
+        db.session.commit()
+        with pg_app.test_request_context():
+            changed = reviews.moderate_many(ids + [ids[0]], clerk, approve=False, note="dup")
+        db.session.commit()
+
+        assert changed == 3
+        assert set(db.session.scalars(sa.select(Review.status))) == {ReviewStatus.REJECTED}
+        assert db.session.scalar(sa.select(sa.func.count(AuditEntry.id))
+                                 .where(AuditEntry.action == "review.reject")) == 3

@@ -31,14 +31,14 @@ def satisfaction_report():
         nps_chart=charts.line_chart(
             "chart-nps", _("NPS by month"), nps_points, value_label=_("NPS"),
             category_label=_("Month"), description=described, low=-100, high=100,
-            fmt=lambda v: f"{v:.1f}", label_every=max(1, len(nps_points) // 6),
+            fmt=lambda v: f"{v:.1f}", label_every=max(1, -(-len(nps_points) // 6)),
             empty_text=_("No answers yet.")) if nps_points else None,
         retention_chart=charts.line_chart(
             "chart-retention", _("Members ordering again, by months after their first order"),
             [(_("M+%(k)s", k=k), v) for k, v in curve], value_label=_("Share (%)"),
             category_label=_("Months after the first order"), description=described,
             low=0, high=100, suffix="%", fmt=lambda v: f"{v:.1f} %",
-            label_every=max(1, len(curve) // 7)) if curve else None,
+            label_every=max(1, -(-len(curve) // 7))) if curve else None,
         sat=sat.payload if sat else None,
         loyalty=loyalty.payload if loyalty else None,
         computed_at=(sat or loyalty).computed_at if (sat or loyalty) else None,

@@ -46,7 +46,10 @@ def audience_choices() -> list[tuple[str, str]]:
 
 
 def _select_choices() -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in audience_choices()]
+    """The audiences, after an empty first choice (a required select needs one, issue 22: the
+    reader picks, and "please choose" is refused by the field's DataRequired)."""
+    return [SelectChoice("", _("Choose who gets it"))] + [
+        SelectChoice(value, label) for value, label in audience_choices()]
 
 
 def audience_label(campaign: Campaign) -> str:

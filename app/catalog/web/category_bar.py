@@ -1,9 +1,10 @@
 """The header's category bar fits at every width without a script (issue 22).
 
 Each link is shown in the bar from the container width at which it fits, estimated from its
-name (generously: Latin letters ~9 px, CJK characters ~16 px at the bar's 14.7 px font), and
-rounded up to the stylesheet's 40 px steps (`c-<width>` classes: static/css/site.css hides a
-link below its width with a container query; `m-<width>` shows it in the "More" menu there).
+name (generously: Latin letters ~8 px, capitals ~10 px, CJK characters ~16 px at the bar's
+14.7 px font), and rounded up to the stylesheet's 40 px steps (`c-<width>` classes:
+static/css/site.css hides a link below its width with a container query; `m-<width>` shows it
+in the "More" menu there).
 An estimate that is a little off only wraps a link onto a second row: never a horizontal
 scroll, never a link out of reach.
 """
@@ -29,11 +30,11 @@ def text_width(text: str) -> float:
         if unicodedata.east_asian_width(char) in ("W", "F"):
             width += 16.0
         elif char.isupper() or char in "mwMW@":
-            width += 11.0
+            width += 10.0
         elif char == " ":
             width += 4.5
         else:
-            width += 8.6
+            width += 7.8
     return width + PADDING
 
 
