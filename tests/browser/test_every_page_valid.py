@@ -24,13 +24,18 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app.analytics import satisfaction, snapshots
 from app.campaigns import services as campaigns
 from app.core.audit.record import record as audit
 from app.core.extensions import db
 from app.feedback import reviews
-from app.models import Interaction, MailStatus, OrderStatus, OutboxMail
+from app.models import Interaction, MailStatus, MailTemplate, OrderStatus, OutboxMail
+from app.returns.requests import open_return_for
+from app.support.cases import open_case
+from app.webhooks.deliveries import send_test_event
+from app.webhooks.endpoints import create_endpoint
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,
@@ -60,13 +65,26 @@ NOT_HTML = {
     "admin.analytics_segments_csv": "a CSV download",
     "admin.satisfaction_csv": "a CSV download",
     "admin.tier_lookup": "a form target that redirects to the member's grade page",
+    "admin.returns_report_csv": "a CSV download",
+    "admin.case_figures_csv": "a CSV download",
+    "api-docs.openapi_json": "the API's OpenAPI document (JSON; validated in tests/api)",
 }
+# The JSON API's resources answer JSON (tests/api: the OpenAPI document, Schemathesis); only
+# its browsable docs page is HTML.
+API_PREFIX = "/api/v1/"
+API_HTML = {"api_docs.docs"}
+# Arguments one endpoint reads differently from the rest (an information page's slug).
+OVERRIDES = {"shop.info_page": {"slug": "privacy"},
+             "admin.info_page_edit": {"slug": "privacy"}}
 
 # who opens a page: the visitor unless listed (staff pages are the admin blueprint's)
 MEMBER_PAGES = {"account.overview", "account.grade", "account.password", "account.profile",
                 "account.sessions_list", "cart.checkout", "cart.orders", "cart.order_detail",
-                "demand.my_list", "demand.preferences", "feedback.order_feedback"}
-ALSO_AS_MEMBER = {"shop.home", "shop.book", "cart.show"}  # their header differs for members
+                "demand.my_list", "demand.preferences", "feedback.order_feedback",
+                "support.my_cases", "support.my_case", "api_tokens.tokens",
+                "returns.request_return"}
+# pages a member sees differently (their header; the contact form without name and address)
+ALSO_AS_MEMBER = {"shop.home", "shop.book", "cart.show", "support.contact"}
 BAD_TOKEN = "not-a-valid-token"
 
 
@@ -112,13 +130,24 @@ def rows(live_app, tmp_path):
                              phone="+86 138 0013 8000", mail_opt_in=True)
         now = datetime.now(UTC)
         order = make_placed_order(member, lines=[(book, 1)], status=OrderStatus.DELIVERED,
-                                  placed_at=now - timedelta(days=40))
+                                  placed_at=now - timedelta(days=40),
+                                  delivered_at=now - timedelta(days=5))  # returnable
         make_placed_order(member, lines=[(book, 2)], status=OrderStatus.PAID,
                           placed_at=now - timedelta(days=3))
         reviews.save_review(member.id, book.id, 4, "A thoughtful book.")
         make_demand(member, gone)
-        db.session.add(Interaction(member_id=member.id, staff_id=admin.id, kind="phone",
-                                   body="Asked about Le Guin", follow_up_on=now.date()))
+        note = Interaction(member_id=member.id, staff_id=admin.id, kind="phone",
+                           body="Asked about Le Guin", follow_up_on=now.date())
+        db.session.add(note)
+        db.session.add(MailTemplate(name="Hello", locale="en", subject="Hello {name}",
+                                    body="Dear {name}, thank you."))
+        db.session.flush()
+        case = open_case(subject="Torn cover", body="The cover is torn.", member=member,
+                         order=order)
+        returned = open_return_for(order, admin, {order.lines[0].id: 1}, "damaged",
+                                   "Torn cover")
+        hook = create_endpoint("https://example.test/hooks", ["order.placed"], admin).endpoint
+        delivery = send_test_event(hook.id, admin)
         mail = OutboxMail(kind="test", to_email=member.email, subject="Hello",
                           body_text="Hi", message_id="<1@test>", status=MailStatus.FAILED,
                           member_id=member.id)
@@ -135,7 +164,10 @@ def rows(live_app, tmp_path):
         values = {"book_id": book.id, "category_id": category.id, "slug": category.slug,
                   "member_id": member.id, "order_id": order.id, "mail_id": mail.id,
                   "entry_id": entry.id, "campaign_id": campaign.id, "code": "champions",
-                  "token": BAD_TOKEN}
+                  "token": BAD_TOKEN, "case_id": case.id, "interaction_id": note.id,
+                  "template_id": db.session.scalar(sa.select(MailTemplate.id)),
+                  "return_id": returned.id, "endpoint_id": hook.id,
+                  "delivery_id": delivery.id, "locale": "zh_Hans"}
     mailbox = tmp_path / "mailbox"
     mailbox.mkdir(exist_ok=True)
     message = EmailMessage()
@@ -157,11 +189,14 @@ def pages(app, values) -> list[tuple[str, str, str]]:
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if "GET" not in rule.methods or rule.endpoint in NOT_HTML:
                 continue
-            missing = [a for a in rule.arguments if a not in values]
+            if rule.rule.startswith(API_PREFIX) and rule.endpoint not in API_HTML:
+                continue
+            filled = {**values, **OVERRIDES.get(rule.endpoint, {})}
+            missing = [a for a in rule.arguments if a not in filled]
             if missing:
                 unfilled.append((rule.rule, missing))
                 continue
-            path = url_for(rule.endpoint, **{a: values[a] for a in rule.arguments})
+            path = url_for(rule.endpoint, **{a: filled[a] for a in rule.arguments})
             if rule.endpoint.startswith("admin."):
                 readers = ["admin"]
             elif rule.endpoint in MEMBER_PAGES:
