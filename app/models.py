@@ -11,6 +11,7 @@ from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Re
 from app.catalog.models import Book, Category
 from app.core.audit.models import AuditEntry
 from app.crm.models import (
+    CustomerView,
     Interaction,
     InteractionKind,
     MailTemplate,
@@ -56,6 +57,7 @@ __all__ = [
     "GradeChange",
     "GradeReason",
     "Hold",
+    "CustomerView",
     "Interaction",
     "InteractionKind",
     "HoldStatus",

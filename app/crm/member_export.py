@@ -71,6 +71,7 @@ EXPORT_EXCLUDED = {
     "review.moderated_by_id": _STAFF_WORK + " (the decision and its note are in reviews)",
     "order_event.actor_id": _STAFF_WORK + " (the order's status history is in orders)",
     "grade_change.actor_id": _STAFF_WORK,
+    "customer_view.owner_id": _STAFF_WORK + " (a saved list view of staff)",
     "demand.taken_by_id": _STAFF_WORK + " (who took a demand on the phone)",
     "orders.placed_by_id": _STAFF_WORK + " (who took a phone order; its channel is in orders)",
 }
