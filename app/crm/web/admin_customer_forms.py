@@ -309,3 +309,12 @@ class BulkActionForm(AppForm):
 
         return [int(v) for v in request.form.getlist("member_ids")
                 if v.isdigit() and len(v) <= 9]
+
+
+class MergeForm(AppForm):
+    other = StringField(_l("Member number of the record to merge into this one"),
+                        filters=[stripped], validators=[
+                            DataRequired(_l("Type the other record's member number.")),
+                            Length(max=40)])
+    understood = BooleanField(_l("I understand the other record is then erased."),
+                              validators=[DataRequired(_l("Tick the box to confirm."))])

@@ -13,6 +13,7 @@ import json
 from datetime import date
 from urllib.parse import parse_qsl
 
+import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -44,6 +45,7 @@ from app.crm import (
     erasure,
     interactions,
     member_export,
+    merging,
     timeline,
 )
 from app.crm import tags as customer_tags
@@ -54,6 +56,7 @@ from app.crm.web.admin_customer_forms import (
     CustomerFilterForm,
     EraseForm,
     InteractionForm,
+    MergeForm,
     RoleForm,
     SavedViewForm,
     TagForm,
@@ -509,6 +512,36 @@ def customer_erase(member_id: int):
             return redirect(url_for("admin.customer", member_id=member_id))
     return _member_form_page("admin/customers/erase.html", member, form,
                              _("Erase %(name)s", name=member.name))
+
+
+# --------------------------------------------------------------------------- merging
+
+
+@bp.route(f"/customers/<{ID}:member_id>/merge", methods=["GET", "POST"])
+@admin_required
+def customer_merge(member_id: int):
+    """Merge another record (by its member number) into this one; the other is erased."""
+    member = _member(member_id)
+    form = MergeForm()
+    if request.method == "POST" and form.validate_on_submit():
+        other = db.session.scalar(sa.select(Member).where(
+            sa.func.upper(Member.member_no) == form.other.data.upper()))
+        if other is None:
+            form.other.errors.append(_("There is no record with that member number."))
+        else:
+            try:
+                moved = merging.merge_members(member, other, _actor())
+            except DomainError as error:
+                db.session.rollback()
+                form.form_errors.append(error.message)
+            else:
+                flash(_("The records are merged: %(orders)d orders, %(demands)d demands and "
+                        "%(notes)d notes moved here; the other record is erased.",
+                        orders=moved["orders"], demands=moved["demands"],
+                        notes=moved["notes"]), "success")
+                return redirect(url_for("admin.customer", member_id=member_id))
+    return _member_form_page("admin/customers/merge.html", member, form,
+                             _("Merge into %(name)s", name=member.name))
 
 
 register_nav(__name__, "admin.customers", _l("Customers"), order=15)
