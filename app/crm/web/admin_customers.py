@@ -170,15 +170,6 @@ def customer_view_save():
     return redirect(_list_url(view.query))
 
 
-@bp.route(f"/customers/views/<{ID}:view_id>")
-def customer_view_open(view_id: int):
-    try:
-        view = customer_views.view_for(_actor(), view_id)
-    except NotFound:
-        abort(404)
-    return redirect(_list_url(view.query))
-
-
 @bp.route(f"/customers/views/<{ID}:view_id>/delete", methods=["POST"])
 @back_on_error("admin.customers")
 def customer_view_delete(view_id: int):
