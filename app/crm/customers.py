@@ -306,6 +306,7 @@ class CustomerFilters:
     segment: str = ""  # an RFM segment code of the latest analytics snapshot
     status: str = ""  # "", "active", "deactivated" or "erased"
     sort: str = "name"
+    member_ids: tuple[int, ...] | None = None  # only these (the list's ticked customers)
 
 
 def _start(day: date) -> datetime:
@@ -321,6 +322,8 @@ def filtered(stmt: sa.Select, filters: CustomerFilters) -> sa.Select:
     condition = search_condition(filters.q)
     if condition is not None:
         stmt = stmt.where(condition)
+    if filters.member_ids is not None:
+        stmt = stmt.where(Member.id.in_(filters.member_ids))
     if filters.tier:
         stmt = stmt.where(Member.tier_code == filters.tier)
     if filters.joined_from:

@@ -115,3 +115,23 @@ def test_erasure_forgets_views_that_search_for_the_person(ctx):
     customer_views.save_view(staff, "Others", {"q": "teacher"}, False)
     erasure.erase_member(member, admin)
     assert [v.name for v in db.session.scalars(sa.select(CustomerView))] == ["Others"]
+
+
+def test_exporting_the_ticked_customers_needs_the_export_right(app, staff_id):
+    with app.app_context():
+        ids = _people()
+        make_admin(email="boss@example.test")
+        db.session.commit()
+    ticked = {"action": "export", "scope": "selected", "query": "",
+              "member_ids": [str(ids["Ann Teacher"]), str(ids["Cy Student"])]}
+    clerk = logged_in_client(app, "clerk@example.test")
+    assert clerk.post("/admin/customers/bulk", data=ticked).status_code == 403
+    boss = logged_in_client(app, "boss@example.test")
+    response = boss.post("/admin/customers/bulk", data=ticked)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    body = response.get_data(as_text=True)
+    assert "Ann Teacher" in body and "Cy Student" in body and "Bob Teacher" not in body
+    with app.app_context():
+        [entry] = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "customer.list_export")).all()
+        assert entry.after["rows"] == 2

@@ -286,7 +286,8 @@ class SavedViewForm(AppForm):
 class BulkActionForm(AppForm):
     action = SelectField(_l("Action"), choices=[
         SelectChoice("tag", _l("Add a tag")), SelectChoice("untag", _l("Remove a tag")),
-        SelectChoice("task", _l("Give a task"))])
+        SelectChoice("task", _l("Give a task")),
+        SelectChoice("export", _l("Download as CSV"))])
     scope = SelectField(_l("On"), choices=[
         SelectChoice("selected", _l("the ticked customers")),
         SelectChoice("filter", _l("every customer the filters select"))])
