@@ -12,6 +12,7 @@ from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, Re
 from app.catalog.models import Book, BookAltTitle, Category, CategoryName, InfoPage
 from app.core.audit.models import AuditEntry
 from app.crm.models import (
+    CustomerView,
     Interaction,
     InteractionKind,
     MailTemplate,
@@ -86,6 +87,7 @@ __all__ = [
     "GradeChange",
     "GradeReason",
     "Hold",
+    "CustomerView",
     "Interaction",
     "InteractionKind",
     "HoldStatus",

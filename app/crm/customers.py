@@ -8,7 +8,8 @@ members:
   lower-case);
 - a member number (M2026-000123, or the digits after the dash): the id / `member_no` b-tree;
 - a phone number, or its last 4+ digits, written any way: `member.phone_key`, the digits
-  reversed, so a prefix range on it is a suffix match on the number.
+  reversed, so a prefix range on it is a suffix match on the number;
+- an order reference (BS-0004327): the order's customer, by the orders' primary key.
 The conditions are OR-ed; each side is an index lookup.
 
 Order figures on `Member` are denormalised for sorting and filtering the list:
@@ -201,6 +202,8 @@ def backfill_phone_keys(batch: int = 2000, connection: sa.Connection | None = No
 _member_fts = sa.table("member_fts", sa.column("rowid", sa.Integer), sa.column("name", sa.Text))
 _MEMBER_NO = re.compile(r"^m?(\d{4})-(\d{1,9})$", re.IGNORECASE)
 _PHONE = re.compile(r"^[\d\s+().\-/]+$")
+# An order reference as people write it: BS-0004327, bs 4327, BS4327.
+_ORDER_NUMBER = re.compile(r"^BS[\s\-]?0*(\d{1,9})$", re.IGNORECASE)
 
 
 def _dialect() -> str:
@@ -278,6 +281,9 @@ def search_condition(query: str | None) -> sa.ColumnElement[bool] | None:
     text = " ".join((query or "").split())[:MAX_QUERY]
     if not text:
         return None
+    order = _ORDER_NUMBER.match(text)
+    if order:  # an order reference (BS-0004327): its customer, by the orders' primary key
+        return Member.id.in_(sa.select(Order.member_id).where(Order.id == int(order.group(1))))
     lookups = _id_lookups(text)
     if not lookups:
         return sa.false()
@@ -307,6 +313,7 @@ class CustomerFilters:
     segment: str = ""  # an RFM segment code of the latest analytics snapshot
     status: str = ""  # "", "active", "deactivated" or "erased"
     sort: str = "name"
+    member_ids: tuple[int, ...] | None = None  # only these (the list's ticked customers)
 
 
 def _start(day: date) -> datetime:
@@ -322,6 +329,8 @@ def filtered(stmt: sa.Select, filters: CustomerFilters) -> sa.Select:
     condition = search_condition(filters.q)
     if condition is not None:
         stmt = stmt.where(condition)
+    if filters.member_ids is not None:
+        stmt = stmt.where(Member.id.in_(filters.member_ids))
     if filters.tier:
         stmt = stmt.where(Member.tier_code == filters.tier)
     if filters.joined_from:

@@ -20,6 +20,7 @@ from app.core.audit.models import AuditEntry
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.crm.customer_admin import AccountErased, NotAllowed, require_admin
+from app.crm.customer_views import scrub_views
 from app.crm.models import Interaction, MemberTag
 from app.demand.models import Demand, DemandStatus
 from app.mail.models import MailStatus, OutboxMail
@@ -113,6 +114,7 @@ def scrub_audit_log(member: Member, old_email: str, placeholder: str) -> int:
     # Searches staff typed for them (a customer list or orders download, a mail log retry,
     # whatever the action): the filters stored in any entry, scrubbed where they match.
     matches = _search_matcher(old_email, member.name, member.phone)
+    count += scrub_views(matches)  # saved list views that search for them
     for entry in db.session.scalars(sa.select(AuditEntry).where(_stores_filters())):
         before, after = _scrub_searches(entry.before, matches), _scrub_searches(entry.after,
                                                                                 matches)

@@ -82,6 +82,7 @@ EXPORT_EXCLUDED = {
     "refund.actor_id": _STAFF_WORK + " (the refunds on the person's orders are in refunds)",
     "support_case.assignee_id": _STAFF_WORK + " (the cases themselves are in service_cases)",
     "webhook_endpoint.created_by_id": _STAFF_WORK + " (the admin who registered a webhook)",
+    "customer_view.owner_id": _STAFF_WORK + " (a saved list view of staff)",
     "demand.taken_by_id": _STAFF_WORK + " (who took a demand on the phone)",
     "orders.placed_by_id": _STAFF_WORK + " (who took a phone order; its channel is in orders)",
 }

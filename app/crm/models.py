@@ -130,3 +130,18 @@ class MailTemplate(db.Model):
     subject: Mapped[str] = mapped_column(sa.String(200))
     body: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CustomerView(db.Model):
+    """A saved set of the customer list's filters (`query`, a query string of the filter
+    form's keys), private to its owner or shared with every member of staff."""
+
+    __tablename__ = "customer_view"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80))
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("member.id", ondelete="SET NULL"), index=True)
+    shared: Mapped[bool] = mapped_column(default=False)
+    query: Mapped[str] = mapped_column(sa.String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -38,24 +38,14 @@ from app.ordering.models import Order, OrderChannel
 
 CALLERS_LIMIT = 20
 BOOKS_LIMIT = 10
-# An order reference as a caller reads it out: BS-0004327, bs 4327, BS4327.
 _PHONE_LIKE = re.compile(r"^[\d\s+().\-/]+$")
 SUFFIX_DIGITS = 8
-_ORDER_NUMBER = re.compile(r"^BS[\s\-]?0*(\d{1,9})$", re.IGNORECASE)
-
-
-def order_id_in(text: str) -> int | None:
-    """The order id a reference such as BS-0004327 names (None: not a reference)."""
-    match = _ORDER_NUMBER.match(" ".join((text or "").split()))
-    return int(match.group(1)) if match else None
 
 
 def caller_condition(query: str | None) -> sa.ColumnElement[bool] | None:
-    """Members the query names: an order reference names the order's member, anything else
-    is the customer list's search (name, email, member number, phone). None: no query."""
-    order_id = order_id_in(query or "")
-    if order_id is not None:
-        return Member.id.in_(sa.select(Order.member_id).where(Order.id == order_id))
+    """Members the query names: the customer list's search (name, email, member number,
+    phone, an order reference such as BS-0004327), and a long phone number by its last
+    digits (a caller's number with a country code). None: no query."""
     condition = customers.search_condition(query)
     digits = "".join(ch for ch in query or "" if ch.isdigit())
     if condition is not None and _PHONE_LIKE.match(query or "") and len(digits) >= 10:

@@ -1,6 +1,7 @@
 """callcentre: orders record their channel (web, phone) and the staff member who took a
 phone order; follow-ups become tasks (assignee, priority, what to do) and notes can be edited;
-saved mail templates for writing to a customer; demands taken on the phone
+saved mail templates for writing to a customer; demands taken on the phone; saved customer
+list views
 
 Revision ID: c4a1d7e2f905
 Revises: c3a9f2e81d47
@@ -54,6 +55,20 @@ def upgrade():
         sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_mail_template')),
         sa.UniqueConstraint('name', 'locale', name='uq_customer_mail_template_name_locale'),
     )
+    op.create_table(
+        'customer_view',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=80), nullable=False),
+        sa.Column('owner_id', sa.Integer(), nullable=True),
+        sa.Column('shared', sa.Boolean(), nullable=False),
+        sa.Column('query', sa.String(length=1000), nullable=False),
+        sa.Column('created_at', app.core.db.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['owner_id'], ['member.id'],
+                                name=op.f('fk_customer_view_owner_id_member'),
+                                ondelete='SET NULL'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_customer_view')),
+    )
+    op.create_index('ix_customer_view_owner_id', 'customer_view', ['owner_id'])
     # Each follow-up so far was its author's to do: they become the assignee.
     interaction = sa.table('interaction', sa.column('assignee_id', sa.Integer),
                            sa.column('staff_id', sa.Integer),
@@ -63,6 +78,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_customer_view_owner_id', table_name='customer_view')
+    op.drop_table('customer_view')
     op.drop_table('customer_mail_template')
     with op.batch_alter_table('demand', schema=None) as batch_op:
         batch_op.drop_constraint('fk_demand_taken_by_id_member', type_='foreignkey')

@@ -307,3 +307,20 @@ def test_a_phone_order_and_a_web_order_racing_for_the_last_copy_exactly_one_wins
         assert (book.stock_on_hand, book.sold_count) == (0, 1)
         calls = db.session.scalar(sa.select(sa.func.count()).select_from(Interaction))
         assert calls == (1 if winner == "phone" else 0)  # a lost phone order notes nothing
+
+
+def test_the_customer_list_finds_a_customer_by_an_order_number(app, staff_id):
+    with app.app_context():
+        member = make_member(name="Olive Ordered")
+        make_member(name="Other Person")
+        order_id = make_placed_order_for(member)
+        db.session.commit()
+    agent = logged_in_client(app, "clerk@example.test")
+    html = agent.get(f"/admin/customers?q=BS-{order_id:07d}").get_data(as_text=True)
+    assert "Olive Ordered" in html and "Other Person" not in html
+
+
+def make_placed_order_for(member: Member) -> int:
+    from tests.factories import make_placed_order
+
+    return make_placed_order(member).id

@@ -272,3 +272,50 @@ class CallerDemandForm(PhoneDemandForm):
         description=_l("A confirmation link goes there first: nothing else is sent until "
                        "the caller opens it."))
     locale = SelectField(_l("Caller's language"))
+
+
+# --------------------------------------------------------------------------- the list's views, bulk
+
+
+class SavedViewForm(AppForm):
+    name = StringField(_l("Name of the view"), filters=[stripped], validators=[
+        DataRequired(_l("Give the view a name.")), Length(max=80)])
+    shared = BooleanField(_l("Share with the team"))
+
+
+class BulkActionForm(AppForm):
+    action = SelectField(_l("Action"), choices=[
+        SelectChoice("tag", _l("Add a tag")), SelectChoice("untag", _l("Remove a tag")),
+        SelectChoice("task", _l("Give a task")),
+        SelectChoice("export", _l("Download as CSV"))])
+    scope = SelectField(_l("On"), choices=[
+        SelectChoice("selected", _l("the ticked customers")),
+        SelectChoice("filter", _l("every customer the filters select"))])
+    tag = StringField(_l("Tag"), filters=[stripped], validators=[Optional(), Length(max=40)])
+    body = StringField(_l("Task"), filters=[stripped],
+                       validators=[Optional(), Length(max=interactions.BODY_MAX_LENGTH)])
+    due_on = DateField(_l("Due on"), validators=[Optional(), _sane_date])
+    assignee = SelectField(_l("Assigned to"), default="", validate_choice=False)
+    priority = SelectField(_l("Priority"), default=TaskPriority.NORMAL.value,
+                           choices=[SelectChoice(p.value, interactions.PRIORITY_LABELS[p])
+                                    for p in TaskPriority])
+
+    # What each action needs (a tag, a task and its date) is checked by app.crm.customer_views.
+
+    def assignee_id(self) -> int | None:
+        return _member_id(self.assignee.data)
+
+    def member_ids(self) -> list[int]:
+        from flask import request
+
+        return [int(v) for v in request.form.getlist("member_ids")
+                if v.isdigit() and len(v) <= 9]
+
+
+class MergeForm(AppForm):
+    other = StringField(_l("Member number of the record to merge into this one"),
+                        filters=[stripped], validators=[
+                            DataRequired(_l("Type the other record's member number.")),
+                            Length(max=40)])
+    understood = BooleanField(_l("I understand the other record is then erased."),
+                              validators=[DataRequired(_l("Tick the box to confirm."))])

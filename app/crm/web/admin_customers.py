@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from urllib.parse import parse_qsl
 
+import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from app.admin import bp, register_nav
@@ -34,15 +38,27 @@ from app.core.exports import csv_response
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.core.unit_of_work import back_on_error, commit_now
-from app.crm import customer_admin, customers, erasure, interactions, member_export, timeline
+from app.crm import (
+    customer_admin,
+    customer_views,
+    customers,
+    erasure,
+    interactions,
+    member_export,
+    merging,
+    timeline,
+)
 from app.crm import tags as customer_tags
 from app.crm.web.admin_customer_forms import (
     ROLE_LABELS,
+    BulkActionForm,
     ContactForm,
     CustomerFilterForm,
     EraseForm,
     InteractionForm,
+    MergeForm,
     RoleForm,
+    SavedViewForm,
     TagForm,
     staff_choices,
 )
@@ -74,8 +90,8 @@ def _member(member_id: int) -> Member:
 # --------------------------------------------------------------------------- the list
 
 
-def _filter_form(rules=None) -> CustomerFilterForm:
-    form = CustomerFilterForm(formdata=request.args)
+def _filter_form(rules=None, formdata=None) -> CustomerFilterForm:
+    form = CustomerFilterForm(formdata=request.args if formdata is None else formdata)
     rules = grading.ordered(rules if rules is not None else load_rules())
     form.tier.choices = [SelectChoice("", _("Any grade"))] + [
         SelectChoice(r.code, tier_label(r.name)) for r in rules]
@@ -93,7 +109,9 @@ def _filter_args() -> dict:
 def _refused_filters(form: CustomerFilterForm):
     return render_template("admin/customers/list.html", form=form, pagination=None,
                            tags={}, tier_names={}, export_args={},
-                           title=_("Customers")), 400
+                           views=customer_views.views_for(_actor()),
+                           view_form=SavedViewForm(formdata=None), bulk_form=_bulk_form(),
+                           list_query="", title=_("Customers")), 400
 
 
 @bp.route("/customers", endpoint="customers")
@@ -109,7 +127,9 @@ def customers_list():
         tags=customers.tags_of(ids),
         tier_names={r.code: tier_label(r.name) for r in rules},
         export_args=_filter_args(), title=_("Customers"),
-        may_export=customer_admin.may_export_customer_list(_actor()))
+        may_export=customer_admin.may_export_customer_list(_actor()),
+        views=customer_views.views_for(_actor()), view_form=SavedViewForm(formdata=None),
+        bulk_form=_bulk_form(), list_query=customer_views.clean_query(request.args))
 
 
 @bp.route("/customers.csv")
@@ -126,6 +146,91 @@ def customers_csv():
     commit_now()  # the download is audited before its first byte is sent
     return csv_response(customers.customer_csv_rows(filters),
                         f"customers-{date.today().isoformat()}.csv")
+
+
+# --------------------------------------------------------------------------- views, bulk
+
+
+def _list_url(query: str) -> str:
+    return url_for("admin.customers") + (f"?{query}" if query else "")
+
+
+@bp.route("/customers/views", methods=["POST"])
+@back_on_error(lambda **_v: _list_url(request.form.get("query", "")))
+def customer_view_save():
+    form = SavedViewForm()
+    query = request.form.get("query", "")[:customer_views.QUERY_MAX]
+    if not form.validate_on_submit():
+        flash(next(iter(e for errors in form.errors.values() for e in errors),
+                   _("Please check what you entered.")), "error")
+        return redirect(_list_url(query))
+    view = customer_views.save_view(_actor(), form.name.data, MultiDict(parse_qsl(query)),
+                                    bool(form.shared.data))
+    flash(_("The view “%(name)s” is saved.", name=view.name), "success")
+    return redirect(_list_url(view.query))
+
+
+@bp.route(f"/customers/views/<{ID}:view_id>/delete", methods=["POST"])
+@back_on_error("admin.customers")
+def customer_view_delete(view_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        view = customer_views.view_for(_actor(), view_id)
+    except NotFound:
+        abort(404)
+    customer_views.delete_view(view, _actor())
+    flash(_("The view is deleted."), "success")
+    return redirect(url_for("admin.customers"))
+
+
+def _bulk_form(formdata=None) -> BulkActionForm:
+    form = BulkActionForm() if formdata is not None else BulkActionForm(formdata=None)
+    form.assignee.choices = staff_choices(interactions.staff_members(), _("Me"))
+    return form
+
+
+@bp.route("/customers/bulk", methods=["POST"])
+@back_on_error(lambda **_v: _list_url(request.form.get("query", "")))
+def customers_bulk():
+    """A bulk action on the ticked customers, or on every customer the filters select."""
+    form = _bulk_form(request.form)
+    query = request.form.get("query", "")[:customer_views.QUERY_MAX]
+    if not form.validate_on_submit():
+        flash(next(iter(e for errors in form.errors.values() for e in errors),
+                   _("Please check what you entered.")), "error")
+        return redirect(_list_url(query))
+    scope = dict(parse_qsl(query))
+    if form.scope.data == "filter":
+        filters_form = _filter_form(formdata=MultiDict(parse_qsl(query)))
+        if not filters_form.validate():
+            raise InvalidInput(_("Please correct the filters first."))
+        ids = customer_views.selected_ids(filters=filters_form.filters())
+    else:
+        ids = customer_views.selected_ids(member_ids=form.member_ids())
+    actor = _actor()
+    if form.action.data == "export":
+        # The customer list's rule: admins, and staff an admin allowed; audited, committed
+        # before the first byte.
+        if not customer_admin.may_export_customer_list(actor):
+            abort(403)
+        filters = customers.CustomerFilters(member_ids=tuple(ids))
+        customer_admin.record_list_export(actor, {**scope, "member_ids": ids[:1000]},
+                                          len(ids))
+        commit_now()
+        return csv_response(customers.customer_csv_rows(filters),
+                            f"customers-{date.today().isoformat()}.csv")
+    if form.action.data == "tag":
+        count = customer_views.bulk_tag(actor, ids, form.tag.data or "", scope)
+    elif form.action.data == "untag":
+        count = customer_views.bulk_untag(actor, ids, form.tag.data or "", scope)
+    else:
+        count = customer_views.bulk_task(
+            actor, ids, body=form.body.data or "", due_on=form.due_on.data,
+            assignee_id=form.assignee_id(), priority=form.priority.data, scope=scope)
+    flash(ngettext("Done for %(num)d customer.", "Done for %(num)d customers.", count),
+          "success")
+    return redirect(_list_url(query))
 
 
 # --------------------------------------------------------------------------- the record
@@ -409,6 +514,36 @@ def customer_erase(member_id: int):
             return redirect(url_for("admin.customer", member_id=member_id))
     return _member_form_page("admin/customers/erase.html", member, form,
                              _("Erase %(name)s", name=member.name))
+
+
+# --------------------------------------------------------------------------- merging
+
+
+@bp.route(f"/customers/<{ID}:member_id>/merge", methods=["GET", "POST"])
+@admin_required
+def customer_merge(member_id: int):
+    """Merge another record (by its member number) into this one; the other is erased."""
+    member = _member(member_id)
+    form = MergeForm()
+    if request.method == "POST" and form.validate_on_submit():
+        other = db.session.scalar(sa.select(Member).where(
+            sa.func.upper(Member.member_no) == form.other.data.upper()))
+        if other is None:
+            form.other.errors.append(_("There is no record with that member number."))
+        else:
+            try:
+                moved = merging.merge_members(member, other, _actor())
+            except DomainError as error:
+                db.session.rollback()
+                form.form_errors.append(error.message)
+            else:
+                flash(_("The records are merged: %(orders)d orders, %(demands)d demands and "
+                        "%(notes)d notes moved here; the other record is erased.",
+                        orders=moved["orders"], demands=moved["demands"],
+                        notes=moved["notes"]), "success")
+                return redirect(url_for("admin.customer", member_id=member_id))
+    return _member_form_page("admin/customers/merge.html", member, form,
+                             _("Merge into %(name)s", name=member.name))
 
 
 register_nav(__name__, "admin.customers", _l("Customers"), order=15)
