@@ -187,6 +187,8 @@ def customer_view_delete(view_id: int):
 def _bulk_form(formdata=None) -> BulkActionForm:
     form = BulkActionForm() if formdata is not None else BulkActionForm(formdata=None)
     form.assignee.choices = staff_choices(interactions.staff_members(), _("Me"))
+    for field in form:  # the list's filter form has fields of the same names: ids differ
+        field.id = field.label.field_id = f"bulk-{field.name}"
     return form
 
 
