@@ -12,7 +12,10 @@
 - Receiving says, per line, how many copies came back and whether they can be sold again:
   resaleable copies go back to stock through `app.demand.stock.receive_stock`, exactly as a
   stock receipt, so readers waiting for the book are served (held copies, arrival mails).
-- Refunding a return (`refund_return`) records a refund for it (`app.returns.refunds`).
+- Refunding a return (`refund_return`) records a refund for it (`app.returns.refunds`), once
+  it is received: what came back is known, and receiving is never locked out by an early
+  refund. Staff who refund without the goods use the order's own refund (`refund_order`,
+  /admin/orders/<id>/refund).
 
 Every step is one conditional UPDATE on the request's status, so two members of staff acting
 at once cannot both move it. Steps by staff are in the audit log; each step mails the member
@@ -320,22 +323,26 @@ def receive(request: ReturnRequest, staff: Member,
 def refund_return(request: ReturnRequest, staff: Member, *, lines: Decimal | None,
                   shipping: Decimal | None, goodwill: Decimal | None, note: str | None = None,
                   now: datetime | None = None, form_key: str | None = None) -> Refund:
-    """Refund an approved or received return (the refund is audited by `refund_order`); a
-    form sent again (`form_key`) finds the refund it made."""
+    """Refund a received return (the refund is audited by `refund_order`); a form sent again
+    (`form_key`) finds the refund it made. A return not received yet is refused: receiving
+    comes first (a refund without the goods is the order's own refund)."""
     now = now or utcnow()
     if form_key and request.status is ReturnStatus.REFUNDED:
         done = db.session.scalar(sa.select(Refund).where(
             Refund.return_id == request.id, Refund.form_key == form_key))
         if done is not None:
             return done
-    if request.status not in (ReturnStatus.APPROVED, ReturnStatus.RECEIVED):
+    if request.status is ReturnStatus.APPROVED:
+        raise ReturnRefused(_("Record what came back before refunding return %(number)s; to "
+                              "refund without the books, refund the order itself.",
+                              number=request.number))
+    if request.status is not ReturnStatus.RECEIVED:
         raise ReturnRefused(_("A return that is %(current)s cannot be refunded.",
                               current=status_label(request.status).lower()))
     refund = refund_order(request.order_id, lines=lines, shipping=shipping, goodwill=goodwill,
                           actor=staff, note=note, return_request=request, now=now,
                           form_key=form_key)
-    before = _move(request, (ReturnStatus.APPROVED, ReturnStatus.RECEIVED),
-                   ReturnStatus.REFUNDED, now)
+    before = _move(request, (ReturnStatus.RECEIVED,), ReturnStatus.REFUNDED, now)
     _audit(staff, request, "refund", before, f"refunded {refund.amount:.2f}",
            refund=refund.id)
     return refund

@@ -27,6 +27,7 @@ def test_rates_by_book_and_reason_and_refunds_over_the_period(ctx):
                                        "changed_mind")
     requests.reject(rejected, staff, "Read and returned")
     requests.approve(kept, staff)
+    requests.receive(kept, staff, {kept.lines[0].id: (2, "resaleable")})
     requests.refund_return(kept, staff, lines=D("20.00"), shipping=None, goodwill=None)
     refund_order(second, goodwill=D("0.10"), actor=staff)
     old = refund_order(second, goodwill=D("0.05"), actor=staff)

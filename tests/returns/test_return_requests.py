@@ -250,3 +250,20 @@ def test_a_request_not_yet_approved_cannot_be_received_or_refunded(ctx):
         requests.receive(made, staff, {line.id: (1, "damaged") for line in made.lines})
     with pytest.raises(ReturnRefused, match="cannot be refunded"):
         requests.refund_return(made, staff, lines=D("1.00"), shipping=None, goodwill=None)
+
+
+def test_an_approved_return_is_refunded_only_once_received(ctx):
+    """Refunding before the books came back would lock receiving out (and the copies out of
+    stock) for good: receiving comes first; a refund without the goods is the order's own."""
+    staff = make_staff()
+    order = paid_order()
+    made = requests.request_return(order, order.member, {order.lines[0].id: 2}, "damaged")
+    requests.approve(made, staff)
+    with pytest.raises(ReturnRefused, match="Record what came back before refunding"):
+        requests.refund_return(made, staff, lines=D("40.00"), shipping=None, goodwill=None)
+    assert made.status is ReturnStatus.APPROVED and order.refunded_cents == 0
+
+    requests.receive(made, staff, {made.lines[0].id: (2, Restock.RESALEABLE)})
+    refund = requests.refund_return(made, staff, lines=D("40.00"), shipping=None,
+                                    goodwill=None)
+    assert made.status is ReturnStatus.REFUNDED and refund.amount == D("40.00")
