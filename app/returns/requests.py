@@ -1,7 +1,11 @@
 """Return requests: asking, the return window, and the life cycle staff move them along.
 
     requested → approved → received → refunded
-    requested | approved → rejected (with a reason the member is mailed)
+    requested | approved | received → rejected (with a reason the member is mailed)
+
+A received return leaves in one of two ways: refunded, or rejected when nothing that came back
+is worth refunding. When an order-level refund already gave back everything paid, refunding
+the return with no amount closes it (refunded, with no refund of its own: `refund_return`).
 
 - A member may ask to return copies of their own DELIVERED order within the return window:
   `RETURN_WINDOW_DAYS` (default 30) days from delivery (`Order.delivered_at`), the last moment
@@ -118,12 +122,13 @@ def window_open(order: Order, now: datetime | None = None) -> bool:
 
 def returnable(order: Order) -> dict[int, int]:
     """{order line id: copies that may still be asked back} (copies in a return that was not
-    rejected are taken)."""
+    rejected are taken, and so are the copies that came back on one rejected once received)."""
+    copies = sa.case((ReturnRequest.status != ReturnStatus.REJECTED, ReturnLine.quantity),
+                     else_=sa.func.coalesce(ReturnLine.received_quantity, 0))
     taken = dict(db.session.execute(
-        sa.select(ReturnLine.order_line_id, sa.func.sum(ReturnLine.quantity))
+        sa.select(ReturnLine.order_line_id, sa.func.sum(copies))
         .join(ReturnRequest, ReturnRequest.id == ReturnLine.return_id)
-        .where(ReturnRequest.order_id == order.id,
-               ReturnRequest.status != ReturnStatus.REJECTED)
+        .where(ReturnRequest.order_id == order.id)
         .group_by(ReturnLine.order_line_id)).all())
     return {line.id: line.quantity - int(taken.get(line.id, 0)) for line in order.lines}
 
@@ -270,15 +275,18 @@ def approve(request: ReturnRequest, staff: Member, now: datetime | None = None) 
 
 def reject(request: ReturnRequest, staff: Member, reason: str | None,
            now: datetime | None = None) -> None:
-    """Refuse the return; the reason is required, kept and mailed to the member."""
+    """Refuse the return; the reason is required, kept and mailed to the member. A received
+    return may still be rejected (nothing that came back is worth refunding): what came back
+    stays recorded, and those copies cannot be asked back again."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise ReturnRefused(_("Say why the return is rejected: the member is told."))
     if len(reason) > REJECT_MAX:
         raise ReturnRefused(_("At most %(max)d characters, please.", max=REJECT_MAX))
     now = now or utcnow()
-    before = _move(request, (ReturnStatus.REQUESTED, ReturnStatus.APPROVED),
-                   ReturnStatus.REJECTED, now, reject_reason=reason)
+    before = _move(request, (ReturnStatus.REQUESTED, ReturnStatus.APPROVED,
+                             ReturnStatus.RECEIVED), ReturnStatus.REJECTED, now,
+                   reject_reason=reason)
     _audit(staff, request, "reject", before, f"rejected ({reason})", reject_reason=reason)
     notices.rejected(request)
 
@@ -322,10 +330,15 @@ def receive(request: ReturnRequest, staff: Member,
 
 def refund_return(request: ReturnRequest, staff: Member, *, lines: Decimal | None,
                   shipping: Decimal | None, goodwill: Decimal | None, note: str | None = None,
-                  now: datetime | None = None, form_key: str | None = None) -> Refund:
+                  now: datetime | None = None, form_key: str | None = None) -> Refund | None:
     """Refund a received return (the refund is audited by `refund_order`); a form sent again
     (`form_key`) finds the refund it made. A return not received yet is refused: receiving
-    comes first (a refund without the goods is the order's own refund)."""
+    comes first (a refund without the goods is the order's own refund).
+
+    With no amount at all, on an order with nothing left to refund (an order-level refund
+    already gave everything back), the return is closed: refunded, with no refund of its
+    own, audited as `return.close`; returns None. With no amount on an order that still has
+    money to refund, RefundRefused asks for an amount."""
     now = now or utcnow()
     if form_key and request.status is ReturnStatus.REFUNDED:
         done = db.session.scalar(sa.select(Refund).where(
@@ -339,6 +352,13 @@ def refund_return(request: ReturnRequest, staff: Member, *, lines: Decimal | Non
     if request.status is not ReturnStatus.RECEIVED:
         raise ReturnRefused(_("A return that is %(current)s cannot be refunded.",
                               current=status_label(request.status).lower()))
+    if all(part is None or part == 0 for part in (lines, shipping, goodwill)):
+        order = lock_order(request.order_id)
+        if order.refundable <= 0:
+            before = _move(request, (ReturnStatus.RECEIVED,), ReturnStatus.REFUNDED, now)
+            _audit(staff, request, "close", before,
+                   f"closed, nothing left to refund on {order.number}")
+            return None
     refund = refund_order(request.order_id, lines=lines, shipping=shipping, goodwill=goodwill,
                           actor=staff, note=note, return_request=request, now=now,
                           form_key=form_key)

@@ -329,3 +329,20 @@ def test_the_refund_form_shows_only_once_the_return_is_received(app, staff):
         f"got_{lines[1]}": "1", f"restock_{lines[1]}": "damaged"})
     page = staff.get(f"/admin/returns/{return_id}").get_data(as_text=True)
     assert 'data-testid="refund-form"' in page
+
+
+def test_a_return_left_with_nothing_to_refund_is_closed_from_its_page(app, staff):
+    order_id, _lines, _email = _order(app)
+    return_id = _requested(app, order_id)
+    _received(app, return_id)
+    with app.app_context():
+        refund_order(order_id, lines=D("70.00"), shipping=D("10.00"), actor=make_staff())
+        db.session.commit()
+    page = staff.get(f"/admin/returns/{return_id}").get_data(as_text=True)
+    assert 'data-testid="refund-close"' in page and 'data-testid="reject"' in page
+    response = staff.post(f"/admin/returns/{return_id}/refund", data={"lines": ""})
+    assert response.status_code == 302
+    page = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "closed: nothing was left to refund" in page
+    with app.app_context():
+        assert db.session.get(ReturnRequest, return_id).status is ReturnStatus.REFUNDED

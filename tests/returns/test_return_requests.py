@@ -24,6 +24,7 @@ from app.models import (
     StockReceipt,
 )
 from app.returns import requests
+from app.returns.refunds import RefundRefused, refund_order
 from app.returns.requests import ReturnRefused
 from tests.factories import make_book, make_demand, make_member, make_staff
 from tests.returns.support import paid_order
@@ -267,3 +268,43 @@ def test_an_approved_return_is_refunded_only_once_received(ctx):
     refund = requests.refund_return(made, staff, lines=D("40.00"), shipping=None,
                                     goodwill=None)
     assert made.status is ReturnStatus.REFUNDED and refund.amount == D("40.00")
+
+
+def test_a_received_return_with_nothing_worth_refunding_is_rejected_with_a_reason(ctx):
+    staff = make_staff()
+    order = paid_order()
+    twenty, thirty = order.lines
+    empty = requests.request_return(order, order.member, {twenty.id: 1}, "changed_mind")
+    requests.approve(empty, staff)
+    requests.receive(empty, staff, {empty.lines[0].id: (0, Restock.DAMAGED)})
+    requests.reject(empty, staff, "Nothing came back in the parcel")
+    assert empty.status is ReturnStatus.REJECTED and empty.rejected_at is not None
+    (mail,) = _mails("return_rejected")
+    assert "Nothing came back in the parcel" in mail.body_text
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "return.reject"))
+    assert entry.before["status"] == "received"
+
+    # What came back on a rejected return cannot be asked back (and restocked) again.
+    kept = requests.request_return(order, order.member, {thirty.id: 1}, "changed_mind")
+    requests.approve(kept, staff)
+    requests.receive(kept, staff, {kept.lines[0].id: (1, Restock.RESALEABLE)})
+    requests.reject(kept, staff, "Read and written in")
+    assert requests.returnable(order) == {twenty.id: 2, thirty.id: 0}
+
+
+def test_a_received_return_on_an_order_refunded_in_full_is_closed_with_no_amount(ctx):
+    staff = make_staff()
+    order = paid_order()
+    made = requests.request_return(order, order.member, {order.lines[0].id: 1}, "damaged")
+    requests.approve(made, staff)
+    requests.receive(made, staff, {made.lines[0].id: (1, Restock.RESALEABLE)})
+    with pytest.raises(RefundRefused, match="Enter an amount"):  # money is left: say how much
+        requests.refund_return(made, staff, lines=None, shipping=None, goodwill=None)
+    refund_order(order, lines=D("70.00"), shipping=D("10.00"), actor=staff)  # the whole order
+
+    assert requests.refund_return(made, staff, lines=None, shipping=None,
+                                  goodwill=D("0.00")) is None
+    assert made.status is ReturnStatus.REFUNDED and made.refunded_at is not None
+    assert made.refunds == [] and order.refunded == D("80.00")
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "return.close"))
+    assert (entry.before, entry.after) == ({"status": "received"}, {"status": "refunded"})
