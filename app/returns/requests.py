@@ -41,7 +41,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
-from app.core.formatting import when
+from app.core.formatting import money, when
 from app.core.i18n import lazy_gettext as _l
 from app.core.signals import return_requested
 from app.demand.stock import receive_stock
@@ -56,7 +56,7 @@ from app.returns.models import (
     ReturnRequest,
     ReturnStatus,
 )
-from app.returns.refunds import lock_order, refund_order
+from app.returns.refunds import RefundRefused, lines_value, lock_order, refund_order
 
 DETAILS_MAX = 1000
 REJECT_MAX = 500
@@ -338,9 +338,15 @@ def refund_return(request: ReturnRequest, staff: Member, *, lines: Decimal | Non
     With no amount at all, on an order with nothing left to refund (an order-level refund
     already gave everything back), the return is closed: refunded, with no refund of its
     own, audited as `return.close`; returns None. With no amount on an order that still has
-    money to refund, RefundRefused asks for an amount."""
+    money to refund, RefundRefused asks for an amount.
+
+    The books' part is at most what the copies received on this return brought in
+    (`refunds.lines_value`); shipping and goodwill follow `refund_order`'s rules. The return
+    is moved to refunded before the payment method pays out (a return moved meanwhile by
+    someone else is refused first), and a refund refused after the move undoes it."""
     now = now or utcnow()
-    if form_key and request.status is ReturnStatus.REFUNDED:
+    order = lock_order(request.order_id)  # a form sent twice at once: the second waits here
+    if form_key:
         done = db.session.scalar(sa.select(Refund).where(
             Refund.return_id == request.id, Refund.form_key == form_key))
         if done is not None:
@@ -353,16 +359,25 @@ def refund_return(request: ReturnRequest, staff: Member, *, lines: Decimal | Non
         raise ReturnRefused(_("A return that is %(current)s cannot be refunded.",
                               current=status_label(request.status).lower()))
     if all(part is None or part == 0 for part in (lines, shipping, goodwill)):
-        order = lock_order(request.order_id)
-        if order.refundable <= 0:
-            before = _move(request, (ReturnStatus.RECEIVED,), ReturnStatus.REFUNDED, now)
-            _audit(staff, request, "close", before,
-                   f"closed, nothing left to refund on {order.number}")
-            return None
-    refund = refund_order(request.order_id, lines=lines, shipping=shipping, goodwill=goodwill,
-                          actor=staff, note=note, return_request=request, now=now,
-                          form_key=form_key)
-    before = _move(request, (ReturnStatus.RECEIVED,), ReturnStatus.REFUNDED, now)
+        if order.refundable > 0:
+            raise RefundRefused(_("Enter an amount to refund."))
+        before = _move(request, (ReturnStatus.RECEIVED,), ReturnStatus.REFUNDED, now)
+        _audit(staff, request, "close", before,
+               f"closed, nothing left to refund on {order.number}")
+        return None
+    received = lines_value(order, {line.order_line_id: line.received_quantity or 0
+                                   for line in request.lines})
+    if isinstance(lines, Decimal) and lines.is_finite() and lines > received:
+        raise RefundRefused(_("For the books, at most %(max)s: the value of the copies "
+                              "received on return %(number)s.", max=money(received),
+                              number=request.number))
+    # The move first, then the payout: a return refunded by someone else meanwhile is refused
+    # before the payment method is asked for anything; a refused refund undoes the move.
+    with db.session.begin_nested():
+        before = _move(request, (ReturnStatus.RECEIVED,), ReturnStatus.REFUNDED, now)
+        refund = refund_order(order, lines=lines, shipping=shipping, goodwill=goodwill,
+                              actor=staff, note=note, return_request=request, now=now,
+                              form_key=form_key)
     _audit(staff, request, "refund", before, f"refunded {refund.amount:.2f}",
            refund=refund.id)
     return refund

@@ -18,8 +18,11 @@ from app.models import (
     Book,
     Demand,
     DemandStatus,
+    Order,
     OutboxMail,
+    Refund,
     Restock,
+    ReturnRequest,
     ReturnStatus,
     StockReceipt,
 )
@@ -308,3 +311,42 @@ def test_a_received_return_on_an_order_refunded_in_full_is_closed_with_no_amount
     assert made.refunds == [] and order.refunded == D("80.00")
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "return.close"))
     assert (entry.before, entry.after) == ({"status": "received"}, {"status": "refunded"})
+
+
+def test_a_returns_refund_for_the_books_is_at_most_the_copies_received(ctx):
+    staff = make_staff()
+    order = paid_order()  # 2 x 20.00 and 1 x 30.00, shipping 10.00
+    made = requests.request_return(order, order.member, {order.lines[0].id: 2}, "damaged")
+    requests.approve(made, staff)
+    requests.receive(made, staff, {made.lines[0].id: (1, Restock.DAMAGED)})  # one came back
+    with pytest.raises(RefundRefused, match="at most .*20.00: the value of the copies received"):
+        requests.refund_return(made, staff, lines=D("70.00"), shipping=D("10.00"),
+                               goodwill=None)
+    assert made.status is ReturnStatus.RECEIVED and order.refunded_cents == 0
+    refund = requests.refund_return(made, staff, lines=D("20.00"), shipping=D("10.00"),
+                                    goodwill=None)
+    assert (refund.amount, made.status) == (D("30.00"), ReturnStatus.REFUNDED)
+
+
+def test_a_return_moved_meanwhile_asks_the_payment_method_for_nothing(ctx, monkeypatch):
+    from app.ordering import payment
+
+    staff = make_staff()
+    order = paid_order()
+    made = requests.request_return(order, order.member, {order.lines[0].id: 1}, "damaged")
+    requests.approve(made, staff)
+    requests.receive(made, staff, {made.lines[0].id: (1, Restock.RESALEABLE)})
+    paid_out = []
+    method = payment.METHODS[order.payment_method]
+    spy = type("Spy", (), {"refund": lambda self, *a, **k: paid_out.append(a) or
+                           method.refund(*a, **k)})()
+    monkeypatch.setitem(payment.METHODS, order.payment_method, spy)
+    # Someone else rejects it meanwhile (this session still reads it as received).
+    db.session.execute(sa.update(ReturnRequest).where(ReturnRequest.id == made.id)
+                       .values(status=ReturnStatus.REJECTED)
+                       .execution_options(synchronize_session=False))
+    with pytest.raises(ReturnRefused, match="changed by someone else"):
+        requests.refund_return(made, staff, lines=D("20.00"), shipping=None, goodwill=None)
+    assert paid_out == []
+    assert db.session.scalar(sa.select(sa.func.count(Refund.id))) == 0
+    assert db.session.get(Order, order.id).refunded_cents == 0
