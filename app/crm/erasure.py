@@ -79,8 +79,11 @@ def _scrub(value: dict | None) -> dict | None:
 
 def _audit_about(member: Member, old_email: str) -> sa.ColumnElement[bool]:
     """The audit entries about the person: on their account, and on their orders, reviews,
-    notes and mails."""
+    notes, mails, service cases (theirs, and those opened as a visitor with their address),
+    returns and the refunds on their orders."""
     from app.feedback.models import Review
+    from app.returns.models import Refund, ReturnRequest
+    from app.support.models import SupportCase
 
     def on(target_type: str, ids: sa.Select) -> sa.ColumnElement[bool]:
         return sa.and_(AuditEntry.target_type == target_type, AuditEntry.target_id.in_(ids))
@@ -93,6 +96,14 @@ def _audit_about(member: Member, old_email: str) -> sa.ColumnElement[bool]:
         on("outbox_mail", sa.select(OutboxMail.id).where(sa.or_(
             OutboxMail.member_id == member.id,
             sa.func.lower(OutboxMail.to_email) == old_email.lower()))),
+        on("support_case", sa.select(SupportCase.id).where(sa.or_(
+            SupportCase.member_id == member.id,
+            sa.and_(SupportCase.member_id.is_(None),
+                    sa.func.lower(SupportCase.visitor_email) == old_email.lower())))),
+        on("return_request", sa.select(ReturnRequest.id)
+           .where(ReturnRequest.member_id == member.id)),
+        on("refund", sa.select(Refund.id).join(Order, Order.id == Refund.order_id)
+           .where(Order.member_id == member.id)),
     )
 
 
@@ -183,10 +194,11 @@ def erase_member(member: Member, actor: Member) -> Member:
     - the cart and tags are removed; staff notes keep their type and dates, not their text;
     - outbox mails to them lose their address, subject and body; unsent ones (waiting or
       failed) are cancelled, and no retry ever queues them again (`mail.retry_failed`);
-    - audit entries about them (their account, orders, reviews, notes and mails) keep who did
-      what and when, but lose the personal text: notes, tag names, typed reasons, addresses
-      (`scrub_audit_log`), and searches staff typed for them (their address, name or phone
-      in the filters of any entry, such as a list download or a mail retry) are scrubbed.
+    - audit entries about them (their account, orders, reviews, notes, mails, service cases,
+      returns and the refunds on their orders) keep who did what and when, but lose the
+      personal text: notes, tag names, typed reasons, addresses (`scrub_audit_log`), and
+      searches staff typed for them (their address, name or phone in the filters of any
+      entry, such as a list download or a mail retry) are scrubbed.
     """
     require_admin(actor)
     if member.erased_at is not None:

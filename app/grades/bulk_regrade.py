@@ -3,7 +3,8 @@
 
 Set-based: every member's spend is recomputed by one UPDATE and only the members whose earned
 grade differs from the one they hold are read back and decided (`grading.decide_grade`: the
-demotion policy and hand-set grades apply as for one member). Every change is recorded as a
+demotion policy, hand-set grades and REFUND_GRADE_POLICY="keep"'s floor, the spend before
+refunds, apply as for one member). Every change is recorded as a
 `GradeChange`; a move up is congratulated by mail unless `notify=False`. Replacing the table is
 audited ("tier.table", the old and the new table). Functions flush, never commit.
 """
@@ -28,7 +29,7 @@ from app.grades.errors import TierTableConflict, TierTableInvalid
 from app.grades.grade_up_mail import congratulate
 from app.grades.grading import TierRule
 from app.grades.models import GradeChange, GradeReason, Tier
-from app.grades.settings import demotion_policy, window_months, window_start
+from app.grades.settings import demotion_policy, refund_policy, window_months, window_start
 from app.grades.spend import cents, qualifying
 from app.grades.table import ensure_default_tiers, load_rules, tier_rows
 from app.membership.models import Member
@@ -70,7 +71,8 @@ def regrade_all(reason: GradeReason = GradeReason.RECOMPUTE, *, actor: Member | 
         db.session.execute(sa.select(Member.id).with_for_update()).all()
 
     spend_by_member = qualifying(
-        sa.select(Order.member_id, sa.func.sum(Order.revenue_cents()).label("cents"))
+        sa.select(Order.member_id, sa.func.sum(Order.revenue_cents()).label("cents"),
+                  sa.func.sum(cents(Order.total)).label("gross"))
         .group_by(Order.member_id),
         since,
     ).subquery()
@@ -81,7 +83,8 @@ def regrade_all(reason: GradeReason = GradeReason.RECOMPUTE, *, actor: Member | 
     ) if len(table) > 1 else sa.literal(table[0].code)
     candidates = db.session.execute(
         sa.select(Member.id, Member.tier_code, Member.tier_is_manual, Member.tier_since,
-                  cents(Member.qualifying_spend), new_cents)
+                  cents(Member.qualifying_spend), new_cents,
+                  sa.func.coalesce(spend_by_member.c.gross, 0))
         .outerjoin(spend_by_member, spend_by_member.c.member_id == Member.id)
         .where(Member.tier_code != earned)
         .order_by(Member.id)
@@ -100,16 +103,18 @@ def regrade_all(reason: GradeReason = GradeReason.RECOMPUTE, *, actor: Member | 
     )
 
     policy, months = demotion_policy(), window_months()
+    keep_refunded = refund_policy() is grading.Demotion.KEEP  # a refund never lowers a grade
     names = rule_names(rules, old_rules)
     groups: dict[tuple[str, bool], list[int]] = {}
     rows: list[dict] = []
     promoted_ids: list[int] = []
     demoted = 0
-    for member_id, code, manual, tier_since, old_cents, new in candidates:
+    for member_id, code, manual, tier_since, old_cents, new, gross in candidates:
         decision = grading.decide_grade(
             current=code, manual=manual, old_spend=from_cents(old_cents),
             new_spend=from_cents(int(new)), rules=table, policy=policy, since=tier_since,
             window_months=months, now=now,
+            floor_spend=from_cents(int(gross)) if keep_refunded else None,
         )
         if decision.code == code:
             continue  # held (kept by policy or set by hand): nothing to write

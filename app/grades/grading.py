@@ -305,9 +305,45 @@ def decide_grade(
     since: datetime | None = None,
     window_months: int | None = None,
     now: datetime | None = None,
+    floor_spend: Decimal | None = None,
 ) -> GradeDecision:
     """The grade a member holds after their spend went from `old_spend` to `new_spend` (or the
     table changed under them).
+
+    `floor_spend` is REFUND_GRADE_POLICY="keep" (a refund never lowers the grade): the spend
+    BEFORE refunds, given on every regrade, not only the refund's own. A move down (by any
+    policy, at any later regrade) then stops at the grade that spend earns, and is never
+    raised by it above the grade held: refunded money keeps a grade, it never earns one. The
+    floor itself still follows the window (orders leaving it lower it) and hand-set grades.
+    """
+    decision = _follow_spend(current=current, manual=manual, old_spend=old_spend,
+                             new_spend=new_spend, rules=rules, policy=policy, since=since,
+                             window_months=window_months, now=now)
+    table = ordered(rules)
+    current_rank = rank(current, table)
+    if floor_spend is None or current_rank is None:
+        return decision
+    floor_rank = min(current_rank, rank(tier_for(floor_spend, table).code, table) or 0)
+    decided_rank = rank(decision.code, table)
+    if decided_rank is not None and decided_rank < floor_rank:
+        return GradeDecision(table[floor_rank].code, decision.manual)
+    return decision
+
+
+def _follow_spend(
+    *,
+    current: str | None,
+    manual: bool,
+    old_spend: Decimal,
+    new_spend: Decimal,
+    rules: Sequence[TierRule],
+    policy: Demotion,
+    since: datetime | None,
+    window_months: int | None,
+    now: datetime | None,
+) -> GradeDecision:
+    """`decide_grade` without a floor: the grade after spend went from `old_spend` to
+    `new_spend`.
 
     - A grade that is not in the table (removed, or never set) is replaced by what spend earns.
     - Going UP is immediate: the member gets the grade the new spend earns.

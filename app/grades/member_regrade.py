@@ -12,6 +12,12 @@ second waits for the first to commit and then sums both.
   (`discount.discount_rate_for`), so the next cart and order use the new discount without
   logging in again; the member is congratulated by mail (once per change).
 - Going down follows TIER_DEMOTION (`settings`): at once, or kept until its window ends.
+- REFUND_GRADE_POLICY="keep" means a refund never lowers the grade, at the refund or at any
+  later regrade: every regrade (paid, cancelled, refunded) then passes the spend BEFORE
+  refunds (`spend.spend_before_refunds`) as the floor of a move down
+  (`grading.decide_grade`'s `floor_spend`), so the refunded money keeps the grade it earned
+  (while it is in the window) but never earns a higher one. The nightly bulk regrade does
+  the same (`bulk_regrade`).
 - A grade set by hand holds (see `staff_grades.set_member_grade`).
 
 Every change is recorded as a `GradeChange`. Functions flush, never commit.
@@ -29,7 +35,7 @@ from app.grades.grade_up_mail import congratulate
 from app.grades.grading import Demotion
 from app.grades.models import GradeChange, GradeReason
 from app.grades.settings import demotion_policy, refund_policy, window_months
-from app.grades.spend import qualifying_spend
+from app.grades.spend import qualifying_spend, spend_before_refunds
 from app.grades.table import ensure_default_tiers
 from app.membership.models import Member
 from app.ordering.models import Order
@@ -49,11 +55,13 @@ def regrade_member(member_id: int, reason: GradeReason, *, order_id: int | None 
     rules = ensure_default_tiers()
     old_spend = member.qualifying_spend
     new_spend = qualifying_spend(member.id, now)
+    floor = (spend_before_refunds(member.id, now) if refund_policy() is Demotion.KEEP
+             else None)
     decision = grading.decide_grade(
         current=member.tier_code, manual=member.tier_is_manual, old_spend=old_spend,
         new_spend=new_spend, rules=rules,
         policy=policy if policy is not None else demotion_policy(), since=member.tier_since,
-        window_months=window_months(), now=now,
+        window_months=window_months(), now=now, floor_spend=floor,
     )
     member.qualifying_spend = new_spend
     member.tier_is_manual = decision.manual

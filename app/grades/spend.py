@@ -6,6 +6,10 @@ shipped or delivered (`Order.is_paid`). Orders still waiting for payment and can
 do not count. With a grade window (`settings.window_months`) only orders paid in the window
 count, by `paid_at` (`placed_at` for an order paid without one). Sums are exact: they add
 integer cents.
+
+SPEND BEFORE REFUNDS (`spend_before_refunds`) is the same sum with refunds left in: under
+REFUND_GRADE_POLICY="keep" it is the floor below which no regrade lowers the grade
+(`grading.decide_grade`'s `floor_spend`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,18 @@ def qualifying_spend(member: Member | int, now: datetime | None = None) -> Decim
     member_id = member if isinstance(member, int) else member.id
     stmt = qualifying(
         sa.select(sa.func.coalesce(sa.func.sum(Order.revenue_cents()), 0))
+        .where(Order.member_id == member_id),
+        window_start(now),
+    )
+    return from_cents(int(db.session.scalar(stmt) or 0))
+
+
+def spend_before_refunds(member: Member | int, now: datetime | None = None) -> Decimal:
+    """The member's qualifying spend as if nothing had been refunded: the totals (after
+    discount) of paid, shipped and delivered orders in the window."""
+    member_id = member if isinstance(member, int) else member.id
+    stmt = qualifying(
+        sa.select(sa.func.coalesce(sa.func.sum(cents(Order.total)), 0))
         .where(Order.member_id == member_id),
         window_start(now),
     )

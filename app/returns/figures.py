@@ -2,7 +2,8 @@
 back (copies returned / copies sold), why returns are asked for, and what was refunded.
 
 - A return counts by when it was asked for; a rejected one counts in "asked" (by reason) but
-  its copies are not "returned".
+  its copies are not "returned". A return received (or refunded) counts the copies that came
+  back (`received_quantity`), not those asked for; one not received yet, those asked for.
 - Copies sold are the copies of paid (shipped, delivered) orders placed in the period
   (`Order.is_paid`), so a book's return rate is returned / sold for the same days.
 - Refunds count by when they were made, in integer cents (exact sums).
@@ -72,6 +73,8 @@ def returns_report(start: date, end: date) -> ReturnsReport:
     low, high = _bounds(start, end)
     in_period = sa.and_(ReturnRequest.created_at >= low, ReturnRequest.created_at < high)
     kept = ReturnRequest.status != ReturnStatus.REJECTED
+    # Copies received once known (received, refunded), else those asked for.
+    returned_copies = sa.func.coalesce(ReturnLine.received_quantity, ReturnLine.quantity)
 
     by_reason_rows = db.session.execute(
         sa.select(ReturnRequest.reason, sa.func.count(sa.distinct(ReturnRequest.id)),
@@ -82,10 +85,11 @@ def returns_report(start: date, end: date) -> ReturnsReport:
                         for r, n, c in by_reason_rows), key=lambda x: (-x.requests, x.reason))
 
     returned_rows = dict(db.session.execute(
-        sa.select(OrderLine.book_id, sa.func.sum(ReturnLine.quantity))
+        sa.select(OrderLine.book_id, sa.func.sum(returned_copies))
         .join(ReturnLine, ReturnLine.order_line_id == OrderLine.id)
         .join(ReturnRequest, ReturnRequest.id == ReturnLine.return_id)
-        .where(in_period, kept).group_by(OrderLine.book_id)).all())
+        .where(in_period, kept).group_by(OrderLine.book_id)
+        .having(sa.func.sum(returned_copies) > 0)).all())
     sold_rows = {book_id: (title, int(sold)) for book_id, title, sold in db.session.execute(
         sa.select(OrderLine.book_id, sa.func.max(OrderLine.title), sa.func.sum(OrderLine.quantity))
         .join(Order, Order.id == OrderLine.order_id)

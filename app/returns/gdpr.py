@@ -8,6 +8,8 @@ from sqlalchemy.orm import selectinload
 
 from app.core.extensions import db
 from app.membership.models import Member
+from app.ordering import payment
+from app.ordering.models import Order
 from app.returns.models import Refund, ReturnLine, ReturnRequest
 
 ERASED_TEXT = "[erased]"
@@ -38,8 +40,6 @@ def member_returns_data(member_id: int) -> list[dict]:
 
 def member_refunds_data(member_id: int) -> list[dict]:
     """Every refund on the member's orders (with or without a return), oldest first."""
-    from app.ordering.models import Order
-
     refunds = db.session.execute(
         sa.select(Refund, Order.id).join(Order, Order.id == Refund.order_id)
         .where(Order.member_id == member_id).order_by(Refund.created_at, Refund.id)).all()
@@ -52,9 +52,25 @@ def member_refunds_data(member_id: int) -> list[dict]:
 
 
 def scrub_member_returns(member: Member, placeholder: str) -> None:
-    """Erasure hook: what the member wrote on their returns is wiped (the returns themselves,
-    their copies and refunds stay for the accounts)."""
+    """Erasure hook: what was written about the member on their returns and refunds is wiped:
+    the member's own text, staff's reason for a rejection, a refund's note, and the note
+    carried in a refund's `how` (which becomes the payment method's generic words, such as
+    "80.00 transferred back to the customer's account"). The returns themselves, their
+    copies and the refunds' amounts stay for the accounts."""
     db.session.execute(
         sa.update(ReturnRequest)
         .where(ReturnRequest.member_id == member.id, ReturnRequest.details.is_not(None))
         .values(details=ERASED_TEXT).execution_options(synchronize_session=False))
+    db.session.execute(
+        sa.update(ReturnRequest)
+        .where(ReturnRequest.member_id == member.id, ReturnRequest.reject_reason.is_not(None))
+        .values(reject_reason=ERASED_TEXT).execution_options(synchronize_session=False))
+    refunds = db.session.scalars(
+        sa.select(Refund).join(Order, Order.id == Refund.order_id)
+        .where(Order.member_id == member.id))
+    for refund in refunds:
+        method = payment.METHODS.get(refund.payment_method)
+        words = getattr(method, "refund_how", None) or "refunded"
+        refund.how = f"{payment.money_text(refund.amount)} {words}"[:200]
+        if refund.note is not None:
+            refund.note = ERASED_TEXT

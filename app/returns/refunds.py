@@ -130,8 +130,6 @@ def refund_order(order: Order | int, *, lines: Decimal | None = None,
     if method is None:
         raise RefundRefused(_("Order %(number)s was paid in a way we cannot refund here.",
                               number=order.number))
-    outcome = method.refund(order, amount, actor=actor, note=note)
-
     cents = to_cents(amount)
     result = db.session.execute(
         sa.update(Order)
@@ -143,6 +141,9 @@ def refund_order(order: Order | int, *, lines: Decimal | None = None,
         raise RefundRefused(_("Order %(number)s was refunded by someone else meanwhile; "
                               "please look again.", number=order.number))
     db.session.refresh(order, ["refunded_cents"])
+    # The payout last, once the raise went through (a gateway is never asked for a refund the
+    # database then refuses).
+    outcome = method.refund(order, amount, actor=actor, note=note)
 
     refund = Refund(order_id=order.id, return_id=return_request.id if return_request else None,
                     amount=amount, lines_amount=parts[0], shipping_amount=parts[1],

@@ -1,7 +1,11 @@
 """Return requests: asking, the return window, and the life cycle staff move them along.
 
     requested → approved → received → refunded
-    requested | approved → rejected (with a reason the member is mailed)
+    requested | approved | received → rejected (with a reason the member is mailed)
+
+A received return leaves in one of two ways: refunded, or rejected when nothing that came back
+is worth refunding. When an order-level refund already gave back everything paid, refunding
+the return with no amount closes it (refunded, with no refund of its own: `refund_return`).
 
 - A member may ask to return copies of their own DELIVERED order within the return window:
   `RETURN_WINDOW_DAYS` (default 30) days from delivery (`Order.delivered_at`), the last moment
@@ -12,7 +16,10 @@
 - Receiving says, per line, how many copies came back and whether they can be sold again:
   resaleable copies go back to stock through `app.demand.stock.receive_stock`, exactly as a
   stock receipt, so readers waiting for the book are served (held copies, arrival mails).
-- Refunding a return (`refund_return`) records a refund for it (`app.returns.refunds`).
+- Refunding a return (`refund_return`) records a refund for it (`app.returns.refunds`), once
+  it is received: what came back is known, and receiving is never locked out by an early
+  refund. Staff who refund without the goods use the order's own refund (`refund_order`,
+  /admin/orders/<id>/refund).
 
 Every step is one conditional UPDATE on the request's status, so two members of staff acting
 at once cannot both move it. Steps by staff are in the audit log; each step mails the member
@@ -34,7 +41,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
-from app.core.formatting import when
+from app.core.formatting import money, when
 from app.core.i18n import lazy_gettext as _l
 from app.core.signals import return_requested
 from app.demand.stock import receive_stock
@@ -49,7 +56,7 @@ from app.returns.models import (
     ReturnRequest,
     ReturnStatus,
 )
-from app.returns.refunds import lock_order, refund_order
+from app.returns.refunds import RefundRefused, lines_value, lock_order, refund_order
 
 DETAILS_MAX = 1000
 REJECT_MAX = 500
@@ -115,12 +122,13 @@ def window_open(order: Order, now: datetime | None = None) -> bool:
 
 def returnable(order: Order) -> dict[int, int]:
     """{order line id: copies that may still be asked back} (copies in a return that was not
-    rejected are taken)."""
+    rejected are taken, and so are the copies that came back on one rejected once received)."""
+    copies = sa.case((ReturnRequest.status != ReturnStatus.REJECTED, ReturnLine.quantity),
+                     else_=sa.func.coalesce(ReturnLine.received_quantity, 0))
     taken = dict(db.session.execute(
-        sa.select(ReturnLine.order_line_id, sa.func.sum(ReturnLine.quantity))
+        sa.select(ReturnLine.order_line_id, sa.func.sum(copies))
         .join(ReturnRequest, ReturnRequest.id == ReturnLine.return_id)
-        .where(ReturnRequest.order_id == order.id,
-               ReturnRequest.status != ReturnStatus.REJECTED)
+        .where(ReturnRequest.order_id == order.id)
         .group_by(ReturnLine.order_line_id)).all())
     return {line.id: line.quantity - int(taken.get(line.id, 0)) for line in order.lines}
 
@@ -267,15 +275,18 @@ def approve(request: ReturnRequest, staff: Member, now: datetime | None = None) 
 
 def reject(request: ReturnRequest, staff: Member, reason: str | None,
            now: datetime | None = None) -> None:
-    """Refuse the return; the reason is required, kept and mailed to the member."""
+    """Refuse the return; the reason is required, kept and mailed to the member. A received
+    return may still be rejected (nothing that came back is worth refunding): what came back
+    stays recorded, and those copies cannot be asked back again."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise ReturnRefused(_("Say why the return is rejected: the member is told."))
     if len(reason) > REJECT_MAX:
         raise ReturnRefused(_("At most %(max)d characters, please.", max=REJECT_MAX))
     now = now or utcnow()
-    before = _move(request, (ReturnStatus.REQUESTED, ReturnStatus.APPROVED),
-                   ReturnStatus.REJECTED, now, reject_reason=reason)
+    before = _move(request, (ReturnStatus.REQUESTED, ReturnStatus.APPROVED,
+                             ReturnStatus.RECEIVED), ReturnStatus.REJECTED, now,
+                   reject_reason=reason)
     _audit(staff, request, "reject", before, f"rejected ({reason})", reject_reason=reason)
     notices.rejected(request)
 
@@ -319,23 +330,54 @@ def receive(request: ReturnRequest, staff: Member,
 
 def refund_return(request: ReturnRequest, staff: Member, *, lines: Decimal | None,
                   shipping: Decimal | None, goodwill: Decimal | None, note: str | None = None,
-                  now: datetime | None = None, form_key: str | None = None) -> Refund:
-    """Refund an approved or received return (the refund is audited by `refund_order`); a
-    form sent again (`form_key`) finds the refund it made."""
+                  now: datetime | None = None, form_key: str | None = None) -> Refund | None:
+    """Refund a received return (the refund is audited by `refund_order`); a form sent again
+    (`form_key`) finds the refund it made. A return not received yet is refused: receiving
+    comes first (a refund without the goods is the order's own refund).
+
+    With no amount at all, on an order with nothing left to refund (an order-level refund
+    already gave everything back), the return is closed: refunded, with no refund of its
+    own, audited as `return.close`; returns None. With no amount on an order that still has
+    money to refund, RefundRefused asks for an amount.
+
+    The books' part is at most what the copies received on this return brought in
+    (`refunds.lines_value`); shipping and goodwill follow `refund_order`'s rules. The return
+    is moved to refunded before the payment method pays out (a return moved meanwhile by
+    someone else is refused first), and a refund refused after the move undoes it."""
     now = now or utcnow()
-    if form_key and request.status is ReturnStatus.REFUNDED:
+    order = lock_order(request.order_id)  # a form sent twice at once: the second waits here
+    if form_key:
         done = db.session.scalar(sa.select(Refund).where(
             Refund.return_id == request.id, Refund.form_key == form_key))
         if done is not None:
             return done
-    if request.status not in (ReturnStatus.APPROVED, ReturnStatus.RECEIVED):
+    if request.status is ReturnStatus.APPROVED:
+        raise ReturnRefused(_("Record what came back before refunding return %(number)s; to "
+                              "refund without the books, refund the order itself.",
+                              number=request.number))
+    if request.status is not ReturnStatus.RECEIVED:
         raise ReturnRefused(_("A return that is %(current)s cannot be refunded.",
                               current=status_label(request.status).lower()))
-    refund = refund_order(request.order_id, lines=lines, shipping=shipping, goodwill=goodwill,
-                          actor=staff, note=note, return_request=request, now=now,
-                          form_key=form_key)
-    before = _move(request, (ReturnStatus.APPROVED, ReturnStatus.RECEIVED),
-                   ReturnStatus.REFUNDED, now)
+    if all(part is None or part == 0 for part in (lines, shipping, goodwill)):
+        if order.refundable > 0:
+            raise RefundRefused(_("Enter an amount to refund."))
+        before = _move(request, (ReturnStatus.RECEIVED,), ReturnStatus.REFUNDED, now)
+        _audit(staff, request, "close", before,
+               f"closed, nothing left to refund on {order.number}")
+        return None
+    received = lines_value(order, {line.order_line_id: line.received_quantity or 0
+                                   for line in request.lines})
+    if isinstance(lines, Decimal) and lines.is_finite() and lines > received:
+        raise RefundRefused(_("For the books, at most %(max)s: the value of the copies "
+                              "received on return %(number)s.", max=money(received),
+                              number=request.number))
+    # The move first, then the payout: a return refunded by someone else meanwhile is refused
+    # before the payment method is asked for anything; a refused refund undoes the move.
+    with db.session.begin_nested():
+        before = _move(request, (ReturnStatus.RECEIVED,), ReturnStatus.REFUNDED, now)
+        refund = refund_order(order, lines=lines, shipping=shipping, goodwill=goodwill,
+                              actor=staff, note=note, return_request=request, now=now,
+                              form_key=form_key)
     _audit(staff, request, "refund", before, f"refunded {refund.amount:.2f}",
            refund=refund.id)
     return refund

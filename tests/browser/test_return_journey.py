@@ -49,6 +49,8 @@ def _staff_approve_and_refund(live_app) -> None:
         made = db.session.scalar(sa.select(ReturnRequest))
         staff = make_staff()
         requests.approve(made, staff)
+        requests.receive(made, staff, {line.id: (line.quantity, "resaleable")
+                                       for line in made.lines})
         requests.refund_return(made, staff, lines=Decimal("68.50"), shipping=None,
                                goodwill=None)
         db.session.commit()

@@ -27,6 +27,7 @@ def test_rates_by_book_and_reason_and_refunds_over_the_period(ctx):
                                        "changed_mind")
     requests.reject(rejected, staff, "Read and returned")
     requests.approve(kept, staff)
+    requests.receive(kept, staff, {kept.lines[0].id: (2, "resaleable")})
     requests.refund_return(kept, staff, lines=D("20.00"), shipping=None, goodwill=None)
     refund_order(second, goodwill=D("0.10"), actor=staff)
     old = refund_order(second, goodwill=D("0.05"), actor=staff)
@@ -54,3 +55,23 @@ def test_an_empty_period_has_no_rates(ctx):
     report = figures.returns_report(today, today)
     assert (report.requests, report.rate, report.refunded, report.by_book) == (
         0, None, D("0.00"), [])
+
+
+def test_a_received_return_counts_the_copies_that_came_back_not_those_asked_for(ctx):
+    staff = make_staff()
+    book = make_book(title="Half back", price=D("10.00"), stock_on_hand=50)
+    order = paid_order(make_member(), lines=[(book, 4)])
+    made = requests.request_return(order, order.member, {order.lines[0].id: 3}, "damaged")
+    requests.approve(made, staff)
+    requests.receive(made, staff, {made.lines[0].id: (1, "damaged")})
+    nothing = paid_order(make_member(), lines=[(make_book(title="None back"), 1)])
+    empty = requests.request_return(nothing, nothing.member, {nothing.lines[0].id: 1},
+                                    "changed_mind")
+    requests.approve(empty, staff)
+    requests.receive(empty, staff, {empty.lines[0].id: (0, "damaged")})
+    db.session.commit()
+
+    today = utcnow().date()
+    report = figures.returns_report(today, today)
+    assert report.copies_returned == 1
+    assert {b.title: (b.returned, b.sold) for b in report.by_book} == {"Half back": (1, 4)}

@@ -223,6 +223,30 @@ class TestWithTheKeepPolicy:
         assert db.session.scalar(sa.select(sa.func.count(GradeChange.id))
                                  .where(GradeChange.reason == GradeReason.REFUND)) == 0
 
+    def test_no_later_regrade_undoes_it_and_refunded_money_never_raises_a_grade(self, ctx):
+        """"keep" is kept: a small order paid later (TIER_DEMOTION "demote" would follow the
+        spend after refunds down) and the nightly regrade leave the member silver."""
+        from app.grades.bulk_regrade import recompute_all
+
+        member, order = _silver_member()
+        refund_order(order, lines=D("30.00"), actor=make_staff())
+        db.session.commit()
+        paid_order(member, lines=[(make_book(price=D("5.00")), 1)], shipping="0.00")
+        db.session.commit()
+        member = db.session.get(Member, member.id)
+        assert (member.tier_code, member.qualifying_spend) == ("silver", D("495.00"))
+        recompute_all()
+        db.session.commit()
+        assert db.session.get(Member, member.id).tier_code == "silver"
+
+        # The floor never lifts a grade: a regular member's refunded spend earns nothing.
+        other = make_member()
+        big = paid_order(other, lines=[(make_book(price=D("400.00")), 1)], shipping="0.00")
+        refund_order(big, lines=D("400.00"), actor=make_staff())
+        paid_order(other, lines=[(make_book(price=D("150.00")), 1)], shipping="0.00")
+        db.session.commit()
+        assert db.session.get(Member, other.id).tier_code == "regular"
+
 
 def test_a_refund_form_sent_twice_makes_one_refund(ctx):
     staff = make_staff()

@@ -21,6 +21,7 @@ def test_every_step_of_a_return_mails_the_member_once(ctx, smtp_inbox):
 
     made = requests.request_return(order, member, {order.lines[0].id: 2}, "damaged")
     requests.approve(made, staff)
+    requests.receive(made, staff, {made.lines[0].id: (2, "resaleable")})
     requests.refund_return(made, staff, lines=D("40.00"), shipping=None, goodwill=None)
     db.session.commit()
     deliver_due()

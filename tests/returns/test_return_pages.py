@@ -107,6 +107,17 @@ def _requested(app, order_id: int) -> int:
         return made.id
 
 
+def _received(app, return_id: int) -> None:
+    """Approved, and every copy asked back received (resaleable)."""
+    with app.app_context():
+        made = db.session.get(ReturnRequest, return_id)
+        staff = make_staff()
+        requests.approve(made, staff)
+        requests.receive(made, staff, {line.id: (line.quantity, "resaleable")
+                                       for line in made.lines})
+        db.session.commit()
+
+
 def test_staff_walk_a_return_from_the_list_to_the_refund(app, staff):
     order_id, _lines, _email = _order(app)
     return_id = _requested(app, order_id)
@@ -143,7 +154,7 @@ def test_staff_walk_a_return_from_the_list_to_the_refund(app, staff):
 def test_a_refund_over_what_is_left_is_refused_on_the_page_keeping_the_amounts(app, staff):
     order_id, _lines, _email = _order(app)
     return_id = _requested(app, order_id)
-    staff.post(f"/admin/returns/{return_id}/approve")
+    _received(app, return_id)
     response = staff.post(f"/admin/returns/{return_id}/refund", data={
         "lines": "75.00", "shipping": "10.00", "goodwill": "0.50"})
     page = response.get_data(as_text=True)
@@ -192,7 +203,7 @@ def test_the_customer_record_shows_the_returns_and_refunds_panel(app, staff):
 def test_the_returns_report_and_its_csv(app, staff):
     order_id, _lines, _email = _order(app)
     return_id = _requested(app, order_id)
-    staff.post(f"/admin/returns/{return_id}/approve")
+    _received(app, return_id)
     staff.post(f"/admin/returns/{return_id}/refund", data={"goodwill": "5.00"})
     page = staff.get("/admin/returns/report").get_data(as_text=True)
     assert 'data-testid="report-book"' in page and "Twenty" in page
@@ -205,7 +216,7 @@ def test_the_returns_report_and_its_csv(app, staff):
 def test_the_dashboard_has_a_returns_card(app, staff):
     order_id, _lines, _email = _order(app)
     return_id = _requested(app, order_id)
-    staff.post(f"/admin/returns/{return_id}/approve")
+    _received(app, return_id)
     staff.post(f"/admin/returns/{return_id}/refund", data={"goodwill": "5.00"})
     other = _requested(app, _order_for_another(app))
     page = staff.get("/admin/").get_data(as_text=True)
@@ -298,3 +309,40 @@ def test_hostile_staff_forms_are_refused_without_an_error(app, staff):
     assert staff.get("/admin/returns?status=bogus").status_code == 200
     with app.app_context():
         assert db.session.get(Order, order_id).refunded_cents == 0
+
+
+def test_the_refund_form_shows_only_once_the_return_is_received(app, staff):
+    order_id, _lines, _email = _order(app)
+    return_id = _requested(app, order_id)
+    staff.post(f"/admin/returns/{return_id}/approve")
+    page = staff.get(f"/admin/returns/{return_id}").get_data(as_text=True)
+    assert 'data-testid="refund-form"' not in page
+    assert 'data-testid="refund-after-receipt"' in page
+    assert f"/admin/orders/{order_id}/refund" in page  # refunding without the books
+    response = staff.post(f"/admin/returns/{return_id}/refund", data={"goodwill": "5.00"})
+    assert response.status_code == 400
+    assert "Record what came back before refunding" in response.get_data(as_text=True)
+    with app.app_context():
+        lines = [line.id for line in db.session.get(ReturnRequest, return_id).lines]
+    staff.post(f"/admin/returns/{return_id}/receive", data={
+        f"got_{lines[0]}": "2", f"restock_{lines[0]}": "resaleable",
+        f"got_{lines[1]}": "1", f"restock_{lines[1]}": "damaged"})
+    page = staff.get(f"/admin/returns/{return_id}").get_data(as_text=True)
+    assert 'data-testid="refund-form"' in page
+
+
+def test_a_return_left_with_nothing_to_refund_is_closed_from_its_page(app, staff):
+    order_id, _lines, _email = _order(app)
+    return_id = _requested(app, order_id)
+    _received(app, return_id)
+    with app.app_context():
+        refund_order(order_id, lines=D("70.00"), shipping=D("10.00"), actor=make_staff())
+        db.session.commit()
+    page = staff.get(f"/admin/returns/{return_id}").get_data(as_text=True)
+    assert 'data-testid="refund-close"' in page and 'data-testid="reject"' in page
+    response = staff.post(f"/admin/returns/{return_id}/refund", data={"lines": ""})
+    assert response.status_code == 302
+    page = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "closed: nothing was left to refund" in page
+    with app.app_context():
+        assert db.session.get(ReturnRequest, return_id).status is ReturnStatus.REFUNDED

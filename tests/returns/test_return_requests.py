@@ -18,12 +18,16 @@ from app.models import (
     Book,
     Demand,
     DemandStatus,
+    Order,
     OutboxMail,
+    Refund,
     Restock,
+    ReturnRequest,
     ReturnStatus,
     StockReceipt,
 )
 from app.returns import requests
+from app.returns.refunds import RefundRefused, refund_order
 from app.returns.requests import ReturnRefused
 from tests.factories import make_book, make_demand, make_member, make_staff
 from tests.returns.support import paid_order
@@ -250,3 +254,99 @@ def test_a_request_not_yet_approved_cannot_be_received_or_refunded(ctx):
         requests.receive(made, staff, {line.id: (1, "damaged") for line in made.lines})
     with pytest.raises(ReturnRefused, match="cannot be refunded"):
         requests.refund_return(made, staff, lines=D("1.00"), shipping=None, goodwill=None)
+
+
+def test_an_approved_return_is_refunded_only_once_received(ctx):
+    """Refunding before the books came back would lock receiving out (and the copies out of
+    stock) for good: receiving comes first; a refund without the goods is the order's own."""
+    staff = make_staff()
+    order = paid_order()
+    made = requests.request_return(order, order.member, {order.lines[0].id: 2}, "damaged")
+    requests.approve(made, staff)
+    with pytest.raises(ReturnRefused, match="Record what came back before refunding"):
+        requests.refund_return(made, staff, lines=D("40.00"), shipping=None, goodwill=None)
+    assert made.status is ReturnStatus.APPROVED and order.refunded_cents == 0
+
+    requests.receive(made, staff, {made.lines[0].id: (2, Restock.RESALEABLE)})
+    refund = requests.refund_return(made, staff, lines=D("40.00"), shipping=None,
+                                    goodwill=None)
+    assert made.status is ReturnStatus.REFUNDED and refund.amount == D("40.00")
+
+
+def test_a_received_return_with_nothing_worth_refunding_is_rejected_with_a_reason(ctx):
+    staff = make_staff()
+    order = paid_order()
+    twenty, thirty = order.lines
+    empty = requests.request_return(order, order.member, {twenty.id: 1}, "changed_mind")
+    requests.approve(empty, staff)
+    requests.receive(empty, staff, {empty.lines[0].id: (0, Restock.DAMAGED)})
+    requests.reject(empty, staff, "Nothing came back in the parcel")
+    assert empty.status is ReturnStatus.REJECTED and empty.rejected_at is not None
+    (mail,) = _mails("return_rejected")
+    assert "Nothing came back in the parcel" in mail.body_text
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "return.reject"))
+    assert entry.before["status"] == "received"
+
+    # What came back on a rejected return cannot be asked back (and restocked) again.
+    kept = requests.request_return(order, order.member, {thirty.id: 1}, "changed_mind")
+    requests.approve(kept, staff)
+    requests.receive(kept, staff, {kept.lines[0].id: (1, Restock.RESALEABLE)})
+    requests.reject(kept, staff, "Read and written in")
+    assert requests.returnable(order) == {twenty.id: 2, thirty.id: 0}
+
+
+def test_a_received_return_on_an_order_refunded_in_full_is_closed_with_no_amount(ctx):
+    staff = make_staff()
+    order = paid_order()
+    made = requests.request_return(order, order.member, {order.lines[0].id: 1}, "damaged")
+    requests.approve(made, staff)
+    requests.receive(made, staff, {made.lines[0].id: (1, Restock.RESALEABLE)})
+    with pytest.raises(RefundRefused, match="Enter an amount"):  # money is left: say how much
+        requests.refund_return(made, staff, lines=None, shipping=None, goodwill=None)
+    refund_order(order, lines=D("70.00"), shipping=D("10.00"), actor=staff)  # the whole order
+
+    assert requests.refund_return(made, staff, lines=None, shipping=None,
+                                  goodwill=D("0.00")) is None
+    assert made.status is ReturnStatus.REFUNDED and made.refunded_at is not None
+    assert made.refunds == [] and order.refunded == D("80.00")
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "return.close"))
+    assert (entry.before, entry.after) == ({"status": "received"}, {"status": "refunded"})
+
+
+def test_a_returns_refund_for_the_books_is_at_most_the_copies_received(ctx):
+    staff = make_staff()
+    order = paid_order()  # 2 x 20.00 and 1 x 30.00, shipping 10.00
+    made = requests.request_return(order, order.member, {order.lines[0].id: 2}, "damaged")
+    requests.approve(made, staff)
+    requests.receive(made, staff, {made.lines[0].id: (1, Restock.DAMAGED)})  # one came back
+    with pytest.raises(RefundRefused, match="at most .*20.00: the value of the copies received"):
+        requests.refund_return(made, staff, lines=D("70.00"), shipping=D("10.00"),
+                               goodwill=None)
+    assert made.status is ReturnStatus.RECEIVED and order.refunded_cents == 0
+    refund = requests.refund_return(made, staff, lines=D("20.00"), shipping=D("10.00"),
+                                    goodwill=None)
+    assert (refund.amount, made.status) == (D("30.00"), ReturnStatus.REFUNDED)
+
+
+def test_a_return_moved_meanwhile_asks_the_payment_method_for_nothing(ctx, monkeypatch):
+    from app.ordering import payment
+
+    staff = make_staff()
+    order = paid_order()
+    made = requests.request_return(order, order.member, {order.lines[0].id: 1}, "damaged")
+    requests.approve(made, staff)
+    requests.receive(made, staff, {made.lines[0].id: (1, Restock.RESALEABLE)})
+    paid_out = []
+    method = payment.METHODS[order.payment_method]
+    spy = type("Spy", (), {"refund": lambda self, *a, **k: paid_out.append(a) or
+                           method.refund(*a, **k)})()
+    monkeypatch.setitem(payment.METHODS, order.payment_method, spy)
+    # Someone else rejects it meanwhile (this session still reads it as received).
+    db.session.execute(sa.update(ReturnRequest).where(ReturnRequest.id == made.id)
+                       .values(status=ReturnStatus.REJECTED)
+                       .execution_options(synchronize_session=False))
+    with pytest.raises(ReturnRefused, match="changed by someone else"):
+        requests.refund_return(made, staff, lines=D("20.00"), shipping=None, goodwill=None)
+    assert paid_out == []
+    assert db.session.scalar(sa.select(sa.func.count(Refund.id))) == 0
+    assert db.session.get(Order, order.id).refunded_cents == 0

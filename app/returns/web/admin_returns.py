@@ -141,8 +141,12 @@ def return_refund(return_id: int):
         db.session.rollback()
         return _render_detail(_load(return_id), refund_form=form, status=400,
                               errors=[error.message])
-    flash(_("Refunded %(amount)s on order %(number)s; the member is told.",
-            amount=str(refund.amount), number=rr.order.number), "success")
+    if refund is None:
+        flash(_("Return %(number)s closed: nothing was left to refund on order %(order)s.",
+                number=rr.number, order=rr.order.number), "success")
+    else:
+        flash(_("Refunded %(amount)s on order %(number)s; the member is told.",
+                amount=str(refund.amount), number=rr.order.number), "success")
     return redirect(url_for("admin.return_detail", return_id=rr.id))
 
 
