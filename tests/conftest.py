@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
+from hypothesis import HealthCheck, settings
 
 from app import create_app
 from app.catalog import search_index
@@ -29,6 +30,12 @@ from tests.factories import (
 )
 from tests.helpers import Inbox, empty_every_table, free_port, smtp_server
 from tests.pages import log_in, post_login
+
+# Property tests judge results, not speed: on a shared machine a slow example is no failure
+# (Hypothesis's 200 ms deadline and its too-slow health check failed them under load).
+settings.register_profile("bookstation", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("bookstation")
 
 # --------------------------------------------------------------------------- SQLite
 
