@@ -1,17 +1,21 @@
 """Service cases on PostgreSQL (issue 20), where two requests can meet: a detractor's answer
-saved by two requests at once still opens one case, and two answers to the satisfaction
-question at once keep only the first."""
+saved by two requests at once still opens one case, two answers to the satisfaction
+question at once keep only the first, and a visitor's confirmation button pressed twice at
+once opens one case."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import sqlalchemy as sa
 
+from app.core.errors import NotFound
 from app.core.extensions import db
 from app.feedback import reviews
-from app.models import Member, OrderStatus
-from app.support import cases
-from app.support.models import CaseSource, SupportCase
+from app.models import Member, OrderStatus, OutboxMail
+from app.support import cases, contact
+from app.support.models import CaseSource, CaseType, SupportCase
 from tests.factories import make_book, make_member, make_placed_order, make_staff
 from tests.helpers import run_at_once
 
@@ -95,3 +99,32 @@ def test_two_satisfaction_answers_at_once_keep_one(pg_app, rita):
     with pg_app.app_context():
         kept = db.session.get(SupportCase, case_id).csat_score
     assert sorted(outcomes, key=str) == sorted([kept, "refused"], key=str)
+
+
+def test_a_contact_link_confirmed_twice_at_once_opens_one_case(pg_app):
+    with pg_app.test_request_context():
+        contact.request_contact("Vera", "vera@example.test", CaseType.QUESTION, "Hi", "Hello")
+        db.session.commit()
+        mail = db.session.scalar(sa.select(OutboxMail)
+                                 .where(OutboxMail.kind == "contact_confirm"))
+        token = re.search(r"/contact/confirm/(\S+)", mail.body_text).group(1)
+    outcomes = []
+
+    def confirm(meet):
+        with pg_app.test_request_context():
+            contact.pending_for_token(token)  # both pages saw the waiting message
+            meet()
+            try:
+                contact.confirm_contact(token)
+                db.session.commit()
+                outcomes.append("opened")
+            except NotFound:
+                db.session.rollback()
+                outcomes.append("link used")
+
+    errors = run_at_once(confirm, [(), ()])
+
+    assert not errors, errors
+    assert sorted(outcomes) == ["link used", "opened"]
+    with pg_app.app_context():
+        assert _count() == 1

@@ -101,19 +101,26 @@ def contact():
                            title=_("Contact us")), status
 
 
+def _link_invalid(exc: NotFound):
+    return render_template("support/link_invalid.html", message=exc.message,
+                           title=_("Link not valid")), 404, _NO_REFERRER
+
+
 @bp.route("/contact/confirm/<token>", methods=["GET", "POST"])
 def confirm_contact(token: str):
     """GET shows a button (mail scanners follow links; only a person's POST confirms)."""
     try:
         pending = contact_service.pending_for_token(token)
     except NotFound as exc:
-        return render_template("support/link_invalid.html", message=exc.message,
-                               title=_("Link not valid")), 404, _NO_REFERRER
+        return _link_invalid(exc)
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        case = contact_service.confirm_contact(token)
+        try:
+            case = contact_service.confirm_contact(token)
+        except NotFound as exc:  # pressed twice at once: the other press opened the case
+            return _link_invalid(exc)
         flash(_("Thank you: your message is with our staff (case %(number)s). We will answer "
                 "by email.", number=case.number), "success")
         return redirect(url_for("support.contact"))
