@@ -65,6 +65,10 @@ class CaseClosed(DomainError):
     pass
 
 
+class CaseChanged(DomainError):
+    """Someone else moved the case between reading it and changing it."""
+
+
 class InvalidCaseLink(DomainError):
     pass
 
@@ -240,13 +244,13 @@ def _mail_locale(case: SupportCase) -> str | None:
 
 
 def _customer_mail(case: SupportCase, kind: str, template: str, context: dict,
-                   dedupe_key: str) -> None:
+                   dedupe_key: str, *, new_key: bool = True) -> None:
     outbox.enqueue(
         kind=kind, to_email=case.customer_email, template=template,
         context={"shop_name": current_app.config["SHOP_NAME"], "name": case.customer_name,
                  "case_number": case.number, "subject": case.subject, **context},
         member_id=case.member_id, locale=_mail_locale(case), dedupe_key=dedupe_key,
-        new_key=True)
+        new_key=new_key)
 
 
 # --------------------------------------------------------------------------- the thread
@@ -344,27 +348,44 @@ def assign(case: SupportCase, actor: Member, assignee_id: int | None) -> Support
     return case
 
 
-def _set_status(case: SupportCase, status: CaseStatus, now: datetime) -> None:
-    case.status = status
+def _moved(case: SupportCase, status: CaseStatus, now: datetime,
+           only_if: sa.ColumnElement[bool]) -> bool:
+    """Move the case to `status` by one conditional UPDATE (`only_if` must still hold for the
+    row): of two requests moving the same case at the same moment, only the one whose UPDATE
+    changed the row goes on to mail and audit; the other gets False (on PostgreSQL its UPDATE
+    waits for the first to commit, then finds the row no longer matching)."""
+    values: dict = {"status": status, "updated_at": now}
     if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
-        case.resolved_at = case.resolved_at or now
+        values["resolved_at"] = sa.func.coalesce(SupportCase.resolved_at, now)
     else:
-        case.resolved_at = None
+        values["resolved_at"] = None
     if status is CaseStatus.CLOSED:
-        case.closed_at = now
-    case.updated_at = now
+        values["closed_at"] = now
+    db.session.flush()
+    result = db.session.execute(
+        sa.update(SupportCase).where(SupportCase.id == case.id, only_if).values(**values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(case)
+    return True
+
+
+def _changed_meanwhile() -> DomainError:
+    return CaseChanged(_("Someone else has just changed this case. Please look at it again."))
 
 
 def change_status(case: SupportCase, actor: Member, status: CaseStatus) -> SupportCase:
     """Move the case to another status (closing goes through `close`, which asks the customer
-    the satisfaction question). Audited as case.status."""
+    the satisfaction question). Audited as case.status. The move is made only if the case is
+    still in the status it was read in (else CaseChanged)."""
     _require_staff(actor)
     if status is CaseStatus.CLOSED:
         return close(case, actor)
     _require_open(case)
     before = audit.snapshot(case, AUDITED)
-    _set_status(case, status, utcnow())
-    db.session.flush()
+    if not _moved(case, status, utcnow(), SupportCase.status == case.status):
+        raise _changed_meanwhile()
     audit.record(actor.id, actor.email, "case.status", case, before=before,
                  after=audit.snapshot(case, AUDITED),
                  summary=f"Case {case.number}: {status.value}")
@@ -388,20 +409,26 @@ def change_priority(case: SupportCase, actor: Member, priority: CasePriority) ->
 
 def close(case: SupportCase, actor: Member, *, now: datetime | None = None) -> SupportCase:
     """Close the case and mail the customer the satisfaction question (once per case).
-    Audited as case.close. Closing a closed case changes nothing."""
+    Audited as case.close. A case already closed (a second click, or another member of staff
+    at the same moment) is refused with CaseClosed: nothing is mailed or audited twice."""
     _require_staff(actor)
-    if case.status is CaseStatus.CLOSED:
-        return case
-    now = now or utcnow()
+    if not _close(case, actor, now or utcnow()):
+        raise CaseClosed(_("This case is already closed."))
+    return case
+
+
+def _close(case: SupportCase, actor: Member, now: datetime) -> bool:
+    """Close the case if no one else has (the conditional UPDATE): True when this call did."""
     before = audit.snapshot(case, AUDITED)
-    _set_status(case, CaseStatus.CLOSED, now)
-    db.session.flush()
+    if not _moved(case, CaseStatus.CLOSED, now, SupportCase.status != CaseStatus.CLOSED):
+        return False
+    # Once per case: a case reopened and closed again is not asked a second time.
     _customer_mail(case, CSAT_KIND, "case_csat",
                    {"csat_url": external_url("support.csat", token=case_token(case, CSAT_SALT))},
-                   f"{CSAT_KIND}:{case.id}")
+                   f"{CSAT_KIND}:{case.id}", new_key=False)
     audit.record(actor.id, actor.email, "case.close", case, before=before,
                  after=audit.snapshot(case, AUDITED), summary=f"Case {case.number} closed")
-    return case
+    return True
 
 
 def _cases(ids: Iterable[int]) -> list[SupportCase]:
@@ -422,13 +449,12 @@ def bulk_assign(ids: Iterable[int], actor: Member, assignee_id: int | None) -> i
 
 def bulk_close(ids: Iterable[int], actor: Member) -> int:
     """Close many cases at once (each audited and asked its question); returns how many were
-    closed now (already closed ones are left as they are)."""
-    closed = 0
-    for case in _cases(ids):
-        if case.status is not CaseStatus.CLOSED:
-            close(case, actor)
-            closed += 1
-    return closed
+    closed now (already closed ones, even by someone else at the same moment, are left as
+    they are)."""
+    _require_staff(actor)
+    now = utcnow()
+    return sum(1 for case in _cases(ids)
+               if case.status is not CaseStatus.CLOSED and _close(case, actor, now))
 
 
 # --------------------------------------------------------------------------- satisfaction

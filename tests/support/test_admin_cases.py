@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.models import AuditEntry, Member
+from app.models import AuditEntry, Member, OutboxMail
 from app.support import cases
 from app.support.models import CasePriority, CaseStatus, CaseType, SupportCase
 from tests.pages import log_in, logged_in_client, token_in
@@ -145,6 +145,25 @@ def test_bulk_assign_and_close_need_the_csrf_token_and_are_audited(app, people, 
         assert [(c.assignee_id, c.status) for c in rows] == [(people["tom"], CaseStatus.CLOSED)] * 2
         actions = db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
         assert actions == ["case.assign", "case.assign", "case.close", "case.close"]
+
+
+def test_close_clicked_twice_closes_once_and_says_so(app, people, case_id):
+    staff = logged_in_client(app, "sam@example.test")
+    token = token_in(staff.get(f"/admin/cases/{case_id}").get_data(as_text=True))
+
+    first = staff.post(f"/admin/cases/{case_id}/status",
+                       data={"csrf_token": token, "status": "closed"})
+    second = staff.post(f"/admin/cases/{case_id}/status",
+                        data={"csrf_token": token, "status": "closed"})
+
+    assert first.status_code == 303 and second.status_code == 303
+    page = staff.get(second.headers["Location"]).get_data(as_text=True)
+    assert "This case is already closed." in page
+    with app.app_context():
+        actions = db.session.scalars(sa.select(AuditEntry.action)).all()
+        assert actions == ["case.close"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
+                                 .where(OutboxMail.kind == "case_csat")) == 1
 
 
 def test_a_reply_refused_keeps_what_was_typed(app, people, case_id):

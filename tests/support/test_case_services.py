@@ -81,7 +81,9 @@ def test_closing_asks_the_satisfaction_question_once_and_it_is_answered_once(ctx
     sam = db.session.get(Member, people["sam"])
 
     cases.close(case, sam)
-    cases.close(case, sam)
+    with pytest.raises(cases.CaseClosed, match="already closed"):
+        cases.close(case, sam)  # a second click: refused, nothing mailed or audited again
+    assert cases.bulk_close([case.id], sam) == 0
     cases.answer_csat(case, 4)
 
     with pytest.raises(cases.AlreadyAnswered):
@@ -90,6 +92,7 @@ def test_closing_asks_the_satisfaction_question_once_and_it_is_answered_once(ctx
     assert case.resolved_at is not None and case.closed_at is not None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
                              .where(OutboxMail.kind == "case_csat")) == 1
+    assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["case.close"]
 
 
 def test_a_closed_case_takes_no_more_messages(ctx, people):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from app.core.errors import NotFound
 from app.core.extensions import db
 from app.feedback import reviews
-from app.models import Member, OrderStatus, OutboxMail
+from app.models import AuditEntry, Member, OrderStatus, OutboxMail
 from app.support import cases, contact
 from app.support.models import CaseSource, CaseType, SupportCase
 from tests.factories import make_book, make_member, make_placed_order, make_staff
@@ -128,3 +128,58 @@ def test_a_contact_link_confirmed_twice_at_once_opens_one_case(pg_app):
     assert sorted(outcomes) == ["link used", "opened"]
     with pg_app.app_context():
         assert _count() == 1
+
+
+def _closing_race(pg_app, rita, close_one) -> tuple[list, list]:
+    with pg_app.app_context():
+        tom = make_staff(email="tom@example.test")
+        case = cases.open_case(subject="Hi", body="Hello",
+                               member=db.session.get(Member, rita["member"]))
+        db.session.commit()
+        case_id, staff_ids = case.id, (rita["staff"], tom.id)
+    outcomes = []
+
+    def work(meet, how, staff_id):
+        with pg_app.test_request_context():
+            case = db.session.get(SupportCase, case_id)  # both read it open
+            staff = db.session.get(Member, staff_id)
+            meet()
+            try:
+                outcomes.append(close_one(how, case, staff))
+                db.session.commit()
+            except cases.CaseClosed as exc:
+                db.session.rollback()
+                outcomes.append(exc.message)
+
+    errors = run_at_once(work, [("single", staff_ids[0]), ("second", staff_ids[1])])
+    with pg_app.app_context():
+        assert db.session.get(SupportCase, case_id).status.value == "closed"
+        mails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
+                                  .where(OutboxMail.kind == "case_csat"))
+        actions = db.session.scalars(sa.select(AuditEntry.action)).all()
+    assert mails == 1 and actions == ["case.close"]
+    return errors, outcomes
+
+
+def test_two_staff_closing_one_case_at_once_close_it_once(pg_app, rita):
+    def close_one(how, case, staff):
+        cases.close(case, staff)
+        return "closed"
+
+    errors, outcomes = _closing_race(pg_app, rita, close_one)
+
+    assert not errors, errors
+    assert sorted(outcomes) == ["This case is already closed.", "closed"]
+
+
+def test_a_bulk_close_and_a_single_close_at_once_close_it_once(pg_app, rita):
+    def close_one(how, case, staff):
+        if how == "single":
+            cases.close(case, staff)
+            return 1
+        return cases.bulk_close([case.id], staff)
+
+    errors, outcomes = _closing_race(pg_app, rita, close_one)
+
+    assert not errors, errors
+    assert sorted(outcomes, key=str) in ([0, 1], [1, "This case is already closed."])
