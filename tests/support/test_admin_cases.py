@@ -166,6 +166,25 @@ def test_close_clicked_twice_closes_once_and_says_so(app, people, case_id):
                                  .where(OutboxMail.kind == "case_csat")) == 1
 
 
+@pytest.mark.parametrize("bad", ["99999999999999999999", "2147483648", "0", "-1", "abc",
+                                 "\u0663", ""])
+def test_bulk_with_an_impossible_case_id_changes_nothing_and_says_so(app, people, case_id,
+                                                                     bad):
+    staff = logged_in_client(app, "sam@example.test")
+    token = token_in(staff.get("/admin/cases?queue=all").get_data(as_text=True))
+
+    response = staff.post("/admin/cases/bulk", data={
+        "csrf_token": token, "case_ids": [str(case_id), bad], "action": "close",
+        "assignee": ""})
+
+    assert response.status_code == 303
+    page = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Those cases could not be found. Please choose them again." in page
+    with app.app_context():
+        assert db.session.get(SupportCase, case_id).status is CaseStatus.NEW
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
 def test_a_reply_refused_keeps_what_was_typed(app, people, case_id):
     staff = logged_in_client(app, "sam@example.test")
 

@@ -83,6 +83,23 @@ def cases():
         is_overdue=figures.case_is_overdue, title=_("Service cases"), **template_labels())
 
 
+MAX_ID = 2147483647
+
+
+def _case_ids(raw: list[str]) -> list[int] | None:
+    """The chosen case ids, each 1..2147483647 (a database integer); None when any is not."""
+    ids = []
+    for value in raw:
+        value = value.strip()
+        if not value.isascii() or not value.isdigit() or len(value) > 10:
+            return None
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            return None
+        ids.append(number)
+    return ids
+
+
 @bp.post("/cases/bulk")
 @back_on_error("admin.cases")
 def cases_bulk():
@@ -96,10 +113,10 @@ def cases_bulk():
             for error in errors:
                 flash(error, "error")
         return redirect(back, 303)
-    try:
-        ids = [int(i) for i in form.case_ids.data]
-    except ValueError:
-        abort(400)
+    ids = _case_ids(form.case_ids.data)
+    if ids is None:
+        flash(_("Those cases could not be found. Please choose them again."), "error")
+        return redirect(back, 303)
     if form.action.data == "assign":
         n = case_service.bulk_assign(ids, _actor(), _assignee_value(form.assignee.data))
         flash(ngettext("%(num)d case assigned.", "%(num)d cases assigned.", n), "success")
