@@ -270,7 +270,9 @@ def _require_open(case: SupportCase) -> None:
 def reply(case: SupportCase, actor: Member, body: str, *, now: datetime | None = None,
           wait_for_customer: bool = True) -> CaseMessage:
     """A staff reply: added to the thread and mailed to the customer with the answer link.
-    The first reply sets `first_response_at`; the case then waits on the customer."""
+    The first reply sets `first_response_at`; the case then waits on the customer (or, kept
+    open, is open). A resolved case replied to is no longer resolved: its `resolved_at` goes,
+    so the figures count its final resolution. A case closed meanwhile refuses the reply."""
     _require_staff(actor)
     _require_open(case)
     body = clean_text(body, MESSAGE_MAX, _("Please write your reply."))
@@ -282,9 +284,13 @@ def reply(case: SupportCase, actor: Member, body: str, *, now: datetime | None =
     if case.first_response_at is None:
         case.first_response_at = now
     if wait_for_customer:
-        case.status = CaseStatus.WAITING
-    case.updated_at = now
-    db.session.flush()
+        status = CaseStatus.WAITING
+    elif case.status in (CaseStatus.NEW, CaseStatus.RESOLVED):
+        status = CaseStatus.OPEN
+    else:
+        status = case.status
+    if not _moved(case, status, now, SupportCase.status != CaseStatus.CLOSED):
+        raise CaseClosed(_("This case is already closed."))
     _customer_mail(case, REPLY_KIND, "case_reply",
                    {"reply": body, "reply_url": external_url(
                        "support.reply_by_link", token=case_token(case, REPLY_SALT))},
@@ -359,8 +365,8 @@ def _moved(case: SupportCase, status: CaseStatus, now: datetime,
         values["resolved_at"] = sa.func.coalesce(SupportCase.resolved_at, now)
     else:
         values["resolved_at"] = None
-    if status is CaseStatus.CLOSED:
-        values["closed_at"] = now
+    # Leaving resolved or closed clears the times: the figures count the final resolution.
+    values["closed_at"] = now if status is CaseStatus.CLOSED else None
     db.session.flush()
     result = db.session.execute(
         sa.update(SupportCase).where(SupportCase.id == case.id, only_if).values(**values)

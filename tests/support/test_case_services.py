@@ -95,6 +95,26 @@ def test_closing_asks_the_satisfaction_question_once_and_it_is_answered_once(ctx
     assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["case.close"]
 
 
+def test_a_case_that_leaves_resolved_forgets_when_it_was_resolved(ctx, people):
+    case = _open(people)
+    sam = db.session.get(Member, people["sam"])
+
+    cases.change_status(case, sam, CaseStatus.RESOLVED)
+    resolved = case.resolved_at
+    cases.reply(case, sam, "One more thing about your parcel")
+    assert case.status is CaseStatus.WAITING and case.resolved_at is None
+    cases.change_status(case, sam, CaseStatus.RESOLVED)
+    cases.reply(case, sam, "Still looking into it", wait_for_customer=False)
+    assert case.status is CaseStatus.OPEN and case.resolved_at is None
+    cases.change_status(case, sam, CaseStatus.RESOLVED)
+    cases.customer_reply(case, "It came back torn again")
+    assert case.status is CaseStatus.OPEN and case.resolved_at is None
+    final = resolved + timedelta(hours=3)
+    cases.close(case, sam, now=final)
+
+    assert case.resolved_at == final and case.closed_at == final  # the final resolution
+
+
 def test_a_closed_case_takes_no_more_messages(ctx, people):
     case = _open(people)
     cases.close(case, db.session.get(Member, people["sam"]))
