@@ -36,6 +36,7 @@ from app.core.urls import external_url
 from app.mail import outbox
 from app.membership.models import Member, Role
 from app.ordering.models import Order
+from app.support.labels import STATUS_LABELS
 from app.support.models import (
     MESSAGE_MAX,
     SUBJECT_MAX,
@@ -381,20 +382,40 @@ def _changed_meanwhile() -> DomainError:
     return CaseChanged(_("Someone else has just changed this case. Please look at it again."))
 
 
+# Where staff may move a case from each status (a closed case may only be reopened).
+NEXT_STATUSES: dict[CaseStatus, tuple[CaseStatus, ...]] = {
+    CaseStatus.NEW: (CaseStatus.OPEN, CaseStatus.WAITING, CaseStatus.RESOLVED,
+                     CaseStatus.CLOSED),
+    CaseStatus.OPEN: (CaseStatus.WAITING, CaseStatus.RESOLVED, CaseStatus.CLOSED),
+    CaseStatus.WAITING: (CaseStatus.OPEN, CaseStatus.RESOLVED, CaseStatus.CLOSED),
+    CaseStatus.RESOLVED: (CaseStatus.OPEN, CaseStatus.CLOSED),
+    CaseStatus.CLOSED: (CaseStatus.OPEN,),
+}
+
+
 def change_status(case: SupportCase, actor: Member, status: CaseStatus) -> SupportCase:
-    """Move the case to another status (closing goes through `close`, which asks the customer
-    the satisfaction question). Audited as case.status. The move is made only if the case is
-    still in the status it was read in (else CaseChanged)."""
+    """Move the case to another status, along NEXT_STATUSES (closing goes through `close`,
+    which asks the customer the satisfaction question; a closed case may be reopened).
+    Audited as case.status. The move is made only if the case is still in the status it was
+    read in (else CaseChanged); a move not in NEXT_STATUSES is refused (InvalidCase)."""
     _require_staff(actor)
+    if status is case.status:
+        if status is CaseStatus.CLOSED:
+            raise CaseClosed(_("This case is already closed."))
+        raise InvalidCase(_("This case is already “%(status)s”.",
+                            status=STATUS_LABELS[status]))
+    if status not in NEXT_STATUSES[case.status]:
+        raise InvalidCase(_("A case cannot go from “%(current)s” to “%(status)s”.",
+                            current=STATUS_LABELS[case.status], status=STATUS_LABELS[status]))
     if status is CaseStatus.CLOSED:
         return close(case, actor)
-    _require_open(case)
     before = audit.snapshot(case, AUDITED)
+    reopened = case.status is CaseStatus.CLOSED
     if not _moved(case, status, utcnow(), SupportCase.status == case.status):
         raise _changed_meanwhile()
     audit.record(actor.id, actor.email, "case.status", case, before=before,
                  after=audit.snapshot(case, AUDITED),
-                 summary=f"Case {case.number}: {status.value}")
+                 summary=f"Case {case.number}: {'reopened' if reopened else status.value}")
     return case
 
 

@@ -185,6 +185,40 @@ def test_bulk_with_an_impossible_case_id_changes_nothing_and_says_so(app, people
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
 
 
+def test_staff_are_offered_only_the_steps_a_case_may_take(app, people, case_id):
+    staff = logged_in_client(app, "sam@example.test")
+    token = token_in(staff.get(f"/admin/cases/{case_id}").get_data(as_text=True))
+    with app.app_context():
+        cases.change_status(db.session.get(SupportCase, case_id),
+                            db.session.get(Member, people["sam"]), CaseStatus.RESOLVED)
+        db.session.commit()
+
+    page = staff.get(f"/admin/cases/{case_id}").get_data(as_text=True)
+    back_to_new = staff.post(f"/admin/cases/{case_id}/status",
+                             data={"csrf_token": token, "status": "new"})
+
+    assert 'value="new"' not in page and 'value="open"' in page
+    assert back_to_new.status_code == 303
+    flashed = staff.get(back_to_new.headers["Location"]).get_data(as_text=True)
+    assert "A case cannot go from “Resolved” to “New”." in flashed
+    with app.app_context():
+        assert db.session.get(SupportCase, case_id).status is CaseStatus.RESOLVED
+
+
+def test_a_closed_case_can_be_reopened_from_its_page(app, people, case_id):
+    staff = logged_in_client(app, "sam@example.test")
+    token = token_in(staff.get(f"/admin/cases/{case_id}").get_data(as_text=True))
+    staff.post(f"/admin/cases/{case_id}/status", data={"csrf_token": token, "status": "closed"})
+
+    page = staff.get(f"/admin/cases/{case_id}").get_data(as_text=True)
+    reopened = staff.post(f"/admin/cases/{case_id}/status",
+                          data={"csrf_token": token, "status": "open"})
+
+    assert 'data-testid="reopen-form"' in page and reopened.status_code == 303
+    with app.app_context():
+        assert db.session.get(SupportCase, case_id).status is CaseStatus.OPEN
+
+
 def test_a_reply_refused_keeps_what_was_typed(app, people, case_id):
     staff = logged_in_client(app, "sam@example.test")
 

@@ -23,7 +23,7 @@ from app.membership.models import Member
 from app.ordering.models import Order
 from app.support import cases as case_service
 from app.support import figures, queues
-from app.support.labels import template_labels
+from app.support.labels import STATUS_LABELS, template_labels
 from app.support.models import CasePriority, CaseSource, CaseStatus, CaseType, SupportCase
 from app.support.web.forms import (
     AssignForm,
@@ -130,6 +130,14 @@ def _case(case_id: int) -> SupportCase:
     return db.get_or_404(SupportCase, case_id)
 
 
+def _status_form(case: SupportCase) -> StatusForm:
+    """The status choices: where the case is, and where it may go from there."""
+    form = StatusForm(status=case.status.value)
+    form.status.choices = [SelectChoice(s.value, STATUS_LABELS[s]) for s in
+                           (case.status, *case_service.NEXT_STATUSES[case.status])]
+    return form
+
+
 def _case_page(case: SupportCase, reply_form: StaffReplyForm | None = None, status: int = 200):
     assign_form = AssignForm(assignee=str(case.assignee_id or ""))
     assign_form.assignee.choices = _staff_choices(_l("Nobody"))
@@ -137,7 +145,7 @@ def _case_page(case: SupportCase, reply_form: StaffReplyForm | None = None, stat
         "admin/cases/detail.html", case=case, messages=case_service.thread(case),
         reply_form=reply_form or StaffReplyForm(formdata=None),
         assign_form=assign_form,
-        status_form=StatusForm(status=case.status.value),
+        status_form=_status_form(case),
         priority_form=PriorityForm(priority=case.priority.value),
         overdue=figures.case_is_overdue(case, utcnow()),
         title=_("Case %(number)s", number=case.number), **template_labels()), status
