@@ -16,6 +16,8 @@ here, through app.core.audit. Functions flush, never commit; refusals are Domain
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -90,6 +92,25 @@ def due_time(created_at: datetime, priority: CasePriority) -> datetime:
     return created_at + timedelta(hours=target_hours(priority))
 
 
+# --------------------------------------------------------------------------- one-time keys
+
+# A form's one-time key: URL-safe base64 of 24 random bytes; what a form sends back is
+# checked against this shape (the column holds 64).
+FORM_KEY_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{16,64}\Z")
+
+
+def new_form_key() -> str:
+    """A one-time key for a form that opens a case or sends a reply: sent twice (a double
+    click), it leads to the first case or reply."""
+    return secrets.token_urlsafe(24)
+
+
+def _checked_key(form_key: str | None) -> str | None:
+    if form_key is not None and not FORM_KEY_PATTERN.fullmatch(form_key):
+        raise InvalidCase(_("This form has expired. Please send it again."))
+    return form_key or None
+
+
 # --------------------------------------------------------------------------- opening
 
 
@@ -112,16 +133,23 @@ def open_case(*, subject: str, body: str, case_type: CaseType = CaseType.QUESTIO
               book: Book | None = None, priority: CasePriority = CasePriority.NORMAL,
               source: CaseSource = CaseSource.MEMBER, source_key: str | None = None,
               actor: Member | None = None, locale: str | None = None,
-              now: datetime | None = None) -> SupportCase:
+              now: datetime | None = None, form_key: str | None = None) -> SupportCase:
     """Open a case with its first message (from the customer, or written by `actor`, staff,
     for them: then it is audited). An order must be the member's own. InvalidCase for an
-    empty or too long subject or message."""
+    empty or too long subject or message. With the form's one-time key (`new_form_key`) of
+    a member's case, the same form sent again returns the case it opened, even at the same
+    moment (the key's unique index)."""
     subject = clean_text(subject, SUBJECT_MAX, _("Please say in a few words what it is about."))
     body = clean_text(body, MESSAGE_MAX, _("Please write your message."))
     if member is None and not visitor_email:
         raise InvalidCase(_("A case needs a customer."))
     if order is not None and (member is None or order.member_id != member.id):
         raise NotFound(_("We could not find that order."))
+    form_key = _checked_key(form_key) if member is not None else None
+    if form_key is not None:
+        opened = _case_with_key(member, form_key)
+        if opened is not None:
+            return opened
     now = now or utcnow()
     case = SupportCase(
         member_id=member.id if member is not None else None, member=member,
@@ -134,9 +162,18 @@ def open_case(*, subject: str, body: str, case_type: CaseType = CaseType.QUESTIO
         due_at=due_time(now, priority),
         # The customer's language: the page they wrote from, not the one staff read.
         locale=locale or (None if actor is not None else _request_locale()),
+        form_key=form_key,
     )
-    db.session.add(case)
-    db.session.flush()
+    try:
+        # In a savepoint: the same form sent at the same moment by another request is
+        # refused by the key's unique index, and this one then returns that request's case.
+        with db.session.begin_nested():
+            db.session.add(case)
+    except IntegrityError:
+        opened = _case_with_key(member, form_key) if form_key is not None else None
+        if opened is None:
+            raise
+        return opened
     staff_written = actor is not None and source is CaseSource.STAFF
     db.session.add(CaseMessage(case_id=case.id, author_id=actor.id if staff_written else (
         member.id if member is not None else None), direction=Direction.IN, body=body,
@@ -147,6 +184,11 @@ def open_case(*, subject: str, body: str, case_type: CaseType = CaseType.QUESTIO
                      after=audit.snapshot(case, ("subject", "case_type", "priority", "status")),
                      summary=f"Case {case.number} opened for {case.customer_email}")
     return case
+
+
+def _case_with_key(member: Member, form_key: str) -> SupportCase | None:
+    return db.session.scalar(sa.select(SupportCase).where(SupportCase.form_key == form_key,
+                                                          SupportCase.member_id == member.id))
 
 
 def open_automatic_case(source: CaseSource, key: str, member: Member, subject: str, body: str,
@@ -269,19 +311,35 @@ def _require_open(case: SupportCase) -> None:
 
 
 def reply(case: SupportCase, actor: Member, body: str, *, now: datetime | None = None,
-          wait_for_customer: bool = True) -> CaseMessage:
+          wait_for_customer: bool = True, form_key: str | None = None) -> CaseMessage:
     """A staff reply: added to the thread and mailed to the customer with the answer link.
     The first reply sets `first_response_at`; the case then waits on the customer (or, kept
     open, is open). A resolved case replied to is no longer resolved: its `resolved_at` goes,
-    so the figures count its final resolution. A case closed meanwhile refuses the reply."""
+    so the figures count its final resolution. A case closed meanwhile refuses the reply.
+    With the form's one-time key (`new_form_key`), the same form sent again returns the first
+    reply: nothing is added, mailed or audited twice."""
     _require_staff(actor)
+    form_key = _checked_key(form_key)
+    if form_key is not None:
+        sent = _reply_with_key(case, form_key)
+        if sent is not None:
+            return sent
     _require_open(case)
     body = clean_text(body, MESSAGE_MAX, _("Please write your reply."))
     now = now or utcnow()
     before = audit.snapshot(case, AUDITED)
     message = CaseMessage(case_id=case.id, author_id=actor.id, direction=Direction.OUT,
-                          body=body, created_at=now)
-    db.session.add(message)
+                          body=body, created_at=now, form_key=form_key)
+    try:
+        # In a savepoint: the same form sent at the same moment is refused by the key's
+        # unique index, and this request then returns the other's reply.
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        sent = _reply_with_key(case, form_key) if form_key is not None else None
+        if sent is None:
+            raise
+        return sent
     if case.first_response_at is None:
         case.first_response_at = now
     if wait_for_customer:
@@ -300,6 +358,11 @@ def reply(case: SupportCase, actor: Member, body: str, *, now: datetime | None =
                  after={**audit.snapshot(case, AUDITED), "message_id": message.id},
                  summary=f"Case {case.number}: reply sent")
     return message
+
+
+def _reply_with_key(case: SupportCase, form_key: str) -> CaseMessage | None:
+    return db.session.scalar(sa.select(CaseMessage).where(CaseMessage.form_key == form_key,
+                                                          CaseMessage.case_id == case.id))
 
 
 def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None) -> CaseMessage:

@@ -11,6 +11,10 @@ A case opened automatically (a low NPS answer, a one- or two-star review) carrie
 A `CaseMessage` is one message of the thread: `in` from the customer, `out` from staff
 (`author_id` the member who wrote it; None for a visitor).
 
+A member's "Contact us" form, staff's "open a case" form and the staff reply form carry a
+one-time key (`form_key`, unique on the row it created): the same form sent twice (a double
+click) leads to the first case or reply.
+
 A `ContactRequest` is a visitor's contact form waiting for the link mailed to the address:
 no case exists until it is confirmed (double opt-in, like a visitor's demand).
 """
@@ -87,6 +91,8 @@ class SupportCase(db.Model):
         sa.Index("ix_support_case_assignee_status", "assignee_id", "status"),
         sa.Index("ix_support_case_created", "created_at"),
         sa.Index("ix_support_case_due", "due_at", "id"),  # the queues' order
+        # The one-time key of the form that opened it: sent twice, it opens one case.
+        sa.Index("ix_support_case_form_key", "form_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +111,7 @@ class SupportCase(db.Model):
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.NEW)
     source: Mapped[CaseSource] = mapped_column(_enum(CaseSource), default=CaseSource.MEMBER)
     source_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    form_key: Mapped[str | None] = mapped_column(sa.String(64))
     assignee_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("member.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -141,6 +148,10 @@ class SupportCase(db.Model):
 
 class CaseMessage(db.Model):
     __tablename__ = "case_message"
+    __table_args__ = (
+        # The one-time key of the staff reply form that wrote it: sent twice, one reply.
+        sa.Index("ix_case_message_form_key", "form_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("support_case.id", ondelete="CASCADE"),
@@ -150,6 +161,7 @@ class CaseMessage(db.Model):
     direction: Mapped[Direction] = mapped_column(_enum(Direction, 8))
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    form_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     case: Mapped[SupportCase] = relationship(back_populates="messages")
     author: Mapped[Member | None] = relationship()

@@ -4,6 +4,7 @@ token; every change audited."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -217,6 +218,27 @@ def test_a_closed_case_can_be_reopened_from_its_page(app, people, case_id):
     assert 'data-testid="reopen-form"' in page and reopened.status_code == 303
     with app.app_context():
         assert db.session.get(SupportCase, case_id).status is CaseStatus.OPEN
+
+
+def test_a_staff_reply_sent_twice_is_sent_once(app, people, case_id):
+    staff = logged_in_client(app, "sam@example.test")
+    page = staff.get(f"/admin/cases/{case_id}").get_data(as_text=True)
+    key = re.search(r'name="form_key" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token_in(page), "body": "A new copy is on its way.", "form_key": key}
+
+    first = staff.post(f"/admin/cases/{case_id}/reply", data=form)
+    second = staff.post(f"/admin/cases/{case_id}/reply", data=form)  # a double click
+
+    assert first.status_code == second.status_code == 303
+    with app.app_context():
+        case = db.session.get(SupportCase, case_id)
+        assert [m.body for m in cases.thread(case)] == ["Where is it?",
+                                                        "A new copy is on its way."]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
+                                 .where(OutboxMail.kind == "case_reply")) == 1
+        assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["case.reply"]
+    again = staff.get(f"/admin/cases/{case_id}").get_data(as_text=True)
+    assert key not in again  # the next reply gets a key of its own
 
 
 def test_a_reply_refused_keeps_what_was_typed(app, people, case_id):

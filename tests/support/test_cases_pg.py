@@ -183,3 +183,34 @@ def test_a_bulk_close_and_a_single_close_at_once_close_it_once(pg_app, rita):
 
     assert not errors, errors
     assert sorted(outcomes, key=str) in ([0, 1], [1, "This case is already closed."])
+
+
+def test_the_same_forms_sent_twice_at_once_open_one_case_and_send_one_reply(pg_app, rita):
+    with pg_app.app_context():
+        staff_case = cases.open_case(subject="Hi", body="Hello",
+                                     member=db.session.get(Member, rita["member"]))
+        db.session.commit()
+        staff_case_id = staff_case.id
+    case_key, reply_key = cases.new_form_key(), cases.new_form_key()
+    results = []
+
+    def send(meet):
+        with pg_app.test_request_context():
+            member = db.session.get(Member, rita["member"])
+            sam = db.session.get(Member, rita["staff"])
+            replied_to = db.session.get(SupportCase, staff_case_id)
+            meet()
+            case = cases.open_case(subject="Gift cards?", body="Do you sell them?",
+                                   member=member, form_key=case_key)
+            message = cases.reply(replied_to, sam, "Yes, we do.", form_key=reply_key)
+            db.session.commit()
+            results.append((case.id, message.id))
+
+    errors = run_at_once(send, [(), ()])
+
+    assert not errors, errors
+    assert len(results) == 2 and results[0] == results[1]
+    with pg_app.app_context():
+        assert _count() == 2
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
+                                 .where(OutboxMail.kind == "case_reply")) == 1

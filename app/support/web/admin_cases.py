@@ -33,6 +33,7 @@ from app.support.web.forms import (
     StaffCaseForm,
     StaffReplyForm,
     StatusForm,
+    keep_form_key,
 )
 
 ID = "int(max=2147483647)"
@@ -138,12 +139,19 @@ def _status_form(case: SupportCase) -> StatusForm:
     return form
 
 
+def _reply_form(form: StaffReplyForm | None) -> StaffReplyForm:
+    """The reply form with its one-time key: sent twice (a double click), one reply."""
+    form = form or StaffReplyForm(formdata=None)
+    keep_form_key(form)
+    return form
+
+
 def _case_page(case: SupportCase, reply_form: StaffReplyForm | None = None, status: int = 200):
     assign_form = AssignForm(assignee=str(case.assignee_id or ""))
     assign_form.assignee.choices = _staff_choices(_l("Nobody"))
     return render_template(
         "admin/cases/detail.html", case=case, messages=case_service.thread(case),
-        reply_form=reply_form or StaffReplyForm(formdata=None),
+        reply_form=_reply_form(reply_form),
         assign_form=assign_form,
         status_form=_status_form(case),
         priority_form=PriorityForm(priority=case.priority.value),
@@ -166,13 +174,15 @@ def case_new(member_id: int):
                 subject=form.subject.data, body=form.body.data,
                 case_type=CaseType(form.case_type.data),
                 priority=CasePriority(form.priority.data), member=member, order=order,
-                source=CaseSource.STAFF, actor=_actor(), locale=member.locale)
+                source=CaseSource.STAFF, actor=_actor(), locale=member.locale,
+                form_key=form.form_key.data or None)
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
             flash(_("Case %(number)s opened.", number=case.number), "success")
             return redirect(url_for("admin.case_detail", case_id=case.id), 303)
     status = 400 if request.method == "POST" else 200
+    keep_form_key(form)
     return render_template("admin/cases/new.html", form=form, member=member,
                            title=_("Open a case for %(name)s", name=member.name)), status
 
@@ -194,7 +204,8 @@ def case_reply(case_id: int):
     form = StaffReplyForm()
     if not form.validate_on_submit():
         return _case_page(case, form, 400)  # the reply is shown again, not lost
-    case_service.reply(case, _actor(), form.body.data, wait_for_customer=not form.keep_open.data)
+    case_service.reply(case, _actor(), form.body.data, wait_for_customer=not form.keep_open.data,
+                       form_key=form.form_key.data or None)
     flash(_("Your reply is on its way to %(email)s.", email=case.customer_email), "success")
     return redirect(url_for("admin.case_detail", case_id=case.id), 303)
 

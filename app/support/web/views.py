@@ -21,6 +21,7 @@ from app.support.web.forms import (
     CsatForm,
     ReplyForm,
     VisitorContactForm,
+    keep_form_key,
 )
 
 ID = "int(max=2147483647)"
@@ -81,7 +82,7 @@ def contact():
                 case = case_service.open_case(
                     subject=form.subject.data, body=form.body.data,
                     case_type=CaseType(form.case_type.data), member=member, order=order,
-                    source=CaseSource.MEMBER)
+                    source=CaseSource.MEMBER, form_key=form.form_key.data or None)
             else:
                 contact_service.request_contact(form.name.data, form.email.data,
                                                 CaseType(form.case_type.data),
@@ -97,6 +98,8 @@ def contact():
                     number=case.number), "success")
             return redirect(url_for("support.my_case", case_id=case.id))
     status = 400 if request.method == "POST" else 200
+    if member is not None:
+        keep_form_key(form)  # sent twice (a double click), the form opens one case
     return render_template("support/contact.html", form=form, order=order, member=member,
                            title=_("Contact us")), status
 
