@@ -367,18 +367,29 @@ def _reply_with_key(case: SupportCase, form_key: str) -> CaseMessage | None:
 
 def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None) -> CaseMessage:
     """The customer's answer (from the mailed link or their case page) joins the thread; a
-    case waiting on them, or resolved, is open again."""
+    case waiting on them, or resolved, is open again (its resolution time goes). One
+    conditional UPDATE decides, so a case closed by staff at the same moment refuses the
+    answer (CaseClosed) rather than coming back open."""
     _require_open(case)
     body = clean_text(body, MESSAGE_MAX, _("Please write your message."))
     now = now or utcnow()
     message = CaseMessage(case_id=case.id, author_id=case.member_id, direction=Direction.IN,
                           body=body, created_at=now)
     db.session.add(message)
-    if case.status in REOPENED_BY_CUSTOMER:
-        case.status = CaseStatus.OPEN
-        case.resolved_at = None
-    case.updated_at = now
     db.session.flush()
+    reopens = SupportCase.status.in_(REOPENED_BY_CUSTOMER)
+    result = db.session.execute(
+        sa.update(SupportCase)
+        .where(SupportCase.id == case.id, SupportCase.status != CaseStatus.CLOSED)
+        .values(status=sa.case((reopens, sa.literal(CaseStatus.OPEN, SupportCase.status.type)),
+                               else_=SupportCase.status),
+                resolved_at=sa.case((reopens, sa.null()), else_=SupportCase.resolved_at),
+                updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise CaseClosed(_("This case is closed. Please open a new one if you need more "
+                           "help."))
+    db.session.refresh(case)
     return message
 
 

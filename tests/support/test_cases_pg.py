@@ -214,3 +214,58 @@ def test_the_same_forms_sent_twice_at_once_open_one_case_and_send_one_reply(pg_a
         assert _count() == 2
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
                                  .where(OutboxMail.kind == "case_reply")) == 1
+
+
+def test_a_customers_answer_and_a_close_at_once_leave_the_case_closed(pg_app, rita):
+    with pg_app.app_context():
+        case = cases.open_case(subject="Hi", body="Hello",
+                               member=db.session.get(Member, rita["member"]))
+        cases.reply(case, db.session.get(Member, rita["staff"]), "Does this help?")
+        db.session.commit()
+        case_id = case.id
+    outcomes = []
+
+    def work(meet, who):
+        with pg_app.test_request_context():
+            case = db.session.get(SupportCase, case_id)  # both read it waiting
+            staff = db.session.get(Member, rita["staff"])
+            meet()
+            try:
+                if who == "staff":
+                    cases.close(case, staff)
+                else:
+                    cases.customer_reply(case, "Not really")
+                db.session.commit()
+                outcomes.append(who)
+            except cases.CaseClosed:
+                db.session.rollback()
+                outcomes.append("answer refused")
+
+    errors = run_at_once(work, [("staff",), ("customer",)])
+
+    assert not errors, errors
+    with pg_app.app_context():
+        case = db.session.get(SupportCase, case_id)
+        assert case.status.value == "closed" and case.closed_at is not None
+    assert "staff" in outcomes
+
+
+def test_an_answer_to_a_case_closed_since_it_was_read_is_refused(pg_app, rita):
+    with pg_app.app_context():
+        case = cases.open_case(subject="Hi", body="Hello",
+                               member=db.session.get(Member, rita["member"]))
+        cases.reply(case, db.session.get(Member, rita["staff"]), "Does this help?")
+        db.session.commit()
+        case_id = case.id
+    with pg_app.test_request_context():
+        read = db.session.get(SupportCase, case_id)  # the customer's page: waiting
+        with pg_app.app_context():  # meanwhile staff close it (a session of its own)
+            cases.close(db.session.get(SupportCase, case_id),
+                        db.session.get(Member, rita["staff"]))
+            db.session.commit()
+
+        with pytest.raises(cases.CaseClosed):
+            cases.customer_reply(read, "Not really")
+        db.session.rollback()
+    with pg_app.app_context():
+        assert db.session.get(SupportCase, case_id).status.value == "closed"
