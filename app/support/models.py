@@ -4,7 +4,9 @@ contact requests waiting for their address to be confirmed.
 A `SupportCase` belongs to a member, or to a visitor who confirmed their address (name and
 email kept on the case). It may name an order and a book. Its status runs
 new -> open -> waiting_on_customer -> resolved -> closed (a customer's answer takes it back to
-open); `due_at` is `created_at` plus the target hours of its priority (CASE_TARGET_HOURS).
+open; the steps staff may take are `NEXT_STATUSES` in app.support.cases, a closed case may be
+reopened; leaving resolved or closed clears `resolved_at` and `closed_at`); `due_at` is
+`created_at` plus the target hours of its priority (CASE_TARGET_HOURS).
 A case opened automatically (a low NPS answer, a one- or two-star review) carries a
 `source_key` naming what opened it, unique, so the same answer never opens two cases.
 
