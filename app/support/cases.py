@@ -16,6 +16,8 @@ here, through app.core.audit. Functions flush, never commit; refusals are Domain
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -36,6 +38,7 @@ from app.core.urls import external_url
 from app.mail import outbox
 from app.membership.models import Member, Role
 from app.ordering.models import Order
+from app.support.labels import STATUS_LABELS
 from app.support.models import (
     MESSAGE_MAX,
     SUBJECT_MAX,
@@ -65,6 +68,10 @@ class CaseClosed(DomainError):
     pass
 
 
+class CaseChanged(DomainError):
+    """Someone else moved the case between reading it and changing it."""
+
+
 class InvalidCaseLink(DomainError):
     pass
 
@@ -83,6 +90,25 @@ def target_hours(priority: CasePriority) -> float:
 
 def due_time(created_at: datetime, priority: CasePriority) -> datetime:
     return created_at + timedelta(hours=target_hours(priority))
+
+
+# --------------------------------------------------------------------------- one-time keys
+
+# A form's one-time key: URL-safe base64 of 24 random bytes; what a form sends back is
+# checked against this shape (the column holds 64).
+FORM_KEY_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{16,64}\Z")
+
+
+def new_form_key() -> str:
+    """A one-time key for a form that opens a case or sends a reply: sent twice (a double
+    click), it leads to the first case or reply."""
+    return secrets.token_urlsafe(24)
+
+
+def _checked_key(form_key: str | None) -> str | None:
+    if form_key is not None and not FORM_KEY_PATTERN.fullmatch(form_key):
+        raise InvalidCase(_("This form has expired. Please send it again."))
+    return form_key or None
 
 
 # --------------------------------------------------------------------------- opening
@@ -107,16 +133,23 @@ def open_case(*, subject: str, body: str, case_type: CaseType = CaseType.QUESTIO
               book: Book | None = None, priority: CasePriority = CasePriority.NORMAL,
               source: CaseSource = CaseSource.MEMBER, source_key: str | None = None,
               actor: Member | None = None, locale: str | None = None,
-              now: datetime | None = None) -> SupportCase:
+              now: datetime | None = None, form_key: str | None = None) -> SupportCase:
     """Open a case with its first message (from the customer, or written by `actor`, staff,
     for them: then it is audited). An order must be the member's own. InvalidCase for an
-    empty or too long subject or message."""
+    empty or too long subject or message. With the form's one-time key (`new_form_key`) of
+    a member's case, the same form sent again returns the case it opened, even at the same
+    moment (the key's unique index)."""
     subject = clean_text(subject, SUBJECT_MAX, _("Please say in a few words what it is about."))
     body = clean_text(body, MESSAGE_MAX, _("Please write your message."))
     if member is None and not visitor_email:
         raise InvalidCase(_("A case needs a customer."))
     if order is not None and (member is None or order.member_id != member.id):
         raise NotFound(_("We could not find that order."))
+    form_key = _checked_key(form_key) if member is not None else None
+    if form_key is not None:
+        opened = _case_with_key(member, form_key)
+        if opened is not None:
+            return opened
     now = now or utcnow()
     case = SupportCase(
         member_id=member.id if member is not None else None, member=member,
@@ -129,9 +162,18 @@ def open_case(*, subject: str, body: str, case_type: CaseType = CaseType.QUESTIO
         due_at=due_time(now, priority),
         # The customer's language: the page they wrote from, not the one staff read.
         locale=locale or (None if actor is not None else _request_locale()),
+        form_key=form_key,
     )
-    db.session.add(case)
-    db.session.flush()
+    try:
+        # In a savepoint: the same form sent at the same moment by another request is
+        # refused by the key's unique index, and this one then returns that request's case.
+        with db.session.begin_nested():
+            db.session.add(case)
+    except IntegrityError:
+        opened = _case_with_key(member, form_key) if form_key is not None else None
+        if opened is None:
+            raise
+        return opened
     staff_written = actor is not None and source is CaseSource.STAFF
     db.session.add(CaseMessage(case_id=case.id, author_id=actor.id if staff_written else (
         member.id if member is not None else None), direction=Direction.IN, body=body,
@@ -142,6 +184,11 @@ def open_case(*, subject: str, body: str, case_type: CaseType = CaseType.QUESTIO
                      after=audit.snapshot(case, ("subject", "case_type", "priority", "status")),
                      summary=f"Case {case.number} opened for {case.customer_email}")
     return case
+
+
+def _case_with_key(member: Member, form_key: str) -> SupportCase | None:
+    return db.session.scalar(sa.select(SupportCase).where(SupportCase.form_key == form_key,
+                                                          SupportCase.member_id == member.id))
 
 
 def open_automatic_case(source: CaseSource, key: str, member: Member, subject: str, body: str,
@@ -240,13 +287,13 @@ def _mail_locale(case: SupportCase) -> str | None:
 
 
 def _customer_mail(case: SupportCase, kind: str, template: str, context: dict,
-                   dedupe_key: str) -> None:
+                   dedupe_key: str, *, new_key: bool = True) -> None:
     outbox.enqueue(
         kind=kind, to_email=case.customer_email, template=template,
         context={"shop_name": current_app.config["SHOP_NAME"], "name": case.customer_name,
                  "case_number": case.number, "subject": case.subject, **context},
         member_id=case.member_id, locale=_mail_locale(case), dedupe_key=dedupe_key,
-        new_key=True)
+        new_key=new_key)
 
 
 # --------------------------------------------------------------------------- the thread
@@ -264,23 +311,45 @@ def _require_open(case: SupportCase) -> None:
 
 
 def reply(case: SupportCase, actor: Member, body: str, *, now: datetime | None = None,
-          wait_for_customer: bool = True) -> CaseMessage:
+          wait_for_customer: bool = True, form_key: str | None = None) -> CaseMessage:
     """A staff reply: added to the thread and mailed to the customer with the answer link.
-    The first reply sets `first_response_at`; the case then waits on the customer."""
+    The first reply sets `first_response_at`; the case then waits on the customer (or, kept
+    open, is open). A resolved case replied to is no longer resolved: its `resolved_at` goes,
+    so the figures count its final resolution. A case closed meanwhile refuses the reply.
+    With the form's one-time key (`new_form_key`), the same form sent again returns the first
+    reply: nothing is added, mailed or audited twice."""
     _require_staff(actor)
+    form_key = _checked_key(form_key)
+    if form_key is not None:
+        sent = _reply_with_key(case, form_key)
+        if sent is not None:
+            return sent
     _require_open(case)
     body = clean_text(body, MESSAGE_MAX, _("Please write your reply."))
     now = now or utcnow()
     before = audit.snapshot(case, AUDITED)
     message = CaseMessage(case_id=case.id, author_id=actor.id, direction=Direction.OUT,
-                          body=body, created_at=now)
-    db.session.add(message)
+                          body=body, created_at=now, form_key=form_key)
+    try:
+        # In a savepoint: the same form sent at the same moment is refused by the key's
+        # unique index, and this request then returns the other's reply.
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        sent = _reply_with_key(case, form_key) if form_key is not None else None
+        if sent is None:
+            raise
+        return sent
     if case.first_response_at is None:
         case.first_response_at = now
     if wait_for_customer:
-        case.status = CaseStatus.WAITING
-    case.updated_at = now
-    db.session.flush()
+        status = CaseStatus.WAITING
+    elif case.status in (CaseStatus.NEW, CaseStatus.RESOLVED):
+        status = CaseStatus.OPEN
+    else:
+        status = case.status
+    if not _moved(case, status, now, SupportCase.status != CaseStatus.CLOSED):
+        raise CaseClosed(_("This case is already closed."))
     _customer_mail(case, REPLY_KIND, "case_reply",
                    {"reply": body, "reply_url": external_url(
                        "support.reply_by_link", token=case_token(case, REPLY_SALT))},
@@ -291,20 +360,36 @@ def reply(case: SupportCase, actor: Member, body: str, *, now: datetime | None =
     return message
 
 
+def _reply_with_key(case: SupportCase, form_key: str) -> CaseMessage | None:
+    return db.session.scalar(sa.select(CaseMessage).where(CaseMessage.form_key == form_key,
+                                                          CaseMessage.case_id == case.id))
+
+
 def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None) -> CaseMessage:
     """The customer's answer (from the mailed link or their case page) joins the thread; a
-    case waiting on them, or resolved, is open again."""
+    case waiting on them, or resolved, is open again (its resolution time goes). One
+    conditional UPDATE decides, so a case closed by staff at the same moment refuses the
+    answer (CaseClosed) rather than coming back open."""
     _require_open(case)
     body = clean_text(body, MESSAGE_MAX, _("Please write your message."))
     now = now or utcnow()
     message = CaseMessage(case_id=case.id, author_id=case.member_id, direction=Direction.IN,
                           body=body, created_at=now)
     db.session.add(message)
-    if case.status in REOPENED_BY_CUSTOMER:
-        case.status = CaseStatus.OPEN
-        case.resolved_at = None
-    case.updated_at = now
     db.session.flush()
+    reopens = SupportCase.status.in_(REOPENED_BY_CUSTOMER)
+    result = db.session.execute(
+        sa.update(SupportCase)
+        .where(SupportCase.id == case.id, SupportCase.status != CaseStatus.CLOSED)
+        .values(status=sa.case((reopens, sa.literal(CaseStatus.OPEN, SupportCase.status.type)),
+                               else_=SupportCase.status),
+                resolved_at=sa.case((reopens, sa.null()), else_=SupportCase.resolved_at),
+                updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise CaseClosed(_("This case is closed. Please open a new one if you need more "
+                           "help."))
+    db.session.refresh(case)
     return message
 
 
@@ -344,30 +429,67 @@ def assign(case: SupportCase, actor: Member, assignee_id: int | None) -> Support
     return case
 
 
-def _set_status(case: SupportCase, status: CaseStatus, now: datetime) -> None:
-    case.status = status
+def _moved(case: SupportCase, status: CaseStatus, now: datetime,
+           only_if: sa.ColumnElement[bool]) -> bool:
+    """Move the case to `status` by one conditional UPDATE (`only_if` must still hold for the
+    row): of two requests moving the same case at the same moment, only the one whose UPDATE
+    changed the row goes on to mail and audit; the other gets False (on PostgreSQL its UPDATE
+    waits for the first to commit, then finds the row no longer matching)."""
+    values: dict = {"status": status, "updated_at": now}
     if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
-        case.resolved_at = case.resolved_at or now
+        values["resolved_at"] = sa.func.coalesce(SupportCase.resolved_at, now)
     else:
-        case.resolved_at = None
-    if status is CaseStatus.CLOSED:
-        case.closed_at = now
-    case.updated_at = now
+        values["resolved_at"] = None
+    # Leaving resolved or closed clears the times: the figures count the final resolution.
+    values["closed_at"] = now if status is CaseStatus.CLOSED else None
+    db.session.flush()
+    result = db.session.execute(
+        sa.update(SupportCase).where(SupportCase.id == case.id, only_if).values(**values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(case)
+    return True
+
+
+def _changed_meanwhile() -> DomainError:
+    return CaseChanged(_("Someone else has just changed this case. Please look at it again."))
+
+
+# Where staff may move a case from each status (a closed case may only be reopened).
+NEXT_STATUSES: dict[CaseStatus, tuple[CaseStatus, ...]] = {
+    CaseStatus.NEW: (CaseStatus.OPEN, CaseStatus.WAITING, CaseStatus.RESOLVED,
+                     CaseStatus.CLOSED),
+    CaseStatus.OPEN: (CaseStatus.WAITING, CaseStatus.RESOLVED, CaseStatus.CLOSED),
+    CaseStatus.WAITING: (CaseStatus.OPEN, CaseStatus.RESOLVED, CaseStatus.CLOSED),
+    CaseStatus.RESOLVED: (CaseStatus.OPEN, CaseStatus.CLOSED),
+    CaseStatus.CLOSED: (CaseStatus.OPEN,),
+}
 
 
 def change_status(case: SupportCase, actor: Member, status: CaseStatus) -> SupportCase:
-    """Move the case to another status (closing goes through `close`, which asks the customer
-    the satisfaction question). Audited as case.status."""
+    """Move the case to another status, along NEXT_STATUSES (closing goes through `close`,
+    which asks the customer the satisfaction question; a closed case may be reopened).
+    Audited as case.status. The move is made only if the case is still in the status it was
+    read in (else CaseChanged); a move not in NEXT_STATUSES is refused (InvalidCase)."""
     _require_staff(actor)
+    if status is case.status:
+        if status is CaseStatus.CLOSED:
+            raise CaseClosed(_("This case is already closed."))
+        raise InvalidCase(_("This case is already “%(status)s”.",
+                            status=STATUS_LABELS[status]))
+    if status not in NEXT_STATUSES[case.status]:
+        raise InvalidCase(_("A case cannot go from “%(current)s” to “%(status)s”.",
+                            current=STATUS_LABELS[case.status], status=STATUS_LABELS[status]))
     if status is CaseStatus.CLOSED:
         return close(case, actor)
-    _require_open(case)
     before = audit.snapshot(case, AUDITED)
-    _set_status(case, status, utcnow())
-    db.session.flush()
+    reopened = case.status is CaseStatus.CLOSED
+    if not _moved(case, status, utcnow(), SupportCase.status == case.status):
+        raise _changed_meanwhile()
     audit.record(actor.id, actor.email, "case.status", case, before=before,
                  after=audit.snapshot(case, AUDITED),
-                 summary=f"Case {case.number}: {status.value}")
+                 summary=f"Case {case.number}: {'reopened' if reopened else status.value}")
     return case
 
 
@@ -388,20 +510,26 @@ def change_priority(case: SupportCase, actor: Member, priority: CasePriority) ->
 
 def close(case: SupportCase, actor: Member, *, now: datetime | None = None) -> SupportCase:
     """Close the case and mail the customer the satisfaction question (once per case).
-    Audited as case.close. Closing a closed case changes nothing."""
+    Audited as case.close. A case already closed (a second click, or another member of staff
+    at the same moment) is refused with CaseClosed: nothing is mailed or audited twice."""
     _require_staff(actor)
-    if case.status is CaseStatus.CLOSED:
-        return case
-    now = now or utcnow()
+    if not _close(case, actor, now or utcnow()):
+        raise CaseClosed(_("This case is already closed."))
+    return case
+
+
+def _close(case: SupportCase, actor: Member, now: datetime) -> bool:
+    """Close the case if no one else has (the conditional UPDATE): True when this call did."""
     before = audit.snapshot(case, AUDITED)
-    _set_status(case, CaseStatus.CLOSED, now)
-    db.session.flush()
+    if not _moved(case, CaseStatus.CLOSED, now, SupportCase.status != CaseStatus.CLOSED):
+        return False
+    # Once per case: a case reopened and closed again is not asked a second time.
     _customer_mail(case, CSAT_KIND, "case_csat",
                    {"csat_url": external_url("support.csat", token=case_token(case, CSAT_SALT))},
-                   f"{CSAT_KIND}:{case.id}")
+                   f"{CSAT_KIND}:{case.id}", new_key=False)
     audit.record(actor.id, actor.email, "case.close", case, before=before,
                  after=audit.snapshot(case, AUDITED), summary=f"Case {case.number} closed")
-    return case
+    return True
 
 
 def _cases(ids: Iterable[int]) -> list[SupportCase]:
@@ -422,13 +550,12 @@ def bulk_assign(ids: Iterable[int], actor: Member, assignee_id: int | None) -> i
 
 def bulk_close(ids: Iterable[int], actor: Member) -> int:
     """Close many cases at once (each audited and asked its question); returns how many were
-    closed now (already closed ones are left as they are)."""
-    closed = 0
-    for case in _cases(ids):
-        if case.status is not CaseStatus.CLOSED:
-            close(case, actor)
-            closed += 1
-    return closed
+    closed now (already closed ones, even by someone else at the same moment, are left as
+    they are)."""
+    _require_staff(actor)
+    now = utcnow()
+    return sum(1 for case in _cases(ids)
+               if case.status is not CaseStatus.CLOSED and _close(case, actor, now))
 
 
 # --------------------------------------------------------------------------- satisfaction

@@ -101,29 +101,50 @@ def request_contact(name: str, email: str, case_type: CaseType, subject: str,
     return request_row
 
 
+def _link_not_valid() -> NotFound:
+    return NotFound(_("This confirmation link is not valid or has expired. You can write "
+                      "to us again from the contact page."))
+
+
+def _fresh_since() -> datetime:
+    return utcnow() - timedelta(hours=current_app.config["CASE_CONFIRM_HOURS"])
+
+
 def pending_for_token(token: str) -> ContactRequest:
     """The waiting request a link belongs to; NotFound when unknown, used or too old."""
     found = None
     if token and len(token) <= 100:
         found = db.session.scalar(sa.select(ContactRequest)
                                   .where(ContactRequest.token_hash == _token_hash(token)))
-    hours = current_app.config["CASE_CONFIRM_HOURS"]
-    if found is None or found.created_at < utcnow() - timedelta(hours=hours):
-        raise NotFound(_("This confirmation link is not valid or has expired. You can write "
-                         "to us again from the contact page."))
+    if found is None or found.created_at < _fresh_since():
+        raise _link_not_valid()
     return found
 
 
 def confirm_contact(token: str) -> SupportCase:
-    """The visitor proved the address: their case opens now, in their language."""
-    pending = pending_for_token(token)
-    case = open_case(subject=pending.subject, body=pending.body, case_type=pending.case_type,
-                     visitor_email=pending.email, visitor_name=pending.name,
-                     source=CaseSource.VISITOR, locale=pending.locale,
-                     now=utcnow())
-    db.session.delete(pending)
-    db.session.flush()
-    return case
+    """The visitor proved the address: their case opens now, in their language.
+
+    The waiting request is claimed first, by one DELETE ... RETURNING: of two presses at the
+    same moment only the one whose DELETE took the row opens the case; the other (its DELETE
+    finds the row gone) is told the link was used, as for any used link (NotFound)."""
+    if not token or len(token) > 100:
+        raise _link_not_valid()
+    claimed = db.session.execute(
+        sa.delete(ContactRequest)
+        .where(ContactRequest.token_hash == _token_hash(token),
+               ContactRequest.created_at >= _fresh_since())
+        .returning(ContactRequest.id, ContactRequest.subject, ContactRequest.body,
+                   ContactRequest.case_type, ContactRequest.email, ContactRequest.name,
+                   ContactRequest.locale)
+        .execution_options(synchronize_session=False)).one_or_none()
+    if claimed is None:
+        raise _link_not_valid()
+    stale = db.session.identity_map.get(db.session.identity_key(ContactRequest, claimed.id))
+    if stale is not None:
+        db.session.expunge(stale)  # read before the claim; the row is gone now
+    return open_case(subject=claimed.subject, body=claimed.body, case_type=claimed.case_type,
+                     visitor_email=claimed.email, visitor_name=claimed.name,
+                     source=CaseSource.VISITOR, locale=claimed.locale, now=utcnow())
 
 
 def purge_unconfirmed(now: datetime | None = None) -> int:

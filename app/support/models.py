@@ -4,12 +4,18 @@ contact requests waiting for their address to be confirmed.
 A `SupportCase` belongs to a member, or to a visitor who confirmed their address (name and
 email kept on the case). It may name an order and a book. Its status runs
 new -> open -> waiting_on_customer -> resolved -> closed (a customer's answer takes it back to
-open); `due_at` is `created_at` plus the target hours of its priority (CASE_TARGET_HOURS).
+open; the steps staff may take are `NEXT_STATUSES` in app.support.cases, a closed case may be
+reopened; leaving resolved or closed clears `resolved_at` and `closed_at`); `due_at` is
+`created_at` plus the target hours of its priority (CASE_TARGET_HOURS).
 A case opened automatically (a low NPS answer, a one- or two-star review) carries a
 `source_key` naming what opened it, unique, so the same answer never opens two cases.
 
 A `CaseMessage` is one message of the thread: `in` from the customer, `out` from staff
 (`author_id` the member who wrote it; None for a visitor).
+
+A member's "Contact us" form, staff's "open a case" form and the staff reply form carry a
+one-time key (`form_key`, unique on the row it created): the same form sent twice (a double
+click) leads to the first case or reply.
 
 A `ContactRequest` is a visitor's contact form waiting for the link mailed to the address:
 no case exists until it is confirmed (double opt-in, like a visitor's demand).
@@ -87,6 +93,8 @@ class SupportCase(db.Model):
         sa.Index("ix_support_case_assignee_status", "assignee_id", "status"),
         sa.Index("ix_support_case_created", "created_at"),
         sa.Index("ix_support_case_due", "due_at", "id"),  # the queues' order
+        # The one-time key of the form that opened it: sent twice, it opens one case.
+        sa.Index("ix_support_case_form_key", "form_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,6 +113,7 @@ class SupportCase(db.Model):
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.NEW)
     source: Mapped[CaseSource] = mapped_column(_enum(CaseSource), default=CaseSource.MEMBER)
     source_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    form_key: Mapped[str | None] = mapped_column(sa.String(64))
     assignee_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("member.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -141,6 +150,10 @@ class SupportCase(db.Model):
 
 class CaseMessage(db.Model):
     __tablename__ = "case_message"
+    __table_args__ = (
+        # The one-time key of the staff reply form that wrote it: sent twice, one reply.
+        sa.Index("ix_case_message_form_key", "form_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("support_case.id", ondelete="CASCADE"),
@@ -150,6 +163,7 @@ class CaseMessage(db.Model):
     direction: Mapped[Direction] = mapped_column(_enum(Direction, 8))
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    form_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     case: Mapped[SupportCase] = relationship(back_populates="messages")
     author: Mapped[Member | None] = relationship()

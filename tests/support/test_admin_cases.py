@@ -4,6 +4,7 @@ token; every change audited."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.models import AuditEntry, Member
+from app.models import AuditEntry, Member, OutboxMail
 from app.support import cases
 from app.support.models import CasePriority, CaseStatus, CaseType, SupportCase
 from tests.pages import log_in, logged_in_client, token_in
@@ -145,6 +146,99 @@ def test_bulk_assign_and_close_need_the_csrf_token_and_are_audited(app, people, 
         assert [(c.assignee_id, c.status) for c in rows] == [(people["tom"], CaseStatus.CLOSED)] * 2
         actions = db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
         assert actions == ["case.assign", "case.assign", "case.close", "case.close"]
+
+
+def test_close_clicked_twice_closes_once_and_says_so(app, people, case_id):
+    staff = logged_in_client(app, "sam@example.test")
+    token = token_in(staff.get(f"/admin/cases/{case_id}").get_data(as_text=True))
+
+    first = staff.post(f"/admin/cases/{case_id}/status",
+                       data={"csrf_token": token, "status": "closed"})
+    second = staff.post(f"/admin/cases/{case_id}/status",
+                        data={"csrf_token": token, "status": "closed"})
+
+    assert first.status_code == 303 and second.status_code == 303
+    page = staff.get(second.headers["Location"]).get_data(as_text=True)
+    assert "This case is already closed." in page
+    with app.app_context():
+        actions = db.session.scalars(sa.select(AuditEntry.action)).all()
+        assert actions == ["case.close"]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
+                                 .where(OutboxMail.kind == "case_csat")) == 1
+
+
+@pytest.mark.parametrize("bad", ["99999999999999999999", "2147483648", "0", "-1", "abc",
+                                 "\u0663", ""])
+def test_bulk_with_an_impossible_case_id_changes_nothing_and_says_so(app, people, case_id,
+                                                                     bad):
+    staff = logged_in_client(app, "sam@example.test")
+    token = token_in(staff.get("/admin/cases?queue=all").get_data(as_text=True))
+
+    response = staff.post("/admin/cases/bulk", data={
+        "csrf_token": token, "case_ids": [str(case_id), bad], "action": "close",
+        "assignee": ""})
+
+    assert response.status_code == 303
+    page = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Those cases could not be found. Please choose them again." in page
+    with app.app_context():
+        assert db.session.get(SupportCase, case_id).status is CaseStatus.NEW
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
+def test_staff_are_offered_only_the_steps_a_case_may_take(app, people, case_id):
+    staff = logged_in_client(app, "sam@example.test")
+    token = token_in(staff.get(f"/admin/cases/{case_id}").get_data(as_text=True))
+    with app.app_context():
+        cases.change_status(db.session.get(SupportCase, case_id),
+                            db.session.get(Member, people["sam"]), CaseStatus.RESOLVED)
+        db.session.commit()
+
+    page = staff.get(f"/admin/cases/{case_id}").get_data(as_text=True)
+    back_to_new = staff.post(f"/admin/cases/{case_id}/status",
+                             data={"csrf_token": token, "status": "new"})
+
+    assert 'value="new"' not in page and 'value="open"' in page
+    assert back_to_new.status_code == 303
+    flashed = staff.get(back_to_new.headers["Location"]).get_data(as_text=True)
+    assert "A case cannot go from “Resolved” to “New”." in flashed
+    with app.app_context():
+        assert db.session.get(SupportCase, case_id).status is CaseStatus.RESOLVED
+
+
+def test_a_closed_case_can_be_reopened_from_its_page(app, people, case_id):
+    staff = logged_in_client(app, "sam@example.test")
+    token = token_in(staff.get(f"/admin/cases/{case_id}").get_data(as_text=True))
+    staff.post(f"/admin/cases/{case_id}/status", data={"csrf_token": token, "status": "closed"})
+
+    page = staff.get(f"/admin/cases/{case_id}").get_data(as_text=True)
+    reopened = staff.post(f"/admin/cases/{case_id}/status",
+                          data={"csrf_token": token, "status": "open"})
+
+    assert 'data-testid="reopen-form"' in page and reopened.status_code == 303
+    with app.app_context():
+        assert db.session.get(SupportCase, case_id).status is CaseStatus.OPEN
+
+
+def test_a_staff_reply_sent_twice_is_sent_once(app, people, case_id):
+    staff = logged_in_client(app, "sam@example.test")
+    page = staff.get(f"/admin/cases/{case_id}").get_data(as_text=True)
+    key = re.search(r'name="form_key" type="hidden" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token_in(page), "body": "A new copy is on its way.", "form_key": key}
+
+    first = staff.post(f"/admin/cases/{case_id}/reply", data=form)
+    second = staff.post(f"/admin/cases/{case_id}/reply", data=form)  # a double click
+
+    assert first.status_code == second.status_code == 303
+    with app.app_context():
+        case = db.session.get(SupportCase, case_id)
+        assert [m.body for m in cases.thread(case)] == ["Where is it?",
+                                                        "A new copy is on its way."]
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
+                                 .where(OutboxMail.kind == "case_reply")) == 1
+        assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["case.reply"]
+    again = staff.get(f"/admin/cases/{case_id}").get_data(as_text=True)
+    assert key not in again  # the next reply gets a key of its own
 
 
 def test_a_reply_refused_keeps_what_was_typed(app, people, case_id):

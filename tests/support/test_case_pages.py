@@ -5,6 +5,8 @@ through the signed link; the satisfaction question is answered once."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -52,6 +54,39 @@ def test_someone_elses_order_cannot_be_named(app, client, people):
     assert client.post("/contact", data={"order_id": str(people["order"]), "case_type": "other",
                                          "subject": "x", "body": "y"}).status_code == 404
     assert client.get("/contact?order=abc").status_code == 404
+
+
+def _form_key(page: str) -> str:
+    return re.search(r'name="form_key" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_a_members_case_sent_twice_opens_one_case(app, client, people):
+    log_in(client, "rita@example.test")
+    key = _form_key(client.get("/contact").get_data(as_text=True))
+    form = {"case_type": "question", "subject": "Gift cards?", "body": "Do you sell them?",
+            "form_key": key}
+
+    first = client.post("/contact", data=form)
+    second = client.post("/contact", data=form)  # a double click
+
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    with app.app_context():
+        assert _only_case().subject == "Gift cards?"
+
+
+def test_a_damaged_form_key_is_refused_and_keeps_what_was_typed(app, client, people):
+    log_in(client, "rita@example.test")
+
+    response = client.post("/contact", data={"case_type": "question", "subject": "Hi",
+                                             "body": "Keep this text", "form_key": "x" * 100})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "This form has expired. Please send it again." in page and "Keep this text" in page
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", _form_key(page))  # a new key to send it with
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SupportCase)) == 0
 
 
 def test_a_bad_form_is_shown_again_with_what_was_typed(client, people):

@@ -81,7 +81,9 @@ def test_closing_asks_the_satisfaction_question_once_and_it_is_answered_once(ctx
     sam = db.session.get(Member, people["sam"])
 
     cases.close(case, sam)
-    cases.close(case, sam)
+    with pytest.raises(cases.CaseClosed, match="already closed"):
+        cases.close(case, sam)  # a second click: refused, nothing mailed or audited again
+    assert cases.bulk_close([case.id], sam) == 0
     cases.answer_csat(case, 4)
 
     with pytest.raises(cases.AlreadyAnswered):
@@ -90,6 +92,69 @@ def test_closing_asks_the_satisfaction_question_once_and_it_is_answered_once(ctx
     assert case.resolved_at is not None and case.closed_at is not None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
                              .where(OutboxMail.kind == "case_csat")) == 1
+    assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["case.close"]
+
+
+def test_a_case_that_leaves_resolved_forgets_when_it_was_resolved(ctx, people):
+    case = _open(people)
+    sam = db.session.get(Member, people["sam"])
+
+    cases.change_status(case, sam, CaseStatus.RESOLVED)
+    resolved = case.resolved_at
+    cases.reply(case, sam, "One more thing about your parcel")
+    assert case.status is CaseStatus.WAITING and case.resolved_at is None
+    cases.change_status(case, sam, CaseStatus.RESOLVED)
+    cases.reply(case, sam, "Still looking into it", wait_for_customer=False)
+    assert case.status is CaseStatus.OPEN and case.resolved_at is None
+    cases.change_status(case, sam, CaseStatus.RESOLVED)
+    cases.customer_reply(case, "It came back torn again")
+    assert case.status is CaseStatus.OPEN and case.resolved_at is None
+    final = resolved + timedelta(hours=3)
+    cases.close(case, sam, now=final)
+
+    assert case.resolved_at == final and case.closed_at == final  # the final resolution
+
+
+S = CaseStatus
+ALLOWED = {(S.NEW, S.OPEN), (S.NEW, S.WAITING), (S.NEW, S.RESOLVED), (S.NEW, S.CLOSED),
+           (S.OPEN, S.WAITING), (S.OPEN, S.RESOLVED), (S.OPEN, S.CLOSED),
+           (S.WAITING, S.OPEN), (S.WAITING, S.RESOLVED), (S.WAITING, S.CLOSED),
+           (S.RESOLVED, S.OPEN), (S.RESOLVED, S.CLOSED), (S.CLOSED, S.OPEN)}
+
+
+@pytest.mark.parametrize("start,to", [(a, b) for a in S for b in S])
+def test_staff_move_a_case_only_along_sensible_steps(ctx, people, start, to):
+    case = _open(people)
+    sam = db.session.get(Member, people["sam"])
+    path = {S.NEW: [], S.OPEN: [S.OPEN], S.WAITING: [S.WAITING], S.RESOLVED: [S.RESOLVED],
+            S.CLOSED: [S.CLOSED]}[start]
+    for step in path:
+        cases.change_status(case, sam, step)
+
+    if (start, to) in ALLOWED:
+        cases.change_status(case, sam, to)
+        assert case.status is to
+    else:
+        with pytest.raises((cases.InvalidCase, cases.CaseClosed)) as refused:
+            cases.change_status(case, sam, to)
+        assert case.status is start
+        assert refused.value.message.startswith(("A case cannot go from", "This case is already"))
+
+
+def test_a_reopened_case_is_open_again_and_is_not_asked_twice(ctx, people):
+    case = _open(people)
+    sam = db.session.get(Member, people["sam"])
+    cases.close(case, sam)
+
+    cases.change_status(case, sam, CaseStatus.OPEN)
+    assert case.status is CaseStatus.OPEN and case.closed_at is None and case.resolved_at is None
+    cases.customer_reply(case, "Thanks for looking again")
+    cases.close(case, sam)
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)
+                             .where(OutboxMail.kind == "case_csat")) == 1
+    summaries = db.session.scalars(sa.select(AuditEntry.summary).order_by(AuditEntry.id)).all()
+    assert summaries[1].endswith("reopened")
 
 
 def test_a_closed_case_takes_no_more_messages(ctx, people):

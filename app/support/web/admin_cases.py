@@ -23,7 +23,7 @@ from app.membership.models import Member
 from app.ordering.models import Order
 from app.support import cases as case_service
 from app.support import figures, queues
-from app.support.labels import template_labels
+from app.support.labels import STATUS_LABELS, template_labels
 from app.support.models import CasePriority, CaseSource, CaseStatus, CaseType, SupportCase
 from app.support.web.forms import (
     AssignForm,
@@ -33,6 +33,7 @@ from app.support.web.forms import (
     StaffCaseForm,
     StaffReplyForm,
     StatusForm,
+    keep_form_key,
 )
 
 ID = "int(max=2147483647)"
@@ -83,6 +84,23 @@ def cases():
         is_overdue=figures.case_is_overdue, title=_("Service cases"), **template_labels())
 
 
+MAX_ID = 2147483647
+
+
+def _case_ids(raw: list[str]) -> list[int] | None:
+    """The chosen case ids, each 1..2147483647 (a database integer); None when any is not."""
+    ids = []
+    for value in raw:
+        value = value.strip()
+        if not value.isascii() or not value.isdigit() or len(value) > 10:
+            return None
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            return None
+        ids.append(number)
+    return ids
+
+
 @bp.post("/cases/bulk")
 @back_on_error("admin.cases")
 def cases_bulk():
@@ -96,10 +114,10 @@ def cases_bulk():
             for error in errors:
                 flash(error, "error")
         return redirect(back, 303)
-    try:
-        ids = [int(i) for i in form.case_ids.data]
-    except ValueError:
-        abort(400)
+    ids = _case_ids(form.case_ids.data)
+    if ids is None:
+        flash(_("Those cases could not be found. Please choose them again."), "error")
+        return redirect(back, 303)
     if form.action.data == "assign":
         n = case_service.bulk_assign(ids, _actor(), _assignee_value(form.assignee.data))
         flash(ngettext("%(num)d case assigned.", "%(num)d cases assigned.", n), "success")
@@ -113,14 +131,29 @@ def _case(case_id: int) -> SupportCase:
     return db.get_or_404(SupportCase, case_id)
 
 
+def _status_form(case: SupportCase) -> StatusForm:
+    """The status choices: where the case is, and where it may go from there."""
+    form = StatusForm(status=case.status.value)
+    form.status.choices = [SelectChoice(s.value, STATUS_LABELS[s]) for s in
+                           (case.status, *case_service.NEXT_STATUSES[case.status])]
+    return form
+
+
+def _reply_form(form: StaffReplyForm | None) -> StaffReplyForm:
+    """The reply form with its one-time key: sent twice (a double click), one reply."""
+    form = form or StaffReplyForm(formdata=None)
+    keep_form_key(form)
+    return form
+
+
 def _case_page(case: SupportCase, reply_form: StaffReplyForm | None = None, status: int = 200):
     assign_form = AssignForm(assignee=str(case.assignee_id or ""))
     assign_form.assignee.choices = _staff_choices(_l("Nobody"))
     return render_template(
         "admin/cases/detail.html", case=case, messages=case_service.thread(case),
-        reply_form=reply_form or StaffReplyForm(formdata=None),
+        reply_form=_reply_form(reply_form),
         assign_form=assign_form,
-        status_form=StatusForm(status=case.status.value),
+        status_form=_status_form(case),
         priority_form=PriorityForm(priority=case.priority.value),
         overdue=figures.case_is_overdue(case, utcnow()),
         title=_("Case %(number)s", number=case.number), **template_labels()), status
@@ -141,13 +174,15 @@ def case_new(member_id: int):
                 subject=form.subject.data, body=form.body.data,
                 case_type=CaseType(form.case_type.data),
                 priority=CasePriority(form.priority.data), member=member, order=order,
-                source=CaseSource.STAFF, actor=_actor(), locale=member.locale)
+                source=CaseSource.STAFF, actor=_actor(), locale=member.locale,
+                form_key=form.form_key.data or None)
         except DomainError as exc:
             form.form_errors.append(exc.message)
         else:
             flash(_("Case %(number)s opened.", number=case.number), "success")
             return redirect(url_for("admin.case_detail", case_id=case.id), 303)
     status = 400 if request.method == "POST" else 200
+    keep_form_key(form)
     return render_template("admin/cases/new.html", form=form, member=member,
                            title=_("Open a case for %(name)s", name=member.name)), status
 
@@ -169,7 +204,8 @@ def case_reply(case_id: int):
     form = StaffReplyForm()
     if not form.validate_on_submit():
         return _case_page(case, form, 400)  # the reply is shown again, not lost
-    case_service.reply(case, _actor(), form.body.data, wait_for_customer=not form.keep_open.data)
+    case_service.reply(case, _actor(), form.body.data, wait_for_customer=not form.keep_open.data,
+                       form_key=form.form_key.data or None)
     flash(_("Your reply is on its way to %(email)s.", email=case.customer_email), "success")
     return redirect(url_for("admin.case_detail", case_id=case.id), 303)
 

@@ -13,11 +13,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from app.admin.forms import QueryForm
 from app.core.forms import AppForm
 from app.core.i18n import lazy_gettext as _l
+from app.support.cases import FORM_KEY_PATTERN, new_form_key
 from app.support.labels import PRIORITY_LABELS, STATUS_LABELS, TYPE_LABELS
 from app.support.models import MESSAGE_MAX, NAME_MAX, SUBJECT_MAX
 from app.support.queues import QUEUES
@@ -25,6 +26,22 @@ from app.support.queues import QUEUES
 
 def stripped(value):
     return value.strip() if isinstance(value, str) else value
+
+
+def form_key_field() -> HiddenField:
+    """The form's one-time key (the view fills it in): sent twice, one case or reply.
+    Optional, so a page from before the key still works."""
+    return HiddenField(validators=[Optional(), Regexp(
+        FORM_KEY_PATTERN, message=_l("This form has expired. Please send it again."))])
+
+
+def keep_form_key(form) -> None:
+    """Before a form is shown: a key sent back unused stays (nothing has it), a bad or missing
+    one is replaced, and a bad key's error is the form's (its field is hidden)."""
+    if form.form_key.errors:
+        form.form_errors.append(str(form.form_key.errors[0]))
+    if form.form_key.errors or not form.form_key.data:
+        form.form_key.data = new_form_key()
 
 
 def _choices(labels: dict, blank=None) -> list[SelectChoice]:
@@ -42,6 +59,7 @@ class CaseForm(AppForm):
                          validators=[InputRequired(_l("Please write your message.")),
                                      Length(max=MESSAGE_MAX)])
     order_id = HiddenField()
+    form_key = form_key_field()
 
 
 class VisitorContactForm(CaseForm):
@@ -89,6 +107,7 @@ class StaffReplyForm(AppForm):
                                      Length(max=MESSAGE_MAX)],
                          description=_l("Mailed to the customer with a link to answer."))
     keep_open = BooleanField(_l("Keep the case open (do not wait on the customer)"))
+    form_key = form_key_field()
 
 
 class AssignForm(AppForm):

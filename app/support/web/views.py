@@ -21,6 +21,7 @@ from app.support.web.forms import (
     CsatForm,
     ReplyForm,
     VisitorContactForm,
+    keep_form_key,
 )
 
 ID = "int(max=2147483647)"
@@ -81,7 +82,7 @@ def contact():
                 case = case_service.open_case(
                     subject=form.subject.data, body=form.body.data,
                     case_type=CaseType(form.case_type.data), member=member, order=order,
-                    source=CaseSource.MEMBER)
+                    source=CaseSource.MEMBER, form_key=form.form_key.data or None)
             else:
                 contact_service.request_contact(form.name.data, form.email.data,
                                                 CaseType(form.case_type.data),
@@ -97,8 +98,15 @@ def contact():
                     number=case.number), "success")
             return redirect(url_for("support.my_case", case_id=case.id))
     status = 400 if request.method == "POST" else 200
+    if member is not None:
+        keep_form_key(form)  # sent twice (a double click), the form opens one case
     return render_template("support/contact.html", form=form, order=order, member=member,
                            title=_("Contact us")), status
+
+
+def _link_invalid(exc: NotFound):
+    return render_template("support/link_invalid.html", message=exc.message,
+                           title=_("Link not valid")), 404, _NO_REFERRER
 
 
 @bp.route("/contact/confirm/<token>", methods=["GET", "POST"])
@@ -107,13 +115,15 @@ def confirm_contact(token: str):
     try:
         pending = contact_service.pending_for_token(token)
     except NotFound as exc:
-        return render_template("support/link_invalid.html", message=exc.message,
-                               title=_("Link not valid")), 404, _NO_REFERRER
+        return _link_invalid(exc)
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        case = contact_service.confirm_contact(token)
+        try:
+            case = contact_service.confirm_contact(token)
+        except NotFound as exc:  # pressed twice at once: the other press opened the case
+            return _link_invalid(exc)
         flash(_("Thank you: your message is with our staff (case %(number)s). We will answer "
                 "by email.", number=case.number), "success")
         return redirect(url_for("support.contact"))
