@@ -138,9 +138,10 @@ def test_a_checkout_of_one_book_runs_a_fixed_budget_of_statements(app, client, a
     # have held copies); the stock UPDATE ... RETURNING (no second read of the book);
     # discount; order, event and line; demand met; order figures (added to, not recomputed
     # from the history); the mail (no look-up for a new order's dedupe key, no query for the
-    # reader's language). The order is not read again after the commit: what was written is
-    # what the redirect needs.
-    assert len(statements) == 10, "\n".join(s[:100] for s in statements)
+    # reader's language); the webhook endpoints subscribed to order.placed (app.webhooks: one
+    # read, a delivery row each when there are any). The order is not read again after the
+    # commit: what was written is what the redirect needs.
+    assert len(statements) == 11, "\n".join(s[:100] for s in statements)
     assert statements[1].startswith("DELETE FROM cart_line"), statements[1]
     assert sum(s.startswith("SELECT book") for s in statements) == 0, statements
 
