@@ -46,6 +46,6 @@ def init_app(app: Flask) -> None:
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     register(app)
-    render_errors_under(app, PREFIX + "/", http_problem)
+    render_errors_under(app, PREFIX, http_problem)  # /api/v1 itself and all under it
     register_erasure_hook(tokens.erase)
     signals.member_role_changed.connect(tokens.on_member_role_changed)
