@@ -4,6 +4,9 @@ an endpoint down for minutes gets every event once it is back; retries, giving u
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -18,6 +21,7 @@ from app.webhooks.models import DeliveryStatus, WebhookDelivery
 from app.webhooks.sender import deliver_due
 from app.webhooks.signing import signature_header, verify
 from tests.factories import make_admin, make_book
+from tests.helpers import free_port
 from tests.webhooks.conftest import make_endpoint
 
 
@@ -226,3 +230,73 @@ def test_an_idle_webhook_sender_is_woken_by_the_commit_that_queues_an_event(app,
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert len(set(receiver.event_ids())) == 3
+
+
+def _dribbling_receiver(port: int, hits: list) -> socket.socket:
+    """A receiver that reads the POST, then sends its answer's headers one byte every 0.2 s
+    (for 8 s): each read gets something, so only a deadline on the whole POST ends it."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen(5)
+
+    def answer(conn):
+        hits.append(time.monotonic())
+        conn.recv(65536)
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Pad: " + b"a" * 40
+        try:
+            for byte in head:
+                conn.sendall(bytes([byte]))
+                time.sleep(0.2)
+            conn.sendall(b"\r\n\r\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def serve():
+        while True:
+            try:
+                conn, _address = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def test_a_receiver_dribbling_its_answer_is_cut_off_at_the_timeout_and_posted_once(app, ctx):
+    app.config.update(WEBHOOK_TIMEOUT=1, WEBHOOK_CLAIM_SECONDS=4)
+    port, hits = free_port(), []
+    server = _dribbling_receiver(port, hits)
+    make_endpoint(f"http://127.0.0.1:{port}/hooks")
+    queue_event(STOCK_RECEIVED, {"n": 1})
+    db.session.commit()
+    reports, took = [], []
+
+    def first_sender():
+        with app.app_context():
+            began = time.monotonic()
+            reports.append(deliver_due())
+            took.append(time.monotonic() - began)
+
+    try:
+        thread = threading.Thread(target=first_sender)
+        thread.start()
+        time.sleep(0.5)
+        with app.app_context():  # another sender, while the first POST is on the wire
+            reports.append(deliver_due())
+        thread.join(10)
+        time.sleep(4.5)  # past the first claim's lease
+        with app.app_context():
+            reports.append(deliver_due())
+    finally:
+        server.close()
+
+    assert len(hits) == 1  # one POST, never two at once
+    assert took[0] < 2.5  # the POST ended at its 1 s timeout, not when the receiver finished
+    assert sorted(len(r.failed) for r in reports) == [0, 0, 1]
+    [row] = rows()
+    assert row.status == DeliveryStatus.PENDING and row.attempts == 1  # to be retried
+    assert "within 1 s" in row.last_error
