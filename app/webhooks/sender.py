@@ -24,9 +24,10 @@ The discipline is the mail outbox's (app.mail.sender), on the same machinery:
   sender died is sent once more after its lease lapses, with the same event id
   (Bookstation-Delivery), by which a receiver recognises it. Nothing is lost.
 
-Senders: `flask webhooks send` (a loop, or `--once`) and every pass of the mail sender
-(`flask mail-worker`, `flask dev`), which wakes at the commit of a transaction that queued an
-event (app.mail.wakeup).
+Senders: `flask webhooks send` (a loop, or `--once`), the dedicated sender for production, and
+every pass of the mail sender (`flask mail-worker`, `flask dev`), which wakes at the commit of
+a transaction that queued an event (app.mail.wakeup): there a pass delivers a small batch
+within WEBHOOK_PASS_SECONDS (2 s), so a slow endpoint never holds up the shop's mail.
 """
 
 from __future__ import annotations
@@ -60,7 +61,11 @@ DEFAULTS = {
     "WEBHOOK_BATCH_SIZE": 50,
     "WEBHOOK_CLAIM_SECONDS": 120,
     "WEBHOOK_GIVE_UP_AFTER": timedelta(hours=24),
+    # The mail sender's pass hook: at most this long, and this many deliveries, per pass.
+    "WEBHOOK_PASS_SECONDS": 2,
+    "WEBHOOK_PASS_BATCH_SIZE": 5,
 }
+MIN_POST_SECONDS = 0.2  # a POST is not started with less of the pass's budget left
 USER_AGENT = "Bookstation-Webhooks/1"
 RECORD_SECONDS = 2  # time allowed to record a POST's answer before the claim's lease lapses
 ERROR_LIMIT = 500  # characters of an error kept
@@ -221,9 +226,12 @@ class _Pass:
         into.append(row.id)
 
 
-def deliver_due(limit: int | None = None, now: datetime | None = None) -> PassReport:
+def deliver_due(limit: int | None = None, now: datetime | None = None,
+                budget: float | None = None) -> PassReport:
     """One pass of a webhook sender (see the module doc). `now` (default: the current time)
-    is the pass's clock at its start, for tests that move time forward."""
+    is the pass's clock at its start, for tests that move time forward. With `budget`, the
+    pass ends within that many seconds: each POST gets at most what is left of it (one cut
+    short is a failed attempt), and deliveries not tried are handed back untouched."""
     limit = limit or setting("WEBHOOK_BATCH_SIZE")
     report = PassReport()
     timeout = float(setting("WEBHOOK_TIMEOUT"))
@@ -244,12 +252,14 @@ def deliver_due(limit: int | None = None, now: datetime | None = None) -> PassRe
         rows = claim(connection, limit, start, lease)
         if rows:
             bookkeeping = _Pass(connection, lease, report, setting("WEBHOOK_GIVE_UP_AFTER"))
-            _deliver(connection, rows, lease - margin, timeout, clock, bookkeeping)
+            ends = started + budget if budget is not None else None
+            _deliver(connection, rows, lease - margin, timeout, clock, bookkeeping, ends)
     return report
 
 
 def _deliver(connection: sa.Connection, rows: list[sa.Row], stop_at: datetime,
-             timeout: float, clock: Callable[[], datetime], bookkeeping: _Pass) -> None:
+             timeout: float, clock: Callable[[], datetime], bookkeeping: _Pass,
+             budget_ends: float | None = None) -> None:
     report = bookkeeping.report
     endpoints = {row.id: row for row in connection.execute(
         sa.select(_endpoints.c.id, _endpoints.c.url, _endpoints.c.secret)
@@ -257,7 +267,10 @@ def _deliver(connection: sa.Connection, rows: list[sa.Row], stop_at: datetime,
     waiting: dict[int, datetime] = {}  # endpoint id -> when it is tried again
     for row in rows:
         endpoint = endpoints.get(row.endpoint_id)
-        if endpoint is None or clock() >= stop_at:
+        allowed = timeout
+        if budget_ends is not None:
+            allowed = min(timeout, budget_ends - time.monotonic())
+        if endpoint is None or clock() >= stop_at or allowed < MIN_POST_SECONDS:
             bookkeeping.hand_back(row, report.released)
             continue
         if row.endpoint_id in waiting:
@@ -272,7 +285,7 @@ def _deliver(connection: sa.Connection, rows: list[sa.Row], stop_at: datetime,
             "Bookstation-Delivery": row.event_id,
             "Bookstation-Signature": signature_header(endpoint.secret, body,
                                                       int(sent_at.timestamp())),
-        }, timeout)
+        }, allowed)
         if error is None:
             bookkeeping.delivered(row, status_code, clock())
         else:
@@ -280,5 +293,8 @@ def _deliver(connection: sa.Connection, rows: list[sa.Row], stop_at: datetime,
 
 
 def deliver_on_sender_pass() -> None:
-    """The mail sender's pass hook (app.mail.cli): deliver what is due, one batch."""
-    deliver_due()
+    """The mail sender's pass hook (app.mail.cli): deliver what is due, a small batch
+    (WEBHOOK_PASS_BATCH_SIZE) within WEBHOOK_PASS_SECONDS, so a dead endpoint does not hold
+    up password resets and arrival mail. `flask webhooks send` is the dedicated sender, with
+    the full timeout and batch, for production."""
+    deliver_due(setting("WEBHOOK_PASS_BATCH_SIZE"), budget=float(setting("WEBHOOK_PASS_SECONDS")))

@@ -300,3 +300,36 @@ def test_a_receiver_dribbling_its_answer_is_cut_off_at_the_timeout_and_posted_on
     [row] = rows()
     assert row.status == DeliveryStatus.PENDING and row.attempts == 1  # to be retried
     assert "within 1 s" in row.last_error
+
+
+def test_a_dead_endpoint_holds_up_a_mail_senders_pass_no_longer_than_its_budget(
+        app, ctx, smtp_inbox):
+    from app.mail.cli import PassHooks
+    from app.mail.sender import deliver_due as deliver_mail
+    from app.models import OutboxMail
+    from app.webhooks.sender import deliver_on_sender_pass
+
+    app.config.update(WEBHOOK_TIMEOUT=10, WEBHOOK_PASS_SECONDS=1)
+    silent = socket.socket()  # accepts connections, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(20)
+    try:
+        make_endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}/hooks")
+        for n in range(3):
+            queue_event(STOCK_RECEIVED, {"n": n})
+        db.session.add(OutboxMail(kind="test", to_email="reader@example.test",
+                                  subject="Your password reset", body_text="Body",
+                                  message_id="<budget@bookstation.mail>"))
+        db.session.commit()
+        began = time.monotonic()
+
+        PassHooks([deliver_on_sender_pass]).run()
+        deliver_mail()
+
+        took = time.monotonic() - began
+    finally:
+        silent.close()
+    assert len(smtp_inbox.messages) == 1
+    assert took < 2.5  # the hook's 1 s budget, not the 10 s timeout (nor three of them)
+    statuses = sorted((r.status.value, r.attempts) for r in rows())
+    assert statuses == [("pending", 0), ("pending", 0), ("pending", 1)]
