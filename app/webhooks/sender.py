@@ -18,8 +18,9 @@ The discipline is the mail outbox's (app.mail.sender), on the same machinery:
   then every 6 h) until WEBHOOK_GIVE_UP_AFTER (24 h) has passed since the event (or its
   replay); the last try is made at that deadline; then the row is failed, for an admin to
   replay. After one failure, the endpoint's other deliveries of the pass are not tried: they
-  wait with it (no attempt counted), so a dead endpoint costs one timeout per pass, and a
-  receiver sees its events in order.
+  wait with it (no attempt counted), so a dead endpoint costs one timeout per pass. Order is
+  not guaranteed across passes: a failed delivery retried later arrives after newer ones, and
+  receivers order by the payload's times (docs/WEBHOOKS.md).
 - Crash window, as for mail: a delivery POSTed whose answer was not yet recorded when the
   sender died is sent once more after its lease lapses, with the same event id
   (Bookstation-Delivery), by which a receiver recognises it. Nothing is lost.
