@@ -333,3 +333,35 @@ def test_a_dead_endpoint_holds_up_a_mail_senders_pass_no_longer_than_its_budget(
     assert took < 2.5  # the hook's 1 s budget, not the 10 s timeout (nor three of them)
     statuses = sorted((r.status.value, r.attempts) for r in rows())
     assert statuses == [("pending", 0), ("pending", 0), ("pending", 1)]
+
+
+def test_of_a_refusing_answer_only_the_status_and_200_characters_are_kept(ctx):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Talkative(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b"<html>" + b"internal detail " * 1000
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Talkative)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        make_endpoint(f"http://127.0.0.1:{server.server_address[1]}/hooks")
+        queue_event(STOCK_RECEIVED, {"n": 1})
+        db.session.commit()
+        deliver_due()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    [row] = rows()
+    assert row.last_status_code == 500
+    assert row.last_error.startswith("HTTP 500 Internal Server Error: <html>internal detail")
+    assert len(row.last_error) <= 240
