@@ -240,6 +240,10 @@ class Config:
     WEBHOOK_CLAIM_SECONDS = int(os.environ.get("WEBHOOK_CLAIM_SECONDS", "120"))
     WEBHOOK_GIVE_UP_AFTER = timedelta(
         hours=float(os.environ.get("WEBHOOK_GIVE_UP_AFTER_HOURS", "24")))
+    # The mail sender's pass hook delivers at most this many per pass, within this many
+    # seconds (`flask webhooks send` is the dedicated sender, with the settings above).
+    WEBHOOK_PASS_SECONDS = float(os.environ.get("WEBHOOK_PASS_SECONDS", "2"))
+    WEBHOOK_PASS_BATCH_SIZE = int(os.environ.get("WEBHOOK_PASS_BATCH_SIZE", "5"))
 
     # Languages: English and Simplified Chinese; catalogs in translations/ (make messages)
     LANGUAGES = ["en", "zh_Hans"]

@@ -34,16 +34,18 @@ DEFAULTS = {
 
 def init_app(app: Flask) -> None:
     """Wire the API in: its blueprints (CSRF-exempt: no cookie counts here), its problem
-    details for every error under /api/v1, the token pages for members and staff, and the
-    erasure of a member's tokens."""
+    details for every error under /api/v1, the token pages for members and staff, the
+    erasure of a member's tokens, and their revocation when a role change takes scopes away."""
     from app.api import tokens
     from app.api.problems import http_problem
     from app.api.web import register
+    from app.core import signals
     from app.core.errors import render_errors_under
     from app.crm.erasure import register_erasure_hook
 
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
     register(app)
-    render_errors_under(app, PREFIX + "/", http_problem)
+    render_errors_under(app, PREFIX, http_problem)  # /api/v1 itself and all under it
     register_erasure_hook(tokens.erase)
+    signals.member_role_changed.connect(tokens.on_member_role_changed)

@@ -64,8 +64,8 @@ def authenticate_request() -> None:
 
 
 def scope_required(*any_of: str) -> Callable:
-    """The view needs a token with at least one of these scopes: 401 without a token, 403
-    with one that has none of them."""
+    """The view needs a token with at least one of these scopes that its owner may still hold
+    (`tokens.effective_scopes`, checked at every call): 401 without a token, 403 otherwise."""
 
     def decorate(view: Callable) -> Callable:
         @wraps(view)
@@ -77,6 +77,9 @@ def scope_required(*any_of: str) -> Callable:
             if not token.scope_set & set(any_of):
                 abort(403, _("This token's scopes do not allow this call (it needs "
                              "%(scopes)s).", scopes=" or ".join(any_of)))
+            if not token_rules.effective_scopes(token) & set(any_of):
+                abort(403, _("This token's owner may no longer use %(scopes)s.",
+                             scopes=" or ".join(any_of)))
             return view(*args, **kwargs)
 
         wrapper.required_scopes = any_of  # type: ignore[attr-defined]

@@ -80,7 +80,10 @@ def http_problem(error: HTTPException) -> Response:
     """Any HTTP error raised under /api/v1 (a view's abort, routing, webargs, the limiter)."""
     code = error.code or 500
     if code == 304:  # an ETag matched If-None-Match (flask-smorest raises it)
-        return Response(status=304)
+        response = Response(status=304)
+        if g.get("api_etag"):
+            response.set_etag(g.api_etag)
+        return response
     headers = dict(getattr(error, "data", None) or {}).get("headers") or {}
     data = getattr(error, "data", None) or {}
     errors = None

@@ -64,6 +64,12 @@ def scopes_for(member: Member) -> tuple[str, ...]:
     return SCOPES if member.has_role(Role.STAFF) else MEMBER_SCOPES
 
 
+def effective_scopes(token: ApiToken) -> frozenset[str]:
+    """What the token may do now: its scopes that its owner may still hold (a member of staff
+    made a member keeps no staff scope, whatever their old tokens say)."""
+    return token.scope_set & frozenset(scopes_for(token.member))
+
+
 def create_token(owner: Member, name: str, scopes: list[str] | tuple[str, ...],
                  expires_in_days: int | None, actor: Member) -> NewToken:
     """Make a token for `owner` (the actor themselves, or a member of staff for themselves).
@@ -130,6 +136,32 @@ def revoke_token(token_id: int, actor: Member, *, any_owner: bool = False) -> Ap
                      after={"owner_id": token.member_id, "prefix": token.prefix},
                      summary=f"API token {token.prefix}… revoked")
     return token
+
+
+def revoke_tokens_beyond_role(member: Member, actor: Member) -> list[ApiToken]:
+    """Revoke the member's live tokens that carry a scope their role no longer allows (called
+    when their role changes; a token is checked against the role at every use anyway). Each
+    revocation is in the audit log under `actor`."""
+    allowed = frozenset(scopes_for(member))
+    revoked = []
+    for token in db.session.scalars(sa.select(ApiToken).where(
+            ApiToken.member_id == member.id, ApiToken.revoked_at.is_(None))):
+        if token.scope_set - allowed:
+            token.revoked_at = utcnow()
+            revoked.append(token)
+    if revoked:
+        db.session.flush()
+    for token in revoked:
+        audit.record(actor.id, actor.email, "api_token.revoke", token,
+                     after={"owner_id": token.member_id, "prefix": token.prefix,
+                            "reason": "role", "role": member.role.value},
+                     summary=f"API token {token.prefix}… revoked: its owner's role changed")
+    return revoked
+
+
+def on_member_role_changed(member: Member, *, actor: Member, **_kwargs) -> None:
+    """Receiver of core.signals.member_role_changed."""
+    revoke_tokens_beyond_role(member, actor)
 
 
 def authenticate(secret: str, now: datetime | None = None) -> ApiToken | None:

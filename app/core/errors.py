@@ -29,7 +29,8 @@ class InvalidInput(DomainError):
 
 def render_errors_under(app: Flask, prefix: str, renderer: Callable[[HTTPException], object]
                         ) -> None:
-    """HTTP errors of requests whose path starts with `prefix` are answered by `renderer`
+    """HTTP errors of requests whose path is `prefix` (no trailing slash) or lies under it are
+    answered by `renderer`
     (the API's problem details), also those no view saw (a path or method that matched no
     route); the rest keep the shop's pages."""
     renderers = app.extensions.setdefault("bookstation.error_renderers", [])
@@ -40,7 +41,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         for prefix, renderer in app.extensions.get("bookstation.error_renderers", ()):
-            if request.path.startswith(prefix):
+            if request.path == prefix or request.path.startswith(prefix + "/"):
                 return renderer(error)
         code = error.code or 500
         if request.accept_mimetypes.best == "application/json":

@@ -70,6 +70,10 @@ demand_created = _signals.signal("demand-created")
 #: from_code, to_code, from_name, to_name, at, reason, spend, order_id, actor_id, note).
 grade_changed = _signals.signal("grade-changed")
 
+#: An admin changed a member's role (flushed and audited). sender: the Member; kwargs: previous
+#: (Role), actor (Member).
+member_role_changed = _signals.signal("member-role-changed")
+
 #: A write is about to go to the database on the driver's own cursor (a COPY, app.core.bulk),
 #: which the engine's events do not see. Sent before the write. sender: the sa.Connection.
 before_driver_write = _signals.signal("before-driver-write")

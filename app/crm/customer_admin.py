@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from app.core import signals
 from app.core.audit import record as audit
 from app.core.errors import DomainError
 from app.core.extensions import db
@@ -173,6 +174,8 @@ def change_role(member: Member, new_role: Role | str, actor: Member) -> Member:
     audit.record(actor.id, actor.email, "customer.role", member, before=before,
                  after={"role": role.value, "may_export_customers": False},
                  summary=f"Role changed to {role.value}")
+    # The API revokes tokens carrying scopes the new role may not hold.
+    signals.member_role_changed.send(member, previous=Role(before["role"]), actor=actor)
     return member
 
 

@@ -8,31 +8,37 @@ The discipline is the mail outbox's (app.mail.sender), on the same machinery:
   twice. Every later write of the pass matches the lease, so a pass whose lease lapsed (and
   was taken over) records nothing. A sender that dies leaves its rows `sending`; they are due
   again once the lease lapses.
-- Send: stdlib urllib, WEBHOOK_TIMEOUT seconds (10), no redirects followed. Headers
+- Send: stdlib http.client, at most WEBHOOK_TIMEOUT seconds (10) for the whole POST (a
+  watchdog shuts the socket at the deadline, so a receiver dribbling its answer cannot hold
+  it longer), no redirects followed. A POST starts only while the lease has more than the
+  timeout (and a little time to record the answer) left, so it never outlives its claim. Headers
   Content-Type: application/json, Bookstation-Event, Bookstation-Delivery (the event id) and
   Bookstation-Signature (app.webhooks.signing). A 2xx answer is delivered.
 - Retry: anything else is tried again after RETRY_DELAYS (30 s, 2 min, 10 min, 30 min, 2 h,
   then every 6 h) until WEBHOOK_GIVE_UP_AFTER (24 h) has passed since the event (or its
   replay); the last try is made at that deadline; then the row is failed, for an admin to
   replay. After one failure, the endpoint's other deliveries of the pass are not tried: they
-  wait with it (no attempt counted), so a dead endpoint costs one timeout per pass, and a
-  receiver sees its events in order.
+  wait with it (no attempt counted), so a dead endpoint costs one timeout per pass. Order is
+  not guaranteed across passes: a failed delivery retried later arrives after newer ones, and
+  receivers order by the payload's times (docs/WEBHOOKS.md).
 - Crash window, as for mail: a delivery POSTed whose answer was not yet recorded when the
   sender died is sent once more after its lease lapses, with the same event id
   (Bookstation-Delivery), by which a receiver recognises it. Nothing is lost.
 
-Senders: `flask webhooks send` (a loop, or `--once`) and every pass of the mail sender
-(`flask mail-worker`, `flask dev`), which wakes at the commit of a transaction that queued an
-event (app.mail.wakeup).
+Senders: `flask webhooks send` (a loop, or `--once`), the dedicated sender for production, and
+every pass of the mail sender (`flask mail-worker`, `flask dev`), which wakes at the commit of
+a transaction that queued an event (app.mail.wakeup): there a pass delivers a small batch
+within WEBHOOK_PASS_SECONDS (2 s), so a slow endpoint never holds up the shop's mail.
 """
 
 from __future__ import annotations
 
 import http.client
 import logging
+import socket
+import threading
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,9 +62,15 @@ DEFAULTS = {
     "WEBHOOK_BATCH_SIZE": 50,
     "WEBHOOK_CLAIM_SECONDS": 120,
     "WEBHOOK_GIVE_UP_AFTER": timedelta(hours=24),
+    # The mail sender's pass hook: at most this long, and this many deliveries, per pass.
+    "WEBHOOK_PASS_SECONDS": 2,
+    "WEBHOOK_PASS_BATCH_SIZE": 5,
 }
+MIN_POST_SECONDS = 0.2  # a POST is not started with less of the pass's budget left
 USER_AGENT = "Bookstation-Webhooks/1"
-ERROR_LIMIT = 500  # characters of an error (or of a refusing answer's body) kept
+RECORD_SECONDS = 2  # time allowed to record a POST's answer before the claim's lease lapses
+ERROR_LIMIT = 500  # characters of an error kept
+BODY_LIMIT = 200  # characters of a refusing answer's body kept in the error
 
 
 def setting(name: str):
@@ -109,39 +121,58 @@ def claim(connection: sa.Connection, limit: int, now: datetime,
         returning=_CLAIMED)
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer like any other that is not 2xx: not followed."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
+def _abort(connection: http.client.HTTPConnection) -> None:
+    """The POST's deadline passed: shut its socket, which ends a read blocked on it."""
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def post(url: str, body: bytes, headers: dict[str, str],
          timeout: float) -> tuple[int | None, str | None]:
-    """POST `body`; (status code or None, error text or None: None when 2xx)."""
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    """POST `body`; (status code or None, error text or None: None when 2xx). The whole POST
+    (connecting, sending, reading the answer) ends within `timeout` seconds: a receiver that
+    dribbles its answer is cut off at the deadline (a failure), so a POST never outlives its
+    claim's lease. Redirects are answers like any other that is not 2xx: not followed. Of a
+    refusing answer's body, BODY_LIMIT characters are kept."""
+    deadline = time.monotonic() + timeout
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            status = response.status
-            if 200 <= status < 300:
-                return status, None
-            return status, f"HTTP {status}"
-    except urllib.error.HTTPError as exc:
-        try:
-            detail = exc.read(ERROR_LIMIT).decode("utf-8", "replace").strip()
-        except Exception:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url[:100]}")
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else \
+            http.client.HTTPConnection
+        connection = kind(parts.hostname, parts.port, timeout=timeout)
+    except ValueError as exc:
+        return None, f"ValueError: {exc}"[:ERROR_LIMIT]
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    watchdog = threading.Timer(timeout, _abort, args=(connection,))
+    watchdog.daemon = True
+    try:
+        watchdog.start()
+        connection.connect()
+        if time.monotonic() >= deadline:  # the watchdog fired while it connected
+            raise TimeoutError
+        connection.request("POST", target, body=body, headers=headers)
+        response = connection.getresponse()
+        status = response.status
+        if 200 <= status < 300:
+            return status, None
+        detail = response.read(BODY_LIMIT).decode("utf-8", "replace").strip()[:BODY_LIMIT]
+        if time.monotonic() >= deadline:
             detail = ""
-        finally:
-            exc.close()
-        text = f"HTTP {exc.code} {exc.reason}" + (f": {detail}" if detail else "")
-        return exc.code, text[:ERROR_LIMIT]
-    except urllib.error.URLError as exc:
-        return None, str(exc.reason)[:ERROR_LIMIT]
+        text = f"HTTP {status} {response.reason}" + (f": {detail}" if detail else "")
+        return status, text[:ERROR_LIMIT]
     except (OSError, http.client.HTTPException, ValueError) as exc:
+        if time.monotonic() >= deadline:
+            return None, f"No complete answer within {timeout:g} s"
         return None, (f"{type(exc).__name__}: {exc}")[:ERROR_LIMIT]
+    finally:
+        watchdog.cancel()
+        connection.close()
 
 
 class _Pass:
@@ -196,14 +227,22 @@ class _Pass:
         into.append(row.id)
 
 
-def deliver_due(limit: int | None = None, now: datetime | None = None) -> PassReport:
+def deliver_due(limit: int | None = None, now: datetime | None = None,
+                budget: float | None = None) -> PassReport:
     """One pass of a webhook sender (see the module doc). `now` (default: the current time)
-    is the pass's clock at its start, for tests that move time forward."""
+    is the pass's clock at its start, for tests that move time forward. With `budget`, the
+    pass ends within that many seconds: each POST gets at most what is left of it (one cut
+    short is a failed attempt), and deliveries not tried are handed back untouched."""
     limit = limit or setting("WEBHOOK_BATCH_SIZE")
     report = PassReport()
-    lease_seconds = setting("WEBHOOK_CLAIM_SECONDS")
     timeout = float(setting("WEBHOOK_TIMEOUT"))
-    margin = timedelta(seconds=min(lease_seconds / 2, 3 * timeout))
+    # A POST ends within `timeout` (see `post`), so one started before the lease's last
+    # `timeout` + RECORD_SECONDS is over, and recorded, before the lease lapses: no other
+    # sender can take the row while it is being POSTed. A lease set shorter than two of those
+    # margins is lengthened to fit.
+    margin = timedelta(seconds=timeout + RECORD_SECONDS)
+    lease_seconds = max(float(setting("WEBHOOK_CLAIM_SECONDS")),
+                        2 * margin.total_seconds())
     start, started = now or utcnow(), time.monotonic()
 
     def clock() -> datetime:
@@ -214,12 +253,14 @@ def deliver_due(limit: int | None = None, now: datetime | None = None) -> PassRe
         rows = claim(connection, limit, start, lease)
         if rows:
             bookkeeping = _Pass(connection, lease, report, setting("WEBHOOK_GIVE_UP_AFTER"))
-            _deliver(connection, rows, lease - margin, timeout, clock, bookkeeping)
+            ends = started + budget if budget is not None else None
+            _deliver(connection, rows, lease - margin, timeout, clock, bookkeeping, ends)
     return report
 
 
 def _deliver(connection: sa.Connection, rows: list[sa.Row], stop_at: datetime,
-             timeout: float, clock: Callable[[], datetime], bookkeeping: _Pass) -> None:
+             timeout: float, clock: Callable[[], datetime], bookkeeping: _Pass,
+             budget_ends: float | None = None) -> None:
     report = bookkeeping.report
     endpoints = {row.id: row for row in connection.execute(
         sa.select(_endpoints.c.id, _endpoints.c.url, _endpoints.c.secret)
@@ -227,7 +268,10 @@ def _deliver(connection: sa.Connection, rows: list[sa.Row], stop_at: datetime,
     waiting: dict[int, datetime] = {}  # endpoint id -> when it is tried again
     for row in rows:
         endpoint = endpoints.get(row.endpoint_id)
-        if endpoint is None or clock() >= stop_at:
+        allowed = timeout
+        if budget_ends is not None:
+            allowed = min(timeout, budget_ends - time.monotonic())
+        if endpoint is None or clock() >= stop_at or allowed < MIN_POST_SECONDS:
             bookkeeping.hand_back(row, report.released)
             continue
         if row.endpoint_id in waiting:
@@ -242,7 +286,7 @@ def _deliver(connection: sa.Connection, rows: list[sa.Row], stop_at: datetime,
             "Bookstation-Delivery": row.event_id,
             "Bookstation-Signature": signature_header(endpoint.secret, body,
                                                       int(sent_at.timestamp())),
-        }, timeout)
+        }, allowed)
         if error is None:
             bookkeeping.delivered(row, status_code, clock())
         else:
@@ -250,5 +294,8 @@ def _deliver(connection: sa.Connection, rows: list[sa.Row], stop_at: datetime,
 
 
 def deliver_on_sender_pass() -> None:
-    """The mail sender's pass hook (app.mail.cli): deliver what is due, one batch."""
-    deliver_due()
+    """The mail sender's pass hook (app.mail.cli): deliver what is due, a small batch
+    (WEBHOOK_PASS_BATCH_SIZE) within WEBHOOK_PASS_SECONDS, so a dead endpoint does not hold
+    up password resets and arrival mail. `flask webhooks send` is the dedicated sender, with
+    the full timeout and batch, for production."""
+    deliver_due(setting("WEBHOOK_PASS_BATCH_SIZE"), budget=float(setting("WEBHOOK_PASS_SECONDS")))

@@ -42,3 +42,50 @@ def test_schemathesis_on_postgresql_finds_no_server_error(pg_app, monkeypatch):
     monkeypatch.setattr(st, "EXAMPLES", 2)
 
     st.test_schemathesis_finds_no_server_error_no_schema_break_and_no_scope_escape(pg_app)
+
+
+def test_a_control_character_in_any_string_input_is_a_422_never_a_500(pg_app):
+    from tests.factories import make_admin, make_placed_order
+
+    pg_app.config["PROPAGATE_EXCEPTIONS"] = False
+    with pg_app.app_context():
+        member = make_member()
+        book = make_book(stock_on_hand=0)
+        order = make_placed_order(member)
+        secret = make_token(make_admin(), ["me", "orders:read", "orders:write", "stock:write",
+                                           "customers:read", "customers:write"])
+        db.session.commit()
+        member_id, book_id, order_id = member.id, book.id, order.id
+    nul = "a\x00b"
+    queries = {
+        "/api/v1/books": ["q", "category"],
+        "/api/v1/orders": ["q"],
+        "/api/v1/demand/books": ["q"],
+        "/api/v1/customers": ["q", "tier"],
+    }
+    bodies = [
+        ("/api/v1/stock/receipts", {"book": str(book_id), "quantity": 1}, ["book", "supplier",
+                                                                             "reference", "note"]),
+        (f"/api/v1/customers/{member_id}/notes", {"kind": "phone", "body": "x"}, ["body"]),
+        (f"/api/v1/customers/{member_id}/tags", {"name": "x"}, ["name"]),
+        ("/api/v1/me/demands", {"book_id": book_id}, ["note"]),
+        (f"/api/v1/orders/{order_id}/status", {"status": "paid"}, ["note"]),
+    ]
+    client = pg_app.test_client()
+    answers = []
+    for path, names in queries.items():
+        for name in names:
+            response = client.get(path, query_string={name: nul}, headers=bearer(secret))
+            answers.append((path, name, response.status_code, response.json))
+    for number, (path, body, names) in enumerate(bodies):
+        for name in names:
+            response = client.post(path, json=body | {name: nul}, headers={
+                **bearer(secret), "Idempotency-Key": f"nul-{number}-{name}"})
+            answers.append((path, name, response.status_code, response.json))
+
+    assert [a for a in answers if a[2] != 422] == []
+    assert all("control characters" in a[3]["errors"][a[1]][0] for a in answers)
+    # A note keeps its line breaks: only the invisible characters are refused.
+    response = client.post(f"/api/v1/customers/{member_id}/notes", headers=bearer(secret),
+                           json={"kind": "phone", "body": "Called.\r\n\tWill call back."})
+    assert response.status_code == 201

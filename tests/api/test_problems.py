@@ -31,6 +31,21 @@ def test_an_unknown_path_is_a_404_problem_and_the_shop_keeps_its_html_pages(clie
     assert page.status_code == 404 and page.mimetype == "text/html"
 
 
+def test_the_api_root_without_its_slash_is_a_problem_too(client):
+    _is_problem(client.get("/api/v1"), 404)
+    _is_problem(client.get("/api/v1/"), 404)
+    assert client.get("/api/v1x").mimetype == "text/html"  # not the API's
+
+
+def test_an_unknown_query_parameter_is_a_422_problem_naming_it(client, people):
+    body = _is_problem(client.get("/api/v1/books?catgory=sf"), 422)
+    assert "catgory" in body["errors"]
+    body = _is_problem(client.get("/api/v1/customers?foo=1",
+                                  headers=bearer(people["customers_read"])), 422)
+    assert "foo" in body["errors"]
+    assert client.get("/api/v1/books?page=1&per_page=5&in_stock=true").status_code == 200
+
+
 def test_a_method_the_route_refuses_is_a_405_problem_with_allow(client):
     response = client.delete("/api/v1/books")
 
@@ -113,6 +128,7 @@ def test_a_read_has_an_etag_and_answers_304_when_unchanged(app, client):
     again = client.get("/api/v1/categories", headers={"If-None-Match": etag})
 
     assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag  # a 304 names the ETag it matched
     with app.app_context():
         make_book(title="Emma", category=make_category(slug="classics", name="Classics"))
         db.session.commit()

@@ -229,3 +229,42 @@ def test_the_account_overview_leads_to_the_token_page(client, people):
     log_in(client, "otto@example.test")
 
     assert 'href="/account/tokens"' in client.get("/account/").get_data(as_text=True)
+
+
+def test_a_token_may_use_only_the_scopes_its_owner_may_still_hold(app, client, people):
+    # A role set outside the admin pages (the command line, the database) sends no signal:
+    # the token is still checked against the owner's role at every call.
+    from app.membership.models import Member, Role
+
+    with app.app_context():
+        clerk = db.session.get(Member, people["ids"]["clerk"])
+        clerk.role = Role.MEMBER
+        db.session.commit()
+
+    response = client.get("/api/v1/customers", headers=bearer(people["customers_read"]))
+
+    assert response.status_code == 403
+    assert response.mimetype == PROBLEM
+    assert "customers:read" in response.json["detail"]
+    assert client.get("/api/v1/orders", headers=bearer(people["orders_read"])).status_code == 403
+
+
+def test_a_demoted_member_of_staff_loses_their_staff_tokens_at_once(app, client, people):
+    from app.crm.customer_admin import change_role
+    from app.membership.models import Member, Role
+
+    with app.app_context():
+        clerk = db.session.get(Member, people["ids"]["clerk"])
+        keep = make_token(clerk, ["catalog:read"], name="catalogue only")
+        change_role(clerk, Role.MEMBER, db.session.get(Member, people["ids"]["boss"]))
+        db.session.commit()
+        tokens = {t.prefix: t.revoked_at for t in token_rules.tokens_of(clerk)}
+        revocations = db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                                        .where(AuditEntry.action == "api_token.revoke"))
+
+    assert client.get("/api/v1/customers",
+                      headers=bearer(people["customers_read"])).status_code == 401
+    assert client.get("/api/v1/books", headers=bearer(keep)).status_code == 200
+    assert sum(1 for at in tokens.values() if at is not None) == 4  # every staff-scoped one
+    assert tokens[keep[:token_rules.PREFIX_LENGTH]] is None
+    assert revocations == 4

@@ -4,6 +4,9 @@ an endpoint down for minutes gets every event once it is back; retries, giving u
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -18,6 +21,7 @@ from app.webhooks.models import DeliveryStatus, WebhookDelivery
 from app.webhooks.sender import deliver_due
 from app.webhooks.signing import signature_header, verify
 from tests.factories import make_admin, make_book
+from tests.helpers import free_port
 from tests.webhooks.conftest import make_endpoint
 
 
@@ -226,3 +230,138 @@ def test_an_idle_webhook_sender_is_woken_by_the_commit_that_queues_an_event(app,
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert len(set(receiver.event_ids())) == 3
+
+
+def _dribbling_receiver(port: int, hits: list) -> socket.socket:
+    """A receiver that reads the POST, then sends its answer's headers one byte every 0.2 s
+    (for 8 s): each read gets something, so only a deadline on the whole POST ends it."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen(5)
+
+    def answer(conn):
+        hits.append(time.monotonic())
+        conn.recv(65536)
+        head = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Pad: " + b"a" * 40
+        try:
+            for byte in head:
+                conn.sendall(bytes([byte]))
+                time.sleep(0.2)
+            conn.sendall(b"\r\n\r\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def serve():
+        while True:
+            try:
+                conn, _address = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def test_a_receiver_dribbling_its_answer_is_cut_off_at_the_timeout_and_posted_once(app, ctx):
+    app.config.update(WEBHOOK_TIMEOUT=1, WEBHOOK_CLAIM_SECONDS=4)
+    port, hits = free_port(), []
+    server = _dribbling_receiver(port, hits)
+    make_endpoint(f"http://127.0.0.1:{port}/hooks")
+    queue_event(STOCK_RECEIVED, {"n": 1})
+    db.session.commit()
+    reports, took = [], []
+
+    def first_sender():
+        with app.app_context():
+            began = time.monotonic()
+            reports.append(deliver_due())
+            took.append(time.monotonic() - began)
+
+    try:
+        thread = threading.Thread(target=first_sender)
+        thread.start()
+        time.sleep(0.5)
+        with app.app_context():  # another sender, while the first POST is on the wire
+            reports.append(deliver_due())
+        thread.join(10)
+        time.sleep(4.5)  # past the first claim's lease
+        with app.app_context():
+            reports.append(deliver_due())
+    finally:
+        server.close()
+
+    assert len(hits) == 1  # one POST, never two at once
+    assert took[0] < 2.5  # the POST ended at its 1 s timeout, not when the receiver finished
+    assert sorted(len(r.failed) for r in reports) == [0, 0, 1]
+    [row] = rows()
+    assert row.status == DeliveryStatus.PENDING and row.attempts == 1  # to be retried
+    assert "within 1 s" in row.last_error
+
+
+def test_a_dead_endpoint_holds_up_a_mail_senders_pass_no_longer_than_its_budget(
+        app, ctx, smtp_inbox):
+    from app.mail.cli import PassHooks
+    from app.mail.sender import deliver_due as deliver_mail
+    from app.models import OutboxMail
+    from app.webhooks.sender import deliver_on_sender_pass
+
+    app.config.update(WEBHOOK_TIMEOUT=10, WEBHOOK_PASS_SECONDS=1)
+    silent = socket.socket()  # accepts connections, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(20)
+    try:
+        make_endpoint(f"http://127.0.0.1:{silent.getsockname()[1]}/hooks")
+        for n in range(3):
+            queue_event(STOCK_RECEIVED, {"n": n})
+        db.session.add(OutboxMail(kind="test", to_email="reader@example.test",
+                                  subject="Your password reset", body_text="Body",
+                                  message_id="<budget@bookstation.mail>"))
+        db.session.commit()
+        began = time.monotonic()
+
+        PassHooks([deliver_on_sender_pass]).run()
+        deliver_mail()
+
+        took = time.monotonic() - began
+    finally:
+        silent.close()
+    assert len(smtp_inbox.messages) == 1
+    assert took < 2.5  # the hook's 1 s budget, not the 10 s timeout (nor three of them)
+    statuses = sorted((r.status.value, r.attempts) for r in rows())
+    assert statuses == [("pending", 0), ("pending", 0), ("pending", 1)]
+
+
+def test_of_a_refusing_answer_only_the_status_and_200_characters_are_kept(ctx):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Talkative(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b"<html>" + b"internal detail " * 1000
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Talkative)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        make_endpoint(f"http://127.0.0.1:{server.server_address[1]}/hooks")
+        queue_event(STOCK_RECEIVED, {"n": 1})
+        db.session.commit()
+        deliver_due()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    [row] = rows()
+    assert row.last_status_code == 500
+    assert row.last_error.startswith("HTTP 500 Internal Server Error: <html>internal detail")
+    assert len(row.last_error) <= 240

@@ -7,10 +7,12 @@ from __future__ import annotations
 import inspect
 from http import HTTPStatus
 
+import marshmallow as ma
 from flask import Flask, g, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from app.api.auth import authenticate_request, current_token, scope_required
@@ -71,15 +73,29 @@ def _wire(blp) -> None:
     csrf.exempt(blp)
 
 
+class StrictParser(FlaskParser):
+    """webargs' parser, refusing unknown query parameters too (a 422 naming them): a typo
+    such as `?catgory=` would otherwise be ignored and answer the whole list."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": ma.RAISE, "querystring": ma.RAISE}
+
+
 class ApiBlueprint(SmorestBlueprint):
     """A resource blueprint: `scoped(...)` marks a view as needing a token with one of the
     scopes (checked, and stated in the document); `public()` one that needs none. Each is
     wired once, when made: the token check, the audit of changes, problem details for its
     errors, and no CSRF check (no cookie counts here)."""
 
+    ARGUMENTS_PARSER = StrictParser()
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         _wire(self)
+
+    def _check_not_modified(self, etag):
+        g.api_etag = etag  # a 304 names the ETag it matched (app.api.problems)
+        super()._check_not_modified(etag)
 
     def scoped(self, *scopes: str):
         def decorate(view):

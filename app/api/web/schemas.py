@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from app.catalog.browse import SORTS as BOOK_SORTS
+from app.core.forms import CONTROL_MESSAGE, LINE_CONTROLS, TEXT_CONTROLS
 from app.demand.reports import SORTS as DEMAND_SORTS
 from app.ordering.models import OrderStatus
 
@@ -24,6 +25,35 @@ class DecimalString(ma.fields.Decimal):
 
 def _money(**kwargs):
     return DecimalString(places=2, **kwargs)
+
+
+class NoControlCharacters(validate.Validator):
+    """The shop's forms' rule (app.core.forms) for the API's input: no control characters (a
+    NUL byte would reach PostgreSQL, which refuses it with a 500); a text body (`text=True`)
+    keeps its tabs and line breaks."""
+
+    def __init__(self, *, text: bool = False) -> None:
+        self.controls = TEXT_CONTROLS if text else LINE_CONTROLS
+
+    def __call__(self, value: str) -> str:
+        if isinstance(value, str) and self.controls.search(value):
+            raise ma.ValidationError(str(CONTROL_MESSAGE))
+        return value
+
+
+class Line(ma.fields.String):
+    """A one-line string of input: every control character refused (422 with the message)."""
+
+    control_rule = NoControlCharacters()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return self.control_rule(super()._deserialize(value, attr, data, **kwargs))
+
+
+class Text(Line):
+    """A text body of input: control characters refused except tab and line breaks."""
+
+    control_rule = NoControlCharacters(text=True)
 
 
 class Strict(ma.Schema):
@@ -108,9 +138,9 @@ BookPage = page_of(BookSchema, "BookPage")
 
 
 class BookQuery(PageArgs):
-    q = ma.fields.String(validate=validate.Length(max=200),
+    q = Line(validate=validate.Length(max=200),
                          metadata={"description": "Title, authors, ISBN or year"})
-    category = ma.fields.String(validate=validate.Length(max=80),
+    category = Line(validate=validate.Length(max=80),
                                 metadata={"description": "A category's slug"})
     in_stock = ma.fields.Boolean(load_default=False)
     sort = ma.fields.String(load_default="relevance", validate=validate.OneOf(BOOK_SORTS))
@@ -170,7 +200,7 @@ OrderPage = page_of(OrderSchema, "OrderPage")
 
 class OrderQuery(PageArgs):
     status = ma.fields.String(validate=validate.OneOf([s.value for s in OrderStatus]))
-    q = ma.fields.String(validate=validate.Length(max=200),
+    q = Line(validate=validate.Length(max=200),
                          metadata={"description": "Order number, email or customer"})
     placed_from = ma.fields.Date()
     placed_to = ma.fields.Date()
@@ -183,20 +213,20 @@ class MyOrderQuery(Strict):
 class StatusChange(Strict):
     status = ma.fields.String(required=True,
                               validate=validate.OneOf([s.value for s in OrderStatus]))
-    note = ma.fields.String(validate=validate.Length(max=500), allow_none=True)
+    note = Text(validate=validate.Length(max=500), allow_none=True)
 
 
 # --------------------------------------------------------------------------- stock
 
 
 class ReceiptIn(Strict):
-    book = ma.fields.String(required=True, validate=validate.Length(min=1, max=20),
+    book = Line(required=True, validate=validate.Length(min=1, max=20),
                             metadata={"description": "The book's id or ISBN"})
     quantity = ma.fields.Integer(required=True, strict=True,
                                  validate=validate.Range(1, 100_000))
-    supplier = ma.fields.String(validate=validate.Length(max=200), allow_none=True)
-    reference = ma.fields.String(validate=validate.Length(max=200), allow_none=True)
-    note = ma.fields.String(validate=validate.Length(max=500), allow_none=True)
+    supplier = Line(validate=validate.Length(max=200), allow_none=True)
+    reference = Line(validate=validate.Length(max=200), allow_none=True)
+    note = Text(validate=validate.Length(max=500), allow_none=True)
 
 
 class IdempotencyHeader(ma.Schema):
@@ -247,7 +277,7 @@ BookDemandPage = page_of(BookDemandSchema, "BookDemandPage")
 
 
 class DemandQuery(PageArgs):
-    q = ma.fields.String(validate=validate.Length(max=200))
+    q = Line(validate=validate.Length(max=200))
     only_out = ma.fields.Boolean(load_default=False)
     sort = ma.fields.String(load_default="waiting", validate=validate.OneOf(DEMAND_SORTS))
 
@@ -284,7 +314,7 @@ class DemandIn(Strict):
     book_id = ma.fields.Integer(required=True, strict=True,
                                 validate=validate.Range(1, 2_147_483_647))
     quantity = ma.fields.Integer(load_default=1, strict=True, validate=validate.Range(1, 99))
-    note = ma.fields.String(validate=validate.Length(max=500), allow_none=True)
+    note = Text(validate=validate.Length(max=500), allow_none=True)
 
 
 # --------------------------------------------------------------------------- me
@@ -370,9 +400,9 @@ CustomerPage = page_of(CustomerSchema, "CustomerPage")
 
 
 class CustomerQuery(PageArgs):
-    q = ma.fields.String(validate=validate.Length(max=200),
+    q = Line(validate=validate.Length(max=200),
                          metadata={"description": "Name, email, phone or member number"})
-    tier = ma.fields.String(validate=validate.Length(max=32))
+    tier = Line(validate=validate.Length(max=32))
     tag_id = ma.fields.Integer(validate=validate.Range(1, 2_147_483_647))
     sort = ma.fields.String(load_default="name",
                             validate=validate.OneOf(["name", "joined", "last_order", "spend"]))
@@ -397,7 +427,7 @@ class CustomerRecordSchema(CustomerSchema):
 
 
 class TagIn(Strict):
-    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = Line(required=True, validate=validate.Length(min=1, max=40))
 
 
 class TagList(ma.Schema):
@@ -407,7 +437,7 @@ class TagList(ma.Schema):
 class NoteIn(Strict):
     kind = ma.fields.String(required=True, validate=validate.OneOf(
         ["phone", "email", "visit", "complaint", "compliment", "other"]))
-    body = ma.fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    body = Text(required=True, validate=validate.Length(min=1, max=4000))
     follow_up_on = ma.fields.Date(allow_none=True)
 
 
