@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from app.admin.common import ID
 from app.api import tokens as token_rules
-from app.api.web.token_forms import TokenForm
+from app.api.web.token_forms import TokenForm, token_page
 from app.core.unit_of_work import back_on_error
 
 bp = Blueprint("api_tokens", __name__)
@@ -31,18 +31,7 @@ def _page(form: TokenForm, new=None, status: int = 200):
 @bp.route("", methods=["GET", "POST"])
 @login_required
 def tokens():
-    member = current_user._get_current_object()
-    form = TokenForm().offer(token_rules.MEMBER_SCOPES)
-    if form.validate_on_submit():
-        try:
-            new = token_rules.create_token(member, form.name.data, form.scopes.data,
-                                           form.expires_in_days.data, actor=member)
-        except token_rules.TokenFieldError as exc:
-            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, exc.message]
-        else:
-            flash(_("Token made. Copy it now: it is not shown again."), "success")
-            return _page(TokenForm(formdata=None).offer(token_rules.MEMBER_SCOPES), new=new)
-    return _page(form, status=400 if form.errors else 200)
+    return token_page(token_rules.MEMBER_SCOPES, _page)
 
 
 @bp.route(f"/<{ID}:token_id>/revoke", methods=["POST"])

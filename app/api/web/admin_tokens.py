@@ -10,7 +10,7 @@ from flask_login import current_user
 from app.admin import bp, register_nav
 from app.admin.common import ID, is_admin
 from app.api import tokens as token_rules
-from app.api.web.token_forms import TokenForm
+from app.api.web.token_forms import TokenForm, token_page
 from app.core.i18n import lazy_gettext as _l
 from app.core.unit_of_work import back_on_error
 
@@ -24,18 +24,7 @@ def _page(form: TokenForm, new=None, status: int = 200):
 
 @bp.route("/api-tokens", methods=["GET", "POST"])
 def api_tokens():
-    me = current_user._get_current_object()
-    form = TokenForm().offer(token_rules.SCOPES)
-    if form.validate_on_submit():
-        try:
-            new = token_rules.create_token(me, form.name.data, form.scopes.data,
-                                           form.expires_in_days.data, actor=me)
-        except token_rules.TokenFieldError as exc:
-            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, exc.message]
-        else:
-            flash(_("Token made. Copy it now: it is not shown again."), "success")
-            return _page(TokenForm(formdata=None).offer(token_rules.SCOPES), new=new)
-    return _page(form, status=400 if form.errors else 200)
+    return token_page(token_rules.SCOPES, _page)
 
 
 @bp.route(f"/api-tokens/<{ID}:token_id>/revoke", methods=["POST"])

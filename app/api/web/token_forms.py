@@ -1,7 +1,12 @@
-"""The token form, shared by the member's page and the staff's."""
+"""The token form and its page's handling, shared by the member's page and the staff's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from flask import flash
+from flask_babel import gettext as _
+from flask_login import current_user
 from wtforms import IntegerField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -39,3 +44,21 @@ class TokenForm(AppForm):
     def offer(self, scopes: tuple[str, ...]) -> TokenForm:
         self.scopes.choices = [(scope, f"{scope} — {SCOPE_LABELS[scope]}") for scope in scopes]
         return self
+
+
+def token_page(scopes: tuple[str, ...], page: Callable[..., object]) -> object:
+    """The token page of the reader (a member's or the staff's): shown, or, on a valid form,
+    a token made for the reader with the scopes offered and `page` shown with its secret this
+    once (a fresh form beside it). A field the service refuses is marked on the form (400)."""
+    member = current_user._get_current_object()
+    form = TokenForm().offer(scopes)
+    if form.validate_on_submit():
+        try:
+            new = token_rules.create_token(member, form.name.data, form.scopes.data,
+                                           form.expires_in_days.data, actor=member)
+        except token_rules.TokenFieldError as exc:
+            getattr(form, exc.field).errors = [*getattr(form, exc.field).errors, exc.message]
+        else:
+            flash(_("Token made. Copy it now: it is not shown again."), "success")
+            return page(TokenForm(formdata=None).offer(scopes), new=new)
+    return page(form, status=400 if form.errors else 200)
