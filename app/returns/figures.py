@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.money import from_cents
 from app.ordering.models import Order, OrderLine
@@ -61,6 +62,12 @@ class ReturnsReport:
     @property
     def rate(self) -> Decimal | None:
         return Decimal(self.copies_returned) / self.copies_sold if self.copies_sold else None
+
+
+def last_days(days: int, today: date | None = None) -> tuple[date, date]:
+    """The period of the last `days` days, today included (the returns report's default)."""
+    today = today or utcnow().date()
+    return today - timedelta(days=days - 1), today
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:

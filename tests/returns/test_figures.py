@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal as D
 
 from app.core.db import utcnow
 from app.core.extensions import db
+from app.models import Member
 from app.returns import figures, requests
 from app.returns.models import ReturnReason
 from app.returns.refunds import refund_order
@@ -75,3 +77,30 @@ def test_a_received_return_counts_the_copies_that_came_back_not_those_asked_for(
     report = figures.returns_report(today, today)
     assert report.copies_returned == 1
     assert {b.title: (b.returned, b.sold) for b in report.by_book} == {"Half back": (1, 4)}
+
+
+def test_the_satisfaction_report_shows_the_returns_of_the_last_90_days_with_their_csv(
+        app, staff_id):
+    from tests.pages import log_in
+
+    with app.app_context():
+        staff = db.session.get(Member, staff_id)
+        book = make_book(title="Torn", price=D("10.00"), stock_on_hand=5)
+        order = paid_order(make_member(), lines=[(book, 2)])
+        asked = requests.request_return(order, order.member, {order.lines[0].id: 1}, "damaged")
+        requests.approve(asked, staff)
+        requests.receive(asked, staff, {asked.lines[0].id: (1, "damaged")})
+        requests.refund_return(asked, staff, lines=D("10.00"), shipping=None, goodwill=None)
+        db.session.commit()
+    client = app.test_client()
+    log_in(client, "clerk@example.test")
+
+    page = client.get("/admin/satisfaction").get_data(as_text=True)
+
+    assert 'data-testid="returns-figures"' in page
+    assert page.count('data-testid="returns-figures-reason"') == 1
+    assert "10.00" in page and "Torn" in page
+    csv_link = re.search(
+        r'href="([^"]*/returns/report\.csv[^"]*)" data-testid="returns-figures-csv"', page).group(1)
+    csv = client.get(csv_link.replace("&amp;", "&"))
+    assert csv.status_code == 200 and "Torn" in csv.get_data(as_text=True)

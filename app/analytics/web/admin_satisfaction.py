@@ -16,6 +16,8 @@ from app.analytics.feedback_snapshots import load_snapshot
 from app.core import charts
 from app.core.exports import csv_response
 from app.core.i18n import lazy_gettext as _l
+from app.returns import figures as returns_figures
+from app.returns import requests as return_requests
 from app.support import figures as case_figures
 
 
@@ -46,6 +48,8 @@ def satisfaction_report():
         customer_url=satisfaction.customer_url,
         case_figures=case_figures.case_figures(), case_hours=case_figures.hours,
         case_window_days=case_figures.WINDOW_DAYS,
+        returns_report=returns_figures.returns_report(*returns_figures.last_days(90)),
+        reason_label=return_requests.reason_label,
         title=_("Satisfaction and loyalty"),
     )
 

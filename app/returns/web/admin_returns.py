@@ -4,7 +4,7 @@ order, and the returns report with its CSV. Every change is audited by the servi
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,7 +13,6 @@ from flask_login import current_user
 from app.admin import bp, register_nav
 from app.admin.common import ID, PER_PAGE, page_number
 from app.admin.forms import EARLIEST_DATE, LATEST_DATE
-from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.exports import csv_response
 from app.core.extensions import db
@@ -228,8 +227,8 @@ def _day(name: str, default: date) -> date:
 
 
 def _period() -> tuple[date, date]:
-    today = utcnow().date()
-    start = _day("from", today - timedelta(days=89))
+    first, today = figures.last_days(90)
+    start = _day("from", first)
     end = _day("to", today)
     if end < start:
         start, end = end, start
