@@ -11,6 +11,7 @@ These functions only read (or, for `refresh_search_text`, set an attribute); the
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -195,15 +196,21 @@ class CategoryPage:
     description: str | None
 
 
+@functools.cache
+def _category_page_statement() -> sa.Select:
+    """category_page()'s query, built once: every category page that misses the page cache
+    runs it, and building it (an alias and its join) cost more than running it."""
+    translated = aliased(CategoryName)
+    return (sa.select(Category, translated.description)
+            .outerjoin(translated, sa.and_(translated.category_id == Category.id,
+                                           translated.locale == sa.bindparam("locale")))
+            .where(Category.slug == sa.bindparam("slug")))
+
+
 def category_page(slug: str, locale: str | None) -> CategoryPage:
     """The category `slug` and its description in `locale`, in one query; NotFound."""
-    translated = aliased(CategoryName)
-    row = db.session.execute(
-        sa.select(Category, translated.description)
-        .outerjoin(translated, sa.and_(translated.category_id == Category.id,
-                                       translated.locale == (locale or "")))
-        .where(Category.slug == slug)
-    ).first()
+    row = db.session.execute(_category_page_statement(),
+                             {"slug": slug, "locale": locale or ""}).first()
     if row is None:
         raise NotFound(_("There is no such category."))
     return CategoryPage(row[0], row[1] or row[0].description)
@@ -216,11 +223,25 @@ def category_by_slug(slug: str) -> Category:
     return category
 
 
+@functools.cache
+def _book_page_statements() -> tuple[sa.Select, sa.Select]:
+    """The book page's two queries, built once (every book page that misses the page cache
+    runs them; building them cost about as much as running them)."""
+    book = (sa.select(Book).where(Book.id == sa.bindparam("book_id"))
+            .options(joinedload(Book.category), joinedload(Book.alt_titles)))
+    related = (sa.select(Book)
+               .where(_active(), Book.category_id == sa.bindparam("category_id"),
+                      Book.id != sa.bindparam("book_id"))
+               .order_by(Book.sold_count.desc(), Book.id)
+               .limit(sa.bindparam("limit", type_=sa.Integer)))
+    return book, related
+
+
 def book_for_page(book_id: int) -> Book:
     """A book with its category and alternative titles loaded in the same query (for the
     book page)."""
-    book = db.session.get(Book, book_id, options=[joinedload(Book.category),
-                                                  joinedload(Book.alt_titles)])
+    book = db.session.execute(_book_page_statements()[0],
+                              {"book_id": book_id}).unique().scalar_one_or_none()
     if book is None:
         raise NotFound(_("There is no such book."))
     return book
@@ -230,13 +251,8 @@ def related_books(book: Book, limit: int = 6) -> list[Book]:
     """Other best sellers from the same category."""
     if book.category_id is None:
         return []
-    stmt = (
-        sa.select(Book)
-        .where(_active(), Book.category_id == book.category_id, Book.id != book.id)
-        .order_by(Book.sold_count.desc(), Book.id)
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(_book_page_statements()[1], {
+        "category_id": book.category_id, "book_id": book.id, "limit": limit}))
 
 
 def stock_level(stock_on_hand: int, low_threshold: int) -> str:

@@ -72,6 +72,7 @@ def install_template_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.globals["gettext"] = _template_gettext
+    app.context_processor(_render_gettext)
 
 
 @pass_context
@@ -79,12 +80,29 @@ def _template_gettext(context, string: str, **variables) -> str:
     """Jinja's "newstyle" gettext, which formats every string with `%` (escaping each
     value as Markup), without that step for a string that has neither variables nor a `%`:
     the same result, and most of the header's and forms' strings are such."""
-    text = _translations().ugettext(string)
+    return _newstyle(context, _translations().ugettext(string), variables)
+
+
+def _newstyle(context, text: str, variables: dict) -> str:
     if context.eval_ctx.autoescape:
         text = Markup(text)
     if variables or "%" in text:
         return text % variables
     return text
+
+
+def _render_gettext() -> dict:
+    """`gettext` for one render_template(), bound to the translations of the locale it
+    starts in (a page says `_()` dozens of times; the global looks them up for each). A
+    render in another language (force_locale, a mail) gets its own. Macros imported without
+    the context, and templates rendered outside render_template, use the global."""
+    translations = _translations()
+
+    @pass_context
+    def gettext(context, string: str, **variables) -> str:
+        return _newstyle(context, translations.ugettext(string), variables)
+
+    return {"gettext": gettext}
 
 
 def _translations():

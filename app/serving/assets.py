@@ -14,9 +14,10 @@ import hashlib
 import os
 from pathlib import Path
 
-from flask import Flask, Response, current_app, request, url_for
+from flask import Flask, Response, current_app, has_request_context, request, url_for
 
 _HASH_KEY = "bookstation.static_hashes"
+_URL_KEY = "bookstation.static_urls"
 
 
 def _file_hash(app: Flask, filename: str) -> str | None:
@@ -44,8 +45,23 @@ def _file_hash(app: Flask, filename: str) -> str | None:
 
 
 def static_url(filename: str) -> str:
-    """The URL of a static file with its content hash, e.g. /static/css/site.css?v=3f2a9c0b1d4e."""
-    digest = _file_hash(current_app, filename)
+    """The URL of a static file with its content hash, e.g. /static/css/site.css?v=3f2a9c0b1d4e.
+
+    Within a request the URL is built once per script root, file and hash (every page links
+    the same few files, and url_for costs tens of microseconds a call)."""
+    app = current_app
+    digest = _file_hash(app, filename)
+    if not has_request_context():
+        return _build_static_url(filename, digest)
+    key = (request.script_root, filename, digest)
+    urls: dict[tuple, str] = app.extensions.setdefault(_URL_KEY, {})
+    url = urls.get(key)
+    if url is None:
+        url = urls[key] = _build_static_url(filename, digest)
+    return url
+
+
+def _build_static_url(filename: str, digest: str | None) -> str:
     if digest is None:
         return url_for("static", filename=filename)
     return url_for("static", filename=filename, v=digest)

@@ -233,11 +233,11 @@ def filter_form(form, template: str) -> Markup:
     reader's own)."""
     if form.meta.csrf:
         return Markup(render_template(template, form=form))
-    key = (template, str(get_locale()), _form_state(form))
+    key = (template, str(get_locale()), form_state(form))
     return kept("filter_forms", key, lambda: render_template(template, form=form), FORMS_KEPT)
 
 
-def _form_state(form) -> tuple:
+def form_state(form) -> tuple:
     state = []
     for f in form:
         typed = tuple(map(str, f.raw_data or ()))  # with the data, what the field shows

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
+from babel import numbers as babel_numbers
 from flask import (
     Response,
     abort,
@@ -13,7 +15,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_decimal, format_number, get_locale
+from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,7 +28,7 @@ from app.catalog.web.forms import ListingForm, SearchForm
 from app.core.errors import NotFound
 from app.core.extensions import db
 from app.feedback import reviews
-from app.serving import caching, page_cache
+from app.serving import caching, page_cache, page_store
 
 # Ids beyond a 32-bit integer cannot exist; refusing them in the URL keeps them away from SQL.
 MAX_ID = 2**31 - 1
@@ -159,14 +161,87 @@ def cover_url(book_id: int) -> str:
     return _fast_url("shop.cover", book_id)
 
 
+BOOK_CARDS_KEPT = 4096  # about 0.7 KB each
+
+
+@bp.app_template_global()
+def book_cards(books, heading: str = "h3") -> Markup:
+    """The grid items of `books` (templates/shop/_macros.html `book_card`), each kept per
+    process under everything it shows: the language, the title, authors, price and stock badge.
+    A book whose title, price or stock changes is another key, so no card is ever stale; a
+    listing that misses the page cache renders only the cards no page has shown yet."""
+    macro = current_app.jinja_env.get_template("shop/_macros.html").module.book_card
+    locale = str(get_locale())
+    low = current_app.config["LOW_STOCK_THRESHOLD"]
+    root = request.script_root
+    cards = []
+    for book in books:
+        stock = book.stock_on_hand
+        level = catalog.stock_level(stock, low)
+        key = (locale, root, heading, book.id, book.title, book.authors, book.price, level,
+               stock if level == "low" else None)
+        cards.append(page_store.kept("book_cards", key, lambda book=book: macro(book, heading),
+                                     BOOK_CARDS_KEPT))
+    return Markup("").join(cards)
+
+
+FILTERS_KEPT = 512
+BOOK_FEEDBACK_KEPT = 1024
+
+
+@bp.app_template_global()
+def kept_book_feedback(book_id: int, reader_feedback, also_bought) -> Markup:
+    """The book page's readers' section (templates/feedback/_book_reviews.html), kept per
+    process under the language and the plain data it shows (BookFeedback and the also-bought
+    tuple, both frozen): new reviews or prices make another key."""
+    key = (str(get_locale()), request.script_root, book_id, reader_feedback, tuple(also_bought))
+    return page_store.kept("book_feedback", key, lambda: render_template(
+        "feedback/_book_reviews.html", reader_feedback=reader_feedback,
+        also_bought=also_bought), BOOK_FEEDBACK_KEPT)
+MACROS_KEPT = 512
+
+
+@bp.app_template_global()
+def kept_macro(name: str, *args) -> Markup:
+    """templates/shop/_macros.html's macro `name` called with `args`, kept per process under
+    the language, the script root and the arguments (a form by its state,
+    page_cache.form_state; lists as tuples): for small parts of listings that depend on
+    nothing else, such as the category list and the sort control."""
+    key = (name, str(get_locale()), request.script_root,
+           *(page_cache.form_state(a) if hasattr(a, "_fields")
+             else tuple(a) if isinstance(a, list) else a for a in args))
+    macro = getattr(current_app.jinja_env.get_template("shop/_macros.html").module, name)
+    return page_store.kept("listing_parts", key, lambda: macro(*args), MACROS_KEPT)
+
+
+@bp.app_template_global()
+def kept_filters(form, action: str, hidden: dict | None, show_sort: bool) -> Markup:
+    """A listing's filter sidebar (templates/shop/_macros.html `filters_rendered`), kept per
+    process under the language, the action, the hidden fields and the form's state
+    (page_cache.form_state): the same query string is rendered once."""
+    key = (str(get_locale()), action, tuple(sorted((hidden or {}).items())), bool(show_sort),
+           page_cache.form_state(form))
+    macro = current_app.jinja_env.get_template("shop/_macros.html").module.filters_rendered
+    return page_store.kept("listing_filters", key,
+                           lambda: macro(form, action, hidden, show_sort), FILTERS_KEPT)
+
+
 @bp.app_template_filter("number")
 def number_filter(value: int | float | None, decimals: int | None = None) -> str:
     """A locale-formatted count (1,234) or, with decimals, a rating (4.3)."""
     if value is None:
         return ""
+    return _format_number(value, decimals, str(get_locale()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_number(value: int | float, decimals: int | None, locale: str) -> str:
+    # Babel parses the pattern on every call; a page shows a few counts and ratings, and the
+    # same ones recur across pages (as app.core.formatting does for prices and dates).
     if decimals is None:
-        return format_number(value)
-    return format_decimal(round(value, decimals), format="#,##0." + "0" * decimals)
+        return babel_numbers.format_decimal(value, locale=locale)
+    return babel_numbers.format_decimal(round(value, decimals),
+                                        format="#,##0." + "0" * decimals, locale=locale)
 
 
 # --------------------------------------------------------------------------- pages
