@@ -1,0 +1,112 @@
+"""Parts of listings and book pages are rendered once per process and kept under what they
+show (app.catalog.web.views: book_cards, kept_filters, kept_macro, kept_book_feedback), so a
+page that misses the page cache renders only what no page has shown yet. What is kept is never
+stale: a changed title, price or stock, another query, language or review is another key."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.catalog.models import Book
+from app.core.extensions import db
+from app.feedback import reviews
+from app.feedback.models import Review, ReviewStatus
+from tests.factories import make_book, make_category, make_member
+
+pytestmark = pytest.mark.parametrize("app_config", [{"PAGE_CACHE_SECONDS": 0}])
+
+
+@pytest.fixture
+def shelf(app):
+    with app.app_context():
+        fiction = make_category(slug="fiction", name="Fiction")
+        make_category(slug="poetry", name="Poetry")
+        book = make_book(title="The Kept Lighthouse", authors="Ada Keeper", category=fiction,
+                         price=Decimal("12.50"), stock_on_hand=40, sold_count=99)
+        others = [make_book(title=f"Neighbour {n}", category=fiction, sold_count=n,
+                            stock_on_hand=9) for n in range(3)]
+        db.session.commit()
+        return {"book": book.id, "other": others[0].id}
+
+
+def _change(app, book_id: int, **values) -> None:
+    with app.app_context():
+        book = db.session.get(Book, book_id)
+        for name, value in values.items():
+            setattr(book, name, value)
+        db.session.commit()
+
+
+def _card(html: str, title: str) -> str:
+    start = html.index(f">{title}</a>")
+    return html[html.rindex('<article class="book-card">', 0, start):html.index("</article>", start)]
+
+
+def test_a_listed_card_follows_its_book_s_price_stock_and_title(app, client, shelf):
+    page = client.get("/category/fiction").get_data(as_text=True)
+    assert "12.50" in _card(page, "The Kept Lighthouse")
+    assert "In stock" in _card(page, "The Kept Lighthouse")
+
+    _change(app, shelf["book"], price=Decimal("9.75"), stock_on_hand=2)
+    card = _card(client.get("/category/fiction").get_data(as_text=True), "The Kept Lighthouse")
+    assert "9.75" in card and "12.50" not in card
+    assert "Only 2 left" in card
+
+    _change(app, shelf["book"], stock_on_hand=1)
+    card = _card(client.get("/category/fiction").get_data(as_text=True), "The Kept Lighthouse")
+    assert "Only 1 left" in card
+
+    _change(app, shelf["book"], stock_on_hand=0, title="The Kept Lighthouse, Revised")
+    page = client.get("/category/fiction?in_stock=").get_data(as_text=True)
+    card = _card(page, "The Kept Lighthouse, Revised")
+    assert "Out of stock" in card
+
+
+def test_the_same_card_is_shown_in_the_reader_s_language(app, client, shelf):
+    english = _card(client.get("/category/fiction").get_data(as_text=True), "The Kept Lighthouse")
+    client.set_cookie("lang", "zh_Hans")
+    chinese = _card(client.get("/category/fiction").get_data(as_text=True), "The Kept Lighthouse")
+
+    assert "In stock" in english
+    assert "In stock" not in chinese and "有货" in chinese
+
+
+def test_the_filters_and_sort_control_show_each_query_s_own_state(client, shelf):
+    plain = client.get("/category/fiction").get_data(as_text=True)
+    priced = client.get("/category/fiction?min_price=5&sort=price_asc").get_data(as_text=True)
+    wrong = client.get("/category/fiction?min_price=abc")
+
+    assert 'name="min_price" type="text" value=""' in plain
+    assert 'value="5"' in priced
+    assert '<option selected value="price_asc">' in priced
+    assert '<option selected value="price_asc">' not in plain
+    assert wrong.status_code == 400 and 'aria-invalid="true"' in wrong.get_data(as_text=True)
+    # the first page again: its own state, not the last one kept
+    assert client.get("/category/fiction").get_data(as_text=True) == plain
+
+
+def test_the_category_list_marks_the_category_being_read(client, shelf):
+    fiction = client.get("/category/fiction").get_data(as_text=True)
+    poetry = client.get("/category/poetry").get_data(as_text=True)
+
+    assert 'href="/category/fiction" aria-current="page"' in fiction
+    assert 'href="/category/poetry" aria-current="page"' in poetry
+    assert 'href="/category/fiction" aria-current="page"' not in poetry
+
+
+def test_the_book_page_shows_a_review_approved_since_it_was_last_rendered(app, client, shelf):
+    url = f"/book/{shelf['book']}"
+    assert "None of our members has rated this book yet" in client.get(url).get_data(as_text=True)
+
+    with app.app_context():
+        reader = make_member(email="reader@example.test", name="Rosa Reader")
+        db.session.add(Review(book_id=shelf["book"], member_id=reader.id, rating=5,
+                              body="Kept me up all night.", status=ReviewStatus.APPROVED))
+        db.session.commit()
+        reviews.forget_book(shelf["book"])
+
+    page = client.get(url).get_data(as_text=True)
+    assert "Kept me up all night." in page
+    assert "None of our members has rated this book yet" not in page
