@@ -41,7 +41,8 @@ def _change(app, book_id: int, **values) -> None:
 
 def _card(html: str, title: str) -> str:
     start = html.index(f">{title}</a>")
-    return html[html.rindex('<article class="book-card">', 0, start):html.index("</article>", start)]
+    begin = html.rindex('<article class="book-card">', 0, start)
+    return html[begin:html.index("</article>", start)]
 
 
 def test_a_listed_card_follows_its_book_s_price_stock_and_title(app, client, shelf):
