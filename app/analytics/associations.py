@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
@@ -30,6 +29,7 @@ from app.analytics.order_lines import fetch_int_array
 from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
+from app.core.lazy import numpy as np
 from app.feedback.models import BookAssociation
 from app.ordering.models import Order, OrderLine
 from app.serving import caching

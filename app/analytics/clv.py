@@ -31,8 +31,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
 from scipy import optimize, special
+
+from app.core.lazy import numpy as np
 
 WEEKS_PER_MONTH = 52.0 / 12.0
 

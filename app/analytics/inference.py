@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
+from app.core.lazy import numpy as np
 
 CONFIDENCE = 0.95
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from app.analytics import segments as seg
+from app.core.lazy import numpy as np
 
 
 @dataclass(frozen=True)

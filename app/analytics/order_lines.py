@@ -9,10 +9,10 @@ input.
 
 from __future__ import annotations
 
-import numpy as np
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.core.lazy import numpy as np
 
 
 def epoch_seconds(column) -> sa.ColumnElement[int]:

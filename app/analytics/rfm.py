@@ -16,18 +16,19 @@ in app.analytics.segments.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-import numpy as np
-
 from app.analytics import segments as seg
+from app.core.lazy import numpy as np
 
 STATE_INDEX = {code: i for i, code in enumerate(seg.STATES)}
 PROSPECT_I = STATE_INDEX[seg.PROSPECT]
 NOT_JOINED_I = STATE_INDEX[seg.NOT_JOINED]
 
 
-def _segment_lut() -> np.ndarray:
+@functools.cache
+def segment_lut() -> np.ndarray:
     """lut[r, f, m] -> index of the segment in STATES, built from segments.segment_for."""
     lut = np.zeros((6, 6, 6), dtype=np.int16)
     for r in range(1, 6):
@@ -35,9 +36,6 @@ def _segment_lut() -> np.ndarray:
             for m in range(1, 6):
                 lut[r, f, m] = STATE_INDEX[seg.segment_for(r, f, m)]
     return lut
-
-
-SEGMENT_LUT = _segment_lut()
 
 
 def quintile_scores(values: np.ndarray) -> np.ndarray:
@@ -107,7 +105,7 @@ def rfm_at(orders: Orders, n_members: int, at_day: float,
     m[buyers] = quintile_scores(monetary[buyers])
 
     state = np.full(n_members, PROSPECT_I, dtype=np.int16)
-    state[buyers] = SEGMENT_LUT[r[buyers], f[buyers], m[buyers]]
+    state[buyers] = segment_lut()[r[buyers], f[buyers], m[buyers]]
     if joined_day is not None:
         state[(joined_day >= at_day) & ~buyers] = NOT_JOINED_I
     last[~buyers] = np.nan

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
@@ -56,6 +55,7 @@ from app.analytics.rfm import Orders, quintile_scores, rfm_at
 from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.extensions import db
+from app.core.lazy import numpy as np
 from app.core.money import from_cents
 from app.membership.models import Member
 from app.ordering.models import Order

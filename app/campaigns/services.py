@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import numpy as np
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import gettext as _
@@ -45,6 +44,7 @@ from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
+from app.core.lazy import numpy as np
 from app.core.money import from_cents, round_money
 from app.core.urls import external_url
 from app.mail import outbox as mail_service
