@@ -20,8 +20,10 @@ SQLite and PostgreSQL (bench/run.py's data sets and servers). Figures only, neve
 bench/README.md keeps them.
 
 Environment: bench/run.py's (BENCH_SIZE, BENCH_SECONDS (default here 20), BENCH_CONNECTIONS,
-BENCH_DATABASES, BENCH_PG_URL, BENCH_FRESH), plus BENCH_ZIPF_S, BENCH_MIX_MEMBERS (default
-40), BENCH_BUY_EVERY (default 50), BENCH_PLAN (requests per connection's plan, default 20000).
+BENCH_DATABASES, BENCH_PG_URL, BENCH_PG_DATABASE, BENCH_FRESH), plus BENCH_ZIPF_S,
+BENCH_MIX_MEMBERS (default 40), BENCH_BUY_EVERY (default 50), BENCH_PLAN (requests per
+connection's plan, default 20000), BENCH_MIX_REDIS=1 (each database again with the page cache
+in Redis at BENCH_REDIS_URL, default redis://127.0.0.1:6379/15).
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ ZIPF_S = float(os.environ.get("BENCH_ZIPF_S", "1.0"))
 MIX_MEMBERS = int(os.environ.get("BENCH_MIX_MEMBERS", "40"))
 BUY_EVERY = int(os.environ.get("BENCH_BUY_EVERY", "50"))
 PLAN_LENGTH = int(os.environ.get("BENCH_PLAN", "20000"))
+# BENCH_MIX_REDIS=1: each database again with the page cache in Redis, shared by the workers
+# (database 15 of BENCH_REDIS_URL, emptied before the run).
+REDIS_URL = (os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+             if os.environ.get("BENCH_MIX_REDIS") == "1" else None)
 MEMBER_SHARE = 0.30
 LANGUAGES = ("en", "zh_Hans")
 PLAN_DIR = base.OUT / "mix"
@@ -215,7 +221,9 @@ def run_mix(wrk: str, port: int, catalog: Catalog, buyers: int, pairs: list[str]
             "orders": orders, "orders_per_s": orders / elapsed if elapsed else 0.0}
 
 
-def bench_database(label: str, url: str, wrk: str) -> dict:
+def bench_database(label: str, url: str, wrk: str, redis_url: str | None = None) -> dict:
+    if redis_url:
+        label += " + Redis"
     print(f"\n== {label}: data set '{base.SIZE}'")
     seed_seconds = base.load_data(url)
     if seed_seconds is not None:
@@ -228,7 +236,13 @@ def bench_database(label: str, url: str, wrk: str) -> dict:
     buyers = [f"bench-mix-buyer-{n}@bookstation.test" for n in range(connections)]
     make_members(url, buyers, with_carts=False)
     write_plans(catalog, connections, len(emails))
-    server = base.Server("run:app", base.server_env(url)).start()
+    env = base.server_env(url)
+    if redis_url:  # the page cache and the rate limits shared by the workers, emptied first
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        env["REDIS_URL"] = redis_url
+    server = base.Server("run:app", env).start()
     try:
         pairs = log_in_all(server.port, buyers + emails, catalog.checkout_book)
         result = run_mix(wrk, server.port, catalog, len(buyers), pairs)
@@ -254,16 +268,18 @@ def main() -> int:
     results = []
     for database in base.DATABASES:
         url = base.sqlite_url() if database == "sqlite" else base.postgres_url()
+        label = "SQLite" if database == "sqlite" else "PostgreSQL"
         if url:
-            results.append(bench_database("SQLite" if database == "sqlite" else "PostgreSQL",
-                                          url, wrk))
+            results.append(bench_database(label, url, wrk))
+            if REDIS_URL:
+                results.append(bench_database(label, url, wrk, REDIS_URL))
     again, _ = base.measure_ceiling(wrk)
     mean = (ceiling.rps + again.rps) / 2
     print("\n" + "=" * 92)
     print(f"Bare Flask ceiling: {mean:,.0f} req/s (first {ceiling.rps:,.0f}, last "
           f"{again.rps:,.0f}); {SECONDS} s, {base.CONNECTIONS} connections, Zipf s={ZIPF_S}, "
           f"{int(MEMBER_SHARE * 100)} % members, a purchase every {BUY_EVERY} requests")
-    print(f"  {'database':<11} {'req/s':>8} {'% ceil':>7} {'p50 ms':>7} {'p99 ms':>7} "
+    print(f"  {'database':<20} {'req/s':>8} {'% ceil':>7} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'hit %':>6} {'orders/s':>9} {'errors':>6}  RSS MB      holds")
     for r in results:
         r["ratio"] = r["rps"] / mean if mean else 0.0
@@ -272,7 +288,7 @@ def main() -> int:
                  "p99 " + ("yes" if r["p99_ms"] < TARGET_P99_MS else "NO"),
                  "RSS " + ("yes" if worst <= TARGET_RSS_MB else "NO")]
         rss = "/".join(f"{mb:.0f}" for mb in r["worker_rss_mb"])
-        print(f"  {r['database']:<11} {r['rps']:8.0f} {r['ratio'] * 100:6.1f}% "
+        print(f"  {r['database']:<20} {r['rps']:8.0f} {r['ratio'] * 100:6.1f}% "
               f"{r['p50_ms']:7.2f} {r['p99_ms']:7.2f} {r['hit_rate'] * 100:5.1f}% "
               f"{r['orders_per_s']:9.1f} {r['errors']:6d}  {rss:<10}  {', '.join(holds)}")
     stamp = time.strftime("%Y%m%d-%H%M%S")
