@@ -307,6 +307,10 @@ def test_an_erased_customers_link_answers_politely_and_their_case_is_scrubbed(ap
         [case] = cases_of(people["rita"])
         assert case.subject == "[erased]"
         assert {body for _d, _a, body in thread(case)} == {"[erased]"}
+        everything = "\n".join(str(tuple(row)) for table in db.metadata.sorted_tables
+                               for row in db.session.execute(sa.select(table)))
+        assert "rita@example.test" not in everything and "Elm Road" not in everything
+        assert link.rsplit("/", 1)[1] not in everything  # the mail with the link is scrubbed
 
 
 # --------------------------------------------------------------------------- the page
