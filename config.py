@@ -179,6 +179,11 @@ class Config:
     CASE_CONFIRM_HOURS = int(os.environ.get("CASE_CONFIRM_HOURS", "48"))
     CONTACT_RATE_LIMIT = os.environ.get("CONTACT_RATE_LIMIT", "5 per minute;20 per day")
     CASE_LINK_MAX_AGE_DAYS = int(os.environ.get("CASE_LINK_MAX_AGE_DAYS", "90"))
+    # A mail staff write from a customer's record carries a link to answer it
+    # (app.crm.mail_replies): how long it works, and how often one client may send answers.
+    RECORD_MAIL_REPLY_MAX_AGE_DAYS = int(os.environ.get("RECORD_MAIL_REPLY_MAX_AGE_DAYS", "60"))
+    RECORD_MAIL_REPLY_RATE_LIMIT = os.environ.get("RECORD_MAIL_REPLY_RATE_LIMIT",
+                                                  "5 per minute;30 per day")
 
     # Accounts
     PASSWORD_MIN_LENGTH = 10

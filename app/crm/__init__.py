@@ -8,7 +8,8 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """Wire this feature into the app: its admin pages (routes on the admin blueprint, so this
-    runs before the admin blueprint is registered); the receivers that keep each member's order
+    runs before the admin blueprint is registered) and its one public page (a customer's
+    answer to a mail from their record: its blueprint); the receivers that keep each member's order
     figures (`order_placed`, `order_status_changed`, `order_refunded`); the customer record's
     panels from the features below (analytics, feedback, returns, support) and the erasure of
     what a member wrote in feedback, on returns and in service cases.
@@ -24,6 +25,7 @@ def init_app(app: Flask) -> None:
         admin_dashboard,
         admin_phone_orders,
         admin_tasks,
+        bp,
         panels,
     )
     from app.feedback import reviews
@@ -52,3 +54,4 @@ def init_app(app: Flask) -> None:
     # cases add theirs with timeline.register_timeline_source from their own init_app).
     timeline.register_default_sources()
     after_sale_story.register()
+    app.register_blueprint(bp)  # the page where a customer answers a mail from their record

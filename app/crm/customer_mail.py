@@ -8,8 +8,9 @@ and nothing else: an unknown placeholder, a format spec or an attribute ({name.x
 
 `send_to_customer` fills the text, queues the mail through the outbox in the customer's
 language (its frame: greeting and signature), notes it on the record as an email contact
-(app.crm.interactions) and audits it. The mail shows in the record's mails; replies are the
-service cases' business (app/support). Flushes, never commits.
+(app.crm.interactions) and audits it. The mail shows in the record's mails. It carries a
+signed link to a page where the customer answers it; the answer opens a service case, or joins
+the one an earlier answer opened (app.crm.mail_replies). Flushes, never commits.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from flask_babel import gettext as _
 from app.core.audit import record as audit
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
-from app.crm import interactions
+from app.crm import interactions, mail_replies
 from app.crm.models import InteractionKind, MailTemplate
 from app.mail.models import OutboxMail
 from app.mail.outbox import enqueue
@@ -164,9 +165,10 @@ def recent_orders(member: Member, limit: int = 20) -> list[Order]:
 def send_to_customer(member: Member, staff: Member, *, subject: str, body: str,
                      order_id: int | None = None, book: str | None = None,
                      form_key: str | None = None) -> OutboxMail:
-    """Queue a mail from `staff` to the customer, placeholders filled; noted on the record
-    and audited. `form_key` (the compose form's one-time key) sends it once however often
-    the form is posted (AlreadySent)."""
+    """Queue a mail from `staff` to the customer, placeholders filled, with the link to
+    answer it (app.crm.mail_replies); noted on the record and audited. `form_key` (the
+    compose form's one-time key) sends it once however often the form is posted
+    (AlreadySent)."""
     if member.erased_at is not None:
         raise InvalidInput(_("This account was erased on request; it cannot be changed."))
     subject, body = (subject or "").strip(), (body or "").strip()
@@ -189,11 +191,11 @@ def send_to_customer(member: Member, staff: Member, *, subject: str, body: str,
     if key is not None and db.session.scalar(
             sa.select(OutboxMail.id).where(OutboxMail.dedupe_key == key)) is not None:
         raise AlreadySent(_("This message was sent already."))
-    mail = enqueue(kind=KIND, to_email=member.email, template=KIND,
-                   context={"subject": subject, "message": body, "name": member.name,
-                            "sender": staff.name,
-                            "shop_name": current_app.config["SHOP_NAME"]},
+    context = {"subject": subject, "message": body, "name": member.name, "sender": staff.name,
+               "shop_name": current_app.config["SHOP_NAME"]}
+    mail = enqueue(kind=KIND, to_email=member.email, template=KIND, context=context,
                    member_id=member.id, dedupe_key=key, new_key=True, locale=member.locale)
+    mail_replies.add_reply_link(mail, staff, KIND, context, locale=member.locale)
     interactions.add_interaction(member, staff, InteractionKind.EMAIL,
                                  _("Mail sent: %(subject)s", subject=subject))
     audit.record(staff.id, staff.email, "customer.mail_sent", mail,

@@ -45,6 +45,7 @@ from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.core.paging import CountedPage, paginate_counted
 from app.core.text import contains_pattern
+from app.crm import customer_mail, mail_replies
 from app.crm.models import Interaction, MemberTag, Tag
 from app.demand.models import Demand, DemandStatus
 from app.grades.reading import grade_history, member_standing
@@ -490,6 +491,9 @@ class CustomerRecord:
     # Every order of the member, cancelled ones included (`orders` shows the latest of them;
     # `member.order_count` leaves the cancelled ones out).
     order_total: int = 0
+    # The service case a mail written from the record opened when it was answered, by mail id
+    # (app.crm.mail_replies).
+    mail_cases: dict = field(default_factory=dict)
 
 
 def customer_record(member: Member) -> CustomerRecord:
@@ -509,6 +513,10 @@ def customer_record(member: Member) -> CustomerRecord:
         sa.select(OutboxMail).where(OutboxMail.member_id == member.id)
         .order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()).limit(RECORD_MAILS)
     ))
+    # One more query only when some of them were written from the record (they can be
+    # answered).
+    mail_cases = mail_replies.answered_cases(
+        [mail.id for mail in mails if mail.kind == customer_mail.KIND])
     tags = tags_of([member.id])[member.id]
     interactions = list(db.session.scalars(
         sa.select(Interaction).where(Interaction.member_id == member.id)
@@ -524,4 +532,5 @@ def customer_record(member: Member) -> CustomerRecord:
         orders=orders, demands=demands, mails=mails, tags=tags, interactions=interactions,
         panels=[(panel, panel.loader(member)) for panel in _PANELS],
         order_total=order_rows[0][1] if order_rows else 0,
+        mail_cases=mail_cases,
     )

@@ -7,8 +7,10 @@ a one- or two-star review (`open_automatic_case`, once per answer: its `source_k
 A staff reply (`reply`) is mailed through the outbox in the customer's language with a signed
 link (itsdangerous, salt "case-reply") to a page where the customer answers without logging
 in; the answer (`customer_reply`) joins the thread and takes a case waiting on the customer
-back to open. Closing a case (`close`) mails one question, "how satisfied are you" (1-5), by a
-second signed link (salt "case-csat"), answered once (`answer_csat`).
+back to open. A customer's answer to a mail staff wrote them outside any case (from their
+record: app.crm.mail_replies) opens a case once per mail (`customer_answer`), and later
+answers join it. Closing a case (`close`) mails one question, "how satisfied are you" (1-5),
+by a second signed link (salt "case-csat"), answered once (`answer_csat`).
 
 Staff changes (reply, assign, status, priority, close, and a case staff open) are audited
 here, through app.core.audit. Functions flush, never commit; refusals are DomainErrors.
@@ -365,18 +367,34 @@ def _reply_with_key(case: SupportCase, form_key: str) -> CaseMessage | None:
                                                           CaseMessage.case_id == case.id))
 
 
-def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None) -> CaseMessage:
+def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None,
+                   form_key: str | None = None) -> CaseMessage:
     """The customer's answer (from the mailed link or their case page) joins the thread; a
     case waiting on them, or resolved, is open again (its resolution time goes). One
     conditional UPDATE decides, so a case closed by staff at the same moment refuses the
-    answer (CaseClosed) rather than coming back open."""
+    answer (CaseClosed) rather than coming back open. With the answer form's one-time key
+    (`new_form_key`), the same form sent twice, even at the same moment, adds one message
+    (the first is returned)."""
+    form_key = _checked_key(form_key)
+    if form_key is not None:
+        sent = _reply_with_key(case, form_key)
+        if sent is not None:
+            return sent
     _require_open(case)
     body = clean_text(body, MESSAGE_MAX, _("Please write your message."))
     now = now or utcnow()
     message = CaseMessage(case_id=case.id, author_id=case.member_id, direction=Direction.IN,
-                          body=body, created_at=now)
-    db.session.add(message)
-    db.session.flush()
+                          body=body, created_at=now, form_key=form_key)
+    try:
+        # In a savepoint: the same form sent at the same moment is refused by the key's
+        # unique index, and this request then returns the other's message.
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        sent = _reply_with_key(case, form_key) if form_key is not None else None
+        if sent is None:
+            raise
+        return sent
     reopens = SupportCase.status.in_(REOPENED_BY_CUSTOMER)
     result = db.session.execute(
         sa.update(SupportCase)
@@ -391,6 +409,74 @@ def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None)
                            "help."))
     db.session.refresh(case)
     return message
+
+
+def customer_answer(source: CaseSource, key: str, member: Member, body: str, *,
+                    subject: str, staff_text: str, staff_at: datetime,
+                    writer: Member | None, form_key: str | None = None,
+                    now: datetime | None = None) -> CaseMessage:
+    """The customer's answer to a mail staff wrote them outside any case (`source` and `key`
+    name the mail). The first answer opens a case for `member`, once per key however it is
+    raced or sent again (the unique `source_key`): about `subject`, the staff's text
+    (`staff_text`, written at `staff_at` by `writer`) as the first message of the thread and
+    the answer as the second, assigned to the writer while they are active staff. A later
+    answer, or one that meets the first at the same moment, joins that case
+    (`customer_reply`: it reopens a case waiting on the customer or resolved, and a closed
+    case refuses it). The answer form's one-time key makes a form sent twice one message.
+    InvalidCase for an empty or too long answer."""
+    body = clean_text(body, MESSAGE_MAX, _("Please write your message."))
+    form_key = _checked_key(form_key)
+    source_key = f"{source.value}:{key}"
+    case = _case_with_source(source_key)
+    if case is None:
+        now = now or utcnow()
+        assignee = writer if (writer is not None and writer.is_staff
+                              and writer.is_active_account) else None
+        case = SupportCase(
+            member_id=member.id, member=member, subject=subject.strip()[:SUBJECT_MAX],
+            case_type=CaseType.QUESTION, priority=CasePriority.NORMAL, status=CaseStatus.NEW,
+            source=source, source_key=source_key,
+            assignee_id=assignee.id if assignee is not None else None,
+            created_at=now, updated_at=now, due_at=due_time(now, CasePriority.NORMAL),
+            locale=member.locale)
+        try:
+            # In a savepoint: the same mail answered at the same moment by another request is
+            # refused by the unique key, and this answer then joins that request's case.
+            with db.session.begin_nested():
+                db.session.add(case)
+        except IntegrityError:
+            case = _case_with_source(source_key)
+            if case is None:
+                raise
+        else:
+            db.session.add(CaseMessage(
+                case_id=case.id, author_id=writer.id if writer is not None else None,
+                direction=Direction.OUT, body=staff_text or subject,
+                created_at=min(staff_at, now)))
+            message = CaseMessage(case_id=case.id, author_id=member.id, direction=Direction.IN,
+                                  body=body, created_at=now, form_key=form_key)
+            db.session.add(message)
+            db.session.flush()
+            return message
+    return customer_reply(case, body, now=now, form_key=form_key)
+
+
+def case_with_source(source: CaseSource, key: str) -> SupportCase | None:
+    """The case `source` and `key` opened (an automatic case, an answered mail), if any."""
+    return _case_with_source(f"{source.value}:{key}")
+
+
+def cases_with_sources(source: CaseSource, keys: Iterable[str]) -> dict[str, SupportCase]:
+    """The cases some keys of `source` opened, by key (one query; none when no keys)."""
+    wanted = {f"{source.value}:{key}": key for key in keys}
+    if not wanted:
+        return {}
+    return {wanted[case.source_key]: case for case in db.session.scalars(
+        sa.select(SupportCase).where(SupportCase.source_key.in_(list(wanted))))}
+
+
+def _case_with_source(source_key: str) -> SupportCase | None:
+    return db.session.scalar(sa.select(SupportCase).where(SupportCase.source_key == source_key))
 
 
 # --------------------------------------------------------------------------- staff changes

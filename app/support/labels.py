@@ -32,6 +32,7 @@ SOURCE_LABELS = {
     CaseSource.STAFF: _l("Staff"),
     CaseSource.NPS: _l("Satisfaction answer"),
     CaseSource.REVIEW: _l("Review"),
+    CaseSource.RECORD_MAIL: _l("Answer to our mail"),
 }
 
 

@@ -7,8 +7,9 @@ new -> open -> waiting_on_customer -> resolved -> closed (a customer's answer ta
 open; the steps staff may take are `NEXT_STATUSES` in app.support.cases, a closed case may be
 reopened; leaving resolved or closed clears `resolved_at` and `closed_at`); `due_at` is
 `created_at` plus the target hours of its priority (CASE_TARGET_HOURS).
-A case opened automatically (a low NPS answer, a one- or two-star review) carries a
-`source_key` naming what opened it, unique, so the same answer never opens two cases.
+A case opened automatically (a low NPS answer, a one- or two-star review), or by a customer's
+answer to a mail staff wrote them from their record (`RECORD_MAIL`), carries a `source_key`
+naming what opened it, unique, so the same answer or mail never opens two cases.
 
 A `CaseMessage` is one message of the thread: `in` from the customer, `out` from staff
 (`author_id` the member who wrote it; None for a visitor).
@@ -70,6 +71,7 @@ class CaseSource(enum.StrEnum):
     STAFF = "staff"
     NPS = "nps"
     REVIEW = "review"
+    RECORD_MAIL = "record_mail"  # the customer answered a mail written from their record
 
 
 class Direction(enum.StrEnum):

@@ -30,6 +30,7 @@ from app.analytics import satisfaction, snapshots
 from app.campaigns import services as campaigns
 from app.core.audit.record import record as audit
 from app.core.extensions import db
+from app.crm import customer_mail, mail_replies
 from app.feedback import reviews
 from app.models import Interaction, MailStatus, MailTemplate, OrderStatus, OutboxMail
 from app.returns.requests import open_return_for
@@ -89,6 +90,8 @@ MEMBER_PAGES = {"account.overview", "account.grade", "account.password", "accoun
 # pages a member sees differently (their header; the contact form without name and address)
 ALSO_AS_MEMBER = {"shop.home", "shop.book", "cart.show", "support.contact"}
 BAD_TOKEN = "not-a-valid-token"
+# In the rows' values: arguments for one endpoint made from the rows (a signed link's token).
+ENDPOINT_VALUES = "endpoint_values"
 
 
 def _tool(env: str, *candidates: Path) -> Path | None:
@@ -160,6 +163,11 @@ def rows(live_app, tmp_path):
         campaign = campaigns.create(admin, name="Spring", subject="New books",
                                     message="Hello {name}", audience_kind="all",
                                     audience_value=None)
+        # A mail from the record, answered once: its answer page shows the case it opened.
+        record_mail = customer_mail.send_to_customer(
+            member, admin, subject="Your book", body="Dear {name},\n\nIt is on its way.")
+        answer_link = mail_replies.reply_token(record_mail, admin)
+        mail_replies.answer(mail_replies.link_for_token(answer_link), "Thank you!")
         db.session.flush()
         snapshots.recompute()
         satisfaction.compute_all()
@@ -170,7 +178,10 @@ def rows(live_app, tmp_path):
                   "token": BAD_TOKEN, "case_id": case.id, "interaction_id": note.id,
                   "template_id": db.session.scalar(sa.select(MailTemplate.id)),
                   "return_id": returned.id, "endpoint_id": hook.id,
-                  "delivery_id": delivery.id, "locale": "zh_Hans"}
+                  "delivery_id": delivery.id, "locale": "zh_Hans",
+                  # the answer page of a real link (a bad one shows the "link does not work"
+                  # page, as support.reply_by_link's does)
+                  ENDPOINT_VALUES: {"crm.mail_reply": {"token": answer_link}}}
     mailbox = tmp_path / "mailbox"
     mailbox.mkdir(exist_ok=True)
     message = EmailMessage()
@@ -194,7 +205,8 @@ def pages(app, values) -> list[tuple[str, str, str]]:
                 continue
             if rule.rule.startswith(API_PREFIX) and rule.endpoint not in API_HTML:
                 continue
-            filled = {**values, **OVERRIDES.get(rule.endpoint, {})}
+            filled = {**values, **OVERRIDES.get(rule.endpoint, {}),
+                      **values.get(ENDPOINT_VALUES, {}).get(rule.endpoint, {})}
             missing = [a for a in rule.arguments if a not in filled]
             if missing:
                 unfilled.append((rule.rule, missing))
