@@ -157,9 +157,11 @@ def rows(live_app, tmp_path):
         db.session.add(mail)
         entry = audit(admin.id, admin.email, "test.page", member, before={"name": "R"},
                       after={"name": "Rita Reader"}, summary="renamed")
+        # For chosen customers: its page shows the list too (issue 21).
         campaign = campaigns.create(admin, name="Spring", subject="New books",
-                                    message="Hello {name}", audience_kind="all",
+                                    message="Hello {name}", audience_kind="list",
                                     audience_value=None)
+        campaigns.add_to_list(campaign, admin, [member.id])
         db.session.flush()
         snapshots.recompute()
         satisfaction.compute_all()
