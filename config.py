@@ -193,6 +193,9 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30  # also how long an unused session lasts
     # A signed-in session's last-seen time is written at most this often (seconds).
     SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))
+    # Days a sign-in stays in the member's history (the customer's timeline); older ones are
+    # forgotten by `flask members prune-sign-ins`.
+    SIGN_IN_HISTORY_DAYS = int(os.environ.get("SIGN_IN_HISTORY_DAYS", "365"))
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "5 per minute;30 per hour")
     # The JSON API (app.api): calls per token (per client address without one).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")

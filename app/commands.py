@@ -13,10 +13,10 @@ def all_commands() -> list[click.Command]:
     from app.dev import dev
     from app.grades.cli import tiers
     from app.mail.cli import mail_catcher, mail_worker
-    from app.membership.cli import create_admin
+    from app.membership.cli import create_admin, members_group
     from app.seed.cli import seed
     from app.support.cli import support
     from app.webhooks.cli import webhooks
 
     return [dev, mail_worker, mail_catcher, create_admin, seed, tiers, demand, analytics,
-            support, webhooks, api_token, tasks]
+            support, webhooks, api_token, tasks, members_group]

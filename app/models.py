@@ -8,7 +8,13 @@ from app.analytics.models import (
     SegmentTransition,
 )
 from app.api.models import ApiIdempotentResult, ApiToken
-from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
+from app.campaigns.models import (
+    Campaign,
+    CampaignListMember,
+    CampaignRecipient,
+    CampaignStatus,
+    RecipientGroup,
+)
 from app.catalog.models import Book, BookAltTitle, Category, CategoryName, InfoPage
 from app.core.audit.models import AuditEntry
 from app.crm.models import (
@@ -30,7 +36,7 @@ from app.feedback.models import (
 )
 from app.grades.models import GradeChange, GradeReason, Tier
 from app.mail.models import MailStatus, OutboxMail
-from app.membership.models import JoinRequest, Member, MemberSession, Role
+from app.membership.models import JoinRequest, Member, MemberSession, MemberSignIn, Role
 from app.ordering.models import (
     Cart,
     CartLine,
@@ -73,6 +79,7 @@ __all__ = [
     "CaseSource",
     "CaseStatus",
     "CaseType",
+    "CampaignListMember",
     "CampaignRecipient",
     "CampaignStatus",
     "Cart",
@@ -97,6 +104,7 @@ __all__ = [
     "JoinRequest",
     "Member",
     "MemberSession",
+    "MemberSignIn",
     "MemberSnapshot",
     "MemberTag",
     "Order",

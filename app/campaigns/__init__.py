@@ -1,5 +1,6 @@
-"""Campaigns: mailings to a segment of members with a random hold-out, and their report
-(conversion and revenue per member, treated against hold-out, with 95 % intervals)."""
+"""Campaigns: mailings to a segment, a grade or a list of chosen customers with a random
+hold-out, and their report (conversion and revenue per member, treated against hold-out, with
+95 % intervals)."""
 
 from __future__ import annotations
 

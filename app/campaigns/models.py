@@ -39,7 +39,8 @@ def _enum(e: type[enum.Enum]) -> sa.Enum:
 class Campaign(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120))
-    # Audience: "all", "segment" (RFM segment code), or "tier" (grade code), plus the value.
+    # Audience: "all", "segment" (RFM segment code), "tier" (grade code), plus the value; or
+    # "list": the customers staff chose (CampaignListMember), no value.
     audience_kind: Mapped[str] = mapped_column(sa.String(16), default="all")
     audience_value: Mapped[str | None] = mapped_column(sa.String(64))
     subject: Mapped[str] = mapped_column(sa.String(200))
@@ -75,3 +76,17 @@ class CampaignRecipient(db.Model):
     group: Mapped[RecipientGroup] = mapped_column(_enum(RecipientGroup))
     outbox_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("outbox_mail.id", ondelete="SET NULL"))
+
+
+class CampaignListMember(db.Model):
+    """A customer staff chose for a campaign whose audience is a chosen list ("list"), added
+    from the customer list (app.crm.customer_views.bulk_campaign). One row per campaign and
+    member; the audience is still only the active customers among them."""
+
+    __tablename__ = "campaign_list_member"
+
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaign.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id", ondelete="CASCADE"),
+                                           primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,8 +1,11 @@
 """Campaigns: mail an audience with a random hold-out, then read the uplift.
 
 Audience: every active shopper ("all"), an RFM segment ("segment", from the latest snapshot of
-app.analytics.segments) or a member grade ("tier"). Members who turned `mail_opt_in`
-off are counted as "opted_out" and get nothing; they are not part of the comparison either.
+app.analytics.segments), a member grade ("tier") or the customers staff chose ("list": the
+campaign's CampaignListMember rows, added from the customer list's bulk action while the
+campaign is a draft: `add_to_list`, `remove_from_list`, `clear_list`). Whatever the kind, only
+active customers are in it. Members who turned `mail_opt_in` off are counted as "opted_out"
+and get nothing; they are not part of the comparison either.
 
 Hold-out: of the members who may be mailed, round(n * holdout_rate) are drawn at random with
 `random.Random(campaign.holdout_seed)` from the ids in ascending order (`split`); the seed is
@@ -37,7 +40,13 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 
 from app.analytics import inference, recommendations
-from app.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientGroup
+from app.campaigns.models import (
+    Campaign,
+    CampaignListMember,
+    CampaignRecipient,
+    CampaignStatus,
+    RecipientGroup,
+)
 from app.catalog.models import Book
 from app.core.audit import record as audit
 from app.core.db import utcnow
@@ -54,7 +63,8 @@ from app.ordering.models import Order
 
 KIND = "campaign"
 AUDIENCE_KINDS = {"all": _l("All members"), "segment": _l("RFM segment"),
-                  "tier": _l("Member grade")}
+                  "tier": _l("Member grade"), "list": _l("Chosen customers")}
+VALUELESS_KINDS = ("all", "list")  # audiences with no segment or grade to name
 FIELDS = ("name", "audience_kind", "audience_value", "subject", "message", "holdout_rate")
 MAX_HOLDOUT = Decimal("0.5")
 
@@ -66,8 +76,10 @@ class CampaignError(DomainError):
 # --------------------------------------------------------------------------- audience
 
 
-def audience_filter(kind: str, value: str | None) -> list[sa.ColumnElement[bool]]:
-    """Conditions on `Member` selecting the active shoppers of an audience."""
+def audience_filter(kind: str, value: str | None,
+                    campaign_id: int | None = None) -> list[sa.ColumnElement[bool]]:
+    """Conditions on `Member` selecting the active shoppers of an audience (for "list", those
+    on campaign `campaign_id`'s list)."""
     conditions = [Member.is_customer, Member.is_active_account.is_(True)]
     if kind == "segment":
         from app.analytics import segments
@@ -75,19 +87,29 @@ def audience_filter(kind: str, value: str | None) -> list[sa.ColumnElement[bool]
         conditions.append(Member.id.in_(segments.members_in_segment(value or "")))
     elif kind == "tier":
         conditions.append(Member.tier_code == (value or ""))
+    elif kind == "list":
+        conditions.append(Member.id.in_(sa.select(CampaignListMember.member_id).where(
+            CampaignListMember.campaign_id == (campaign_id or 0))))
     elif kind != "all":
         raise CampaignError(_("Choose who the campaign is for."))
     return conditions
 
 
-def audience_select(kind: str, value: str | None) -> sa.Select:
+def campaign_filter(campaign: Campaign) -> list[sa.ColumnElement[bool]]:
+    """`audience_filter` for the campaign's own audience."""
+    return audience_filter(campaign.audience_kind, campaign.audience_value, campaign.id)
+
+
+def audience_select(kind: str, value: str | None, campaign_id: int | None = None) -> sa.Select:
     """Ids of the active shoppers in an audience (ascending)."""
-    return sa.select(Member.id).where(*audience_filter(kind, value)).order_by(Member.id)
+    return sa.select(Member.id).where(
+        *audience_filter(kind, value, campaign_id)).order_by(Member.id)
 
 
-def first_mailable(kind: str, value: str | None) -> Member | None:
+def first_mailable(kind: str, value: str | None,
+                   campaign_id: int | None = None) -> Member | None:
     """The audience member with the lowest id who accepts mail (the default preview)."""
-    return db.session.scalar(sa.select(Member).where(*audience_filter(kind, value),
+    return db.session.scalar(sa.select(Member).where(*audience_filter(kind, value, campaign_id),
                                                      Member.mail_opt_in.is_(True))
                              .order_by(Member.id).limit(1))
 
@@ -103,12 +125,13 @@ def find_member(key: str) -> Member | None:
     return db.session.scalar(sa.select(Member).where(cond, Member.role == Role.MEMBER))
 
 
-def audience_counts(kind: str, value: str | None) -> tuple[int, int]:
+def audience_counts(kind: str, value: str | None,
+                    campaign_id: int | None = None) -> tuple[int, int]:
     """(members in the audience, of whom opted in to mail), one pass over `member`."""
     total, opted_in = db.session.execute(
         sa.select(sa.func.count(Member.id),
                   sa.func.sum(sa.case((Member.mail_opt_in.is_(True), 1), else_=0)))
-        .where(*audience_filter(kind, value))
+        .where(*audience_filter(kind, value, campaign_id))
     ).one()
     return int(total or 0), int(opted_in or 0)
 
@@ -130,7 +153,7 @@ def _check(name: str, subject: str, message: str, kind: str, value: str | None,
         raise CampaignError(_("A campaign needs a name, a subject and a message."))
     if kind not in AUDIENCE_KINDS:
         raise CampaignError(_("Choose who the campaign is for."))
-    if kind != "all" and not value:
+    if kind not in VALUELESS_KINDS and not value:
         raise CampaignError(_("Choose the segment or grade."))
     if not Decimal("0") <= rate <= MAX_HOLDOUT:
         raise CampaignError(_("The hold-out share must be from 0 to 50 %."))
@@ -143,7 +166,8 @@ def create(actor: Member, *, name: str, subject: str, message: str, audience_kin
     _check(name, subject, message, audience_kind, audience_value, rate)
     campaign = Campaign(name=name.strip(), subject=subject.strip(), message=message.strip(),
                         audience_kind=audience_kind,
-                        audience_value=audience_value if audience_kind != "all" else None,
+                        audience_value=(audience_value if audience_kind not in VALUELESS_KINDS
+                                        else None),
                         holdout_rate=rate, holdout_seed=secrets.randbelow(2**31),
                         created_by_id=actor.id, created_at=utcnow())
     db.session.add(campaign)
@@ -163,12 +187,119 @@ def update(campaign: Campaign, actor: Member, *, name: str, subject: str, messag
     campaign.name, campaign.subject, campaign.message = name.strip(), subject.strip(), \
         message.strip()
     campaign.audience_kind = audience_kind
-    campaign.audience_value = audience_value if audience_kind != "all" else None
+    campaign.audience_value = audience_value if audience_kind not in VALUELESS_KINDS else None
     campaign.holdout_rate = holdout_rate
     db.session.flush()
     audit.record(actor.id, actor.email, "campaign.update", campaign, before=before,
                  after=audit.snapshot(campaign, FIELDS), summary=f"Campaign edited: {name}")
     return campaign
+
+
+# --------------------------------------------------------------------------- chosen lists
+
+LIST_PAGE = 50
+
+
+def list_drafts() -> list[Campaign]:
+    """Draft campaigns whose audience is a chosen list, the newest first (the customer list's
+    bulk action adds to one of them)."""
+    return list(db.session.scalars(
+        sa.select(Campaign).where(Campaign.status == CampaignStatus.DRAFT,
+                                  Campaign.audience_kind == "list")
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())))
+
+
+def _check_list(campaign: Campaign | None) -> Campaign:
+    if campaign is None:
+        raise CampaignError(_("Choose a draft campaign for chosen customers."))
+    if not campaign.is_draft:
+        raise CampaignError(_("The campaign “%(name)s” has been sent; its audience can no "
+                              "longer change.", name=campaign.name))
+    if campaign.audience_kind != "list":
+        raise CampaignError(_("The campaign “%(name)s” is not for chosen customers.",
+                              name=campaign.name))
+    return campaign
+
+
+def _editable_list(campaign: Campaign | None) -> Campaign:
+    """The campaign, if its chosen list may change (a draft for chosen customers), with its
+    row locked on PostgreSQL: a send claiming it meanwhile waits for this transaction, or
+    this one sees it sent. CampaignError otherwise."""
+    campaign = _check_list(campaign)
+    status = db.session.execute(
+        sa.select(Campaign.status).where(Campaign.id == campaign.id).with_for_update()
+    ).scalar_one()
+    if status is not CampaignStatus.DRAFT:
+        db.session.refresh(campaign)
+    return _check_list(campaign)
+
+
+def list_size(campaign: Campaign) -> int:
+    """How many members are on the campaign's list (whether active customers or not)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(CampaignListMember)
+        .where(CampaignListMember.campaign_id == campaign.id)) or 0
+
+
+def list_members(campaign: Campaign, page: int, per_page: int = LIST_PAGE):
+    """One page of the members on the campaign's list, by name."""
+    return db.paginate(
+        sa.select(Member).join(CampaignListMember, CampaignListMember.member_id == Member.id)
+        .where(CampaignListMember.campaign_id == campaign.id)
+        .order_by(Member.name, Member.id), page=page, per_page=per_page, error_out=False)
+
+
+def add_to_list(campaign: Campaign | None, actor: Member, member_ids: Sequence[int],
+                filters: dict | None = None) -> int:
+    """Put customers on a draft campaign's chosen list; those already on it stay once. Only
+    customers (members, not staff, not erased) are added. Returns how many were new. Audited
+    ("campaign.list_add"); CampaignError for a sent campaign or one with another audience."""
+    campaign = _editable_list(campaign)
+    wanted = sorted({int(i) for i in member_ids})
+    new: list[int] = []
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start:start + 900]
+        listed = sa.select(CampaignListMember.member_id).where(
+            CampaignListMember.campaign_id == campaign.id,
+            CampaignListMember.member_id.in_(chunk))
+        new += db.session.scalars(
+            sa.select(Member.id).where(Member.id.in_(chunk), Member.is_customer,
+                                       Member.id.not_in(listed)).order_by(Member.id))
+    now = utcnow()
+    for start in range(0, len(new), 5000):
+        db.session.execute(sa.insert(CampaignListMember), [
+            {"campaign_id": campaign.id, "member_id": m, "added_at": now}
+            for m in new[start:start + 5000]])
+    db.session.flush()
+    audit.record(actor.id, actor.email, "campaign.list_add", campaign,
+                 after={"added": len(new), "asked": len(wanted), "member_ids": new[:1000],
+                        "filters": filters or {}},
+                 summary=f"{len(new)} customers added to campaign {campaign.name}")
+    return len(new)
+
+
+def remove_from_list(campaign: Campaign, actor: Member, member_id: int) -> bool:
+    """Take one member off a draft campaign's list (audited); False if not on it."""
+    campaign = _editable_list(campaign)
+    removed = db.session.execute(sa.delete(CampaignListMember).where(
+        CampaignListMember.campaign_id == campaign.id,
+        CampaignListMember.member_id == member_id)).rowcount or 0
+    if removed:
+        audit.record(actor.id, actor.email, "campaign.list_remove", campaign,
+                     after={"member_id": member_id},
+                     summary=f"Member {member_id} taken off campaign {campaign.name}")
+    return bool(removed)
+
+
+def clear_list(campaign: Campaign, actor: Member) -> int:
+    """Empty a draft campaign's list (audited); how many were on it."""
+    campaign = _editable_list(campaign)
+    removed = db.session.execute(sa.delete(CampaignListMember).where(
+        CampaignListMember.campaign_id == campaign.id)).rowcount or 0
+    audit.record(actor.id, actor.email, "campaign.list_clear", campaign,
+                 after={"removed": removed},
+                 summary=f"Campaign {campaign.name}: list cleared ({removed})")
+    return removed
 
 
 # --------------------------------------------------------------------------- the mail
@@ -228,8 +359,7 @@ def send(campaign: Campaign, actor: Member, now: datetime | None = None) -> Send
         raise CampaignError(_("This campaign has already been sent."))
     db.session.refresh(campaign)
     rows = db.session.execute(
-        sa.select(Member.id, Member.mail_opt_in)
-        .where(*audience_filter(campaign.audience_kind, campaign.audience_value))
+        sa.select(Member.id, Member.mail_opt_in).where(*campaign_filter(campaign))
         .order_by(Member.id)
     ).all()
     opted_out = [m for m, ok in rows if not ok]

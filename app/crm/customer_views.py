@@ -2,10 +2,10 @@
 
 A saved view (CustomerView) is a named set of the list's filters, private to its owner or
 shared with the team; it keeps only the filter form's own keys. A bulk action (tag, untag,
-give a task) acts on the members ticked on the page, or on every member the filters select
-(at most BULK_LIMIT), each change made and audited by its own service (app.crm.tags,
-app.crm.interactions), with one summary entry ("customer.bulk"). Erased accounts are
-skipped. Flushes, never commits.
+give a task, add to a campaign's chosen list) acts on the members ticked on the page, or on
+every member the filters select (at most BULK_LIMIT), each change made and audited by its own
+service (app.crm.tags, app.crm.interactions, app.campaigns.services), with one summary entry
+("customer.bulk"). Erased accounts are skipped. Flushes, never commits.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from urllib.parse import parse_qsl, urlencode
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from app.campaigns import services as campaign_service
+from app.campaigns.models import Campaign
 from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import InvalidInput, NotFound
@@ -172,3 +174,14 @@ def bulk_task(actor: Member, ids: list[int], *, body: str, due_on: date,
                                      assignee_id=assignee_id, priority=priority)
     _summary(actor, "task", ids, scope)
     return len(ids)
+
+
+def bulk_campaign(actor: Member, ids: list[int], campaign_id: int | None,
+                  scope: dict) -> tuple[Campaign, int]:
+    """Put the members on a draft campaign's chosen list (app.campaigns.services.add_to_list:
+    those already on it stay once; a sent campaign is refused). Returns the campaign and how
+    many were added."""
+    campaign = db.session.get(Campaign, campaign_id) if campaign_id else None
+    added = campaign_service.add_to_list(campaign, actor, ids, scope)
+    _summary(actor, "campaign", ids, scope)
+    return campaign, added

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from werkzeug.security import generate_password_hash
 
+from app.campaigns.models import CampaignListMember
 from app.core.audit import record as audit
 from app.core.audit.models import AuditEntry
 from app.core.db import utcnow
@@ -29,6 +30,7 @@ from app.membership.models import (
     ERASED_EMAIL_DOMAIN,
     JoinRequest,
     Member,
+    MemberSignIn,
     Role,
     new_auth_token,
 )
@@ -191,7 +193,8 @@ def erase_member(member: Member, actor: Member) -> Member:
       street, phone and the customer's note are replaced (city and country are kept);
     - open demands are cancelled (held copies go to the next reader at once) and their notes
       wiped; demands left as a visitor with the same address are cancelled and re-addressed;
-    - the cart and tags are removed; staff notes keep their type and dates, not their text;
+    - the cart and tags are removed, so are the sign-in history and the place on campaigns'
+      chosen lists; staff notes keep their type and dates, not their text;
     - outbox mails to them lose their address, subject and body; unsent ones (waiting or
       failed) are cancelled, and no retry ever queues them again (`mail.retry_failed`);
     - audit entries about them (their account, orders, reviews, notes, mails, service cases,
@@ -249,6 +252,9 @@ def erase_member(member: Member, actor: Member) -> Member:
                 body_html=None, headers={}, last_error=None)
         .execution_options(synchronize_session=False))
     db.session.execute(sa.delete(MemberTag).where(MemberTag.member_id == member.id))
+    db.session.execute(sa.delete(MemberSignIn).where(MemberSignIn.member_id == member.id))
+    db.session.execute(sa.delete(CampaignListMember)
+                       .where(CampaignListMember.member_id == member.id))
     db.session.execute(sa.delete(JoinRequest).where(sa.or_(
         JoinRequest.member_id == member.id,
         sa.func.lower(JoinRequest.email) == old_email.lower())))

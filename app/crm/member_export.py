@@ -25,6 +25,7 @@ from app.membership.models import (
     JoinRequest,
     Member,
     MemberSession,
+    MemberSignIn,
 )
 from app.ordering.models import Cart, Order
 
@@ -52,8 +53,10 @@ EXPORT_COVERED = {
     "outbox_mail.member_id": "mails",
     "outbox_mail.to_email": "mails",
     "campaign_recipient.member_id": "campaigns",
+    "campaign_list_member.member_id": "campaign_lists",
     "analytics_member.member_id": "profiling",
     "member_sessions.member_id": "signed_in_sessions",
+    "member_sign_in.member_id": "sign_ins",
     "join_requests.member_id": "join_requests",
     "join_requests.email": "join_requests",
     "return_request.member_id": "returns",
@@ -100,7 +103,7 @@ def member_data(member: Member) -> dict:
     see EXPORT_COVERED for where each kind of record goes."""
     from app.analytics.models import AnalyticsRun, MemberSnapshot
     from app.api.models import ApiIdempotentResult, ApiToken
-    from app.campaigns.models import Campaign, CampaignRecipient
+    from app.campaigns.models import Campaign, CampaignListMember, CampaignRecipient
     from app.catalog.models import Book
     from app.feedback.models import Review, SurveyResponse
     from app.grades.models import GradeChange
@@ -157,6 +160,11 @@ def member_data(member: Member) -> dict:
         .join(Campaign, Campaign.id == CampaignRecipient.campaign_id)
         .where(CampaignRecipient.member_id == member.id).order_by(Campaign.id)
     ).all()
+    chosen_for = db.session.execute(
+        sa.select(CampaignListMember.added_at, Campaign)
+        .join(Campaign, Campaign.id == CampaignListMember.campaign_id)
+        .where(CampaignListMember.member_id == member.id).order_by(Campaign.id)
+    ).all()
     profiling = db.session.execute(
         sa.select(MemberSnapshot, AnalyticsRun.as_of)
         .join(AnalyticsRun, AnalyticsRun.id == MemberSnapshot.run_id)
@@ -171,6 +179,10 @@ def member_data(member: Member) -> dict:
     signed_in = db.session.scalars(
         sa.select(MemberSession).where(MemberSession.member_id == member.id)
         .order_by(MemberSession.created_at, MemberSession.id)
+    ).all()
+    sign_ins = db.session.scalars(
+        sa.select(MemberSignIn).where(MemberSignIn.member_id == member.id)
+        .order_by(MemberSignIn.signed_in_at, MemberSignIn.id)
     ).all()
     joins = db.session.scalars(
         sa.select(JoinRequest).where(sa.or_(JoinRequest.member_id == member.id,
@@ -255,6 +267,11 @@ def member_data(member: Member) -> dict:
             "campaign": c.name, "subject": c.subject, "group": group.value,
             "sent_at": _when(c.sent_at),
         } for group, c in campaigns],
+        # Campaigns whose audience is a list of customers staff chose, and when they were added.
+        "campaign_lists": [{
+            "campaign": c.name, "subject": c.subject, "status": c.status.value,
+            "added_at": _when(added_at),
+        } for added_at, c in chosen_for],
         "profiling": [{
             "as_of": _when(as_of), "segment": p.segment, "grade": p.tier_code,
             "recency_days": p.recency_days, "frequency": p.frequency,
@@ -270,6 +287,10 @@ def member_data(member: Member) -> dict:
             "signed_in_at": _when(x.created_at), "last_seen_at": _when(x.last_seen_at),
             "browser": x.user_agent,
         } for x in signed_in],
+        # Every sign-in kept (SIGN_IN_HISTORY_DAYS), whether its session is over or not.
+        "sign_ins": [{
+            "at": _when(x.signed_in_at), "way": x.way, "browser": x.browser,
+        } for x in sign_ins],
         # Requests to join with the address (the password hash is one-way: left out).
         "join_requests": [{
             "at": _when(j.created_at), "email": j.email, "name": j.name, "language": j.locale,

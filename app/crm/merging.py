@@ -3,10 +3,11 @@
 Everything that tells the relationship moves to the record kept: orders, demands (an open
 demand for a book the kept record waits for already is cancelled instead: one per reader and
 book), notes and tasks, tags, grade history, reviews (unless the kept record reviewed the same
-book), satisfaction answers and the mails sent. The kept record's order figures are counted
-again and its grade recomputed; the merge is audited on both records with what moved; then
-the other record is erased (app.crm.erasure): its personal data is gone, its account closed.
-Flushes, never commits.
+book), satisfaction answers, the mails sent, the sign-in history and the places on campaigns'
+chosen lists (unless the kept record is on the same list). The kept record's order figures
+are counted again and its grade recomputed; the merge is audited on both records with what
+moved; then the other record is erased (app.crm.erasure): its personal data is gone, its
+account closed. Flushes, never commits.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from app.campaigns.models import CampaignListMember
 from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError
@@ -26,7 +28,7 @@ from app.feedback.models import Review, SurveyResponse
 from app.grades.member_regrade import regrade_member
 from app.grades.models import GradeChange, GradeReason
 from app.mail.models import OutboxMail
-from app.membership.models import Member, Role
+from app.membership.models import Member, MemberSignIn, Role
 from app.ordering.models import Order
 
 
@@ -75,6 +77,11 @@ def merge_members(keep: Member, other: Member, actor: Member) -> dict[str, int]:
     moved["grade_changes"] = _move(GradeChange, keep.id, other.id)
     moved["survey_answers"] = _move(SurveyResponse, keep.id, other.id)
     moved["mails"] = _move(OutboxMail, keep.id, other.id)
+    moved["sign_ins"] = _move(MemberSignIn, keep.id, other.id)
+    listed = sa.select(CampaignListMember.campaign_id).where(
+        CampaignListMember.member_id == keep.id)
+    moved["campaign_lists"] = _move(CampaignListMember, keep.id, other.id,
+                                    CampaignListMember.campaign_id.not_in(listed))
     reviewed = sa.select(Review.book_id).where(Review.member_id == keep.id)
     moved["reviews"] = _move(Review, keep.id, other.id, Review.book_id.not_in(reviewed))
     kept_tags = sa.select(MemberTag.tag_id).where(MemberTag.member_id == keep.id)

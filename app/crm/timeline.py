@@ -1,7 +1,7 @@
 """The customer's story by sale phase: one timeline of everything that happened with them,
 grouped as the dynamic CRM model does, *before* the sale (demands, campaigns received, mails,
-sign-ins), *during* it (carts, orders, payments, phone calls and notes) and *after* it
-(deliveries, reviews, satisfaction answers, grade changes).
+visits to the shop as recorded sign-ins), *during* it (carts, orders, payments, phone calls
+and notes) and *after* it (deliveries, reviews, satisfaction answers, grade changes).
 
 A timeline source (`TimelineSource`) is one kind of event: its phase, its label, and a query
 for one member giving the columns `at`, `ref_id`, `title`, `detail` and `amount` (Money or
@@ -155,7 +155,8 @@ def register_default_sources() -> None:
     from app.grades.labels import reason_label
     from app.grades.models import GradeChange
     from app.mail.models import OutboxMail
-    from app.membership.models import MemberSession
+    from app.membership.models import MemberSignIn
+    from app.membership.sessions import describe_key, way_label
     from app.ordering.models import Cart, CartLine, Order
 
     def order_link(order_id: int) -> str:
@@ -187,9 +188,11 @@ def register_default_sources() -> None:
             OutboxMail.created_at, OutboxMail.id, OutboxMail.subject, OutboxMail.kind))
             .where(OutboxMail.member_id == m),
             link=lambda mail_id: url_for("admin.mail_detail", mail_id=mail_id)),
+        # The sign-in history (kept after logout, for SIGN_IN_HISTORY_DAYS).
         TimelineSource("sign_in", "before", _l("Signed in"), lambda m: sa.select(*columns(
-            MemberSession.created_at, sa.literal(0), MemberSession.user_agent))
-            .where(MemberSession.member_id == m)),
+            MemberSignIn.signed_in_at, MemberSignIn.id, MemberSignIn.browser,
+            MemberSignIn.way)).where(MemberSignIn.member_id == m),
+            describe=lambda _r, t, d: (describe_key(t), way_label(d))),
         # during
         TimelineSource("cart", "during", _l("Put in the cart"), lambda m: sa.select(*columns(
             CartLine.added_at, CartLine.book_id, Book.title, CartLine.quantity))

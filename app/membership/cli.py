@@ -1,4 +1,6 @@
-"""`flask create-admin`: make (or promote) a staff or admin account from the terminal."""
+"""`flask create-admin`: make (or promote) a staff or admin account from the terminal;
+`flask members prune-sign-ins`: forget sign-ins older than SIGN_IN_HISTORY_DAYS (run it
+nightly)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from flask.cli import with_appcontext
 
 from app.core.errors import DomainError
 from app.core.extensions import db
-from app.membership import members
+from app.membership import members, sessions
 from app.membership.models import Role
 
 
@@ -51,3 +53,17 @@ def _promote(member, wanted: Role, *, password_given: bool) -> None:
                f"to {wanted.value}.")
     if password_given:
         click.echo("The password was left unchanged (use the password reset to change it).")
+
+
+@click.group("members")
+def members_group() -> None:
+    """Members' accounts."""
+
+
+@members_group.command("prune-sign-ins")
+@with_appcontext
+def prune_sign_ins_command() -> None:
+    """Forget sign-ins older than SIGN_IN_HISTORY_DAYS (the customers' timelines)."""
+    count = sessions.prune_sign_ins()
+    db.session.commit()
+    click.echo(f"{count} sign-in(s) older than {sessions.history_days()} days forgotten")

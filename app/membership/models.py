@@ -195,6 +195,26 @@ class MemberSession(db.Model):
         return f"<MemberSession {self.id} of member {self.member_id}>"
 
 
+class MemberSignIn(db.Model):
+    """One sign-in: when, how (`way`: "password" on the login form, "join" on confirming the
+    address) and on what kind of browser (`browser`: app.membership.sessions.browser_key, e.g.
+    "Firefox/Linux", no version and no address). Written at login only (sessions.start), kept
+    after logout, pruned after SIGN_IN_HISTORY_DAYS (sessions.prune_sign_ins). A remember
+    cookie carries on a session already signed in: it writes none."""
+
+    __tablename__ = "member_sign_in"
+    __table_args__ = (sa.Index("ix_member_sign_in_member_at", "member_id", "signed_in_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id", ondelete="CASCADE"))
+    signed_in_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    way: Mapped[str] = mapped_column(sa.String(16))
+    browser: Mapped[str] = mapped_column(sa.String(40), default="")
+
+    def __repr__(self) -> str:
+        return f"<MemberSignIn {self.id} of member {self.member_id}>"
+
+
 class JoinRequest(db.Model):
     """Someone asked to join with an address (app.membership.members.register).
 

@@ -5,13 +5,17 @@ the remember cookie; the login loader (app.membership.login) accepts it only whi
 exists and the token is current. So logging out (which deletes the row) ends every copy of the
 cookies, and so do ending a session from the sessions page and changing the password.
 
+Every sign-in is also kept in the member's sign-in history (MemberSignIn: when, how, what kind
+of browser), which outlives the session (the customer's timeline shows it) and is pruned after
+SIGN_IN_HISTORY_DAYS (`prune_sign_ins`, `flask members prune-sign-ins`).
+
 Flush, never commit: the view commits.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,9 +23,12 @@ from flask_babel import gettext as _
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.membership.models import Member, MemberSession
+from app.core.i18n import lazy_gettext as _l
+from app.membership.models import Member, MemberSession, MemberSignIn
 
 USER_AGENT_KEPT = 200
+# How a member signed in (MemberSignIn.way).
+SIGN_IN_WAYS = {"password": _l("with the password"), "join": _l("on confirming the address")}
 
 
 def idle_limit() -> timedelta:
@@ -33,17 +40,22 @@ def idle_limit() -> timedelta:
     return timedelta(seconds=int(seconds))
 
 
-def start(member: Member, user_agent: str | None) -> MemberSession:
+def start(member: Member, user_agent: str | None, way: str = "password") -> MemberSession:
     """A new session for `member` on this browser; the member object carries its key for
-    `login_user` (Member.get_session_id), and its `last_login_at` is set. Sessions idle past the
-    limit are cleared. Call it after the visitor's cart is merged: the member row is written
-    last, as a checkout writes it last (see members.authenticate)."""
+    `login_user` (Member.get_session_id), and its `last_login_at` is set. The sign-in is
+    kept in the history (`way`: a SIGN_IN_WAYS key). Sessions idle past the limit are cleared.
+    Call it after the visitor's cart is merged: the member row is written last, as a checkout
+    writes it last (see members.authenticate)."""
+    if way not in SIGN_IN_WAYS:
+        raise ValueError(f"unknown way of signing in {way!r}")
     now = utcnow()
     db.session.execute(sa.delete(MemberSession).where(
         MemberSession.member_id == member.id, MemberSession.last_seen_at < now - idle_limit()))
     row = MemberSession(member_id=member.id, created_at=now, last_seen_at=now,
                         user_agent=(user_agent or "")[:USER_AGENT_KEPT])
     db.session.add(row)
+    db.session.add(MemberSignIn(member_id=member.id, signed_in_at=now, way=way,
+                                browser=browser_key(user_agent)))
     member.last_login_at = now
     db.session.flush()
     member.session_key = row.key
@@ -88,6 +100,24 @@ def of_member(member: Member) -> list[MemberSession]:
         .order_by(MemberSession.last_seen_at.desc(), MemberSession.id.desc())))
 
 
+# --------------------------------------------------------------------------- sign-in history
+
+
+def history_days() -> int:
+    return int(current_app.config.get("SIGN_IN_HISTORY_DAYS", 365))
+
+
+def prune_sign_ins(now: datetime | None = None) -> int:
+    """Forget sign-ins older than SIGN_IN_HISTORY_DAYS; how many went."""
+    cutoff = (now or utcnow()) - timedelta(days=history_days())
+    return db.session.execute(
+        sa.delete(MemberSignIn).where(MemberSignIn.signed_in_at < cutoff)).rowcount or 0
+
+
+def way_label(way: str | None) -> str:
+    return str(SIGN_IN_WAYS.get(way or "", way or ""))
+
+
 # --------------------------------------------------------------------------- describing a browser
 
 # Order matters: Edge and Opera say "Chrome" too, Chrome says "Safari".
@@ -109,11 +139,24 @@ _SYSTEMS = [
 ]
 
 
+def browser_key(user_agent: str | None) -> str:
+    """The kind of browser, in no language: "Firefox/Linux", "Firefox/", "/Linux" or ""
+    (what the sign-in history keeps: no version, nothing that tells one person's browser from
+    another's)."""
+    text = user_agent or ""
+    browser = next((name for name, pattern in _BROWSERS if pattern.search(text)), "")
+    system = next((name for name, pattern in _SYSTEMS if pattern.search(text)), "")
+    return f"{browser}/{system}" if browser or system else ""
+
+
 def describe(user_agent: str | None) -> str:
     """A short, readable name for a browser, e.g. "Firefox on Linux"."""
-    text = user_agent or ""
-    browser = next((name for name, pattern in _BROWSERS if pattern.search(text)), None)
-    system = next((name for name, pattern in _SYSTEMS if pattern.search(text)), None)
+    return describe_key(browser_key(user_agent))
+
+
+def describe_key(key: str | None) -> str:
+    """A `browser_key` in words, e.g. "Firefox on Linux"."""
+    browser, _slash, system = (key or "").partition("/")
     if browser and system:
         return _("%(browser)s on %(system)s", browser=browser, system=system)
     if browser or system:

@@ -2,7 +2,8 @@
 
 `decorate` runs at the end of the seed: it fills the denormalised customer columns the bulk
 inserts left empty (`phone_key`, the order figures) and gives the demo reader and a handful of
-generated customers tags and notes, so the customer record has something to show. Flushes.
+generated customers tags, notes and a few sign-ins, so the customer record and its timeline
+have something to show. Flushes.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.crm import customers
 from app.crm.models import Interaction, InteractionKind, MemberTag, Tag
-from app.membership.models import Member, Role
+from app.membership.models import Member, MemberSignIn, Role
 from app.seed import people
 
 TAGS = ("teacher", "wholesale", "book club", "VIP", "prefers phone")
@@ -26,7 +27,8 @@ NOTES = (
     (InteractionKind.COMPLAINT, "Parcel arrived with a dented corner; offered a voucher."),
     (InteractionKind.COMPLIMENT, "Thanked us for the quick delivery."),
 )
-DECORATED = 40  # generated customers who get tags and notes
+DECORATED = 40  # generated customers who get tags, notes and sign-ins
+BROWSERS = ("Firefox/Linux", "Safari/iPhone", "Chrome/Windows", "Chrome/Android")
 
 
 def _tag(name: str) -> Tag:
@@ -64,4 +66,12 @@ def decorate(now: datetime, rng: random.Random | None = None) -> None:
                                    kind=kind, body=body,
                                    created_at=now - timedelta(days=1 + n % 20, hours=n % 7),
                                    follow_up_on=follow_up))
+    signed_in = set(db.session.scalars(sa.select(MemberSignIn.member_id).where(
+        MemberSignIn.member_id.in_(ids))))
+    for n, member_id in enumerate(ids):
+        if member_id not in signed_in:
+            db.session.add_all(MemberSignIn(
+                member_id=member_id, way="password", browser=BROWSERS[(n + k) % len(BROWSERS)],
+                signed_in_at=now - timedelta(days=2 + 9 * k + n % 5, hours=n % 11))
+                for k in range(3))
     db.session.flush()

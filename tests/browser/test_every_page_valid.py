@@ -160,14 +160,16 @@ def rows(live_app, tmp_path):
         db.session.add(mail)
         entry = audit(admin.id, admin.email, "test.page", member, before={"name": "R"},
                       after={"name": "Rita Reader"}, summary="renamed")
+        # For chosen customers: its page shows the list too (issue 21).
         campaign = campaigns.create(admin, name="Spring", subject="New books",
-                                    message="Hello {name}", audience_kind="all",
+                                    message="Hello {name}", audience_kind="list",
                                     audience_value=None)
         # A mail from the record, answered once: its answer page shows the case it opened.
         record_mail = customer_mail.send_to_customer(
             member, admin, subject="Your book", body="Dear {name},\n\nIt is on its way.")
         answer_link = mail_replies.reply_token(record_mail, admin)
         mail_replies.answer(mail_replies.link_for_token(answer_link), "Thank you!")
+        campaigns.add_to_list(campaign, admin, [member.id])
         db.session.flush()
         snapshots.recompute()
         satisfaction.compute_all()

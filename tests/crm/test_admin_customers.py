@@ -96,7 +96,8 @@ def test_the_list_runs_a_fixed_number_of_queries(app, as_staff):
     as_staff.get("/admin/customers")  # warm the shop's cached menus
     with counting_statements(app) as statements:
         assert as_staff.get("/admin/customers").status_code == 200
-    assert len(statements) <= 9, statements  # 7, the saved views, the staff (issue 21)
+    # 7, the saved views, the staff, the draft campaigns for chosen customers (issue 21)
+    assert len(statements) <= 10, statements
 
 
 # --------------------------------------------------------------------------- the record

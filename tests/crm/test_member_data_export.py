@@ -27,6 +27,7 @@ from app.models import (
     AnalyticsRun,
     AuditEntry,
     Campaign,
+    CampaignListMember,
     CampaignRecipient,
     Cart,
     CartLine,
@@ -37,6 +38,7 @@ from app.models import (
     JoinRequest,
     Member,
     MemberSession,
+    MemberSignIn,
     MemberSnapshot,
     OrderEvent,
     OrderStatus,
@@ -132,6 +134,10 @@ def rita(ctx) -> Member:
                                   segment="champions", frequency=3, monetary=Decimal("512.00"),
                                   p_alive=0.87, clv=Decimal("230.40")))
     db.session.add(MemberSession(member_id=rita.id, user_agent="Firefox on Linux"))
+    db.session.add(MemberSignIn(member_id=rita.id, way="password", browser="Firefox/Linux",
+                                signed_in_at=WHEN))
+    db.session.add(CampaignListMember(campaign_id=campaign.id, member_id=rita.id,
+                                      added_at=WHEN))
     db.session.add(JoinRequest(email="rita@example.test", name="Rita R.", password_hash="x",
                                member_id=rita.id))
     db.session.add(ReturnRequest(order_id=order.id, member_id=rita.id, opened_by_id=rita.id,
@@ -181,6 +187,10 @@ def test_every_covered_kind_of_record_is_in_the_json(rita):
     assert data["cart"][0] == {"title": "Dune", "quantity": 2,
                                "added_at": data["cart"][0]["added_at"]}
     assert data["signed_in_sessions"][0]["browser"] == "Firefox on Linux"
+    assert data["sign_ins"] == [{"at": WHEN.isoformat(), "way": "password",
+                                 "browser": "Firefox/Linux"}]
+    assert data["campaign_lists"] == [{"campaign": "Spring", "subject": "Spring reads",
+                                       "status": "draft", "added_at": WHEN.isoformat()}]
     assert [(c["subject"], c["messages"][0]["text"]) for c in data["service_cases"]] == [
         ("Torn cover", "The cover is torn."), ("Gift cards?", "Do you sell them?")]
     assert data["contact_requests"][0]["text"] == "Anyone there?"

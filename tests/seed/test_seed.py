@@ -217,6 +217,16 @@ def test_the_demo_reader_has_delivered_and_still_open_orders(seeded):
         statuses[OrderStatus.SHIPPED] >= 1
 
 
+def test_the_demo_reader_has_sign_ins_on_the_timeline_before_the_sale(seeded):
+    from app.crm import timeline
+
+    reader = db.session.scalar(sa.select(Member).where(Member.email == "reader@bookstation.test"))
+    events = timeline.timeline(reader.id, kind="sign_in").events
+
+    assert len(events) == 3 and {e.phase for e in events} == {"before"}
+    assert all(" on " in e.title for e in events)
+
+
 def test_generated_members_have_numbers_emails_and_addresses(seeded):
     members = db.session.scalars(
         sa.select(Member).where(Member.email.like("%@example.com"))

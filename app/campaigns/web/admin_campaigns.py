@@ -1,10 +1,11 @@
-"""Admin: campaigns. Pick an audience (RFM segment, grade or everyone), write the
-mail, preview it for a real member, send it through the outbox with a random hold-out, and
-read the uplift afterwards.
+"""Admin: campaigns. Pick an audience (RFM segment, grade, everyone, or customers chosen on
+the customer list), write the mail, preview it for a real member, send it through the outbox
+with a random hold-out, and read the uplift afterwards.
 
-Roles: staff may draft, edit and preview (preparing a campaign changes nothing for members);
+Roles: staff may draft, edit and preview, and fill a draft's chosen list (from the customer
+list's bulk action) or take people off it (preparing a campaign changes nothing for members);
 only an admin may send, because a send reaches thousands of members and cannot be undone.
-Every draft, edit and send is in the audit log.
+Every draft, edit, change to a list and send is in the audit log.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from decimal import Decimal
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
@@ -37,7 +39,8 @@ HUNDRED = Decimal("100")
 def audience_choices() -> list[tuple[str, str]]:
     from app.analytics import segments
 
-    choices = [("all", _("All members"))]
+    choices = [("all", _("All members")),
+               ("list", _("Chosen customers (added from the customer list)"))]
     choices += [(f"segment:{code}", _("Segment: %(name)s", name=segments.label(code)))
                 for code in segments.SEGMENTS]
     choices += [(f"tier:{rule.code}", _("Grade: %(name)s", name=tier_label(rule.name)))
@@ -52,9 +55,14 @@ def _select_choices() -> list[SelectChoice]:
         SelectChoice(value, label) for value, label in audience_choices()]
 
 
+def _audience_key(campaign: Campaign) -> str:
+    if campaign.audience_kind in campaign_service.VALUELESS_KINDS:
+        return campaign.audience_kind
+    return f"{campaign.audience_kind}:{campaign.audience_value}"
+
+
 def audience_label(campaign: Campaign) -> str:
-    key = campaign.audience_kind if campaign.audience_kind == "all" else \
-        f"{campaign.audience_kind}:{campaign.audience_value}"
+    key = _audience_key(campaign)
     return dict(audience_choices()).get(key, key)
 
 
@@ -90,11 +98,12 @@ def _form(campaign: Campaign | None = None) -> CampaignForm:
         if request.method == "GET":
             rate = Decimal(str(current_app.config.get("CAMPAIGN_HOLDOUT_RATE", "0.10")))
             form.holdout.data = rate * HUNDRED
+            if request.args.get("audience") == "list":  # "start one" from the customer list
+                form.audience.data = "list"
     else:
         form = CampaignForm(data={
             "name": campaign.name, "subject": campaign.subject, "message": campaign.message,
-            "audience": "all" if campaign.audience_kind == "all"
-            else f"{campaign.audience_kind}:{campaign.audience_value}",
+            "audience": _audience_key(campaign),
             "holdout": campaign.holdout_rate * HUNDRED})
     form.audience.choices = _select_choices()
     return form
@@ -159,20 +168,24 @@ def _preview_member(campaign: Campaign) -> Member | None:
         if member is not None:
             return member
         flash(_("No member %(who)s; showing another.", who=wanted), "info")
-    member = campaign_service.first_mailable(campaign.audience_kind, campaign.audience_value)
+    member = campaign_service.first_mailable(campaign.audience_kind, campaign.audience_value,
+                                             campaign.id)
     return member or current_user._get_current_object()
 
 
 @bp.route(f"/campaigns/<{ID}:campaign_id>")
 def campaign_detail(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
-    preview = counts = None
+    preview = counts = chosen = None
     if campaign.is_draft:
         counts = campaign_service.audience_counts(campaign.audience_kind,
-                                                  campaign.audience_value)
+                                                  campaign.audience_value, campaign.id)
         preview = campaign_service.preview(campaign, _preview_member(campaign))
+        if campaign.audience_kind == "list":
+            chosen = campaign_service.list_members(campaign, page_number())
     return render_template(
         "admin/campaigns/detail.html", campaign=campaign, preview=preview, counts=counts,
+        chosen=chosen, list_form=ActionForm(formdata=None),
         audience=audience_label(campaign), result=campaign_service.results(campaign),
         can_send=is_admin(), send_form=ActionForm(),
         waiting=0 if campaign.is_draft else campaign_service.queued_count(campaign),
@@ -192,6 +205,38 @@ def campaign_send(campaign_id: int):
             "%(opted)s opted out of mail.", mailed=report.mailed, holdout=report.holdout,
             opted=report.opted_out), "success")
     return redirect(url_for("admin.campaign_detail", campaign_id=campaign_id))
+
+
+def _list_url(campaign_id: int, **_values) -> str:
+    return url_for("admin.campaign_detail", campaign_id=campaign_id) + "#chosen-heading"
+
+
+@bp.route(f"/campaigns/<{ID}:campaign_id>/list/<{ID}:member_id>/remove", methods=["POST"])
+@back_on_error(_list_url)
+def campaign_list_remove(campaign_id: int, member_id: int):
+    """Take one customer off a draft's chosen list (staff and admins, as editing)."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if campaign_service.remove_from_list(campaign, current_user._get_current_object(),
+                                         member_id):
+        flash(_("Taken off the list."), "success")
+    else:
+        flash(_("That customer is not on the list."), "info")
+    return redirect(_list_url(campaign_id))
+
+
+@bp.route(f"/campaigns/<{ID}:campaign_id>/list/clear", methods=["POST"])
+@back_on_error(_list_url)
+def campaign_list_clear(campaign_id: int):
+    """Empty a draft's chosen list (staff and admins, as editing)."""
+    campaign = db.get_or_404(Campaign, campaign_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    removed = campaign_service.clear_list(campaign, current_user._get_current_object())
+    flash(ngettext("The list is cleared: %(num)d customer taken off.",
+                   "The list is cleared: %(num)d customers taken off.", removed), "success")
+    return redirect(_list_url(campaign_id))
 
 
 register_nav(__name__, "admin.campaigns", _l("Campaigns"), order=66)

@@ -287,6 +287,7 @@ class BulkActionForm(AppForm):
     action = SelectField(_l("Action"), choices=[
         SelectChoice("tag", _l("Add a tag")), SelectChoice("untag", _l("Remove a tag")),
         SelectChoice("task", _l("Give a task")),
+        SelectChoice("campaign", _l("Add to a campaign audience")),
         SelectChoice("export", _l("Download as CSV"))])
     scope = SelectField(_l("On"), choices=[
         SelectChoice("selected", _l("the ticked customers")),
@@ -299,11 +300,17 @@ class BulkActionForm(AppForm):
     priority = SelectField(_l("Priority"), default=TaskPriority.NORMAL.value,
                            choices=[SelectChoice(p.value, interactions.PRIORITY_LABELS[p])
                                     for p in TaskPriority])
+    # A draft campaign for chosen customers (its choices: the view's `_bulk_form`).
+    campaign = SelectField(_l("Campaign"), default="", validate_choice=False)
 
-    # What each action needs (a tag, a task and its date) is checked by app.crm.customer_views.
+    # What each action needs (a tag, a task and its date, a campaign) is checked by
+    # app.crm.customer_views.
 
     def assignee_id(self) -> int | None:
         return _member_id(self.assignee.data)
+
+    def campaign_id(self) -> int | None:
+        return _member_id(self.campaign.data)  # the same shape: a row id or nothing
 
     def member_ids(self) -> list[int]:
         from flask import request

@@ -32,6 +32,7 @@ from app.admin.common import (
 )
 from app.admin.forms import ActionForm
 from app.analytics import segments
+from app.campaigns import services as campaign_service
 from app.core.db import utcnow
 from app.core.errors import DomainError, InvalidInput, NotFound
 from app.core.exports import csv_response
@@ -187,6 +188,9 @@ def customer_view_delete(view_id: int):
 def _bulk_form(formdata=None) -> BulkActionForm:
     form = BulkActionForm() if formdata is not None else BulkActionForm(formdata=None)
     form.assignee.choices = staff_choices(interactions.staff_members(), _("Me"))
+    if formdata is None:  # shown: the draft campaigns for chosen customers to add to
+        form.campaign.choices = [SelectChoice("", _("Choose a draft campaign"))] + [
+            SelectChoice(str(c.id), c.name) for c in campaign_service.list_drafts()]
     for field in form:  # the list's filter form has fields of the same names: ids differ
         field.id = field.label.field_id = f"bulk-{field.name}"
     return form
@@ -226,6 +230,19 @@ def customers_bulk():
         count = customer_views.bulk_tag(actor, ids, form.tag.data or "", scope)
     elif form.action.data == "untag":
         count = customer_views.bulk_untag(actor, ids, form.tag.data or "", scope)
+    elif form.action.data == "campaign":
+        campaign, added = customer_views.bulk_campaign(actor, ids, form.campaign_id(), scope)
+        if added == len(ids):
+            flash(ngettext("%(num)d customer added to the campaign “%(name)s”.",
+                           "%(num)d customers added to the campaign “%(name)s”.", added,
+                           name=campaign.name), "success")
+        else:
+            flash(ngettext("%(num)d customer added to the campaign “%(name)s”; the others "
+                           "were on its list already (or are not customers).",
+                           "%(num)d customers added to the campaign “%(name)s”; the others "
+                           "were on its list already (or are not customers).", added,
+                           name=campaign.name), "success")
+        return redirect(_list_url(query))
     else:
         count = customer_views.bulk_task(
             actor, ids, body=form.body.data or "", due_on=form.due_on.data,

@@ -61,11 +61,11 @@ def _remembered() -> bool:
     return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
 
 
-def _start_session(member: Member, remember: bool = False) -> None:
-    """Log the member in on this browser (a new server-side session) and move the anonymous
-    cart into theirs."""
+def _start_session(member: Member, remember: bool = False, way: str = "password") -> None:
+    """Log the member in on this browser (a new server-side session, kept in the sign-in
+    history as `way`) and move the anonymous cart into theirs."""
     merge_session_cart(member, session.pop(SESSION_KEY, None) or {})
-    sessions.start(member, request.user_agent.string)
+    sessions.start(member, request.user_agent.string, way)
     login_user(member, remember=remember)
 
 
@@ -132,7 +132,7 @@ def confirm(token: str):
         if current_user.is_authenticated:
             sessions.end(sessions.current_key(current_user))
             logout_user()
-        _start_session(member)
+        _start_session(member, way="join")
         flash(
             _(
                 "Welcome to %(shop)s, %(name)s! Your member number is %(no)s.",
