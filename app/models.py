@@ -28,7 +28,7 @@ from app.feedback.models import (
     ReviewStatus,
     SurveyResponse,
 )
-from app.grades.models import GradeChange, GradeReason, Tier
+from app.grades.models import GradeChange, GradeReason, Tier, TierName
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import JoinRequest, Member, MemberSession, Role
 from app.ordering.models import (
@@ -124,6 +124,7 @@ __all__ = [
     "TaskPriority",
     "SurveyResponse",
     "Tier",
+    "TierName",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

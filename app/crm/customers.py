@@ -48,6 +48,7 @@ from app.core.text import contains_pattern
 from app.crm.models import Interaction, MemberTag, Tag
 from app.demand.models import Demand, DemandStatus
 from app.grades.reading import grade_history, member_standing
+from app.grades.table import load_rules
 from app.mail.models import OutboxMail
 from app.membership.models import Member, phone_key
 from app.ordering.models import Order, OrderStatus
@@ -490,6 +491,8 @@ class CustomerRecord:
     # Every order of the member, cancelled ones included (`orders` shows the latest of them;
     # `member.order_count` leaves the cancelled ones out).
     order_total: int = 0
+    # The tier table the standing was read against (names the grades of the history).
+    rules: tuple = ()
 
 
 def customer_record(member: Member) -> CustomerRecord:
@@ -517,9 +520,11 @@ def customer_record(member: Member) -> CustomerRecord:
         .order_by(Interaction.created_at.desc(), Interaction.id.desc())
         .limit(RECORD_INTERACTIONS)
     ))
+    rules = load_rules()
     return CustomerRecord(
         member=member,
-        standing=member_standing(member),
+        standing=member_standing(member, rules=rules),
+        rules=rules,
         grade_history=grade_history(member, limit=10),
         orders=orders, demands=demands, mails=mails, tags=tags, interactions=interactions,
         panels=[(panel, panel.loader(member)) for panel in _PANELS],
