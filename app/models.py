@@ -34,7 +34,7 @@ from app.feedback.models import (
     ReviewStatus,
     SurveyResponse,
 )
-from app.grades.models import GradeChange, GradeReason, Tier
+from app.grades.models import GradeChange, GradeReason, Tier, TierName
 from app.mail.models import MailStatus, OutboxMail
 from app.membership.models import JoinRequest, Member, MemberSession, MemberSignIn, Role
 from app.ordering.models import (
@@ -132,6 +132,7 @@ __all__ = [
     "TaskPriority",
     "SurveyResponse",
     "Tier",
+    "TierName",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]

@@ -19,7 +19,9 @@ from app.analytics.models import (
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.money import ZERO
+from app.grades.labels import tier_label
 from app.grades.models import Tier
+from app.grades.table import load_rules
 from app.membership.models import Member
 
 
@@ -73,8 +75,9 @@ def overview(run: AnalyticsRun, at_risk_limit: int) -> Overview:
         sa.select(SegmentSummary).where(SegmentSummary.run_id == run.id)).all()
     by_segment = [r for r in rows if r.dimension == "segment"]
     by_tier = [r for r in rows if r.dimension == "tier"]
-    tier_names = dict(db.session.execute(
-        sa.select(Tier.code, Tier.name).order_by(Tier.position)).all())
+    rules = load_rules()
+    tier_names = {code: str(tier_label(name, rules)) for code, name in db.session.execute(
+        sa.select(Tier.code, Tier.name).order_by(Tier.position)).all()}  # reader's language
     at_risk = db.session.execute(
         sa.select(MemberSnapshot, Member)
         .join(Member, Member.id == MemberSnapshot.member_id)

@@ -49,6 +49,7 @@ from app.crm import customer_mail, mail_replies
 from app.crm.models import Interaction, MemberTag, Tag
 from app.demand.models import Demand, DemandStatus
 from app.grades.reading import grade_history, member_standing
+from app.grades.table import load_rules
 from app.mail.models import OutboxMail
 from app.membership.models import Member, phone_key
 from app.ordering.models import Order, OrderStatus
@@ -494,6 +495,8 @@ class CustomerRecord:
     # The service case a mail written from the record opened when it was answered, by mail id
     # (app.crm.mail_replies).
     mail_cases: dict = field(default_factory=dict)
+    # The tier table the standing was read against (names the grades of the history).
+    rules: tuple = ()
 
 
 def customer_record(member: Member) -> CustomerRecord:
@@ -525,9 +528,11 @@ def customer_record(member: Member) -> CustomerRecord:
         .order_by(Interaction.created_at.desc(), Interaction.id.desc())
         .limit(RECORD_INTERACTIONS)
     ))
+    rules = load_rules()
     return CustomerRecord(
         member=member,
-        standing=member_standing(member),
+        standing=member_standing(member, rules=rules),
+        rules=rules,
         grade_history=grade_history(member, limit=10),
         orders=orders, demands=demands, mails=mails, tags=tags, interactions=interactions,
         panels=[(panel, panel.loader(member)) for panel in _PANELS],

@@ -114,6 +114,7 @@ class TierMembers:
     code: str
     name: str
     members: int
+    names: tuple[tuple[str, str], ...] = ()  # the name in other languages (TierRule.names)
 
 
 @dataclass(frozen=True)
@@ -350,7 +351,7 @@ def top_sellers(now: datetime, days: int = SERIES_DAYS,
 
 
 def members_per_tier() -> list[TierMembers]:
-    return [TierMembers(t.code, t.name, t.members) for t in tier_counts()]
+    return [TierMembers(t.code, t.name, t.members, t.names) for t in tier_counts()]
 
 
 # --------------------------------------------------------------------------- counts now

@@ -28,7 +28,7 @@ from app.grades.changes import announce, change_row, is_up, rule_names
 from app.grades.errors import TierTableConflict, TierTableInvalid
 from app.grades.grade_up_mail import congratulate
 from app.grades.grading import TierRule
-from app.grades.models import GradeChange, GradeReason, Tier
+from app.grades.models import GradeChange, GradeReason, Tier, TierName
 from app.grades.settings import demotion_policy, refund_policy, window_months, window_start
 from app.grades.spend import cents, qualifying
 from app.grades.table import ensure_default_tiers, load_rules, tier_rows
@@ -162,7 +162,8 @@ def _expire_members() -> None:
 def table_snapshot(rules: Sequence[TierRule]) -> dict:
     """The tier table as the audit log keeps it (one dict per tier, cheapest first)."""
     return {"tiers": [{"code": r.code, "name": r.name, "min_spend": r.min_spend,
-                       "discount_percent": r.discount_percent, "perks": r.perks}
+                       "discount_percent": r.discount_percent, "perks": r.perks,
+                       "names": dict(r.names), "other_perks": dict(r.other_perks)}
                       for r in grading.ordered(rules)]}
 
 
@@ -182,6 +183,7 @@ def replace_table(rules: Sequence[TierRule], actor: Member | None,
     db.session.execute(sa.select(Tier.id).with_for_update()).all()
     try:
         with db.session.begin_nested():
+            db.session.execute(sa.delete(TierName))  # SQLite does not cascade
             db.session.execute(sa.delete(Tier))
             db.session.add_all(tier_rows(rules))
     except IntegrityError:

@@ -34,7 +34,9 @@ def congratulate(member: Member, change: GradeChange, rules: Sequence[TierRule])
         context={
             "name": member.name,
             "tier": rule,
+            # the grade left, named in the member's language while the table still has it
             "previous_name": change.from_name,
+            "previous_tier": rule_for(change.from_code, rules),
             "spend": change.spend,
             "next_tier": place.next,
             "next_needed": place.needed,

@@ -41,13 +41,28 @@ CODE_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 @dataclass(frozen=True)
 class TierRule:
-    """One row of the tier table. `discount_rate` is a fraction: 0.05 means 5 %."""
+    """One row of the tier table. `discount_rate` is a fraction: 0.05 means 5 %.
+
+    `name` and `perks` are in English, the shop's base language. `names` and `other_perks`
+    give them in other languages as ((locale, text), ...) pairs (a tuple keeps the rule
+    hashable); a language without one shows the English text (`name_in`, `perks_in`)."""
 
     code: str
     name: str
     min_spend: Decimal
     discount_rate: Decimal
     perks: str = ""
+    names: tuple[tuple[str, str], ...] = ()
+    other_perks: tuple[tuple[str, str], ...] = ()
+
+    def name_in(self, locale: str | None) -> str:
+        """The name in `locale` (a language code such as zh_Hans), else the English name."""
+        return next((text for code, text in self.names if code == locale and text), self.name)
+
+    def perks_in(self, locale: str | None) -> str:
+        """The perks in `locale`, else the English perks."""
+        return next((text for code, text in self.other_perks if code == locale and text),
+                    self.perks)
 
     @property
     def discount_percent(self) -> Decimal:
@@ -58,11 +73,17 @@ class TierRule:
 
 # The shop's defaults (in the shop currency, CNY): what a new shop and the demo start with.
 # Perks are left for the shop to write: the table promises nothing the shop does not do.
+# The Chinese names are what a Chinese shop calls these grades; the pages add 会员 ("member")
+# where a sentence needs it ("您是金卡会员"), so the names themselves leave it out.
 DEFAULT_RULES: tuple[TierRule, ...] = (
-    TierRule("regular", "Regular", Decimal("0.00"), Decimal("0.00")),
-    TierRule("silver", "Silver", Decimal("500.00"), Decimal("0.05")),
-    TierRule("gold", "Gold", Decimal("2000.00"), Decimal("0.10")),
-    TierRule("platinum", "Platinum", Decimal("5000.00"), Decimal("0.15")),
+    TierRule("regular", "Regular", Decimal("0.00"), Decimal("0.00"),
+             names=(("zh_Hans", "普通"),)),
+    TierRule("silver", "Silver", Decimal("500.00"), Decimal("0.05"),
+             names=(("zh_Hans", "银卡"),)),
+    TierRule("gold", "Gold", Decimal("2000.00"), Decimal("0.10"),
+             names=(("zh_Hans", "金卡"),)),
+    TierRule("platinum", "Platinum", Decimal("5000.00"), Decimal("0.15"),
+             names=(("zh_Hans", "白金"),)),
 )
 
 
@@ -147,8 +168,9 @@ def standing(spend: Decimal, rules: Sequence[TierRule], current_code: str | None
 @dataclass(frozen=True)
 class Problem:
     """Why a tier table is refused. `index` is the row (0-based) and `field` the attribute
-    (`code`, `name`, `min_spend`, `discount_rate`, `perks`) it concerns; both None for the
-    table as a whole. `code` names the rule broken; `values` fill in the message."""
+    (`code`, `name`, `min_spend`, `discount_rate`, `perks`, or `name_<locale>` and
+    `perks_<locale>` for another language) it concerns; both None for the table as a whole.
+    `code` names the rule broken; `values` fill in the message."""
 
     index: int | None
     field: str | None
@@ -195,7 +217,8 @@ def validate_table(rules: Sequence[TierRule]) -> list[Problem]:
 
     Rules are checked in the order given (the order the admin listed them): the first must
     start at 0, thresholds must rise strictly, discounts (0..100 %) must not fall, codes and
-    names must be unique (names ignoring case), lengths must fit the database.
+    names must be unique (names ignoring case, in each language), lengths must fit the
+    database.
     """
     problems: list[Problem] = []
     if not rules:
@@ -205,6 +228,7 @@ def validate_table(rules: Sequence[TierRule]) -> list[Problem]:
 
     codes: dict[str, int] = {}
     names: dict[str, int] = {}
+    other_names: dict[tuple[str, str], int] = {}  # (locale, folded name): row
     previous_spend: Decimal | None = None
     previous_rate: Decimal | None = None
     for index, rule in enumerate(rules):
@@ -236,6 +260,18 @@ def validate_table(rules: Sequence[TierRule]) -> list[Problem]:
 
         if len(rule.perks or "") > PERKS_MAX_LENGTH:
             add("perks", "perks_length", max=PERKS_MAX_LENGTH)
+
+        for locale, other_name in rule.names:
+            other_name = (other_name or "").strip()
+            if len(other_name) > NAME_MAX_LENGTH:
+                add(f"name_{locale}", "name_length", max=NAME_MAX_LENGTH)
+            elif other_name and (locale, other_name.casefold()) in other_names:
+                add(f"name_{locale}", "name_duplicate", name=other_name)
+            elif other_name:
+                other_names[(locale, other_name.casefold())] = index
+        for locale, text in rule.other_perks:
+            if len(text or "") > PERKS_MAX_LENGTH:
+                add(f"perks_{locale}", "perks_length", max=PERKS_MAX_LENGTH)
 
         if not _is_decimal(rule.min_spend):
             add("min_spend", "spend_invalid")

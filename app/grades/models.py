@@ -37,9 +37,29 @@ class Tier(db.Model):
     discount_rate: Mapped[Decimal] = mapped_column(Rate())
     perks: Mapped[str | None] = mapped_column(sa.String(500))
     position: Mapped[int] = mapped_column(default=0)
+    # The name (and perks) in languages other than English; `name` and `perks` are the English
+    # ones and the fallback. Pages read them through `app.grades.table.load_rules`.
+    translations: Mapped[list[TierName]] = relationship(
+        back_populates="tier", cascade="all, delete-orphan", order_by="TierName.locale")
 
     def __repr__(self) -> str:
         return f"<Tier {self.code} from {self.min_spend} at {self.discount_rate}>"
+
+
+class TierName(db.Model):
+    """A tier's name, and optionally its perks, in one language other than English (one row
+    per tier and language). A missing or empty one shows the English text in that language."""
+
+    __tablename__ = "tier_name"
+    __table_args__ = (sa.UniqueConstraint("tier_id", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tier_id: Mapped[int] = mapped_column(sa.ForeignKey("tier.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str | None] = mapped_column(sa.String(60))
+    perks: Mapped[str | None] = mapped_column(sa.String(500))
+
+    tier: Mapped[Tier] = relationship(back_populates="translations")
 
 
 class GradeReason(enum.StrEnum):

@@ -49,6 +49,7 @@ class TierCount:
     name: str
     members: int
     in_table: bool
+    names: tuple[tuple[str, str], ...] = ()  # the name in other languages (TierRule.names)
 
 
 def tier_counts() -> list[TierCount]:
@@ -59,7 +60,8 @@ def tier_counts() -> list[TierCount]:
         sa.select(Member.tier_code, sa.func.count()).where(Member.is_customer)
         .group_by(Member.tier_code)
     ).all())
-    result = [TierCount(r.code, r.name, int(counts.pop(r.code, 0)), True) for r in rules]
+    result = [TierCount(r.code, r.name, int(counts.pop(r.code, 0)), True, r.names)
+              for r in rules]
     result += [TierCount(code, code, int(n), False) for code, n in sorted(counts.items())]
     return result
 

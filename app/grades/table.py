@@ -12,21 +12,28 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.core.extensions import db
 from app.grades import grading
 from app.grades.grading import TierRule
-from app.grades.models import Tier
+from app.grades.models import Tier, TierName
 
 
 def _rule(tier: Tier) -> TierRule:
     return TierRule(code=tier.code, name=tier.name, min_spend=tier.min_spend,
-                    discount_rate=tier.discount_rate, perks=tier.perks or "")
+                    discount_rate=tier.discount_rate, perks=tier.perks or "",
+                    names=tuple((t.locale, t.name) for t in tier.translations if t.name),
+                    other_perks=tuple((t.locale, t.perks) for t in tier.translations
+                                      if t.perks))
 
 
 def load_rules() -> tuple[TierRule, ...]:
-    """The tier table by ascending threshold; the defaults while none has been saved."""
-    tiers = db.session.scalars(sa.select(Tier).order_by(Tier.min_spend, Tier.id)).all()
+    """The tier table by ascending threshold, with its names in every language; the defaults
+    while none has been saved."""
+    tiers = db.session.scalars(  # one query: the table is a dozen rows at most
+        sa.select(Tier).options(joinedload(Tier.translations))
+        .order_by(Tier.min_spend, Tier.id)).unique().all()
     if not tiers:
         return grading.DEFAULT_RULES
     return tuple(_rule(t) for t in tiers)
@@ -54,19 +61,23 @@ def ensure_default_tiers() -> tuple[TierRule, ...]:
 
 
 def tier_rows(rules: Sequence[TierRule]) -> list[Tier]:
-    """New `Tier` rows for the rules, positioned in the order given (names and perks trimmed)."""
+    """New `Tier` rows for the rules, positioned in the order given, with their names and
+    perks in other languages (texts trimmed; an empty one is not stored)."""
     return [
         Tier(code=r.code, name=r.name.strip(), min_spend=r.min_spend,
-             discount_rate=r.discount_rate, perks=(r.perks or "").strip() or None, position=i)
+             discount_rate=r.discount_rate, perks=(r.perks or "").strip() or None, position=i,
+             translations=_translations(r))
         for i, r in enumerate(rules)
     ]
 
 
+def _translations(rule: TierRule) -> list[TierName]:
+    names = {locale: (text or "").strip() for locale, text in rule.names}
+    perks = {locale: (text or "").strip() for locale, text in rule.other_perks}
+    return [TierName(locale=locale, name=names.get(locale) or None,
+                     perks=perks.get(locale) or None)
+            for locale in sorted({*names, *perks}) if names.get(locale) or perks.get(locale)]
+
+
 def rule_for(code: str | None, rules: Sequence[TierRule]) -> TierRule | None:
     return next((r for r in rules if r.code == code), None)
-
-
-def tier_name(code: str | None, rules: Sequence[TierRule] | None = None) -> str:
-    """The display name of a grade code (the code itself when the table no longer has it)."""
-    rule = rule_for(code, load_rules() if rules is None else rules)
-    return rule.name if rule is not None else (code or "")

@@ -85,7 +85,11 @@ def test_a_member_reads_and_changes_the_cart_and_reads_the_grade(app, client, pe
     assert too_many.status_code == 422  # more than the shelf holds
     assert lowered.json["count"] == 1
     assert client.get("/api/v1/me/cart", headers=headers).json["count"] == 1
-    assert grade.status_code == 200 and grade.json["current"]["code"]
+    assert grade.status_code == 200 and grade.json["current"]["code"] == "regular"
+    # the grade's name in English and in every language that has one (issue 22)
+    assert grade.json["current"]["name"] == "Regular"
+    assert grade.json["current"]["names"] == {"en": "Regular", "zh_Hans": "普通"}
+    assert grade.json["next"]["names"] == {"en": "Silver", "zh_Hans": "银卡"}
 
 
 def test_staff_change_an_order_status_with_the_admins_events_and_audit(app, client, people):

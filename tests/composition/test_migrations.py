@@ -124,6 +124,38 @@ def test_the_lifetime_spend_migration_recomputes_it_as_paid_revenue(ctx):
     assert (idle.order_count, idle.lifetime_spend) == (0, Decimal("0.00"))
 
 
+def test_the_tier_names_migration_gives_the_default_grades_their_chinese_names(ctx):
+    """Issue 22: pages named the four default grades in Chinese by translating their English
+    names; e3b7c1d9a2f4 stores those Chinese names for an existing table (a grade the shop
+    named itself gets none, so it shows its English name as before)."""
+    assert _tier_names_after_migration() == [("gold", "zh_Hans", "金卡"),
+                                             ("regular", "zh_Hans", "普通")]
+
+
+def test_the_tier_names_migration_on_postgresql(pg_app):
+    with pg_app.app_context():
+        assert _tier_names_after_migration() == [("gold", "zh_Hans", "金卡"),
+                                                 ("regular", "zh_Hans", "普通")]
+
+
+def _tier_names_after_migration() -> list:
+    from app.models import Tier
+
+    db.session.add_all([
+        Tier(code="regular", name="Regular", min_spend=Decimal("0"), discount_rate=Decimal("0")),
+        Tier(code="gold", name="Gold", min_spend=Decimal("900"), discount_rate=Decimal("0.1")),
+        Tier(code="vip", name="VIP", min_spend=Decimal("5000"), discount_rate=Decimal("0.2")),
+    ])
+    db.session.commit()
+
+    with db.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE tier_name"))
+        _run_upgrade_of("e3b7c1d9a2f4", connection)
+        return [tuple(row) for row in connection.execute(sa.text(
+            "SELECT tier.code, tier_name.locale, tier_name.name FROM tier_name "
+            "JOIN tier ON tier.id = tier_name.tier_id ORDER BY tier.code"))]
+
+
 def test_the_crm_migration_fills_the_columns_it_adds_with_its_own_frozen_helpers(ctx):
     """3c20aa5256c0 fills phone keys, order figures and title sort keys for the rows that
     exist, with copies of the helpers it once imported (no service code runs)."""

@@ -13,7 +13,17 @@ from app.core.extensions import db
 from app.grades import grading
 from app.grades.spend import qualifying_spend
 from app.grades.table import load_rules
-from app.models import Book, GradeChange, GradeReason, Member, Order, OrderStatus, OutboxMail, Tier
+from app.models import (
+    Book,
+    GradeChange,
+    GradeReason,
+    Member,
+    Order,
+    OrderStatus,
+    OutboxMail,
+    Tier,
+    TierName,
+)
 from app.ordering import cart, checkout
 from app.ordering.checkout import ShippingAddress, place_order
 from app.ordering.orders import change_status
@@ -57,6 +67,15 @@ def test_the_seed_writes_the_default_tier_table(seeded):
                     ("silver", Decimal("500.00"), Decimal("0.0500")),
                     ("gold", Decimal("2000.00"), Decimal("0.1000")),
                     ("platinum", Decimal("5000.00"), Decimal("0.1500"))]
+
+
+def test_the_seed_names_the_default_grades_in_chinese(seeded):
+    names = db.session.execute(
+        sa.select(Tier.code, TierName.name).join(TierName).where(TierName.locale == "zh_Hans")
+        .order_by(Tier.position)).all()
+
+    assert names == [("regular", "普通"), ("silver", "银卡"), ("gold", "金卡"),
+                     ("platinum", "白金")]
 
 
 def test_every_seeded_member_holds_the_grade_their_spend_earns(seeded):

@@ -104,6 +104,7 @@ def grade():
 
     def rule(r):
         return None if r is None else {"code": r.code, "name": r.name,
+                                       "names": {"en": r.name, **dict(r.names)},
                                        "min_spend": r.min_spend,
                                        "discount_rate": r.discount_rate}
 

@@ -332,7 +332,12 @@ class ProfileSchema(ma.Schema):
 
 class GradeRef(ma.Schema):
     code = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
+    name = ma.fields.String(required=True, metadata={"description": "The name in English."})
+    names = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), required=True,
+        metadata={"description": "The name in each language that has one, by language code "
+                                 "(en, zh_Hans); a language missing here uses the English "
+                                 "name."})
     min_spend = _money(required=True)
     discount_rate = DecimalString(required=True)
 

@@ -43,7 +43,7 @@ def audience_choices() -> list[tuple[str, str]]:
                ("list", _("Chosen customers (added from the customer list)"))]
     choices += [(f"segment:{code}", _("Segment: %(name)s", name=segments.label(code)))
                 for code in segments.SEGMENTS]
-    choices += [(f"tier:{rule.code}", _("Grade: %(name)s", name=tier_label(rule.name)))
+    choices += [(f"tier:{rule.code}", _("Grade: %(name)s", name=tier_label(rule)))
                 for rule in load_rules()]
     return choices
 

@@ -95,7 +95,7 @@ def _filter_form(rules=None, formdata=None) -> CustomerFilterForm:
     form = CustomerFilterForm(formdata=request.args if formdata is None else formdata)
     rules = grading.ordered(rules if rules is not None else load_rules())
     form.tier.choices = [SelectChoice("", _("Any grade"))] + [
-        SelectChoice(r.code, tier_label(r.name)) for r in rules]
+        SelectChoice(r.code, tier_label(r)) for r in rules]
     form.tag.choices = [SelectChoice("", _("Any tag"))] + [
         SelectChoice(str(t.id), t.name) for t in customer_tags.all_tags()]
     form.segment.choices = [SelectChoice("", _("Any segment"))] + [
@@ -126,7 +126,7 @@ def customers_list():
     return render_template(
         "admin/customers/list.html", form=form, pagination=pagination,
         tags=customers.tags_of(ids),
-        tier_names={r.code: tier_label(r.name) for r in rules},
+        tier_names={r.code: tier_label(r) for r in rules},
         export_args=_filter_args(), title=_("Customers"),
         may_export=customer_admin.may_export_customer_list(_actor()),
         views=customer_views.views_for(_actor()), view_form=SavedViewForm(formdata=None),

@@ -53,7 +53,7 @@ def _charts(stats: admin_stats.Dashboard) -> dict[str, object]:
             description=table_note, label_every=3),
         "tiers": charts.bar_chart(
             "chart-tiers", _("Members per tier"),
-            [(tier_label(t.name), t.members) for t in stats.tiers],
+            [(tier_label(t), t.members) for t in stats.tiers],
             value_label=_("Members"), category_label=_("Tier"), description=table_note,
             empty_text=_("No members yet.")),
         "demanded": charts.bar_chart(

@@ -34,20 +34,23 @@ from app.admin.forms import Between, QueryForm, stripped
 from app.core.errors import DomainError
 from app.core.extensions import db
 from app.core.forms import AppForm, DecimalInput
+from app.core.i18n import LANGUAGE_NAMES
 from app.core.i18n import lazy_gettext as _l
 from app.core.money import CENT
 from app.grades import grading
 from app.grades.bulk_regrade import replace_table
 from app.grades.errors import TierTableInvalid, problem_message
 from app.grades.grading import TierRule
-from app.grades.labels import reason_label, tier_label
+from app.grades.labels import code_label, reason_label, tier_label
 from app.grades.reading import find_members, grade_history, member_standing, tier_counts
 from app.grades.staff_grades import REASON_MAX_LENGTH, release_member_grade, set_member_grade
-from app.grades.table import load_rules, table_is_saved, tier_name
+from app.grades.table import load_rules, table_is_saved
 from app.membership.models import Member
 
 BLANK_ROWS = 2  # empty rows offered under the table for new tiers
 HUNDRED = Decimal("100")
+# The languages a grade is named in besides English (its `name`, which is the fallback).
+TRANSLATED_LOCALES = tuple(code for code in LANGUAGE_NAMES if code != "en")
 
 
 # --------------------------------------------------------------------------- forms
@@ -92,8 +95,23 @@ class TierRowForm(Form):
 
     def is_blank(self) -> bool:
         typed = [self.code.data, self.name.data, self.perks.data,
+                 *(f.data for pair in self.translated_fields() for f in pair),
                  *(f.raw_data[0] if f.raw_data else "" for f in (self.min_spend, self.discount))]
         return not any((value or "").strip() for value in typed)
+
+    def translated_fields(self) -> list:
+        """(name field, perks field) of each other language."""
+        return [(self[f"name_{locale}"], self[f"perks_{locale}"])
+                for locale in TRANSLATED_LOCALES]
+
+
+for _locale in TRANSLATED_LOCALES:
+    setattr(TierRowForm, f"name_{_locale}", StringField(
+        _l("Name in %(language)s", language=LANGUAGE_NAMES[_locale]), filters=[stripped],
+        validators=[Optional(), Length(max=grading.NAME_MAX_LENGTH)]))
+    setattr(TierRowForm, f"perks_{_locale}", StringField(
+        _l("Perks in %(language)s", language=LANGUAGE_NAMES[_locale]), filters=[stripped],
+        validators=[Optional(), Length(max=grading.PERKS_MAX_LENGTH)]))
 
 
 class TierTableForm(AppForm):
@@ -125,10 +143,17 @@ def _code_from_name(name: str) -> str:
 
 
 def _row_data(rule: TierRule) -> dict:
-    return {"code": rule.code, "name": rule.name, "min_spend": rule.min_spend,
+    names, perks = dict(rule.names), dict(rule.other_perks)
+    data = {"code": rule.code, "name": rule.name, "min_spend": rule.min_spend,
             "discount": rule.discount_percent, "perks": rule.perks}
+    for locale in TRANSLATED_LOCALES:
+        data[f"name_{locale}"] = names.get(locale, "")
+        data[f"perks_{locale}"] = perks.get(locale, "")
+    return data
 
 
+# The form field of each `grading.Problem.field` (`name_<locale>` and `perks_<locale>` are
+# the fields of the same name).
 _FIELD_FOR = {"code": "code", "name": "name", "min_spend": "min_spend",
               "discount_rate": "discount", "perks": "perks"}
 
@@ -155,10 +180,13 @@ def _collect(form: TierTableForm) -> tuple[list[TierRule], list[int], bool]:
             complete = False
         if row.min_spend.data is None or row.discount.data is None:
             continue
-        rules.append(TierRule(code=code, name=row.name.data or "",
-                              min_spend=row.min_spend.data,
-                              discount_rate=row.discount.data / HUNDRED,
-                              perks=row.perks.data or ""))
+        rules.append(TierRule(
+            code=code, name=row.name.data or "", min_spend=row.min_spend.data,
+            discount_rate=row.discount.data / HUNDRED, perks=row.perks.data or "",
+            names=tuple((locale, row[f"name_{locale}"].data) for locale in TRANSLATED_LOCALES
+                        if row[f"name_{locale}"].data),
+            other_perks=tuple((locale, row[f"perks_{locale}"].data)
+                              for locale in TRANSLATED_LOCALES if row[f"perks_{locale}"].data)))
         rows.append(index)
     if not rules and complete:
         form.form_errors.append(_("The table needs at least one tier."))
@@ -173,7 +201,7 @@ def _show_problems(form: TierTableForm, rows: list[int], problems) -> None:
             form.form_errors.append(message)
             continue
         row: TierRowForm = form.rows.entries[rows[problem.index]].form
-        field = getattr(row, _FIELD_FOR[problem.field])
+        field = row[_FIELD_FOR.get(problem.field, problem.field)]
         if message not in field.errors:
             field.errors.append(message)
 
@@ -262,7 +290,7 @@ def tier_lookup():
 
 def _grade_choices(rules) -> list[SelectChoice]:
     return [SelectChoice("", _("Follow their spend (end a grade set by hand)"))] + [
-        SelectChoice(r.code, f"{tier_label(r.name)} · {r.discount_percent} %") for r in rules
+        SelectChoice(r.code, f"{tier_label(r)} · {r.discount_percent} %") for r in rules
     ]
 
 
@@ -302,7 +330,7 @@ def member_grade(member_id: int):
             form.form_errors.append(error.message)
         else:
             flash(_("%(name)s is now %(tier)s.", name=member.name,
-                    tier=tier_name(member.tier_code)), "success")
+                    tier=code_label(member.tier_code, load_rules())), "success")
             return redirect(url_for("admin.member_grade", member_id=member.id))
     return _render_member(member, form, 400 if request.method == "POST" else 200)
 

@@ -22,7 +22,7 @@ from app.core.extensions import limiter
 from app.core.security import safe_next_url
 from app.core.unit_of_work import back_on_error
 from app.grades import grading
-from app.grades.labels import reason_label, tier_label
+from app.grades.labels import code_label, reason_label
 from app.grades.reading import grade_history
 from app.grades.spend import qualifying_spend
 from app.grades.table import load_rules
@@ -42,9 +42,10 @@ from app.ordering.cart import SESSION_KEY, merge_session_cart
 
 
 def tier_name(code: str | None) -> str:
-    """The member's grade as the account page names it: a default grade's name translated,
-    any other code spelt out ("vip_gold": "Vip Gold")."""
-    return tier_label(code.replace("_", " ").title() if code else "Regular")
+    """The member's grade as the account page names it: its name in the reader's language
+    (a member without one holds the entry grade; a code no longer in the table is shown)."""
+    rules = grading.ordered(load_rules())
+    return code_label(code or rules[0].code, rules)
 
 
 def _status() -> int:

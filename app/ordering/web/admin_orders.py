@@ -20,7 +20,8 @@ from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.core.unit_of_work import commit_now
 from app.crm import customer_admin, customers
-from app.grades.table import load_rules, tier_name
+from app.grades.labels import code_label
+from app.grades.table import load_rules
 from app.ordering import order_list
 from app.ordering import orders as order_rules
 from app.ordering.models import Order, OrderEvent
@@ -111,8 +112,8 @@ def _render_detail(order: Order, form: OrderStatusForm, status: int = 200):
         "admin/orders/detail.html",
         order=order,
         form=form,
-        order_tier=tier_name(order.tier_code, rules),
-        member_tier=tier_name(order.member.tier_code, rules),
+        order_tier=code_label(order.tier_code, rules),
+        member_tier=code_label(order.member.tier_code, rules),
         status_label=order_rules.status_label,
         payment_label=order_rules.payment_label(order),
         title=_("Order %(number)s", number=order.number),
