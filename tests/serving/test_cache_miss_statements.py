@@ -50,7 +50,7 @@ MEMBER_PAGES = {  # the member (with their cart's count and discount) is read in
     "/book/{book}": 3,
     "/cart": 4,
     "/orders": 3,
-    "/account/": 4,
+    "/account/": 5,  # with the grade table and its names (the overview names the grade)
 }
 
 
