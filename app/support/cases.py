@@ -423,7 +423,9 @@ def customer_answer(source: CaseSource, key: str, member: Member, body: str, *,
     answer, or one that meets the first at the same moment, joins that case
     (`customer_reply`: it reopens a case waiting on the customer or resolved, and a closed
     case refuses it). The answer form's one-time key makes a form sent twice one message.
-    InvalidCase for an empty or too long answer."""
+    InvalidCase for an empty or too long answer; InvalidCaseLink when the mail's case
+    belongs to another member (the mail moved with a merge, the case stayed with the
+    customer merged away): nothing is added in their name."""
     body = clean_text(body, MESSAGE_MAX, _("Please write your message."))
     form_key = _checked_key(form_key)
     source_key = f"{source.value}:{key}"
@@ -458,6 +460,9 @@ def customer_answer(source: CaseSource, key: str, member: Member, body: str, *,
             db.session.add(message)
             db.session.flush()
             return message
+    if case.member_id != member.id:
+        raise InvalidCaseLink(_("This link is not valid. Please use the link from your "
+                                "email."))
     return customer_reply(case, body, now=now, form_key=form_key)
 
 

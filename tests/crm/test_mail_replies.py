@@ -16,9 +16,11 @@ import pytest
 import sqlalchemy as sa
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from app.core.db import utcnow
 from app.core.extensions import db
 from app.crm import customer_mail, mail_replies, timeline
 from app.crm.erasure import erase_member
+from app.crm.merging import merge_members
 from app.crm.member_export import member_data
 from app.mail.sender import deliver_due
 from app.models import Member, OutboxMail
@@ -284,6 +286,46 @@ def test_a_damaged_forged_expired_or_stale_link_says_so_and_opens_nothing(app, c
         as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SupportCase)) == 0
+
+
+def test_an_old_link_of_a_customer_merged_away_adds_nothing_to_their_case(app, client,
+                                                                         people):
+    """Merging moves the mails, not the cases: after Rita is merged into Ann (and erased)
+    and Ann takes Rita's old address, the link of a mail Rita answered would otherwise add
+    an answer in Rita's name to Rita's case. It no longer works."""
+    link = send_mail(app, people)
+    client.post(link, data=answer_form(client, link, "Thanks"))
+    with app.app_context():
+        ann = make_member(email="ann@example.test", name="Ann")
+        merge_members(ann, db.session.get(Member, people["rita"]),
+                      db.session.get(Member, people["bea"]))
+        ann.email = "rita@example.test"
+        db.session.commit()
+        ann_id = ann.id
+
+    page = client.get(link)
+    answered = client.post(link, data={"body": "Me, through the old link"})
+
+    assert page.status_code == answered.status_code == 400
+    assert "This link is not valid." in answered.get_data(as_text=True)
+    with app.app_context():
+        [case] = cases_of(people["rita"])
+        assert len(thread(case)) == 2
+        assert cases_of(ann_id) == []
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SupportCase)) == 1
+
+
+def test_the_service_refuses_an_answer_to_another_members_mail_case(ctx):
+    rita, ann, sam = make_member(), make_member(), make_staff()
+    cases.customer_answer(CaseSource.RECORD_MAIL, "7", rita, "First", subject="Hi",
+                          staff_text="Hello", staff_at=utcnow(), writer=sam)
+
+    with pytest.raises(cases.InvalidCaseLink):
+        cases.customer_answer(CaseSource.RECORD_MAIL, "7", ann, "Not hers", subject="Hi",
+                              staff_text="Hello", staff_at=utcnow(), writer=sam)
+
+    [case] = cases_of(rita.id)
+    assert len(thread(case)) == 2
 
 
 def test_an_erased_customers_link_answers_politely_and_their_case_is_scrubbed(app, client,

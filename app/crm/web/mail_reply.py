@@ -52,6 +52,8 @@ def mail_reply(token: str):
     if form.validate_on_submit():
         try:
             case = mail_replies.answer(link, form.body.data, form_key=form.form_key.data or None)
+        except mail_replies.InvalidReplyLink as exc:
+            return _unavailable(_("This link does not work"), exc.message, 400)
         except DomainError as exc:
             form.form_errors.append(exc.message)  # shown again with 400: nothing is kept
         else:
