@@ -181,6 +181,26 @@ def test_the_same_answer_sent_twice_adds_one_message(app, client, people):
         assert [d for d, _a, _b in thread(case)] == [Direction.OUT, Direction.IN]
 
 
+def test_a_form_key_already_used_on_another_case_is_a_new_answer_not_an_error(app, client,
+                                                                             people):
+    """The answer form's one-time key is unique over all case messages: a key sent again
+    with another mail's answer (an old page, a forged form) must not fail the request."""
+    first, second, third = (send_mail(app, people, subject) for subject in ("1", "2", "3"))
+    assert client.post(second, data={"body": "Opens 2", "form_key": "a" * 16}).status_code == 302
+    assert client.post(first, data={"body": "Opens 1", "form_key": "k" * 16}).status_code == 302
+
+    joins = client.post(second, data={"body": "Joins 2", "form_key": "k" * 16})
+    opens = client.post(third, data={"body": "Opens 3", "form_key": "k" * 16})
+
+    assert joins.status_code == opens.status_code == 302
+    with app.app_context():
+        by_subject = {c.subject: [body for _d, _a, body in thread(c)]
+                      for c in cases_of(people["rita"])}
+        assert by_subject["Re: 1"][1:] == ["Opens 1"]
+        assert by_subject["Re: 2"][1:] == ["Opens 2", "Joins 2"]
+        assert by_subject["Re: 3"][1:] == ["Opens 3"]
+
+
 def test_each_mail_opens_its_own_case(app, client, people):
     first, second = send_mail(app, people, "First"), send_mail(app, people, "Second")
 
