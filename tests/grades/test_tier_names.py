@@ -18,7 +18,7 @@ from app.grades.errors import TierTableInvalid
 from app.grades.grading import TierRule
 from app.grades.table import ensure_default_tiers, load_rules
 from app.mail.sender import deliver_due
-from app.models import Member, OrderStatus, Tier, TierName
+from app.models import Member, OrderStatus, OutboxMail, Tier, TierName
 from app.ordering.orders import change_status
 from tests.factories import make_admin, make_member, make_placed_order, make_staff
 from tests.pages import log_in
@@ -123,6 +123,31 @@ def test_a_grade_without_a_chinese_name_shows_its_english_name_and_perks(app, cl
     assert re.search(r'data-testid="grade-perks">免费书签<', page)
     assert ">Gold</span>" in page and "<td>Free gift wrap</td>" in page
     assert ">普通</span>" in page
+
+
+def test_perks_written_only_in_chinese_show_to_chinese_readers_on_the_page_and_in_the_mail(
+        app, client, people):
+    with app.app_context():
+        replace_table([TierRule("regular", "Regular", D("0"), D("0")),
+                       TierRule("silver", "Silver", D("500"), D("0.05"),
+                                other_perks=(("zh_Hans", "免费书签"),)),
+                       TierRule("gold", "Gold", D("2000"), D("0.10"),
+                                other_perks=(("zh_Hans", "免费包装"),))],
+                      None)
+        db.session.commit()
+    log_in(client, "mei@example.test")
+
+    page = client.get("/account/grade").get_data(as_text=True)
+
+    assert re.search(r'data-testid="grade-perks">免费书签<', page)
+    with app.app_context():
+        _pay(db.session.get(Member, people["mei"]), "25.00")  # Gold
+        db.session.commit()
+        mail = db.session.scalar(sa.select(OutboxMail).where(
+            OutboxMail.kind == "grade_up", OutboxMail.member_id == people["mei"])
+            .order_by(OutboxMail.id.desc()).limit(1))
+        assert "Gold" in mail.body_text  # the move to Gold (no Chinese name: English)
+        assert "免费包装" in mail.body_text and "免费包装" in mail.body_html
 
 
 # --------------------------------------------------------------------------- the admin editor
