@@ -180,10 +180,13 @@ def create(actor: Member, *, name: str, subject: str, message: str, audience_kin
 
 def update(campaign: Campaign, actor: Member, *, name: str, subject: str, message: str,
            audience_kind: str, audience_value: str | None, holdout_rate: Decimal) -> Campaign:
+    """Change a draft (audited). A draft for chosen customers given another audience loses
+    its list (audited as "campaign.list_clear")."""
     if not campaign.is_draft:
         raise CampaignError(_("This campaign has been sent; it can no longer be changed."))
     _check(name, subject, message, audience_kind, audience_value, holdout_rate)
     before = audit.snapshot(campaign, FIELDS)
+    leaves_list = campaign.audience_kind == "list" and audience_kind != "list"
     campaign.name, campaign.subject, campaign.message = name.strip(), subject.strip(), \
         message.strip()
     campaign.audience_kind = audience_kind
@@ -192,6 +195,15 @@ def update(campaign: Campaign, actor: Member, *, name: str, subject: str, messag
     db.session.flush()
     audit.record(actor.id, actor.email, "campaign.update", campaign, before=before,
                  after=audit.snapshot(campaign, FIELDS), summary=f"Campaign edited: {name}")
+    if leaves_list:
+        # No longer for chosen customers: the list goes (it would linger in the export and
+        # come back unseen if the draft were switched back).
+        removed = db.session.execute(sa.delete(CampaignListMember).where(
+            CampaignListMember.campaign_id == campaign.id)).rowcount or 0
+        audit.record(actor.id, actor.email, "campaign.list_clear", campaign,
+                     after={"removed": removed, "why": "audience changed"},
+                     summary=f"Campaign {campaign.name}: list cleared ({removed}), its "
+                             f"audience changed")
     return campaign
 
 

@@ -132,6 +132,29 @@ def test_taking_off_and_clearing_a_list(ctx):
     assert {"campaign.list_remove", "campaign.list_clear"} <= actions
 
 
+def test_a_draft_whose_audience_leaves_the_list_drops_the_list(ctx):
+    """Rows of a draft no longer for chosen customers would linger in the export and come
+    back silently if the draft were switched back: they go, audited."""
+    admin, chosen = make_admin(), make_member(name="Chosen")
+    campaign = _draft(admin)
+    campaigns.add_to_list(campaign, admin, [chosen.id])
+    values = {"name": campaign.name, "subject": campaign.subject, "message": campaign.message,
+              "holdout_rate": campaign.holdout_rate}
+
+    campaigns.update(campaign, admin, audience_kind="list", audience_value=None, **values)
+    assert _listed(campaign.id) == {chosen.id}  # still for chosen customers: kept
+    campaigns.update(campaign, admin, audience_kind="tier", audience_value="regular", **values)
+    assert _rows() == 0
+    campaigns.update(campaign, admin, audience_kind="list", audience_value=None, **values)
+    assert _rows() == 0  # switched back: the old list does not return
+
+    [cleared] = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "campaign.list_clear")).all()
+    assert cleared.after["removed"] == 1
+    assert member_export.member_data(db.session.get(Member, chosen.id)).get(
+        "campaign_lists", []) == []
+
+
 def test_export_holds_the_lists_erasure_leaves_none_and_a_merge_moves_them(ctx):
     admin = make_admin()
     keep, other, gone = make_member(), make_member(), make_member()
