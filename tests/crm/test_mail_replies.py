@@ -390,6 +390,22 @@ def test_the_page_speaks_both_languages(app, client, people):
     assert 'lang="en"' in english and "Answer our message" in english
 
 
+def test_the_page_speaks_the_customers_saved_language_over_the_browsers(app, client, people):
+    """No one is logged in on the page: the customer's saved language, as in their mail,
+    decides over the browser's."""
+    with app.app_context():
+        db.session.get(Member, people["rita"]).locale = "zh_Hans"
+        db.session.commit()
+    link = send_mail(app, people)
+    english = {"Accept-Language": "en"}
+
+    page = client.get(link, headers=english).get_data(as_text=True)
+    refused = client.post(link, headers=english, data=answer_form(client, link, " "))
+
+    assert 'lang="zh-Hans"' in page and "发送" in page and "Answer our message" not in page
+    assert refused.status_code == 400 and 'lang="zh-Hans"' in refused.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
 def test_an_answer_without_the_forms_csrf_token_is_refused(app, client, people):
     link = send_mail(app, people)
