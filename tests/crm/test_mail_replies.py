@@ -20,8 +20,8 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.crm import customer_mail, mail_replies, timeline
 from app.crm.erasure import erase_member
-from app.crm.merging import merge_members
 from app.crm.member_export import member_data
+from app.crm.merging import merge_members
 from app.mail.sender import deliver_due
 from app.models import Member, OutboxMail
 from app.support import cases
