@@ -180,10 +180,13 @@ def create(actor: Member, *, name: str, subject: str, message: str, audience_kin
 
 def update(campaign: Campaign, actor: Member, *, name: str, subject: str, message: str,
            audience_kind: str, audience_value: str | None, holdout_rate: Decimal) -> Campaign:
+    """Change a draft (audited). A draft for chosen customers given another audience loses
+    its list (audited as "campaign.list_clear")."""
     if not campaign.is_draft:
         raise CampaignError(_("This campaign has been sent; it can no longer be changed."))
     _check(name, subject, message, audience_kind, audience_value, holdout_rate)
     before = audit.snapshot(campaign, FIELDS)
+    leaves_list = campaign.audience_kind == "list" and audience_kind != "list"
     campaign.name, campaign.subject, campaign.message = name.strip(), subject.strip(), \
         message.strip()
     campaign.audience_kind = audience_kind
@@ -192,6 +195,15 @@ def update(campaign: Campaign, actor: Member, *, name: str, subject: str, messag
     db.session.flush()
     audit.record(actor.id, actor.email, "campaign.update", campaign, before=before,
                  after=audit.snapshot(campaign, FIELDS), summary=f"Campaign edited: {name}")
+    if leaves_list:
+        # No longer for chosen customers: the list goes (it would linger in the export and
+        # come back unseen if the draft were switched back).
+        removed = db.session.execute(sa.delete(CampaignListMember).where(
+            CampaignListMember.campaign_id == campaign.id)).rowcount or 0
+        audit.record(actor.id, actor.email, "campaign.list_clear", campaign,
+                     after={"removed": removed, "why": "audience changed"},
+                     summary=f"Campaign {campaign.name}: list cleared ({removed}), its "
+                             f"audience changed")
     return campaign
 
 
@@ -341,13 +353,27 @@ class SendReport:
     opted_out: int
 
 
-def send(campaign: Campaign, actor: Member, now: datetime | None = None) -> SendReport:
+def send(campaign: Campaign, actor: Member, now: datetime | None = None, *,
+         seen_audience: int | None = None) -> SendReport:
     """Send the campaign to its audience (once): the hold-out is drawn, opt-outs are set aside
     and every recipient is recorded, audited, in this transaction; the mails themselves are
     written to the outbox by the mail senders, `ENQUEUE_BATCH` at a time (`enqueue_pending`),
-    so a send to 90,000 members never runs inside a web request."""
+    so a send to 90,000 members never runs inside a web request. With `seen_audience` (the
+    audience size the admin reviewed), an audience of another size now (customers added to
+    the list meanwhile) refuses the send with CampaignError: nothing is sent."""
     if not campaign.is_draft:
         raise CampaignError(_("This campaign has already been sent."))
+    if seen_audience is not None:
+        # The row lock (PostgreSQL) holds off additions to the list until this send is done.
+        db.session.execute(sa.select(Campaign.id).where(Campaign.id == campaign.id)
+                           .with_for_update())
+        total, _opted_in = audience_counts(campaign.audience_kind, campaign.audience_value,
+                                           campaign.id)
+        if total != seen_audience:
+            raise CampaignError(_(
+                "The audience has changed since you looked at it (%(seen)s then, %(now)s "
+                "now). Check who will get it, then send again.",
+                seen=seen_audience, now=total))
     now = now or utcnow()
     claimed = db.session.execute(
         sa.update(Campaign).where(Campaign.id == campaign.id,

@@ -118,6 +118,10 @@ def link_for_token(token: str) -> ReplyLink:
                                "use the contact page."))
     if member.email.lower() != data["e"]:
         raise _not_valid()
+    case = support_cases.case_with_source(CaseSource.RECORD_MAIL, str(mail.id))
+    if case is not None and case.member_id != member.id:
+        # The mail moved with a merge, its case stayed with the customer merged away.
+        raise _not_valid()
     return ReplyLink(mail, member, data["w"])
 
 
@@ -135,13 +139,16 @@ def case_of(link: ReplyLink) -> SupportCase | None:
 def answer(link: ReplyLink, body: str, *, form_key: str | None = None) -> SupportCase:
     """The customer's answer: the first opens the mail's case, later ones join it (see the
     module's docstring). InvalidCase for an empty or too long answer, CaseClosed when the
-    case has been closed since."""
+    case has been closed since, InvalidReplyLink when the mail's case is another member's."""
     mail = link.mail
-    message = support_cases.customer_answer(
-        CaseSource.RECORD_MAIL, str(mail.id), link.member, body,
-        subject=f"Re: {mail.subject}", staff_text=written_text(mail),
-        staff_at=mail.created_at, writer=db.session.get(Member, link.writer_id),
-        form_key=form_key)
+    try:
+        message = support_cases.customer_answer(
+            CaseSource.RECORD_MAIL, str(mail.id), link.member, body,
+            subject=f"Re: {mail.subject}", staff_text=written_text(mail),
+            staff_at=mail.created_at, writer=db.session.get(Member, link.writer_id),
+            form_key=form_key)
+    except support_cases.InvalidCaseLink as exc:
+        raise _not_valid() from exc
     return message.case
 
 

@@ -35,15 +35,18 @@ def reader_locale() -> str | None:
     return str(locale) if locale is not None else None
 
 
-def tier_label(value: TierRule | str | None, rules: Sequence[TierRule] | None = None) -> str:
+def tier_label(value: TierRule | str | None, rules: Sequence[TierRule] | None = None,
+               code: str | None = None) -> str:
     """A grade's name in the reader's language. `value` is a rule of the table (or anything
     with its `name` and `names`, such as a count per grade), or a name as recorded in English
     (a grade change's snapshot): that is named in the reader's language when `rules` still has
-    a tier of that name, else shown as recorded."""
+    the tier of its `code` (the recorded one: a grade renamed since is still found), or
+    without a code a tier of that name, else shown as recorded."""
     if not value:
         return ""
     if isinstance(value, str):
-        rule = next((r for r in rules or () if r.name == value), None)
+        rule = next((r for r in rules or () if r.code == code), None) if code else None
+        rule = rule or next((r for r in rules or () if r.name == value), None)
         if rule is None:
             return value
         value = rule

@@ -1,8 +1,12 @@
 """`flask create-admin`: make (or promote) a staff or admin account from the terminal;
-`flask members prune-sign-ins`: forget sign-ins older than SIGN_IN_HISTORY_DAYS (run it
-nightly)."""
+`flask members prune-sign-ins`: forget sign-ins older than SIGN_IN_HISTORY_DAYS. The pruning
+also runs on the mail sender's passes (at most once every PRUNE_EVERY_SECONDS) through
+`app.mail.cli.SENDER_PASS_HOOKS`, so the history is not kept longer when no one runs the
+command."""
 
 from __future__ import annotations
+
+import time
 
 import click
 from flask.cli import with_appcontext
@@ -11,6 +15,9 @@ from app.core.errors import DomainError
 from app.core.extensions import db
 from app.membership import members, sessions
 from app.membership.models import Role
+
+PRUNE_EVERY_SECONDS = 3600.0
+_last_prune: dict[str, float | None] = {"at": None}
 
 
 @click.command("create-admin")
@@ -67,3 +74,16 @@ def prune_sign_ins_command() -> None:
     count = sessions.prune_sign_ins()
     db.session.commit()
     click.echo(f"{count} sign-in(s) older than {sessions.history_days()} days forgotten")
+
+
+def prune_sign_ins_on_sender_pass() -> None:
+    """A mail sender pass hook: forget sign-ins older than SIGN_IN_HISTORY_DAYS at most once
+    every PRUNE_EVERY_SECONDS, then commit. A failure propagates to the sender's PassHooks:
+    rolled back, logged once, retried with backoff."""
+    now = time.monotonic()
+    last = _last_prune["at"]
+    if last is not None and now - last < PRUNE_EVERY_SECONDS:
+        return
+    _last_prune["at"] = now
+    sessions.prune_sign_ins()
+    db.session.commit()

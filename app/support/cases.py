@@ -338,9 +338,11 @@ def reply(case: SupportCase, actor: Member, body: str, *, now: datetime | None =
         with db.session.begin_nested():
             db.session.add(message)
     except IntegrityError:
-        sent = _reply_with_key(case, form_key) if form_key is not None else None
-        if sent is None:
+        if form_key is None:
             raise
+        sent = _reply_with_key(case, form_key)
+        if sent is None:  # another case's message took the key at the same moment
+            raise InvalidCase(_("This form has expired. Please send it again.")) from None
         return sent
     if case.first_response_at is None:
         case.first_response_at = now
@@ -367,6 +369,16 @@ def _reply_with_key(case: SupportCase, form_key: str) -> CaseMessage | None:
                                                           CaseMessage.case_id == case.id))
 
 
+def _unused_key(form_key: str | None) -> str | None:
+    """The key, unless a message of another case already has it (a page sent back with an
+    old key, or a forged one): that answer is a new submission, kept without the key, where
+    the key's unique index would otherwise fail the request."""
+    if form_key is not None and db.session.scalar(
+            sa.select(CaseMessage.id).where(CaseMessage.form_key == form_key).limit(1)):
+        return None
+    return form_key
+
+
 def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None,
                    form_key: str | None = None) -> CaseMessage:
     """The customer's answer (from the mailed link or their case page) joins the thread; a
@@ -380,6 +392,7 @@ def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None,
         sent = _reply_with_key(case, form_key)
         if sent is not None:
             return sent
+        form_key = _unused_key(form_key)
     _require_open(case)
     body = clean_text(body, MESSAGE_MAX, _("Please write your message."))
     now = now or utcnow()
@@ -391,9 +404,11 @@ def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None,
         with db.session.begin_nested():
             db.session.add(message)
     except IntegrityError:
-        sent = _reply_with_key(case, form_key) if form_key is not None else None
-        if sent is None:
+        if form_key is None:
             raise
+        sent = _reply_with_key(case, form_key)
+        if sent is None:  # another case's message took the key at the same moment
+            raise InvalidCase(_("This form has expired. Please send it again.")) from None
         return sent
     reopens = SupportCase.status.in_(REOPENED_BY_CUSTOMER)
     result = db.session.execute(
@@ -423,12 +438,15 @@ def customer_answer(source: CaseSource, key: str, member: Member, body: str, *,
     answer, or one that meets the first at the same moment, joins that case
     (`customer_reply`: it reopens a case waiting on the customer or resolved, and a closed
     case refuses it). The answer form's one-time key makes a form sent twice one message.
-    InvalidCase for an empty or too long answer."""
+    InvalidCase for an empty or too long answer; InvalidCaseLink when the mail's case
+    belongs to another member (the mail moved with a merge, the case stayed with the
+    customer merged away): nothing is added in their name."""
     body = clean_text(body, MESSAGE_MAX, _("Please write your message."))
     form_key = _checked_key(form_key)
     source_key = f"{source.value}:{key}"
     case = _case_with_source(source_key)
     if case is None:
+        form_key = _unused_key(form_key)
         now = now or utcnow()
         assignee = writer if (writer is not None and writer.is_staff
                               and writer.is_active_account) else None
@@ -455,9 +473,15 @@ def customer_answer(source: CaseSource, key: str, member: Member, body: str, *,
                 created_at=min(staff_at, now)))
             message = CaseMessage(case_id=case.id, author_id=member.id, direction=Direction.IN,
                                   body=body, created_at=now, form_key=form_key)
-            db.session.add(message)
-            db.session.flush()
+            try:
+                with db.session.begin_nested():
+                    db.session.add(message)
+            except IntegrityError:  # another case's message took the key at the same moment
+                raise InvalidCase(_("This form has expired. Please send it again.")) from None
             return message
+    if case.member_id != member.id:
+        raise InvalidCaseLink(_("This link is not valid. Please use the link from your "
+                                "email."))
     return customer_reply(case, body, now=now, form_key=form_key)
 
 

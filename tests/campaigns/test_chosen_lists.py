@@ -6,6 +6,7 @@ random hold-out."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -130,6 +131,29 @@ def test_taking_off_and_clearing_a_list(ctx):
     assert _listed(campaign.id) == set()
     actions = set(db.session.scalars(sa.select(AuditEntry.action)))
     assert {"campaign.list_remove", "campaign.list_clear"} <= actions
+
+
+def test_a_draft_whose_audience_leaves_the_list_drops_the_list(ctx):
+    """Rows of a draft no longer for chosen customers would linger in the export and come
+    back silently if the draft were switched back: they go, audited."""
+    admin, chosen = make_admin(), make_member(name="Chosen")
+    campaign = _draft(admin)
+    campaigns.add_to_list(campaign, admin, [chosen.id])
+    values = {"name": campaign.name, "subject": campaign.subject, "message": campaign.message,
+              "holdout_rate": campaign.holdout_rate}
+
+    campaigns.update(campaign, admin, audience_kind="list", audience_value=None, **values)
+    assert _listed(campaign.id) == {chosen.id}  # still for chosen customers: kept
+    campaigns.update(campaign, admin, audience_kind="tier", audience_value="regular", **values)
+    assert _rows() == 0
+    campaigns.update(campaign, admin, audience_kind="list", audience_value=None, **values)
+    assert _rows() == 0  # switched back: the old list does not return
+
+    [cleared] = db.session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "campaign.list_clear")).all()
+    assert cleared.after["removed"] == 1
+    assert member_export.member_data(db.session.get(Member, chosen.id)).get(
+        "campaign_lists", []) == []
 
 
 def test_export_holds_the_lists_erasure_leaves_none_and_a_merge_moves_them(ctx):
@@ -301,6 +325,33 @@ def test_the_campaign_page_shows_the_list_and_takes_people_off(app, team, who):
     assert "The list is cleared: 2 customers taken off." in page
     with app.app_context():
         assert _rows() == 0
+
+
+def test_a_send_after_the_list_grew_since_the_admins_review_is_refused(app, team):
+    """The send is tied to the audience the admin saw: customers added to the list between
+    the review and the click make the send stop with a clear message, nothing sent."""
+    boss, clerk = logged_in_client(app, BOSS), logged_in_client(app, CLERK)
+    url = f"/admin/campaigns/{team['campaign']}"
+    _bulk(clerk, team["campaign"], scope="selected", member_ids=[str(team["Ann Teacher"])])
+    page = boss.get(url).get_data(as_text=True)
+    seen = re.search(r'name="audience" value="(\d+)"', page).group(1)
+    assert seen == "1"
+
+    _bulk(clerk, team["campaign"], scope="selected",  # meanwhile: two more
+          member_ids=[str(team["Bob Teacher"]), str(team["Cy Student"])])
+    refused = boss.post(f"{url}/send", data={"audience": seen})
+
+    assert refused.status_code == 303 and refused.location.endswith(url)
+    assert ("The audience has changed since you looked at it (1 then, 3 now). Check who "
+            "will get it, then send again." in boss.get(url).get_data(as_text=True))
+    with app.app_context():
+        assert db.session.get(Campaign, team["campaign"]).is_draft
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CampaignRecipient)) == 0
+    page = boss.get(url).get_data(as_text=True)
+    seen = re.search(r'name="audience" value="(\d+)"', page).group(1)
+    assert boss.post(f"{url}/send", data={"audience": seen}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CampaignRecipient)) == 3
 
 
 def test_a_sent_campaigns_list_cannot_be_cleared_from_its_page(app, team):

@@ -186,12 +186,14 @@ def test_each_feature_registers_the_send_checks_of_its_own_mail(fresh_process, b
 def test_the_features_add_their_work_to_the_mail_senders_passes(fresh_process, build_app):
     from app.campaigns.cli import enqueue_campaigns_on_sender_pass
     from app.demand.cli import expire_holds_on_sender_pass
+    from app.membership.cli import prune_sign_ins_on_sender_pass
     from app.webhooks.sender import deliver_on_sender_pass
 
     build_app()
     build_app()
 
-    assert mail_cli.SENDER_PASS_HOOKS == [expire_holds_on_sender_pass,
+    assert mail_cli.SENDER_PASS_HOOKS == [prune_sign_ins_on_sender_pass,
+                                          expire_holds_on_sender_pass,
                                           enqueue_campaigns_on_sender_pass,
                                           deliver_on_sender_pass]
 

@@ -135,3 +135,24 @@ def test_exporting_the_ticked_customers_needs_the_export_right(app, staff_id):
         [entry] = db.session.scalars(sa.select(AuditEntry).where(
             AuditEntry.action == "customer.list_export")).all()
         assert entry.after["rows"] == 2
+
+
+def test_a_digit_that_is_not_ascii_in_a_bulk_form_or_a_filter_is_ignored_not_an_error(
+        app, staff_id):
+    """"²".isdigit() is true but int("²") raises: such ids are nobody, never a 500."""
+    with app.app_context():
+        ids = _people()
+        db.session.commit()
+    agent = logged_in_client(app, "clerk@example.test")
+
+    for action in ("campaign", "task"):
+        response = agent.post("/admin/customers/bulk", data={
+            "action": action, "scope": "selected", "campaign": "²", "assignee": "²",
+            "body": "Call", "due_on": "2026-12-20", "priority": "normal",
+            "member_ids": ["²", str(ids["Cy Student"])], "query": ""})
+        assert response.status_code in (302, 303), action
+    assert agent.get("/admin/tasks/team?assignee=²").status_code == 200
+    assert agent.get(f"/admin/customers/{ids['Cy Student']}?tpage=²").status_code == 200
+    with app.app_context():  # the task went to the ticked customer, assigned to the clerk
+        assert db.session.execute(sa.select(Interaction.member_id, Interaction.assignee_id)
+                                  ).all() == [(ids["Cy Student"], staff_id)]

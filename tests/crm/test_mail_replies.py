@@ -16,10 +16,12 @@ import pytest
 import sqlalchemy as sa
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from app.core.db import utcnow
 from app.core.extensions import db
 from app.crm import customer_mail, mail_replies, timeline
 from app.crm.erasure import erase_member
 from app.crm.member_export import member_data
+from app.crm.merging import merge_members
 from app.mail.sender import deliver_due
 from app.models import Member, OutboxMail
 from app.support import cases
@@ -179,6 +181,30 @@ def test_the_same_answer_sent_twice_adds_one_message(app, client, people):
         assert [d for d, _a, _b in thread(case)] == [Direction.OUT, Direction.IN]
 
 
+def test_a_form_key_already_used_on_another_case_is_a_new_answer_not_an_error(app, client,
+                                                                             people):
+    a_form_key_used_on_another_case(app, client, people)
+
+
+def a_form_key_used_on_another_case(app, client, people) -> None:
+    """The answer form's one-time key is unique over all case messages: a key sent again
+    with another mail's answer (an old page, a forged form) must not fail the request."""
+    first, second, third = (send_mail(app, people, subject) for subject in ("1", "2", "3"))
+    assert client.post(second, data={"body": "Opens 2", "form_key": "a" * 16}).status_code == 302
+    assert client.post(first, data={"body": "Opens 1", "form_key": "k" * 16}).status_code == 302
+
+    joins = client.post(second, data={"body": "Joins 2", "form_key": "k" * 16})
+    opens = client.post(third, data={"body": "Opens 3", "form_key": "k" * 16})
+
+    assert joins.status_code == opens.status_code == 302
+    with app.app_context():
+        by_subject = {c.subject: [body for _d, _a, body in thread(c)]
+                      for c in cases_of(people["rita"])}
+        assert by_subject["Re: 1"][1:] == ["Opens 1"]
+        assert by_subject["Re: 2"][1:] == ["Opens 2", "Joins 2"]
+        assert by_subject["Re: 3"][1:] == ["Opens 3"]
+
+
 def test_each_mail_opens_its_own_case(app, client, people):
     first, second = send_mail(app, people, "First"), send_mail(app, people, "Second")
 
@@ -286,6 +312,50 @@ def test_a_damaged_forged_expired_or_stale_link_says_so_and_opens_nothing(app, c
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SupportCase)) == 0
 
 
+def test_an_old_link_of_a_customer_merged_away_adds_nothing_to_their_case(app, client,
+                                                                         people):
+    an_old_link_after_a_merge(app, client, people)
+
+
+def an_old_link_after_a_merge(app, client, people) -> None:
+    """Merging moves the mails, not the cases: after Rita is merged into Ann (and erased)
+    and Ann takes Rita's old address, the link of a mail Rita answered would otherwise add
+    an answer in Rita's name to Rita's case. It no longer works."""
+    link = send_mail(app, people)
+    client.post(link, data=answer_form(client, link, "Thanks"))
+    with app.app_context():
+        ann = make_member(email="ann@example.test", name="Ann")
+        merge_members(ann, db.session.get(Member, people["rita"]),
+                      db.session.get(Member, people["bea"]))
+        ann.email = "rita@example.test"
+        db.session.commit()
+        ann_id = ann.id
+
+    page = client.get(link)
+    answered = client.post(link, data={"body": "Me, through the old link"})
+
+    assert page.status_code == answered.status_code == 400
+    assert "This link is not valid." in answered.get_data(as_text=True)
+    with app.app_context():
+        [case] = cases_of(people["rita"])
+        assert len(thread(case)) == 2
+        assert cases_of(ann_id) == []
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SupportCase)) == 1
+
+
+def test_the_service_refuses_an_answer_to_another_members_mail_case(ctx):
+    rita, ann, sam = make_member(), make_member(), make_staff()
+    cases.customer_answer(CaseSource.RECORD_MAIL, "7", rita, "First", subject="Hi",
+                          staff_text="Hello", staff_at=utcnow(), writer=sam)
+
+    with pytest.raises(cases.InvalidCaseLink):
+        cases.customer_answer(CaseSource.RECORD_MAIL, "7", ann, "Not hers", subject="Hi",
+                              staff_text="Hello", staff_at=utcnow(), writer=sam)
+
+    [case] = cases_of(rita.id)
+    assert len(thread(case)) == 2
+
+
 def test_an_erased_customers_link_answers_politely_and_their_case_is_scrubbed(app, client,
                                                                            people):
     link = send_mail(app, people, subject="About Dune for Rita")
@@ -326,6 +396,22 @@ def test_the_page_speaks_both_languages(app, client, people):
 
     assert 'lang="zh-Hans"' in chinese and "发送" in chinese and SUBJECT in chinese
     assert 'lang="en"' in english and "Answer our message" in english
+
+
+def test_the_page_speaks_the_customers_saved_language_over_the_browsers(app, client, people):
+    """No one is logged in on the page: the customer's saved language, as in their mail,
+    decides over the browser's."""
+    with app.app_context():
+        db.session.get(Member, people["rita"]).locale = "zh_Hans"
+        db.session.commit()
+    link = send_mail(app, people)
+    english = {"Accept-Language": "en"}
+
+    page = client.get(link, headers=english).get_data(as_text=True)
+    refused = client.post(link, headers=english, data=answer_form(client, link, " "))
+
+    assert 'lang="zh-Hans"' in page and "发送" in page and "Answer our message" not in page
+    assert refused.status_code == 400 and 'lang="zh-Hans"' in refused.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])

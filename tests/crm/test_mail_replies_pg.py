@@ -10,7 +10,14 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.crm import mail_replies
 from app.support.models import Direction, SupportCase
-from tests.crm.test_mail_replies import cases_of, make_people, send_mail, the_whole_story
+from tests.crm.test_mail_replies import (
+    a_form_key_used_on_another_case,
+    an_old_link_after_a_merge,
+    cases_of,
+    make_people,
+    send_mail,
+    the_whole_story,
+)
 from tests.helpers import run_at_once
 
 pytestmark = pytest.mark.pg
@@ -24,6 +31,14 @@ def people(pg_app) -> dict:
 def test_the_answer_to_a_mail_from_the_record_opens_one_case_for_its_writer(pg_app, people,
                                                                            smtp_inbox):
     the_whole_story(pg_app, smtp_inbox, people)
+
+
+def test_a_form_key_used_on_another_case_is_a_new_answer_on_postgresql(pg_app, people):
+    a_form_key_used_on_another_case(pg_app, pg_app.test_client(), people)
+
+
+def test_an_old_link_after_a_merge_adds_nothing_on_postgresql(pg_app, people):
+    an_old_link_after_a_merge(pg_app, pg_app.test_client(), people)
 
 
 def _answer_at_once(pg_app, token: str, calls: list[tuple]) -> list[int]:

@@ -18,10 +18,10 @@ from app.grades.errors import TierTableInvalid
 from app.grades.grading import TierRule
 from app.grades.table import ensure_default_tiers, load_rules
 from app.mail.sender import deliver_due
-from app.models import Member, OrderStatus, Tier, TierName
+from app.models import Member, OrderStatus, OutboxMail, Tier, TierName
 from app.ordering.orders import change_status
 from tests.factories import make_admin, make_member, make_placed_order, make_staff
-from tests.pages import log_in
+from tests.pages import log_in, logged_in_client
 
 D = Decimal
 ZH = {"Accept-Language": "zh-CN"}
@@ -123,6 +123,57 @@ def test_a_grade_without_a_chinese_name_shows_its_english_name_and_perks(app, cl
     assert re.search(r'data-testid="grade-perks">免费书签<', page)
     assert ">Gold</span>" in page and "<td>Free gift wrap</td>" in page
     assert ">普通</span>" in page
+
+
+def test_perks_written_only_in_chinese_show_to_chinese_readers_on_the_page_and_in_the_mail(
+        app, client, people):
+    with app.app_context():
+        replace_table([TierRule("regular", "Regular", D("0"), D("0")),
+                       TierRule("silver", "Silver", D("500"), D("0.05"),
+                                other_perks=(("zh_Hans", "免费书签"),)),
+                       TierRule("gold", "Gold", D("2000"), D("0.10"),
+                                other_perks=(("zh_Hans", "免费包装"),))],
+                      None)
+        db.session.commit()
+    log_in(client, "mei@example.test")
+
+    page = client.get("/account/grade").get_data(as_text=True)
+
+    assert re.search(r'data-testid="grade-perks">免费书签<', page)
+    with app.app_context():
+        _pay(db.session.get(Member, people["mei"]), "25.00")  # Gold
+        db.session.commit()
+        mail = db.session.scalar(sa.select(OutboxMail).where(
+            OutboxMail.kind == "grade_up", OutboxMail.member_id == people["mei"])
+            .order_by(OutboxMail.id.desc()).limit(1))
+        assert "Gold" in mail.body_text  # the move to Gold (no Chinese name: English)
+        assert "免费包装" in mail.body_text and "免费包装" in mail.body_html
+
+
+def test_a_renamed_grade_names_the_old_history_rows_in_the_readers_language(app, client,
+                                                                           people):
+    """History rows keep the English name of their day; the grade is found by its code, so
+    renaming "Silver" does not leave the old rows in English for Chinese readers."""
+    with app.app_context():
+        replace_table([TierRule("regular", "Regular", D("0"), D("0"), names=(("zh_Hans", "普通"),)),
+                       TierRule("silver", "Silver Star", D("500"), D("0.05"),
+                                names=(("zh_Hans", "银星"),)),
+                       TierRule("gold", "Gold", D("2000"), D("0.10"))], None)
+        db.session.commit()
+    log_in(client, "mei@example.test")
+    staff = logged_in_client(app, "boss@example.test")
+    staff.set_cookie("lang", "zh_Hans")
+
+    pages = {"account": client.get("/account/grade", headers=ZH),
+             "grade page": staff.get(f"/admin/members/{people['mei']}/grade", headers=ZH),
+             "record": staff.get(f"/admin/customers/{people['mei']}", headers=ZH)}
+
+    for where, response in pages.items():
+        html = response.get_data(as_text=True)
+        rows = " ".join(re.findall(r'<tr data-testid="grade-change">.*?</tr>', html, re.S)
+                        + re.findall(r'data-testid="grade-history">.*?</ul>', html, re.S))
+        assert response.status_code == 200, where
+        assert "银星" in rows and "Silver" not in rows, where
 
 
 # --------------------------------------------------------------------------- the admin editor

@@ -13,10 +13,13 @@ import sqlalchemy as sa
 
 from app.core.db import utcnow
 from app.core.extensions import db
+from app.crm import customer_mail
 from app.mail.catcher import start_catcher
 from app.mail.sender import deliver_due
-from app.models import MailStatus, OutboxMail
+from app.models import MailStatus, Member, OutboxMail
+from app.support import cases
 from tests.conftest import free_port
+from tests.factories import make_member, make_staff
 from tests.pages import csrf_token as _csrf_token
 
 NASTY_HTML = '<p>Hello</p><script>alert("x")</script><img src=x onerror="alert(1)">'
@@ -498,3 +501,27 @@ def test_a_caught_message_shows_its_reset_link_masked(staff, mailbox):
     page = staff.get("/admin/mail/catcher/1700000000000000000-000001.eml").get_data(as_text=True)
 
     assert token not in page and "http://localhost/account/reset/…" in page
+
+
+def test_staff_see_the_answer_links_of_record_and_case_mails_only_up_to_their_token(app,
+                                                                                   staff):
+    """The link in a mail written from the record, in a case reply and in the case's
+    satisfaction question acts for the customer (answers in their name): staff reading the
+    log see where it leads, never its token."""
+    with app.app_context():
+        rita, sam = make_member(name="Rita"), make_staff(name="Sam")
+        customer_mail.send_to_customer(rita, sam, subject="Your copy", body="On its way.")
+        case = cases.open_case(subject="Late", body="Where is it?", member=rita)
+        cases.reply(case, sam, "It left today.")
+        cases.close(case, db.session.get(Member, sam.id))
+        db.session.commit()
+
+    for kind, path in (("staff_message", "/replies/"), ("case_reply", "/cases/reply/"),
+                       ("case_csat", "/cases/satisfaction/")):
+        mail = _mail_of_kind(app, kind)
+        token = _token_in(mail, path)
+        page = staff.get(f"/admin/mail/{mail.id}").get_data(as_text=True)
+
+        assert token not in page, kind
+        assert f"http://localhost{path}…" in page
+        assert token in mail.body_text  # the mail itself is unchanged

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.crm import erasure, member_export, merging, timeline
+from app.membership import cli as membership_cli
 from app.membership import sessions
 from app.models import Member, MemberSession, MemberSignIn, OutboxMail
 from tests.factories import make_admin, make_member
@@ -170,6 +171,30 @@ def test_pruning_forgets_only_sign_ins_older_than_the_history(app, runner):
         kept = db.session.scalars(sa.select(MemberSignIn.signed_in_at)).all()
         assert len(kept) == 2 and min(kept) > utcnow() - timedelta(days=30)
         assert sessions.prune_sign_ins() == 0
+
+
+@pytest.mark.parametrize("app_config", [{"SIGN_IN_HISTORY_DAYS": 30}])
+def test_the_mail_senders_pass_prunes_the_history_too(app, runner, monkeypatch):
+    """Without anyone running the command, the history still lasts only its days: the mail
+    sender's passes prune it (at most once an hour)."""
+    monkeypatch.setitem(membership_cli._last_prune, "at", None)
+    with app.app_context():
+        member = make_member()
+        _history(member, 31, 29)
+        db.session.commit()
+        member_id = member.id
+
+    result = runner.invoke(args=["mail-worker", "--once"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        [kept] = db.session.scalars(sa.select(MemberSignIn.signed_in_at)).all()
+        assert kept > utcnow() - timedelta(days=30)
+        _history(db.session.get(Member, member_id), 40)
+        db.session.commit()
+    runner.invoke(args=["mail-worker", "--once"])  # within the hour: not again
+    with app.app_context():
+        assert len(_sign_ins(member_id)) == 2
 
 
 def test_the_history_lasts_a_year_unless_configured(app):

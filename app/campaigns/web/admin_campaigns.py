@@ -200,7 +200,14 @@ def campaign_send(campaign_id: int):
     campaign = db.get_or_404(Campaign, campaign_id)
     if not ActionForm().validate():
         abort(400)
-    report = campaign_service.send(campaign, current_user._get_current_object())
+    # The audience size the admin reviewed on the campaign's page (a form without it, from
+    # before the field, is sent as it stands).
+    raw = (request.form.get("audience") or "").strip()
+    seen = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+    if raw and seen is None:
+        abort(400)
+    report = campaign_service.send(campaign, current_user._get_current_object(),
+                                   seen_audience=seen)
     flash(_("Campaign sent: %(mailed)s mails queued, %(holdout)s members held out, "
             "%(opted)s opted out of mail.", mailed=report.mailed, holdout=report.holdout,
             opted=report.opted_out), "success")

@@ -115,7 +115,7 @@ class InteractionForm(AppForm):
 def _member_id(raw: str | None) -> int | None:
     """A chosen staff member's id (the service checks who it is), None for none."""
     raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
 
 
 def staff_choices(staff: list, blank) -> list[SelectChoice]:
@@ -316,7 +316,7 @@ class BulkActionForm(AppForm):
         from flask import request
 
         return [int(v) for v in request.form.getlist("member_ids")
-                if v.isdigit() and len(v) <= 9]
+                if v.isascii() and v.isdigit() and len(v) <= 9]
 
 
 class MergeForm(AppForm):

@@ -268,7 +268,7 @@ def _timeline_filters() -> tuple[str | None, str | None, int]:
     phase = phase if phase in timeline.PHASES else None
     kind = kind if kind in {s.kind for s in timeline.timeline_sources()} else None
     raw = request.args.get("tpage", "")
-    page = int(raw) if raw.isdigit() and len(raw) <= 6 else 1
+    page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
     return phase, kind, max(page, 1)
 
 

@@ -206,7 +206,7 @@ def caller_demand():
     if request.method == "GET":
         form = _caller_form()
         raw = request.args.get("book_id", "")
-        form.book_id.data = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+        form.book_id.data = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
         return _caller_page(form)
     form = _caller_form(request.form)
     if not form.validate_on_submit():

@@ -59,7 +59,7 @@ def my_tasks():
 def team_tasks():
     """Everyone's open tasks, or one staff member's (?assignee=<id>)."""
     raw = request.args.get("assignee", "")
-    assignee_id = int(raw) if raw.isdigit() and len(raw) <= 9 else None
+    assignee_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
     return _queue(_("Team tasks"), interactions.open_tasks(assignee_id=assignee_id), team=True,
                   staff=interactions.staff_members(), assignee_id=assignee_id)
 

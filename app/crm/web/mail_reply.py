@@ -4,7 +4,10 @@ answer goes to the staff as a service case (app.crm.mail_replies)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -48,10 +51,24 @@ def mail_reply(token: str):
         return _unavailable(_("This conversation has ended"), exc.message, 410)
     except mail_replies.InvalidReplyLink as exc:
         return _unavailable(_("This link does not work"), exc.message, 400)
+    with _in_language_of(link.member):
+        return _answer_page(token, link)
+
+
+def _in_language_of(member):
+    """The page speaks the customer's saved language (as their mail did), else the
+    browser's: no one is logged in to choose it."""
+    locale = member.locale if member.locale in current_app.config["LANGUAGES"] else None
+    return force_locale(locale) if locale else nullcontext()
+
+
+def _answer_page(token: str, link: mail_replies.ReplyLink):
     form = AnswerForm()
     if form.validate_on_submit():
         try:
             case = mail_replies.answer(link, form.body.data, form_key=form.form_key.data or None)
+        except mail_replies.InvalidReplyLink as exc:
+            return _unavailable(_("This link does not work"), exc.message, 400)
         except DomainError as exc:
             form.form_errors.append(exc.message)  # shown again with 400: nothing is kept
         else:

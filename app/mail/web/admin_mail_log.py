@@ -35,10 +35,12 @@ from app.mail.models import MailStatus, OutboxMail
 RESENDABLE = (MailStatus.FAILED, MailStatus.CANCELLED)
 # Links whose token acts for the mail's recipient: confirming an address (which opens the
 # account and logs in), choosing a new password, confirming a visitor's demand, reviewing an
-# order in the member's name. Staff reading a mail see where such a link leads, never its
-# token; the mail sent is unchanged.
+# order in the member's name, answering a mail written from the record or a case reply, and
+# rating a closed case. Staff reading a mail see where such a link leads, never its token;
+# the mail sent is unchanged.
 TOKEN_LINK_ENDPOINTS = ("account.confirm", "account.reset", "demand.confirm",
-                        "feedback.order_feedback_token")
+                        "feedback.order_feedback_token", "crm.mail_reply",
+                        "support.reply_by_link", "support.csat")
 _TOKEN_CHARACTERS = r"[A-Za-z0-9_.\-]+"
 CATCHER_PER_PAGE = 50
 MAX_EML_BYTES = 10 * 1024 * 1024
