@@ -81,3 +81,16 @@ def test_the_home_shelves_are_kept_per_prefix(app, shelf):
 
     assert "Cached tale" in page
     assert "//evil.example" not in page
+
+
+@BEHIND_PROXY
+def test_url_stores_stay_small_however_many_prefixes_are_sent(app, shelf):
+    client = app.test_client()
+    for n in range(300):
+        page = client.get("/category/fiction", headers={"X-Forwarded-Prefix": f"/p{n}"})
+        assert page.status_code == 200
+
+    assert f'href="/p299/book/{shelf["book"]}"' in page.get_data(True)
+    assert '/p299/static/' in page.get_data(True)
+    assert 0 < len(app.extensions["bookstation.static_urls"]) <= 128  # 4 files a page
+    assert 0 < len(app.extensions["bookstation.fast_urls"]) <= 16  # 2 endpoints a prefix

@@ -141,6 +141,9 @@ def stock_level(book: Book) -> str:
 
 
 _URL_SENTINEL = MAX_ID
+#: URL templates kept per process (two endpoints per script root); the lot is dropped when full:
+#: behind a proxy the script root comes from the request's X-Forwarded-Prefix.
+FAST_URLS_KEPT = 16
 
 
 def _fast_url(endpoint: str, book_id: int) -> str:
@@ -156,6 +159,8 @@ def _fast_url(endpoint: str, book_id: int) -> str:
     if parts is None:
         built = url_for(endpoint, book_id=_URL_SENTINEL)
         head, _, tail = built.partition(str(_URL_SENTINEL))
+        if len(templates) >= FAST_URLS_KEPT:
+            templates.clear()
         parts = templates[key] = (head, tail)
     return f"{parts[0]}{int(book_id)}{parts[1]}"
 
