@@ -28,6 +28,7 @@ _CHARS_KEY = "bookstation.kept_url_chars"
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = kept_url_for
+    app.jinja_env.globals["link_args"] = link_args
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = day
     app.jinja_env.filters["datetime"] = when
@@ -71,6 +72,14 @@ def kept_url_for(endpoint: str, **values) -> str:
     if url is None:
         return _keep_url(app, endpoint, values, key)
     return url
+
+
+def link_args() -> dict[str, str]:
+    """The request's query arguments (the first value of each) to build a link to a page like
+    this one with, as a pager or an export link does: `url_for(endpoint, **link_args())`.
+    Names starting with "_" are left out: url_for reads them as its own options (`_scheme`,
+    `_external`, `_anchor`), which a visitor must not choose (a 500, or javascript: links)."""
+    return {name: value for name, value in request.args.items() if name[:1] != "_"}
 
 
 def _keep_url(app, endpoint: str, values: dict, key: tuple | None = None) -> str:
