@@ -136,8 +136,13 @@ _KEPT = "bookstation.kept."  # app.extensions[_KEPT + name]: one dict per kind o
 def kept(name: str, key: Hashable, render: Callable[[], str], limit: int = 256) -> Markup:
     """HTML that follows only from `key`, rendered once per process and kept under `name`
     (at most `limit` keys; the lot is dropped when full). For fragments the same for many
-    readers: the header's account links, the admin sidebar, filter forms, category links."""
-    store = current_app.extensions.setdefault(_KEPT + name, {})
+    readers: the header's account links, the admin sidebar, filter forms, category links.
+    Nothing is kept while templates reload when edited (TEMPLATES_AUTO_RELOAD, debug): the key
+    does not hold the template's source, so an edit would not show."""
+    app = current_app
+    if app.jinja_env.auto_reload:
+        return Markup(render())
+    store = app.extensions.setdefault(_KEPT + name, {})
     html = store.get(key)
     if html is None:
         if len(store) >= limit:
