@@ -139,7 +139,7 @@ def kept(name: str, key: Hashable, render: Callable[[], str], limit: int = 256) 
     readers: the header's account links, the admin sidebar, filter forms, category links.
     Nothing is kept while templates reload when edited (TEMPLATES_AUTO_RELOAD, debug): the key
     does not hold the template's source, so an edit would not show."""
-    app = current_app
+    app = current_app._get_current_object()
     if app.jinja_env.auto_reload:
         return Markup(render())
     store = app.extensions.setdefault(_KEPT + name, {})
