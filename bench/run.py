@@ -41,7 +41,8 @@ SIZE = os.environ.get("BENCH_SIZE", "large")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 WARMUP_SECONDS = 1
-DATABASES = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
+DATABASES = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",")
+             if d.strip()]
 PG_URL = os.environ.get("BENCH_PG_URL") or os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "bench-secret-key"
@@ -50,7 +51,9 @@ CHECKOUT_MEMBERS = 8
 CHECKOUT_STOCK = 100_000
 ADMIN = ("admin@bookstation.test", "bookstation-admin")
 SEARCH_QUERY = "dragon"
-CACHE_MODES = [m for m in os.environ.get("BENCH_CACHE", "on,off").split(",") if m]
+# " off" would be neither "on" nor "off": measured with the cache on, labelled cache off.
+CACHE_MODES = [m.strip() for m in os.environ.get("BENCH_CACHE", "on,off").split(",")
+               if m.strip()]
 # Targets as a share of the bare-Flask ceiling measured in the same run: the cached rows' from
 # the first performance issue, the cache-off, member and checkout rows' from the second.
 TARGETS = {"home": 0.60, "home member": 0.60, "category": 0.30, "search": 0.25, "book": 0.45,
@@ -536,7 +539,20 @@ def measure_ceiling(wrk: str | None) -> tuple[loadgen.LoadResult, float]:
         hello.stop()
 
 
+def check_settings() -> None:
+    """Exit with a message for a BENCH_CACHE or BENCH_DATABASES value the run cannot honour."""
+    unknown = [m for m in CACHE_MODES if m not in ("on", "off")]
+    if unknown or not CACHE_MODES:
+        sys.exit(f"BENCH_CACHE: expected 'on', 'off' or both (comma-separated), "
+                 f"got {os.environ.get('BENCH_CACHE')!r}")
+    unknown = [d for d in DATABASES if d not in ("sqlite", "postgresql")]
+    if unknown or not DATABASES:
+        sys.exit(f"BENCH_DATABASES: expected 'sqlite', 'postgresql' or both (comma-separated), "
+                 f"got {os.environ.get('BENCH_DATABASES')!r}")
+
+
 def main() -> int:
+    check_settings()
     OUT.mkdir(parents=True, exist_ok=True)
     wrk = loadgen.ensure_wrk()
     print(f"Load generator: {wrk or 'Python threads (wrk not installable)'}")

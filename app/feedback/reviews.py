@@ -335,7 +335,7 @@ def pending_count() -> int:
 class ShownReview:
     rating: int
     body: str | None
-    author: str
+    author: str  # the first name; "" for "A reader", said in the page's language
     at: datetime
 
 
@@ -357,8 +357,10 @@ def forget_book(book_id: int) -> None:
 
 
 def _first_name(name: str) -> str:
-    """Reviews are signed with the first name only (privacy)."""
-    return (name or "").split(" ", 1)[0] or _("A reader")
+    """Reviews are signed with the first name only (privacy); "" for a reviewer without a name,
+    whom the page calls "A reader" in its own language (BookFeedback is cached for every
+    language: templates/feedback/_book_reviews.html translates)."""
+    return (name or "").split(" ", 1)[0]
 
 
 def compute_book_feedback(book_id: int) -> BookFeedback:

@@ -18,6 +18,10 @@ from flask import Flask, Response, current_app, has_request_context, request, ur
 
 _HASH_KEY = "bookstation.static_hashes"
 _URL_KEY = "bookstation.static_urls"
+#: URLs kept per process; the lot is dropped when full. Pages link a few files under one
+#: script root, but behind a proxy the root comes from the request (X-Forwarded-Prefix), so
+#: without a bound every new prefix would add entries for good.
+URLS_KEPT = 128
 
 
 def _file_hash(app: Flask, filename: str) -> str | None:
@@ -48,7 +52,7 @@ def static_url(filename: str) -> str:
     """The URL of a static file with its content hash, e.g. /static/css/site.css?v=3f2a9c0b1d4e.
 
     Within a request the URL is built once per script root, file and hash (every page links
-    the same few files, and url_for costs tens of microseconds a call)."""
+    the same few files, and url_for costs tens of microseconds a call), at most URLS_KEPT."""
     app = current_app
     digest = _file_hash(app, filename)
     if not has_request_context():
@@ -57,6 +61,8 @@ def static_url(filename: str) -> str:
     urls: dict[tuple, str] = app.extensions.setdefault(_URL_KEY, {})
     url = urls.get(key)
     if url is None:
+        if len(urls) >= URLS_KEPT:
+            urls.clear()
         url = urls[key] = _build_static_url(filename, digest)
     return url
 

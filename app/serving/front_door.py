@@ -63,8 +63,9 @@ class FrontDoor:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET":
+            # The forwarded prefix too: behind ProxyFix it is the page's script root.
             url = (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""),
-                   environ.get("QUERY_STRING", ""))
+                   environ.get("QUERY_STRING", ""), environ.get("HTTP_X_FORWARDED_PREFIX", ""))
             environ[ENVIRON_KEY] = url
             languages = self.index.get(url)
             if languages:
@@ -93,7 +94,7 @@ class FrontDoor:
         if html is None:
             return None
         nav = page_store.visitor_nav(
-            self.app, locale, page_store.cart_count(self.app, None, session))
+            self.app, locale, page_store.cart_count(self.app, None, session), entry[2])
         if nav is None:
             return None
         token = ""

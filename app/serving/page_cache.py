@@ -38,7 +38,7 @@ import logging
 import secrets
 from collections.abc import Callable
 
-from flask import current_app, g, render_template, request, session
+from flask import current_app, g, has_request_context, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -97,16 +97,23 @@ def cached_page(key: str) -> tuple[str, str | None]:
     return generation, html
 
 
-def page_key(name: str, full_path: str | None = None, locale: str | None = None) -> str:
+def page_key(name: str, full_path: str | None = None, locale: str | None = None,
+             root: str | None = None) -> str:
     """The cache key of a URL (path and query string, as `request.full_path` gives it: "/?"
-    for the home page) under `name`, in a language (default: this request's)."""
+    for the home page) under `name`, in a language (default: this request's), under a script
+    root (default: this request's). Every link in a page starts with the script root, and
+    behind a proxy (TRUST_PROXY_HOPS) it comes from the request's X-Forwarded-Prefix: a page
+    rendered under one root is never served under another."""
     path = request.full_path if full_path is None else full_path
-    digest = hashlib.blake2b(path.encode(), digest_size=12).hexdigest()
+    if root is None:
+        root = request.script_root if has_request_context() else ""
+    digest = hashlib.blake2b(f"{root}\x00{path}".encode(), digest_size=12).hexdigest()
     return f"page:{name}:{locale or get_locale()}:{digest}"
 
 
 def keys_for(name: str, full_path: str) -> list[str]:
-    """The keys of one URL in every language the shop speaks (to forget a page at once)."""
+    """The keys of one URL in every language the shop speaks, under this request's script
+    root (to forget a page at once)."""
     return [page_key(name, full_path, lang) for lang in current_app.config["LANGUAGES"]]
 
 
@@ -142,7 +149,7 @@ def serve(name: str, render: Callable[[], object], *, seconds: int | None = None
         if member and page_store.PER_READER in html:
             return fill(html)  # this member's own: neither kept nor indexed
         page_store.store_page(key, generation, html, seconds)
-    page_store.record(request.environ, locale, key, seconds)
+    page_store.record(request.environ, locale, key, seconds, request.script_root)
     return fill(html)
 
 
@@ -178,7 +185,8 @@ def _account_nav() -> str:
     reader = None
     if current_user.is_authenticated:
         reader = "staff" if current_user.is_staff else "member"
-    return kept(NAVS, nav_key(str(get_locale()), count, reader), lambda: _with_token_hole(
+    key = nav_key(str(get_locale()), count, reader, request.script_root)
+    return kept(NAVS, key, lambda: _with_token_hole(
         lambda: render_template("_account_nav.html", cart_count=count)), NAVS_KEPT)
 
 
@@ -233,7 +241,7 @@ def filter_form(form, template: str) -> Markup:
     reader's own)."""
     if form.meta.csrf:
         return Markup(render_template(template, form=form))
-    key = (template, str(get_locale()), form_state(form))
+    key = (template, str(get_locale()), request.script_root, form_state(form))
     return kept("filter_forms", key, lambda: render_template(template, form=form), FORMS_KEPT)
 
 

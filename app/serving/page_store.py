@@ -53,8 +53,11 @@ def store_page(key: str, generation: str, html: str, seconds: int) -> None:
 
 # --------------------------------------------------------------------------- the URL index
 
-#: The request's index key (script root, path, query string), left in the WSGI environ by the
-#: front door for `record()`.
+#: The request's index key (script name, path, query string, X-Forwarded-Prefix header, all as
+#: the WSGI server gave them), left in the WSGI environ by the front door for `record()`. The
+#: front door runs outside ProxyFix (TRUST_PROXY_HOPS), which makes the script root from the
+#: X-Forwarded-Prefix header: with the header in the key, a URL asked for with another prefix
+#: is another URL.
 ENVIRON_KEY = "bookstation.front_door"
 
 #: The response header saying whether a catalog page came from the page cache: "hit" (served
@@ -65,25 +68,25 @@ CACHE_HEADER = "X-Cache"
 _INDEX = "bookstation.page_index"
 INDEX_KEPT = 20_000  # URLs remembered per process; the index is cleared when it fills
 
-Index = dict[tuple[str, str, str], dict[str, tuple[str, float]]]
+Index = dict[tuple[str, str, str, str], dict[str, tuple[str, float, str]]]
 
 
 def open_index(app: Flask) -> Index:
-    """The app's URL index, {url: {locale: (cache key, expires on time.monotonic())}},
-    recorded from now on."""
+    """The app's URL index, {url: {locale: (cache key, expires on time.monotonic(), the
+    script root Flask saw)}}, recorded from now on."""
     return app.extensions.setdefault(_INDEX, {})
 
 
-def record(environ: dict, locale: str, key: str, seconds: int) -> None:
-    """This request's URL in `locale` is the page at `key` for `seconds` (when the front door
-    opened the index and marked the request)."""
+def record(environ: dict, locale: str, key: str, seconds: int, root: str = "") -> None:
+    """This request's URL in `locale` is the page at `key` for `seconds`, rendered under the
+    script root `root` (when the front door opened the index and marked the request)."""
     url = environ.get(ENVIRON_KEY)
     index = current_app.extensions.get(_INDEX)
     if url is None or index is None:
         return
     if len(index) >= INDEX_KEPT and url not in index:
         index.clear()
-    index.setdefault(url, {})[locale] = (key, time.monotonic() + seconds)
+    index.setdefault(url, {})[locale] = (key, time.monotonic() + seconds, root)
 
 
 # --------------------------------------------------------------------------- holes
@@ -133,8 +136,13 @@ _KEPT = "bookstation.kept."  # app.extensions[_KEPT + name]: one dict per kind o
 def kept(name: str, key: Hashable, render: Callable[[], str], limit: int = 256) -> Markup:
     """HTML that follows only from `key`, rendered once per process and kept under `name`
     (at most `limit` keys; the lot is dropped when full). For fragments the same for many
-    readers: the header's account links, the admin sidebar, filter forms, category links."""
-    store = current_app.extensions.setdefault(_KEPT + name, {})
+    readers: the header's account links, the admin sidebar, filter forms, category links.
+    Nothing is kept while templates reload when edited (TEMPLATES_AUTO_RELOAD, debug): the key
+    does not hold the template's source, so an edit would not show."""
+    app = current_app._get_current_object()
+    if app.jinja_env.auto_reload:
+        return Markup(render())
+    store = app.extensions.setdefault(_KEPT + name, {})
     html = store.get(key)
     if html is None:
         if len(store) >= limit:
@@ -147,15 +155,16 @@ NAVS = "navs"  # the header's account links, kept per nav_key()
 NAVS_KEPT = 256
 
 
-def nav_key(locale: str, cart_count: int, reader: str | None = None) -> tuple:
-    """The key of the header's account links: language, cart size and, for a logged-in
-    reader, "member" or "staff" (None: a visitor)."""
-    return (locale, cart_count) if reader is None else (locale, reader, cart_count)
+def nav_key(locale: str, cart_count: int, reader: str | None = None, root: str = "") -> tuple:
+    """The key of the header's account links: language, cart size, the script root its links
+    start with and, for a logged-in reader, "member" or "staff" (None: a visitor)."""
+    return (locale, root, cart_count) if reader is None else (locale, root, reader, cart_count)
 
 
-def visitor_nav(app: Flask, locale: str, cart_count: int) -> str | None:
-    """A visitor's header links as kept by a page served through Flask, or None if none yet."""
-    return app.extensions.get(_KEPT + NAVS, {}).get(nav_key(locale, cart_count))
+def visitor_nav(app: Flask, locale: str, cart_count: int, root: str = "") -> str | None:
+    """A visitor's header links under the script root `root` as kept by a page served through
+    Flask, or None if none yet."""
+    return app.extensions.get(_KEPT + NAVS, {}).get(nav_key(locale, cart_count, root=root))
 
 
 # --------------------------------------------------------------------------- the cart count

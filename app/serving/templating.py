@@ -17,10 +17,18 @@ _URLS_KEY = "bookstation.kept_urls"
 
 
 URLS_KEPT = 4096
+#: A URL built from a longer text value is not kept: such values come from the request (the
+#: language switch's `next=request.path` on every page, a pager's query arguments), and a few
+#: thousand long random paths would otherwise keep megabytes per worker.
+VALUE_KEPT = 200
+#: Characters of URL kept at most (about, with their keys); the lot is dropped when over.
+URL_CHARS_KEPT = 256 * 1024
+_CHARS_KEY = "bookstation.kept_url_chars"
 
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = kept_url_for
+    app.jinja_env.globals["link_args"] = link_args
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["date"] = day
     app.jinja_env.filters["datetime"] = when
@@ -44,10 +52,13 @@ def kept_url_for(endpoint: str, **values) -> str:
     Within a request, a URL with no "_" option (_external, _anchor, ...) follows only from the
     endpoint, its values, the script root and, for a relative endpoint (".name"), the
     blueprint, as long as the app registers no URL defaults or build-error handlers; such URLs
-    are kept (at most URLS_KEPT, dropped all at once when full). Pages link the same
-    endpoints dozens of times, and url_for costs tens of microseconds a call. Anything else
-    goes to url_for itself."""
-    if not has_request_context() or any(name[:1] == "_" for name in values):
+    are kept (at most URLS_KEPT, or URL_CHARS_KEPT characters, dropped all at once when full),
+    unless a text value is longer than VALUE_KEPT. Pages link the same endpoints dozens of
+    times, and url_for costs tens of microseconds a call. Anything else goes to url_for
+    itself."""
+    if not has_request_context() or any(
+            name[:1] == "_" or (isinstance(value, str) and len(value) > VALUE_KEPT)
+            for name, value in values.items()):
         return url_for(endpoint, **values)
     app = current_app._get_current_object()
     req = request._get_current_object()
@@ -63,13 +74,24 @@ def kept_url_for(endpoint: str, **values) -> str:
     return url
 
 
+def link_args() -> dict[str, str]:
+    """The request's query arguments (the first value of each) to build a link to a page like
+    this one with, as a pager or an export link does: `url_for(endpoint, **link_args())`.
+    Names starting with "_" are left out: url_for reads them as its own options (`_scheme`,
+    `_external`, `_anchor`), which a visitor must not choose (a 500, or javascript: links)."""
+    return {name: value for name, value in request.args.items() if name[:1] != "_"}
+
+
 def _keep_url(app, endpoint: str, values: dict, key: tuple | None = None) -> str:
     url = url_for(endpoint, **values)
     if key is not None and not app.url_default_functions and not app.url_build_error_handlers:
         urls = app.extensions.setdefault(_URLS_KEY, {})
-        if len(urls) >= URLS_KEPT:
+        chars = app.extensions.get(_CHARS_KEY, 0) + 2 * len(url)  # the key is about as long
+        if len(urls) >= URLS_KEPT or chars > URL_CHARS_KEPT:
             urls.clear()
+            chars = 2 * len(url)
         urls[key] = url
+        app.extensions[_CHARS_KEY] = chars
     elif key is None and _URLS_KEY not in app.extensions:
         app.extensions[_URLS_KEY] = {}
     return url

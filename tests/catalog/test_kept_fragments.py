@@ -111,3 +111,22 @@ def test_the_book_page_shows_a_review_approved_since_it_was_last_rendered(app, c
     page = client.get(url).get_data(as_text=True)
     assert "Kept me up all night." in page
     assert "None of our members has rated this book yet" not in page
+
+
+def test_a_reviewer_without_a_name_is_a_reader_in_each_page_s_language(app, shelf):
+    with app.app_context():
+        reader = make_member(email="nameless@example.test", name="")
+        db.session.add(Review(book_id=shelf["book"], member_id=reader.id, rating=4,
+                              body="Quietly good.", status=ReviewStatus.APPROVED))
+        db.session.commit()
+        reviews.forget_book(shelf["book"])
+    url = f"/book/{shelf['book']}"
+
+    english = app.test_client().get(url).get_data(as_text=True)  # the feedback is cached now
+    chinese_client = app.test_client()
+    chinese_client.set_cookie("lang", "zh_Hans")
+    chinese = chinese_client.get(url).get_data(as_text=True)
+
+    assert "<strong>A reader</strong>" in english
+    assert "<strong>一位读者</strong>" in chinese
+    assert "A reader" not in chinese

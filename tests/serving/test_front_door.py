@@ -153,8 +153,8 @@ def test_an_expired_url_goes_back_through_flask(app, shelf, reached_flask):
     app.test_client().get("/")
     door = app.extensions["bookstation.front_door"]
     for languages in door.index.values():
-        for locale, (key, _expires) in list(languages.items()):
-            languages[locale] = (key, 0.0)
+        for locale, (key, _expires, root) in list(languages.items()):
+            languages[locale] = (key, 0.0, root)
 
     app.test_client().get("/")
 

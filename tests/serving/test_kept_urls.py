@@ -3,6 +3,8 @@ process, and is always the one Flask's url_for gives for that request."""
 
 from __future__ import annotations
 
+import re
+
 from flask import render_template_string, url_for
 
 from app.serving.templating import kept_url_for
@@ -49,3 +51,17 @@ def test_a_relative_endpoint_is_kept_per_blueprint(app):
 
 def test_templates_use_it(app):
     assert app.jinja_env.globals["url_for"] is kept_url_for
+
+
+def test_urls_from_long_request_paths_do_not_fill_the_store(app, client):
+    # Every page, 404s too, links the language switch with next=request.path.
+    for n in range(1000):
+        path = f"/no-such-page-{n}-" + "x" * 4000
+        response = client.get(path)
+        assert response.status_code == 404
+
+    page = response.get_data(as_text=True)
+    assert re.search(r'href="/language/\w+\?next=(/|%2F)no-such-page-999-x{4000}"', page)
+    urls = app.extensions.get("bookstation.kept_urls", {})
+    size = sum(len(url) + sum(len(str(part)) for part in key) for key, url in urls.items())
+    assert size < 1_000_000

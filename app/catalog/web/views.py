@@ -11,6 +11,7 @@ from flask import (
     abort,
     current_app,
     g,
+    has_request_context,
     render_template,
     request,
     url_for,
@@ -39,7 +40,7 @@ COVER_MAX_AGE = 30 * 24 * 3600
 # --------------------------------------------------------------------------- shared caches
 
 NAV_KEY = "shop:nav"
-HOME_KEY = "shop:home"  # the shelves, per language
+HOME_KEY = "shop:home"  # the shelves, per language and script root (home_key)
 
 
 def cached_nav_categories() -> list[catalog.NavCategory]:
@@ -83,9 +84,17 @@ def forget_nav_categories() -> None:
     g.pop("nav_categories", None)
 
 
+def home_key(locale: str) -> str:
+    """The shelves' key in `locale` under this request's script root: their links start with
+    it, and behind a proxy it comes from the request (X-Forwarded-Prefix)."""
+    root = request.script_root if has_request_context() else ""
+    return f"{HOME_KEY}:{locale}" + (f"@{root}" if root else "")
+
+
 def forget_home_shelves() -> None:
     """Drop the cached home page (new arrivals, best sellers, category counts) at once."""
-    caching.forget(*caching.per_locale(HOME_KEY), *page_cache.keys_for("home", "/?"))
+    caching.forget(*(home_key(lang) for lang in current_app.config["LANGUAGES"]),
+                   *page_cache.keys_for("home", "/?"))
 
 
 def forget_catalog() -> None:
@@ -132,6 +141,9 @@ def stock_level(book: Book) -> str:
 
 
 _URL_SENTINEL = MAX_ID
+#: URL templates kept per process (two endpoints per script root); the lot is dropped when full:
+#: behind a proxy the script root comes from the request's X-Forwarded-Prefix.
+FAST_URLS_KEPT = 16
 
 
 def _fast_url(endpoint: str, book_id: int) -> str:
@@ -147,6 +159,8 @@ def _fast_url(endpoint: str, book_id: int) -> str:
     if parts is None:
         built = url_for(endpoint, book_id=_URL_SENTINEL)
         head, _, tail = built.partition(str(_URL_SENTINEL))
+        if len(templates) >= FAST_URLS_KEPT:
+            templates.clear()
         parts = templates[key] = (head, tail)
     return f"{parts[0]}{int(book_id)}{parts[1]}"
 
@@ -219,7 +233,8 @@ def kept_filters(form, action: str, hidden: dict | None, show_sort: bool) -> Mar
     """A listing's filter sidebar (templates/shop/_macros.html `filters_rendered`), kept per
     process under the language, the action, the hidden fields and the form's state
     (page_cache.form_state): the same query string is rendered once."""
-    key = (str(get_locale()), action, tuple(sorted((hidden or {}).items())), bool(show_sort),
+    key = (str(get_locale()), request.script_root, action,
+           tuple(sorted((hidden or {}).items())), bool(show_sort),
            page_cache.form_state(form))
     macro = current_app.jinja_env.get_template("shop/_macros.html").module.filters_rendered
     return page_store.kept("listing_filters", key,
@@ -257,7 +272,7 @@ def home():
 
 
 def _render_home(locale: str, ttl: int) -> str:
-    shelves = caching.remember(f"{HOME_KEY}:{locale}", ttl, _home_shelves)
+    shelves = caching.remember(home_key(locale), ttl, _home_shelves)
     return render_template("shop/home.html", shelves=Markup(shelves))
 
 

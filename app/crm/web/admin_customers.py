@@ -70,6 +70,7 @@ from app.mail.web.admin_mail_log import mail_status_label
 from app.membership.members import EmailTaken, InvalidEmail
 from app.membership.models import Member
 from app.ordering.orders import status_label
+from app.serving.templating import link_args
 
 DEMAND_LABELS = {
     "open": _l("Waiting"),
@@ -104,7 +105,7 @@ def _filter_form(rules=None, formdata=None) -> CustomerFilterForm:
 
 
 def _filter_args() -> dict:
-    return {k: v for k, v in request.args.items() if k != "page" and v}
+    return {k: v for k, v in link_args().items() if k != "page" and v}
 
 
 def _refused_filters(form: CustomerFilterForm):

@@ -21,6 +21,7 @@ from app.core.i18n import lazy_gettext as _l
 from app.core.unit_of_work import back_on_error
 from app.membership.models import Member
 from app.ordering.models import Order
+from app.serving.templating import link_args
 from app.support import cases as case_service
 from app.support import figures, queues
 from app.support.labels import STATUS_LABELS, template_labels
@@ -77,7 +78,7 @@ def cases():
     page = queues.case_page(f, current_user.id, now, _page())
     bulk = BulkForm()
     bulk.assignee.choices = _staff_choices(_l("Nobody"))
-    args = {k: v for k, v in request.args.items() if k != "page"}
+    args = {k: v for k, v in link_args().items() if k != "page"}
     return render_template(
         "admin/cases/list.html", page=page, query=query, bulk=bulk, filters=f, now=now,
         counts=queues.queue_counts(current_user.id, now), args=args,
