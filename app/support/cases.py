@@ -332,17 +332,8 @@ def reply(case: SupportCase, actor: Member, body: str, *, now: datetime | None =
     before = audit.snapshot(case, AUDITED)
     message = CaseMessage(case_id=case.id, author_id=actor.id, direction=Direction.OUT,
                           body=body, created_at=now, form_key=form_key)
-    try:
-        # In a savepoint: the same form sent at the same moment is refused by the key's
-        # unique index, and this request then returns the other's reply.
-        with db.session.begin_nested():
-            db.session.add(message)
-    except IntegrityError:
-        if form_key is None:
-            raise
-        sent = _reply_with_key(case, form_key)
-        if sent is None:  # another case's message took the key at the same moment
-            raise InvalidCase(_("This form has expired. Please send it again.")) from None
+    sent = _add_keyed(case, message)
+    if sent is not message:
         return sent
     if case.first_response_at is None:
         case.first_response_at = now
@@ -361,6 +352,23 @@ def reply(case: SupportCase, actor: Member, body: str, *, now: datetime | None =
     audit.record(actor.id, actor.email, "case.reply", case, before=before,
                  after={**audit.snapshot(case, AUDITED), "message_id": message.id},
                  summary=f"Case {case.number}: reply sent")
+    return message
+
+
+def _add_keyed(case: SupportCase, message: CaseMessage) -> CaseMessage:
+    """Add `message` to `case` in a savepoint: the same form (its one-time key) sent at the same
+    moment is refused by the key's unique index, and the message the other request added is
+    returned instead. Returns `message` itself when it was added."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        if message.form_key is None:
+            raise
+        sent = _reply_with_key(case, message.form_key)
+        if sent is None:  # another case's message took the key at the same moment
+            raise InvalidCase(_("This form has expired. Please send it again.")) from None
+        return sent
     return message
 
 
@@ -398,17 +406,8 @@ def customer_reply(case: SupportCase, body: str, *, now: datetime | None = None,
     now = now or utcnow()
     message = CaseMessage(case_id=case.id, author_id=case.member_id, direction=Direction.IN,
                           body=body, created_at=now, form_key=form_key)
-    try:
-        # In a savepoint: the same form sent at the same moment is refused by the key's
-        # unique index, and this request then returns the other's message.
-        with db.session.begin_nested():
-            db.session.add(message)
-    except IntegrityError:
-        if form_key is None:
-            raise
-        sent = _reply_with_key(case, form_key)
-        if sent is None:  # another case's message took the key at the same moment
-            raise InvalidCase(_("This form has expired. Please send it again.")) from None
+    sent = _add_keyed(case, message)
+    if sent is not message:
         return sent
     reopens = SupportCase.status.in_(REOPENED_BY_CUSTOMER)
     result = db.session.execute(
