@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import gettext as _
 
 from app.analytics import inference, recommendations
@@ -58,6 +58,7 @@ from app.core.money import from_cents, round_money
 from app.core.urls import external_url
 from app.mail import outbox as mail_service
 from app.mail import send_checks
+from app.mail.rendering import render as render_mail
 from app.membership.models import Member
 from app.ordering.models import Order
 
@@ -334,16 +335,13 @@ def mail_context(campaign: Campaign, member: Member, books: Sequence[Book]) -> d
 
 
 def preview(campaign: Campaign, member: Member) -> dict:
-    """The subject, text and HTML one member would receive (nothing is queued)."""
+    """The subject, text and HTML one member would receive (nothing is queued), rendered as
+    the send renders it: in that member's language, whatever the staff member reads."""
     limit = int(current_app.config.get("CAMPAIGN_RECOMMENDATIONS", 4))
     books = recommendations.for_member(member.id, limit)
-    context = mail_context(campaign, member, books)
-    return {
-        "subject": " ".join(render_template("mail/campaign/subject.txt", **context).split()),
-        "text": render_template("mail/campaign/body.txt", **context),
-        "html": render_template("mail/campaign/body.html", **context),
-        "member": member,
-    }
+    mail = render_mail("campaign", mail_context(campaign, member, books), member_id=member.id)
+    return {"subject": mail.subject, "text": mail.body_text, "html": mail.body_html,
+            "member": member}
 
 
 @dataclass(frozen=True)

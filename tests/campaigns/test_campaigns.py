@@ -18,6 +18,7 @@ from app.models import (
     Campaign,
     CampaignRecipient,
     CampaignStatus,
+    Member,
     OrderStatus,
     OutboxMail,
     RecipientGroup,
@@ -30,6 +31,7 @@ from tests.factories import (
     make_placed_order,
     make_staff,
 )
+from tests.helpers import counting_statements
 from tests.pages import post_login
 
 
@@ -237,6 +239,38 @@ def test_staff_draft_and_preview_but_only_an_admin_sends(app, client, auth, peop
     with app.app_context():
         actions = set(db.session.scalars(sa.select(AuditEntry.action)))
         assert {"campaign.create", "campaign.send"} <= actions
+
+
+def test_the_preview_speaks_the_members_language_not_the_staffs(app, client, auth, people):
+    """The preview is the mail the member would get: a Chinese reader's is in Chinese, though
+    the staff member reads the admin in English (the send renders it so too)."""
+    with app.app_context():
+        reader = db.session.scalar(sa.select(Member).where(Member.name == "Ann Reader"))
+        reader.locale = "zh_Hans"
+        db.session.commit()
+    auth.login("clerk@example.test", DEFAULT_PASSWORD)
+    detail_url = client.post("/admin/campaigns/new", data=FORM).headers["Location"]
+
+    page = client.get(detail_url).get_data(as_text=True)
+
+    assert "Hello Ann Reader!" in page and "Shelf filler" in page
+    assert "为您精选" in page and "Picked for you" not in page
+
+
+def test_the_campaign_list_reads_the_grade_table_once_however_many_rows(app, client, auth,
+                                                                       people):
+    auth.login("clerk@example.test", DEFAULT_PASSWORD)
+    client.post("/admin/campaigns/new", data=FORM)
+    client.get("/admin/campaigns")
+    with counting_statements(app) as one:
+        assert client.get("/admin/campaigns").status_code == 200
+    for n in range(6):
+        client.post("/admin/campaigns/new", data={**FORM, "name": f"Autumn {n}"})
+    with counting_statements(app) as seven:
+        page = client.get("/admin/campaigns")
+
+    assert page.status_code == 200 and "Autumn 5" in page.get_data(as_text=True)
+    assert len(seven) == len(one), seven
 
 
 def test_sending_a_campaign_twice_is_refused_and_sent_back_to_it(app, client, auth, people):

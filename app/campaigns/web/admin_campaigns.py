@@ -61,9 +61,11 @@ def _audience_key(campaign: Campaign) -> str:
     return f"{campaign.audience_kind}:{campaign.audience_value}"
 
 
-def audience_label(campaign: Campaign) -> str:
+def audience_label(campaign: Campaign, labels: dict[str, str] | None = None) -> str:
+    """The campaign's audience as the form names it; `labels` (dict(audience_choices())) lets
+    a list of campaigns read the grade table once, not once a row."""
     key = _audience_key(campaign)
-    return dict(audience_choices()).get(key, key)
+    return (labels if labels is not None else dict(audience_choices())).get(key, key)
 
 
 class CampaignForm(AppForm):
@@ -126,9 +128,11 @@ def _save(form: CampaignForm, campaign: Campaign | None) -> Campaign | None:
 
 @bp.route("/campaigns")
 def campaigns():
+    labels = dict(audience_choices())
     return render_template("admin/campaigns/list.html",
                            pagination=campaign_service.list_campaigns(page_number()),
-                           audience_label=audience_label, title=_("Campaigns"))
+                           audience_label=lambda campaign: audience_label(campaign, labels),
+                           title=_("Campaigns"))
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
