@@ -305,10 +305,12 @@ def _category_page(page: catalog.CategoryPage):
         max_price=form.max_price.data,
     )
     _check_page(form.page_number, result.pages)
-    return render_template(
-        "shop/category.html", category=category, description=page.description, form=form,
-        result=result, categories=cached_nav_categories(),
-    )
+    categories = cached_nav_categories()
+    return page_cache.render_kept(
+        "category", (category, page.description, form, result, categories),
+        lambda: render_template("shop/category.html", category=category,
+                                description=page.description, form=form, result=result,
+                                categories=categories))
 
 
 @bp.get(f"/book/<int(max={MAX_ID}):book_id>")
@@ -323,14 +325,15 @@ def _book_page(book_id: int):
         book = catalog.book_for_page(book_id)
     except NotFound:
         abort(404)
-    return render_template(
-        "shop/book.html",
-        book=book,
-        related=catalog.related_books(book),
-        max_quantity=current_app.config["MAX_LINE_QUANTITY"],
-        reader_feedback=reviews.book_feedback(book.id),
-        also_bought=associations.also_bought_shown(book.id),
-    )
+    related = catalog.related_books(book)
+    reader_feedback = reviews.book_feedback(book.id)
+    also_bought = associations.also_bought_shown(book.id)
+    return page_cache.render_kept(
+        "book", (book, related, reader_feedback, also_bought, cached_nav_categories()),
+        lambda: render_template(
+            "shop/book.html", book=book, related=related,
+            max_quantity=current_app.config["MAX_LINE_QUANTITY"],
+            reader_feedback=reader_feedback, also_bought=also_bought))
 
 
 @bp.get("/search")
@@ -357,7 +360,9 @@ def _search_page():
     _check_page(form.page_number, result.pages)
     if not result.total:
         popular = catalog.best_sellers(8)
-    return render_template("shop/search.html", form=form, result=result, popular=popular)
+    return page_cache.render_kept(
+        "search", (form, result, popular, cached_nav_categories()),
+        lambda: render_template("shop/search.html", form=form, result=result, popular=popular))
 
 
 @bp.get(f"/covers/<int(max={MAX_ID}):book_id>.svg")
