@@ -282,10 +282,6 @@ class Config:
     # Catalog pages shared by visitors (and members, where nothing on them is personal) are
     # rendered once per URL and language for this long (app/serving/page_cache.py; 0 = off).
     PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "30"))
-    # A catalog page that misses the page cache (or with it off) is kept per process under a
-    # digest of everything it shows (app/serving/page_cache.py render_kept): never stale, and
-    # held to this many KB of HTML per process, the least recently used dropped first (0 = off).
-    KEPT_PAGES_KB = int(os.environ.get("KEPT_PAGES_KB", "4096"))
     # A visitor's request for such a page is answered before Flask (app/serving/front_door.py).
     FRONT_DOOR = os.environ.get("FRONT_DOOR", "1") == "1"
     # Set by gunicorn.conf.py: a web server needs no `flask db` commands (no Alembic import).

@@ -11,10 +11,8 @@ Environment: BENCH_SIZE (large | demo, default large), BENCH_SECONDS (default 8)
 BENCH_CONNECTIONS (default 8), BENCH_DATABASES (default "sqlite,postgresql"), BENCH_PG_URL,
 BENCH_PG_DATABASE (default bookstation_bench_$BENCH_SIZE), BENCH_FRESH=1 (drop and re-seed the
 bench databases), BENCH_SCHEMA=models (build the schema from the models instead of the
-migrations, like TEST_SCHEMA in tests), BENCH_CACHE (default "on,off,rendered": the pages with
-the page cache on; again with PAGE_CACHE_SECONDS=0, the path a shopper takes whenever it misses,
-where a page already shown with the same content is kept (KEPT_PAGES_KB); and again with that
-off too, KEPT_PAGES_KB=0, so that every request renders its page).
+migrations, like TEST_SCHEMA in tests), BENCH_CACHE (default "on,off": the pages with the page
+cache on, then again with PAGE_CACHE_SECONDS=0, the path a shopper takes whenever it misses).
 """
 
 from __future__ import annotations
@@ -54,17 +52,14 @@ CHECKOUT_STOCK = 100_000
 ADMIN = ("admin@bookstation.test", "bookstation-admin")
 SEARCH_QUERY = "dragon"
 # " off" would be neither "on" nor "off": measured with the cache on, labelled cache off.
-CACHE_MODES = [m.strip() for m in os.environ.get("BENCH_CACHE", "on,off,rendered").split(",")
+CACHE_MODES = [m.strip() for m in os.environ.get("BENCH_CACHE", "on,off").split(",")
                if m.strip()]
 # Targets as a share of the bare-Flask ceiling measured in the same run: the cached rows' from
 # the first performance issue, the cache-off, member and checkout rows' from the second.
 TARGETS = {"home": 0.60, "home member": 0.60, "category": 0.30, "search": 0.25, "book": 0.45,
            "book member": 0.25, "cart": 0.25, "checkout": 0.04,
            "category, cache off": 0.20, "search, cache off": 0.20, "book, cache off": 0.25,
-           "book member, cache off": 0.25, "cart, cache off": 0.25,
-           "category, rendered": 0.20, "search, rendered": 0.20, "book, rendered": 0.25,
-           "book member, rendered": 0.25, "cart, rendered": 0.25}
-SUFFIXES = {"on": "", "off": ", cache off", "rendered": ", rendered"}
+           "book member, cache off": 0.25, "cart, cache off": 0.25}
 P99_TARGET_MS = 50.0
 RSS_TARGET_MB = 100.0
 START_TARGET_S = 3.0
@@ -430,13 +425,11 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
     start_seconds = 0.0
     for mode in CACHE_MODES:
         env = server_env(url)
-        if mode in ("off", "rendered"):
+        if mode == "off":
             env["PAGE_CACHE_SECONDS"] = "0"
-        if mode == "rendered":
-            env["KEPT_PAGES_KB"] = "0"
         server = Server("run:app", env).start()
         try:
-            rows += measure_pages(wrk, server, info, SUFFIXES[mode])
+            rows += measure_pages(wrk, server, info, "" if mode == "on" else ", cache off")
             rss += server.worker_rss_mb()
         finally:
             server.stop()
@@ -548,9 +541,9 @@ def measure_ceiling(wrk: str | None) -> tuple[loadgen.LoadResult, float]:
 
 def check_settings() -> None:
     """Exit with a message for a BENCH_CACHE or BENCH_DATABASES value the run cannot honour."""
-    unknown = [m for m in CACHE_MODES if m not in SUFFIXES]
+    unknown = [m for m in CACHE_MODES if m not in ("on", "off")]
     if unknown or not CACHE_MODES:
-        sys.exit(f"BENCH_CACHE: expected some of 'on', 'off', 'rendered' (comma-separated), "
+        sys.exit(f"BENCH_CACHE: expected 'on', 'off' or both (comma-separated), "
                  f"got {os.environ.get('BENCH_CACHE')!r}")
     unknown = [d for d in DATABASES if d not in ("sqlite", "postgresql")]
     if unknown or not DATABASES:

@@ -33,21 +33,16 @@ from the cache while that is the shared cache's current generation).
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import enum
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Mapping
-from decimal import Decimal
+from collections.abc import Callable
 
 from flask import current_app, g, has_request_context, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.serving import caching, page_store
@@ -135,11 +130,8 @@ def serve(name: str, render: Callable[[], object], *, seconds: int | None = None
     if seconds is not None:
         limits.append(seconds)
     seconds = min(limits)
-    if not shareable():
+    if seconds <= 0 or not shareable():
         return render()
-    if seconds <= 0:  # no page cache; a page kept by what it shows still serves (render_kept)
-        result = _render_with_holes(render)
-        return fill(result) if isinstance(result, str) else _fill_result(result)
     locale = str(get_locale())
     key = page_key(name, locale=locale)
     generation, html = cached_page(key)
@@ -159,79 +151,6 @@ def serve(name: str, render: Callable[[], object], *, seconds: int | None = None
         page_store.store_page(key, generation, html, seconds)
     page_store.record(request.environ, locale, key, seconds, request.script_root)
     return fill(html)
-
-
-# --------------------------------------------------------------------------- kept pages
-
-
-def render_kept(name: str, content: tuple, render: Callable[[], object]) -> object:
-    """`render()`, a page of this URL, or the same page kept from an earlier request whose
-    `content` was the same (app.serving.page_store.KeptPages, KEPT_PAGES_KB per process).
-
-    For a page that misses the page cache: the view has run its queries, and `content` holds
-    everything its template shows (the rows as loaded, the forms, the lists of the header and
-    footer). Its fingerprint, with the URL, the language and the script root, is the key, so a
-    kept page is never stale: a changed title, price, stock, review or header is another key.
-    The contract on the caller: the template reads nothing else that can change, and loads
-    nothing lazily. Only a page rendered with holes (the shareable path of serve()) is kept or
-    served, under serve()'s own rule: a page holding a per-member part (page_store.PER_READER)
-    is never given to a member nor kept from a member's rendering.
-    """
-    store = page_store.kept_pages(current_app) if g.get("page_cache_build") else None
-    if store is None:
-        return render()
-    key = (name, str(get_locale()), request.script_root, request.full_path,
-           fingerprint(content))
-    member = current_user.is_authenticated
-    html = store.get(key)
-    if html is not None and not (member and page_store.PER_READER in html):
-        return html
-    result = render()
-    if isinstance(result, str) and not (member and page_store.PER_READER in result):
-        store.put(key, result)
-    return result
-
-
-_PLAIN = (str, bytes, int, float, bool, Decimal, dt.date, dt.datetime, dt.time, enum.Enum,
-          type(None))
-
-
-def fingerprint(value: object) -> int:
-    """A digest of `value` by content: plain values, lists, tuples, dicts, dataclasses, named
-    tuples, WTForms forms (form_state), paginations (their items and counts) and ORM rows (every
-    attribute loaded, relationships included, each row once). Anything else is a TypeError:
-    a value it cannot see into must not pass for unchanged.
-
-    The digest is Python's hash() of the content: SipHash with a key drawn per process, so a
-    reader cannot craft two contents with one digest, and two of the pages a process keeps
-    share one by chance about once in 2**64 / (pages kept) lookups."""
-    return hash(_content(value, set()))
-
-
-def _content(value: object, seen: set[int]) -> object:
-    if isinstance(value, _PLAIN):
-        return value
-    if isinstance(value, (list, tuple)):
-        return tuple([v if isinstance(v, _PLAIN) else _content(v, seen) for v in value])
-    state = sa_inspect(value, raiseerr=False)
-    if state is not None and hasattr(state, "dict") and hasattr(state, "mapper"):
-        if id(value) in seen:
-            return (type(value).__name__, "again", state.identity)
-        seen.add(id(value))
-        return (type(value).__name__, tuple([
-            (k, v if isinstance(v, _PLAIN) else _content(v, seen))
-            for k, v in state.dict.items() if k[0] != "_"]))
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _content(v, seen)) for k, v in value.items()))
-    if hasattr(value, "_fields") and hasattr(value, "validate"):  # a WTForms form
-        return ("form", form_state(value))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__,
-                *(_content(getattr(value, f.name), seen) for f in dataclasses.fields(value)))
-    if hasattr(value, "items") and hasattr(value, "total") and hasattr(value, "per_page"):
-        return ("pagination", _content(list(value.items), seen), value.total, value.page,
-                value.per_page)
-    raise TypeError(f"render_kept cannot see into a {type(value).__name__}")
 
 
 def _render_with_holes(render: Callable[[], object]) -> object:

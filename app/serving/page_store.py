@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hmac
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, MutableMapping
 
 from flask import Flask, current_app
@@ -186,48 +185,3 @@ def set_cart_count(app: Flask, count: CartCount) -> None:
 def cart_count(app: Flask, member: object | None, session: MutableMapping) -> int:
     count = app.extensions.get(_CART_COUNT)
     return 0 if count is None else count(member, session)
-
-
-# --------------------------------------------------------------------------- kept pages
-
-_KEPT_PAGES = "bookstation.kept_pages"
-
-
-class KeptPages:
-    """Whole pages (rendered with holes) kept per process under a digest of what they show,
-    held to `limit` characters in all: the least recently used page goes first."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.size = 0
-        self.pages: OrderedDict[Hashable, str] = OrderedDict()
-
-    def get(self, key: Hashable) -> str | None:
-        html = self.pages.get(key)
-        if html is not None:
-            self.pages.move_to_end(key)
-        return html
-
-    def put(self, key: Hashable, html: str) -> None:
-        if len(html) > self.limit // 8:
-            return  # one page never crowds out most of the others
-        old = self.pages.pop(key, None)
-        if old is not None:
-            self.size -= len(old)
-        self.pages[key] = html
-        self.size += len(html)
-        while self.size > self.limit:
-            _, dropped = self.pages.popitem(last=False)
-            self.size -= len(dropped)
-
-
-def kept_pages(app: Flask) -> KeptPages | None:
-    """The app's kept pages (KEPT_PAGES_KB of HTML), or None when they are off: KEPT_PAGES_KB
-    is 0, or templates reload when edited (a key does not hold the template's source)."""
-    store = app.extensions.get(_KEPT_PAGES)
-    if store is None:
-        limit = int(app.config.get("KEPT_PAGES_KB", 0)) * 1024
-        if limit <= 0 or app.jinja_env.auto_reload:
-            return None
-        store = app.extensions[_KEPT_PAGES] = KeptPages(limit)
-    return store

@@ -305,12 +305,10 @@ def _category_page(page: catalog.CategoryPage):
         max_price=form.max_price.data,
     )
     _check_page(form.page_number, result.pages)
-    categories = cached_nav_categories()
-    return page_cache.render_kept(
-        "category", (category, page.description, form, result, categories),
-        lambda: render_template("shop/category.html", category=category,
-                                description=page.description, form=form, result=result,
-                                categories=categories))
+    return render_template(
+        "shop/category.html", category=category, description=page.description, form=form,
+        result=result, categories=cached_nav_categories(),
+    )
 
 
 @bp.get(f"/book/<int(max={MAX_ID}):book_id>")
@@ -325,15 +323,14 @@ def _book_page(book_id: int):
         book = catalog.book_for_page(book_id)
     except NotFound:
         abort(404)
-    related = catalog.related_books(book)
-    reader_feedback = reviews.book_feedback(book.id)
-    also_bought = associations.also_bought_shown(book.id)
-    return page_cache.render_kept(
-        "book", (book, related, reader_feedback, also_bought, cached_nav_categories()),
-        lambda: render_template(
-            "shop/book.html", book=book, related=related,
-            max_quantity=current_app.config["MAX_LINE_QUANTITY"],
-            reader_feedback=reader_feedback, also_bought=also_bought))
+    return render_template(
+        "shop/book.html",
+        book=book,
+        related=catalog.related_books(book),
+        max_quantity=current_app.config["MAX_LINE_QUANTITY"],
+        reader_feedback=reviews.book_feedback(book.id),
+        also_bought=associations.also_bought_shown(book.id),
+    )
 
 
 @bp.get("/search")
@@ -360,9 +357,7 @@ def _search_page():
     _check_page(form.page_number, result.pages)
     if not result.total:
         popular = catalog.best_sellers(8)
-    return page_cache.render_kept(
-        "search", (form, result, popular, cached_nav_categories()),
-        lambda: render_template("shop/search.html", form=form, result=result, popular=popular))
+    return render_template("shop/search.html", form=form, result=result, popular=popular)
 
 
 @bp.get(f"/covers/<int(max={MAX_ID}):book_id>.svg")
