@@ -268,12 +268,17 @@ class Config:
 
     # Serving and the scale path (app.serving.observability, app.serving.caching,
     # gunicorn.conf.py).
-    # Flask-Caching: Redis shared by every app server when REDIS_URL is set, else per process.
-    CACHE_TYPE = "RedisCache" if os.environ.get("REDIS_URL") else "SimpleCache"
+    # Flask-Caching: Redis shared by every app server when REDIS_URL is set, else an LMDB file
+    # shared by the worker processes of this machine (app/serving/machine_cache.py) in
+    # CACHE_DIR (default instance/cache/), of at most CACHE_MAP_MB.
+    CACHE_TYPE = ("RedisCache" if os.environ.get("REDIS_URL")
+                  else "app.serving.machine_cache.MachineCache")
+    CACHE_DIR = os.environ.get("CACHE_DIR") or None
+    CACHE_MAP_MB = int(os.environ.get("CACHE_MAP_MB", "512"))
     CACHE_REDIS_URL = os.environ.get("REDIS_URL")
     CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "bookstation:")
     CACHE_DEFAULT_TIMEOUT = 60
-    CACHE_THRESHOLD = 2000  # SimpleCache: entries kept per process
+    CACHE_THRESHOLD = 2000  # SimpleCache (the tests' cache): entries kept per process
     RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "bookstation")
     # Seconds the home page's shelves (same for everyone) and the header categories are cached;
     # 0 turns that cache off.

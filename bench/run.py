@@ -295,6 +295,19 @@ class Server:
                     sizes.append(int(line.split()[1]) / 1024)
         return sizes
 
+    def worker_pss_mb(self) -> list[float]:
+        """Each worker's proportional set size (/proc/<pid>/smaps_rollup): its private memory
+        plus its share of pages shared with other processes, such as the machine cache's
+        LMDB file that every worker maps (VmRSS counts those whole in each worker)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        sizes = []
+        for child in children:
+            for line in Path(f"/proc/{child}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+        return sizes
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -422,6 +435,7 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
           f"{info['order_lines']:,} order lines")
     rows: list[Row] = []
     rss: list[float] = []
+    pss: list[float] = []
     start_seconds = 0.0
     for mode in CACHE_MODES:
         env = server_env(url)
@@ -431,6 +445,7 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
         try:
             rows += measure_pages(wrk, server, info, "" if mode == "on" else ", cache off")
             rss += server.worker_rss_mb()
+            pss += server.worker_pss_mb()
         finally:
             server.stop()
         start_seconds = start_seconds or server.start_seconds
@@ -447,12 +462,14 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
         time.sleep(0.5)
         stock_check = verify_checkouts(url, info, began)
         rss += server.worker_rss_mb()
+        pss += server.worker_pss_mb()
     finally:
         server.stop()
     for row in rows:
         row.ratio = row.rps / ceiling if ceiling else 0.0
     return {"database": label, "info": info, "rows": [asdict(r) for r in rows],
-            "worker_rss_mb": rss, "start_seconds": start_seconds or server.start_seconds,
+            "worker_rss_mb": rss, "worker_pss_mb": pss,
+            "start_seconds": start_seconds or server.start_seconds,
             "seed_seconds": seed_seconds, "stock_check": stock_check}
 
 
@@ -513,10 +530,12 @@ def print_report(ceiling: loadgen.LoadResult, hello_start: float, results: list[
             print(f"  {row['page']:<24} {row['rps']:8.1f} {row['p50_ms']:8.2f} "
                   f"{row['p99_ms']:8.2f} {row['errors']:7d} {row['ratio'] * 100:9.1f}% "
                   f"{(f'{target * 100:.0f}%' if target else '-'):>8}  {', '.join(holds)}")
-        rss = ", ".join(f"{mb:.0f} MB" for mb in result["worker_rss_mb"])
-        worst = max(result["worker_rss_mb"] or [0])
-        print(f"  worker RSS after load: {rss} "
-              f"({'under' if worst < RSS_TARGET_MB else 'OVER'} {RSS_TARGET_MB:.0f} MB)")
+        rss = ", ".join(f"{mb:.0f}" for mb in result["worker_rss_mb"])
+        pss = ", ".join(f"{mb:.0f}" for mb in result.get("worker_pss_mb", []))
+        worst = max(result.get("worker_pss_mb") or result["worker_rss_mb"] or [0])
+        print(f"  worker memory after load, MB: RSS {rss}; PSS {pss} "
+              f"({'under' if worst < RSS_TARGET_MB else 'OVER'} {RSS_TARGET_MB:.0f} MB, judged "
+              f"on PSS: the cache file the workers share counts once)")
         print(f"  start to first page: {result['start_seconds']:.2f} s "
               f"({'under' if result['start_seconds'] < START_TARGET_S else 'OVER'} "
               f"{START_TARGET_S:.0f} s)")

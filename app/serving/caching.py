@@ -1,9 +1,10 @@
 """Small helpers over Flask-Caching (`app.core.extensions.cache`).
 
-The cache is Redis when `REDIS_URL` is set (shared by every app server and worker), and a
-per-process SimpleCache otherwise (config.py picks `CACHE_TYPE`). It only ever holds what is
-the same for every visitor; a broken cache makes pages slower, never failing: errors are
-logged and the value is computed as if nothing were cached.
+The cache is Redis when `REDIS_URL` is set (shared by every app server and worker), and
+otherwise an LMDB file shared by the worker processes of this machine
+(app.serving.machine_cache; config.py picks `CACHE_TYPE`; the tests use a SimpleCache per app).
+It only ever holds what is the same for every visitor; a broken cache makes pages slower, never
+failing: errors are logged and the value is computed as if nothing were cached.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Whole-page cache for the catalog pages, with holes for what differs per visitor.
 
-Most of a catalog page (home, a category, a search, a book) is the same for everyone who sees
-it in one language, and rendering it costs far more than the bare request. So a page is
-rendered once per URL and language into the shared cache (app.serving.caching: Redis with
-REDIS_URL, per process otherwise) for PAGE_CACHE_SECONDS, with markers where the per-visitor
+Most of a catalog page (home, a category, a search, a book) is the same for everyone who sees it
+in one language, and rendering it costs far more than the bare request. So a page is rendered
+once per URL and language into the shared cache (app.serving.caching: Redis with REDIS_URL, else
+shared by the workers of one machine) for PAGE_CACHE_SECONDS, with markers where the per-visitor
 bits go (app.serving.page_store), and those are filled in on every request:
 
 - the CSRF token: Flask-WTF keeps the request's token on `g`, and every form and

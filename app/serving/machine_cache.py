@@ -1,0 +1,253 @@
+"""The cache shared by every worker process on one machine, for a shop without Redis.
+
+Flask-Caching's SimpleCache is per process: with several gunicorn workers each rendered its
+own copy of every page, and an edit that forgets the cached pages (`forget_pages`, a new
+generation) reached only the worker that handled it, so the others served the old pages until
+they expired. This backend keeps the cache in an LMDB file (`CACHE_DIR`, default
+`instance/cache/`), memory-mapped by every process that opens it: a value stored by one
+worker is read by all, a forgotten key is gone for all, and the stored pages live in the
+operating system's page cache rather than in each worker's heap.
+
+LMDB readers take no lock; writers queue on a mutex (no sleeping and retrying, unlike
+SQLite's busy handler). Nothing is synced to disk: it is a cache, and a crash loses only what
+would be recomputed. Entries carry their expiry; an expired one reads as missing. When the
+map (`CACHE_MAP_MB`) fills, expired entries are swept, and if that frees nothing, everything
+is dropped, as a cache may.
+
+It is used through Flask-Caching's public backend interface (`CACHE_TYPE` names this class);
+config.py picks it when there is no `REDIS_URL`. Each process opens the file itself, after
+gunicorn forks it (an LMDB environment must not cross a fork). The workers forked from one
+gunicorn master share it (`factory`); a CLI command in another process has a cache of its own,
+as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import secrets
+import struct
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import lmdb
+from flask import Flask
+from flask_caching.backends.base import BaseCache
+
+log = logging.getLogger(__name__)
+
+_EXPIRY = struct.Struct("<d")  # seconds since the epoch; 0.0: never
+
+# LMDB allows one open environment per file per process: every cache on one path shares it
+# (several apps in one process: tests, the CLI). Keyed by process, so that a forked child
+# (a gunicorn worker) opens its own.
+_ENVIRONMENTS: dict[tuple[int, str], lmdb.Environment] = {}
+_OPENING = threading.Lock()
+
+
+def environment(path: str, map_size: int) -> lmdb.Environment:
+    """This process's LMDB environment at `path` (opened on first use)."""
+    key = (os.getpid(), os.path.realpath(path))
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        with _OPENING:
+            env = _ENVIRONMENTS.get(key)
+            if env is None:
+                for inherited in [k for k in _ENVIRONMENTS if k[1] == key[1]]:
+                    # The parent's, inherited through fork: closed here without being used,
+                    # so that this process may open the file itself (py-lmdb refuses a
+                    # second environment on one file in a process).
+                    _ENVIRONMENTS.pop(inherited).close()
+                os.makedirs(path, mode=0o700, exist_ok=True)
+                env = lmdb.open(path, map_size=map_size, subdir=True, sync=False,
+                                metasync=False, readahead=False, max_readers=512, lock=True)
+                _ENVIRONMENTS[key] = env
+    return env
+
+
+class MachineCache(BaseCache):
+    """Flask-Caching backend over one LMDB environment at `path`, shared by processes."""
+
+    def __init__(self, path: str, map_mb: int = 512, key_prefix: str = "",
+                 default_timeout: int = 300, check_every: int = 256, **_ignored: Any) -> None:
+        super().__init__(default_timeout=default_timeout)
+        self.path = path
+        self.map_size = int(map_mb) * 1024 * 1024
+        self.key_prefix = key_prefix
+        self.check_every = check_every
+        self._writes = 0
+
+    @classmethod
+    def factory(cls, app: Flask, config: dict, args: list, kwargs: dict) -> MachineCache:
+        """The app's cache: its keys begin with CACHE_KEY_PREFIX and a mark drawn when the app
+        is built. gunicorn builds it once in its master (preload) and forks the workers, so
+        they share one mark; a new server start, or another process (a CLI command, a second
+        server on another database), has its own, and starts with an empty cache as it did
+        when each process kept its own: nothing rendered by older code or for another
+        database is ever read. Old entries go with the sweeps."""
+        path = config.get("CACHE_DIR") or os.path.join(app.instance_path, "cache")
+        kwargs.pop("ignore_delete_many_errors", None)
+        prefix = f"{config.get('CACHE_KEY_PREFIX') or ''}{secrets.token_hex(6)}:"
+        return cls(path, *args, map_mb=config.get("CACHE_MAP_MB", 512), key_prefix=prefix,
+                   **kwargs)
+
+    # ------------------------------------------------------------------ the environment
+
+    @property
+    def env(self) -> lmdb.Environment:
+        """This process's environment (opened again in a forked child)."""
+        return environment(self.path, self.map_size)
+
+    def _key(self, key: str) -> bytes:
+        return (self.key_prefix + key).encode()
+
+    def _expiry(self, timeout: int | None) -> float:
+        seconds = self._normalize_timeout(timeout)
+        return 0.0 if seconds == 0 else time.time() + seconds
+
+    @staticmethod
+    def _decode(raw: bytes | None, now: float) -> Any:
+        if raw is None:
+            return None
+        (expires,) = _EXPIRY.unpack_from(raw)
+        if expires and expires <= now:
+            return None
+        return pickle.loads(memoryview(raw)[_EXPIRY.size:])
+
+    @staticmethod
+    def _encode(value: Any, expires: float) -> bytes:
+        return _EXPIRY.pack(expires) + pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+    def _write(self, work) -> Any:
+        """Run `work(txn)` in a write transaction. Every `check_every` writes of this process,
+        room is made (`make_room`); a write that finds the map full anyway is dropped (a cache
+        may lose a write) after making room for the next ones."""
+        self._writes += 1
+        if self._writes % self.check_every == 0:
+            self.make_room()
+        try:
+            with self.env.begin(write=True) as txn:
+                return work(txn)
+        except lmdb.MapFullError:
+            log.warning("machine cache full: a write was dropped, room is being made")
+            self.make_room(full=True)
+            return None
+
+    # ------------------------------------------------------------------ the interface
+
+    def get(self, key: str) -> Any:
+        with self.env.begin() as txn:
+            return self._decode(txn.get(self._key(key)), time.time())
+
+    def get_many(self, *keys: str) -> list[Any]:
+        now = time.time()
+        with self.env.begin() as txn:
+            return [self._decode(txn.get(self._key(k)), now) for k in keys]
+
+    def has(self, key: str) -> bool:
+        with self.env.begin() as txn:
+            raw = txn.get(self._key(key))
+            if raw is None:
+                return False
+            (expires,) = _EXPIRY.unpack_from(raw)
+            return not expires or expires > time.time()
+
+    def set(self, key: str, value: Any, timeout: int | None = None) -> bool:
+        data = self._encode(value, self._expiry(timeout))
+        return bool(self._write(lambda txn: txn.put(self._key(key), data)))
+
+    def add(self, key: str, value: Any, timeout: int | None = None) -> bool:
+        data = self._encode(value, self._expiry(timeout))
+        name = self._key(key)
+
+        def work(txn) -> bool:
+            if self._decode(txn.get(name), time.time()) is not None:
+                return False
+            return txn.put(name, data)
+
+        return bool(self._write(work))
+
+    def set_many(self, mapping: dict[str, Any], timeout: int | None = None) -> list[Any]:
+        expires = self._expiry(timeout)
+        items = [(self._key(k), self._encode(v, expires)) for k, v in mapping.items()]
+
+        def work(txn) -> list[Any]:
+            for name, data in items:
+                txn.put(name, data)
+            return list(mapping)
+
+        return self._write(work) or []
+
+    def delete(self, key: str) -> bool:
+        return bool(self._write(lambda txn: txn.delete(self._key(key))))
+
+    def delete_many(self, *keys: str) -> list[Any]:
+        names = [(k, self._key(k)) for k in keys]
+        return self._write(lambda txn: [k for k, name in names if txn.delete(name)]) or []
+
+    def inc(self, key: str, delta: int = 1) -> int | None:
+        return self._add_to(key, delta)
+
+    def dec(self, key: str, delta: int = 1) -> int | None:
+        return self._add_to(key, -delta)
+
+    def _add_to(self, key: str, delta: int) -> int | None:
+        name = self._key(key)
+
+        def work(txn) -> int:
+            raw = txn.get(name)
+            expires = _EXPIRY.unpack_from(raw)[0] if raw is not None else 0.0
+            value = (self._decode(raw, time.time()) or 0) + delta
+            txn.put(name, self._encode(value, expires))
+            return value
+
+        return self._write(work)
+
+    def clear(self) -> bool:
+        with self.env.begin(write=True) as txn:
+            txn.drop(self.env.open_db(txn=txn), delete=False)
+        return True
+
+    # ------------------------------------------------------------------ housekeeping
+
+    def used(self) -> float:
+        """The share of the map the entries fill (pages in use: freed pages not counted)."""
+        stat = self.env.stat()
+        pages = stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
+        return pages * stat["psize"] / self.map_size
+
+    def make_room(self, full: bool = False) -> None:
+        """Past half the map (or when a write found it `full`), sweep the expired entries;
+        past three quarters after that (or still full with nothing expired), drop all.
+        Pages freed now are reused from the transaction after next (LMDB keeps the last
+        snapshot whole), hence the early start."""
+        if not full and self.used() <= 0.5:
+            return
+        swept = self.sweep()
+        if self.used() > 0.75 or (full and not swept):
+            log.warning("machine cache nearly full with live entries: dropping every entry")
+            self.clear()
+
+    def sweep(self) -> int:
+        """Delete every expired entry; returns how many went."""
+        now = time.time()
+        expired: list[bytes] = []
+        with self.env.begin() as txn:
+            for name, raw in txn.cursor():
+                (expires,) = _EXPIRY.unpack_from(raw)
+                if expires and expires <= now:
+                    expired.append(bytes(name))
+        if expired:
+            with self.env.begin(write=True) as txn:
+                for name in expired:
+                    txn.delete(name)
+        return len(expired)
+
+    def keys(self) -> Iterable[str]:
+        """Every key held (expired ones included), without the prefix: for tests and tools."""
+        with self.env.begin() as txn:
+            return [bytes(k).decode()[len(self.key_prefix):] for k in txn.cursor().iternext(
+                values=False)]
