@@ -30,7 +30,6 @@ import secrets
 import struct
 import threading
 import time
-from collections.abc import Iterable
 from typing import Any
 
 import lmdb
@@ -39,13 +38,15 @@ from flask_caching.backends.base import BaseCache
 
 log = logging.getLogger(__name__)
 
-_EXPIRY = struct.Struct("<d")  # seconds since the epoch; 0.0: never
+_EXPIRY = struct.Struct("<d")  # a value's header: seconds since the epoch; 0.0: never
+_INDEX = struct.Struct(">d")  # the expiry index's keys begin with it: sorted by time
 
 # LMDB allows one open environment per file per process: every cache on one path shares it
 # (several apps in one process: tests, the CLI). Keyed by process, so that a forked child
 # (a gunicorn worker) opens its own.
 _ENVIRONMENTS: dict[tuple[int, str], lmdb.Environment] = {}
-_OPENING = threading.Lock()
+_HANDLES: dict[int, tuple[lmdb.Environment, object, object]] = {}  # each env's two databases
+_OPENING = threading.RLock()
 
 
 def environment(path: str, map_size: int) -> lmdb.Environment:
@@ -63,16 +64,21 @@ def environment(path: str, map_size: int) -> lmdb.Environment:
                     _ENVIRONMENTS.pop(inherited).close()
                 os.makedirs(path, mode=0o700, exist_ok=True)
                 env = lmdb.open(path, map_size=map_size, subdir=True, sync=False,
-                                metasync=False, readahead=False, max_readers=512, lock=True)
+                                metasync=False, readahead=False, max_readers=512, lock=True,
+                                max_dbs=2)
                 _ENVIRONMENTS[key] = env
     return env
 
 
 class MachineCache(BaseCache):
-    """Flask-Caching backend over one LMDB environment at `path`, shared by processes."""
+    """Flask-Caching backend over one LMDB environment at `path`, shared by processes.
+
+    Two databases in it: `values` (key -> expiry header + pickled value) and `expiry`, an
+    index of the entries that expire (expiry time + key), in time order, so that a sweep
+    visits only what has expired."""
 
     def __init__(self, path: str, map_mb: int = 512, key_prefix: str = "",
-                 default_timeout: int = 300, check_every: int = 256, **_ignored: Any) -> None:
+                 default_timeout: int = 300, check_every: int = 64, **_ignored: Any) -> None:
         super().__init__(default_timeout=default_timeout)
         self.path = path
         self.map_size = int(map_mb) * 1024 * 1024
@@ -101,6 +107,16 @@ class MachineCache(BaseCache):
         """This process's environment (opened again in a forked child)."""
         return environment(self.path, self.map_size)
 
+    def _dbs(self) -> tuple[lmdb.Environment, object, object]:
+        env = self.env
+        handles = _HANDLES.get(id(env))
+        if handles is None or handles[0] is not env:
+            with _OPENING:
+                values = env.open_db(b"values")
+                expiry = env.open_db(b"expiry")
+                handles = _HANDLES[id(env)] = (env, values, expiry)
+        return handles
+
     def _key(self, key: str) -> bytes:
         return (self.key_prefix + key).encode()
 
@@ -122,33 +138,61 @@ class MachineCache(BaseCache):
         return _EXPIRY.pack(expires) + pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
 
     def _write(self, work) -> Any:
-        """Run `work(txn)` in a write transaction. Every `check_every` writes of this process,
-        room is made (`make_room`); a write that finds the map full anyway is dropped (a cache
-        may lose a write) after making room for the next ones."""
+        """Run `work(txn, values, expiry)` in a write transaction. Every `check_every` writes
+        of this process, room is made (`make_room`); a write that finds the map full anyway
+        is dropped (a cache may lose a write) after making room for the next ones."""
         self._writes += 1
         if self._writes % self.check_every == 0:
             self.make_room()
+        env, values, expiry = self._dbs()
         try:
-            with self.env.begin(write=True) as txn:
-                return work(txn)
+            with env.begin(write=True) as txn:
+                return work(txn, values, expiry)
         except lmdb.MapFullError:
             log.warning("machine cache full: a write was dropped, room is being made")
             self.make_room(full=True)
             return None
 
+    @staticmethod
+    def _put(txn, values, expiry, name: bytes, data: bytes) -> bool:
+        """Store `data` (header included) at `name`, keeping the expiry index in step."""
+        MachineCache._unindex(txn, values, expiry, name)
+        (expires,) = _EXPIRY.unpack_from(data)
+        if expires:
+            txn.put(_INDEX.pack(expires) + name, b"", db=expiry)
+        return txn.put(name, data, db=values)
+
+    @staticmethod
+    def _unindex(txn, values, expiry, name: bytes) -> bytes | None:
+        old = txn.get(name, db=values)
+        if old is not None:
+            (expires,) = _EXPIRY.unpack_from(old)
+            if expires:
+                txn.delete(_INDEX.pack(expires) + name, db=expiry)
+        return old
+
+    @staticmethod
+    def _remove(txn, values, expiry, name: bytes) -> bool:
+        if MachineCache._unindex(txn, values, expiry, name) is None:
+            return False
+        return txn.delete(name, db=values)
+
     # ------------------------------------------------------------------ the interface
 
     def get(self, key: str) -> Any:
-        with self.env.begin() as txn:
+        env, values, _ = self._dbs()
+        with env.begin(db=values) as txn:
             return self._decode(txn.get(self._key(key)), time.time())
 
     def get_many(self, *keys: str) -> list[Any]:
+        env, values, _ = self._dbs()
         now = time.time()
-        with self.env.begin() as txn:
+        with env.begin(db=values) as txn:
             return [self._decode(txn.get(self._key(k)), now) for k in keys]
 
     def has(self, key: str) -> bool:
-        with self.env.begin() as txn:
+        env, values, _ = self._dbs()
+        with env.begin(db=values) as txn:
             raw = txn.get(self._key(key))
             if raw is None:
                 return False
@@ -157,16 +201,17 @@ class MachineCache(BaseCache):
 
     def set(self, key: str, value: Any, timeout: int | None = None) -> bool:
         data = self._encode(value, self._expiry(timeout))
-        return bool(self._write(lambda txn: txn.put(self._key(key), data)))
+        name = self._key(key)
+        return bool(self._write(lambda txn, v, e: self._put(txn, v, e, name, data)))
 
     def add(self, key: str, value: Any, timeout: int | None = None) -> bool:
         data = self._encode(value, self._expiry(timeout))
         name = self._key(key)
 
-        def work(txn) -> bool:
-            if self._decode(txn.get(name), time.time()) is not None:
+        def work(txn, values, expiry) -> bool:
+            if self._decode(txn.get(name, db=values), time.time()) is not None:
                 return False
-            return txn.put(name, data)
+            return self._put(txn, values, expiry, name, data)
 
         return bool(self._write(work))
 
@@ -174,19 +219,21 @@ class MachineCache(BaseCache):
         expires = self._expiry(timeout)
         items = [(self._key(k), self._encode(v, expires)) for k, v in mapping.items()]
 
-        def work(txn) -> list[Any]:
+        def work(txn, values, expiry) -> list[Any]:
             for name, data in items:
-                txn.put(name, data)
+                self._put(txn, values, expiry, name, data)
             return list(mapping)
 
         return self._write(work) or []
 
     def delete(self, key: str) -> bool:
-        return bool(self._write(lambda txn: txn.delete(self._key(key))))
+        name = self._key(key)
+        return bool(self._write(lambda txn, v, e: self._remove(txn, v, e, name)))
 
     def delete_many(self, *keys: str) -> list[Any]:
         names = [(k, self._key(k)) for k in keys]
-        return self._write(lambda txn: [k for k, name in names if txn.delete(name)]) or []
+        return self._write(lambda txn, v, e: [
+            k for k, name in names if self._remove(txn, v, e, name)]) or []
 
     def inc(self, key: str, delta: int = 1) -> int | None:
         return self._add_to(key, delta)
@@ -197,57 +244,65 @@ class MachineCache(BaseCache):
     def _add_to(self, key: str, delta: int) -> int | None:
         name = self._key(key)
 
-        def work(txn) -> int:
-            raw = txn.get(name)
+        def work(txn, values, expiry) -> int:
+            raw = txn.get(name, db=values)
             expires = _EXPIRY.unpack_from(raw)[0] if raw is not None else 0.0
             value = (self._decode(raw, time.time()) or 0) + delta
-            txn.put(name, self._encode(value, expires))
+            self._put(txn, values, expiry, name, self._encode(value, expires))
             return value
 
         return self._write(work)
 
     def clear(self) -> bool:
-        with self.env.begin(write=True) as txn:
-            txn.drop(self.env.open_db(txn=txn), delete=False)
+        env, values, expiry = self._dbs()
+        with env.begin(write=True) as txn:
+            txn.drop(values, delete=False)
+            txn.drop(expiry, delete=False)
         return True
 
     # ------------------------------------------------------------------ housekeeping
 
     def used(self) -> float:
         """The share of the map the entries fill (pages in use: freed pages not counted)."""
-        stat = self.env.stat()
-        pages = stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
-        return pages * stat["psize"] / self.map_size
+        env, values, expiry = self._dbs()
+        pages = 0
+        with env.begin() as txn:
+            for db in (values, expiry):
+                stat = txn.stat(db)
+                pages += stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
+                psize = stat["psize"]
+        return pages * psize / self.map_size
 
     def make_room(self, full: bool = False) -> None:
-        """Past half the map (or when a write found it `full`), sweep the expired entries;
-        past three quarters after that (or still full with nothing expired), drop all.
-        Pages freed now are reused from the transaction after next (LMDB keeps the last
-        snapshot whole), hence the early start."""
-        if not full and self.used() <= 0.5:
-            return
-        swept = self.sweep()
-        if self.used() > 0.75 or (full and not swept):
-            log.warning("machine cache nearly full with live entries: dropping every entry")
+        """Sweep what has expired (a few hundred entries at a time: run every `check_every`
+        writes, it keeps up). If live entries still fill more than half the map, or a write
+        found it `full` with nothing expired, drop every entry. Done at half, not at full: LMDB
+        reuses a freed page only two transactions later, so the map must still have room
+        then (a write that finds it full anyway is dropped)."""
+        swept = self.sweep(limit=None if full else 500)
+        if (full and not swept) or self.used() > 0.5:
+            log.warning("machine cache half full of live entries: dropping every entry")
             self.clear()
 
-    def sweep(self) -> int:
-        """Delete every expired entry; returns how many went."""
-        now = time.time()
-        expired: list[bytes] = []
-        with self.env.begin() as txn:
-            for name, raw in txn.cursor():
-                (expires,) = _EXPIRY.unpack_from(raw)
-                if expires and expires <= now:
-                    expired.append(bytes(name))
-        if expired:
-            with self.env.begin(write=True) as txn:
-                for name in expired:
-                    txn.delete(name)
-        return len(expired)
+    def sweep(self, limit: int | None = None) -> int:
+        """Delete expired entries, the oldest first, at most `limit`; returns how many."""
+        env, values, expiry = self._dbs()
+        now = _INDEX.pack(time.time())
+        swept = 0
+        with env.begin(write=True) as txn:
+            cursor = txn.cursor(db=expiry)
+            while cursor.first() and (limit is None or swept < limit):
+                entry = cursor.key()
+                if entry[:_INDEX.size] > now:
+                    break
+                cursor.delete()
+                txn.delete(entry[_INDEX.size:], db=values)
+                swept += 1
+        return swept
 
-    def keys(self) -> Iterable[str]:
+    def keys(self) -> list[str]:
         """Every key held (expired ones included), without the prefix: for tests and tools."""
-        with self.env.begin() as txn:
-            return [bytes(k).decode()[len(self.key_prefix):] for k in txn.cursor().iternext(
-                values=False)]
+        env, values, _ = self._dbs()
+        with env.begin(db=values) as txn:
+            return [bytes(k).decode()[len(self.key_prefix):]
+                    for k in txn.cursor().iternext(values=False)]
