@@ -51,7 +51,7 @@ _OPENING = threading.RLock()
 
 def environment(path: str, map_size: int) -> lmdb.Environment:
     """This process's LMDB environment at `path` (opened on first use)."""
-    key = (os.getpid(), os.path.realpath(path))
+    key = (os.getpid(), path)
     env = _ENVIRONMENTS.get(key)
     if env is None:
         with _OPENING:
@@ -80,7 +80,7 @@ class MachineCache(BaseCache):
     def __init__(self, path: str, map_mb: int = 512, key_prefix: str = "",
                  default_timeout: int = 300, check_every: int = 64, **_ignored: Any) -> None:
         super().__init__(default_timeout=default_timeout)
-        self.path = path
+        self.path = os.path.realpath(path)  # one environment per file, however it is named
         self.map_size = int(map_mb) * 1024 * 1024
         self.key_prefix = key_prefix
         self.check_every = check_every
