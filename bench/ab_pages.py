@@ -4,7 +4,8 @@
 
 Each checkout runs in its own process (its own `.venv/bin/python`, its own code) against the
 same bench data set (BENCH_DATABASE_URL, default the SQLite demo set bench/run.py seeds:
-instance/bench/demo.db of this checkout), with the page cache off. The two take turns, page by
+instance/bench/demo.db of this checkout), with the page cache off (BENCH_AB_CACHE=on: on, so
+that every request after the first is a hit). The two take turns, page by
 page, AB then BA, for ROUNDS rounds of 20 requests each, and the report gives each page's median
 milliseconds per request in A and B and the median of the per-round ratios B/A. Turn-taking at
 this grain cancels most of a shared machine's drift; the ratio is the figure to quote. Nothing
@@ -54,7 +55,8 @@ for line in sys.stdin:
 
 def start(checkout: str) -> subprocess.Popen:
     env = {**os.environ, "BOOKSTATION_ENV": "production", "BOOKSTATION_SERVE_ONLY": "1",
-           "SECRET_KEY": "bench-secret-key", "PAGE_CACHE_SECONDS": "0",
+           "SECRET_KEY": "bench-secret-key",
+           "PAGE_CACHE_SECONDS": "30" if os.environ.get("BENCH_AB_CACHE") == "on" else "0",
            "SESSION_COOKIE_SECURE": "0", "LOG_LEVEL": "warning",
            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL",
                                           f"sqlite:///{ROOT / 'instance' / 'bench' / 'demo.db'}")}
@@ -87,7 +89,8 @@ def main() -> int:
                 tb = timed(b, who, path)
                 ta = timed(a, who, path)
             samples.setdefault((who, path), []).append((ta, tb))
-    print(f"A = {a_dir}\nB = {b_dir}\n{rounds} rounds of {REQUESTS} requests, page cache off")
+    cache = "on (every request a hit)" if os.environ.get("BENCH_AB_CACHE") == "on" else "off"
+    print(f"A = {a_dir}\nB = {b_dir}\n{rounds} rounds of {REQUESTS} requests, page cache {cache}")
     print(f"  {'reader':<8} {'page':<24} {'A ms':>7} {'B ms':>7} {'B/A':>6}")
     for (who, path), pairs in samples.items():
         ms_a = statistics.median(x for x, _ in pairs)
