@@ -10,9 +10,11 @@ operating system's page cache rather than in each worker's heap.
 
 LMDB readers take no lock; writers queue on a mutex (no sleeping and retrying, unlike
 SQLite's busy handler). Nothing is synced to disk: it is a cache, and a crash loses only what
-would be recomputed. Entries carry their expiry; an expired one reads as missing. When the
-map (`CACHE_MAP_MB`) fills, expired entries are swept, and if that frees nothing, everything
-is dropped, as a cache may.
+would be recomputed. Entries carry their expiry; an expired one reads as missing, and an index
+in time order lets each worker sweep the expired ones a few hundred at a time, every 64 of its
+writes. Should live entries fill half the map (`CACHE_MAP_MB`), everything is dropped, as a
+cache may: LMDB reuses a freed page only two transactions later, so room is made while there
+is still some.
 
 It is used through Flask-Caching's public backend interface (`CACHE_TYPE` names this class);
 config.py picks it when there is no `REDIS_URL`. Each process opens the file itself, after
