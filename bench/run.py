@@ -286,25 +286,23 @@ class Server:
         raise RuntimeError("server did not start")
 
     def worker_rss_mb(self) -> list[float]:
-        pid = self.process.pid
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        sizes = []
-        for child in children:
-            for line in Path(f"/proc/{child}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    sizes.append(int(line.split()[1]) / 1024)
-        return sizes
+        """Each worker's VmRSS (/proc/<pid>/status)."""
+        return self._worker_kb("status", "VmRSS:")
 
     def worker_pss_mb(self) -> list[float]:
         """Each worker's proportional set size (/proc/<pid>/smaps_rollup): its private memory
         plus its share of pages shared with other processes, such as the machine cache's
         LMDB file that every worker maps (VmRSS counts those whole in each worker)."""
+        return self._worker_kb("smaps_rollup", "Pss:")
+
+    def _worker_kb(self, proc_file: str, field: str) -> list[float]:
+        """`field` (in kB) of each worker's /proc/<pid>/`proc_file`, in MB."""
         pid = self.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         sizes = []
         for child in children:
-            for line in Path(f"/proc/{child}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
+            for line in Path(f"/proc/{child}/{proc_file}").read_text().splitlines():
+                if line.startswith(field):
                     sizes.append(int(line.split()[1]) / 1024)
         return sizes
 
