@@ -281,6 +281,9 @@ class MachineCache(BaseCache):
         found it `full` with nothing expired, drop every entry. Done at half, not at full: LMDB
         reuses a freed page only two transactions later, so the map must still have room
         then (a write that finds it full anyway is dropped)."""
+        # A worker killed in the middle of a read (gunicorn's timeout) leaves its reader slot
+        # behind, and the snapshot it held would keep every page freed since from reuse.
+        self.env.reader_check()
         swept = self.sweep(limit=None if full else 500)
         if (full and not swept) or self.used() > 0.5:
             log.warning("machine cache half full of live entries: dropping every entry")

@@ -78,6 +78,28 @@ def test_a_cache_filling_up_with_live_entries_drops_them_and_goes_on(tmp_path):
     assert cache.used() <= 0.5
 
 
+def _reader_killed_mid_read(cache: MachineCache, ready) -> None:
+    with cache.env.begin():  # a read that never ends: the worker is killed here
+        ready.set()
+        time.sleep(60)
+
+
+def test_the_reader_slot_of_a_worker_killed_mid_read_is_freed(cache):
+    cache.set("page", "x", timeout=60)
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    child = context.Process(target=_reader_killed_mid_read, args=(cache, ready))
+    child.start()
+    assert ready.wait(30)
+    child.kill()  # SIGKILL, as gunicorn does to a worker past its timeout
+    child.join(30)
+    assert f"{child.pid:>10}" in cache.env.readers()  # its snapshot still held
+
+    cache.make_room()
+
+    assert f"{child.pid:>10}" not in cache.env.readers()
+
+
 def _child_sets(cache: MachineCache) -> None:
     cache.set("from the child", "hello from a fork", timeout=60)
 
