@@ -46,30 +46,32 @@ _INDEX = struct.Struct(">d")  # the expiry index's keys begin with it: sorted by
 # LMDB allows one open environment per file per process: every cache on one path shares it
 # (several apps in one process: tests, the CLI). Keyed by process, so that a forked child
 # (a gunicorn worker) opens its own.
-_ENVIRONMENTS: dict[tuple[int, str], lmdb.Environment] = {}
-_HANDLES: dict[int, tuple[lmdb.Environment, object, object]] = {}  # each env's two databases
-_OPENING = threading.RLock()
+_Opened = tuple[lmdb.Environment, object, object]  # the environment, `values`, `expiry`
+_ENVIRONMENTS: dict[tuple[int, str], _Opened] = {}
+_OPENING = threading.Lock()
 
 
-def environment(path: str, map_size: int) -> lmdb.Environment:
-    """This process's LMDB environment at `path` (opened on first use)."""
+def environment(path: str, map_size: int) -> _Opened:
+    """This process's LMDB environment at `path` with its two databases (opened on first
+    use)."""
     key = (os.getpid(), path)
-    env = _ENVIRONMENTS.get(key)
-    if env is None:
+    opened = _ENVIRONMENTS.get(key)
+    if opened is None:
         with _OPENING:
-            env = _ENVIRONMENTS.get(key)
-            if env is None:
+            opened = _ENVIRONMENTS.get(key)
+            if opened is None:
                 for inherited in [k for k in _ENVIRONMENTS if k[1] == key[1]]:
                     # The parent's, inherited through fork: closed here without being used,
                     # so that this process may open the file itself (py-lmdb refuses a
                     # second environment on one file in a process).
-                    _ENVIRONMENTS.pop(inherited).close()
+                    _ENVIRONMENTS.pop(inherited)[0].close()
                 os.makedirs(path, mode=0o700, exist_ok=True)
                 env = lmdb.open(path, map_size=map_size, subdir=True, sync=False,
                                 metasync=False, readahead=False, max_readers=512, lock=True,
                                 max_dbs=2)
-                _ENVIRONMENTS[key] = env
-    return env
+                opened = _ENVIRONMENTS[key] = (env, env.open_db(b"values"),
+                                               env.open_db(b"expiry"))
+    return opened
 
 
 class MachineCache(BaseCache):
@@ -107,17 +109,10 @@ class MachineCache(BaseCache):
     @property
     def env(self) -> lmdb.Environment:
         """This process's environment (opened again in a forked child)."""
-        return environment(self.path, self.map_size)
+        return environment(self.path, self.map_size)[0]
 
-    def _dbs(self) -> tuple[lmdb.Environment, object, object]:
-        env = self.env
-        handles = _HANDLES.get(id(env))
-        if handles is None or handles[0] is not env:
-            with _OPENING:
-                values = env.open_db(b"values")
-                expiry = env.open_db(b"expiry")
-                handles = _HANDLES[id(env)] = (env, values, expiry)
-        return handles
+    def _dbs(self) -> _Opened:
+        return environment(self.path, self.map_size)
 
     def _key(self, key: str) -> bytes:
         return (self.key_prefix + key).encode()
