@@ -39,6 +39,17 @@ def _change(app, book_id: int, **values) -> None:
         db.session.commit()
 
 
+def _approved_review(app, book_id: int, email: str, name: str, rating: int, body: str) -> None:
+    """A new member's approved review of the book, saved as moderation saves it (the book's
+    cached feedback forgotten)."""
+    with app.app_context():
+        reader = make_member(email=email, name=name)
+        db.session.add(Review(book_id=book_id, member_id=reader.id, rating=rating, body=body,
+                              status=ReviewStatus.APPROVED))
+        db.session.commit()
+        reviews.forget_book(book_id)
+
+
 def _card(html: str, title: str) -> str:
     start = html.index(f">{title}</a>")
     begin = html.rindex('<article class="book-card">', 0, start)
@@ -101,12 +112,8 @@ def test_the_book_page_shows_a_review_approved_since_it_was_last_rendered(app, c
     url = f"/book/{shelf['book']}"
     assert "None of our members has rated this book yet" in client.get(url).get_data(as_text=True)
 
-    with app.app_context():
-        reader = make_member(email="reader@example.test", name="Rosa Reader")
-        db.session.add(Review(book_id=shelf["book"], member_id=reader.id, rating=5,
-                              body="Kept me up all night.", status=ReviewStatus.APPROVED))
-        db.session.commit()
-        reviews.forget_book(shelf["book"])
+    _approved_review(app, shelf["book"], "reader@example.test", "Rosa Reader", 5,
+                     "Kept me up all night.")
 
     page = client.get(url).get_data(as_text=True)
     assert "Kept me up all night." in page
@@ -114,12 +121,7 @@ def test_the_book_page_shows_a_review_approved_since_it_was_last_rendered(app, c
 
 
 def test_a_reviewer_without_a_name_is_a_reader_in_each_page_s_language(app, shelf):
-    with app.app_context():
-        reader = make_member(email="nameless@example.test", name="")
-        db.session.add(Review(book_id=shelf["book"], member_id=reader.id, rating=4,
-                              body="Quietly good.", status=ReviewStatus.APPROVED))
-        db.session.commit()
-        reviews.forget_book(shelf["book"])
+    _approved_review(app, shelf["book"], "nameless@example.test", "", 4, "Quietly good.")
     url = f"/book/{shelf['book']}"
 
     english = app.test_client().get(url).get_data(as_text=True)  # the feedback is cached now
