@@ -17,6 +17,7 @@ Pair counting is vectorised with numpy (pair codes a * M + b, then `np.unique`).
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -198,11 +199,18 @@ def compute_also_bought_shown(book_id: int) -> tuple[AlsoBought, ...]:
 
 def also_bought(book_id: int, limit: int = 6) -> list[tuple[BookAssociation, Book]]:
     """The snapshot's best rules from one book to books still on sale (one query)."""
-    stmt = (
+    rows = db.session.execute(_also_bought_statement(), {"book_id": book_id, "limit": limit})
+    return [(assoc, book) for assoc, book in rows]
+
+
+@functools.cache
+def _also_bought_statement() -> sa.Select:
+    """`also_bought`'s query, built once (a book page that misses the caches runs it, and
+    building it cost about as much as running it)."""
+    return (
         sa.select(BookAssociation, Book)
         .join(Book, Book.id == BookAssociation.other_book_id)
-        .where(BookAssociation.book_id == book_id, Book.is_active.is_(True))
+        .where(BookAssociation.book_id == sa.bindparam("book_id"), Book.is_active.is_(True))
         .order_by(BookAssociation.rank)
-        .limit(limit)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
-    return [(assoc, book) for assoc, book in db.session.execute(stmt)]

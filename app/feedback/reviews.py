@@ -24,6 +24,7 @@ for a low one). Functions flush, never commit.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -363,17 +364,25 @@ def _first_name(name: str) -> str:
     return (name or "").split(" ", 1)[0]
 
 
-def compute_book_feedback(book_id: int) -> BookFeedback:
-    """One query: approved reviews with their count and average (window functions)."""
-    count = sa.func.count().over()
-    average = sa.func.avg(Review.rating).over()
-    rows = db.session.execute(
-        sa.select(Review.rating, Review.body, Member.name, Review.updated_at, count, average)
+@functools.cache
+def _book_feedback_statement() -> sa.Select:
+    """The reader section's query, built once: every book page that misses the page cache for
+    a book not seen for BOOK_FEEDBACK_CACHE_SECONDS runs it, and building it cost more than
+    running it."""
+    return (
+        sa.select(Review.rating, Review.body, Member.name, Review.updated_at,
+                  sa.func.count().over(), sa.func.avg(Review.rating).over())
         .join(Member, Member.id == Review.member_id)
-        .where(Review.book_id == book_id, Review.status == ReviewStatus.APPROVED)
+        .where(Review.book_id == sa.bindparam("book_id"),
+               Review.status == ReviewStatus.APPROVED)
         .order_by(Review.body.is_(None), Review.updated_at.desc(), Review.id.desc())
         .limit(BOOK_REVIEWS_SHOWN)
-    ).all()
+    )
+
+
+def compute_book_feedback(book_id: int) -> BookFeedback:
+    """One query: approved reviews with their count and average (window functions)."""
+    rows = db.session.execute(_book_feedback_statement(), {"book_id": book_id}).all()
     shown = tuple(ShownReview(r.rating, r.body, _first_name(r.name), r.updated_at) for r in rows)
     total = rows[0][4] if rows else 0
     mean = round(float(rows[0][5]), 2) if rows else None

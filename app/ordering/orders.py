@@ -173,12 +173,13 @@ def orders_for_member(member: Member, page: int = 1) -> Pagination:
     return db.paginate(query, page=page, per_page=ORDERS_PER_PAGE, error_out=False)
 
 
-# Built once (the page after every checkout runs it): the order with its lines in one query,
-# its history in a second.
+# Built once (the page after every checkout runs it): the order with its lines in one query.
+# Its history (`Order.events`) loads when read: the member's order page shows the dates kept on
+# the order itself, and only the API's order detail lists the events.
 _MEMBERS_ORDER = (
     sa.select(Order)
     .where(Order.id == sa.bindparam("order_id"), Order.member_id == sa.bindparam("member_id"))
-    .options(joinedload(Order.lines), selectinload(Order.events))
+    .options(joinedload(Order.lines))
 )
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from app.core.extensions import db
 from app.ordering import cart
-from tests.factories import make_book, make_category, make_member
+from tests.factories import make_book, make_category, make_member, make_placed_order
 from tests.helpers import counting_statements
 
 pytestmark = pytest.mark.parametrize("app_config", [{"PAGE_CACHE_SECONDS": 0}])
@@ -29,10 +29,11 @@ def shop(app):
                            stock_on_hand=5) for n in range(12)]
         member = make_member(email=MEMBER, password="correct horse 1")
         db.session.flush()
+        order = make_placed_order(member, lines=[(books[4], 1), (books[5], 2)])
         for book in books[:3]:
             cart.add(member, {}, book.id, 1)
         db.session.commit()
-        return {"book": books[0].id}
+        return {"book": books[0].id, "order": order.id}
 
 
 # page -> statements on a miss (a visitor; a member)
@@ -49,7 +50,8 @@ MEMBER_PAGES = {  # the member (with their cart's count and discount) is read in
     "/search?q=tale": 3,
     "/book/{book}": 3,
     "/cart": 4,
-    "/orders": 3,
+    "/orders": 4,  # the member, a page of orders, their lines, the count
+    "/orders/{order}": 2,  # the page after every checkout: the order with its lines in one
     "/account/": 5,  # with the grade table and its names (the overview names the grade)
 }
 
