@@ -7,14 +7,21 @@
    lines' row locks on PostgreSQL, the database's write lock on SQLite), so a second checkout
    of the same cart (a double click, a retried request, another window) waits for the first
    and then finds the cart empty: EmptyCart, never a second order;
-2. reserve stock with one conditional UPDATE per book, in ascending book id order (a fixed lock
-   order, so two checkouts of the same books can never deadlock); a shortfall raises OutOfStock
-   and the caller rolls back, which puts every reserved copy back and leaves the cart as it was;
-3. price the lines from the database (never from the form) with `pricing.quote` and the
+2. price the lines from the database (never from the form) with `pricing.quote` and the
    member's discount rate, and snapshot title, authors, unit price and line total on each line,
-   so a later price change never alters a past order;
-4. record the first OrderEvent, send `order_placed` (the features above ordering follow it) and
-   queue the confirmation mail in the outbox (it is sent after the caller commits).
+   so a later price change never alters a past order; a book whose shelf plainly falls short is
+   refused here already (step 4 at once);
+3. write the order, its lines and its first OrderEvent, and queue the confirmation mail in the
+   outbox (it is sent after the caller commits);
+4. reserve stock with one conditional UPDATE per book, in ascending book id order (a fixed lock
+   order, so two checkouts of the same books can never deadlock); a shortfall raises OutOfStock
+   and the caller rolls back, which puts every reserved copy back, drops the order and its
+   mail, and leaves the cart as it was. This comes last, with `order_placed` (the features
+   above ordering follow it), so on PostgreSQL a book's row lock, which every buyer of the
+   book waits for, is held only for the end of the checkout and its commit: buyers of one
+   best seller once queued behind each other's whole checkout, mail rendering included. The
+   price is the one read in step 2, a moment earlier; an edit committed in between is the
+   next checkout's price.
 
 A checkout form carries a one-time key (`new_checkout_key`), kept on the order under a unique
 index on (member, key): the same form submitted again raises EmptyCart (the cart it emptied)
@@ -193,8 +200,8 @@ def _compile_with_table_names(element: _WithTableNames, compiler, **kw) -> str:
 
 # The statements of a checkout are built once, here, on the tables (Core, not ORM-enabled
 # statements, whose building and cache key cost more than running them): from the cart's DELETE
-# on they run inside the database's write lock (SQLite) or the rows' locks (PostgreSQL), which
-# other checkouts wait for.
+# on they run inside the database's write lock (SQLite), and the stock's UPDATEs take the books'
+# row locks (PostgreSQL), which other checkouts wait for.
 _BOOK, _CART, _LINE = Book.__table__, Cart.__table__, CartLine.__table__
 
 # The cart is read by the statement that empties it: see the module's docstring.
@@ -229,7 +236,9 @@ def _take_cart(member: Member) -> tuple[dict[int, int], set[int]]:
     error of the checkout) puts the lines back. A book put in the cart while this checkout
     runs stays in the cart: only the lines this DELETE returns are ordered.
     Lock order on PostgreSQL: the member's cart lines, then books by id, holds, demands, the
-    member. A login that merges a visitor's cart writes the member before the lines: only a
+    member (the order's INSERTs between the lines and the books take only the key-share locks
+    of their foreign keys, on the books and the member, which no UPDATE of a stock, a price or
+    a member's figures waits for; nothing takes a book FOR UPDATE). A login that merges a visitor's cart writes the member before the lines: only a
     login merging a book already in the cart at the very moment of the checkout could meet
     it in the opposite order (the database then aborts one of the two, nothing half done).
     """
@@ -254,8 +263,13 @@ def _wanted(lines: Iterable[tuple[int, int]]) -> dict[int, int]:
     return wanted
 
 
-# What an order line snapshots of a book (and its price), as _TAKE_FROM_SHELF reads it back.
-_PRICED = (Book.id, Book.title, Book.authors, Book.price)
+# What an order line snapshots of a book (and its price), read before the stock is taken, with
+# what says whether the shelf plainly falls short.
+_PRICE_BOOKS = (
+    sa.select(_BOOK.c.id, _BOOK.c.title, _BOOK.c.authors, _BOOK.c.price, _BOOK.c.is_active,
+              _BOOK.c.stock_on_hand)
+    .where(_BOOK.c.id.in_(sa.bindparam("ids", expanding=True)))
+)
 
 
 def reserve_stock(wanted: dict[int, int], member: Member | None = None,
@@ -269,7 +283,7 @@ def reserve_stock(wanted: dict[int, int], member: Member | None = None,
     are used first, in the same lock order; only the rest comes off the shelf. `held` names
     the books with copies held for the member when the caller has read that already.
     Returns what the UPDATEs read back (RETURNING) of each book taken from the shelf: id,
-    title, authors and price, so pricing the order needs no second read of those books.
+    title, authors and price.
     """
     short: dict[int, int] = {}
     taken: dict[int, sa.Row] = {}
@@ -357,11 +371,16 @@ def place_order(
     if not wanted:
         raise EmptyCart(_("Your cart is empty."))
 
-    books = reserve_stock(wanted, member, with_holds)
-    held = [book_id for book_id in wanted if book_id not in books]  # all from held copies
-    if held:
-        books.update((row.id, row) for row in db.session.execute(
-            sa.select(*_PRICED).where(Book.id.in_(held))))
+    held = with_holds if with_holds is not None else holds.books_held_for(member.id, list(wanted))
+    books = {row.id: row for row in db.session.execute(_PRICE_BOOKS, {"ids": list(wanted)})}
+    # A book that is plainly short (or gone) is refused before any work: reserve_stock names
+    # each shortfall now (or, if copies arrived a moment ago, takes them).
+    reserved = any(
+        book_id not in books or (book_id not in held and not (
+            books[book_id].is_active and books[book_id].stock_on_hand >= quantity))
+        for book_id, quantity in wanted.items())
+    if reserved:
+        reserve_stock(wanted, member, held)
     rate = member_discount_rate(member)
     quote = pricing.quote(
         [(book_id, books[book_id].title, books[book_id].price, quantity)
@@ -419,11 +438,15 @@ def place_order(
             raise AlreadyPlaced(_("This order is placed already.")) from exc
         raise
 
+    if notify:
+        queue_confirmation(order)
+    # The books' row locks come last (see the module's docstring): then books, holds, demands,
+    # the member, in the documented lock order.
+    if not reserved:
+        reserve_stock(wanted, member, held)
     holds.fulfil_demands(member, list(wanted), when)  # their demand is met
     # The features above ordering follow (the customer's figures).
     order_placed.send(order, member=member, when=when, wanted=wanted)
-    if notify:
-        queue_confirmation(order)
     return order
 
 

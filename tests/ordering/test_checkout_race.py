@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from app.mail.models import OutboxMail
 from app.models import Book, Member, Order
 from app.ordering import cart
 from app.ordering.checkout import OutOfStock, ShippingAddress, place_order
@@ -187,3 +189,75 @@ def test_one_checkout_form_submitted_three_times_at_once_after_a_refill_places_o
         assert db.session.get(Book, emma_id).stock_on_hand == 3
         member = db.session.scalar(sa.select(Member).where(Member.email == email))
         assert cart.raw_lines(member, {}) == {emma_id: 1}
+
+
+def test_a_buyer_of_the_same_book_is_not_held_up_by_another_checkouts_mail(pg_app, monkeypatch):
+    # The book's row lock, which every buyer of the book waits for, is taken at the end of a
+    # checkout: while one checkout is still writing its order and rendering its mail, another
+    # buyer of the same book orders and commits. (Before, the first checkout held the book
+    # from the start, and the second waited for its commit.)
+    from app.ordering import checkout
+
+    with pg_app.app_context():
+        book = make_book(title="The Best Seller", stock_on_hand=5)
+        slow, quick = make_member(), make_member()
+        for member in (slow, quick):
+            cart.add(member, {}, book.id, 1)
+        db.session.commit()
+        book_id, slow_id, quick_id = book.id, slow.id, quick.id
+
+    slow_writing_mail = threading.Event()
+    quick_committed = threading.Event()
+    finished: list[str] = []
+    queue_confirmation = checkout.queue_confirmation
+
+    def queue_confirmation_slowly(order):
+        if order.member_id == slow_id:
+            slow_writing_mail.set()
+            quick_committed.wait(timeout=5)  # gives up after 5 s: the old order then shows
+        queue_confirmation(order)
+
+    monkeypatch.setattr(checkout, "queue_confirmation", queue_confirmation_slowly)
+
+    def shopper(meet, member_id: int) -> None:
+        with pg_app.app_context():
+            member = db.session.get(Member, member_id)
+            meet()
+            if member_id == quick_id:
+                assert slow_writing_mail.wait(timeout=10)
+            try:
+                place_order(member, address=ADDRESS, payment_method="cod")
+                db.session.commit()
+                finished.append("slow" if member_id == slow_id else "quick")
+                if member_id == quick_id:
+                    quick_committed.set()
+            finally:
+                db.session.remove()
+
+    errors = run_at_once(shopper, [(slow_id,), (quick_id,)])
+
+    assert not errors
+    assert finished == ["quick", "slow"]
+    with pg_app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 2
+        assert db.session.get(Book, book_id).stock_on_hand == 3
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 2
+
+
+def test_a_checkout_that_loses_the_last_copy_leaves_no_order_and_no_mail(pg_app):
+    with pg_app.app_context():
+        book = make_book(title="The Very Last Copy", stock_on_hand=1)
+        members = [make_member() for _ in range(3)]
+        for member in members:
+            cart.add(member, {}, book.id, 1)
+        db.session.commit()
+        ids = [m.id for m in members]
+
+    outcome, errors = race(pg_app, ids)
+
+    assert not errors
+    assert list(outcome.values()).count("ordered") == 1
+    with pg_app.app_context():
+        [order] = db.session.scalars(sa.select(Order)).all()
+        mails = db.session.scalars(sa.select(OutboxMail)).all()
+        assert [m.dedupe_key for m in mails] == [f"order_confirmation:{order.id}"]
