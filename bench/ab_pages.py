@@ -60,8 +60,15 @@ def start(checkout: str) -> subprocess.Popen:
            "SESSION_COOKIE_SECURE": "0", "LOG_LEVEL": "warning",
            "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL",
                                           f"sqlite:///{ROOT / 'instance' / 'bench' / 'demo.db'}")}
+    return launch(checkout, WORKER, env)
+
+
+def launch(checkout: str, code: str, env: dict) -> subprocess.Popen:
+    """`code` run by the checkout's own Python in its directory (one machine: no Redis), once
+    it has said "ready"."""
+    env = dict(env)
     env.pop("REDIS_URL", None)
-    process = subprocess.Popen([f"{checkout}/.venv/bin/python", "-c", WORKER], cwd=checkout,
+    process = subprocess.Popen([f"{checkout}/.venv/bin/python", "-c", code], cwd=checkout,
                                env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                text=True)
     if process.stdout.readline().strip() != "ready":
@@ -93,14 +100,22 @@ def main() -> int:
     print(f"A = {a_dir}\nB = {b_dir}\n{rounds} rounds of {REQUESTS} requests, page cache {cache}")
     print(f"  {'reader':<8} {'page':<24} {'A ms':>7} {'B ms':>7} {'B/A':>6}")
     for (who, path), pairs in samples.items():
-        ms_a = statistics.median(x for x, _ in pairs)
-        ms_b = statistics.median(y for _, y in pairs)
-        ratio = statistics.median(y / x for x, y in pairs)
+        ms_a, ms_b, ratio = medians(pairs)
         print(f"  {who:<8} {path:<24} {ms_a:7.2f} {ms_b:7.2f} {ratio:6.2f}")
-    for process in (a, b):
+    stop(a, b)
+    return 0
+
+
+def medians(pairs: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """The median of A, of B, and of the per-round ratios B/A: the figure to quote."""
+    return (statistics.median(x for x, _ in pairs), statistics.median(y for _, y in pairs),
+            statistics.median(y / x for x, y in pairs))
+
+
+def stop(*processes: subprocess.Popen) -> None:
+    for process in processes:
         process.stdin.close()
         process.wait(timeout=30)
-    return 0
 
 
 if __name__ == "__main__":

@@ -238,9 +238,10 @@ def _take_cart(member: Member) -> tuple[dict[int, int], set[int]]:
     Lock order on PostgreSQL: the member's cart lines, then books by id, holds, demands, the
     member (the order's INSERTs between the lines and the books take only the key-share locks
     of their foreign keys, on the books and the member, which no UPDATE of a stock, a price or
-    a member's figures waits for; nothing takes a book FOR UPDATE). A login that merges a visitor's cart writes the member before the lines: only a
-    login merging a book already in the cart at the very moment of the checkout could meet
-    it in the opposite order (the database then aborts one of the two, nothing half done).
+    a member's figures waits for; nothing takes a book FOR UPDATE). A login that merges a
+    visitor's cart writes the member before the lines: only a login merging a book already in
+    the cart at the very moment of the checkout could meet it in the opposite order (the
+    database then aborts one of the two, nothing half done).
     """
     rows = sorted(db.session.execute(_TAKE_CART, {"member_id": member.id, "now": utcnow()}))
     wanted: dict[int, int] = {}

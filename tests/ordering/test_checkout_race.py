@@ -33,6 +33,17 @@ ADDRESS = ShippingAddress(name="Racer", line1="1 Fast Lane", city="Shanghai", po
 HOLD_SECONDS = 0.3
 
 
+def shoppers_of_one_book(title: str, stock: int, shoppers: int) -> tuple[int, list[int]]:
+    """A book with `stock` copies and that many members with one copy of it in their cart
+    (committed): the book's id and the members' ids."""
+    book = make_book(title=title, stock_on_hand=stock)
+    members = [make_member() for _ in range(shoppers)]
+    for member in members:
+        cart.add(member, {}, book.id, 1)
+    db.session.commit()
+    return book.id, [m.id for m in members]
+
+
 def race(app, member_ids: list[int]) -> tuple[dict[int, str], list[BaseException]]:
     """Every member checks out their cart at the same moment; returns who won or ran out."""
     outcome: dict[int, str] = {}
@@ -58,12 +69,7 @@ def race(app, member_ids: list[int]) -> tuple[dict[int, str], list[BaseException
 
 def test_two_shoppers_racing_for_the_last_copy_exactly_one_wins(pg_app):
     with pg_app.app_context():
-        book = make_book(title="The Last Copy", stock_on_hand=1)
-        alice, bob = make_member(), make_member()
-        for member in (alice, bob):
-            cart.add(member, {}, book.id, 1)
-        db.session.commit()
-        book_id, ids = book.id, [alice.id, bob.id]
+        book_id, ids = shoppers_of_one_book("The Last Copy", stock=1, shoppers=2)
 
     outcome, errors = race(pg_app, ids)
 
@@ -105,12 +111,7 @@ def test_two_carts_holding_the_same_books_in_opposite_order_do_not_deadlock(pg_a
 
 def test_many_shoppers_racing_for_three_copies_never_oversell(pg_app):
     with pg_app.app_context():
-        book = make_book(title="Three Left", stock_on_hand=3)
-        members = [make_member() for _ in range(6)]
-        for member in members:
-            cart.add(member, {}, book.id, 1)
-        db.session.commit()
-        book_id, ids = book.id, [m.id for m in members]
+        book_id, ids = shoppers_of_one_book("Three Left", stock=3, shoppers=6)
 
     outcome, errors = race(pg_app, ids)
 
@@ -199,12 +200,8 @@ def test_a_buyer_of_the_same_book_is_not_held_up_by_another_checkouts_mail(pg_ap
     from app.ordering import checkout
 
     with pg_app.app_context():
-        book = make_book(title="The Best Seller", stock_on_hand=5)
-        slow, quick = make_member(), make_member()
-        for member in (slow, quick):
-            cart.add(member, {}, book.id, 1)
-        db.session.commit()
-        book_id, slow_id, quick_id = book.id, slow.id, quick.id
+        book_id, (slow_id, quick_id) = shoppers_of_one_book("The Best Seller", stock=5,
+                                                            shoppers=2)
 
     slow_writing_mail = threading.Event()
     quick_committed = threading.Event()
@@ -246,12 +243,7 @@ def test_a_buyer_of_the_same_book_is_not_held_up_by_another_checkouts_mail(pg_ap
 
 def test_a_checkout_that_loses_the_last_copy_leaves_no_order_and_no_mail(pg_app):
     with pg_app.app_context():
-        book = make_book(title="The Very Last Copy", stock_on_hand=1)
-        members = [make_member() for _ in range(3)]
-        for member in members:
-            cart.add(member, {}, book.id, 1)
-        db.session.commit()
-        ids = [m.id for m in members]
+        _book_id, ids = shoppers_of_one_book("The Very Last Copy", stock=1, shoppers=3)
 
     outcome, errors = race(pg_app, ids)
 
