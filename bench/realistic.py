@@ -15,8 +15,9 @@ carts. So each wrk connection replays its own plan of requests drawn at random (
   of a connection, by that connection's own buyer.
 
 It prints throughput (HTTP requests/s) and orders/s, p50/p99 latency, the share of catalog pages
-served from the page cache (the X-Cache header), errors and the workers' memory (RSS, and PSS:
-the shared cache file counted once), for SQLite and PostgreSQL (bench/run.py's data sets and
+served from the page cache (the X-Cache header), errors and the workers' memory (RSS; PSS, the
+shared cache file counted once; and PSS's anonymous part, each worker's own heap), for SQLite
+and PostgreSQL (bench/run.py's data sets and
 servers). Figures only, never asserted; bench/README.md keeps them.
 
 Environment: bench/run.py's (BENCH_SIZE, BENCH_SECONDS (default here 20), BENCH_CONNECTIONS,
@@ -249,10 +250,11 @@ def bench_database(label: str, url: str, wrk: str, redis_url: str | None = None)
         base.drain(server.port)
         rss = server.worker_rss_mb()
         pss = server.worker_pss_mb()
+        anon = server.worker_pss_anon_mb()
     finally:
         server.stop()
     result.update(database=label, worker_rss_mb=rss, worker_pss_mb=pss,
-                  books=len(catalog.books))
+                  worker_pss_anon_mb=anon, books=len(catalog.books))
     print(f"  {result['rps']:,.0f} req/s, p50 {result['p50_ms']:.2f} ms, p99 "
           f"{result['p99_ms']:.2f} ms, hit rate {result['hit_rate'] * 100:.1f} %, "
           f"{result['orders_per_s']:.1f} orders/s, {result['errors']} errors")
@@ -282,18 +284,18 @@ def main() -> int:
           f"{again.rps:,.0f}); {SECONDS} s, {base.CONNECTIONS} connections, Zipf s={ZIPF_S}, "
           f"{int(MEMBER_SHARE * 100)} % members, a purchase every {BUY_EVERY} requests")
     print(f"  {'database':<20} {'req/s':>8} {'% ceil':>7} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'hit %':>6} {'orders/s':>9} {'errors':>6}  RSS; PSS MB     holds")
+          f"{'hit %':>6} {'orders/s':>9} {'errors':>6}  RSS; PSS; anon MB    holds")
     for r in results:
         r["ratio"] = r["rps"] / mean if mean else 0.0
         worst = max(r["worker_pss_mb"] or [0])  # the shared cache file counted once
         holds = ["ratio " + ("yes" if r["ratio"] >= TARGET_RATIO else "NO"),
                  "p99 " + ("yes" if r["p99_ms"] < TARGET_P99_MS else "NO"),
                  "PSS " + ("yes" if worst <= TARGET_RSS_MB else "NO")]
-        rss = ("/".join(f"{mb:.0f}" for mb in r["worker_rss_mb"]) + "; "
-               + "/".join(f"{mb:.0f}" for mb in r["worker_pss_mb"]))
+        rss = "; ".join("/".join(f"{mb:.0f}" for mb in r[key]) for key in (
+            "worker_rss_mb", "worker_pss_mb", "worker_pss_anon_mb"))
         print(f"  {r['database']:<20} {r['rps']:8.0f} {r['ratio'] * 100:6.1f}% "
               f"{r['p50_ms']:7.2f} {r['p99_ms']:7.2f} {r['hit_rate'] * 100:5.1f}% "
-              f"{r['orders_per_s']:9.1f} {r['errors']:6d}  {rss:<14}  {', '.join(holds)}")
+              f"{r['orders_per_s']:9.1f} {r['errors']:6d}  {rss:<19}  {', '.join(holds)}")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (base.OUT / f"mix-{base.SIZE}-{stamp}.json").write_text(json.dumps(
         {"ceiling": mean, "results": results, "zipf_s": ZIPF_S, "seconds": SECONDS},

@@ -295,6 +295,12 @@ class Server:
         LMDB file that every worker maps (VmRSS counts those whole in each worker)."""
         return self._worker_kb("smaps_rollup", "Pss:")
 
+    def worker_pss_anon_mb(self) -> list[float]:
+        """The anonymous part of each worker's PSS (/proc/<pid>/smaps_rollup, Pss_Anon): the
+        memory it allocated itself (its share of what it still shares with the master after
+        the fork), without files it maps, such as the machine cache's LMDB file."""
+        return self._worker_kb("smaps_rollup", "Pss_Anon:")
+
     def _worker_kb(self, proc_file: str, field: str) -> list[float]:
         """`field` (in kB) of each worker's /proc/<pid>/`proc_file`, in MB."""
         pid = self.process.pid
@@ -434,6 +440,7 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
     rows: list[Row] = []
     rss: list[float] = []
     pss: list[float] = []
+    anon: list[float] = []
     start_seconds = 0.0
     for mode in CACHE_MODES:
         env = server_env(url)
@@ -444,6 +451,7 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
             rows += measure_pages(wrk, server, info, "" if mode == "on" else ", cache off")
             rss += server.worker_rss_mb()
             pss += server.worker_pss_mb()
+            anon += server.worker_pss_anon_mb()
         finally:
             server.stop()
         start_seconds = start_seconds or server.start_seconds
@@ -461,12 +469,13 @@ def bench_database(label: str, url: str, wrk: str | None, ceiling: float) -> dic
         stock_check = verify_checkouts(url, info, began)
         rss += server.worker_rss_mb()
         pss += server.worker_pss_mb()
+        anon += server.worker_pss_anon_mb()
     finally:
         server.stop()
     for row in rows:
         row.ratio = row.rps / ceiling if ceiling else 0.0
     return {"database": label, "info": info, "rows": [asdict(r) for r in rows],
-            "worker_rss_mb": rss, "worker_pss_mb": pss,
+            "worker_rss_mb": rss, "worker_pss_mb": pss, "worker_pss_anon_mb": anon,
             "start_seconds": start_seconds or server.start_seconds,
             "seed_seconds": seed_seconds, "stock_check": stock_check}
 
@@ -531,9 +540,11 @@ def print_report(ceiling: loadgen.LoadResult, hello_start: float, results: list[
         rss = ", ".join(f"{mb:.0f}" for mb in result["worker_rss_mb"])
         pss = ", ".join(f"{mb:.0f}" for mb in result.get("worker_pss_mb", []))
         worst = max(result.get("worker_pss_mb") or result["worker_rss_mb"] or [0])
+        anon = ", ".join(f"{mb:.0f}" for mb in result.get("worker_pss_anon_mb", []))
         print(f"  worker memory after load, MB: RSS {rss}; PSS {pss} "
               f"({'under' if worst < RSS_TARGET_MB else 'OVER'} {RSS_TARGET_MB:.0f} MB, judged "
-              f"on PSS: the cache file the workers share counts once)")
+              f"on PSS: the cache file the workers share counts once); of the PSS, "
+              f"anonymous (the worker's own heap) {anon}")
         print(f"  start to first page: {result['start_seconds']:.2f} s "
               f"({'under' if result['start_seconds'] < START_TARGET_S else 'OVER'} "
               f"{START_TARGET_S:.0f} s)")
