@@ -24,6 +24,11 @@ class Role(enum.StrEnum):
 
 _ROLE_RANK = {Role.MEMBER: 0, Role.STAFF: 1, Role.ADMIN: 2}
 
+
+def role_includes(role: Role | str, other: Role | str) -> bool:
+    """Whether an account with `role` may do what `other` may (admin > staff > member)."""
+    return _ROLE_RANK[Role(role)] >= _ROLE_RANK[Role(other)]
+
 # Erasure (app.crm.erasure) gives the person's account, orders and mails a unique address
 # at this domain (RFC 2606: never deliverable); nothing is ever sent to it again.
 ERASED_EMAIL_DOMAIN = "erased.invalid"
@@ -148,7 +153,7 @@ class Member(UserMixin, db.Model):
         return self.is_active_account
 
     def has_role(self, role: Role | str) -> bool:
-        return _ROLE_RANK[self.role] >= _ROLE_RANK[Role(role)]
+        return role_includes(self.role, role)
 
     @property
     def is_staff(self) -> bool:

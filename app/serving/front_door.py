@@ -1,23 +1,30 @@
-"""The front door: a visitor's GET for a page already in the page cache, answered before Flask.
+"""The front door: a GET for a page already in the page cache, answered before Flask.
 
 The page cache (app.serving.page_cache) keeps the catalog pages rendered with holes, but each
 request would still go through all of Flask before reaching it: the session and Flask-Login,
-Babel, the rate limiter, the context processors, the after-request hooks. For a visitor that
+Babel, the rate limiter, the context processors, the after-request hooks. For such a page that
 machinery decides nothing the cache does not already know, so this WSGI middleware, outside
-the app, answers such a request itself:
+the app, answers the request itself:
 
 - only a GET for a URL the page cache has served in the last PAGE_CACHE_SECONDS (the page cache
   records the URL, the language and the cache key in app.serving.page_store's index), whose
   page is still in the shared cache and of its current generation (so a page the shop forgot
   is never served from here);
-- only for a visitor: a session cookie without a logged-in member or a flashed message, and no
-  remember-me cookie; anyone else, and any doubt, goes through Flask as before;
-- with the same language choice (the `lang` cookie, else Accept-Language), the same header
-  links (the visitor's, kept per language and cart size in page_store), the same CSRF token
-  (Flask-WTF's format, from the session's raw token, a new one in a new session), the same
-  session cookie (Flask's own session interface writes it) and the same compression
-  (Flask-Compress's own choice and settings). What it needs of those libraries beyond their
-  public API is in app.serving.library_internals.
+- for a visitor: a session cookie without a logged-in member or a flashed message, and no
+  remember-me cookie;
+- for a logged-in member or member of staff, only when Flask would do nothing but read: the
+  session's login id names a live session (membership's lookup, page_store.set_reader_lookup:
+  one query, the same test as the user loader's, which also reads the saved language and the
+  cart badge), its last-seen time is not due to be written, Flask-Login's session protection
+  would not touch the session (the identifier matches) and no remember cookie is waiting to be
+  set or cleared; and only with a page shared by members (page_store.PER_READER);
+- anyone else, and any doubt, goes through Flask as before;
+- with the same language choice (a member's saved language, else the `lang` cookie, else
+  Accept-Language), the same header links (kept per language, kind of reader and cart size in
+  page_store), the same CSRF token (Flask-WTF's format, from the session's raw token, a new
+  one in a new session), the same session cookie (Flask's own session interface writes it) and
+  the same compression (Flask-Compress's own choice and settings). What it needs of those
+  libraries beyond their public API is in app.serving.library_internals.
 
 tests/serving/test_front_door.py holds it to the Flask path: same page, a token that posts.
 FRONT_DOOR = False turns it off.
@@ -38,11 +45,14 @@ from app.core.i18n import visitor_locale
 from app.serving import page_store
 from app.serving.library_internals import (
     FLASHES_KEY,
+    IDENTIFIER_KEY,
     LOGGED_IN_KEY,
+    REMEMBER_KEY,
     choose_encoding,
     compress_body,
     csrf_field_name,
     csrf_signer,
+    login_identifier,
     new_raw_csrf_token,
 )
 from app.serving.page_store import CACHE_HEADER, ENVIRON_KEY
@@ -60,6 +70,9 @@ class FrontDoor:
         self.csrf_field = csrf_field_name(config)
         self.csrf_signer = csrf_signer(app)
         self.min_compress = config.get("COMPRESS_MIN_SIZE", 500)
+        self.languages = config["LANGUAGES"]
+        # Flask-Login refreshes the remember cookie on every request when told to.
+        self.refresh_remember = bool(config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"))
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET":
@@ -75,26 +88,35 @@ class FrontDoor:
         return self.wsgi_app(environ, start_response)
 
     def _answer(self, environ: dict, languages: dict, start_response: Callable):
-        """The response for a visitor, or None to let Flask answer."""
+        """The response for a visitor or a logged-in reader, or None to let Flask answer."""
         req = Request(environ)
         cookies = req.cookies
-        if self.remember_cookie in cookies:
-            return None
-        locale = self._locale(cookies, environ)
-        entry = languages.get(locale)
-        if entry is None or entry[1] < time.monotonic():
-            return None
         interface = self.app.session_interface
         session = interface.open_session(self.app, req)
-        if session is None or LOGGED_IN_KEY in session or session.get(FLASHES_KEY):
+        if session is None or session.get(FLASHES_KEY):
             return None
         with self.app.app_context():
+            login_id = session.get(LOGGED_IN_KEY)
+            if login_id is None:
+                if self.remember_cookie in cookies:
+                    return None  # Flask-Login would log the visitor in from it
+                reader = None
+                locale = self._locale(cookies, environ)
+            else:
+                reader = self._reader(session, login_id, environ)
+                if reader is None:
+                    return None
+                locale = (reader.locale if reader.locale in self.languages
+                          else self._locale(cookies, environ))
+            entry = languages.get(locale)
+            if entry is None or entry[1] < time.monotonic():
+                return None
             # Only a page rendered in the current generation (page_cache.forget_pages).
             _generation, html = page_store.current_page(entry[0])
-        if html is None:
-            return None
-        nav = page_store.visitor_nav(
-            self.app, locale, page_store.cart_count(self.app, None, session), entry[2])
+            if html is None or (reader is not None and page_store.PER_READER in html):
+                return None
+            count = page_store.cart_count(self.app, reader and reader.member, session)
+        nav = page_store.kept_nav(self.app, locale, count, reader and reader.kind, entry[2])
         if nav is None:
             return None
         token = ""
@@ -111,6 +133,16 @@ class FrontDoor:
             interface.save_session(self.app, session, response)
         self._compress(response, environ.get("HTTP_ACCEPT_ENCODING", ""))
         return response(environ, start_response)
+
+    def _reader(self, session, login_id: str, environ: dict) -> page_store.Reader | None:
+        """The logged-in reader, when Flask-Login would only read: no remember cookie to set
+        or clear, a session its protection leaves alone, a session membership accepts."""
+        if self.refresh_remember or REMEMBER_KEY in session:
+            return None
+        if session.get(IDENTIFIER_KEY) != login_identifier(environ):
+            return None  # Flask-Login marks it not fresh, or ends it
+        lookup = page_store.reader_lookup(self.app)
+        return None if lookup is None else lookup(login_id)
 
     def _locale(self, cookies, environ: dict) -> str:
         """web.select_locale() for a visitor (no saved language)."""

@@ -5,7 +5,10 @@ Each is here because the public API has no equivalent at a cost the serving path
 - **Flask** keeps flashed messages in the session under `FLASHES_KEY`; the page cache and the
   front door look for them without taking them out (Flask's `get_flashed_messages()` would).
 - **Flask-Login** keeps the logged-in member in the session under `LOGGED_IN_KEY`; the front
-  door, which answers before Flask, tells a member from a visitor by it without loading anyone.
+  door, which answers before Flask, tells a member from a visitor by it. Its session protection
+  compares the session's `_id` with a digest of the client's address and browser
+  (`login_identifier`), and a pending remember-cookie action waits in the session under
+  `REMEMBER_KEY`: the front door answers a member only when Flask-Login would change nothing.
   It keeps the request's user on `g` once loaded (`put_request_user`): the API sets the
   token's owner there, so nothing in its requests ever reads the session cookie.
 - **Flask-WTF**: `generate_csrf()` keeps the request's signed token on `g` under the field's
@@ -41,6 +44,23 @@ FLASHES_KEY = "_flashes"
 #: The session key under which `flask_login.login_user()` keeps the logged-in user's id.
 LOGGED_IN_KEY = "_user_id"
 
+#: Where `login_user()` keeps the session's identifier (`login_identifier`) and a pending
+#: remember-cookie action ("set" or "clear", done by Flask-Login's after-request hook).
+IDENTIFIER_KEY = "_id"
+REMEMBER_KEY = "_remember"
+
+
+def login_identifier(environ: dict) -> str:
+    """The identifier Flask-Login's session protection computes for this request
+    (`flask_login.utils._create_identifier`: SHA-512 of the first X-Forwarded-For address, else
+    the remote address, and the User-Agent), from the WSGI environ, outside any request."""
+    address = environ.get("HTTP_X_FORWARDED_FOR", environ.get("REMOTE_ADDR"))
+    if address is not None:
+        address = address.encode("utf-8").split(b",")[0].strip()
+    agent = environ.get("HTTP_USER_AGENT")
+    if agent is not None:
+        agent = agent.encode("utf-8")
+    return hashlib.sha512(f"{address}|{agent}".encode()).hexdigest()
 
 
 def put_request_user(user) -> None:

@@ -21,9 +21,9 @@ visitors only, and rendered for each member.
 Staleness: a listing, or a visitor's book page, may show a stock level or a price up to
 PAGE_CACHE_SECONDS old; the cart and checkout always read live stock and prices.
 
-A visitor's later request for a page served here is answered before Flask by
-app.serving.front_door, from the same cache entry (serve() records the URL, language and key in
-page_store's index).
+A later request for a page served here, by a visitor or by a member whose request Flask would
+only read, is answered before Flask by app.serving.front_door, from the same cache entry
+(serve() records the URL, language and key in page_store's index).
 
 An admin edit that changes what the catalog pages show (a category, a book, stock received)
 calls `forget_pages()` after its commit: every page cached so far is then stale at once, in
@@ -180,7 +180,7 @@ def _account_nav() -> str:
     member's log-out form. They depend only on the language, whether the reader is a member
     (and staff) and the copies in their cart, so each combination is rendered once and kept:
     the header is on every page, and rendering it cost about as much as a bare request. The
-    front door reads a visitor's from the same place (page_store.visitor_nav)."""
+    front door reads them from the same place (page_store.kept_nav)."""
     count = _cart_count()
     reader = None
     if current_user.is_authenticated:

@@ -14,9 +14,11 @@ neither, so that each imports only this.
   `per_reader()`); a page holding one is shared among visitors only.
 - **Kept fragments**: HTML that follows only from a key, rendered once per process (`kept`),
   among them the header's account links per language, kind of reader and cart size
-  (`NAVS`, `nav_key`, `visitor_nav`).
+  (`NAVS`, `nav_key`, `kept_nav`).
 - **The cart count** the header is kept by: the shop's cart plugs in how to count
   (`set_cart_count`); serving knows no cart.
+- **The logged-in reader** the front door may answer: membership plugs in how to read one from
+  the session's login id (`set_reader_lookup`); serving knows no member.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable, Hashable, MutableMapping
+from typing import NamedTuple
 
 from flask import Flask, current_app
 from markupsafe import Markup
@@ -161,10 +164,12 @@ def nav_key(locale: str, cart_count: int, reader: str | None = None, root: str =
     return (locale, root, cart_count) if reader is None else (locale, root, reader, cart_count)
 
 
-def visitor_nav(app: Flask, locale: str, cart_count: int, root: str = "") -> str | None:
-    """A visitor's header links under the script root `root` as kept by a page served through
-    Flask, or None if none yet."""
-    return app.extensions.get(_KEPT + NAVS, {}).get(nav_key(locale, cart_count, root=root))
+def kept_nav(app: Flask, locale: str, cart_count: int, reader: str | None = None,
+             root: str = "") -> str | None:
+    """The header links of a visitor (`reader` None) or of a logged-in "member" or "staff"
+    under the script root `root`, as kept by a page served through Flask, or None if none
+    yet."""
+    return app.extensions.get(_KEPT + NAVS, {}).get(nav_key(locale, cart_count, reader, root))
 
 
 # --------------------------------------------------------------------------- the cart count
@@ -185,3 +190,33 @@ def set_cart_count(app: Flask, count: CartCount) -> None:
 def cart_count(app: Flask, member: object | None, session: MutableMapping) -> int:
     count = app.extensions.get(_CART_COUNT)
     return 0 if count is None else count(member, session)
+
+
+# --------------------------------------------------------------------------- the logged-in reader
+
+
+class Reader(NamedTuple):
+    """A logged-in reader as the front door needs them to answer with a shared page."""
+
+    kind: str  # "member" or "staff": nav_key's reader
+    locale: str | None  # their saved language, if any
+    member: object  # handed to the cart count plug-in (set_cart_count) as the member
+
+
+#: lookup(login id) -> the Reader whose session that is, or None: not a live session, or one
+#: whose request must go through Flask (say, its last-seen time is due to be written).
+ReaderLookup = Callable[[str], "Reader | None"]
+_READER_LOOKUP = "bookstation.reader_lookup"
+
+
+def set_reader_lookup(app: Flask, lookup: ReaderLookup) -> None:
+    """Plug in how the front door reads a logged-in reader from the login id Flask-Login keeps
+    in the session. It is called in an app context, outside any request; it must accept exactly
+    the sessions Flask-Login's user loader accepts, and return None for any request whose
+    answer through Flask would do more than read (a write, a cookie). Without it, every
+    logged-in reader goes through Flask."""
+    app.extensions[_READER_LOOKUP] = lookup
+
+
+def reader_lookup(app: Flask) -> ReaderLookup | None:
+    return app.extensions.get(_READER_LOOKUP)

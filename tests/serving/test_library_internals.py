@@ -77,6 +77,37 @@ def test_flask_login_keeps_the_logged_in_user_under_logged_in_key():
         assert session[internals.LOGGED_IN_KEY] == "42"
 
 
+@pytest.mark.parametrize("environ", [
+    {"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64)"},
+    {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "203.0.113.9, 10.0.0.1",
+     "HTTP_USER_AGENT": "Bücherwurm/1.0"},
+    {"REMOTE_ADDR": "::1"},
+])
+def test_login_user_keeps_the_identifier_computed_here_and_a_pending_remember_action(environ):
+    app = _app()
+    LoginManager(app).user_loader(lambda user_id: None)
+    with app.test_request_context(environ_overrides=environ) as context:
+        login_user(_User(), remember=True)
+
+        assert session[internals.IDENTIFIER_KEY] == internals.login_identifier(
+            context.request.environ)
+        assert session[internals.REMEMBER_KEY] == "set"
+
+
+def test_session_protection_marks_a_session_whose_identifier_differs_here():
+    from flask_login import current_user
+
+    app = _app()
+    LoginManager(app).user_loader(lambda user_id: _User())
+    with app.test_request_context(environ_overrides={"REMOTE_ADDR": "192.0.2.1"}) as context:
+        session.update({internals.LOGGED_IN_KEY: "42", "_fresh": True,
+                        internals.IDENTIFIER_KEY: internals.login_identifier(
+                            {**context.request.environ, "REMOTE_ADDR": "192.0.2.2"})})
+
+        assert current_user.is_authenticated
+        assert session["_fresh"] is False
+
+
 def test_a_user_put_on_the_request_is_current_user_and_the_session_is_never_read():
     from flask_login import current_user
 
