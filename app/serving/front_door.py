@@ -95,22 +95,22 @@ class FrontDoor:
         session = interface.open_session(self.app, req)
         if session is None or session.get(FLASHES_KEY):
             return None
-        with self.app.app_context():
-            login_id = session.get(LOGGED_IN_KEY)
-            if login_id is None:
-                if self.remember_cookie in cookies:
-                    return None  # Flask-Login would log the visitor in from it
-                reader = None
-                locale = self._locale(cookies, environ)
-            else:
-                reader = self._reader(session, login_id, environ)
-                if reader is None:
-                    return None
-                locale = (reader.locale if reader.locale in self.languages
-                          else self._locale(cookies, environ))
-            entry = languages.get(locale)
-            if entry is None or entry[1] < time.monotonic():
+        login_id = session.get(LOGGED_IN_KEY)
+        if login_id is None:
+            if self.remember_cookie in cookies:
+                return None  # Flask-Login would log the visitor in from it
+            reader = None
+            locale = self._locale(cookies, environ)
+        else:
+            reader = self._reader(session, login_id, environ)
+            if reader is None:
                 return None
+            locale = (reader.locale if reader.locale in self.languages
+                      else self._locale(cookies, environ))
+        entry = languages.get(locale)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        with self.app.app_context():
             # Only a page rendered in the current generation (page_cache.forget_pages).
             _generation, html = page_store.current_page(entry[0])
             if html is None or (reader is not None and page_store.PER_READER in html):
@@ -142,7 +142,10 @@ class FrontDoor:
         if session.get(IDENTIFIER_KEY) != login_identifier(environ):
             return None  # Flask-Login marks it not fresh, or ends it
         lookup = page_store.reader_lookup(self.app)
-        return None if lookup is None else lookup(login_id)
+        if lookup is None:
+            return None
+        with self.app.app_context():
+            return lookup(login_id)
 
     def _locale(self, cookies, environ: dict) -> str:
         """web.select_locale() for a visitor (no saved language)."""
