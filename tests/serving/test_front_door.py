@@ -19,7 +19,8 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.membership.models import Member, MemberSession
 from app.serving.front_door import ENVIRON_KEY
-from tests.factories import make_staff
+from tests.factories import make_book, make_category, make_member, make_staff
+from tests.helpers import counting_statements
 from tests.serving.test_page_cache import CSRF_ON, log_in, token_in
 
 TOKEN = re.compile(r'(name="csrf_token" (?:type="hidden" )?value=")[^"]+(")')
@@ -28,6 +29,10 @@ TOKEN = re.compile(r'(name="csrf_token" (?:type="hidden" )?value=")[^"]+(")')
 @pytest.fixture
 def reached_flask(app):
     """The paths of the requests that reached Flask (Flask's own request_started signal)."""
+    yield from paths_reaching_flask(app)
+
+
+def paths_reaching_flask(app):
     paths: list[str] = []
 
     def started(sender, **extra):
@@ -122,6 +127,17 @@ def test_a_member_gets_from_the_front_door_the_page_flask_rendered_for_them(
     assert from_door.headers.get("Cache-Control") == from_flask.headers.get("Cache-Control")
     assert "Set-Cookie" not in from_door.headers and "Set-Cookie" not in from_flask.headers
     assert "\x1e" not in from_door.get_data(True)
+
+
+def test_a_member_served_by_the_front_door_costs_one_statement(app, shelf, reached_flask):
+    path = f"/book/{shelf['book']}"
+    member, _first, _second = member_reads_twice(app, path, reached_flask)
+
+    with counting_statements(app) as statements:
+        member.get(path)
+
+    assert reached_flask == [path]
+    assert len(statements) == 1, statements  # the session, the role, language and cart badge
 
 
 @CSRF_ON
@@ -327,3 +343,19 @@ def test_the_front_door_can_be_turned_off(app, shelf, reached_flask):
     assert reached_flask == ["/", "/"]
     assert "bookstation.front_door" not in app.extensions
     assert ENVIRON_KEY not in response.request.environ
+
+
+def test_a_member_gets_the_page_from_the_front_door_on_postgresql(pg_app):
+    with pg_app.app_context():
+        fiction = make_category(slug="fiction", name="Fiction")
+        make_book(title="Cached tale", category=fiction, stock_on_hand=5)
+        make_member(email="reader@example.test", locale="zh_Hans")
+        db.session.commit()
+    reached = paths_reaching_flask(pg_app)
+    paths = next(reached)
+
+    _member, from_flask, from_door = member_reads_twice(pg_app, "/category/fiction", paths)
+
+    assert paths == ["/category/fiction"]
+    assert 'lang="zh-Hans"' in from_door.get_data(True)
+    assert from_door.get_data(True) == from_flask.get_data(True)
