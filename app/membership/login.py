@@ -108,7 +108,7 @@ def _loader(app: Flask) -> _Loader:
                                         for attribute, expression in expressions)),
             otherwise=by_session,
             reader=live_session(Member.id, Member.role, Member.locale,
-                                MemberSession.last_seen_at,
+                                Member.is_active_account, MemberSession.last_seen_at,
                                 *(expression.label(attribute.key)
                                   for attribute, expression in expressions)),
             filled=tuple(attribute.key for attribute, _expression in expressions),
@@ -142,10 +142,11 @@ def load_member(session_id: str) -> Member | None:
 def read_reader(login_id: str) -> page_store.Reader | None:
     """The front door's reader lookup (page_store.set_reader_lookup): the reader whose session
     `login_id` names, as `load_member` would accept it, with their role, saved language and the
-    registered expressions (the cart badge) in a namespace standing for the member; None when
-    `load_member` would not accept it, or when its last-seen time is due to be written (Flask
-    writes it). Runs in an app context, outside any request: one Core query on a connection
-    of its own."""
+    registered expressions (the cart badge) in a namespace standing for the member. None when
+    `load_member` would not accept it; when the account is not active (Flask-Login counts such
+    a member as logged out: `is_authenticated` is `is_active`); or when the session's last-seen
+    time is due to be written (Flask writes it). Runs in an app context, outside any request:
+    one Core query on a connection of its own."""
     key, _dot, token = (login_id or "").partition(".")
     if not key or not token:
         return None
@@ -154,7 +155,7 @@ def read_reader(login_id: str) -> page_store.Reader | None:
     with db.engine.connect() as connection:
         row = connection.execute(
             loader.reader, {"key": key, "token": token, "since": now - idle_limit()}).first()
-    if row is None or now - row.last_seen_at >= loader.touch_every:
+    if row is None or not row.is_active_account or now - row.last_seen_at >= loader.touch_every:
         return None
     values = row._mapping
     member = SimpleNamespace(id=row.id, **{name: values[name] for name in loader.filled})

@@ -15,9 +15,9 @@ the app, answers the request itself:
 - for a logged-in member or member of staff, only when Flask would do nothing but read: the
   session's login id names a live session (membership's lookup, page_store.set_reader_lookup:
   one query, the same test as the user loader's, which also reads the saved language and the
-  cart badge), its last-seen time is not due to be written, Flask-Login's session protection
-  would not touch the session (the identifier matches) and no remember cookie is waiting to be
-  set or cleared; and only with a page shared by members (page_store.PER_READER);
+  cart badge) of an active account, its last-seen time is not due to be written, Flask-Login's
+  session protection would not touch the session and no remember cookie is waiting to be set
+  or cleared; and only with a page shared by members (page_store.PER_READER);
 - anyone else, and any doubt, goes through Flask as before;
 - with the same language choice (a member's saved language, else the `lang` cookie, else
   Accept-Language), the same header links (kept per language, kind of reader and cart size in
@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request, Response
@@ -45,15 +46,14 @@ from app.core.i18n import visitor_locale
 from app.serving import page_store
 from app.serving.library_internals import (
     FLASHES_KEY,
-    IDENTIFIER_KEY,
     LOGGED_IN_KEY,
     REMEMBER_KEY,
     choose_encoding,
     compress_body,
     csrf_field_name,
     csrf_signer,
-    login_identifier,
     new_raw_csrf_token,
+    session_protection_acts,
 )
 from app.serving.page_store import CACHE_HEADER, ENVIRON_KEY
 
@@ -102,6 +102,9 @@ class FrontDoor:
             reader = None
             locale = self._locale(cookies, environ)
         else:
+            now = time.monotonic()
+            if not any(entry[1] >= now for entry in languages.values()):
+                return None  # nothing to serve in any language: no need to look them up
             reader = self._reader(session, login_id, environ)
             if reader is None:
                 return None
@@ -136,16 +139,23 @@ class FrontDoor:
 
     def _reader(self, session, login_id: str, environ: dict) -> page_store.Reader | None:
         """The logged-in reader, when Flask-Login would only read: no remember cookie to set
-        or clear, a session its protection leaves alone, a session membership accepts."""
+        or clear, a session its protection leaves alone, a session membership accepts. A
+        database that fails the lookup leaves the request to Flask, which answers it as it
+        answers any request the database fails (its error page, logged)."""
         if self.refresh_remember or REMEMBER_KEY in session:
             return None
-        if session.get(IDENTIFIER_KEY) != login_identifier(environ):
+        if session_protection_acts(self.app, session, environ):
             return None  # Flask-Login marks it not fresh, or ends it
+        # (Otherwise Flask-Login would only send its `session_protected` signal on a session
+        # whose identifier differs; nothing in the shop listens to it.)
         lookup = page_store.reader_lookup(self.app)
         if lookup is None:
             return None
         with self.app.app_context():
-            return lookup(login_id)
+            try:
+                return lookup(login_id)
+            except SQLAlchemyError:
+                return None
 
     def _locale(self, cookies, environ: dict) -> str:
         """web.select_locale() for a visitor (no saved language)."""

@@ -44,10 +44,31 @@ FLASHES_KEY = "_flashes"
 #: The session key under which `flask_login.login_user()` keeps the logged-in user's id.
 LOGGED_IN_KEY = "_user_id"
 
-#: Where `login_user()` keeps the session's identifier (`login_identifier`) and a pending
-#: remember-cookie action ("set" or "clear", done by Flask-Login's after-request hook).
+#: Where `login_user()` keeps the session's identifier (`login_identifier`), whether the login
+#: is fresh, and a pending remember-cookie action ("set" or "clear", done by Flask-Login's
+#: after-request hook).
 IDENTIFIER_KEY = "_id"
+FRESH_KEY = "_fresh"
 REMEMBER_KEY = "_remember"
+
+
+def session_protection_acts(app: Flask, session, environ: dict) -> bool:
+    """Whether Flask-Login's session protection (`LoginManager._session_protection_failed`)
+    would change this session or log its user out: the session's identifier differs from this
+    request's (`login_identifier`) and either the mode is "strong" (on a session that is not
+    permanent: logged out) or the login is still marked fresh (it would be marked not fresh).
+    A session restored from the remember cookie has no identifier and is not fresh: with the
+    "basic" mode nothing is done to it."""
+    manager = getattr(app, "login_manager", None)
+    mode = app.config.get("SESSION_PROTECTION",
+                          getattr(manager, "session_protection", None))
+    if mode not in ("basic", "strong") or not session:
+        return False
+    if session.get(IDENTIFIER_KEY) == login_identifier(environ):
+        return False
+    if mode == "strong" and not session.permanent:
+        return True
+    return session.get(FRESH_KEY) is not False
 
 
 def login_identifier(environ: dict) -> str:

@@ -215,26 +215,82 @@ def test_a_member_whose_last_seen_time_is_due_goes_through_flask_which_writes_it
         assert db.session.scalar(sa.select(MemberSession.last_seen_at)) > long_ago
 
 
-def test_a_member_on_another_browser_or_address_goes_through_flask(app, shelf, reached_flask):
+@pytest.mark.parametrize("elsewhere", [{"headers": {"User-Agent": "Another browser"}},
+                                       {"environ_overrides": {"REMOTE_ADDR": "192.0.2.7"}}])
+def test_a_fresh_login_seen_from_another_browser_or_address_goes_through_flask(
+        app, shelf, reached_flask, elsewhere):
     member, _first, _second = member_reads_twice(app, "/", reached_flask)
     reached_flask.clear()
 
-    member.get("/", headers={"User-Agent": "Another browser"})
-    member.get("/", environ_overrides={"REMOTE_ADDR": "192.0.2.7"})
+    first = member.get("/", **elsewhere)  # Flask-Login marks the login not fresh
+    second = member.get("/", **elsewhere)  # it would change nothing more: the front door
 
-    assert reached_flask == ["/", "/"]  # Flask-Login's session protection has its say
+    assert reached_flask == ["/"]
+    assert "Set-Cookie" in first.headers and "Log out" in second.get_data(True)
 
 
-def test_a_member_with_a_remember_cookie_to_set_goes_through_flask(app, shelf, reached_flask):
+@pytest.mark.parametrize("action", ["set", "clear"])
+def test_a_member_with_a_remember_cookie_to_set_or_clear_goes_through_flask(
+        app, shelf, reached_flask, action):
     member, _first, _second = member_reads_twice(app, "/", reached_flask)
     with member.session_transaction() as session:
-        session["_remember"] = "set"
+        session["_remember"] = action
     reached_flask.clear()
 
     page = member.get("/")
 
     assert reached_flask == ["/"]
     assert "remember_token=" in page.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("app_config", [{"REMEMBER_COOKIE_REFRESH_EACH_REQUEST": True}])
+def test_every_member_goes_through_flask_when_the_remember_cookie_is_refreshed_each_time(
+        app, shelf, reached_flask):
+    member, _first, _second = member_reads_twice(app, "/", reached_flask)
+
+    assert reached_flask == ["/", "/"]
+    assert "Log out" in _second.get_data(True)
+
+
+def test_a_member_back_from_the_remember_cookie_gets_the_front_door(app, shelf, reached_flask):
+    member, _first, _second = member_reads_twice(app, "/", reached_flask)
+    with member.session_transaction() as session:  # as Flask-Login restores a session
+        del session["_id"]
+        session["_fresh"] = False
+    reached_flask.clear()
+
+    page = member.get("/")
+
+    assert reached_flask == []
+    assert "Log out" in page.get_data(True) and "Set-Cookie" not in page.headers
+
+
+def test_a_member_whose_account_was_deactivated_goes_through_flask_as_a_visitor(
+        app, shelf, reached_flask):
+    member, _first, _second = member_reads_twice(app, "/", reached_flask)
+    with app.app_context():
+        db.session.execute(sa.update(Member).values(is_active_account=False))
+        db.session.commit()
+    reached_flask.clear()
+
+    page = member.get("/").get_data(True)
+
+    assert reached_flask == ["/"]
+    assert "Log out" not in page
+
+
+def test_a_database_failing_the_members_lookup_leaves_the_request_to_flask(
+        app, shelf, reached_flask):
+    member, _first, _second = member_reads_twice(app, "/", reached_flask)
+    with app.app_context():
+        db.session.execute(sa.text("ALTER TABLE member_sessions RENAME TO member_sessions_gone"))
+        db.session.commit()
+    reached_flask.clear()
+
+    with pytest.raises(sa.exc.OperationalError):  # Flask's own user loader fails in turn
+        member.get("/")
+
+    assert reached_flask == ["/"]  # the front door's failure did not end the request
 
 
 def test_a_member_is_never_served_a_page_with_a_part_of_their_own(app, shelf, reached_flask):

@@ -108,6 +108,34 @@ def test_session_protection_marks_a_session_whose_identifier_differs_here():
         assert session["_fresh"] is False
 
 
+@pytest.mark.parametrize("mode", ["basic", "strong"])
+@pytest.mark.parametrize("same_browser", [True, False, None])  # None: no identifier kept
+@pytest.mark.parametrize("fresh", [True, False, None])  # None: no freshness kept
+@pytest.mark.parametrize("permanent", [False, True])
+def test_session_protection_acts_exactly_when_flask_login_changes_the_session(
+        mode, same_browser, fresh, permanent):
+    from flask_login import current_user
+
+    app = _app(SESSION_PROTECTION=mode)
+    LoginManager(app).user_loader(lambda user_id: _User())
+    environ = {"REMOTE_ADDR": "192.0.2.1", "HTTP_USER_AGENT": "Reader/1.0"}
+    with app.test_request_context(environ_overrides=environ) as context:
+        login_environ = context.request.environ if same_browser else {
+            **context.request.environ, "HTTP_USER_AGENT": "Other/2.0"}
+        session[internals.LOGGED_IN_KEY] = "42"
+        if same_browser is not None:  # a session restored from the remember cookie has none
+            session[internals.IDENTIFIER_KEY] = internals.login_identifier(login_environ)
+        if fresh is not None:
+            session[internals.FRESH_KEY] = fresh
+        session.permanent = permanent
+        before = dict(session)
+        predicted = internals.session_protection_acts(app, session, context.request.environ)
+
+        logged_in = current_user.is_authenticated
+
+        assert predicted == (dict(session) != before or not logged_in)
+
+
 def test_a_user_put_on_the_request_is_current_user_and_the_session_is_never_read():
     from flask_login import current_user
 
