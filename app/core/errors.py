@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from app.core.extensions import db
+
+#: Set on `g` while the error page of a failure (5xx) renders: a reader of the database that
+#: the page needs (the logged-in member, for the header and the language) does without it when
+#: the database fails again, instead of failing the error page too (`rendering_error_page`).
+RENDERING_ERROR_PAGE = "rendering_error_page"
+
+
+def rendering_error_page() -> bool:
+    """Whether this request is rendering the error page of a failure."""
+    return bool(g.get(RENDERING_ERROR_PAGE))
 
 
 class DomainError(Exception):
@@ -48,6 +58,7 @@ def register_error_handlers(app: Flask) -> None:
             return {"error": error.name, "description": error.description}, code
         if code >= 500:
             _roll_back()  # the page below may read the database (the header's cart badge)
+            setattr(g, RENDERING_ERROR_PAGE, True)
         known = (400, 403, 404, 429, 500)
         template = f"errors/{code}.html" if code in known else "errors/generic.html"
         return render_template(template, error=error, title=_(error.name)), code

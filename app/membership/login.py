@@ -32,6 +32,7 @@ from sqlalchemy.orm import QueryableAttribute, with_expression
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.db import utcnow
+from app.core.errors import rendering_error_page
 from app.core.extensions import db, login_manager
 from app.core.i18n import lazy_gettext as _l
 from app.membership.models import Member, MemberSession, Role, role_includes
@@ -118,15 +119,24 @@ def _loader(app: Flask) -> _Loader:
 
 
 def load_member(session_id: str) -> Member | None:
-    """Flask-Login's user loader: the member whose session `session_id` names, or None."""
+    """Flask-Login's user loader: the member whose session `session_id` names, or None. While
+    the error page of a failure renders, a database that fails again means no member: the
+    page is shown without them rather than not at all."""
     key, _dot, token = (session_id or "").partition(".")
     if not key or not token:
         return None  # a cookie from before sessions were kept: log in again
     loader = _loader(current_app)
     statement = loader.on_get if request.method == "GET" else loader.otherwise
     now = utcnow()
-    row = db.session.execute(
-        statement, {"key": key, "token": token, "since": now - idle_limit()}).first()
+    try:
+        row = db.session.execute(
+            statement, {"key": key, "token": token, "since": now - idle_limit()}).first()
+    except sa.exc.SQLAlchemyError:
+        if not rendering_error_page():
+            raise
+        current_app.logger.warning("the error page is shown without the member: the database "
+                                   "failed again", exc_info=True)
+        return None
     if row is None:
         return None
     member, row_id, last_seen = row
