@@ -44,6 +44,11 @@ def shoppers_of_one_book(title: str, stock: int, shoppers: int) -> tuple[int, li
     return book.id, [m.id for m in members]
 
 
+def rows_of(model) -> int:
+    """How many rows `model`'s table holds (in an app context)."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
 def race(app, member_ids: list[int]) -> tuple[dict[int, str], list[BaseException]]:
     """Every member checks out their cart at the same moment; returns who won or ran out."""
     outcome: dict[int, str] = {}
@@ -78,7 +83,7 @@ def test_two_shoppers_racing_for_the_last_copy_exactly_one_wins(pg_app):
     [loser_message] = [m for m in outcome.values() if m != "ordered"]
     assert "“The Last Copy” has just sold out" in loser_message
     with pg_app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 1
+        assert rows_of(Order) == 1
         book = db.session.get(Book, book_id)
         assert (book.stock_on_hand, book.sold_count) == (0, 1)
         [loser] = [m for m in ids if outcome[m] != "ordered"]
@@ -106,7 +111,7 @@ def test_two_carts_holding_the_same_books_in_opposite_order_do_not_deadlock(pg_a
             sa.select(Book.stock_on_hand).where(Book.id.in_(book_ids)).order_by(Book.id)
         ).all()
         assert stocks == [6, 6]
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 2
+        assert rows_of(Order) == 2
 
 
 def test_many_shoppers_racing_for_three_copies_never_oversell(pg_app):
@@ -119,7 +124,7 @@ def test_many_shoppers_racing_for_three_copies_never_oversell(pg_app):
     assert list(outcome.values()).count("ordered") == 3
     with pg_app.app_context():
         assert db.session.get(Book, book_id).stock_on_hand == 0
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 3
+        assert rows_of(Order) == 3
 
 
 def test_adding_a_book_while_another_window_checks_out_the_cart_asks_to_try_again(pg_app):
@@ -236,9 +241,9 @@ def test_a_buyer_of_the_same_book_is_not_held_up_by_another_checkouts_mail(pg_ap
     assert not errors
     assert finished == ["quick", "slow"]
     with pg_app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == 2
+        assert rows_of(Order) == 2
         assert db.session.get(Book, book_id).stock_on_hand == 3
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 2
+        assert rows_of(OutboxMail) == 2
 
 
 def test_a_checkout_that_loses_the_last_copy_leaves_no_order_and_no_mail(pg_app):
