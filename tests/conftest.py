@@ -233,6 +233,7 @@ def pg_app(request, pg_schema, app_config):
     yield app
     with app.app_context():
         empty_every_table()
+        db.engine.dispose()  # its connections, the kept ones too, closed now, not when collected
 
 
 def pytest_collection_modifyitems(items):

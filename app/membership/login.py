@@ -37,7 +37,7 @@ from app.core.extensions import db, login_manager
 from app.core.i18n import lazy_gettext as _l
 from app.membership.models import Member, MemberSession, Role, role_includes
 from app.membership.sessions import idle_limit
-from app.serving import page_store
+from app.serving import db_session, page_store
 
 _EXPRESSIONS = "bookstation.loaded_with_member"  # app.extensions: {attribute key: (attr, expr)}
 _LOADER = "bookstation.member_loader"  # app.extensions: the _Loader, built at first use
@@ -156,13 +156,13 @@ def read_reader(login_id: str) -> page_store.Reader | None:
     `load_member` would not accept it; when the account is not active (Flask-Login counts such
     a member as logged out: `is_authenticated` is `is_active`); or when the session's last-seen
     time is due to be written (Flask writes it). Runs in an app context, outside any request:
-    one Core query on a connection of its own."""
+    one Core query on a kept connection (db_session.kept_read_connection)."""
     key, _dot, token = (login_id or "").partition(".")
     if not key or not token:
         return None
     loader = _loader(current_app)
     now = utcnow()
-    with db.engine.connect() as connection:
+    with db_session.kept_read_connection() as connection:
         row = connection.execute(
             loader.reader, {"key": key, "token": token, "since": now - idle_limit()}).first()
     if row is None or not row.is_active_account or now - row.last_seen_at >= loader.touch_every:

@@ -7,6 +7,8 @@ end with COMMIT when they only read.
 - `tune_sqlite`: foreign keys, WAL and `synchronous=NORMAL` for each SQLite connection;
 - `tune_postgres`: the planner's `random_page_cost` for each PostgreSQL connection;
 - `ping_idle_connections`: a pooled connection idle for DB_PING_IDLE_SECONDS is tested first;
+- `keep_read_connections`: a few connections kept out of the pool in autocommit, for one plain
+  read that runs on most requests (`kept_read_connection`);
 - `watch_transactions`: on PostgreSQL, BEGIN only before a transaction's first write
   (PG_LAZY_BEGIN) and COMMIT for a request that only read (PG_COMMIT_READS). What counts as a
   write is read from the statement SQLAlchemy runs (`is_plain_read`); a write the engine's
@@ -16,11 +18,15 @@ end with COMMIT when they only read.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.dml import UpdateBase
@@ -38,6 +44,7 @@ def register(app: Flask) -> None:
     tune_postgres(app)
     tune_sqlite(app)
     ping_idle_connections(app)
+    keep_read_connections(app)
     watch_transactions(app)
 
 
@@ -182,6 +189,119 @@ def ping_idle_connections(app: Flask) -> None:
 
     sa.event.listen(engine, "checkin", on_checkin)
     sa.event.listen(engine, "checkout", on_checkout)
+
+
+# --------------------------------------------------------------------------- kept reads
+
+_KEPT_READS = "bookstation.kept_reads"
+KEPT_READ_CONNECTIONS = 4  # per process: sync workers use one; threaded servers a few
+# Connections opened by a parent process and inherited through fork: never used, closed or
+# collected in the child (either would act on the parent's socket).
+_INHERITED: list[sa.Connection] = []
+
+
+class KeptReads:
+    """Connections to one engine, kept out of the pool between uses, in autocommit.
+
+    For one plain read that runs on most requests and alone (the front door's reader lookup):
+    from the pool it pays a checkout, a transaction's begin and end and a reset each time,
+    more than the read itself. Invariants: an idle kept connection holds no transaction
+    (autocommit); at most `keep` are idle, the rest are closed; one is used by one thread at
+    a time; a connection opened by another process (the parent of a fork) is never used; a
+    statement that fails closes its connection; one idle `idle_limit` seconds or more is
+    closed rather than used (the database may have dropped it; the pool's checkout tests
+    the new one); disposing of the engine closes the idle ones, and those in use on return.
+    """
+
+    def __init__(self, engine: sa.Engine, keep: int, idle_limit: float) -> None:
+        self.engine = engine
+        self.keep = keep
+        self.idle_limit = idle_limit
+        self.idle: list[tuple[int, float, sa.Connection]] = []  # (process, last used, it)
+        self.generation = 0  # one more at each dispose
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def connection(self) -> Iterator[sa.Connection]:
+        pid = os.getpid()
+        connection = self._take(pid)
+        if connection is None:
+            connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        generation = self.generation
+        try:
+            yield connection
+        except BaseException:
+            _close(connection)
+            raise
+        with self.lock:
+            if generation == self.generation and len(self.idle) < self.keep:
+                self.idle.append((pid, time.monotonic(), connection))
+                return
+        _close(connection, invalidate=generation != self.generation)
+
+    def _take(self, pid: int) -> sa.Connection | None:
+        with self.lock:
+            if not self.idle:
+                return None
+            owner, used, connection = self.idle.pop()
+        if owner != pid:
+            with self.lock:  # this process's list was copied from its parent's: drop them all
+                _INHERITED.extend(c for _p, _u, c in self.idle)
+                self.idle.clear()
+            _INHERITED.append(connection)
+            return None
+        if self.idle_limit >= 0 and time.monotonic() - used >= self.idle_limit:
+            _close(connection)
+            return None
+        return connection
+
+    def close_idle(self, _engine: sa.Engine | None = None) -> None:
+        """Close this process's idle connections (the engine's `engine_disposed` event)."""
+        pid = os.getpid()
+        with self.lock:
+            self.generation += 1
+            idle, self.idle = self.idle, []
+        for owner, _used, connection in idle:
+            if owner == pid:
+                _close(connection, invalidate=True)  # the pool it came from is gone
+            else:
+                _INHERITED.append(connection)
+
+
+def _close(connection: sa.Connection, invalidate: bool = False) -> None:
+    """Give `connection` back to its pool, or with `invalidate` close its DBAPI connection
+    (after Engine.dispose the pool it would go back to is no longer the engine's)."""
+    try:
+        if invalidate:
+            connection.invalidate()
+        connection.close()
+    except Exception:  # a connection the database dropped: nothing left to close
+        log.debug("could not close a kept read connection", exc_info=True)
+
+
+def keep_read_connections(app: Flask) -> None:
+    """Keep up to KEPT_READ_CONNECTIONS connections for `kept_read_connection` (0: none)."""
+    keep = int(app.config.get("KEPT_READ_CONNECTIONS", KEPT_READ_CONNECTIONS))
+    with app.app_context():
+        engine = db.engine
+    kept = app.extensions[_KEPT_READS] = KeptReads(
+        engine, keep, float(app.config.get("DB_PING_IDLE_SECONDS", 10)))
+    sa.event.listen(engine, "engine_disposed", kept.close_idle)
+
+
+@contextmanager
+def kept_read_connection() -> Iterator[sa.Connection]:
+    """A connection of the current app's engine in autocommit, kept for the next use, for
+    plain reads outside the request's session (KeptReads). Each statement is its own
+    transaction. A failing statement closes the connection and the error propagates. Apps
+    that did not `register` get a pooled connection, as `db.engine.connect()` gives."""
+    kept: KeptReads | None = current_app.extensions.get(_KEPT_READS)
+    if kept is None:
+        with db.engine.connect() as connection:
+            yield connection
+        return
+    with kept.connection() as connection:
+        yield connection
 
 
 # --------------------------------------------------------------------------- transactions

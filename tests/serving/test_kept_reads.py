@@ -1,0 +1,169 @@
+"""The front door's reader lookup runs on a connection kept out of the pool between requests
+(app/serving/db_session.KeptReads): no checkout, begin, end or reset per member's page. Kept
+connections hold no transaction while idle, are given up when they fail, sat idle too long,
+belong to a parent process or outlive their engine, and a lookup on one that the database
+dropped costs one request through Flask, never an error page."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from app.core.extensions import db
+from app.serving.db_session import _INHERITED, KeptReads
+from tests.factories import make_book, make_category, make_member
+from tests.serving.test_front_door import member_reads_twice, paths_reaching_flask
+
+KEPT = "bookstation.kept_reads"
+
+
+@pytest.fixture
+def reached(app):
+    """The paths of the requests that reached Flask."""
+    yield from paths_reaching_flask(app)
+
+
+@pytest.fixture
+def reached_pg(pg_app):
+    yield from paths_reaching_flask(pg_app)
+
+
+def checkouts(app) -> list[object]:
+    """Every connection the pool hands out from now on."""
+    handed: list[object] = []
+    with app.app_context():
+        sa.event.listen(db.engine, "checkout", lambda dbapi, record, proxy: handed.append(dbapi))
+    return handed
+
+
+def test_a_members_pages_from_the_front_door_take_nothing_from_the_pool(app, shelf, reached):
+    path = f"/book/{shelf['book']}"
+    member, _first, _second = member_reads_twice(app, path, reached)
+    handed = checkouts(app)
+
+    for _ in range(5):
+        assert member.get(path).headers["X-Cache"] == "hit"
+
+    assert reached == [path]  # five more pages, none through Flask
+    assert handed == []  # and not one pooled connection: the lookup's own is kept
+    assert len(app.extensions[KEPT].idle) == 1
+
+
+def test_a_kept_connection_is_used_by_one_lookup_at_a_time(app):
+    with app.app_context():
+        kept = KeptReads(db.engine, keep=1, idle_limit=60)
+        with kept.connection() as first, kept.connection() as second:
+            assert first is not second  # the second lookup did not share the first's
+        with kept.connection() as again:
+            assert again in (first, second)  # one was kept (keep=1), the other closed
+        assert sum(c.closed for c in (first, second)) == 1
+
+
+def test_a_kept_connection_idle_too_long_is_closed_rather_than_used(app):
+    with app.app_context():
+        kept = KeptReads(db.engine, keep=4, idle_limit=0.05)
+        with kept.connection() as first:
+            first.execute(sa.text("SELECT 1"))
+        time.sleep(0.06)
+        with kept.connection() as second:
+            assert second.execute(sa.text("SELECT 1")).scalar() == 1
+
+    assert second is not first and first.closed
+
+
+def test_a_statement_that_fails_closes_its_connection(app):
+    with app.app_context():
+        kept = KeptReads(db.engine, keep=4, idle_limit=60)
+        with pytest.raises(sa.exc.OperationalError):
+            with kept.connection() as failing:
+                failing.execute(sa.text("SELECT * FROM no_such_table"))
+        with kept.connection() as next_one:
+            assert next_one.execute(sa.text("SELECT 1")).scalar() == 1
+
+    assert failing.closed and next_one is not failing
+
+
+def test_a_child_process_never_uses_its_parents_kept_connections(app):
+    """After a fork the list of idle connections is the parent's: the child leaves them
+    alone (using or closing one would act on the parent's socket) and opens its own."""
+    with app.app_context():
+        kept = KeptReads(db.engine, keep=4, idle_limit=60)
+        with kept.connection() as parents:
+            pass
+        _pid, used, connection = kept.idle.pop()
+        kept.idle.append((os.getpid() + 1, used, connection))  # as a forked child sees it
+
+        with kept.connection() as childs:
+            pass
+
+        assert childs is not parents
+        assert not parents.closed and parents in _INHERITED  # untouched, never collected
+        assert [c for _p, _u, c in kept.idle] == [childs]
+    _INHERITED.remove(parents)
+    parents.close()
+
+
+def test_disposing_of_the_engine_closes_the_kept_connections(app, shelf, reached):
+    member, _first, _second = member_reads_twice(app, "/", reached)
+    [(_pid, _used, connection)] = app.extensions[KEPT].idle
+
+    with app.app_context():
+        db.engine.dispose()
+
+    assert connection.closed
+    assert app.extensions[KEPT].idle == []
+    assert member.get("/").headers["X-Cache"] == "hit"  # the next lookup opens another
+
+
+def _shelf_on(app) -> None:
+    with app.app_context():
+        fiction = make_category(slug="fiction", name="Fiction")
+        make_book(title="Cached tale", category=fiction, stock_on_hand=5)
+        make_member(email="reader@example.test")
+        db.session.commit()
+
+
+def _backend_states(app) -> dict[int, str]:
+    with app.app_context():
+        other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+        with other.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT pid, state FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).all()
+        other.dispose()
+    return dict(rows)
+
+
+def test_a_kept_connection_holds_no_transaction_between_requests_on_postgresql(pg_app, reached_pg):
+    _shelf_on(pg_app)
+    member, _first, _second = member_reads_twice(pg_app, "/", reached_pg)
+    member.get("/")
+    [(_pid, _used, connection)] = pg_app.extensions[KEPT].idle
+    backend = connection.connection.driver_connection.info.backend_pid
+
+    assert _backend_states(pg_app)[backend] == "idle"  # not "idle in transaction"
+
+
+def test_a_kept_connection_the_database_dropped_costs_one_request_through_flask(pg_app, reached_pg):
+    _shelf_on(pg_app)
+    reached = reached_pg
+    member, _first, _second = member_reads_twice(pg_app, "/", reached)
+    [(_pid, _used, connection)] = pg_app.extensions[KEPT].idle
+    backend = connection.connection.driver_connection.info.backend_pid
+    with pg_app.app_context():
+        other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+        with other.begin() as conn:  # what a restart or an idle timeout does to it
+            assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        other.dispose()
+    reached.clear()
+
+    dropped = member.get("/")
+    again = member.get("/")
+
+    assert dropped.status_code == 200 and "Log out" in dropped.get_data(True)
+    assert reached == ["/"]  # Flask answered the request whose lookup failed
+    assert again.headers["X-Cache"] == "hit"  # the next lookup has a new connection
+    assert connection.closed
