@@ -351,22 +351,24 @@ def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _contains(term: str) -> sa.ColumnElement[bool]:
-    pattern = contains_pattern(term)
-    if db.session.get_bind().dialect.name == "postgresql":
+def _contains(i: int, dialect: str) -> sa.ColumnElement[bool]:
+    """`search_text` holds term `i` (bound as `like_<i>`: contains_pattern of it)."""
+    pattern = sa.bindparam(f"like_{i}", type_=sa.String)
+    if dialect == "postgresql":
         return Book.search_text.ilike(pattern, escape="\\")
     return Book.search_text.like(pattern, escape="\\")
 
 
-def _title_hits(terms: list[str], dialect: str) -> sa.ColumnElement[int]:
-    """How many terms occur in the title part of `search_text` (before TITLE_END)."""
+def _title_hits(count: int, dialect: str) -> sa.ColumnElement[int]:
+    """How many of the `count` terms (bound as `term_<i>`) occur in the title part of
+    `search_text` (before TITLE_END)."""
     find = sa.func.strpos if dialect == "postgresql" else sa.func.instr
     title_end = find(Book.search_text, TITLE_END)
-    hits = [
-        sa.case((sa.and_(find(Book.search_text, t) > 0, find(Book.search_text, t) < title_end),
-                 1), else_=0)
-        for t in terms
-    ]
+    hits = []
+    for i in range(count):
+        term = sa.bindparam(f"term_{i}", type_=sa.String)
+        hits.append(sa.case((sa.and_(find(Book.search_text, term) > 0,
+                                     find(Book.search_text, term) < title_end), 1), else_=0))
     return sum(hits[1:], hits[0])
 
 
@@ -374,7 +376,7 @@ def _title_hits(terms: list[str], dialect: str) -> sa.ColumnElement[int]:
 _AFTER_WORD = (" ", ",", ":", ";", ".", ")", "!", "?", '"', "/", "]", TITLE_END)
 
 
-def _title_words(terms: list[str], dialect: str) -> sa.ColumnElement[int]:
+def _title_words(count: int, dialect: str) -> sa.ColumnElement[int]:
     """How many terms begin a word in the title part of `search_text` and end there too:
     "king" in "The Return of the King" or "Stephen King: A Life", not in "To Kill a
     Mockingbird". Only each term's first place in the text is looked at. Plain string
@@ -383,42 +385,121 @@ def _title_words(terms: list[str], dialect: str) -> sa.ColumnElement[int]:
     padded = sa.literal(" ") + Book.search_text
     title_end = find(padded, TITLE_END)
     hits = []
-    for term in terms:
-        at = find(padded, " " + term)
-        after = sa.func.substr(padded, at + 1 + len(term), 1)
+    for i in range(count):  # bound: `word_<i>` (a space and the term) and `length_<i>`
+        at = find(padded, sa.bindparam(f"word_{i}", type_=sa.String))
+        after = sa.func.substr(padded, at + 1 + sa.bindparam(f"length_{i}", type_=sa.Integer), 1)
         hits.append(sa.case((sa.and_(at > 0, at < title_end, after.in_(_AFTER_WORD)), 1),
                             else_=0))
     return sum(hits[1:], hits[0])
 
 
-def _text_search(stmt: sa.Select, terms: list[str]
+class _SearchShape(NamedTuple):
+    """What a search's statements depend on, apart from the values it binds: searches of one
+    shape share their statements (`_search_statements`)."""
+
+    dialect: str
+    sort: str
+    category: bool  # the filters given
+    in_stock: bool
+    min_price: bool
+    max_price: bool
+    isbn: str  # "" (a text search), "13" or "13/10" (an ISBN, found by ISBN-13 or -10)
+    indexed: tuple[bool, ...]  # per term: matched through SQLite's FTS5 index, else by LIKE
+    by_title_words: bool  # relevance past RANK_BY_SIMILARITY_UP_TO matches (see search())
+
+
+class _SearchStatements(NamedTuple):
+    count: sa.Select
+    page: sa.Select  # limit and offset bound too
+    ranked: bool  # ordered by a similarity: search() counts first, to know how to rank
+
+
+@functools.lru_cache(maxsize=256)
+def _search_statements(shape: _SearchShape) -> _SearchStatements:
+    """One shape's count and page statements, built once with bind parameters for every value
+    (`_search_values` gives them): building a search's statement and its cache key cost about
+    as much as running it."""
+    stmt = sa.select(Book).where(_active())
+    if shape.category:
+        stmt = stmt.where(Book.category_id == sa.bindparam("category_id"))
+    if shape.in_stock:
+        stmt = stmt.where(Book.stock_on_hand > 0)
+    if shape.min_price:
+        stmt = stmt.where(Book.price >= sa.bindparam("min_price"))
+    if shape.max_price:
+        stmt = stmt.where(Book.price <= sa.bindparam("max_price"))
+    relevance: list[sa.ColumnElement] | None = None
+    similarity = None
+    if shape.isbn:
+        match = Book.isbn13 == sa.bindparam("isbn13")
+        stmt = stmt.where(sa.or_(match, Book.isbn10 == sa.bindparam("isbn10"))
+                          if shape.isbn == "13/10" else match)
+    elif shape.indexed:
+        stmt, relevance, similarity = _text_search(stmt, shape)
+        if shape.by_title_words:
+            words = _title_words(len(shape.indexed), shape.dialect).desc()
+            relevance = [words if order is similarity else order for order in relevance]
+    page = (_sorted(stmt, shape.sort, relevance)
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .offset(sa.bindparam("offset", type_=sa.Integer)))
+    count = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+    return _SearchStatements(count, page, similarity is not None and shape.sort == "relevance")
+
+
+def _text_search(stmt: sa.Select, shape: _SearchShape
                  ) -> tuple[sa.Select, list[sa.ColumnElement], sa.ColumnElement | None]:
     """Narrow `stmt` to books matching every term; return it with its relevance ordering
     and the part of that ordering computed for every match (bm25 or word_similarity), which
-    search() swaps for whole title words past RANK_BY_SIMILARITY_UP_TO matches."""
-    dialect = db.session.get_bind().dialect.name
-    relevance: list[sa.ColumnElement] = [_title_hits(terms, dialect).desc()]
+    search() swaps for whole title words past RANK_BY_SIMILARITY_UP_TO matches. The terms
+    are bound: `fts` (SQLite's MATCH string), `like_<i>`, `words` (PostgreSQL's similarity)."""
+    dialect = shape.dialect
+    relevance: list[sa.ColumnElement] = [_title_hits(len(shape.indexed), dialect).desc()]
     similarity = None
     if dialect == "sqlite":
-        indexed = [t for t in terms if len(t) >= MIN_INDEXED_TERM]
-        short = [t for t in terms if len(t) < MIN_INDEXED_TERM]
-        if indexed:
+        if any(shape.indexed):
             stmt = stmt.join(_book_fts, _book_fts.c.rowid == Book.id).where(
-                _book_fts.c.search_text.match(" AND ".join(fts_phrase(t) for t in indexed))
-            )
+                _book_fts.c.search_text.match(sa.bindparam("fts")))
             similarity = sa.func.bm25(sa.literal_column("book_fts")).asc()
             relevance.append(similarity)
-        for t in short:
-            stmt = stmt.where(_contains(t))
+        for i, indexed in enumerate(shape.indexed):
+            if not indexed:
+                stmt = stmt.where(_contains(i, dialect))
     else:
         # pg_trgm: the GIN trigram index serves ILIKE '%term%' for terms of 3+ characters.
-        for t in terms:
-            stmt = stmt.where(_contains(t))
+        for i in range(len(shape.indexed)):
+            stmt = stmt.where(_contains(i, dialect))
         if dialect == "postgresql":
-            similarity = sa.func.word_similarity(" ".join(terms), Book.search_text).desc()
+            similarity = sa.func.word_similarity(sa.bindparam("words"), Book.search_text).desc()
             relevance.append(similarity)
     relevance.append(Book.ratings_count.desc())
     return stmt, relevance, similarity
+
+
+def _search_values(shape: _SearchShape, terms: list[str], code: str | None, isbn10: str | None,
+                   filters: dict, page: int, per_page: int) -> dict:
+    """The values `_search_statements(shape)` binds, for one search."""
+    values: dict = {"limit": per_page, "offset": (page - 1) * per_page}
+    if shape.category:
+        values["category_id"] = filters["category_id"]
+    low, high = filters["min_price"], filters["max_price"]
+    if low is not None and high is not None and low > high:
+        low, high = high, low
+    if low is not None:
+        values["min_price"] = round_money(low)
+    if high is not None:
+        values["max_price"] = round_money(high)
+    if code:
+        values["isbn13"], values["isbn10"] = code, isbn10
+    for i, term in enumerate(terms):
+        values[f"term_{i}"] = term
+        values[f"word_{i}"] = " " + term
+        values[f"length_{i}"] = len(term)
+        values[f"like_{i}"] = contains_pattern(term)
+    if terms:
+        values["fts"] = " AND ".join(fts_phrase(t) for t, indexed in zip(terms, shape.indexed,
+                                                                          strict=True) if indexed)
+        values["words"] = " ".join(terms)
+    return values
 
 
 def search(
@@ -449,43 +530,39 @@ def search(
         "min_price": min_price,
         "max_price": max_price,
     }
-    stmt = _filtered(sa.select(Book), **filters)
 
     code = isbn_rules.normalize(raw) if raw else None
     terms = [] if code else search_terms(raw)
-    relevance: list[sa.ColumnElement] | None = None
-    similarity: sa.ColumnElement | None = None
-    if code:
-        isbn10 = isbn_rules.to_isbn10(code)
-        match = Book.isbn13 == code
-        stmt = stmt.where(sa.or_(match, Book.isbn10 == isbn10) if isbn10 else match)
-    elif terms:
-        stmt, relevance, similarity = _text_search(stmt, terms)
-    elif raw:
-        return SearchResult(raw, (), 0, page, per_page, notice="unsearchable")
-    elif not any((category_id, in_stock_only, min_price is not None, max_price is not None)):
-        return SearchResult(raw, (), 0, page, per_page, notice="empty")
+    isbn10 = isbn_rules.to_isbn10(code) if code else None
+    if not code and not terms:
+        if raw:
+            return SearchResult(raw, (), 0, page, per_page, notice="unsearchable")
+        if not any((category_id, in_stock_only, min_price is not None,
+                    max_price is not None)):
+            return SearchResult(raw, (), 0, page, per_page, notice="empty")
+    dialect = db.session.get_bind().dialect.name
+    shape = _SearchShape(
+        dialect=dialect, sort=sort, category=category_id is not None,
+        in_stock=bool(in_stock_only), min_price=min_price is not None,
+        max_price=max_price is not None, isbn=("13/10" if isbn10 else "13") if code else "",
+        indexed=tuple(dialect != "sqlite" or len(t) >= MIN_INDEXED_TERM for t in terms),
+        by_title_words=False)
+    values = _search_values(shape, terms, code, isbn10, filters, page, per_page)
+    statements = _search_statements(shape)
 
-    total = None
-    if similarity is not None and sort == "relevance":
-        # Counted first: scoring every match of a common word is slow; past
-        # RANK_BY_SIMILARITY_UP_TO the title hit, whole title words and popularity order
-        # the page (fewer matches are ranked by similarity).
-        total = db.session.scalar(
-            sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
-        if not total:  # a typo: no page to read
-            return SearchResult(raw, (), 0, page, per_page, notice=notice)
-        if total > RANK_BY_SIMILARITY_UP_TO:
-            words = _title_words(terms, db.session.get_bind().dialect.name).desc()
-            relevance = [words if order is similarity else order for order in relevance]
-    result = db.paginate(
-        _sorted(stmt, sort, relevance), page=page, per_page=per_page,
-        max_per_page=MAX_PER_PAGE, error_out=False, count=total is None,
-    )
+    # Counted first where ranked by similarity: scoring every match of a common word is slow;
+    # past RANK_BY_SIMILARITY_UP_TO the title hit, whole title words and popularity order the
+    # page (fewer matches are ranked by similarity).
+    total = db.session.execute(statements.count, values).scalar_one()
+    if not total:  # a typo: no page to read
+        return SearchResult(raw, (), 0, page, per_page, notice=notice, isbn=code)
+    if statements.ranked and total > RANK_BY_SIMILARITY_UP_TO:
+        statements = _search_statements(shape._replace(by_title_words=True))
+    items = db.session.execute(statements.page, values).unique().scalars().all()
     return SearchResult(
         query=raw,
-        items=tuple(result.items),
-        total=(result.total if total is None else total) or 0,
+        items=tuple(items),
+        total=total,
         page=page,
         per_page=per_page,
         notice=notice,

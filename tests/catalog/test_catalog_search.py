@@ -345,3 +345,21 @@ def test_fts_operators_inside_a_title_are_found_as_text(ctx):
     db.session.commit()
 
     assert titles(catalog.search("NEAR AND")) == ["Near and Far"]
+
+
+# --------------------------------------------------------------------------- shared statements
+
+
+def test_searches_of_one_shape_share_statements_never_their_values(shelf):
+    """Statements are built once per shape (the filters given, each term's kind, the sort)
+    and every value is bound per search: a second search of the same shape finds its own."""
+    assert titles(catalog.search("zola", max_price=Decimal("11.99"))) == ["L'Assommoir"]
+    assert titles(catalog.search("herbert", max_price=Decimal("20"))) == ["Dune"]
+    assert titles(catalog.search("zola", max_price=Decimal("12"))) == ["Germinal", "L'Assommoir"]
+    assert titles(catalog.search("三体", category_slug="science-fiction")) == [
+        "三体", "三体II：黑暗森林"]
+    assert titles(catalog.search("刘慈", category_slug="fiction")) == []
+    assert titles(catalog.search("9780439023481")) == ["The Hunger Games"]
+    assert titles(catalog.search("9787536692930")) == ["三体"]
+    assert catalog.search("dune", page=2, per_page=1).items[0].title == "Dreamer of Dune"
+    assert catalog.search("dune", page=1, per_page=1).items[0].title == "Dune"
