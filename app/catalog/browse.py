@@ -28,7 +28,7 @@ from app.catalog.models import Book, Category, CategoryName
 from app.core.errors import NotFound
 from app.core.extensions import db
 from app.core.money import round_money
-from app.core.paging import PagerMixin
+from app.core.paging import CountedPage, PagerMixin
 from app.core.text import contains_pattern, fold, search_terms
 
 # Between the title and the rest of `search_text`, so ranking can tell a title hit from an
@@ -264,28 +264,6 @@ def stock_level(stock_on_hand: int, low_threshold: int) -> str:
     return "in"
 
 
-def _filtered(
-    stmt: sa.Select,
-    *,
-    category_id: int | None = None,
-    in_stock_only: bool = False,
-    min_price: Decimal | None = None,
-    max_price: Decimal | None = None,
-) -> sa.Select:
-    stmt = stmt.where(_active())
-    if category_id is not None:
-        stmt = stmt.where(Book.category_id == category_id)
-    if in_stock_only:
-        stmt = stmt.where(Book.stock_on_hand > 0)
-    if min_price is not None and max_price is not None and min_price > max_price:
-        min_price, max_price = max_price, min_price
-    if min_price is not None:
-        stmt = stmt.where(Book.price >= round_money(min_price))
-    if max_price is not None:
-        stmt = stmt.where(Book.price <= round_money(max_price))
-    return stmt
-
-
 def _sorted(stmt: sa.Select, sort: str, relevance: list[sa.ColumnElement] | None = None):
     """Apply a sort; id breaks ties so pages never repeat or skip a book."""
     if sort not in SORTS:
@@ -315,28 +293,32 @@ def books_in_category(
     in_stock_only: bool = False,
     min_price: Decimal | None = None,
     max_price: Decimal | None = None,
-):
-    """One page of a category's books on sale (a flask_sqlalchemy Pagination)."""
-    page, per_page = _page_args(page, per_page)
-    stmt = _filtered(
-        sa.select(Book),
-        category_id=category.id,
-        in_stock_only=in_stock_only,
-        min_price=min_price,
-        max_price=max_price,
-    )
-    return db.paginate(
-        _sorted(stmt, sort), page=page, per_page=per_page, max_per_page=MAX_PER_PAGE,
-        error_out=False,
-    )
+) -> CountedPage:
+    """One page of a category's books on sale, with their number."""
+    return _listing(sort, page, per_page, category_id=category.id, in_stock_only=in_stock_only,
+                    min_price=min_price, max_price=max_price)
 
 
-def books_on_sale(sort: str = "bestselling", page: int = 1, per_page: int = 24):
-    """One page of every book on sale (a flask_sqlalchemy Pagination): the API's listing
-    with no search and no filter."""
+def books_on_sale(sort: str = "bestselling", page: int = 1, per_page: int = 24) -> CountedPage:
+    """One page of every book on sale, with their number: the API's listing with no search
+    and no filter."""
+    return _listing(sort, page, per_page)
+
+
+def _listing(sort: str, page: int, per_page: int, category_id: int | None = None,
+             in_stock_only: bool = False, min_price: Decimal | None = None,
+             max_price: Decimal | None = None) -> CountedPage:
     page, per_page = _page_args(page, per_page)
-    return db.paginate(_sorted(_filtered(sa.select(Book)), sort), page=page, per_page=per_page,
-                       max_per_page=MAX_PER_PAGE, error_out=False)
+    filters = {"category_id": category_id, "min_price": min_price, "max_price": max_price}
+    shape = _ListingShape(
+        dialect=db.session.get_bind().dialect.name, sort=sort,
+        category=category_id is not None, in_stock=bool(in_stock_only),
+        min_price=min_price is not None, max_price=max_price is not None)
+    statements = _listing_statements(shape)
+    values = _listing_values(shape, filters, page, per_page)
+    total = db.session.execute(statements.count, values).scalar_one()
+    items = db.session.execute(statements.page, values).unique().scalars().all() if total else []
+    return CountedPage(list(items), total, page, per_page)
 
 
 # --------------------------------------------------------------------------- search
@@ -393,9 +375,10 @@ def _title_words(count: int, dialect: str) -> sa.ColumnElement[int]:
     return sum(hits[1:], hits[0])
 
 
-class _SearchShape(NamedTuple):
-    """What a search's statements depend on, apart from the values it binds: searches of one
-    shape share their statements (`_search_statements`)."""
+class _ListingShape(NamedTuple):
+    """What a listing's statements (a search, a category, every book on sale) depend on, apart
+    from the values they bind: listings of one shape share their statements
+    (`_listing_statements`)."""
 
     dialect: str
     sort: str
@@ -403,22 +386,22 @@ class _SearchShape(NamedTuple):
     in_stock: bool
     min_price: bool
     max_price: bool
-    isbn: str  # "" (a text search), "13" or "13/10" (an ISBN, found by ISBN-13 or -10)
-    indexed: tuple[bool, ...]  # per term: matched through SQLite's FTS5 index, else by LIKE
-    by_title_words: bool  # relevance past RANK_BY_SIMILARITY_UP_TO matches (see search())
+    isbn: str = ""  # "13" or "13/10": an ISBN, found by ISBN-13 (or -10)
+    indexed: tuple[bool, ...] = ()  # per term: matched through SQLite's FTS5 index, or LIKE
+    by_title_words: bool = False  # relevance past RANK_BY_SIMILARITY_UP_TO matches (search())
 
 
-class _SearchStatements(NamedTuple):
+class _ListingStatements(NamedTuple):
     count: sa.Select
     page: sa.Select  # limit and offset bound too
     ranked: bool  # ordered by a similarity: search() counts first, to know how to rank
 
 
 @functools.lru_cache(maxsize=256)
-def _search_statements(shape: _SearchShape) -> _SearchStatements:
+def _listing_statements(shape: _ListingShape) -> _ListingStatements:
     """One shape's count and page statements, built once with bind parameters for every value
-    (`_search_values` gives them): building a search's statement and its cache key cost about
-    as much as running it."""
+    (`_listing_values` gives them): building a listing's statement and its cache key cost
+    about as much as running it."""
     stmt = sa.select(Book).where(_active())
     if shape.category:
         stmt = stmt.where(Book.category_id == sa.bindparam("category_id"))
@@ -443,10 +426,10 @@ def _search_statements(shape: _SearchShape) -> _SearchStatements:
             .limit(sa.bindparam("limit", type_=sa.Integer))
             .offset(sa.bindparam("offset", type_=sa.Integer)))
     count = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
-    return _SearchStatements(count, page, similarity is not None and shape.sort == "relevance")
+    return _ListingStatements(count, page, similarity is not None and shape.sort == "relevance")
 
 
-def _text_search(stmt: sa.Select, shape: _SearchShape
+def _text_search(stmt: sa.Select, shape: _ListingShape
                  ) -> tuple[sa.Select, list[sa.ColumnElement], sa.ColumnElement | None]:
     """Narrow `stmt` to books matching every term; return it with its relevance ordering
     and the part of that ordering computed for every match (bm25 or word_similarity), which
@@ -475,9 +458,10 @@ def _text_search(stmt: sa.Select, shape: _SearchShape
     return stmt, relevance, similarity
 
 
-def _search_values(shape: _SearchShape, terms: list[str], code: str | None, isbn10: str | None,
-                   filters: dict, page: int, per_page: int) -> dict:
-    """The values `_search_statements(shape)` binds, for one search."""
+def _listing_values(shape: _ListingShape, filters: dict, page: int, per_page: int,
+                    terms: list[str] = (), code: str | None = None, isbn10: str | None = None
+                    ) -> dict:
+    """The values `_listing_statements(shape)` binds, for one listing."""
     values: dict = {"limit": per_page, "offset": (page - 1) * per_page}
     if shape.category:
         values["category_id"] = filters["category_id"]
@@ -541,14 +525,14 @@ def search(
                     max_price is not None)):
             return SearchResult(raw, (), 0, page, per_page, notice="empty")
     dialect = db.session.get_bind().dialect.name
-    shape = _SearchShape(
+    shape = _ListingShape(
         dialect=dialect, sort=sort, category=category_id is not None,
         in_stock=bool(in_stock_only), min_price=min_price is not None,
         max_price=max_price is not None, isbn=("13/10" if isbn10 else "13") if code else "",
         indexed=tuple(dialect != "sqlite" or len(t) >= MIN_INDEXED_TERM for t in terms),
         by_title_words=False)
-    values = _search_values(shape, terms, code, isbn10, filters, page, per_page)
-    statements = _search_statements(shape)
+    values = _listing_values(shape, filters, page, per_page, terms, code, isbn10)
+    statements = _listing_statements(shape)
 
     # Counted first where ranked by similarity: scoring every match of a common word is slow;
     # past RANK_BY_SIMILARITY_UP_TO the title hit, whole title words and popularity order the
@@ -557,7 +541,7 @@ def search(
     if not total:  # a typo: no page to read
         return SearchResult(raw, (), 0, page, per_page, notice=notice, isbn=code)
     if statements.ranked and total > RANK_BY_SIMILARITY_UP_TO:
-        statements = _search_statements(shape._replace(by_title_words=True))
+        statements = _listing_statements(shape._replace(by_title_words=True))
     items = db.session.execute(statements.page, values).unique().scalars().all()
     return SearchResult(
         query=raw,
