@@ -14,7 +14,7 @@ from flask import Flask, current_app, g, has_app_context, has_request_context, r
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 
@@ -72,19 +72,37 @@ def install_template_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
     )
     app.jinja_env.globals["gettext"] = _template_gettext
+    app.jinja_env.globals["ngettext"] = _template_ngettext
     app.context_processor(_render_gettext)
 
 
-@pass_context
-def _template_gettext(context, string: str, **variables) -> str:
+# The template callables take the evaluation context (autoescaping on or off), not the whole
+# context as Jinja's own do: Jinja copies the context for a call that takes it from inside a
+# loop or a block with variables of its own (Context.derived), every `_()` of a page's
+# listings and blocks, about a tenth of rendering a book page.
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, string: str, /, **variables) -> str:
     """Jinja's "newstyle" gettext, which formats every string with `%` (escaping each
     value as Markup), without that step for a string that has neither variables nor a `%`:
     the same result, and most of the header's and forms' strings are such."""
-    return _newstyle(context, _translations().ugettext(string), variables)
+    return _newstyle(eval_ctx, _translations().ugettext(string), variables)
 
 
-def _newstyle(context, text: str, variables: dict) -> str:
-    if context.eval_ctx.autoescape:
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular: str, plural: str, count: int, /,
+                       **variables) -> str:
+    """Jinja's "newstyle" ngettext: `count` is the text's `num` unless one is given."""
+    variables.setdefault("num", count)
+    text = _translations().ungettext(singular, plural, count)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
+def _newstyle(eval_ctx, text: str, variables: dict) -> str:
+    if eval_ctx.autoescape:
         text = Markup(text)
     if variables or "%" in text:
         return text % variables
@@ -98,9 +116,9 @@ def _render_gettext() -> dict:
     the context, and templates rendered outside render_template, use the global."""
     translations = _translations()
 
-    @pass_context
-    def gettext(context, string: str, **variables) -> str:
-        return _newstyle(context, translations.ugettext(string), variables)
+    @pass_eval_context
+    def gettext(eval_ctx, string: str, /, **variables) -> str:
+        return _newstyle(eval_ctx, translations.ugettext(string), variables)
 
     return {"gettext": gettext}
 
