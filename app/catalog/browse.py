@@ -64,6 +64,21 @@ class NavCategory(NamedTuple):
     name: str
 
 
+class BookCard(NamedTuple):
+    """What a book's card in a listing shows (templates/shop/_macros.html `book_card`), read
+    as a plain row: building a Book for each of a listing's 24 cards cost about as much as
+    running its query."""
+
+    id: int
+    title: str
+    authors: str
+    price: Decimal
+    stock_on_hand: int
+
+
+_CARD_COLUMNS = (Book.id, Book.title, Book.authors, Book.price, Book.stock_on_hand)
+
+
 @dataclass(frozen=True)
 class CategoryCount:
     category: Category
@@ -80,7 +95,7 @@ class SearchResult(PagerMixin):
     """
 
     query: str
-    items: tuple[Book, ...]
+    items: tuple[Book, ...] | tuple[BookCard, ...]
     total: int
     page: int
     per_page: int
@@ -229,7 +244,7 @@ def _book_page_statements() -> tuple[sa.Select, sa.Select]:
     runs them; building them cost about as much as running them)."""
     book = (sa.select(Book).where(Book.id == sa.bindparam("book_id"))
             .options(joinedload(Book.category), joinedload(Book.alt_titles)))
-    related = (sa.select(Book)
+    related = (sa.select(*_CARD_COLUMNS)
                .where(_active(), Book.category_id == sa.bindparam("category_id"),
                       Book.id != sa.bindparam("book_id"))
                .order_by(Book.sold_count.desc(), Book.id)
@@ -247,12 +262,12 @@ def book_for_page(book_id: int) -> Book:
     return book
 
 
-def related_books(book: Book, limit: int = 6) -> list[Book]:
-    """Other best sellers from the same category."""
+def related_books(book: Book, limit: int = 6) -> list[BookCard]:
+    """Other best sellers from the same category, as cards."""
     if book.category_id is None:
         return []
-    return list(db.session.scalars(_book_page_statements()[1], {
-        "category_id": book.category_id, "book_id": book.id, "limit": limit}))
+    return [BookCard(*row) for row in db.session.execute(_book_page_statements()[1], {
+        "category_id": book.category_id, "book_id": book.id, "limit": limit})]
 
 
 def stock_level(stock_on_hand: int, low_threshold: int) -> str:
@@ -293,10 +308,12 @@ def books_in_category(
     in_stock_only: bool = False,
     min_price: Decimal | None = None,
     max_price: Decimal | None = None,
+    cards: bool = False,
 ) -> CountedPage:
-    """One page of a category's books on sale, with their number."""
+    """One page of a category's books on sale (Books; with `cards`, BookCards), with their
+    number."""
     return _listing(sort, page, per_page, category_id=category.id, in_stock_only=in_stock_only,
-                    min_price=min_price, max_price=max_price)
+                    min_price=min_price, max_price=max_price, cards=cards)
 
 
 def books_on_sale(sort: str = "bestselling", page: int = 1, per_page: int = 24) -> CountedPage:
@@ -307,18 +324,18 @@ def books_on_sale(sort: str = "bestselling", page: int = 1, per_page: int = 24) 
 
 def _listing(sort: str, page: int, per_page: int, category_id: int | None = None,
              in_stock_only: bool = False, min_price: Decimal | None = None,
-             max_price: Decimal | None = None) -> CountedPage:
+             max_price: Decimal | None = None, cards: bool = False) -> CountedPage:
     page, per_page = _page_args(page, per_page)
     filters = {"category_id": category_id, "min_price": min_price, "max_price": max_price}
     shape = _ListingShape(
         dialect=db.session.get_bind().dialect.name, sort=sort,
         category=category_id is not None, in_stock=bool(in_stock_only),
-        min_price=min_price is not None, max_price=max_price is not None)
+        min_price=min_price is not None, max_price=max_price is not None, cards=cards)
     statements = _listing_statements(shape)
     values = _listing_values(shape, filters, page, per_page)
     total = db.session.execute(statements.count, values).scalar_one()
-    items = db.session.execute(statements.page, values).unique().scalars().all() if total else []
-    return CountedPage(list(items), total, page, per_page)
+    items = _page_items(statements, shape, values) if total else []
+    return CountedPage(items, total, page, per_page)
 
 
 # --------------------------------------------------------------------------- search
@@ -389,6 +406,7 @@ class _ListingShape(NamedTuple):
     isbn: str = ""  # "13" or "13/10": an ISBN, found by ISBN-13 (or -10)
     indexed: tuple[bool, ...] = ()  # per term: matched through SQLite's FTS5 index, or LIKE
     by_title_words: bool = False  # relevance past RANK_BY_SIMILARITY_UP_TO matches (search())
+    cards: bool = False  # the page as BookCard rows, not Books
 
 
 class _ListingStatements(NamedTuple):
@@ -402,7 +420,7 @@ def _listing_statements(shape: _ListingShape) -> _ListingStatements:
     """One shape's count and page statements, built once with bind parameters for every value
     (`_listing_values` gives them): building a listing's statement and its cache key cost
     about as much as running it."""
-    stmt = sa.select(Book).where(_active())
+    stmt = (sa.select(*_CARD_COLUMNS) if shape.cards else sa.select(Book)).where(_active())
     if shape.category:
         stmt = stmt.where(Book.category_id == sa.bindparam("category_id"))
     if shape.in_stock:
@@ -458,6 +476,14 @@ def _text_search(stmt: sa.Select, shape: _ListingShape
     return stmt, relevance, similarity
 
 
+def _page_items(statements: _ListingStatements, shape: _ListingShape, values: dict
+                ) -> list[Book] | list[BookCard]:
+    result = db.session.execute(statements.page, values)
+    if shape.cards:
+        return [BookCard(*row) for row in result]
+    return list(result.unique().scalars())
+
+
 def _listing_values(shape: _ListingShape, filters: dict, page: int, per_page: int,
                     terms: list[str] = (), code: str | None = None, isbn10: str | None = None
                     ) -> dict:
@@ -495,12 +521,14 @@ def search(
     sort: str = "relevance",
     page: int = 1,
     per_page: int = 24,
+    cards: bool = False,
 ) -> SearchResult:
     """Find books on sale by title, authors, ISBN (10 or 13, hyphens or not) or year.
 
     Tolerant of case, accents and partial words (substring matching, also for Chinese). Never
     raises for odd input: an empty, over-long or punctuation-only query gives an empty or
-    truncated result with a `notice`. Raises NotFound only for an unknown category slug.
+    truncated result with a `notice`. Raises NotFound only for an unknown category slug. The
+    page's items are Books, or with `cards` BookCards.
     """
     page, per_page = _page_args(page, per_page)
     raw = (query or "").strip()
@@ -530,7 +558,7 @@ def search(
         in_stock=bool(in_stock_only), min_price=min_price is not None,
         max_price=max_price is not None, isbn=("13/10" if isbn10 else "13") if code else "",
         indexed=tuple(dialect != "sqlite" or len(t) >= MIN_INDEXED_TERM for t in terms),
-        by_title_words=False)
+        cards=cards)
     values = _listing_values(shape, filters, page, per_page, terms, code, isbn10)
     statements = _listing_statements(shape)
 
@@ -542,7 +570,7 @@ def search(
         return SearchResult(raw, (), 0, page, per_page, notice=notice, isbn=code)
     if statements.ranked and total > RANK_BY_SIMILARITY_UP_TO:
         statements = _listing_statements(shape._replace(by_title_words=True))
-    items = db.session.execute(statements.page, values).unique().scalars().all()
+    items = _page_items(statements, shape, values)
     return SearchResult(
         query=raw,
         items=tuple(items),

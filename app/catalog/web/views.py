@@ -303,6 +303,7 @@ def _category_page(page: catalog.CategoryPage):
         in_stock_only=form.in_stock.data,
         min_price=form.min_price.data,
         max_price=form.max_price.data,
+        cards=True,
     )
     _check_page(form.page_number, result.pages)
     return render_template(
@@ -353,6 +354,7 @@ def _search_page():
         sort=form.sort.data,
         page=form.page_number,
         per_page=current_app.config["BOOKS_PER_PAGE"],
+        cards=True,
     )
     _check_page(form.page_number, result.pages)
     if not result.total:
