@@ -42,6 +42,7 @@ VISITOR_PAGES = {
     "/category/fiction": 3,
     "/search?q=tale": 2,
     "/search?q=pinned+tale&in_stock=1&sort=price_asc": 2,
+    "/search?category=poetry": 3,  # the category, the count (none: no page read), best sellers
     "/book/{book}": 2,
 }
 MEMBER_PAGES = {  # the member (with their cart's count and discount) is read in one
