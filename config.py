@@ -131,6 +131,9 @@ class Config:
     # a connection handed from request to request under load is not (SQLAlchemy's
     # pool_pre_ping would test every one, a round trip per request).
     DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS", "10"))
+    # Connections per process kept out of the pool for the front door's reader lookup
+    # (app/serving/db_session.KeptReads); 0: it takes a pooled one each time.
+    KEPT_READ_CONNECTIONS = int(os.environ.get("KEPT_READ_CONNECTIONS", "4"))
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = os.environ.get("REDIS_URL")
 

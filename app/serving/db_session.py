@@ -280,7 +280,8 @@ def _close(connection: sa.Connection, invalidate: bool = False) -> None:
 
 
 def keep_read_connections(app: Flask) -> None:
-    """Keep up to KEPT_READ_CONNECTIONS connections for `kept_read_connection` (0: none)."""
+    """Keep up to KEPT_READ_CONNECTIONS connections for `kept_read_connection` (0: none,
+    each use takes a pooled one and gives it back)."""
     keep = int(app.config.get("KEPT_READ_CONNECTIONS", KEPT_READ_CONNECTIONS))
     with app.app_context():
         engine = db.engine

@@ -167,3 +167,14 @@ def test_a_kept_connection_the_database_dropped_costs_one_request_through_flask(
     assert reached == ["/"]  # Flask answered the request whose lookup failed
     assert again.headers["X-Cache"] == "hit"  # the next lookup has a new connection
     assert connection.closed
+
+
+@pytest.mark.parametrize("app_config", [{"KEPT_READ_CONNECTIONS": 0}])
+def test_with_none_kept_each_lookup_takes_a_pooled_connection_and_gives_it_back(app, shelf,
+                                                                                reached):
+    member, _first, _second = member_reads_twice(app, "/", reached)
+    handed = checkouts(app)
+
+    assert member.get("/").headers["X-Cache"] == "hit"
+
+    assert len(handed) == 1 and app.extensions[KEPT].idle == []
