@@ -206,28 +206,39 @@ class KeptReads:
     For one plain read that runs on most requests and alone (the front door's reader lookup):
     from the pool it pays a checkout, a transaction's begin and end and a reset each time,
     more than the read itself. Invariants: an idle kept connection holds no transaction
-    (autocommit); at most `keep` are idle, the rest are closed; one is used by one thread at
-    a time; a connection opened by another process (the parent of a fork) is never used; a
-    statement that fails closes its connection; one idle `idle_limit` seconds or more is
-    closed rather than used (the database may have dropped it; the pool's checkout tests
-    the new one); disposing of the engine closes the idle ones, and those in use on return.
+    (autocommit); at most `keep` are idle, the rest go back to the pool; one is used by one
+    thread at a time; a connection opened by another process (the parent of a fork) is never
+    used; a statement that fails gives its connection back (invalidated by SQLAlchemy when the
+    database dropped it); one idle `idle_limit` seconds or more, or opened `recycle` seconds
+    ago or more, is closed for good rather than used (the database may have dropped it, and
+    the pool's idle test would not see it: it was not idle in the pool), and the next use
+    takes a pooled one, tested by the pool's checkout if it sat idle; disposing of the engine
+    closes the idle ones, and those in use on return. A disconnect that invalidates the pool
+    does not reach the other idle kept ones: each then fails once, and the front door leaves
+    that request to Flask.
     """
 
-    def __init__(self, engine: sa.Engine, keep: int, idle_limit: float) -> None:
+    def __init__(self, engine: sa.Engine, keep: int, idle_limit: float,
+                 recycle: float = -1) -> None:
         self.engine = engine
         self.keep = keep
         self.idle_limit = idle_limit
-        self.idle: list[tuple[int, float, sa.Connection]] = []  # (process, last used, it)
+        self.recycle = recycle
+        # (process, last used, opened, the connection)
+        self.idle: list[tuple[int, float, float, sa.Connection]] = []
         self.generation = 0  # one more at each dispose
         self.lock = threading.Lock()
 
     @contextmanager
     def connection(self) -> Iterator[sa.Connection]:
+        generation = self.generation  # before taking one: a dispose from here on is seen
         pid = os.getpid()
-        connection = self._take(pid)
-        if connection is None:
+        kept = self._take(pid)
+        if kept is None:
             connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        generation = self.generation
+            opened = time.monotonic()
+        else:
+            opened, connection = kept
         try:
             yield connection
         except BaseException:
@@ -235,25 +246,26 @@ class KeptReads:
             raise
         with self.lock:
             if generation == self.generation and len(self.idle) < self.keep:
-                self.idle.append((pid, time.monotonic(), connection))
+                self.idle.append((pid, time.monotonic(), opened, connection))
                 return
         _close(connection, invalidate=generation != self.generation)
 
-    def _take(self, pid: int) -> sa.Connection | None:
+    def _take(self, pid: int) -> tuple[float, sa.Connection] | None:
         with self.lock:
             if not self.idle:
                 return None
-            owner, used, connection = self.idle.pop()
+            owner, used, opened, connection = self.idle.pop()
         if owner != pid:
             with self.lock:  # this process's list was copied from its parent's: drop them all
-                _INHERITED.extend(c for _p, _u, c in self.idle)
+                _INHERITED.extend(entry[-1] for entry in self.idle)
                 self.idle.clear()
             _INHERITED.append(connection)
             return None
-        if self.idle_limit >= 0 and time.monotonic() - used >= self.idle_limit:
-            _close(connection)
+        now = time.monotonic()
+        if (0 <= self.idle_limit <= now - used) or (0 < self.recycle <= now - opened):
+            _close(connection, invalidate=True)
             return None
-        return connection
+        return opened, connection
 
     def close_idle(self, _engine: sa.Engine | None = None) -> None:
         """Close this process's idle connections (the engine's `engine_disposed` event)."""
@@ -261,7 +273,7 @@ class KeptReads:
         with self.lock:
             self.generation += 1
             idle, self.idle = self.idle, []
-        for owner, _used, connection in idle:
+        for owner, _used, _opened, connection in idle:
             if owner == pid:
                 _close(connection, invalidate=True)  # the pool it came from is gone
             else:
@@ -285,8 +297,11 @@ def keep_read_connections(app: Flask) -> None:
     keep = int(app.config.get("KEPT_READ_CONNECTIONS", KEPT_READ_CONNECTIONS))
     with app.app_context():
         engine = db.engine
+    if isinstance(engine.pool, (sa.pool.StaticPool, sa.pool.SingletonThreadPool)):
+        return  # one connection shared by every user (in-memory SQLite): never autocommit it
+    recycle = (app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}).get("pool_recycle", -1)
     kept = app.extensions[_KEPT_READS] = KeptReads(
-        engine, keep, float(app.config.get("DB_PING_IDLE_SECONDS", 10)))
+        engine, keep, float(app.config.get("DB_PING_IDLE_SECONDS", 10)), float(recycle))
     sa.event.listen(engine, "engine_disposed", kept.close_idle)
 
 

@@ -62,16 +62,39 @@ def test_a_kept_connection_is_used_by_one_lookup_at_a_time(app):
         assert sum(c.closed for c in (first, second)) == 1
 
 
-def test_a_kept_connection_idle_too_long_is_closed_rather_than_used(app):
+@pytest.mark.parametrize("limits", [{"idle_limit": 0.05}, {"idle_limit": 60, "recycle": 0.05}])
+def test_a_kept_connection_idle_or_open_too_long_is_closed_for_good_rather_than_used(app,
+                                                                                     limits):
+    """Closed, not given back to the pool: there it would look freshly used, and the pool's
+    test of a connection that sat idle would not catch one the database dropped."""
     with app.app_context():
-        kept = KeptReads(db.engine, keep=4, idle_limit=0.05)
+        kept = KeptReads(db.engine, keep=4, **limits)
         with kept.connection() as first:
             first.execute(sa.text("SELECT 1"))
+            driver = first.connection.dbapi_connection
         time.sleep(0.06)
         with kept.connection() as second:
             assert second.execute(sa.text("SELECT 1")).scalar() == 1
+        pooled = [db.engine.connect() for _ in range(3)]
+        handed = [c.connection.dbapi_connection for c in pooled]
+        for c in pooled:
+            c.close()
 
     assert second is not first and first.closed
+    assert driver not in handed and second.connection.dbapi_connection is not driver
+
+
+def test_an_in_memory_database_shares_no_kept_connection(app):
+    """`sqlite://` has one connection for everyone (StaticPool): setting it to autocommit
+    would end every session's transactions. The lookup takes it from the pool as it is."""
+    from app import create_app
+    from tests.conftest import _make_config
+
+    memory = create_app(_make_config("sqlite://"))
+
+    assert KEPT not in memory.extensions
+    with memory.app_context():
+        db.engine.dispose()
 
 
 def test_a_statement_that_fails_closes_its_connection(app):
@@ -93,22 +116,22 @@ def test_a_child_process_never_uses_its_parents_kept_connections(app):
         kept = KeptReads(db.engine, keep=4, idle_limit=60)
         with kept.connection() as parents:
             pass
-        _pid, used, connection = kept.idle.pop()
-        kept.idle.append((os.getpid() + 1, used, connection))  # as a forked child sees it
+        _pid, used, opened, connection = kept.idle.pop()
+        kept.idle.append((os.getpid() + 1, used, opened, connection))  # a forked child's view
 
         with kept.connection() as childs:
             pass
 
         assert childs is not parents
         assert not parents.closed and parents in _INHERITED  # untouched, never collected
-        assert [c for _p, _u, c in kept.idle] == [childs]
+        assert [entry[-1] for entry in kept.idle] == [childs]
     _INHERITED.remove(parents)
     parents.close()
 
 
 def test_disposing_of_the_engine_closes_the_kept_connections(app, shelf, reached):
     member, _first, _second = member_reads_twice(app, "/", reached)
-    [(_pid, _used, connection)] = app.extensions[KEPT].idle
+    [(_pid, _used, _opened, connection)] = app.extensions[KEPT].idle
 
     with app.app_context():
         db.engine.dispose()
@@ -141,17 +164,43 @@ def test_a_kept_connection_holds_no_transaction_between_requests_on_postgresql(p
     _shelf_on(pg_app)
     member, _first, _second = member_reads_twice(pg_app, "/", reached_pg)
     member.get("/")
-    [(_pid, _used, connection)] = pg_app.extensions[KEPT].idle
+    [(_pid, _used, _opened, connection)] = pg_app.extensions[KEPT].idle
     backend = connection.connection.driver_connection.info.backend_pid
 
     assert _backend_states(pg_app)[backend] == "idle"  # not "idle in transaction"
+
+
+@pytest.mark.parametrize("app_config", [{"DB_PING_IDLE_SECONDS": 0.2}])
+def test_a_kept_connection_dropped_while_idle_never_reaches_a_request(pg_app, reached_pg):
+    """The database drops the kept connection while the shop is idle (a restart): the next
+    lookup closes it for good, and no later request, through the door or Flask, gets it."""
+    _shelf_on(pg_app)
+    member, _first, _second = member_reads_twice(pg_app, "/", reached_pg)
+    assert member.get("/cart").status_code == 200  # a second connection, now in the pool
+    [(_pid, _used, _opened, connection)] = pg_app.extensions[KEPT].idle
+    _terminate(pg_app, connection.connection.driver_connection.info.backend_pid)
+    time.sleep(0.3)  # both idle: the pooled one will be tested, the kept one given up
+
+    pages = [member.get(path) for path in ("/", "/cart", "/cart", "/category/fiction", "/")]
+
+    assert [page.status_code for page in pages] == [200] * 5
+    assert connection.closed
+
+
+def _terminate(app, backend: int) -> None:
+    """What a restart or an idle timeout does to that connection."""
+    with app.app_context():
+        other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+        with other.begin() as conn:
+            assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        other.dispose()
 
 
 def test_a_kept_connection_the_database_dropped_costs_one_request_through_flask(pg_app, reached_pg):
     _shelf_on(pg_app)
     reached = reached_pg
     member, _first, _second = member_reads_twice(pg_app, "/", reached)
-    [(_pid, _used, connection)] = pg_app.extensions[KEPT].idle
+    [(_pid, _used, _opened, connection)] = pg_app.extensions[KEPT].idle
     backend = connection.connection.driver_connection.info.backend_pid
     with pg_app.app_context():
         other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
