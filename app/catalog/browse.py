@@ -415,7 +415,7 @@ class _ListingStatements(NamedTuple):
     ranked: bool  # ordered by a similarity: search() counts first, to know how to rank
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)  # shapes in real traffic: a few dozen
 def _listing_statements(shape: _ListingShape) -> _ListingStatements:
     """One shape's count and page statements, built once with bind parameters for every value
     (`_listing_values` gives them): building a listing's statement and its cache key cost
