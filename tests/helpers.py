@@ -207,3 +207,13 @@ def plans_of(app, action) -> list[str]:
                     rows = conn.exec_driver_sql(prefix + statement, parameters).fetchall()
                     plans.append("\n".join(str(row[-1]) for row in rows))
         return plans
+
+
+def terminate_backend(app, pid: int) -> None:
+    """What a PostgreSQL restart or idle timeout does to the app's connection whose server
+    process is `pid` (from a connection of its own)."""
+    with app.app_context():
+        other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
+        with other.begin() as conn:
+            assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.dispose()

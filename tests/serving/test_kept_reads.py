@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from app.core.extensions import db
 from app.serving.db_session import _INHERITED, KeptReads
 from tests.factories import make_book, make_category, make_member
+from tests.helpers import terminate_backend
 from tests.serving.test_front_door import member_reads_twice, paths_reaching_flask
 
 KEPT = "bookstation.kept_reads"
@@ -178,7 +179,7 @@ def test_a_kept_connection_dropped_while_idle_never_reaches_a_request(pg_app, re
     member, _first, _second = member_reads_twice(pg_app, "/", reached_pg)
     assert member.get("/cart").status_code == 200  # a second connection, now in the pool
     [(_pid, _used, _opened, connection)] = pg_app.extensions[KEPT].idle
-    _terminate(pg_app, connection.connection.driver_connection.info.backend_pid)
+    terminate_backend(pg_app, connection.connection.driver_connection.info.backend_pid)
     time.sleep(0.3)  # both idle: the pooled one will be tested, the kept one given up
 
     pages = [member.get(path) for path in ("/", "/cart", "/cart", "/category/fiction", "/")]
@@ -187,26 +188,13 @@ def test_a_kept_connection_dropped_while_idle_never_reaches_a_request(pg_app, re
     assert connection.closed
 
 
-def _terminate(app, backend: int) -> None:
-    """What a restart or an idle timeout does to that connection."""
-    with app.app_context():
-        other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
-        with other.begin() as conn:
-            assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
-        other.dispose()
-
-
 def test_a_kept_connection_the_database_dropped_costs_one_request_through_flask(pg_app, reached_pg):
     _shelf_on(pg_app)
     reached = reached_pg
     member, _first, _second = member_reads_twice(pg_app, "/", reached)
     [(_pid, _used, _opened, connection)] = pg_app.extensions[KEPT].idle
     backend = connection.connection.driver_connection.info.backend_pid
-    with pg_app.app_context():
-        other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
-        with other.begin() as conn:  # what a restart or an idle timeout does to it
-            assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
-        other.dispose()
+    terminate_backend(pg_app, backend)  # what a restart or an idle timeout does to it
     reached.clear()
 
     dropped = member.get("/")

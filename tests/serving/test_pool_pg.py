@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.core.extensions import db
+from tests.helpers import terminate_backend
 
 
 def _pooled_backend_pid(app) -> int:
@@ -17,19 +18,10 @@ def _pooled_backend_pid(app) -> int:
     return pid
 
 
-def _drop(app, pid: int) -> None:
-    """What a database restart or idle timeout does to that connection."""
-    with app.app_context():
-        other = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)
-        with other.begin() as conn:
-            assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        other.dispose()
-
-
 @pytest.mark.parametrize("app_config", [{"DB_PING_IDLE_SECONDS": 0}])
 def test_an_idle_connection_the_database_dropped_is_replaced_before_use(pg_app):
     before = _pooled_backend_pid(pg_app)
-    _drop(pg_app, before)
+    terminate_backend(pg_app, before)
 
     response = pg_app.test_client().get("/healthz")
 
@@ -41,7 +33,7 @@ def test_an_idle_connection_the_database_dropped_is_replaced_before_use(pg_app):
 def test_a_connection_used_a_moment_ago_is_not_tested_so_a_drop_shows_once(pg_app):
     """The other side of the trade: between busy requests nothing is tested, so a connection
     dropped in that moment fails one request, and the pool replaces it for the next."""
-    _drop(pg_app, _pooled_backend_pid(pg_app))
+    terminate_backend(pg_app, _pooled_backend_pid(pg_app))
 
     first = pg_app.test_client().get("/healthz")
     second = pg_app.test_client().get("/healthz")
