@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple, Protocol
@@ -331,10 +331,7 @@ def _listing(sort: str, page: int, per_page: int, category_id: int | None = None
         dialect=db.session.get_bind().dialect.name, sort=sort,
         category=category_id is not None, in_stock=bool(in_stock_only),
         min_price=min_price is not None, max_price=max_price is not None, cards=cards)
-    statements = _listing_statements(shape)
-    values = _listing_values(shape, filters, page, per_page)
-    total = db.session.execute(statements.count, values).scalar_one()
-    items = _page_items(statements, shape, values) if total else []
+    total, items = _counted_page(shape, _listing_values(shape, filters, page, per_page))
     return CountedPage(items, total, page, per_page)
 
 
@@ -476,17 +473,27 @@ def _text_search(stmt: sa.Select, shape: _ListingShape
     return stmt, relevance, similarity
 
 
-def _page_items(statements: _ListingStatements, shape: _ListingShape, values: dict
-                ) -> list[Book] | list[BookCard]:
+def _counted_page(shape: _ListingShape, values: dict
+                  ) -> tuple[int, list[Book] | list[BookCard]]:
+    """How many books a listing of `shape` finds with `values`, and its page (none read when
+    it finds nothing). Counted first: scoring every match of a common word is slow, so past
+    RANK_BY_SIMILARITY_UP_TO matches a ranked search orders its page by title hit, whole
+    title words and popularity (fewer matches are ranked by similarity)."""
+    statements = _listing_statements(shape)
+    total = db.session.execute(statements.count, values).scalar_one()
+    if not total:
+        return 0, []
+    if statements.ranked and total > RANK_BY_SIMILARITY_UP_TO:
+        statements = _listing_statements(shape._replace(by_title_words=True))
     result = db.session.execute(statements.page, values)
     if shape.cards:
-        return [BookCard(*row) for row in result]
-    return list(result.unique().scalars())
+        return total, [BookCard(*row) for row in result]
+    return total, list(result.unique().scalars())
 
 
 def _listing_values(shape: _ListingShape, filters: dict, page: int, per_page: int,
-                    terms: list[str] = (), code: str | None = None, isbn10: str | None = None
-                    ) -> dict:
+                    terms: Sequence[str] = (), code: str | None = None,
+                    isbn10: str | None = None) -> dict:
     """The values `_listing_statements(shape)` binds, for one listing."""
     values: dict = {"limit": per_page, "offset": (page - 1) * per_page}
     if shape.category:
@@ -559,18 +566,8 @@ def search(
         max_price=max_price is not None, isbn=("13/10" if isbn10 else "13") if code else "",
         indexed=tuple(dialect != "sqlite" or len(t) >= MIN_INDEXED_TERM for t in terms),
         cards=cards)
-    values = _listing_values(shape, filters, page, per_page, terms, code, isbn10)
-    statements = _listing_statements(shape)
-
-    # Counted first where ranked by similarity: scoring every match of a common word is slow;
-    # past RANK_BY_SIMILARITY_UP_TO the title hit, whole title words and popularity order the
-    # page (fewer matches are ranked by similarity).
-    total = db.session.execute(statements.count, values).scalar_one()
-    if not total:  # a typo: no page to read
-        return SearchResult(raw, (), 0, page, per_page, notice=notice, isbn=code)
-    if statements.ranked and total > RANK_BY_SIMILARITY_UP_TO:
-        statements = _listing_statements(shape._replace(by_title_words=True))
-    items = _page_items(statements, shape, values)
+    total, items = _counted_page(
+        shape, _listing_values(shape, filters, page, per_page, terms, code, isbn10))
     return SearchResult(
         query=raw,
         items=tuple(items),
