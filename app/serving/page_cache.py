@@ -245,9 +245,11 @@ def filter_form(form, template: str) -> Markup:
     return kept("filter_forms", key, lambda: render_template(template, form=form), FORMS_KEPT)
 
 
-def form_state(form) -> tuple:
+def form_state(fields) -> tuple:
+    """What the fields show, as a key: each one's name, data, typed text, errors and choices.
+    `fields` is a form (every field) or any iterable of its fields (those a fragment shows)."""
     state = []
-    for f in form:
+    for f in fields:
         typed = tuple(map(str, f.raw_data or ()))  # with the data, what the field shows
         choices = (tuple((str(value), str(label), selected)
                          for value, label, selected, *_ in f.iter_choices())

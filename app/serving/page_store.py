@@ -154,6 +154,11 @@ def kept(name: str, key: Hashable, render: Callable[[], str], limit: int = 256) 
     return html
 
 
+def kept_size(app: Flask, name: str) -> int:
+    """How many fragments `app` keeps under `name` (for tests and measurements)."""
+    return len(app.extensions.get(_KEPT + name, {}))
+
+
 NAVS = "navs"  # the header's account links, kept per nav_key()
 NAVS_KEPT = 256
 

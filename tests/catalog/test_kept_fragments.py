@@ -8,11 +8,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from markupsafe import escape
 
 from app.catalog.models import Book
 from app.core.extensions import db
 from app.feedback import reviews
 from app.feedback.models import Review, ReviewStatus
+from app.serving import page_store
 from tests.factories import make_book, make_category, make_member
 
 pytestmark = pytest.mark.parametrize("app_config", [{"PAGE_CACHE_SECONDS": 0}])
@@ -97,6 +99,40 @@ def test_the_filters_and_sort_control_show_each_query_s_own_state(client, shelf)
     assert wrong.status_code == 400 and 'aria-invalid="true"' in wrong.get_data(as_text=True)
     # the first page again: its own state, not the last one kept
     assert client.get("/category/fiction").get_data(as_text=True) == plain
+
+
+def test_one_kept_sidebar_and_sort_control_serve_every_search_with_the_same_filters(
+        app, client, shelf):
+    words = ["lighthouse", "neighbour", 'kept "<b>" & co', "keeper"]
+    pages = [client.get("/search", query_string={"q": word, "in_stock": "1"})
+             .get_data(as_text=True) for word in words]
+    client.get("/search?q=neighbour&in_stock=1&page=2")
+
+    assert page_store.kept_size(app, "listing_filters") == 1
+    assert page_store.kept_size(app, "listing_parts") == 1  # the sort control
+    for word, page in zip(words, pages, strict=True):
+        hidden = [f'<input type="hidden" name="q" value="{escape(w)}">' for w in words]
+        assert [field in page for field in hidden] == [w == word for w in words]
+        assert '<input checked id="in_stock" name="in_stock"' in _sidebar(page)
+    assert '<b>' not in _sidebar(pages[2]) and escape('kept "<b>" & co') in _sidebar(pages[2])
+
+
+def test_a_search_s_sidebar_follows_its_own_filters(client, shelf):
+    plain = _sidebar(client.get("/search?q=neighbour").get_data(as_text=True))
+    priced = _sidebar(client.get("/search?q=neighbour&min_price=5&category=fiction")
+                      .get_data(as_text=True))
+    wrong_page = client.get("/search?q=neighbour&page=abc")
+
+    assert 'value="5"' in priced and 'value="5"' not in plain
+    assert '<option selected value="fiction">' in priced
+    assert '<option selected value="fiction">' not in plain
+    assert wrong_page.status_code == 400
+    assert 'name="page"' in _sidebar(wrong_page.get_data(as_text=True))
+    assert 'name="page"' not in plain
+
+
+def _sidebar(html: str) -> str:
+    return html[html.index('<aside class="filters"'):html.index("</aside>")]
 
 
 def test_the_category_list_marks_the_category_being_read(client, shelf):

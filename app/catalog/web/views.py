@@ -19,6 +19,7 @@ from flask import (
 from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
+from wtforms import Field
 
 from app.analytics import associations
 from app.catalog import browse as catalog
@@ -218,27 +219,53 @@ MACROS_KEPT = 512
 @bp.app_template_global()
 def kept_macro(name: str, *args) -> Markup:
     """templates/shop/_macros.html's macro `name` called with `args`, kept per process under
-    the language, the script root and the arguments (a form by its state,
+    the language, the script root and the arguments (a form or a field by its state,
     page_cache.form_state; lists as tuples): for small parts of listings that depend on
-    nothing else, such as the category list and the sort control."""
+    nothing else, such as the category list and the sort control (given the sort field
+    alone, so that neither the search words nor the page number make another key)."""
     key = (name, str(get_locale()), request.script_root,
            *(page_cache.form_state(a) if hasattr(a, "_fields")
+             else page_cache.form_state((a,)) if isinstance(a, Field)
              else tuple(a) if isinstance(a, list) else a for a in args))
     macro = getattr(current_app.jinja_env.get_template("shop/_macros.html").module, name)
     return page_store.kept("listing_parts", key, lambda: macro(*args), MACROS_KEPT)
 
 
+# Where filters_rendered leaves the hidden fields (a search's words): they are put in per
+# request, so that one kept sidebar serves every search with the same filters.
+_HIDDEN_FIELDS = Markup("<!--hidden fields-->")
+
+
+def _shown_filter_fields(form, show_sort: bool) -> list[Field]:
+    """The fields templates/shop/_macros.html `filters_rendered` shows: the category (where
+    the form has one), in stock, the price range, the sort when `show_sort`, and the page
+    number only when it is wrong. The sidebar follows from these alone."""
+    names = ["category"] if "category" in form else []
+    names += ["in_stock", "min_price", "max_price"]
+    if show_sort:
+        names.append("sort")
+    if form.page.errors:
+        names.append("page")
+    return [form[name] for name in names]
+
+
 @bp.app_template_global()
 def kept_filters(form, action: str, hidden: dict | None, show_sort: bool) -> Markup:
     """A listing's filter sidebar (templates/shop/_macros.html `filters_rendered`), kept per
-    process under the language, the action, the hidden fields and the form's state
-    (page_cache.form_state): the same query string is rendered once."""
-    key = (str(get_locale()), request.script_root, action,
-           tuple(sorted((hidden or {}).items())), bool(show_sort),
-           page_cache.form_state(form))
+    process under the language, the action and the state of the fields it shows
+    (page_cache.form_state): the same filters are rendered once, whatever was searched for
+    or whichever page is open. The `hidden` fields (name: value) are written into it per
+    request."""
+    key = (str(get_locale()), request.script_root, action, bool(show_sort),
+           page_cache.form_state(_shown_filter_fields(form, show_sort)))
     macro = current_app.jinja_env.get_template("shop/_macros.html").module.filters_rendered
-    return page_store.kept("listing_filters", key,
-                           lambda: macro(form, action, hidden, show_sort), FILTERS_KEPT)
+    html = page_store.kept("listing_filters", key,
+                           lambda: macro(form, action, _HIDDEN_FIELDS, show_sort),
+                           FILTERS_KEPT)
+    head, _mark, tail = html.partition(_HIDDEN_FIELDS)
+    fields = Markup("").join(Markup('<input type="hidden" name="{}" value="{}">').format(
+        name, value) for name, value in (hidden or {}).items())
+    return Markup(head) + fields + Markup(tail)
 
 
 @bp.app_template_filter("number")
