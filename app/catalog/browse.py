@@ -42,7 +42,7 @@ _PINYIN_JOIN = re.compile(r"[\W_]+")
 SORTS = ("relevance", "price_asc", "price_desc", "newest", "bestselling")
 MAX_QUERY_LENGTH = 200
 MAX_PER_PAGE = 96
-# The trigram index needs three characters; shorter terms use a substring LIKE instead.
+# The trigram index needs three characters; shorter terms are looked for as substrings.
 MIN_INDEXED_TERM = 3
 # Matches are ranked by how well they match (bm25 on SQLite, word_similarity on PostgreSQL)
 # up to this many; beyond, by title hit, whole title words and popularity (see search()).
@@ -347,12 +347,16 @@ def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _contains(i: int, dialect: str) -> sa.ColumnElement[bool]:
-    """`search_text` holds term `i` (bound as `like_<i>`: contains_pattern of it)."""
-    pattern = sa.bindparam(f"like_{i}", type_=sa.String)
-    if dialect == "postgresql":
-        return Book.search_text.ilike(pattern, escape="\\")
-    return Book.search_text.like(pattern, escape="\\")
+def _contains(i: int, dialect: str, indexed: bool) -> sa.ColumnElement[bool]:
+    """`search_text` holds term `i`. An `indexed` term on PostgreSQL (SQLite matches those
+    through FTS5) is an ILIKE of `like_<i>`, contains_pattern of it, which the trigram index
+    serves. A shorter one, which no index serves, is looked for in every book as a plain
+    substring (`term_<i>`): text and term are both folded (app.core.text.fold), and
+    strpos/instr costs a fraction of a case-blind LIKE per row."""
+    if indexed:
+        return Book.search_text.ilike(sa.bindparam(f"like_{i}", type_=sa.String), escape="\\")
+    find = sa.func.strpos if dialect == "postgresql" else sa.func.instr
+    return find(Book.search_text, sa.bindparam(f"term_{i}", type_=sa.String)) > 0
 
 
 def _title_hits(count: int, dialect: str) -> sa.ColumnElement[int]:
@@ -401,7 +405,7 @@ class _ListingShape(NamedTuple):
     min_price: bool
     max_price: bool
     isbn: str = ""  # "13" or "13/10": an ISBN, found by ISBN-13 (or -10)
-    indexed: tuple[bool, ...] = ()  # per term: matched through SQLite's FTS5 index, or LIKE
+    indexed: tuple[bool, ...] = ()  # per term: 3+ characters, which the trigram index serves
     by_title_words: bool = False  # relevance past RANK_BY_SIMILARITY_UP_TO matches (search())
     cards: bool = False  # the page as BookCard rows, not Books
 
@@ -410,6 +414,9 @@ class _ListingStatements(NamedTuple):
     count: sa.Select
     page: sa.Select  # limit and offset bound too
     ranked: bool  # ordered by a similarity: search() counts first, to know how to rank
+    # For a search whose every term is too short for an index, which reads every book: the
+    # page with the count of all matches as its last column, so that one pass does both.
+    counted: sa.Select | None = None
 
 
 @functools.lru_cache(maxsize=1024)  # shapes in real traffic: a few dozen
@@ -417,7 +424,9 @@ def _listing_statements(shape: _ListingShape) -> _ListingStatements:
     """One shape's count and page statements, built once with bind parameters for every value
     (`_listing_values` gives them): building a listing's statement and its cache key cost
     about as much as running it."""
-    stmt = (sa.select(*_CARD_COLUMNS) if shape.cards else sa.select(Book)).where(_active())
+    scans = bool(shape.indexed) and not any(shape.indexed)
+    stmt = (sa.select(*_CARD_COLUMNS) if shape.cards else sa.select(Book)).where(
+        _active_unindexed() if scans and shape.dialect == "sqlite" else _active())
     if shape.category:
         stmt = stmt.where(Book.category_id == sa.bindparam("category_id"))
     if shape.in_stock:
@@ -441,7 +450,17 @@ def _listing_statements(shape: _ListingShape) -> _ListingStatements:
             .limit(sa.bindparam("limit", type_=sa.Integer))
             .offset(sa.bindparam("offset", type_=sa.Integer)))
     count = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
-    return _ListingStatements(count, page, similarity is not None and shape.sort == "relevance")
+    counted = page.add_columns(sa.func.count().over()) if scans else None
+    return _ListingStatements(count, page, similarity is not None and shape.sort == "relevance",
+                              counted)
+
+
+def _active_unindexed() -> sa.ColumnElement[bool]:
+    """_active() in a form no index serves (the column inside a CAST), for a listing that
+    reads every book anyway: SQLite's planner otherwise walks ix_book_category_listing for
+    `is_active` and looks each book up from it, two to three times a plain scan of the table
+    (even with ANALYZE's statistics)."""
+    return sa.cast(Book.is_active, sa.Integer) == 1
 
 
 def _text_search(stmt: sa.Select, shape: _ListingShape
@@ -461,11 +480,11 @@ def _text_search(stmt: sa.Select, shape: _ListingShape
             relevance.append(similarity)
         for i, indexed in enumerate(shape.indexed):
             if not indexed:
-                stmt = stmt.where(_contains(i, dialect))
+                stmt = stmt.where(_contains(i, dialect, indexed=False))
     else:
         # pg_trgm: the GIN trigram index serves ILIKE '%term%' for terms of 3+ characters.
-        for i in range(len(shape.indexed)):
-            stmt = stmt.where(_contains(i, dialect))
+        for i, indexed in enumerate(shape.indexed):
+            stmt = stmt.where(_contains(i, dialect, indexed))
         if dialect == "postgresql":
             similarity = sa.func.word_similarity(sa.bindparam("words"), Book.search_text).desc()
             relevance.append(similarity)
@@ -480,6 +499,8 @@ def _counted_page(shape: _ListingShape, values: dict
     RANK_BY_SIMILARITY_UP_TO matches a ranked search orders its page by title hit, whole
     title words and popularity (fewer matches are ranked by similarity)."""
     statements = _listing_statements(shape)
+    if statements.counted is not None:
+        return _page_with_count(shape, statements, values)
     total = db.session.execute(statements.count, values).scalar_one()
     if not total:
         return 0, []
@@ -489,6 +510,26 @@ def _counted_page(shape: _ListingShape, values: dict
     if shape.cards:
         return total, [BookCard(*row) for row in result]
     return total, list(result.unique().scalars())
+
+
+def _page_with_count(shape: _ListingShape, statements: _ListingStatements, values: dict
+                     ) -> tuple[int, list[Book] | list[BookCard]]:
+    """_counted_page for a listing that reads every book: its page and count in one pass
+    (`statements.counted`). A page past the last counts apart; a ranked one past
+    RANK_BY_SIMILARITY_UP_TO matches is read again, ordered by title words."""
+    rows = db.session.execute(statements.counted, values).unique().all()
+    if rows:
+        total = rows[0][-1]
+    elif values["offset"]:
+        total = db.session.execute(statements.count, values).scalar_one()
+    else:
+        total = 0
+    if statements.ranked and total > RANK_BY_SIMILARITY_UP_TO:
+        by_words = _listing_statements(shape._replace(by_title_words=True))
+        rows = db.session.execute(by_words.counted, values).unique().all()
+    if shape.cards:
+        return total, [BookCard(*row[:-1]) for row in rows]
+    return total, [row[0] for row in rows]
 
 
 def _listing_values(shape: _ListingShape, filters: dict, page: int, per_page: int,
@@ -564,7 +605,7 @@ def search(
         dialect=dialect, sort=sort, category=category_id is not None,
         in_stock=bool(in_stock_only), min_price=min_price is not None,
         max_price=max_price is not None, isbn=("13/10" if isbn10 else "13") if code else "",
-        indexed=tuple(dialect != "sqlite" or len(t) >= MIN_INDEXED_TERM for t in terms),
+        indexed=tuple(len(t) >= MIN_INDEXED_TERM for t in terms),
         cards=cards)
     total, items = _counted_page(
         shape, _listing_values(shape, filters, page, per_page, terms, code, isbn10))

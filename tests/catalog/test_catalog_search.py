@@ -13,6 +13,7 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.models import Book
 from tests.factories import make_book, make_category
+from tests.helpers import plans_of
 
 
 def titles(result) -> list[str]:
@@ -265,6 +266,39 @@ def test_results_are_paginated_without_repeats(ctx):
     assert (third.has_next, third.prev_num) == (False, 2)
     ids = [b.id for r in (first, second, third) for b in r.items]
     assert len(ids) == len(set(ids)) == 7
+
+
+def test_a_search_of_short_words_counts_every_page_it_is_asked_for(ctx):
+    # No index serves a word under three characters: its page and count are read together.
+    for n in range(7):
+        make_book(title=f"Volume {n}", ratings_count=n)
+    make_book(title="Withdrawn volume", is_active=False)
+    db.session.commit()
+
+    pages = [catalog.search("vo", page=n, per_page=3, cards=card) for n in (1, 2, 3)
+             for card in (False, True)]
+    past_the_end = catalog.search("vo", page=9, per_page=3)
+
+    assert [r.total for r in pages] == [7] * 6
+    assert [[b.title for b in r.items] for r in pages[::2]] == [
+        ["Volume 6", "Volume 5", "Volume 4"], ["Volume 3", "Volume 2", "Volume 1"], ["Volume 0"]]
+    assert [[b.id for b in r.items] for r in pages[::2]] == [
+        [b.id for b in r.items] for r in pages[1::2]]
+    assert (past_the_end.total, past_the_end.items, past_the_end.pages) == (7, (), 3)
+    assert catalog.search("vo", in_stock_only=True, page=2).total == 7
+    assert catalog.search("zq").total == 0
+
+
+def test_a_search_no_index_serves_reads_the_book_table_straight_through(app, ctx):
+    # SQLite's planner would walk a listing index for is_active and look every book up from
+    # it: two to three times a plain scan.
+    make_book(title="红楼梦", sold_count=1)
+    db.session.commit()
+
+    plans = plans_of(app, lambda: catalog.search("红楼", cards=True))
+
+    assert len(plans) == 1
+    assert "SCAN book" in plans[0] and "INDEX" not in plans[0], plans[0]
 
 
 def test_inactive_books_are_never_found(ctx):

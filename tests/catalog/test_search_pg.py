@@ -104,6 +104,19 @@ def test_past_the_limit_a_whole_title_word_beats_a_more_popular_part_word(pg, mo
             "Stephen King: A Life", "Breaking Dawn", "The Shining"]
 
 
+def test_short_words_are_counted_and_ranked_with_their_page(pg, monkeypatch):
+    # Under three characters no index serves a word: each search reads every book once, its
+    # page with the count; past the ranking limit the page is read again by title words.
+    with pg.app_context():
+        assert (titles(catalog.search("ki")), catalog.search("ki").total) == (
+            ["Stephen King: A Life", "The Shining"], 2)
+        assert catalog.search("ki", page=5, per_page=1).total == 2
+        monkeypatch.setattr(catalog, "RANK_BY_SIMILARITY_UP_TO", 1)
+        result = catalog.search("ki", per_page=1, cards=True)
+        assert ([b.title for b in result.items], result.total) == (["Stephen King: A Life"], 2)
+        assert titles(catalog.search("三体", sort="price_desc")) == ["三体II：黑暗森林", "三体"]
+
+
 def test_filters_and_sorts_work(pg):
     with pg.app_context():
         assert set(titles(catalog.search("zola", in_stock_only=True))) == {"L'Assommoir"}

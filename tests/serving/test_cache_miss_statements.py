@@ -42,6 +42,7 @@ VISITOR_PAGES = {
     "/category/fiction": 3,
     "/search?q=tale": 2,
     "/search?q=pinned+tale&in_stock=1&sort=price_asc": 2,
+    "/search?q=ta": 1,  # no index serves 2 characters: the page is read with its count
     "/search?category=poetry": 3,  # the category, the count (none: no page read), best sellers
     "/book/{book}": 2,
 }
