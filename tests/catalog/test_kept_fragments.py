@@ -156,6 +156,18 @@ def test_the_book_page_shows_a_review_approved_since_it_was_last_rendered(app, c
     assert "None of our members has rated this book yet" not in page
 
 
+def test_books_nobody_has_reviewed_share_one_kept_readers_section(app, client, shelf):
+    _approved_review(app, shelf["book"], "fan@example.test", "Fan Reader", 5, "Bright.")
+    reviewed = client.get(f"/book/{shelf['book']}").get_data(as_text=True)
+    unreviewed = [client.get(f"/book/{book_id}").get_data(as_text=True)
+                  for book_id in (shelf["other"], shelf["other"] + 1, shelf["other"] + 2)]
+
+    assert page_store.kept_size(app, "book_feedback") == 2
+    assert "Bright." in reviewed
+    for page in unreviewed:
+        assert "None of our members has rated this book yet" in page and "Bright." not in page
+
+
 def test_a_reviewer_without_a_name_is_a_reader_in_each_page_s_language(app, shelf):
     _approved_review(app, shelf["book"], "nameless@example.test", "", 4, "Quietly good.")
     url = f"/book/{shelf['book']}"

@@ -205,11 +205,12 @@ BOOK_FEEDBACK_KEPT = 1024
 
 
 @bp.app_template_global()
-def kept_book_feedback(book_id: int, reader_feedback, also_bought) -> Markup:
+def kept_book_feedback(reader_feedback, also_bought) -> Markup:
     """The book page's readers' section (templates/feedback/_book_reviews.html), kept per
     process under the language and the plain data it shows (BookFeedback and the also-bought
-    tuple, both frozen): new reviews or prices make another key."""
-    key = (str(get_locale()), request.script_root, book_id, reader_feedback, tuple(also_bought))
+    tuple, both frozen): new reviews or prices make another key. It names no book, so every
+    book nobody has reviewed and with nothing bought alongside shares one."""
+    key = (str(get_locale()), request.script_root, reader_feedback, tuple(also_bought))
     return page_store.kept("book_feedback", key, lambda: render_template(
         "feedback/_book_reviews.html", reader_feedback=reader_feedback,
         also_bought=also_bought), BOOK_FEEDBACK_KEPT)
