@@ -9,12 +9,13 @@ out of stock. What the rules cannot fill is filled with the best sellers of the 
 favourite categories (the three most frequent among their seeds), and, for a newcomer with no
 seeds at all, with the shop's best sellers.
 
-`for_member` (the account page) runs three queries whatever the history; `for_members` (the
+`for_member` (the account page) runs three queries (two with no history); `for_members` (the
 campaigns) does the same for many members with a few queries per thousand members.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -39,7 +40,7 @@ def _on_sale():
     return sa.and_(Book.is_active.is_(True), Book.stock_on_hand > 0)
 
 
-def _seed_stmt(member_ids: Sequence[int]) -> sa.Select:
+def _seed_stmt(member_ids: Sequence[int] | sa.BindParameter) -> sa.Select:
     """(member id, book id, category id, weight) of every seed, purchases and wishes together."""
     bought = (
         sa.select(Order.member_id.label("member_id"), OrderLine.book_id.label("book_id"),
@@ -87,10 +88,14 @@ def _favourites(categories: Counter) -> list[int]:
     return [c for c, _n in sorted(counted, key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _popular(categories: list[int], limit: int) -> sa.Select:
-    """Best sellers on sale of each given category (or of the shop when none), one statement:
-    a UNION of per-category `ORDER BY sold_count DESC LIMIT n` reads, each walking the
-    (category, sold_count) index instead of sorting every book of the categories."""
+@functools.lru_cache(maxsize=FAVOURITE_CATEGORIES + 1)
+def _popular(categories: int) -> sa.Select:
+    """Best sellers on sale of each of `categories` categories (bound as `category_<i>`), or
+    of the shop when none, `limit` (bound) of each, one statement: a UNION of per-category
+    `ORDER BY sold_count DESC LIMIT n` reads, each walking the (category, sold_count) index
+    instead of sorting every book of the categories. Built once per number of categories."""
+    limit = sa.bindparam("limit", type_=sa.Integer)
+
     def best(where) -> sa.Select:
         return (sa.select(Book.id).where(_on_sale(), where)
                 .order_by(Book.sold_count.desc(), Book.id).limit(limit))
@@ -98,25 +103,37 @@ def _popular(categories: list[int], limit: int) -> sa.Select:
     if not categories:
         ids = best(sa.true()).subquery()
         return sa.select(Book).join(ids, ids.c.id == Book.id)
-    parts = [best(Book.category_id == c).subquery().select() for c in categories]
+    parts = [best(Book.category_id == sa.bindparam(f"category_{i}", type_=sa.Integer))
+             .subquery().select() for i in range(categories)]
     ids = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery()
     return sa.select(Book).join(ids, ids.c.id == Book.id)
 
 
+@functools.cache
+def _member_statements() -> tuple[sa.Select, sa.Select]:
+    """for_member's seeds (of the members bound as `member_ids`) and the rules from the seeds
+    (`seed_ids`) with their target books on sale, built once: building them cost more than
+    running them, on every visit of the account page."""
+    seeds = _seed_stmt(sa.bindparam("member_ids", expanding=True))
+    rules = (sa.select(BookAssociation.book_id, BookAssociation.confidence,
+                       BookAssociation.lift, Book)
+             .join(Book, Book.id == BookAssociation.other_book_id)
+             .where(BookAssociation.book_id.in_(sa.bindparam("seed_ids", expanding=True)),
+                    _on_sale()))
+    return seeds, rules
+
+
 def for_member(member_id: int, limit: int = 6) -> list[Book]:
-    """Recommended books for one member (3 queries, whatever their history)."""
+    """Recommended books for one member (three queries; two for a member with no seeds)."""
+    seeds_statement, rules_statement = _member_statements()
     seeds: dict[int, float] = {}
     categories: Counter = Counter()
-    for _m, book_id, category_id, weight in db.session.execute(_seed_stmt([member_id])):
+    for _m, book_id, category_id, weight in db.session.execute(
+            seeds_statement, {"member_ids": [member_id]}):
         seeds[book_id] = float(weight)
         categories[category_id] += 1
     # Rules from the seeds, with their target books (on sale) loaded in the same query.
-    rows = db.session.execute(
-        sa.select(BookAssociation.book_id, BookAssociation.confidence, BookAssociation.lift,
-                  Book)
-        .join(Book, Book.id == BookAssociation.other_book_id)
-        .where(BookAssociation.book_id.in_(list(seeds) or [-1]), _on_sale())
-    ).all()
+    rows = db.session.execute(rules_statement, {"seed_ids": list(seeds)}).all() if seeds else []
     books = {row.Book.id: row.Book for row in rows}
     ranked = rank_candidates(seeds, ((r.book_id, r.Book.id, r.confidence, r.lift)
                                      for r in rows),
@@ -125,7 +142,9 @@ def for_member(member_id: int, limit: int = 6) -> list[Book]:
     favourites = _favourites(categories)[:FAVOURITE_CATEGORIES]
     want = 2 * limit + min(len(seeds), MAX_SKIPPED)
     taken = {b.id for b in chosen} | set(seeds)
-    fill = [b for b in db.session.scalars(_popular(favourites, want)) if b.id not in taken]
+    values = {"limit": want, **{f"category_{i}": c for i, c in enumerate(favourites)}}
+    fill = [b for b in db.session.scalars(_popular(len(favourites)), values)
+            if b.id not in taken]
     rank = {c: i for i, c in enumerate(favourites)}
     fill.sort(key=lambda b: (rank.get(b.category_id, len(rank)), -b.sold_count, b.id))
     return (chosen + fill)[:limit]

@@ -17,6 +17,7 @@ from tests.factories import (
     make_member,
     make_placed_order,
 )
+from tests.helpers import counting_statements
 
 
 def rule(a, b, confidence, lift=2.0, rank=1):
@@ -73,6 +74,39 @@ def test_a_newcomer_gets_the_shops_best_sellers(ctx):
     assert [b.title for b in recommendations.for_member(newcomer.id, limit=1)] == ["Hit"]
     assert recommendations.for_members([newcomer.id], limit=1)[newcomer.id] == [
         b.id for b in recommendations.for_member(newcomer.id, limit=1)]
+
+
+def test_the_fill_up_follows_each_member_s_own_favourite_categories(ctx):
+    # The statements are built once and shared: each member's categories are their own.
+    poetry, crime, travel = (make_category(name=n) for n in ("Poetry", "Crime", "Travel"))
+    tops = {c.name: make_book(title=f"Top {c.name}", category_id=c.id, sold_count=90)
+            for c in (poetry, crime, travel)}
+    readers = {}
+    for name, categories in (("poet", [poetry, poetry, crime]), ("traveller", [travel])):
+        readers[name] = make_member()
+        make_placed_order(readers[name], status=OrderStatus.PAID, lines=[
+            (make_book(category_id=c.id, sold_count=1), 1) for c in categories])
+    db.session.commit()
+
+    poet = [b.title for b in recommendations.for_member(readers["poet"].id, limit=2)]
+    traveller = [b.title for b in recommendations.for_member(readers["traveller"].id, limit=1)]
+
+    assert poet == [tops["Poetry"].title, tops["Crime"].title]
+    assert traveller == [tops["Travel"].title]
+
+
+def test_a_newcomer_s_recommendations_take_two_queries(app, ctx):
+    # No seeds: no rules to read (the seeds, then the best sellers).
+    make_book(title="Hit", sold_count=99)
+    newcomer = make_member()
+    db.session.commit()
+    newcomer_id = newcomer.id
+
+    with counting_statements(app) as statements:
+        picks = recommendations.for_member(newcomer_id, limit=1)
+
+    assert [b.title for b in picks] == ["Hit"]
+    assert len(statements) == 2, statements
 
 
 def test_batch_recommendations_match_the_single_member_ones(ctx):
