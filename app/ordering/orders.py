@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -19,6 +18,7 @@ from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
+from app.core.paging import CountedPage
 from app.core.signals import order_status_changed
 from app.grades.member_regrade import on_order_cancelled, on_order_paid
 from app.membership.models import Member
@@ -157,20 +157,36 @@ def _return_stock(order: Order) -> None:
 # --------------------------------------------------------------------------- the member's view
 
 
-def orders_for_member(member: Member, page: int = 1) -> Pagination:
+# Built once (every visit of a member's order list runs them): a page of the member's orders,
+# newest first, with their lines (one more query, not one per order), and their number.
+_MEMBERS_ORDERS = (
+    sa.select(Order)
+    .where(Order.member_id == sa.bindparam("member_id"))
+    .options(selectinload(Order.lines))
+    .order_by(Order.placed_at.desc(), Order.id.desc())
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+    .offset(sa.bindparam("offset", type_=sa.Integer))
+)
+_MEMBERS_ORDER_COUNT = (sa.select(sa.func.count()).select_from(Order)
+                        .where(Order.member_id == sa.bindparam("member_id")))
+
+
+def orders_for_member(member: Member, page: int = 1) -> CountedPage:
     """The member's orders, newest first, with their lines loaded (no N+1 on the list page).
 
-    A page past the end is empty; a page below 1 or absurdly large raises NotFound.
+    A page past the end is empty; a page below 1 or absurdly large raises NotFound. A first
+    page that is not full is all there is, so it is not counted apart.
     """
     if not isinstance(page, int) or page < 1 or page > MAX_PAGE:
         raise NotFound(_("There is no such page."))
-    query = (
-        sa.select(Order)
-        .where(Order.member_id == member.id)
-        .options(selectinload(Order.lines))
-        .order_by(Order.placed_at.desc(), Order.id.desc())
-    )
-    return db.paginate(query, page=page, per_page=ORDERS_PER_PAGE, error_out=False)
+    values = {"member_id": member.id, "limit": ORDERS_PER_PAGE,
+              "offset": (page - 1) * ORDERS_PER_PAGE}
+    items = list(db.session.scalars(_MEMBERS_ORDERS, values))
+    if page == 1 and len(items) < ORDERS_PER_PAGE:
+        total = len(items)
+    else:
+        total = db.session.execute(_MEMBERS_ORDER_COUNT, values).scalar_one()
+    return CountedPage(items, total, page, ORDERS_PER_PAGE)
 
 
 # Built once (the page after every checkout runs it): the order with its lines in one query.

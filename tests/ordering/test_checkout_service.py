@@ -406,6 +406,32 @@ def test_a_member_sees_only_their_own_orders(placed):
         orders.orders_for_member(other, 0)
 
 
+def test_a_member_s_orders_come_a_page_at_a_time_newest_first(ctx, monkeypatch):
+    from datetime import timedelta
+
+    from app.core.db import utcnow
+    from tests.factories import make_placed_order
+
+    monkeypatch.setattr(orders, "ORDERS_PER_PAGE", 2)
+    member, book = make_member(), make_book(stock_on_hand=50)
+    placed_ids = [make_placed_order(member, lines=[(book, 1)],
+                                    placed_at=utcnow() - timedelta(days=n)).id
+                  for n in range(5)]
+    db.session.commit()
+
+    pages = [orders.orders_for_member(member, n) for n in (1, 2, 3, 4)]
+
+    assert [[o.id for o in p.items] for p in pages] == [
+        placed_ids[0:2], placed_ids[2:4], placed_ids[4:5], []]
+    assert [(p.total, p.pages) for p in pages] == [(5, 3)] * 4
+    assert [len(o.lines) for o in pages[0].items] == [1, 1]
+    single = make_member()
+    make_placed_order(single, lines=[(book, 2)])
+    db.session.commit()
+    assert (orders.orders_for_member(single, 1).total, orders.orders_for_member(single, 2).total
+            ) == (1, 1)
+
+
 def test_a_status_change_by_staff_is_audited_by_the_service_itself(placed):
     order, _, _ = placed
     staff = make_staff()

@@ -52,7 +52,7 @@ MEMBER_PAGES = {  # the member (with their cart's count and discount) is read in
     "/search?q=tale": 3,
     "/book/{book}": 3,
     "/cart": 4,
-    "/orders": 4,  # the member, a page of orders, their lines, the count
+    "/orders": 3,  # the member, a page of orders, their lines (a first page not full: no count)
     "/orders/{order}": 2,  # the page after every checkout: the order with its lines in one
     "/account/": 5,  # with the grade table and its names (the overview names the grade)
 }
