@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple, Protocol
@@ -240,16 +240,16 @@ def category_by_slug(slug: str) -> Category:
 
 @functools.cache
 def _book_page_statements() -> tuple[sa.Select, sa.Select]:
-    """The book page's two queries, built once (every book page that misses the page cache
-    runs them; building them cost about as much as running them)."""
+    """The book page's queries (the book; a category's best sellers), built once: every book
+    page that misses the page cache runs them, and building them cost about as much as
+    running them."""
     book = (sa.select(Book).where(Book.id == sa.bindparam("book_id"))
             .options(joinedload(Book.category), joinedload(Book.alt_titles)))
-    related = (sa.select(*_CARD_COLUMNS)
-               .where(_active(), Book.category_id == sa.bindparam("category_id"),
-                      Book.id != sa.bindparam("book_id"))
-               .order_by(Book.sold_count.desc(), Book.id)
-               .limit(sa.bindparam("limit", type_=sa.Integer)))
-    return book, related
+    best = (sa.select(*_CARD_COLUMNS)
+            .where(_active(), Book.category_id == sa.bindparam("category_id"))
+            .order_by(Book.sold_count.desc(), Book.id)
+            .limit(sa.bindparam("limit", type_=sa.Integer)))
+    return book, best
 
 
 def book_for_page(book_id: int) -> Book:
@@ -262,12 +262,21 @@ def book_for_page(book_id: int) -> Book:
     return book
 
 
-def related_books(book: Book, limit: int = 6) -> list[BookCard]:
-    """Other best sellers from the same category, as cards."""
+def category_best_sellers(category_id: int, limit: int) -> tuple[BookCard, ...]:
+    """The best sellers on sale of a category, most copies sold first, as cards."""
+    return tuple(BookCard(*row) for row in db.session.execute(
+        _book_page_statements()[1], {"category_id": category_id, "limit": limit}))
+
+
+def related_books(book: Book, limit: int = 6, *,
+                  best_sellers: Callable[[int, int], Sequence[BookCard]] = category_best_sellers
+                  ) -> list[BookCard]:
+    """Other best sellers from the same category, as cards: the category's first `limit` + 1
+    (`best_sellers`, which a caller may serve from a cache) without the book itself."""
     if book.category_id is None:
         return []
-    return [BookCard(*row) for row in db.session.execute(_book_page_statements()[1], {
-        "category_id": book.category_id, "book_id": book.id, "limit": limit})]
+    return [card for card in best_sellers(book.category_id, limit + 1)
+            if card.id != book.id][:limit]
 
 
 def stock_level(stock_on_hand: int, low_threshold: int) -> str:

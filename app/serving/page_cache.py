@@ -135,6 +135,7 @@ def serve(name: str, render: Callable[[], object], *, seconds: int | None = None
     locale = str(get_locale())
     key = page_key(name, locale=locale)
     generation, html = cached_page(key)
+    g.page_generation = generation
     member = current_user.is_authenticated
     g.page_cache_state = "hit"
     if html is not None and member and page_store.PER_READER in html:
@@ -151,6 +152,13 @@ def serve(name: str, render: Callable[[], object], *, seconds: int | None = None
         page_store.store_page(key, generation, html, seconds)
     page_store.record(request.environ, locale, key, seconds, request.script_root)
     return fill(html)
+
+
+def current_generation() -> str | None:
+    """The generation of the cached pages (see forget_pages) in this request, when the page it
+    renders is one the page cache keeps (`serve`); None otherwise. Data a page shows may be
+    cached under it, for no longer than the page: a catalog edit starts a new one."""
+    return g.get("page_generation")
 
 
 def _render_with_holes(render: Callable[[], object]) -> object:

@@ -16,6 +16,7 @@ from tests.factories import (
     make_category,
     make_member,
 )
+from tests.helpers import counting_statements
 
 
 @pytest.fixture
@@ -99,6 +100,33 @@ def test_an_edited_book_shows_its_new_title_on_every_cached_page_at_once(
 
     for url in ("/", "/category/fiction", f"/book/{shop['dune']}"):
         assert "Dune Messiah" in _page(visitor, url)
+
+
+def test_an_edited_book_shows_its_new_title_among_another_book_s_related_books_at_once(
+        app, shop, staff, visitor):
+    emma = f"/book/{_book_id(app, 'Emma')}"
+    assert ">Dune</a>" in _page(visitor, emma)  # the category's best sellers, cached now
+
+    staff.post(f"/admin/books/{shop['dune']}/edit",
+               data=_book_form(app, shop["dune"], title="Dune Messiah"))
+
+    assert ">Dune Messiah</a>" in _page(visitor, emma)
+
+
+def test_the_books_of_a_category_share_its_best_sellers_for_their_related_books(
+        app, shop, visitor):
+    # The visitor has seen Dune's page: Emma's first view reads no best sellers.
+    emma = f"/book/{_book_id(app, 'Emma')}"
+    with counting_statements(app) as statements:
+        page = _page(visitor, emma)
+
+    assert ">Dune</a>" in page
+    assert not any("ORDER BY book.sold_count DESC" in s for s in statements), statements
+
+
+def _book_id(app, title: str) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Book.id).where(Book.title == title))
 
 
 def test_a_book_taken_off_sale_leaves_the_shelves_and_comes_back_when_put_on_sale(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 
 from babel import numbers as babel_numbers
 from flask import (
@@ -23,6 +24,7 @@ from wtforms import Field
 
 from app.analytics import associations
 from app.catalog import browse as catalog
+from app.catalog.browse import BookCard
 from app.catalog.covers import cover_svg
 from app.catalog.models import Book
 from app.catalog.web import bp, category_bar
@@ -355,11 +357,24 @@ def _book_page(book_id: int):
     return render_template(
         "shop/book.html",
         book=book,
-        related=catalog.related_books(book),
+        related=catalog.related_books(book, best_sellers=_kept_best_sellers),
         max_quantity=current_app.config["MAX_LINE_QUANTITY"],
         reader_feedback=reviews.book_feedback(book.id),
         also_bought=associations.also_bought_shown(book.id),
     )
+
+
+def _kept_best_sellers(category_id: int, limit: int) -> Sequence[BookCard]:
+    """A category's best sellers for a book page's related books, cached with the page's own
+    generation for as long as a page (app.serving.page_cache.current_generation): every book
+    of a category shows the same few, and a catalog edit starts a new generation. Read
+    afresh when the page is not one the page cache keeps."""
+    generation = page_cache.current_generation()
+    if generation is None:
+        return catalog.category_best_sellers(category_id, limit)
+    return caching.remember(f"best-sellers:{generation}:{category_id}:{limit}",
+                            current_app.config["PAGE_CACHE_SECONDS"],
+                            lambda: catalog.category_best_sellers(category_id, limit))
 
 
 @bp.get("/search")
