@@ -227,32 +227,39 @@ def pages(app, values) -> list[tuple[str, str, str]]:
     return found
 
 
-# axe.run() is a promise the page may never settle (one CI run waited on it for minutes with
-# the browser idle); the race turns that into an error naming the page instead of a hung run.
+# axe.run() is a promise the page may never settle: CI runs have hung on it, with the browser
+# idle, and Playwright's evaluate() has no timeout. So the run is started and then awaited with
+# wait_for_function, whose timeout Playwright keeps outside the page: a page that never answers
+# fails the test naming it, instead of hanging CI.
 AXE_SECONDS = 60
-AXE_RUN = """async (seconds) => {
-    const timeout = new Promise((_, reject) => setTimeout(
-        () => reject(new Error(`axe timed out after ${seconds} s`)), seconds * 1000));
-    const r = await Promise.race([axe.run(document, {resultTypes: ['violations']}), timeout]);
-    return r.violations.map(v => [v.id, v.help,
-        v.nodes.slice(0, 3).map(n => n.target.join(' '))]); }"""
+AXE_RUN = """() => {
+    if (window.__axeResult === undefined) {
+        window.__axeResult = null;
+        axe.run(document, {resultTypes: ['violations']}).then(
+            r => { window.__axeResult = r.violations.map(v => [v.id, v.help,
+                       v.nodes.slice(0, 3).map(n => n.target.join(' '))]); },
+            e => { window.__axeResult = [['axe-error', String(e), []]]; });
+    }
+    return window.__axeResult; }"""
 
 
 def _axe_violations(page, path: str) -> list:
-    """axe's violations on the page open at `path`; a run that does not finish in AXE_SECONDS
-    is tried once more on the page reloaded, and a second such run fails the test naming
-    `path`."""
-    from playwright.sync_api import Error as PlaywrightError
+    """axe's violations on the page open at `path`. A run that has not finished after
+    AXE_SECONDS is tried once more on the page reloaded; a second such run fails the test
+    naming `path`."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    def run() -> list:
+        return page.wait_for_function(AXE_RUN, timeout=AXE_SECONDS * 1000,
+                                      polling=100).json_value()
 
     try:
-        return page.evaluate(AXE_RUN, AXE_SECONDS)
-    except PlaywrightError as error:
-        if "axe timed out" not in str(error):
-            raise
-    page.reload()
+        return run()
+    except PlaywrightTimeout:
+        page.reload()
     try:
-        return page.evaluate(AXE_RUN, AXE_SECONDS)
-    except PlaywrightError as error:
+        return run()
+    except PlaywrightTimeout as error:
         pytest.fail(f"axe did not finish on {path}, twice: {error}")
 
 
