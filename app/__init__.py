@@ -39,9 +39,11 @@ def create_app(config: type[Config] | Config | None = None) -> Flask:
         observability,
         page_cache,
         security_headers,
+        signing,
     )
     from app.serving.templating import register_template_helpers
 
+    signing.install(app)
     db.init_app(app)
     _init_migrations(app)
     login_manager.init_app(app)

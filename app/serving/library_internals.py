@@ -34,6 +34,8 @@ from flask import Flask, g
 from flask_compress.flask_compress import _choose_algorithm, _compress_data
 from itsdangerous import URLSafeTimedSerializer
 
+from app.serving.signing import kept_serializer
+
 # --------------------------------------------------------------------------- Flask
 
 #: The session key under which `flask.flash()` keeps messages until they are shown.
@@ -102,9 +104,10 @@ def csrf_field_name(config) -> str:
 
 
 def csrf_signer(app: Flask) -> URLSafeTimedSerializer:
-    """The serializer `generate_csrf()` signs the session's raw token with."""
-    return URLSafeTimedSerializer(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key,
-                                  salt=CSRF_SALT)
+    """A serializer signing as the one `generate_csrf()` signs the session's raw token with
+    (app.serving.signing's, which derives its key once)."""
+    return kept_serializer(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key,
+                           salt=CSRF_SALT)
 
 
 def new_raw_csrf_token() -> str:
