@@ -37,7 +37,8 @@ instance:
 # compiled here (and ignored by git); `make run`, `make serve` and `make test` compile them.
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
-BABEL_EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext \
+# As a module from the project root: babel.cfg names the templates' {% kept %} tag by its import path.
+BABEL_EXTRACT := $(BIN)/python -m babel.messages.frontend extract -F babel.cfg -k _l -k lazy_gettext \
 	--add-comments=Translators: --project=Bookstation --copyright-holder=Bookstation
 
 %/LC_MESSAGES/messages.mo: %/LC_MESSAGES/messages.po | $(VENV)/.installed

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
 from app.admin.common import admin_only_methods, is_admin
+from app.core.i18n import locale_name
 from app.membership.models import Role
 from app.serving import page_cache
 
@@ -71,7 +71,7 @@ def admin_sidebar() -> Markup:
     is current) and whether the reader is an admin, so each combination is rendered once and
     kept: its entries' links and labels were a tenth of the customer list's time."""
     admin = is_admin()
-    key = (str(get_locale()), request.script_root, request.endpoint, admin)
+    key = (locale_name(), request.script_root, request.endpoint, admin)
 
     def render() -> str:
         entries = [(item, current) for item, current in _entries()

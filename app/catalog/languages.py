@@ -8,7 +8,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from flask_babel import get_locale
+
+from app.core.i18n import locale_name
 
 #: ISO 639-2 (bibliographic) codes in the catalog's sources, as the 639-1 codes Babel knows.
 ISO_639_2 = {
@@ -23,7 +24,7 @@ def language_name(code: str | None) -> str:
     """The name of the language `code` in the reader's language ("" for no code)."""
     if not code:
         return ""
-    return _name(code.strip(), str(get_locale()))
+    return _name(code.strip(), locale_name())
 
 
 @lru_cache(maxsize=512)

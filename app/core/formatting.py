@@ -19,14 +19,16 @@ from babel.dates import get_datetime_format, get_time_format, get_timezone_name
 from babel.dates import get_timezone as babel_timezone
 from babel.numbers import format_currency
 from flask import current_app
-from flask_babel import get_locale, get_timezone, to_user_timezone
+from flask_babel import get_timezone, to_user_timezone
+
+from app.core.i18n import locale_name
 
 
 def money(value: Decimal | None) -> str:
     """Format an exact amount in the shop's currency for the current locale."""
     if value is None:
         return ""
-    return _format_money(value, current_app.config["SHOP_CURRENCY"], str(get_locale()))
+    return _format_money(value, current_app.config["SHOP_CURRENCY"], locale_name())
 
 
 @lru_cache(maxsize=4096)
@@ -42,7 +44,7 @@ def day(value: date | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = to_user_timezone(value).date()
-    return _format_day(value, str(get_locale()))
+    return _format_day(value, locale_name())
 
 
 @lru_cache(maxsize=4096)
@@ -60,7 +62,7 @@ def when(value: datetime | None) -> str:
         return ""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return _format_when(value, str(get_timezone()), str(get_locale()))
+    return _format_when(value, str(get_timezone()), locale_name())
 
 
 _SECONDS = re.compile(r"[:.]ss(?:[.,]S+)?")

@@ -14,13 +14,13 @@ from functools import lru_cache
 
 from babel import support
 from flask import current_app
-from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, FieldList, FormField, HiddenField, TextAreaField
 from wtforms.i18n import messages_path
 from wtforms.widgets import TextInput
 
 from app.core.i18n import lazy_gettext as _l
+from app.core.i18n import locale_name
 
 
 @lru_cache(maxsize=16)
@@ -32,10 +32,10 @@ class _Translations:
     """WTForms' messages in the request's language (what Flask-WTF's own object returns)."""
 
     def gettext(self, string: str) -> str:
-        return _catalogue(str(get_locale())).ugettext(string)
+        return _catalogue(locale_name()).ugettext(string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return _catalogue(str(get_locale())).ungettext(singular, plural, n)
+        return _catalogue(locale_name()).ungettext(singular, plural, n)
 
 
 _TRANSLATIONS = _Translations()

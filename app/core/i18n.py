@@ -9,6 +9,10 @@ Accept-Language, else the shop's default. The time zone (`select_timezone`): the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import flask_babel
 from babel.dates import get_timezone as babel_timezone
 from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from flask_babel import get_locale, get_translations
@@ -124,20 +128,55 @@ def _render_gettext() -> dict:
     return {"gettext": gettext, "_": gettext}
 
 
+#: Where `locale_name` keeps the language being rendered and its translations, on `g`.
+_LOCALE_KEY = "bookstation_locale"
+
+
+def locale_name() -> str:
+    """The language being rendered, as its name ("en", "zh_Hans"): `str(get_locale())`, kept
+    on `g` for the rest of the app context. A page asks a few dozen times (its kept parts'
+    keys, numbers, prices, translations), and each Flask-Babel `get_locale()` goes through
+    `g` and the app several times. Flask-Babel keeps the locale for the request too, so only
+    `force_locale` below (a mail in its reader's language) changes it meanwhile: the shop
+    uses no other (tests/i18n/test_locale_name.py)."""
+    if not has_app_context():
+        return str(get_locale())
+    kept = g.get(_LOCALE_KEY)
+    if kept is None:
+        kept = _keep_locale()
+    return kept[0]
+
+
+def _keep_locale() -> tuple:
+    locale = get_locale()
+    kept = g.bookstation_locale = (str(locale), locale, get_translations())
+    return kept
+
+
+@contextmanager
+def force_locale(locale: str | None) -> Iterator[None]:
+    """Flask-Babel's `force_locale`, so that `locale_name()` and the kept translations follow
+    it: what is rendered inside is in `locale`; after it, the request's language again."""
+    saved = g.pop(_LOCALE_KEY, None) if has_app_context() else None
+    try:
+        with flask_babel.force_locale(locale):
+            yield
+    finally:
+        if has_app_context():
+            g.pop(_LOCALE_KEY, None)
+            if saved is not None:
+                g.bookstation_locale = saved
+
+
 def _translations():
-    """Flask-Babel's `get_translations()`, kept on `g` for the rest of the app context with
-    the locale it is for: under `force_locale()` (a mail in the reader's language) or after
-    `refresh()`, `get_locale()` returns another locale object, and the translations are looked
-    up again."""
+    """Flask-Babel's `get_translations()` for the language being rendered, kept with it
+    (`locale_name`)."""
     if not has_app_context():
         return get_translations()
-    locale = get_locale()
-    kept = g.get("bookstation_translations")
-    if kept is not None and kept[0] is locale:
-        return kept[1]
-    translations = get_translations()
-    g.bookstation_translations = (locale, translations)
-    return translations
+    kept = g.get(_LOCALE_KEY)
+    if kept is None:
+        kept = _keep_locale()
+    return kept[2]
 
 
 def normalise_language_tag(tag: str) -> str | None:

@@ -18,11 +18,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app, render_template
-from flask_babel import force_locale
 from markupsafe import escape
 
 from app.catalog.models import Book
 from app.core.formatting import when
+from app.core.i18n import force_locale
 from app.core.urls import external_url
 from app.demand import tokens
 from app.mail.outbox import enqueue_many

@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.extensions import db
+from app.core.i18n import locale_name
 from app.core.signals import demand_created
 from app.core.urls import external_url
 from app.demand.models import Demand, DemandStatus
@@ -123,7 +123,7 @@ def _request_locale() -> str | None:
     """The language the visitor is reading in, kept for their stock-arrival mail."""
     if not has_request_context():
         return None
-    return str(get_locale())
+    return locale_name()
 
 
 def pending_for_token(token: str) -> Demand:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask import has_app_context
-from flask_babel import get_locale
 
 from app.core.i18n import lazy_gettext as _l
+from app.core.i18n import locale_name
 from app.grades.grading import TierRule
 from app.grades.models import GradeReason
 
@@ -31,8 +31,7 @@ def reader_locale() -> str | None:
     """The language being rendered (the request's, or a mail's under `force_locale`)."""
     if not has_app_context():
         return None
-    locale = get_locale()
-    return str(locale) if locale is not None else None
+    return locale_name()
 
 
 def tier_label(value: TierRule | str | None, rules: Sequence[TierRule] | None = None,

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, render_template
-from flask_babel import force_locale
 
 from app.core.extensions import db
+from app.core.i18n import force_locale, locale_name
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,6 @@ def mail_locale(member_id: int | None, locale: str | None) -> str:
 def unsaved_locale(member_id: int | None) -> str:
     """The rest of mail_locale's rule, for a reader with no saved language: the request's
     language unless someone else is logged in there, else the shop's default."""
-    from flask_babel import get_locale
     from flask_login import current_user
 
     if has_request_context() and (
@@ -66,5 +65,5 @@ def unsaved_locale(member_id: int | None) -> str:
         or not current_user.is_authenticated
         or current_user.id == member_id
     ):
-        return str(get_locale())
+        return locale_name()
     return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -39,12 +39,12 @@ import secrets
 from collections.abc import Callable
 
 from flask import current_app, g, has_request_context, render_template, request, session
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.i18n import locale_name
 from app.serving import caching, page_store
 from app.serving.library_internals import (
     FLASHES_KEY,
@@ -108,7 +108,7 @@ def page_key(name: str, full_path: str | None = None, locale: str | None = None,
     if root is None:
         root = request.script_root if has_request_context() else ""
     digest = hashlib.blake2b(f"{root}\x00{path}".encode(), digest_size=12).hexdigest()
-    return f"page:{name}:{locale or get_locale()}:{digest}"
+    return f"page:{name}:{locale or locale_name()}:{digest}"
 
 
 def keys_for(name: str, full_path: str) -> list[str]:
@@ -132,7 +132,7 @@ def serve(name: str, render: Callable[[], object], *, seconds: int | None = None
     seconds = min(limits)
     if seconds <= 0 or not shareable():
         return render()
-    locale = str(get_locale())
+    locale = locale_name()
     key = page_key(name, locale=locale)
     generation, html = cached_page(key)
     g.page_generation = generation
@@ -193,7 +193,7 @@ def _account_nav() -> str:
     reader = None
     if current_user.is_authenticated:
         reader = "staff" if current_user.is_staff else "member"
-    key = nav_key(str(get_locale()), count, reader, request.script_root)
+    key = nav_key(locale_name(), count, reader, request.script_root)
     return kept(NAVS, key, lambda: _with_token_hole(
         lambda: render_template("_account_nav.html", cart_count=count)), NAVS_KEPT)
 
@@ -249,7 +249,7 @@ def filter_form(form, template: str) -> Markup:
     reader's own)."""
     if form.meta.csrf:
         return Markup(render_template(template, form=form))
-    key = (template, str(get_locale()), request.script_root, form_state(form))
+    key = (template, locale_name(), request.script_root, form_state(form))
     return kept("filter_forms", key, lambda: render_template(template, form=form), FORMS_KEPT)
 
 

@@ -1,17 +1,20 @@
 """The template helpers every page and mail may use: the `money`, `date` and `datetime`
-filters, `machine_time` for `<time datetime>`, `summary` for a meta description, and the
-shop's globals (its name, the language and the languages offered). A feature adds its own
-filters in its init_app."""
+filters, `machine_time` for `<time datetime>`, `summary` for a meta description, the shop's
+globals (its name, the language and the languages offered), URLs built once (`kept_url_for`)
+and parts of the layout rendered once (`{% kept %}`). A feature adds its own filters in its
+init_app."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app, has_request_context, request, url_for
-from flask_babel import get_locale
+from jinja2 import nodes
+from jinja2.ext import Extension
 from markupsafe import Markup, escape
 
 from app.core.formatting import day, machine_time, money, when
-from app.core.i18n import LANGUAGE_NAMES
+from app.core.i18n import LANGUAGE_NAMES, locale_name
 from app.core.text import summary
+from app.serving import page_store
 
 _URLS_KEY = "bookstation.kept_urls"
 
@@ -27,6 +30,7 @@ _CHARS_KEY = "bookstation.kept_url_chars"
 
 
 def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.add_extension(KeptBlocks)
     app.jinja_env.globals["url_for"] = kept_url_for
     app.jinja_env.globals["link_args"] = link_args
     app.jinja_env.filters["money"] = money
@@ -39,9 +43,9 @@ def register_template_helpers(app: Flask) -> None:
     def shop_globals() -> dict:
         return {
             "shop_name": app.config["SHOP_NAME"],
-            "current_locale": lambda: str(get_locale()),
+            "current_locale": lambda: locale_name(),
             # BCP 47 for <html lang>: zh_Hans -> zh-Hans
-            "html_lang": lambda: str(get_locale()).replace("_", "-"),
+            "html_lang": lambda: locale_name().replace("_", "-"),
             "shop_languages": LANGUAGE_NAMES,
         }
 
@@ -72,6 +76,38 @@ def kept_url_for(endpoint: str, **values) -> str:
     if url is None:
         return _keep_url(app, endpoint, values, key)
     return url
+
+
+#: The kind under which `{% kept %}` blocks are kept (app.serving.page_store.kept), and how
+#: many at most: a few blocks, each per language and script root.
+KEPT_BLOCKS = "blocks"
+KEPT_BLOCKS_LIMIT = 64
+
+
+class KeptBlocks(Extension):
+    """`{% kept "name" %} ... {% endkept %}`: a part of a template that follows only from the
+    language and the script root (the layout's footer, its brand and search form: static
+    links and translated words) is rendered once per process for each of those and kept
+    (app.serving.page_store.kept, so not while templates reload when edited). Every page
+    renders the layout, and those parts were a fifth of it. The name must be unique among
+    kept blocks, and the block must not read the request, the reader or the page's own
+    variables: what it shows would be the first render's. Outside a request it renders every
+    time."""
+
+    tags = {"kept"}
+
+    def parse(self, parser) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        name = parser.parse_expression()
+        body = parser.parse_statements(("name:endkept",), drop_needle=True)
+        return nodes.CallBlock(self.call_method("_render", [name]), [], [], body) \
+            .set_lineno(lineno)
+
+    def _render(self, name: str, caller) -> str:
+        if not has_request_context():
+            return caller()
+        key = (name, locale_name(), request.script_root)
+        return page_store.kept(KEPT_BLOCKS, key, caller, KEPT_BLOCKS_LIMIT)
 
 
 def link_args() -> dict[str, str]:

@@ -25,7 +25,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +35,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
+from app.core.i18n import locale_name
 from app.core.urls import external_url
 from app.mail import outbox
 from app.membership.models import Member, Role
@@ -126,7 +126,7 @@ def clean_text(text: str | None, limit: int, empty_message: str) -> str:
 
 
 def _request_locale() -> str | None:
-    return str(get_locale()) if has_request_context() else None
+    return locale_name() if has_request_context() else None
 
 
 def open_case(*, subject: str, body: str, case_type: CaseType = CaseType.QUESTION,

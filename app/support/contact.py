@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
+from app.core.i18n import locale_name
 from app.core.urls import external_url
 from app.mail.outbox import enqueue
 from app.membership.members import InvalidEmail, normalise_email
@@ -87,7 +87,7 @@ def request_contact(name: str, email: str, case_type: CaseType, subject: str,
             "We have already sent a confirmation link to %(email)s. Please open it first; "
             "until then we send nothing else to this address.", email=address))
     token = secrets.token_urlsafe(32)
-    locale = str(get_locale()) if has_request_context() else None
+    locale = locale_name() if has_request_context() else None
     request_row = ContactRequest(email=address, name=name, case_type=case_type,
                                  subject=subject, body=body, locale=locale,
                                  token_hash=_token_hash(token), created_at=now)

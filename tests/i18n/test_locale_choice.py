@@ -186,7 +186,9 @@ def test_a_page_and_a_mail_in_another_language_in_one_request_each_get_their_own
     """Templates keep the translations for the rest of a request (app.core.i18n._translations); a
     mail rendered in the reader's language in the middle of it must not change the page's."""
     from flask import render_template_string
-    from flask_babel import force_locale, refresh
+    from flask_babel import refresh
+
+    from app.core.i18n import force_locale
 
     words = "{{ _('Log in') }}|{{ ngettext('%(num)d customer', '%(num)d customers', 2) }}"
     with app.test_request_context("/", headers={"Accept-Language": "en"}):

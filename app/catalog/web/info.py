@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from flask import abort, render_template
-from flask_babel import get_locale
 
 from app.catalog import info_pages
 from app.catalog.web import bp
 from app.core.errors import NotFound
+from app.core.i18n import locale_name
 from app.serving import page_cache
 
 
@@ -21,7 +21,7 @@ def info_page(slug: str):
 
 def _info_page(slug: str):
     try:
-        page = info_pages.page_for(slug, str(get_locale()))
+        page = info_pages.page_for(slug, locale_name())
     except NotFound:
         abort(404)
     return render_template("shop/info_page.html", page=page,

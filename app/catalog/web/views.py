@@ -17,7 +17,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import Field
@@ -31,6 +30,7 @@ from app.catalog.web import bp, category_bar
 from app.catalog.web.forms import ListingForm, SearchForm
 from app.core.errors import NotFound
 from app.core.extensions import db
+from app.core.i18n import locale_name
 from app.feedback import reviews
 from app.serving import caching, page_cache, page_store
 
@@ -52,7 +52,7 @@ def cached_nav_categories() -> list[catalog.NavCategory]:
     Flask-Caching holds them (Redis with REDIS_URL, else per process), for NAV_CATEGORIES_TTL
     seconds (0: no cache). A database error gives an empty header, never a second error page.
     """
-    locale = str(get_locale())
+    locale = locale_name()
     kept = g.get("nav_categories")
     if kept is not None and kept[0] == locale:
         return kept[1]
@@ -76,8 +76,11 @@ def category_name(category) -> str:
     the header's cached list: no query on a page that shows the header anyway."""
     if category is None:
         return ""
-    names = dict(cached_nav_categories())
-    return names.get(category.slug) or category.name
+    categories = cached_nav_categories()
+    kept = g.get("nav_category_names")
+    if kept is None or kept[0] is not categories:  # another language's list, or a new one
+        kept = g.nav_category_names = (categories, dict(categories))
+    return kept[1].get(category.slug) or category.name
 
 
 def forget_nav_categories() -> None:
@@ -127,7 +130,7 @@ def category_nav() -> Markup:
     list of categories: the same on every page a member or the staff see rendered, where its
     links cost 5 % of the cart page. A changed list (forget_nav_categories) is a new key."""
     categories = cached_nav_categories()
-    key = (str(get_locale()), request.script_root, tuple(categories))
+    key = (locale_name(), request.script_root, tuple(categories))
 
     def render() -> str:
         needs, all_fit = category_bar.thresholds([str(c.name) for c in categories])
@@ -188,7 +191,7 @@ def book_cards(books, heading: str = "h3") -> Markup:
     A book whose title, price or stock changes is another key, so no card is ever stale; a
     listing that misses the page cache renders only the cards no page has shown yet."""
     macro = current_app.jinja_env.get_template("shop/_macros.html").module.book_card
-    locale = str(get_locale())
+    locale = locale_name()
     low = current_app.config["LOW_STOCK_THRESHOLD"]
     root = request.script_root
     cards = []
@@ -212,7 +215,7 @@ def kept_book_feedback(reader_feedback, also_bought) -> Markup:
     process under the language and the plain data it shows (BookFeedback and the also-bought
     tuple, both frozen): new reviews or prices make another key. It names no book, so every
     book nobody has reviewed and with nothing bought alongside shares one."""
-    key = (str(get_locale()), request.script_root, reader_feedback, tuple(also_bought))
+    key = (locale_name(), request.script_root, reader_feedback, tuple(also_bought))
     return page_store.kept("book_feedback", key, lambda: render_template(
         "feedback/_book_reviews.html", reader_feedback=reader_feedback,
         also_bought=also_bought), BOOK_FEEDBACK_KEPT)
@@ -226,7 +229,7 @@ def kept_macro(name: str, *args) -> Markup:
     page_cache.form_state; lists as tuples): for small parts of listings that depend on
     nothing else, such as the category list and the sort control (given the sort field
     alone, so that neither the search words nor the page number make another key)."""
-    key = (name, str(get_locale()), request.script_root,
+    key = (name, locale_name(), request.script_root,
            *(page_cache.form_state(a) if hasattr(a, "_fields")
              else page_cache.form_state((a,)) if isinstance(a, Field)
              else tuple(a) if isinstance(a, list) else a for a in args))
@@ -259,7 +262,7 @@ def kept_filters(form, action: str, hidden: dict | None, show_sort: bool) -> Mar
     (page_cache.form_state): the same filters are rendered once, whatever was searched for
     or whichever page is open. The `hidden` fields (name: value) are written into it per
     request."""
-    key = (str(get_locale()), request.script_root, action, bool(show_sort),
+    key = (locale_name(), request.script_root, action, bool(show_sort),
            page_cache.form_state(_shown_filter_fields(form, show_sort)))
     macro = current_app.jinja_env.get_template("shop/_macros.html").module.filters_rendered
     html = page_store.kept("listing_filters", key,
@@ -276,7 +279,7 @@ def number_filter(value: int | float | None, decimals: int | None = None) -> str
     """A locale-formatted count (1,234) or, with decimals, a rating (4.3)."""
     if value is None:
         return ""
-    return _format_number(value, decimals, str(get_locale()))
+    return _format_number(value, decimals, locale_name())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -297,7 +300,7 @@ def home():
     # The shelves are the same for everyone: rendered once per HOME_CACHE_SECONDS and language.
     # The whole page, header holes aside, is shared through the page cache.
     ttl = current_app.config["HOME_CACHE_SECONDS"]
-    locale = str(get_locale())
+    locale = locale_name()
     return page_cache.serve("home", lambda: _render_home(locale, ttl), seconds=ttl)
 
 
@@ -311,7 +314,7 @@ def category(slug: str):
     if len(slug) > 80:
         abort(404)
     try:
-        page = catalog.category_page(slug, str(get_locale()))
+        page = catalog.category_page(slug, locale_name())
     except NotFound:
         abort(404)
     return page_cache.serve(f"category:{page.category.id}", lambda: _category_page(page))

@@ -7,7 +7,6 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from flask import current_app, flash, redirect, render_template, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -15,6 +14,7 @@ from wtforms.validators import InputRequired, Length
 from app.core.errors import DomainError
 from app.core.extensions import limiter
 from app.core.forms import AppForm
+from app.core.i18n import force_locale
 from app.core.i18n import lazy_gettext as _l
 from app.crm import mail_replies
 from app.crm.web import bp

@@ -12,13 +12,13 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.analytics import recommendations
 from app.core.errors import DomainError
 from app.core.extensions import limiter
+from app.core.i18n import locale_name
 from app.core.security import safe_next_url
 from app.core.unit_of_work import back_on_error
 from app.grades import grading
@@ -100,7 +100,7 @@ def register():
 def _page_locale() -> str | None:
     """The language the visitor is reading in, when it is not the shop's default (kept for
     the new member's mail, as logging in does: app.serving.language)."""
-    locale = str(get_locale())
+    locale = locale_name()
     return None if locale == current_app.config["BABEL_DEFAULT_LOCALE"] else locale
 
 

@@ -9,14 +9,16 @@ can do is change the language a page is shown in.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
-from flask import abort, current_app, redirect, request, url_for
-from flask_babel import get_locale
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
+from app.core.i18n import locale_name
 from app.core.security import safe_next_url
 from app.core.unit_of_work import commit_now
+from app.serving import page_store
 from app.serving.language import bp
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -56,6 +58,28 @@ def switch(locale: str):
     return response
 
 
+#: The word the kept switch is rendered with in place of the page's path (nothing a URL encodes).
+_NEXT_HOLE = "languageswitchnextpath"
+SWITCHES_KEPT = 16
+
+
+def language_switch() -> Markup:
+    """The header's language switch (templates/_language_switch.html) for this page: a link to
+    each other language that comes back to this page's path. Every page shows it, so it is
+    rendered once per language and script root (app.serving.page_store.kept) and the page's
+    path written into its links."""
+    key = (locale_name(), request.script_root)
+    html = page_store.kept("language_switches", key, lambda: render_template(
+        "_language_switch.html", next_path=_NEXT_HOLE), SWITCHES_KEPT)
+    return Markup(html.replace(_NEXT_HOLE, escape(query_value(request.path))))
+
+
+def query_value(text: str) -> str:
+    """`text` as url_for writes a query argument's value (werkzeug's query encoding: urlencode
+    keeping !$'()*,/:;?@)."""
+    return quote_plus(text, safe="!$'()*,/:;?@")
+
+
 @bp.after_app_request
 def _vary_by_language(response):
     """A page's language comes from the Accept-Language header or the `lang` cookie: say so,
@@ -72,7 +96,7 @@ def adopt_page_language(sender, user, **_extra) -> None:
     staff or a worker then reaches them in it. The log-in view commits."""
     if getattr(user, "locale", "") is not None:
         return
-    locale = str(get_locale())
+    locale = locale_name()
     if locale != current_app.config["BABEL_DEFAULT_LOCALE"]:
         user.locale = locale
 
