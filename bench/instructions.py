@@ -1,0 +1,103 @@
+"""Instructions per request, counted by valgrind's callgrind: the same figure on a noisy machine.
+
+    .venv/bin/python -m bench.instructions [-n N] [--cache on|off] [--member EMAIL] [--lang zh_Hans]
+                                           PATH [DIR ...]
+
+For each checkout DIR (default: this one; an older one need not hold this file), runs that
+tree's app in one process under `valgrind --tool=callgrind` with instrumentation off, warms
+PATH up, switches instrumentation on (`callgrind_control -i on`) for N requests (default 60)
+of PATH through the app's WSGI callable, and prints the instructions per request: the
+start-up, the warm-up and the exit are not counted. With several DIRs it prints each one's
+ratio to the first.
+
+A shared machine's wall-clock figures of one request drift by a fifth between runs; the
+instruction count of the same code, data and inputs does not (within about 0.5 %), so two
+trees can be compared one after the other, and a change of a few per cent is visible. It
+counts work, not time: a change that saves instructions but waits more (a lock, a round trip
+to PostgreSQL) shows only in the timed benchmarks.
+
+The data set is bench/run.py's (BENCH_SIZE=demo for the demo set; BENCH_DATABASE_URL for
+another database), as bench/mix_profile.py opens it; `--member` logs in as a browser does
+(bench-mix-N members exist once `make bench-mix` has run); `--cache off` sets
+PAGE_CACHE_SECONDS=0 (the path of a page that misses). Needs Debian's valgrind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _child(args: argparse.Namespace) -> None:
+    """Runs inside valgrind: the app, the warm-up, then the counted requests."""
+    from bench import mix_profile
+
+    app = mix_profile._app()
+    from werkzeug.test import Client
+
+    client = mix_profile._logged_in(app, args.member) if args.member else Client(app)
+    if args.lang:
+        client.set_cookie("lang", args.lang)
+    for _ in range(20):
+        status = client.get(args.path).status_code
+    if status >= 500:
+        raise SystemExit(f"{args.path} answers {status}")
+    subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True,
+                   capture_output=True)
+    for _ in range(args.n):
+        client.get(args.path)
+    os._exit(0)  # the interpreter's exit would be counted
+
+
+def _count(tree: Path, args: argparse.Namespace) -> int:
+    env = dict(os.environ, BENCH_INSTRUCTIONS_CHILD="1")
+    if args.cache == "off":
+        env["PAGE_CACHE_SECONDS"] = "0"
+    command = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+               "--callgrind-out-file=/dev/null", sys.executable, str(Path(__file__).resolve()),
+               "-n", str(args.n), "--cache", args.cache, args.path]
+    if args.member:
+        command += ["--member", args.member]
+    if args.lang:
+        command += ["--lang", args.lang]
+    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"{tree}: valgrind failed\n{done.stderr[-2000:]}")
+    return int(found.group(1)) // args.n
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=60, help="requests counted (default 60)")
+    parser.add_argument("--cache", choices=("on", "off"), default="on")
+    parser.add_argument("--member", help="log in as this member's email first")
+    parser.add_argument("--lang", help="the lang cookie (en, zh_Hans)")
+    parser.add_argument("path")
+    parser.add_argument("trees", nargs="*", type=Path)
+    args = parser.parse_args()
+    if os.environ.get("BENCH_INSTRUCTIONS_CHILD"):  # in valgrind, in the tree measured
+        sys.path.insert(0, str(Path.cwd()))
+        _child(args)
+        return 0
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (apt-get install valgrind)")
+    first = None
+    for tree in args.trees or [ROOT]:
+        count = _count(tree.resolve(), args)
+        ratio = "" if first is None else f"  ({count / first:.3f} of the first)"
+        first = first or count
+        print(f"{tree}: {args.path} ({'member' if args.member else 'visitor'}, cache "
+              f"{args.cache}): {count:,} instructions a request{ratio}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
