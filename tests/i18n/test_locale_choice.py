@@ -183,15 +183,17 @@ def test_logging_in_in_english_saves_nothing_and_a_saved_choice_is_kept(app, cli
 
 
 def test_a_page_and_a_mail_in_another_language_in_one_request_each_get_their_own_words(app):
-    """Templates keep the translations for the rest of a request (app.core.i18n._translations); a
-    mail rendered in the reader's language in the middle of it must not change the page's."""
+    """Templates keep the language and its translations for the rest of a request
+    (app.core.i18n.locale_name); a mail rendered in the reader's language in the middle of it
+    (the shop's force_locale) must not change the page's words, prices or language switch."""
     from flask import render_template_string
     from flask_babel import refresh
 
     from app.core.i18n import force_locale
 
-    words = "{{ _('Log in') }}|{{ ngettext('%(num)d customer', '%(num)d customers', 2) }}"
-    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+    words = ("{{ _('Log in') }}|{{ ngettext('%(num)d customer', '%(num)d customers', 2) }}"
+             "|{{ 1234.5|money }}|{{ language_switch() }}")
+    with app.test_request_context("/book/1", headers={"Accept-Language": "en"}):
         before = render_template_string(words)
         with force_locale("zh_Hans"):
             mail = render_template_string(words)
@@ -201,9 +203,11 @@ def test_a_page_and_a_mail_in_another_language_in_one_request_each_get_their_own
         refresh()
         refreshed = render_template_string(words)
 
-    assert before == after == refreshed == "Log in|2 customers"
+    assert before == after == refreshed
+    assert before.startswith("Log in|2 customers|") and "简体中文" in before
     assert mail == again
     assert "Log in" not in mail and "customers" not in mail
+    assert "简体中文" not in mail and "English" in mail  # the switch offers the other language
 
 
 def test_template_strings_format_as_jinja_newstyle_gettext_does(app):

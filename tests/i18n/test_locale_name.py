@@ -1,13 +1,11 @@
 """The language being rendered (app.core.i18n.locale_name) is kept for the request, and follows
-the shop's `force_locale` (a mail in its reader's language) in and back out, for every part of
-a page that is kept per language."""
+the shop's `force_locale` (a mail in its reader's language) in and back out; a page's words,
+prices and switch around a mail: tests/i18n/test_locale_choice.py."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-
-from flask import render_template_string
 
 from app.core.i18n import force_locale, locale_name
 
@@ -23,19 +21,6 @@ def test_the_language_is_the_requests_and_a_forced_one_inside_force_locale(app):
                 assert locale_name() == "zh_Hans"
             assert locale_name() == "en"
         assert locale_name() == "zh_Hans"
-
-
-def test_a_mail_rendered_in_the_middle_of_a_page_gets_its_own_language_and_prices(app):
-    words = "{{ _('Log in') }}|{{ 1234.5|money }}|{{ language_switch() }}"
-    with app.test_request_context("/book/1", headers={"Accept-Language": "en"}):
-        page_before = render_template_string(words)
-        with force_locale("zh_Hans"):
-            mail = render_template_string(words)
-        page_after = render_template_string(words)
-
-    assert page_before == page_after
-    assert page_before.startswith("Log in|")
-    assert "Log in" not in mail and "简体中文" not in mail and "English" in mail
 
 
 def test_the_shop_forces_a_language_only_through_its_own_force_locale():
