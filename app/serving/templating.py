@@ -43,7 +43,7 @@ def register_template_helpers(app: Flask) -> None:
     def shop_globals() -> dict:
         return {
             "shop_name": app.config["SHOP_NAME"],
-            "current_locale": lambda: locale_name(),
+            "current_locale": locale_name,
             # BCP 47 for <html lang>: zh_Hans -> zh-Hans
             "html_lang": lambda: locale_name().replace("_", "-"),
             "shop_languages": LANGUAGE_NAMES,
