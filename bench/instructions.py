@@ -16,6 +16,10 @@ trees can be compared one after the other, and a change of a few per cent is vis
 counts work, not time: a change that saves instructions but waits more (a lock, a round trip
 to PostgreSQL) shows only in the timed benchmarks.
 
+A PATH with `{n}` in it (`/book/{n}`) asks for a new page each time: `{n}` counts up from 1
+while warming up and from 1000 while counting, so that each counted request is the first view
+of its page (with the page cache on, a miss of every cache a first view misses).
+
 The data set is bench/run.py's (BENCH_SIZE=demo for the demo set; BENCH_DATABASE_URL for
 another database), as bench/mix_profile.py opens it; `--member` logs in as a browser does
 (bench-mix-N members exist once `make bench-mix` has run); `--cache off` sets
@@ -33,6 +37,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WARM_FROM, COUNT_FROM = 1, 1000  # where "{n}" in PATH counts from, warming up, then counted
 
 
 def _child(args: argparse.Namespace) -> None:
@@ -45,14 +50,14 @@ def _child(args: argparse.Namespace) -> None:
     client = mix_profile._logged_in(app, args.member) if args.member else Client(app)
     if args.lang:
         client.set_cookie("lang", args.lang)
-    for _ in range(20):
-        status = client.get(args.path).status_code
+    for n in range(20):
+        status = client.get(args.path.format(n=WARM_FROM + n)).status_code
     if status >= 500:
         raise SystemExit(f"{args.path} answers {status}")
     subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True,
                    capture_output=True)
-    for _ in range(args.n):
-        client.get(args.path)
+    for n in range(args.n):
+        client.get(args.path.format(n=COUNT_FROM + n))
     os._exit(0)  # the interpreter's exit would be counted
 
 

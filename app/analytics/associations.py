@@ -31,6 +31,7 @@ from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.lazy import numpy as np
+from app.core.reads import columns_only, rows
 from app.feedback.models import BookAssociation
 from app.ordering.models import Order, OrderLine
 from app.serving import caching
@@ -190,27 +191,23 @@ def also_bought_shown(book_id: int) -> tuple[AlsoBought, ...]:
 
 
 def compute_also_bought_shown(book_id: int) -> tuple[AlsoBought, ...]:
-    """One query (`also_bought`)."""
-    return tuple(
-        AlsoBought(b.id, b.title, b.authors, b.price, a.confidence, a.lift)
-        for a, b in also_bought(book_id, current_app.config.get("ALSO_BOUGHT_SHOWN", 6))
-    )
-
-
-def also_bought(book_id: int, limit: int = 6) -> list[tuple[BookAssociation, Book]]:
-    """The snapshot's best rules from one book to books still on sale (one query)."""
-    rows = db.session.execute(_also_bought_statement(), {"book_id": book_id, "limit": limit})
-    return [(assoc, book) for assoc, book in rows]
+    """One query (`_also_bought_shown_statement`)."""
+    return tuple(AlsoBought(*row) for row in rows(
+        _also_bought_shown_statement(),
+        {"book_id": book_id, "limit": current_app.config.get("ALSO_BOUGHT_SHOWN", 6)}))
 
 
 @functools.cache
-def _also_bought_statement() -> sa.Select:
-    """`also_bought`'s query, built once (a book page that misses the caches runs it, and
-    building it cost about as much as running it)."""
-    return (
-        sa.select(BookAssociation, Book)
+def _also_bought_shown_statement() -> sa.Select:
+    """The snapshot's best rules from one book to books still on sale, as the book page shows
+    them (AlsoBought's columns), built once: a book page that misses the caches runs it."""
+    return columns_only(
+        sa.select(Book.id, Book.title, Book.authors, Book.price, BookAssociation.confidence,
+                  BookAssociation.lift)
         .join(Book, Book.id == BookAssociation.other_book_id)
         .where(BookAssociation.book_id == sa.bindparam("book_id"), Book.is_active.is_(True))
         .order_by(BookAssociation.rank)
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )
+
+

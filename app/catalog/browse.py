@@ -21,14 +21,15 @@ from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased
 
 from app.catalog import isbn as isbn_rules
-from app.catalog.models import Book, Category, CategoryName
+from app.catalog.models import Book, BookAltTitle, Category, CategoryName
 from app.core.errors import NotFound
 from app.core.extensions import db
 from app.core.money import round_money
 from app.core.paging import CountedPage, PagerMixin
+from app.core.reads import columns_only, rows
 from app.core.text import contains_pattern, fold, search_terms
 
 # Between the title and the rest of `search_text`, so ranking can tell a title hit from an
@@ -238,37 +239,94 @@ def category_by_slug(slug: str) -> Category:
     return category
 
 
+class CategoryRef(NamedTuple):
+    """A book's category as its page shows it (a link and the name)."""
+
+    id: int
+    slug: str
+    name: str
+
+
+class AltTitle(NamedTuple):
+    kind: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShownBook:
+    """A book as its page (and the API's book) shows it, read as plain rows: loading a Book
+    with its category and alternative titles through the ORM cost more than the query."""
+
+    id: int
+    title: str
+    authors: str
+    year: int | None
+    isbn10: str | None
+    isbn13: str | None
+    language: str | None
+    publisher: str | None
+    description: str | None
+    price: Decimal
+    stock_on_hand: int
+    category_id: int | None
+    average_rating: float | None
+    ratings_count: int
+    is_active: bool
+    category: CategoryRef | None
+    alt_titles: tuple[AltTitle, ...]
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock_on_hand > 0
+
+
+_SHOWN_BOOK_COLUMNS = (Book.id, Book.title, Book.authors, Book.year, Book.isbn10, Book.isbn13,
+                       Book.language, Book.publisher, Book.description, Book.price,
+                       Book.stock_on_hand, Book.category_id, Book.average_rating,
+                       Book.ratings_count, Book.is_active)
+
+
 @functools.cache
 def _book_page_statements() -> tuple[sa.Select, sa.Select]:
-    """The book page's queries (the book; a category's best sellers), built once: every book
-    page that misses the page cache runs them, and building them cost about as much as
-    running them."""
-    book = (sa.select(Book).where(Book.id == sa.bindparam("book_id"))
-            .options(joinedload(Book.category), joinedload(Book.alt_titles)))
-    best = (sa.select(*_CARD_COLUMNS)
-            .where(_active(), Book.category_id == sa.bindparam("category_id"))
-            .order_by(Book.sold_count.desc(), Book.id)
-            .limit(sa.bindparam("limit", type_=sa.Integer)))
+    """The book page's queries (the book with its category and alternative titles, a row for
+    each title; a category's best sellers), built once: every book page that misses the page
+    cache runs them, and building them cost about as much as running them."""
+    book = columns_only(
+        sa.select(*_SHOWN_BOOK_COLUMNS, Category.slug, Category.name, BookAltTitle.kind,
+                  BookAltTitle.title.label("alt_title"))
+        .outerjoin(Category, Category.id == Book.category_id)
+        .outerjoin(BookAltTitle, BookAltTitle.book_id == Book.id)
+        .where(Book.id == sa.bindparam("book_id"))
+        .order_by(BookAltTitle.id))
+    best = columns_only(sa.select(*_CARD_COLUMNS)
+                        .where(_active(), Book.category_id == sa.bindparam("category_id"))
+                        .order_by(Book.sold_count.desc(), Book.id)
+                        .limit(sa.bindparam("limit", type_=sa.Integer)))
     return book, best
 
 
-def book_for_page(book_id: int) -> Book:
-    """A book with its category and alternative titles loaded in the same query (for the
-    book page)."""
-    book = db.session.execute(_book_page_statements()[0],
-                              {"book_id": book_id}).unique().scalar_one_or_none()
-    if book is None:
+def book_for_page(book_id: int) -> ShownBook:
+    """A book with its category and alternative titles, in one query (for the book page and
+    the API)."""
+    found = rows(_book_page_statements()[0], {"book_id": book_id}).all()
+    if not found:
         raise NotFound(_("There is no such book."))
-    return book
+    first = found[0]
+    columns = len(_SHOWN_BOOK_COLUMNS)
+    category = (CategoryRef(first.category_id, first.slug, first.name)
+                if first.category_id is not None else None)
+    alt_titles = tuple(AltTitle(row.kind, row.alt_title) for row in found
+                       if row.kind is not None)
+    return ShownBook(*first[:columns], category=category, alt_titles=alt_titles)
 
 
 def category_best_sellers(category_id: int, limit: int) -> tuple[BookCard, ...]:
     """The best sellers on sale of a category, most copies sold first, as cards."""
-    return tuple(BookCard(*row) for row in db.session.execute(
+    return tuple(BookCard(*row) for row in rows(
         _book_page_statements()[1], {"category_id": category_id, "limit": limit}))
 
 
-def related_books(book: Book, limit: int = 6, *,
+def related_books(book: Book | ShownBook, limit: int = 6, *,
                   best_sellers: Callable[[int, int], Sequence[BookCard]] = category_best_sellers
                   ) -> list[BookCard]:
     """Other best sellers from the same category, as cards: the category's first `limit` + 1

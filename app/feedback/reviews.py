@@ -40,6 +40,7 @@ from app.core.audit import record as audit
 from app.core.db import utcnow
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
+from app.core.reads import columns_only, rows
 from app.core.signals import review_posted, survey_answered
 from app.core.urls import external_url
 from app.feedback.models import COMMENT_MAX, REVIEW_TEXT_MAX, Review, ReviewStatus, SurveyResponse
@@ -369,7 +370,7 @@ def _book_feedback_statement() -> sa.Select:
     """The reader section's query, built once: every book page that misses the page cache for
     a book not seen for BOOK_FEEDBACK_CACHE_SECONDS runs it, and building it cost more than
     running it."""
-    return (
+    return columns_only(
         sa.select(Review.rating, Review.body, Member.name, Review.updated_at,
                   sa.func.count().over(), sa.func.avg(Review.rating).over())
         .join(Member, Member.id == Review.member_id)
@@ -382,10 +383,11 @@ def _book_feedback_statement() -> sa.Select:
 
 def compute_book_feedback(book_id: int) -> BookFeedback:
     """One query: approved reviews with their count and average (window functions)."""
-    rows = db.session.execute(_book_feedback_statement(), {"book_id": book_id}).all()
-    shown = tuple(ShownReview(r.rating, r.body, _first_name(r.name), r.updated_at) for r in rows)
-    total = rows[0][4] if rows else 0
-    mean = round(float(rows[0][5]), 2) if rows else None
+    found = rows(_book_feedback_statement(), {"book_id": book_id}).all()
+    shown = tuple(ShownReview(r.rating, r.body, _first_name(r.name), r.updated_at)
+                  for r in found)
+    total = found[0][4] if found else 0
+    mean = round(float(found[0][5]), 2) if found else None
     return BookFeedback(average=mean, count=total, reviews=shown)
 
 

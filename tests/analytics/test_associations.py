@@ -118,7 +118,7 @@ def test_also_bought_lists_books_on_sale_only(ctx):
     associations.compute()
     db.session.commit()
 
-    assert [book.id for _rule, book in associations.also_bought(a.id)] == [b.id]
+    assert [shown.book_id for shown in associations.compute_also_bought_shown(a.id)] == [b.id]
 
 
 def test_the_book_page_shows_what_buyers_also_bought(app, client):

@@ -34,7 +34,7 @@ def test_associations_loyalty_and_nps_on_postgresql(pg_app):
         db.session.commit()
 
         assert report.rules == 2
-        assert [book.id for _r, book in associations.also_bought(a.id)] == [b.id]
+        assert [shown.book_id for shown in associations.compute_also_bought_shown(a.id)] == [b.id]
         jan = next(c for c in loyalty["cohorts"] if c["month"] == "2026-01")
         assert jan["size"] == 2 and jan["retention"][:3] == [100.0, 50.0, 0.0]
         assert loyalty["avg_days_between"] == pytest.approx(31.0)
