@@ -568,15 +568,14 @@ def _counted_page(shape: _ListingShape, values: dict
     statements = _listing_statements(shape)
     if statements.counted is not None:
         return _page_with_count(shape, statements, values)
-    total = db.session.execute(statements.count, values).scalar_one()
+    total = rows(statements.count, values).scalar_one()
     if not total:
         return 0, []
     if statements.ranked and total > RANK_BY_SIMILARITY_UP_TO:
         statements = _listing_statements(shape._replace(by_title_words=True))
-    result = db.session.execute(statements.page, values)
     if shape.cards:
-        return total, [BookCard(*row) for row in result]
-    return total, list(result.unique().scalars())
+        return total, [BookCard(*row) for row in rows(statements.page, values)]
+    return total, list(db.session.execute(statements.page, values).unique().scalars())
 
 
 def _page_with_count(shape: _ListingShape, statements: _ListingStatements, values: dict
@@ -584,19 +583,20 @@ def _page_with_count(shape: _ListingShape, statements: _ListingStatements, value
     """_counted_page for a listing that reads every book: its page and count in one pass
     (`statements.counted`). A page past the last counts apart; a ranked one past
     RANK_BY_SIMILARITY_UP_TO matches is read again, ordered by title words."""
-    rows = db.session.execute(statements.counted, values).unique().all()
-    if rows:
-        total = rows[0][-1]
+    read = rows if shape.cards else db.session.execute  # a page of Books is loaded by the ORM
+    found = read(statements.counted, values).unique().all()
+    if found:
+        total = found[0][-1]
     elif values["offset"]:
-        total = db.session.execute(statements.count, values).scalar_one()
+        total = rows(statements.count, values).scalar_one()
     else:
         total = 0
     if statements.ranked and total > RANK_BY_SIMILARITY_UP_TO:
         by_words = _listing_statements(shape._replace(by_title_words=True))
-        rows = db.session.execute(by_words.counted, values).unique().all()
+        found = read(by_words.counted, values).unique().all()
     if shape.cards:
-        return total, [BookCard(*row[:-1]) for row in rows]
-    return total, [row[0] for row in rows]
+        return total, [BookCard(*row[:-1]) for row in found]
+    return total, [row[0] for row in found]
 
 
 def _listing_values(shape: _ListingShape, filters: dict, page: int, per_page: int,
