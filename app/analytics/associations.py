@@ -27,6 +27,7 @@ from flask import current_app
 
 from app.analytics.feedback_snapshots import save_snapshot
 from app.analytics.order_lines import fetch_int_array
+from app.catalog.browse import ShownBook
 from app.catalog.models import Book
 from app.core.db import utcnow
 from app.core.extensions import db
@@ -180,6 +181,25 @@ class AlsoBought:
     price: object
     confidence: float
     lift: float
+
+
+#: The name under which the book page's query says whether the snapshot has rules from a book
+#: (registered by this feature's init_app with `app.catalog.browse.show_with_book`).
+HAS_ALSO_BOUGHT = "has_also_bought"
+
+
+def has_also_bought_expression() -> sa.ColumnElement[bool]:
+    """Whether the snapshot holds rules from the book of the enclosing query (an indexed
+    EXISTS)."""
+    return sa.exists().where(BookAssociation.book_id == Book.id)
+
+
+def also_bought_for(book: ShownBook) -> tuple[AlsoBought, ...]:
+    """The book page's "also bought" list for `book` as read with it: nothing to read or
+    cache when its query found no rule from it (most books), else `also_bought_shown`."""
+    if not book.shown_with.get(HAS_ALSO_BOUGHT, True):
+        return ()
+    return also_bought_shown(book.id)
 
 
 def also_bought_shown(book_id: int) -> tuple[AlsoBought, ...]:

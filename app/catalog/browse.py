@@ -14,12 +14,13 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
@@ -255,7 +256,8 @@ class AltTitle(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class ShownBook:
     """A book as its page (and the API's book) shows it, read as plain rows: loading a Book
-    with its category and alternative titles through the ORM cost more than the query."""
+    with its category and alternative titles through the ORM cost more than the query.
+    `shown_with` holds what features asked to read with it (`show_with_book`), by name."""
 
     id: int
     title: str
@@ -274,6 +276,7 @@ class ShownBook:
     is_active: bool
     category: CategoryRef | None
     alt_titles: tuple[AltTitle, ...]
+    shown_with: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def in_stock(self) -> bool:
@@ -284,31 +287,55 @@ _SHOWN_BOOK_COLUMNS = (Book.id, Book.title, Book.authors, Book.year, Book.isbn10
                        Book.language, Book.publisher, Book.description, Book.price,
                        Book.stock_on_hand, Book.category_id, Book.average_rating,
                        Book.ratings_count, Book.is_active)
+_SHOWN_WITH = "bookstation.shown_with_book"  # app.extensions: name -> expression
+_BOOK_STATEMENT = "bookstation.book_page_statement"  # app.extensions: built at first use
+
+
+def show_with_book(app: Flask, name: str, expression: sa.ColumnElement) -> None:
+    """Have `book_for_page` also read `expression`, a scalar SQL expression over the book's
+    row (an EXISTS over the feature's own table, say), into `ShownBook.shown_with[name]`.
+    Called by a feature's init_app: the book page then learns in its one query whether the
+    feature has anything to show for the book."""
+    app.extensions.setdefault(_SHOWN_WITH, {})[name] = expression
+    app.extensions.pop(_BOOK_STATEMENT, None)
+
+
+def _book_statement() -> tuple[sa.Select, tuple[str, ...]]:
+    """The book page's query for this app (the book with its category, the expressions
+    features registered, and its alternative titles, a row for each), with the expressions'
+    names; built once per app: every book page that misses the page cache runs it, and
+    building it cost about as much as running it."""
+    extensions = current_app.extensions
+    built = extensions.get(_BOOK_STATEMENT)
+    if built is None:
+        shown_with = extensions.get(_SHOWN_WITH, {})
+        statement = columns_only(
+            sa.select(*_SHOWN_BOOK_COLUMNS, Category.slug, Category.name,
+                      *(expression.label(f"shown_with_{name}")
+                        for name, expression in shown_with.items()),
+                      BookAltTitle.kind, BookAltTitle.title.label("alt_title"))
+            .outerjoin(Category, Category.id == Book.category_id)
+            .outerjoin(BookAltTitle, BookAltTitle.book_id == Book.id)
+            .where(Book.id == sa.bindparam("book_id"))
+            .order_by(BookAltTitle.id))
+        built = extensions[_BOOK_STATEMENT] = (statement, tuple(shown_with))
+    return built
 
 
 @functools.cache
-def _book_page_statements() -> tuple[sa.Select, sa.Select]:
-    """The book page's queries (the book with its category and alternative titles, a row for
-    each title; a category's best sellers), built once: every book page that misses the page
-    cache runs them, and building them cost about as much as running them."""
-    book = columns_only(
-        sa.select(*_SHOWN_BOOK_COLUMNS, Category.slug, Category.name, BookAltTitle.kind,
-                  BookAltTitle.title.label("alt_title"))
-        .outerjoin(Category, Category.id == Book.category_id)
-        .outerjoin(BookAltTitle, BookAltTitle.book_id == Book.id)
-        .where(Book.id == sa.bindparam("book_id"))
-        .order_by(BookAltTitle.id))
-    best = columns_only(sa.select(*_CARD_COLUMNS)
+def _best_sellers_statement() -> sa.Select:
+    """A category's best sellers as cards, built once (the book page's related books)."""
+    return columns_only(sa.select(*_CARD_COLUMNS)
                         .where(_active(), Book.category_id == sa.bindparam("category_id"))
                         .order_by(Book.sold_count.desc(), Book.id)
                         .limit(sa.bindparam("limit", type_=sa.Integer)))
-    return book, best
 
 
 def book_for_page(book_id: int) -> ShownBook:
-    """A book with its category and alternative titles, in one query (for the book page and
-    the API)."""
-    found = rows(_book_page_statements()[0], {"book_id": book_id}).all()
+    """A book with its category, its alternative titles and what features asked to read with
+    it (`show_with_book`), in one query (for the book page and the API)."""
+    statement, names = _book_statement()
+    found = rows(statement, {"book_id": book_id}).all()
     if not found:
         raise NotFound(_("There is no such book."))
     first = found[0]
@@ -317,13 +344,15 @@ def book_for_page(book_id: int) -> ShownBook:
                 if first.category_id is not None else None)
     alt_titles = tuple(AltTitle(row.kind, row.alt_title) for row in found
                        if row.kind is not None)
-    return ShownBook(*first[:columns], category=category, alt_titles=alt_titles)
+    values = first._mapping
+    return ShownBook(*first[:columns], category=category, alt_titles=alt_titles,
+                     shown_with={name: values[f"shown_with_{name}"] for name in names})
 
 
 def category_best_sellers(category_id: int, limit: int) -> tuple[BookCard, ...]:
     """The best sellers on sale of a category, most copies sold first, as cards."""
     return tuple(BookCard(*row) for row in rows(
-        _book_page_statements()[1], {"category_id": category_id, "limit": limit}))
+        _best_sellers_statement(), {"category_id": category_id, "limit": limit}))
 
 
 def related_books(book: Book | ShownBook, limit: int = 6, *,

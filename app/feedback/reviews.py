@@ -35,6 +35,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import selectinload
 
+from app.catalog.browse import ShownBook
 from app.catalog.models import Book
 from app.core.audit import record as audit
 from app.core.db import utcnow
@@ -389,6 +390,26 @@ def compute_book_feedback(book_id: int) -> BookFeedback:
     total = found[0][4] if found else 0
     mean = round(float(found[0][5]), 2) if found else None
     return BookFeedback(average=mean, count=total, reviews=shown)
+
+
+NO_FEEDBACK = BookFeedback(average=None, count=0, reviews=())
+#: The name under which the book page's query says whether a book has approved reviews
+#: (registered by this feature's init_app with `app.catalog.browse.show_with_book`).
+HAS_REVIEWS = "has_reviews"
+
+
+def has_reviews_expression() -> sa.ColumnElement[bool]:
+    """Whether the book of the enclosing query has an approved review (an indexed EXISTS)."""
+    return sa.exists().where(Review.book_id == Book.id,
+                             Review.status == ReviewStatus.APPROVED)
+
+
+def feedback_for(book: ShownBook) -> BookFeedback:
+    """The book page's reader section for `book` as read with it: nothing to read or cache
+    when its query found no approved review (most books), else `book_feedback`."""
+    if not book.shown_with.get(HAS_REVIEWS, True):
+        return NO_FEEDBACK
+    return book_feedback(book.id)
 
 
 def book_feedback(book_id: int) -> BookFeedback:

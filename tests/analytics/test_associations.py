@@ -14,6 +14,7 @@ from app.core.db import utcnow
 from app.core.extensions import db
 from app.models import BookAssociation, OrderStatus
 from tests.factories import make_book, make_member, make_placed_order
+from tests.helpers import counting_statements
 
 
 def baskets(*sets):
@@ -146,3 +147,28 @@ def test_the_command_recomputes_every_feedback_snapshot(app, runner):
     assert "2 association rules from 3 buying members" in result.output
     result = runner.invoke(args=["analytics", "associations"])
     assert result.exit_code == 0 and "2 association rules" in result.output
+
+
+def test_a_book_with_no_rule_from_it_reads_no_also_bought_list(app, client):
+    """The book's own query says whether the snapshot has rules from it: a book with none runs
+    no association query; one with rules shows them."""
+    with app.app_context():
+        a, b, alone = make_book(title="Anchor"), make_book(title="Buoy"), make_book(title="Alone")
+        for _ in range(2):
+            _paid(make_member(), [a, b])
+        _paid(make_member(), [alone])
+        associations.compute()
+        db.session.commit()
+        a_id, alone_id = a.id, alone.id
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    client.get("/")  # warm what every page keeps (the header's categories)
+
+    with counting_statements(app) as for_alone:
+        alone_page = client.get(f"/book/{alone_id}").get_data(as_text=True)
+    with counting_statements(app) as for_anchor:
+        anchor_page = client.get(f"/book/{a_id}").get_data(as_text=True)
+
+    assert not [s for s in for_alone if "ORDER BY book_association.rank" in s]
+    assert "Members who bought this also bought" not in alone_page
+    assert [s for s in for_anchor if "ORDER BY book_association.rank" in s], for_anchor
+    assert "Members who bought this also bought" in anchor_page and "Buoy" in anchor_page

@@ -23,6 +23,7 @@ from app.models import (
     SurveyResponse,
 )
 from app.ordering.orders import change_status
+from app.serving import caching
 from tests.factories import DEFAULT_PASSWORD, make_book, make_member, make_placed_order, make_staff
 from tests.helpers import counting_statements
 
@@ -220,6 +221,7 @@ def test_the_book_page_runs_the_same_queries_for_one_or_many_reviews(app, client
         make_book()
         members = [make_member().id for _ in range(12)]
         reviews.save_review(members[0], book.id, 4, "Good")
+        db.session.execute(sa.update(Review).values(status=ReviewStatus.APPROVED))
         db.session.commit()
         book_id = book.id
     app.config["BOOK_FEEDBACK_CACHE_SECONDS"] = 0  # count the reader section's own queries
@@ -236,3 +238,42 @@ def test_the_book_page_runs_the_same_queries_for_one_or_many_reviews(app, client
         page = client.get(f"/book/{book_id}")
     assert len(few) == len(many) <= 4, many
     assert "(12 ratings)" in page.get_data(as_text=True)
+
+
+def test_a_book_without_approved_reviews_reads_and_keeps_no_reader_section(app, client):
+    """The book's own query says whether it has approved reviews: a book with none (or only
+    one awaiting moderation) runs no review query and keeps nothing in the cache for it."""
+    with app.app_context():
+        book = make_book(title="Quiet")
+        reviews.save_review(make_member().id, book.id, 4, "Awaiting moderation")
+        db.session.commit()
+        book_id = book.id
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    client.get("/")  # warm what every page keeps (the header's categories)
+
+    with counting_statements(app) as statements:
+        page = client.get(f"/book/{book_id}").get_data(as_text=True)
+
+    assert not [s for s in statements if s.startswith("SELECT review.rating")], statements
+    assert "None of our members has rated this book yet" in page
+    assert "Awaiting moderation" not in page
+    with app.app_context():
+        assert caching.lookup(reviews._cache_key(book_id)) is None
+
+
+def test_a_review_approved_shows_on_the_next_rendering_of_the_page(app, client):
+    with app.app_context():
+        book = make_book(title="Soon praised")
+        review = reviews.save_review(make_member(name="Ada Lovelace").id, book.id, 5,
+                                     "A delight")
+        db.session.commit()
+        book_id, review_id = book.id, review.id
+    app.config["PAGE_CACHE_SECONDS"] = 0
+    assert "A delight" not in client.get(f"/book/{book_id}").get_data(as_text=True)
+
+    with app.app_context():
+        reviews.moderate(db.session.get(Review, review_id), make_staff(), approve=True)
+        db.session.commit()
+    page = client.get(f"/book/{book_id}").get_data(as_text=True)
+
+    assert "A delight" in page and "Ada" in page

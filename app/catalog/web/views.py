@@ -362,8 +362,8 @@ def _book_page(book_id: int):
         book=book,
         related=catalog.related_books(book, best_sellers=_kept_best_sellers),
         max_quantity=current_app.config["MAX_LINE_QUANTITY"],
-        reader_feedback=reviews.book_feedback(book.id),
-        also_bought=associations.also_bought_shown(book.id),
+        reader_feedback=reviews.feedback_for(book),
+        also_bought=associations.also_bought_for(book),
     )
 
 
