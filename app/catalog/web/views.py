@@ -6,6 +6,7 @@ import functools
 import hashlib
 from collections.abc import Sequence
 
+from babel import Locale
 from babel import numbers as babel_numbers
 from flask import (
     Response,
@@ -279,7 +280,25 @@ def number_filter(value: int | float | None, decimals: int | None = None) -> str
     """A locale-formatted count (1,234) or, with decimals, a rating (4.3)."""
     if value is None:
         return ""
-    return _format_number(value, decimals, locale_name())
+    locale = locale_name()
+    if decimals is None and type(value) is int and value >= 0:
+        group = _integer_grouping(locale)
+        if group is not None:  # as Babel writes it, without parsing its pattern again
+            return f"{value:,}".replace(",", group)
+    return _format_number(value, decimals, locale)
+
+
+@functools.cache
+def _integer_grouping(locale: str) -> str | None:
+    """The group separator of `locale` when its numbers group by threes (Babel's decimal
+    pattern "#,##0.###" with grouping (3, 3): English, Chinese), so that a count is Python's
+    `f"{n:,}"` with that separator; None for another grouping (Hindi's 1,23,456), left to
+    Babel. A book page shows its ratings count: a different number on every book, which
+    `_format_number`'s cache does not help."""
+    pattern = Locale.parse(locale).decimal_formats[None]
+    if pattern.grouping != (3, 3) or pattern.pattern != "#,##0.###":
+        return None
+    return babel_numbers.get_group_symbol(locale)
 
 
 @functools.lru_cache(maxsize=4096)
