@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -28,6 +29,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.catalog.models import Book
 from app.core.errors import InvalidInput, NotFound
 from app.core.extensions import db
+from app.core.reads import columns_only, rows
 from app.membership.models import Member
 from app.ordering import pricing
 from app.ordering.models import Cart, CartLine
@@ -41,9 +43,29 @@ MAX_CART_LINES = 50
 # --------------------------------------------------------------------------- view model
 
 
+class CartBook(NamedTuple):
+    """What a cart line shows and checks of its book, read as a plain row (loading Books
+    through the ORM, every column and all, cost more than the cart page's query)."""
+
+    id: int
+    title: str
+    authors: str
+    price: Decimal
+    stock_on_hand: int
+    is_active: bool
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock_on_hand > 0
+
+
+_CART_BOOK_COLUMNS = (Book.id, Book.title, Book.authors, Book.price, Book.stock_on_hand,
+                      Book.is_active)
+
+
 @dataclass(frozen=True)
 class CartItem:
-    book: Book
+    book: CartBook
     quantity: int
     line_total: Decimal
 
@@ -368,13 +390,15 @@ _COUNT = sa.select(count_column(sa.bindparam("member_id")))
 
 # A member's cart as the cart page shows it: each line's book and quantity, in the order the
 # books were added, in one query (a line whose book was deleted drops out with the join).
-_MEMBER_CART_BOOKS = (
-    sa.select(Book, CartLine.quantity)
+_MEMBER_CART_BOOKS = columns_only(
+    sa.select(*_CART_BOOK_COLUMNS, CartLine.quantity)
     .join(CartLine, CartLine.book_id == Book.id)
     .join(Cart, CartLine.cart_id == Cart.id)
     .where(Cart.member_id == sa.bindparam("member_id"))
     .order_by(CartLine.id)
 )
+_SESSION_CART_BOOKS = columns_only(
+    sa.select(*_CART_BOOK_COLUMNS).where(Book.id.in_(sa.bindparam("ids", expanding=True))))
 
 
 def lines(
@@ -383,22 +407,20 @@ def lines(
     *,
     discount_rate: Decimal = Decimal("0"),
 ) -> CartView:
-    """The cart as shown: each line with its Book (all loaded in ONE query) and priced.
+    """The cart as shown: each line with its book (all read in ONE query) and priced.
 
     Books that no longer exist are left out of the view; withdrawn books stay, flagged, so the
     shopper sees why they cannot be bought. Prices are today's database prices.
     """
     if member is not None:
-        present = [(book, quantity) for book, quantity in
-                   db.session.execute(_MEMBER_CART_BOOKS, {"member_id": member.id})]
+        present = [(CartBook(*row[:-1]), row[-1]) for row in
+                   rows(_MEMBER_CART_BOOKS, {"member_id": member.id})]
     else:
         wanted = _session_lines(session)
-        books: dict[int, Book] = {}
+        books: dict[int, CartBook] = {}
         if wanted:
-            books = {
-                book.id: book
-                for book in db.session.scalars(sa.select(Book).where(Book.id.in_(list(wanted))))
-            }
+            books = {row.id: CartBook(*row)
+                     for row in rows(_SESSION_CART_BOOKS, {"ids": list(wanted)})}
         present = [(books[book_id], quantity) for book_id, quantity in wanted.items()
                    if book_id in books]
     the_quote = pricing.quote(
