@@ -51,9 +51,9 @@ from app.serving.library_internals import (
     choose_encoding,
     compress_body,
     csrf_field_name,
-    csrf_signer,
     new_raw_csrf_token,
     session_protection_acts,
+    signed_csrf_token,
 )
 from app.serving.page_store import CACHE_HEADER, ENVIRON_KEY
 
@@ -68,7 +68,6 @@ class FrontDoor:
         config = app.config
         self.remember_cookie = config.get("REMEMBER_COOKIE_NAME", "remember_token")
         self.csrf_field = csrf_field_name(config)
-        self.csrf_signer = csrf_signer(app)
         self.min_compress = config.get("COMPRESS_MIN_SIZE", 500)
         self.languages = config["LANGUAGES"]
         # Flask-Login refreshes the remember cookie on every request when told to.
@@ -127,7 +126,7 @@ class FrontDoor:
             raw = session.get(self.csrf_field)  # as generate_csrf() does it
             if not raw:
                 raw = session[self.csrf_field] = new_raw_csrf_token()
-            token = self.csrf_signer.dumps(raw)
+            token = signed_csrf_token(self.app, raw)
         body = page_store.fill_holes(self.app, html, nav, token)
         response = Response(body, mimetype="text/html")
         response.headers[CACHE_HEADER] = "hit"

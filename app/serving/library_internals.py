@@ -15,7 +15,8 @@ Each is here because the public API has no equivalent at a cost the serving path
   name (`request_csrf_token`, `put_request_csrf_token`): the page cache puts a marker there
   while it renders a shared page. Its token is the session's raw token signed with
   itsdangerous under `CSRF_SALT` (`csrf_signer`, `new_raw_csrf_token`): the front door issues
-  one outside a request, as `generate_csrf()` would inside it.
+  one outside a request, as `generate_csrf()` would inside it, and `csrf_token()` gives a
+  session's recently signed token again (`signed_csrf_token`) instead of signing it anew.
 - **Flask-Compress**: its choice of encoding and its compression with the app's settings
   (`choose_encoding`, `compress_body`), for the pages the front door answers.
 - **Flask-Limiter**: its per-request hook (`limit_only_where_decorated`).
@@ -29,9 +30,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
-from flask import Flask, g
+from flask import Flask, current_app, g, session
 from flask_compress.flask_compress import _choose_algorithm, _compress_data
+from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
 
 from app.serving.signing import kept_serializer
@@ -113,6 +116,48 @@ def csrf_signer(app: Flask) -> URLSafeTimedSerializer:
 def new_raw_csrf_token() -> str:
     """A new raw token for a session that has none, as `generate_csrf()` makes it."""
     return hashlib.sha1(os.urandom(64)).hexdigest()
+
+
+#: A session's raw token signed less than this long ago is given again rather than signed anew:
+#: its validity (WTF_CSRF_TIME_LIMIT, an hour by default) is at most this much shorter.
+#: Signing took about 70 µs a page (Flask-WTF builds its serializer each time).
+CSRF_RESIGN_SECONDS = 60
+SIGNED_CSRF_KEPT = 4096  # raw tokens remembered per process; all forgotten when full
+_SIGNED_CSRF = "bookstation.signed_csrf"  # app.extensions: raw -> (key, token, signed at)
+
+
+def signed_csrf_token(app: Flask, raw: str) -> str:
+    """The session's raw token signed as `generate_csrf()` signs it (`csrf_signer`): the
+    same signed token for CSRF_RESIGN_SECONDS, then a new one. Tokens are kept with the key
+    they were signed with: after a new secret key nothing signed with the old one is given."""
+    secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+    kept = app.extensions.setdefault(_SIGNED_CSRF, {})
+    now = time.monotonic()
+    entry = kept.get(raw)
+    if entry is not None and entry[0] == secret and now - entry[2] < CSRF_RESIGN_SECONDS:
+        return entry[1]
+    token = csrf_signer(app).dumps(raw)
+    if len(kept) >= SIGNED_CSRF_KEPT:
+        kept.clear()
+    kept[raw] = (secret, token, now)
+    return token
+
+
+def csrf_token() -> str:
+    """`generate_csrf()` as templates, forms and the page cache use it: this request's signed
+    token, issued once and kept on `g` where Flask-WTF keeps it (so its forms and checks see
+    the same one). A session that has a raw token gets it signed by `signed_csrf_token`; one
+    without is left to Flask-WTF, which makes the raw token."""
+    app = current_app
+    field = csrf_field_name(app.config)
+    token = g.get(field)
+    if token is None:
+        raw = session.get(field)
+        if not raw:
+            return generate_csrf()
+        token = signed_csrf_token(app, raw)
+        setattr(g, field, token)
+    return token
 
 
 def request_csrf_token(field: str) -> str | None:

@@ -40,7 +40,6 @@ from collections.abc import Callable
 
 from flask import current_app, g, has_request_context, render_template, request, session
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,6 +48,7 @@ from app.serving import caching, page_store
 from app.serving.library_internals import (
     FLASHES_KEY,
     csrf_field_name,
+    csrf_token,
     put_request_csrf_token,
     request_csrf_token,
 )
@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 
 
 def register(app) -> None:
+    """Templates' helpers and the cache-state header. Called after Flask-WTF's init_app: its
+    `csrf_token` template global is replaced by `library_internals.csrf_token`."""
+    app.add_template_global(csrf_token, "csrf_token")
     app.add_template_global(account_nav)
     app.add_template_global(filter_form)
     app.add_template_global(page_store.per_reader)
@@ -179,7 +182,7 @@ def fill(html: str) -> str:
     """Put this visitor's header and CSRF token into a page rendered with holes."""
     csrf_hole, account_hole = page_store.holes()
     nav = _account_nav() if account_hole in html else ""
-    token = generate_csrf() if csrf_hole in html or csrf_hole in nav else ""
+    token = csrf_token() if csrf_hole in html or csrf_hole in nav else ""
     return page_store.fill_holes(current_app, html, nav, token)
 
 
@@ -230,7 +233,7 @@ def account_nav() -> Markup:
         return Markup("")
     csrf_hole = page_store.holes()[0]
     if csrf_hole in nav:
-        nav = nav.replace(csrf_hole, generate_csrf())
+        nav = nav.replace(csrf_hole, csrf_token())
     return Markup(nav)
 
 

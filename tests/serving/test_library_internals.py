@@ -188,6 +188,54 @@ def test_a_token_signed_outside_a_request_is_one_flask_wtf_accepts(csrf_app):
         validate_csrf(token)  # raises ValidationError if the format or salt changed
 
 
+def test_csrf_token_is_the_requests_own_and_one_flask_wtf_accepts(csrf_app):
+    with csrf_app.test_request_context():
+        first = internals.csrf_token()  # a session without a raw token: Flask-WTF makes it
+        raw = session["csrf_token"]
+        assert generate_csrf() == first == internals.csrf_token()
+        validate_csrf(first)
+
+    with csrf_app.test_request_context():
+        session["csrf_token"] = raw  # the same session's next request
+        again = internals.csrf_token()
+        assert generate_csrf() == again  # forms rendered after it carry the same one
+        validate_csrf(again)
+
+
+def test_a_sessions_token_is_signed_again_only_after_a_while(csrf_app, monkeypatch):
+    raw = internals.new_raw_csrf_token()
+    now = [1000.0]
+    monkeypatch.setattr(internals.time, "monotonic", lambda: now[0])
+    signed = []
+    sign = internals.URLSafeTimedSerializer.dumps
+    monkeypatch.setattr(internals.URLSafeTimedSerializer, "dumps",
+                        lambda self, value: signed.append(value) or sign(self, value))
+
+    first = internals.signed_csrf_token(csrf_app, raw)
+    now[0] += internals.CSRF_RESIGN_SECONDS - 1
+    assert internals.signed_csrf_token(csrf_app, raw) == first
+    assert signed == [raw]
+    now[0] += 1
+    internals.signed_csrf_token(csrf_app, raw)
+    assert signed == [raw, raw]
+    other = internals.new_raw_csrf_token()
+    internals.signed_csrf_token(csrf_app, other)
+    assert signed == [raw, raw, other]
+
+
+def test_a_new_secret_key_signs_the_sessions_token_anew(csrf_app):
+    raw = internals.new_raw_csrf_token()
+    before = internals.signed_csrf_token(csrf_app, raw)
+
+    csrf_app.secret_key = "rotated-secret-key"
+    after = internals.signed_csrf_token(csrf_app, raw)
+
+    assert after != before
+    with csrf_app.test_request_context():
+        session["csrf_token"] = raw
+        validate_csrf(after)
+
+
 def test_a_new_raw_token_has_the_shape_flask_wtf_gives_one(csrf_app):
     with csrf_app.test_request_context():
         generate_csrf()

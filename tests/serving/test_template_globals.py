@@ -60,3 +60,9 @@ def test_a_missing_global_is_a_key_error_as_in_a_chainmap():
     assert "b" not in globals_
     with pytest.raises(KeyError):
         globals_["b"]
+
+
+def test_templates_sign_the_csrf_token_through_the_shops_kept_signing(app):
+    from app.serving import library_internals
+
+    assert app.jinja_env.globals["csrf_token"] is library_internals.csrf_token
