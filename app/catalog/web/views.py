@@ -58,9 +58,9 @@ def cached_nav_categories() -> list[catalog.NavCategory]:
     if kept is not None and kept[0] == locale:
         return kept[1]
 
-    def load() -> list[catalog.NavCategory] | None:
-        try:
-            return catalog.nav_categories(locale)
+    def load() -> list[tuple[str, str]] | None:
+        try:  # kept as plain pairs: a list of named tuples took several times as long to read
+            return [tuple(category) for category in catalog.nav_categories(locale)]
         except SQLAlchemyError:
             current_app.logger.exception("could not load the header categories")
             return None  # not cached: the next request tries again
