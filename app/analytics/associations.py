@@ -229,5 +229,3 @@ def _also_bought_shown_statement() -> sa.Select:
         .order_by(BookAssociation.rank)
         .limit(sa.bindparam("limit", type_=sa.Integer))
     )
-
-
