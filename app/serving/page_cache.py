@@ -57,10 +57,15 @@ from app.serving.page_store import CACHE_HEADER, GENERATION_KEY, NAVS, NAVS_KEPT
 log = logging.getLogger(__name__)
 
 
+_CSRF_CONTEXT = {"csrf_token": csrf_token}
+
+
 def register(app) -> None:
     """Templates' helpers and the cache-state header. Called after Flask-WTF's init_app: its
-    `csrf_token` template global is replaced by `library_internals.csrf_token`."""
+    `csrf_token`, a template global and a context processor's, is replaced by
+    `library_internals.csrf_token` in both (a later context processor wins)."""
     app.add_template_global(csrf_token, "csrf_token")
+    app.context_processor(lambda: _CSRF_CONTEXT)
     app.add_template_global(account_nav)
     app.add_template_global(filter_form)
     app.add_template_global(page_store.per_reader)

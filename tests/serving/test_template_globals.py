@@ -66,3 +66,7 @@ def test_templates_sign_the_csrf_token_through_the_shops_kept_signing(app):
     from app.serving import library_internals
 
     assert app.jinja_env.globals["csrf_token"] is library_internals.csrf_token
+    with app.test_request_context("/"):
+        context: dict = {}
+        app.update_template_context(context)  # what render_template gives a template
+        assert context["csrf_token"] is library_internals.csrf_token
