@@ -37,6 +37,7 @@ from app.returns.requests import open_return_for
 from app.support.cases import open_case
 from app.webhooks.deliveries import send_test_event
 from app.webhooks.endpoints import create_endpoint
+from tests.browser.axe import axe_violations
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,
@@ -227,42 +228,6 @@ def pages(app, values) -> list[tuple[str, str, str]]:
     return found
 
 
-# axe.run() is a promise the page may never settle: CI runs have hung on it, with the browser
-# idle, and Playwright's evaluate() has no timeout. So the run is started and then awaited with
-# wait_for_function, whose timeout Playwright keeps outside the page: a page that never answers
-# fails the test naming it, instead of hanging CI.
-AXE_SECONDS = 60
-AXE_RUN = """() => {
-    if (window.__axeResult === undefined) {
-        window.__axeResult = null;
-        axe.run(document, {resultTypes: ['violations']}).then(
-            r => { window.__axeResult = r.violations.map(v => [v.id, v.help,
-                       v.nodes.slice(0, 3).map(n => n.target.join(' '))]); },
-            e => { window.__axeResult = [['axe-error', String(e), []]]; });
-    }
-    return window.__axeResult; }"""
-
-
-def _axe_violations(page, path: str) -> list:
-    """axe's violations on the page open at `path`. A run that has not finished after
-    AXE_SECONDS is tried once more on the page reloaded; a second such run fails the test
-    naming `path`."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    def run() -> list:
-        return page.wait_for_function(AXE_RUN, timeout=AXE_SECONDS * 1000,
-                                      polling=100).json_value()
-
-    try:
-        return run()
-    except PlaywrightTimeout:
-        page.reload()
-    try:
-        return run()
-    except PlaywrightTimeout as error:
-        pytest.fail(f"axe did not finish on {path}, twice: {error}")
-
-
 def test_every_page_is_valid_html_and_passes_axe(live_app, live_server, browser, rows,
                                                  tmp_path):
     java, vnu, axe_js = _validators()
@@ -334,7 +299,7 @@ def test_every_page_is_valid_html_and_passes_axe(live_app, live_server, browser,
             page.goto(path)
             if endpoint in RENDERED:
                 page.locator(RENDERED[endpoint]).first.wait_for()
-            violations += [(lang, reader, path, *v) for v in _axe_violations(page, path)]
+            violations += [(lang, reader, path, *v) for v in axe_violations(page, path)]
         for tab in tabs.values():
             tab.close()
     for context in contexts.values():
