@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from collections.abc import Sequence
 
 from babel import Locale
@@ -281,24 +282,31 @@ def number_filter(value: int | float | None, decimals: int | None = None) -> str
     if value is None:
         return ""
     locale = locale_name()
-    if decimals is None and type(value) is int and value >= 0:
-        group = _integer_grouping(locale)
-        if group is not None:  # as Babel writes it, without parsing its pattern again
-            return f"{value:,}".replace(",", group)
+    kind = type(value)
+    if (kind is int or kind is float) and value >= 0 and (decimals is None) is (kind is int):
+        separators = _plain_separators(locale)
+        if separators is not None and value != math.inf:
+            # as Babel writes it (below), without parsing its pattern again
+            group, point = separators
+            if decimals is None:
+                return f"{value:,}".replace(",", group)
+            return f"{round(value, decimals):,.{decimals}f}".translate(
+                {ord(","): group, ord("."): point})
     return _format_number(value, decimals, locale)
 
 
 @functools.cache
-def _integer_grouping(locale: str) -> str | None:
-    """The group separator of `locale` when its numbers group by threes (Babel's decimal
-    pattern "#,##0.###" with grouping (3, 3): English, Chinese), so that a count is Python's
-    `f"{n:,}"` with that separator; None for another grouping (Hindi's 1,23,456), left to
-    Babel. A book page shows its ratings count: a different number on every book, which
-    `_format_number`'s cache does not help."""
+def _plain_separators(locale: str) -> tuple[str, str] | None:
+    """The group and decimal separators of `locale` when its numbers group by threes (Babel's
+    decimal pattern "#,##0.###" with grouping (3, 3): English, Chinese), so that a count is
+    Python's `f"{n:,}"` and a rating `f"{x:,.1f}"` of the value rounded as `_format_number`
+    rounds it, with those separators; None for another grouping (Hindi's 1,23,456), left to
+    Babel. A book page shows its ratings count and average: a different number on nearly
+    every book, which `_format_number`'s cache does not help."""
     pattern = Locale.parse(locale).decimal_formats[None]
     if pattern.grouping != (3, 3) or pattern.pattern != "#,##0.###":
         return None
-    return babel_numbers.get_group_symbol(locale)
+    return babel_numbers.get_group_symbol(locale), babel_numbers.get_decimal_symbol(locale)
 
 
 @functools.lru_cache(maxsize=4096)
