@@ -196,6 +196,12 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30  # also how long an unused session lasts
     # A signed-in session's last-seen time is written at most this often (seconds).
     SESSION_TOUCH_SECONDS = int(os.environ.get("SESSION_TOUCH_SECONDS", "300"))
+    # For how long the front door may answer a member's browser with the session it looked up,
+    # without looking again (app.serving.front_door; 0: look up every time). Ending a session,
+    # deactivating an account, changing a role or a saved language, and the browser's own
+    # changes take effect at once; another browser's change to the member's cart shows in the
+    # header within this time.
+    READER_KEEP_SECONDS = float(os.environ.get("READER_KEEP_SECONDS", "10"))
     # Days a sign-in stays in the member's history (the customer's timeline); older ones are
     # forgotten by `flask members prune-sign-ins`.
     SIGN_IN_HISTORY_DAYS = int(os.environ.get("SIGN_IN_HISTORY_DAYS", "365"))

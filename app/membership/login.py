@@ -170,7 +170,10 @@ def read_reader(login_id: str) -> page_store.Reader | None:
     values = row._mapping
     member = SimpleNamespace(id=row.id, **{name: values[name] for name in loader.filled})
     kind = "staff" if role_includes(row.role, Role.STAFF) else "member"
-    return page_store.Reader(kind, row.locale, member)
+    # Kept by the front door no longer than until the last-seen time falls due.
+    due_in = (loader.touch_every - (now - row.last_seen_at)).total_seconds()
+    keep_for = min(float(current_app.config.get("READER_KEEP_SECONDS", 0)), due_in)
+    return page_store.Reader(kind, row.locale, member, keep_for)
 
 
 def note_last_seen(response):

@@ -9,22 +9,32 @@ Every sign-in is also kept in the member's sign-in history (MemberSignIn: when, 
 of browser), which outlives the session (the customer's timeline shows it) and is pruned after
 SIGN_IN_HISTORY_DAYS (`prune_sign_ins`, `flask members prune-sign-ins`).
 
+A front door may keep a member's reader for a few seconds (app.serving.front_door): whatever
+must show at once in every browser (a session ended, an account deactivated or reactivated, a
+role, password or saved language changed) makes every kept reader stale when it commits
+(`readers_changed`, and the flush listener below for the Member's own attributes).
+
 Flush, never commit: the view commits.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.core.i18n import lazy_gettext as _l
 from app.membership.models import Member, MemberSession, MemberSignIn
+from app.serving import page_store
+
+log = logging.getLogger(__name__)
 
 USER_AGENT_KEPT = 200
 # How a member signed in (MemberSignIn.way).
@@ -62,6 +72,47 @@ def start(member: Member, user_agent: str | None, way: str = "password") -> Memb
     return row
 
 
+_READERS_CHANGED = "bookstation.readers_changed"  # Session.info: forget kept readers at commit
+# A Member's attributes a kept reader stands for: its session test, its kind and language.
+_READER_ATTRIBUTES = ("auth_token", "is_active_account", "role", "locale")
+
+
+def readers_changed() -> None:
+    """Say that the current transaction changes what a kept reader stands for (it ends a
+    session): when it commits, every front door looks its readers up again."""
+    db.session.info[_READERS_CHANGED] = True
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _note_reader_changes(session: Session, _context, _instances) -> None:
+    if session.info.get(_READERS_CHANGED):
+        return
+    for obj in session.deleted:
+        if isinstance(obj, Member | MemberSession):
+            session.info[_READERS_CHANGED] = True
+            return
+    for obj in session.dirty:
+        if isinstance(obj, Member):
+            attrs = sa.inspect(obj).attrs
+            if any(attrs[name].history.has_changes() for name in _READER_ATTRIBUTES):
+                session.info[_READERS_CHANGED] = True
+                return
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _forget_kept_readers(session: Session) -> None:
+    if session.info.pop(_READERS_CHANGED, None):
+        try:
+            page_store.forget_readers()
+        except Exception:  # the shared cache is down: kept readers age out (READER_KEEP_SECONDS)
+            log.warning("could not make the kept readers stale", exc_info=True)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _keep_kept_readers(session: Session) -> None:
+    session.info.pop(_READERS_CHANGED, None)
+
+
 def current_key(member: Member) -> str | None:
     """The key of the session this member object was loaded or logged in with."""
     return member.__dict__.get("session_key")
@@ -71,12 +122,15 @@ def end(key: str | None) -> None:
     """End one session by its key (logging out); no such session is fine."""
     if key:
         db.session.execute(sa.delete(MemberSession).where(MemberSession.key == key))
+        readers_changed()
 
 
 def end_by_id(member: Member, session_id: int) -> bool:
     """End one of the member's sessions (the sessions page); False if it is not theirs."""
     result = db.session.execute(sa.delete(MemberSession).where(
         MemberSession.id == session_id, MemberSession.member_id == member.id))
+    if result.rowcount == 1:
+        readers_changed()
     return result.rowcount == 1
 
 
@@ -85,7 +139,10 @@ def end_others(member: Member, keep_key: str | None) -> int:
     stmt = sa.delete(MemberSession).where(MemberSession.member_id == member.id)
     if keep_key:
         stmt = stmt.where(MemberSession.key != keep_key)
-    return db.session.execute(stmt).rowcount
+    ended = db.session.execute(stmt).rowcount
+    if ended:
+        readers_changed()
+    return ended
 
 
 def end_all(member: Member) -> int:

@@ -18,6 +18,13 @@ the app, answers the request itself:
   cart badge) of an active account, its last-seen time is not due to be written, Flask-Login's
   session protection would not touch the session and no remember cookie is waiting to be set
   or cleared; and only with a page shared by members (page_store.PER_READER);
+- a reader looked up is kept for the same browser for a few seconds (Reader.keep_for:
+  READER_KEEP_SECONDS, and never past the moment its last-seen time falls due), so that a
+  member's next pages cost no query: kept per login id and the session's reader version,
+  which each of the browser's own changes renews (`note_own_change`: any request but a read),
+  and only while the shared cache's generation of readers is the one read before the lookup
+  (page_store.forget_readers: membership starts a new one when a session ends or an account's
+  state, role or language changes, so those take effect at once in every process);
 - anyone else, and any doubt, goes through Flask as before;
 - with the same language choice (a member's saved language, else the `lang` cookie, else
   Accept-Language), the same header links (kept per language, kind of reader and cart size in
@@ -32,10 +39,11 @@ FRONT_DOOR = False turns it off.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Iterable
 
-from flask import Flask
+from flask import Flask, request, session
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -57,6 +65,11 @@ from app.serving.library_internals import (
 )
 from app.serving.page_store import CACHE_HEADER, ENVIRON_KEY
 
+#: Readers a front door keeps at most (per process); when full, it starts afresh.
+READERS_KEPT = 10_000
+#: Methods after which a logged-in browser's reader version changes (`note_own_change`).
+_READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 class FrontDoor:
     """WSGI middleware: see the module docstring."""
@@ -72,6 +85,10 @@ class FrontDoor:
         self.languages = config["LANGUAGES"]
         # Flask-Login refreshes the remember cookie on every request when told to.
         self.refresh_remember = bool(config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST"))
+        # (login id, the browser's reader version) -> (reader, readers' generation, kept
+        # until, on `clock`): see `_reader`.
+        self.readers: dict[tuple[str, object], tuple[page_store.Reader, str, float]] = {}
+        self.clock: Callable[[], float] = time.monotonic
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "GET":
@@ -150,11 +167,23 @@ class FrontDoor:
         lookup = page_store.reader_lookup(self.app)
         if lookup is None:
             return None
+        key = (login_id, session.get(page_store.READER_VERSION_KEY))
         with self.app.app_context():
+            generation = page_store.readers_generation()  # before the lookup: see there
+            kept = self.readers.get(key)
+            if kept is not None and kept[1] == generation and kept[2] > self.clock():
+                return kept[0]
             try:
-                return lookup(login_id)
+                reader = lookup(login_id)
             except SQLAlchemyError:
                 return None
+        if reader is None or reader.keep_for <= 0:
+            self.readers.pop(key, None)
+        else:
+            if len(self.readers) >= READERS_KEPT:
+                self.readers.clear()
+            self.readers[key] = (reader, generation, self.clock() + reader.keep_for)
+        return reader
 
     def _locale(self, cookies, environ: dict) -> str:
         """web.select_locale() for a visitor (no saved language)."""
@@ -177,3 +206,14 @@ def install(app: Flask) -> None:
     door = FrontDoor(app, app.wsgi_app)
     app.extensions["bookstation.front_door"] = door
     app.wsgi_app = door  # type: ignore[method-assign]
+    app.after_request(note_own_change)
+
+
+def note_own_change(response: Response) -> Response:
+    """After a request that may have changed what this browser's reader is (anything but a
+    read, by a logged-in browser: a cart line, a saved language), give the session a new
+    reader version, so that no front door answers its next request with a reader it kept
+    from before."""
+    if request.method not in _READING_METHODS and LOGGED_IN_KEY in session:
+        session[page_store.READER_VERSION_KEY] = secrets.token_hex(4)
+    return response

@@ -18,12 +18,15 @@ neither, so that each imports only this.
 - **The cart count** the header is kept by: the shop's cart plugs in how to count
   (`set_cart_count`); serving knows no cart.
 - **The logged-in reader** the front door may answer: membership plugs in how to read one from
-  the session's login id (`set_reader_lookup`); serving knows no member.
+  the session's login id (`set_reader_lookup`); serving knows no member. The front door may
+  keep a reader for a few seconds (`Reader.keep_for`), per browser (`READER_VERSION_KEY`) and
+  per generation of readers (`forget_readers`).
 """
 
 from __future__ import annotations
 
 import hmac
+import secrets
 import time
 from collections.abc import Callable, Hashable, MutableMapping
 from typing import NamedTuple
@@ -206,6 +209,9 @@ class Reader(NamedTuple):
     kind: str  # "member" or "staff": nav_key's reader
     locale: str | None  # their saved language, if any
     member: object  # handed to the cart count plug-in (set_cart_count) as the member
+    # For how many seconds from the lookup the front door may answer this login id again
+    # with this reader, without a lookup (see `forget_readers`); 0: look it up every time.
+    keep_for: float = 0.0
 
 
 #: lookup(login id) -> the Reader whose session that is, or None: not a live session, or one
@@ -213,14 +219,46 @@ class Reader(NamedTuple):
 ReaderLookup = Callable[[str], "Reader | None"]
 _READER_LOOKUP = "bookstation.reader_lookup"
 
+#: The shared cache's generation of the readers the front doors keep: a new one makes every
+#: kept reader, in every process that shares the cache, be looked up again.
+READERS_KEY = "readers:generation"
+
+#: The session key a browser's own changes bump (a POST by a logged-in reader: a cart line, a
+#: saved language), so that its next request is never answered with a reader kept before.
+READER_VERSION_KEY = "_rv"
+
 
 def set_reader_lookup(app: Flask, lookup: ReaderLookup) -> None:
     """Plug in how the front door reads a logged-in reader from the login id Flask-Login keeps
     in the session. It is called in an app context, outside any request; it must accept exactly
     the sessions Flask-Login's user loader accepts, and return None for any request whose
     answer through Flask would do more than read (a write, a cookie). Without it, every
-    logged-in reader goes through Flask."""
+    logged-in reader goes through Flask.
+
+    A reader it returns with `keep_for` > 0 may answer that login id from the same browser
+    (the session's READER_VERSION_KEY) for that many seconds without another lookup, unless
+    `forget_readers()` is called meanwhile: the plug-in must call it after committing anything
+    that ends a session or changes what it read in a way the reader must see at once."""
     app.extensions[_READER_LOOKUP] = lookup
+
+
+def readers_generation() -> str:
+    """The current generation of kept readers (a new one when the cache holds none). Read it
+    before a lookup whose reader is to be kept: a `forget_readers` after the read, even one
+    racing the lookup, then makes that reader stale."""
+    generation = caching.lookup(READERS_KEY)
+    if isinstance(generation, str):
+        return generation
+    return forget_readers()
+
+
+def forget_readers() -> str:
+    """Make every reader kept by any front door sharing the cache stale at once (a session
+    ended, an account deactivated, a role or saved language changed). Returns the new
+    generation."""
+    generation = secrets.token_hex(8)
+    caching.store(READERS_KEY, generation, 0)  # 0: no expiry
+    return generation
 
 
 def reader_lookup(app: Flask) -> ReaderLookup | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,8 @@ from flask import request_started
 
 from app.core.db import utcnow
 from app.core.extensions import db
-from app.membership.models import Member, MemberSession
+from app.membership import sessions
+from app.membership.models import Member, MemberSession, Role, new_auth_token
 from app.serving.front_door import ENVIRON_KEY
 from tests.factories import make_book, make_category, make_member, make_staff
 from tests.helpers import counting_statements
@@ -129,7 +131,42 @@ def test_a_member_gets_from_the_front_door_the_page_flask_rendered_for_them(
     assert "\x1e" not in from_door.get_data(True)
 
 
-def test_a_member_served_by_the_front_door_costs_one_statement(app, shelf, reached_flask):
+def later(app, seconds: float) -> None:
+    """The front door's clock, `seconds` on from now (what it has kept ages)."""
+    app.extensions["bookstation.front_door"].clock = lambda: time.monotonic() + seconds
+
+
+def past_keeping(app) -> None:
+    later(app, app.config["READER_KEEP_SECONDS"] + 1)
+
+
+def test_a_member_served_by_the_front_door_costs_one_statement_then_none(app, shelf,
+                                                                       reached_flask):
+    path = f"/book/{shelf['book']}"
+    member = app.test_client()
+    app.test_client().get(path)
+    app.test_client().get("/")
+    log_in(member)  # (its last page went through Flask: it read the welcome message)
+    reached_flask.clear()
+
+    with counting_statements(app) as first:
+        member.get(path)
+    with counting_statements(app) as next_ones:
+        member.get(path)
+        member.get("/")
+    past_keeping(app)
+    with counting_statements(app) as after_keeping:
+        member.get(path)
+
+    assert reached_flask == []
+    assert len(first) == 1, first  # the session, the role, language and cart badge
+    assert next_ones == []  # kept for READER_KEEP_SECONDS
+    assert len(after_keeping) == 1, after_keeping
+
+
+@pytest.mark.parametrize("app_config", [{"READER_KEEP_SECONDS": 0}])
+def test_with_no_keeping_every_page_from_the_front_door_looks_the_member_up(app, shelf,
+                                                                          reached_flask):
     path = f"/book/{shelf['book']}"
     member, _first, _second = member_reads_twice(app, path, reached_flask)
 
@@ -137,7 +174,7 @@ def test_a_member_served_by_the_front_door_costs_one_statement(app, shelf, reach
         member.get(path)
 
     assert reached_flask == [path]
-    assert len(statements) == 1, statements  # the session, the role, language and cart badge
+    assert len(statements) == 1, statements
 
 
 @CSRF_ON
@@ -156,6 +193,53 @@ def test_the_front_doors_token_works_for_a_member_and_the_badge_counts_at_once(
 
     assert reached_flask == []
     assert re.search(r'data-testid="cart-count">\s*2\s*<', again.get_data(True))
+
+
+def test_another_browsers_change_to_the_cart_shows_once_the_reader_is_no_longer_kept(
+        app, shelf, reached_flask):
+    path = f"/book/{shelf['book']}"
+    member, _first, _second = member_reads_twice(app, path, reached_flask)
+    phone = app.test_client()
+    log_in(phone)
+    phone.post("/cart/add", data={"book_id": shelf["book"], "quantity": 3})
+    member.get("/cart")  # the header for a cart of three is rendered and kept
+    reached_flask.clear()
+
+    kept = member.get(path).get_data(True)
+    past_keeping(app)
+    looked_up = member.get(path).get_data(True)
+
+    assert reached_flask == []
+    assert re.search(r'data-testid="cart-count">\s*0\s*<', kept) or \
+        'data-testid="cart-count"' not in kept  # as before the phone's change
+    assert re.search(r'data-testid="cart-count">\s*3\s*<', looked_up)
+
+
+@pytest.mark.parametrize("change", ["role", "locale"])
+def test_a_role_or_saved_language_changed_elsewhere_shows_at_once(app, shelf, reached_flask,
+                                                                  change):
+    member, _first, _second = member_reads_twice(app, "/", reached_flask)
+    member.set_cookie("lang", "en")
+    app.test_client().get("/", headers={"Accept-Language": "zh-CN"})  # "/" in Chinese too
+    before = member.get("/").get_data(True)  # the kept reader
+    with app.app_context():
+        reader = db.session.scalar(sa.select(Member).where(Member.email == "reader@example.test"))
+        if change == "role":
+            reader.role = Role.STAFF
+        else:
+            reader.locale = "zh_Hans"
+        db.session.commit()
+    member.get("/")  # the staff header may not be kept yet: then Flask
+    reached_flask.clear()
+
+    page = member.get("/").get_data(True)
+
+    assert reached_flask == []
+    assert '<html lang="en"' in before and 'href="/admin/' not in before
+    if change == "role":
+        assert 'href="/admin/' in page
+    else:
+        assert '<html lang="zh-Hans"' in page
 
 
 def test_staff_get_their_own_header_from_the_front_door(app, shelf, reached_flask):
@@ -184,16 +268,42 @@ def test_a_member_gets_their_saved_language_from_the_front_door(app, shelf, reac
     assert from_door.get_data(True) == from_flask.get_data(True)
 
 
-def test_a_member_whose_session_was_ended_elsewhere_goes_through_flask(app, shelf,
-                                                                       reached_flask):
-    member, _first, _second = member_reads_twice(app, "/", reached_flask)
-    with app.app_context():
-        db.session.execute(sa.delete(MemberSession))  # logged out on another device
+@pytest.mark.parametrize("how", ["end_all", "end_others", "end_by_id", "password"])
+def test_a_member_whose_session_was_ended_elsewhere_goes_through_flask_at_once(
+        app, shelf, reached_flask, how):
+    member, _first, _second = member_reads_twice(app, "/", reached_flask)  # kept from here
+    with app.test_request_context():
+        reader = db.session.scalar(sa.select(Member).where(Member.email == "reader@example.test"))
+        if how == "end_all":
+            sessions.end_all(reader)  # "log out everywhere"
+        elif how == "end_others":
+            sessions.end_others(reader, "another browser's key")
+        elif how == "end_by_id":
+            sessions.end_by_id(reader, db.session.scalar(sa.select(MemberSession.id)))
+        else:
+            reader.auth_token = new_auth_token()  # as a password change does
         db.session.commit()
     reached_flask.clear()
 
     page = member.get("/").get_data(True)
 
+    assert reached_flask == ["/"]
+    assert "Log out" not in page
+
+
+def test_a_session_ended_behind_the_shops_back_is_seen_once_its_keeping_is_over(
+        app, shelf, reached_flask):
+    member, _first, _second = member_reads_twice(app, "/", reached_flask)
+    with app.app_context():
+        db.session.execute(sa.delete(MemberSession))  # not through app.membership.sessions
+        db.session.commit()
+    reached_flask.clear()
+
+    kept = member.get("/").get_data(True)
+    past_keeping(app)
+    page = member.get("/").get_data(True)
+
+    assert "Log out" in kept  # for at most READER_KEEP_SECONDS
     assert reached_flask == ["/"]
     assert "Log out" not in page
 
@@ -205,6 +315,7 @@ def test_a_member_whose_last_seen_time_is_due_goes_through_flask_which_writes_it
     with app.app_context():
         db.session.execute(sa.update(MemberSession).values(last_seen_at=long_ago))
         db.session.commit()
+    past_keeping(app)  # (a reader is never kept past the time its last-seen time falls due)
     reached_flask.clear()
 
     member.get("/")
@@ -269,7 +380,7 @@ def test_a_member_whose_account_was_deactivated_goes_through_flask_as_a_visitor(
         app, shelf, reached_flask):
     member, _first, _second = member_reads_twice(app, "/", reached_flask)
     with app.app_context():
-        db.session.execute(sa.update(Member).values(is_active_account=False))
+        db.session.scalar(sa.select(Member)).is_active_account = False
         db.session.commit()
     reached_flask.clear()
 
@@ -286,6 +397,7 @@ def test_a_database_failing_the_members_lookup_leaves_the_request_to_flask(
     with app.app_context():
         db.session.execute(sa.text("ALTER TABLE member_sessions RENAME TO member_sessions_gone"))
         db.session.commit()
+    past_keeping(app)
     reached_flask.clear()
 
     page = member.get("/")

@@ -19,6 +19,14 @@ from tests.helpers import terminate_backend
 from tests.serving.test_front_door import member_reads_twice, paths_reaching_flask
 
 KEPT = "bookstation.kept_reads"
+# Every page from the front door looks its reader up (none is kept by the door): these tests
+# are about the lookup's connection.
+NO_KEEPING = {"READER_KEEP_SECONDS": 0}
+
+
+@pytest.fixture
+def app_config():
+    return NO_KEEPING
 
 
 @pytest.fixture
@@ -171,7 +179,7 @@ def test_a_kept_connection_holds_no_transaction_between_requests_on_postgresql(p
     assert _backend_states(pg_app)[backend] == "idle"  # not "idle in transaction"
 
 
-@pytest.mark.parametrize("app_config", [{"DB_PING_IDLE_SECONDS": 0.2}])
+@pytest.mark.parametrize("app_config", [{"DB_PING_IDLE_SECONDS": 0.2, **NO_KEEPING}])
 def test_a_kept_connection_dropped_while_idle_never_reaches_a_request(pg_app, reached_pg):
     """The database drops the kept connection while the shop is idle (a restart): the next
     lookup closes it for good, and no later request, through the door or Flask, gets it."""
@@ -206,7 +214,7 @@ def test_a_kept_connection_the_database_dropped_costs_one_request_through_flask(
     assert connection.closed
 
 
-@pytest.mark.parametrize("app_config", [{"KEPT_READ_CONNECTIONS": 0}])
+@pytest.mark.parametrize("app_config", [{"KEPT_READ_CONNECTIONS": 0, **NO_KEEPING}])
 def test_with_none_kept_each_lookup_takes_a_pooled_connection_and_gives_it_back(app, shelf,
                                                                                 reached):
     member, _first, _second = member_reads_twice(app, "/", reached)
