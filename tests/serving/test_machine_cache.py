@@ -12,14 +12,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app import create_app
 from app.catalog.models import Book
 from app.catalog.web.views import forget_catalog
 from app.core.extensions import db
+from app.membership import sessions
+from app.membership.models import Member
 from app.serving.machine_cache import MachineCache
 from config import TestConfig
-from tests.factories import make_book, make_category
+from tests.factories import make_book, make_category, make_member
+from tests.pages import log_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,3 +197,33 @@ def test_a_server_started_again_does_not_read_the_pages_of_the_one_before(app, t
     for server in (before, after):
         with server.app_context():
             db.engine.dispose()
+
+
+def _log_out_everywhere(app, email: str) -> None:
+    with app.test_request_context():  # "log out everywhere", as the sessions page does it
+        sessions.end_all(db.session.scalar(sa.select(Member).where(Member.email == email)))
+        db.session.commit()
+
+
+def test_a_session_ended_in_one_worker_ends_the_readers_every_worker_keeps(app, tmp_path):
+    """The front door keeps a member's reader for READER_KEEP_SECONDS, per process; a session
+    ended in another worker makes it stale at once (the readers generation in the shared
+    cache)."""
+    db_path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    with app.app_context():
+        make_category(slug="fiction")
+        make_member(email="reader@example.test")
+        db.session.commit()
+    server = _server(db_path, tmp_path / "cache")
+    here = server.test_client()  # this process is one worker
+    server.test_client().get("/category/fiction")  # cached
+    log_in(here, "reader@example.test")
+    here.get("/category/fiction")  # the reader looked up, and kept
+    assert here.get("/category/fiction").headers.get("X-Cache") == "hit"
+
+    _in_a_worker(server, _log_out_everywhere, "reader@example.test")
+
+    page = here.get("/category/fiction")
+    assert "Log out" not in page.get_data(as_text=True)
+    with server.app_context():
+        db.engine.dispose()
