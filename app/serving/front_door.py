@@ -65,8 +65,9 @@ from app.serving.library_internals import (
 )
 from app.serving.page_store import CACHE_HEADER, ENVIRON_KEY
 
-#: Readers a front door keeps at most (per process); when full, it starts afresh.
-READERS_KEPT = 10_000
+#: Readers a front door keeps at most (per process; about 0.7 kB each); when full, it starts
+#: afresh. Only the browsers seen in the last READER_KEEP_SECONDS are of use.
+READERS_KEPT = 2_000
 #: Methods after which a logged-in browser's reader version changes (`note_own_change`).
 _READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
