@@ -528,3 +528,22 @@ def test_a_member_gets_the_page_from_the_front_door_on_postgresql(pg_app):
     assert paths == ["/category/fiction"]
     assert 'lang="zh-Hans"' in from_door.get_data(True)
     assert from_door.get_data(True) == from_flask.get_data(True)
+
+
+def test_a_front_door_keeps_a_bounded_number_of_readers(app, shelf, reached_flask, monkeypatch):
+    from app.serving import front_door
+
+    monkeypatch.setattr(front_door, "READERS_KEPT", 2)
+    with app.app_context():
+        for n in range(3):
+            make_member(email=f"kept{n}@example.test")
+        db.session.commit()
+    door = app.extensions["bookstation.front_door"]
+    sizes = []
+    for n in range(3):
+        member, _first, second = member_reads_twice(app, "/", reached_flask,
+                                                    email=f"kept{n}@example.test")
+        assert "Log out" in second.get_data(True)
+        sizes.append(len(door.readers))
+
+    assert sizes == [1, 2, 1]  # full at two: the third starts afresh
