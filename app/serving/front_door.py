@@ -43,7 +43,8 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 
-from flask import Flask, request, session
+from flask import Flask, request
+from flask import session as request_session  # in Flask; the door opens its own below
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -215,6 +216,6 @@ def note_own_change(response: Response) -> Response:
     read, by a logged-in browser: a cart line, a saved language), give the session a new
     reader version, so that no front door answers its next request with a reader it kept
     from before."""
-    if request.method not in _READING_METHODS and LOGGED_IN_KEY in session:
-        session[page_store.READER_VERSION_KEY] = secrets.token_hex(4)
+    if request.method not in _READING_METHODS and LOGGED_IN_KEY in request_session:
+        request_session[page_store.READER_VERSION_KEY] = secrets.token_hex(4)
     return response

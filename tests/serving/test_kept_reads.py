@@ -26,7 +26,7 @@ NO_KEEPING = {"READER_KEEP_SECONDS": 0}
 
 @pytest.fixture
 def app_config():
-    return NO_KEEPING
+    return dict(NO_KEEPING)  # a test may update it
 
 
 @pytest.fixture
