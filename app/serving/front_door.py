@@ -114,6 +114,7 @@ class FrontDoor:
         if session is None or session.get(FLASHES_KEY):
             return None
         login_id = session.get(LOGGED_IN_KEY)
+        kept_generation = None  # of a reader kept from an earlier request: checked below
         if login_id is None:
             if self.remember_cookie in cookies:
                 return None  # Flask-Login would log the visitor in from it
@@ -123,9 +124,10 @@ class FrontDoor:
             now = time.monotonic()
             if not any(entry[1] >= now for entry in languages.values()):
                 return None  # nothing to serve in any language: no need to look them up
-            reader = self._reader(session, login_id, environ)
-            if reader is None:
+            found = self._reader(session, login_id, environ)
+            if found is None:
                 return None
+            reader, kept_generation = found
             locale = (reader.locale if reader.locale in self.languages
                       else self._locale(cookies, environ))
         entry = languages.get(locale)
@@ -133,7 +135,13 @@ class FrontDoor:
             return None
         with self.app.app_context():
             # Only a page rendered in the current generation (page_cache.forget_pages).
-            _generation, html = page_store.current_page(entry[0])
+            if kept_generation is None:
+                _generation, html = page_store.current_page(entry[0])
+            else:  # and a kept reader only while no reader was forgotten since its lookup
+                readers, _generation, html = page_store.current_page_and_readers(entry[0])
+                if readers != kept_generation:
+                    self.readers.pop(self._reader_key(session, login_id), None)
+                    return None
             if html is None or (reader is not None and page_store.PER_READER in html):
                 return None
             count = page_store.cart_count(self.app, reader and reader.member, session)
@@ -155,11 +163,17 @@ class FrontDoor:
         self._compress(response, environ.get("HTTP_ACCEPT_ENCODING", ""))
         return response(environ, start_response)
 
-    def _reader(self, session, login_id: str, environ: dict) -> page_store.Reader | None:
+    def _reader(self, session, login_id: str,
+                environ: dict) -> tuple[page_store.Reader, str | None] | None:
         """The logged-in reader, when Flask-Login would only read: no remember cookie to set
         or clear, a session its protection leaves alone, a session membership accepts. A
         database that fails the lookup leaves the request to Flask, which answers it as it
-        answers any request the database fails (its error page, logged)."""
+        answers any request the database fails (its error page, logged).
+
+        With the reader, None when it was looked up now, or the readers' generation read
+        before the lookup of a reader kept from an earlier request: that reader may answer
+        only while the shared cache still holds that generation, which the caller checks in
+        the round trip that reads the page."""
         if self.refresh_remember or REMEMBER_KEY in session:
             return None
         if session_protection_acts(self.app, session, environ):
@@ -169,12 +183,12 @@ class FrontDoor:
         lookup = page_store.reader_lookup(self.app)
         if lookup is None:
             return None
-        key = (login_id, session.get(page_store.READER_VERSION_KEY))
+        key = self._reader_key(session, login_id)
+        kept = self.readers.get(key)
+        if kept is not None and kept[2] > self.clock():
+            return kept[0], kept[1]
         with self.app.app_context():
             generation = page_store.readers_generation()  # before the lookup: see there
-            kept = self.readers.get(key)
-            if kept is not None and kept[1] == generation and kept[2] > self.clock():
-                return kept[0]
             try:
                 reader = lookup(login_id)
             except SQLAlchemyError:
@@ -185,7 +199,12 @@ class FrontDoor:
             if len(self.readers) >= READERS_KEPT:
                 self.readers.clear()
             self.readers[key] = (reader, generation, self.clock() + reader.keep_for)
-        return reader
+        return None if reader is None else (reader, None)
+
+    @staticmethod
+    def _reader_key(session, login_id: str) -> tuple[str, object]:
+        """Readers are kept per login id and per version of the browser's reader."""
+        return login_id, session.get(page_store.READER_VERSION_KEY)
 
     def _locale(self, cookies, environ: dict) -> str:
         """web.select_locale() for a visitor (no saved language)."""

@@ -44,7 +44,18 @@ GENERATION_KEY = "page:generation"
 def current_page(key: str) -> tuple[str | None, str | None]:
     """(the current generation or None, the page at `key` if rendered in it, else None), in
     one cache round trip."""
-    generation, entry = caching.lookup_many(GENERATION_KEY, key)
+    return _current(*caching.lookup_many(GENERATION_KEY, key))
+
+
+def current_page_and_readers(key: str) -> tuple[object, str | None, str | None]:
+    """(the shared cache's generation of readers, as `readers_generation` reads it, or None
+    when it holds none; then what `current_page(key)` gives), in one cache round trip: for a
+    reader the front door kept, whose generation it checks as it reads the page."""
+    readers, generation, entry = caching.lookup_many(READERS_KEY, GENERATION_KEY, key)
+    return (readers, *_current(generation, entry))
+
+
+def _current(generation: object, entry: object) -> tuple[str | None, str | None]:
     if not isinstance(generation, str):
         return None, None
     if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation \

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import request_started
 
 from app.core.db import utcnow
-from app.core.extensions import db
+from app.core.extensions import cache, db
 from app.membership import sessions
 from app.membership.models import Member, MemberSession, Role, new_auth_token
 from app.serving.front_door import ENVIRON_KEY
@@ -162,6 +162,24 @@ def test_a_member_served_by_the_front_door_costs_one_statement_then_none(app, sh
     assert len(first) == 1, first  # the session, the role, language and cart badge
     assert next_ones == []  # kept for READER_KEEP_SECONDS
     assert len(after_keeping) == 1, after_keeping
+
+
+def test_a_kept_reader_and_its_page_are_read_in_one_round_trip_to_the_shared_cache(
+        app, shelf, reached_flask, monkeypatch):
+    path = f"/book/{shelf['book']}"
+    member, _from_flask, _first_from_door = member_reads_twice(app, path, reached_flask)
+    reads: list[tuple[str, ...]] = []
+    get, get_many = cache.get, cache.get_many
+    monkeypatch.setattr(cache, "get", lambda key: reads.append((key,)) or get(key))
+    monkeypatch.setattr(cache, "get_many", lambda *keys: reads.append(keys) or get_many(*keys))
+
+    with counting_statements(app) as statements:
+        answer = member.get(path)
+
+    assert reached_flask == [path]  # only the first read
+    assert answer.headers["X-Cache"] == "hit" and "Log out" in answer.get_data(True)
+    assert statements == []
+    assert len(reads) == 1, reads  # the readers' generation with the page
 
 
 @pytest.mark.parametrize("app_config", [{"READER_KEEP_SECONDS": 0}])
