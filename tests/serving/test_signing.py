@@ -87,6 +87,46 @@ def test_an_expired_session_cookie_opens_an_empty_session():
     assert _read(ours, cookie) == "none"
 
 
+def _opened(app: Flask, interface, cookie: str):
+    with app.test_request_context(headers={"Cookie": f"session={cookie}"}) as context:
+        return interface.open_session(app, context.request)
+
+
+@pytest.mark.parametrize("value", ["plain", {"3": 1}])
+def test_a_session_changed_in_one_request_opens_unchanged_in_the_next(value):
+    interface = signing.KeptSessionInterface()
+    app = _app(interface=interface)
+    with app.test_request_context():
+        cookie = interface.get_signing_serializer(app).dumps({"value": value, "n": 1})
+
+    first = _opened(app, interface, cookie)
+    first["n"] = 2
+    first.setdefault("other", "x")
+    if isinstance(value, dict):
+        first["value"]["3"] = 5  # a cart line changed in place
+    again = _opened(app, interface, cookie)
+
+    assert dict(again) == {"value": value, "n": 1} and not again.modified
+    assert again is not first
+
+
+def test_only_sessions_of_plain_values_are_kept_and_no_more_than_the_limit(monkeypatch):
+    monkeypatch.setattr(signing, "SESSIONS_KEPT", 3)
+    interface = signing.KeptSessionInterface()
+    app = _app(interface=interface)
+    with app.test_request_context():
+        serializer = interface.get_signing_serializer(app)
+        plain = [serializer.dumps({"value": f"v{n}"}) for n in range(4)]
+        nested = serializer.dumps({"cart": {"3": 1}})
+
+    for cookie in [*plain[:3], nested]:
+        _opened(app, interface, cookie)
+    assert set(interface._decoded) == set(plain[:3])
+    _opened(app, interface, plain[3])  # a fourth: the kept ones are dropped
+    assert set(interface._decoded) == {plain[3]}
+    assert _opened(app, interface, plain[0])["value"] == "v0"
+
+
 def test_a_kept_serializer_signs_as_itsdangerous_does_and_checks_age_and_salt():
     ours = signing.kept_serializer("token-secret", salt="wtf-csrf-token")
     theirs = URLSafeTimedSerializer("token-secret", salt="wtf-csrf-token")
