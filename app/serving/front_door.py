@@ -69,6 +69,9 @@ from app.serving.page_store import CACHE_HEADER, ENVIRON_KEY
 #: Readers a front door keeps at most (per process; about 0.7 kB each); when full, it starts
 #: afresh. Only the browsers seen in the last READER_KEEP_SECONDS are of use.
 READERS_KEPT = 2_000
+#: The Vary header of a page the front door answers: what decides which page, header and
+#: encoding a browser gets.
+VARY = "Cookie, Accept-Language, Accept-Encoding"
 #: Methods after which a logged-in browser's reader version changes (`note_own_change`).
 _READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -154,14 +157,23 @@ class FrontDoor:
             if not raw:
                 raw = session[self.csrf_field] = new_raw_csrf_token()
             token = signed_csrf_token(self.app, raw)
-        body = page_store.fill_holes(self.app, html, nav, token)
-        response = Response(body, mimetype="text/html")
-        response.headers[CACHE_HEADER] = "hit"
-        response.vary.update(("Cookie", "Accept-Language", "Accept-Encoding"))
-        if session.modified:
-            interface.save_session(self.app, session, response)
-        self._compress(response, environ.get("HTTP_ACCEPT_ENCODING", ""))
-        return response(environ, start_response)
+        body = page_store.fill_holes(self.app, html, nav, token).encode()
+        # As Flask would answer it (a Response's headers, Flask-Compress's choice), written
+        # straight to the server: a Response object costs more than the page's holes.
+        headers = [("Content-Type", "text/html; charset=utf-8"), (CACHE_HEADER, "hit"),
+                   ("Vary", VARY)]
+        if session.modified:  # a new CSRF token: the session cookie, as Flask writes it
+            carrier = Response()
+            interface.save_session(self.app, session, carrier)
+            headers += [item for item in carrier.headers.items() if item[0] == "Set-Cookie"]
+        algorithm = choose_encoding(compress.enabled_algorithms,
+                                    environ.get("HTTP_ACCEPT_ENCODING", ""))
+        if algorithm is not None and len(body) >= self.min_compress:
+            body = compress_body(self.app, body, algorithm)
+            headers.append(("Content-Encoding", algorithm))
+        headers.append(("Content-Length", str(len(body))))
+        start_response("200 OK", headers)
+        return [body]
 
     def _reader(self, session, login_id: str,
                 environ: dict) -> tuple[page_store.Reader, str | None] | None:
@@ -210,15 +222,6 @@ class FrontDoor:
         """web.select_locale() for a visitor (no saved language)."""
         accept = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
         return visitor_locale(cookies, accept, self.app.config)
-
-    def _compress(self, response: Response, accept_encoding: str) -> None:
-        """What Flask-Compress's after_request does to this page, with its own settings."""
-        algorithm = choose_encoding(compress.enabled_algorithms, accept_encoding)
-        if algorithm is None or (response.content_length or 0) < self.min_compress:
-            return
-        response.set_data(compress_body(self.app, response.get_data(), algorithm))
-        response.headers["Content-Encoding"] = algorithm
-
 
 def install(app: Flask) -> None:
     """Put the front door before the app (outside any ProxyFix: it decides nothing by address)."""

@@ -511,6 +511,33 @@ def test_the_front_door_compresses_as_flask_compress_does(app, shelf, reached_fl
     assert gzip.decompress(zipped.get_data()).decode() == plain
 
 
+def comparable(headers) -> list[tuple[str, str]]:
+    """A response's headers but those a server or a new cookie may add (the door sends no
+    cookie a returning visitor has: see above) and Vary, whose order means nothing."""
+    return sorted((name, value) for name, value in headers.items()
+                  if name not in ("Set-Cookie", "Date", "Vary"))
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+def test_the_front_doors_headers_are_those_flask_sends_with_the_page(app, shelf, reached_flask,
+                                                                     encoding):
+    path = f"/book/{shelf['book']}"
+    visitor = app.test_client()
+    visitor.get(path)  # the page is cached, the visitor has a session and a token
+    headers = {"Accept-Encoding": encoding}
+    app.extensions["bookstation.front_door"].index.clear()  # Flask records the URL again
+    reached_flask.clear()
+    from_flask = visitor.get(path, headers=headers)
+
+    from_door = visitor.get(path, headers=headers)
+
+    assert reached_flask == [path]
+    assert from_door.status == from_flask.status == "200 OK"
+    assert comparable(from_door.headers) == comparable(from_flask.headers)
+    assert set(from_door.vary) == set(from_flask.vary)
+    assert int(from_door.headers["Content-Length"]) == len(from_door.get_data())
+
+
 def test_only_a_get_for_a_cached_url_is_answered(app, shelf, reached_flask):
     app.test_client().get("/")
     client = app.test_client()
