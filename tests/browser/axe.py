@@ -8,11 +8,28 @@ the page: a page that never answers fails the test naming it, instead of hanging
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 AXE_SECONDS = 60
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def find_tool(env: str, *candidates: Path) -> Path | None:
+    """A checker's file: the path in the environment variable `env`, else the first of
+    `candidates` that exists (npm's install in the project, or the shared cache .ci/run uses)."""
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    return next((path for path in candidates if path.exists()), None)
+
+
+def axe_script_path() -> Path | None:
+    """axe-core's script (npm axe-core), or None when it is not installed."""
+    return find_tool("AXE_JS", ROOT / "node_modules/axe-core/axe.min.js",
+                     Path.home() / ".cache/bookstation-node/node_modules/axe-core/axe.min.js")
 
 AXE_RUN = """() => {
     if (window.__axeResult === undefined) {

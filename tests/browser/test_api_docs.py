@@ -5,11 +5,10 @@ nothing is fetched from another origin."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-from tests.browser.axe import axe_violations
+from tests.browser.axe import axe_script_path, axe_violations
 from tests.browser.test_content_security_policy import LISTEN
 
 
@@ -32,10 +31,7 @@ def test_the_api_docs_list_the_operations_with_nothing_blocked(page, live_server
 
 
 def _axe_script() -> str:
-    from tests.browser.test_every_page_valid import ROOT, _tool
-
-    axe = _tool("AXE_JS", ROOT / "node_modules/axe-core/axe.min.js",
-                Path.home() / ".cache/bookstation-node/node_modules/axe-core/axe.min.js")
+    axe = axe_script_path()
     if axe is None:
         if os.environ.get("REQUIRE_VALIDATORS"):
             pytest.fail("REQUIRE_VALIDATORS is set but axe.min.js (npm axe-core) is missing")

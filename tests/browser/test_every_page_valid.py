@@ -37,7 +37,7 @@ from app.returns.requests import open_return_for
 from app.support.cases import open_case
 from app.webhooks.deliveries import send_test_event
 from app.webhooks.endpoints import create_endpoint
-from tests.browser.axe import axe_violations
+from tests.browser.axe import ROOT, axe_script_path, axe_violations, find_tool
 from tests.factories import (
     DEFAULT_PASSWORD,
     make_admin,
@@ -49,7 +49,6 @@ from tests.factories import (
 )
 from tests.pages import log_in
 
-ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ["en", "zh_Hans"]
 
 NOT_HTML = {
@@ -97,18 +96,11 @@ BAD_TOKEN = "not-a-valid-token"
 ENDPOINT_VALUES = "endpoint_values"
 
 
-def _tool(env: str, *candidates: Path) -> Path | None:
-    if os.environ.get(env):
-        return Path(os.environ[env])
-    return next((p for p in candidates if p.exists()), None)
-
-
 def _validators() -> tuple[str, Path, Path]:
     java = shutil.which("java")
-    vnu = _tool("VNU_JAR", ROOT / "node_modules/vnu-jar/build/dist/vnu.jar",
-                Path.home() / ".cache/bookstation-node/node_modules/vnu-jar/build/dist/vnu.jar")
-    axe = _tool("AXE_JS", ROOT / "node_modules/axe-core/axe.min.js",
-                Path.home() / ".cache/bookstation-node/node_modules/axe-core/axe.min.js")
+    vnu = find_tool("VNU_JAR", ROOT / "node_modules/vnu-jar/build/dist/vnu.jar",
+                    Path.home() / ".cache/bookstation-node/node_modules/vnu-jar/build/dist/vnu.jar")
+    axe = axe_script_path()
     missing = [name for name, found in (("java", java), ("vnu.jar (npm vnu-jar)", vnu),
                                         ("axe.min.js (npm axe-core)", axe)) if not found]
     if missing:
