@@ -32,9 +32,9 @@ from itsdangerous.encoding import want_bytes
 #: Derived keys kept per process at most: each is one (secret key, salt, derivation, digest),
 #: a handful in all (the session's, the CSRF token's, each with the key's fallbacks).
 KEYS_KEPT = 64
-#: Session cookies whose decoding a process keeps at most (a few hundred bytes each); when
-#: full, it starts afresh. Only the browsers of the last few seconds are of use.
-SESSIONS_KEPT = 2_000
+#: Session cookies whose decoding a process keeps at most (about 2 kB each, the cookie's text
+#: with its data); when full, it starts afresh. Only browsers still browsing are of use.
+SESSIONS_KEPT = 1_000
 #: The values a kept session may hold: copying its dict then copies every value.
 _PLAIN = (str, int, float, bool, type(None))
 
