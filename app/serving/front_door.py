@@ -108,8 +108,10 @@ class FrontDoor:
                     return answered
         return self.wsgi_app(environ, start_response)
 
-    def _answer(self, environ: dict, languages: dict, start_response: Callable):
-        """The response for a visitor or a logged-in reader, or None to let Flask answer."""
+    def _answer(self, environ: dict, languages: dict, start_response: Callable,
+                again: bool = False):
+        """The response for a visitor or a logged-in reader, or None to let Flask answer. A
+        kept reader found stale is looked up once more (`again`), as a reader not kept is."""
         req = Request(environ)
         cookies = req.cookies
         interface = self.app.session_interface
@@ -136,18 +138,22 @@ class FrontDoor:
         entry = languages.get(locale)
         if entry is None or entry[1] < time.monotonic():
             return None
+        stale = False
         with self.app.app_context():
             # Only a page rendered in the current generation (page_cache.forget_pages).
             if kept_generation is None:
                 _generation, html = page_store.current_page(entry[0])
             else:  # and a kept reader only while no reader was forgotten since its lookup
                 readers, _generation, html = page_store.current_page_and_readers(entry[0])
-                if readers != kept_generation:
-                    self.readers.pop(self._reader_key(session, login_id), None)
-                    return None
-            if html is None or (reader is not None and page_store.PER_READER in html):
+                stale = readers != kept_generation
+            if stale:
+                self._forget_reader(session, login_id, kept_generation)
+            elif html is None or (reader is not None and page_store.PER_READER in html):
                 return None
-            count = page_store.cart_count(self.app, reader and reader.member, session)
+            else:
+                count = page_store.cart_count(self.app, reader and reader.member, session)
+        if stale:
+            return None if again else self._answer(environ, languages, start_response, True)
         nav = page_store.kept_nav(self.app, locale, count, reader and reader.kind, entry[2])
         if nav is None:
             return None
@@ -212,6 +218,14 @@ class FrontDoor:
                 self.readers.clear()
             self.readers[key] = (reader, generation, self.clock() + reader.keep_for)
         return None if reader is None else (reader, None)
+
+    def _forget_reader(self, session, login_id: str, generation: str) -> None:
+        """Drop the reader kept for this browser if it is still the one of `generation` (not
+        one another thread has just looked up)."""
+        key = self._reader_key(session, login_id)
+        kept = self.readers.get(key)
+        if kept is not None and kept[1] == generation:
+            self.readers.pop(key, None)
 
     @staticmethod
     def _reader_key(session, login_id: str) -> tuple[str, object]:

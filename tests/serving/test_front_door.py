@@ -20,6 +20,7 @@ from app.core.db import utcnow
 from app.core.extensions import cache, db
 from app.membership import sessions
 from app.membership.models import Member, MemberSession, Role, new_auth_token
+from app.serving import page_store
 from app.serving.front_door import ENVIRON_KEY
 from tests.factories import make_book, make_category, make_member, make_staff
 from tests.helpers import counting_statements
@@ -286,6 +287,26 @@ def test_a_member_gets_their_saved_language_from_the_front_door(app, shelf, reac
     assert from_door.get_data(True) == from_flask.get_data(True)
 
 
+def test_a_reader_forgotten_elsewhere_is_looked_up_again_by_the_front_door(app, shelf,
+                                                                         reached_flask):
+    """Another member's log-out makes every kept reader stale; each is looked up again (one
+    statement) and the door still answers: no member is sent through Flask for it."""
+    path = f"/book/{shelf['book']}"
+    member, _first, _second = member_reads_twice(app, path, reached_flask)  # kept from here
+    with app.app_context():
+        page_store.forget_readers()  # as membership does at another session's end
+    with counting_statements(app) as looked_up:
+        after_forgetting = member.get(path)
+    with counting_statements(app) as kept_again:
+        member.get(path)
+
+    assert reached_flask == [path]  # only the first read
+    assert after_forgetting.headers["X-Cache"] == "hit"
+    assert "Log out" in after_forgetting.get_data(True)
+    assert len(looked_up) == 1, looked_up
+    assert kept_again == []
+
+
 @pytest.mark.parametrize("how", ["end_all", "end_others", "end_by_id", "password"])
 def test_a_member_whose_session_was_ended_elsewhere_goes_through_flask_at_once(
         app, shelf, reached_flask, how):
@@ -536,6 +557,23 @@ def test_the_front_doors_headers_are_those_flask_sends_with_the_page(app, shelf,
     assert comparable(from_door.headers) == comparable(from_flask.headers)
     assert set(from_door.vary) == set(from_flask.vary)
     assert int(from_door.headers["Content-Length"]) == len(from_door.get_data())
+
+
+def test_a_new_visitors_session_cookie_from_the_front_door_is_written_as_flask_writes_it(
+        app, shelf, reached_flask):
+    path = f"/book/{shelf['book']}"
+    app.test_client().get(path)  # cached and indexed
+    app.extensions["bookstation.front_door"].index.clear()
+    reached_flask.clear()
+    from_flask = app.test_client().get(path)  # a new visitor through Flask (indexes it again)
+
+    from_door = app.test_client().get(path)  # another new visitor
+
+    assert reached_flask == [path]
+    flask_cookie, door_cookie = from_flask.headers["Set-Cookie"], from_door.headers["Set-Cookie"]
+    assert door_cookie.startswith("session=") and flask_cookie.startswith("session=")
+    assert door_cookie.split(";")[1:] == flask_cookie.split(";")[1:]  # the same attributes
+    assert from_door.headers.getlist("Set-Cookie") == [door_cookie]
 
 
 def test_only_a_get_for_a_cached_url_is_answered(app, shelf, reached_flask):

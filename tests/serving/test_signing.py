@@ -6,11 +6,13 @@ Flask and itsdangerous, so an upgrade that changes how they sign fails here."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask, session
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from markupsafe import Markup
 
 from app.serving import signing
 
@@ -125,6 +127,42 @@ def test_only_sessions_of_plain_values_are_kept_and_no_more_than_the_limit(monke
     _opened(app, interface, plain[3])  # a fourth: the kept ones are dropped
     assert set(interface._decoded) == {plain[3]}
     assert _opened(app, interface, plain[0])["value"] == "v0"
+
+
+@pytest.mark.parametrize("offset", [-5, 1, 3_600 + 1])
+def test_a_kept_session_cookie_opens_only_while_its_age_is_within_the_lifetime(monkeypatch,
+                                                                              offset):
+    """Checked again each time, as itsdangerous checks it: older than the session's lifetime,
+    or signed in the future (the clock went back), opens an empty session."""
+    interface = signing.KeptSessionInterface()
+    app = _app(interface=interface)
+    app.permanent_session_lifetime = 3_600
+    signed_at = time.time()
+    monkeypatch.setattr(time, "time", lambda: signed_at)
+    with app.test_request_context():
+        cookie = interface.get_signing_serializer(app).dumps({"value": "kept"})
+    assert _opened(app, interface, cookie)["value"] == "kept"  # decoded and kept
+
+    monkeypatch.setattr(time, "time", lambda: signed_at + offset)
+    opened = _opened(app, interface, cookie)
+
+    assert cookie in interface._decoded
+    assert dict(opened) == ({"value": "kept"} if 0 <= offset <= 3_600 else {})
+
+
+@pytest.mark.parametrize("value", [("a", 1), b"raw", Markup("<b>x</b>"),
+                                   datetime(2026, 12, 7, tzinfo=UTC), ["a"]])
+def test_a_session_with_a_value_json_alone_cannot_carry_opens_as_flasks_and_is_not_kept(value):
+    interface = signing.KeptSessionInterface()
+    app = _app(interface=interface)
+    with app.test_request_context():
+        cookie = interface.get_signing_serializer(app).dumps({"value": value})
+
+    ours, flasks = (_opened(app, interface, cookie),
+                    _opened(app, SecureCookieSessionInterface(), cookie))
+
+    assert dict(ours) == dict(flasks) == {"value": value}
+    assert interface._decoded == {}
 
 
 def test_a_kept_serializer_signs_as_itsdangerous_does_and_checks_age_and_salt():
