@@ -237,6 +237,7 @@ class FrontDoor:
         accept = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
         return visitor_locale(cookies, accept, self.app.config)
 
+
 def install(app: Flask) -> None:
     """Put the front door before the app (outside any ProxyFix: it decides nothing by address)."""
     if not app.config.get("FRONT_DOOR", True):
