@@ -510,8 +510,9 @@ class _ListingStatements(NamedTuple):
     count: sa.Select
     page: sa.Select  # limit and offset bound too
     ranked: bool  # ordered by a similarity: search() counts first, to know how to rank
-    # For a search whose every term is too short for an index, which reads every book: the
-    # page with the count of all matches as its last column, so that one pass does both.
+    # The page with the count of all matches as its last column, so that one pass does both:
+    # for a search whose every term is too short for an index, which reads every book; and
+    # on PostgreSQL for a ranked search, whose count picks its ranking (`_ranked_with_count`).
     counted: sa.Select | None = None
 
 
@@ -547,8 +548,34 @@ def _listing_statements(shape: _ListingShape) -> _ListingStatements:
             .offset(sa.bindparam("offset", type_=sa.Integer)))
     count = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
     counted = page.add_columns(sa.func.count().over()) if scans else None
-    return _ListingStatements(count, page, similarity is not None and shape.sort == "relevance",
-                              counted)
+    ranked = similarity is not None and shape.sort == "relevance"
+    if ranked and shape.dialect == "postgresql" and relevance and not shape.by_title_words:
+        counted = _ranked_with_count(stmt, relevance, similarity, len(shape.indexed))
+        ranked = False  # counted and ranked in that one statement
+    return _ListingStatements(count, page, ranked, counted)
+
+
+def _ranked_with_count(stmt: sa.Select, relevance: list[sa.ColumnElement],
+                       similarity: sa.UnaryExpression, terms: int) -> sa.Select:
+    """PostgreSQL: a search ranked by relevance, its page with the count of all its matches
+    as the last column, in one statement. The count (a window over every match, taken before
+    the LIMIT) picks the ranking search() picks after counting first: word similarity up to
+    RANK_BY_SIMILARITY_UP_TO matches (bound as `rank_up_to`), whole title words past it. A
+    CASE computes only the branch it takes, so past the limit no match is scored."""
+    matches = sa.func.count().over()
+    up_to = sa.bindparam("rank_up_to", type_=sa.Integer)
+    words = _title_words(terms, "postgresql")
+    order: list[sa.ColumnElement] = []
+    for key in relevance:
+        if key is similarity:
+            order += [sa.case((matches <= up_to, similarity.element)).desc(),
+                      sa.case((matches > up_to, words)).desc()]
+        else:
+            order.append(key)
+    return (_sorted(stmt, "relevance", order)
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .offset(sa.bindparam("offset", type_=sa.Integer))
+            .add_columns(matches))
 
 
 def _active_unindexed() -> sa.ColumnElement[bool]:
@@ -593,7 +620,9 @@ def _counted_page(shape: _ListingShape, values: dict
     """How many books a listing of `shape` finds with `values`, and its page (none read when
     it finds nothing). Counted first: scoring every match of a common word is slow, so past
     RANK_BY_SIMILARITY_UP_TO matches a ranked search orders its page by title hit, whole
-    title words and popularity (fewer matches are ranked by similarity)."""
+    title words and popularity (fewer matches are ranked by similarity). Where one statement
+    does both (`statements.counted`: a search reading every book; on PostgreSQL a ranked
+    search, whose count picks its ranking in the same statement), it runs alone."""
     statements = _listing_statements(shape)
     if statements.counted is not None:
         return _page_with_count(shape, statements, values)
@@ -609,9 +638,10 @@ def _counted_page(shape: _ListingShape, values: dict
 
 def _page_with_count(shape: _ListingShape, statements: _ListingStatements, values: dict
                      ) -> tuple[int, list[Book] | list[BookCard]]:
-    """_counted_page for a listing that reads every book: its page and count in one pass
+    """_counted_page for a listing whose page and count come in one pass
     (`statements.counted`). A page past the last counts apart; a ranked one past
-    RANK_BY_SIMILARITY_UP_TO matches is read again, ordered by title words."""
+    RANK_BY_SIMILARITY_UP_TO matches is read again, ordered by title words, unless that
+    statement ranks by its own count (`_ranked_with_count`)."""
     read = rows if shape.cards else db.session.execute  # a page of Books is loaded by the ORM
     found = read(statements.counted, values).unique().all()
     if found:
@@ -650,6 +680,7 @@ def _listing_values(shape: _ListingShape, filters: dict, page: int, per_page: in
         values[f"length_{i}"] = len(term)
         values[f"like_{i}"] = contains_pattern(term)
     if terms:
+        values["rank_up_to"] = RANK_BY_SIMILARITY_UP_TO  # read now: tests change it
         values["fts"] = " AND ".join(fts_phrase(t) for t, indexed in zip(terms, shape.indexed,
                                                                           strict=True) if indexed)
         values["words"] = " ".join(terms)

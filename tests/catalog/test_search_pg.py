@@ -11,6 +11,7 @@ from app.catalog import browse as catalog
 from app.core.extensions import db
 from app.models import Book
 from tests.factories import make_book, make_category
+from tests.helpers import counting_statements
 
 pytestmark = pytest.mark.pg
 
@@ -149,3 +150,42 @@ def test_the_search_page_renders_on_postgresql(pg):
 
     assert client.get("/search?q=zola&in_stock=1").status_code == 200
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_a_ranked_search_reads_its_page_and_count_in_one_statement(pg, monkeypatch, many):
+    """The count of all matches, a window over them, picks the ranking in the same statement
+    (similarity up to RANK_BY_SIMILARITY_UP_TO matches, whole title words past it): no count
+    first. A page past the last counts apart; nothing found is one statement too."""
+    if many:
+        monkeypatch.setattr(catalog, "RANK_BY_SIMILARITY_UP_TO", 1)
+    with pg.app_context():
+        with counting_statements(pg) as one:
+            result = catalog.search("king", cards=True)
+        with counting_statements(pg) as past_the_last:
+            beyond = catalog.search("king", page=3, per_page=1, cards=True)
+        with counting_statements(pg) as nothing:
+            none = catalog.search("nosuchword", cards=True)
+
+    assert ([book.title for book in result.items], result.total) == (
+        ["Stephen King: A Life", "The Shining"], 2)
+    assert len(one) == 1, one
+    assert (beyond.items, beyond.total, len(past_the_last)) == ((), 2, 2)
+    assert (none.total, len(nothing)) == (0, 1)
+
+
+@pytest.mark.parametrize(("limit", "expected"), [
+    # up to the limit, by similarity (an exact word anywhere), then popularity
+    (1000, ["Kingly Matters", "Stephen King: A Life", "Kingdom Come", "The Shining"]),
+    # past it, by whole title words, then popularity
+    (1, ["Stephen King: A Life", "Kingdom Come", "Kingly Matters", "The Shining"]),
+])
+def test_the_count_of_matches_picks_the_ranking_of_the_page(pg, monkeypatch, limit, expected):
+    monkeypatch.setattr(catalog, "RANK_BY_SIMILARITY_UP_TO", limit)
+    with pg.app_context():
+        make_book(title="Kingly Matters", authors="Stephen King", ratings_count=5)
+        make_book(title="Kingdom Come", authors="Anon", ratings_count=100)
+        db.session.commit()
+
+        assert titles(catalog.search("king")) == expected
+        assert [b.title for b in catalog.search("king", cards=True).items] == expected
