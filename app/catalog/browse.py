@@ -543,9 +543,7 @@ def _listing_statements(shape: _ListingShape) -> _ListingStatements:
         if shape.by_title_words:
             words = _title_words(len(shape.indexed), shape.dialect).desc()
             relevance = [words if order is similarity else order for order in relevance]
-    page = (_sorted(stmt, shape.sort, relevance)
-            .limit(sa.bindparam("limit", type_=sa.Integer))
-            .offset(sa.bindparam("offset", type_=sa.Integer)))
+    page = _paged(stmt, shape.sort, relevance)
     count = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
     counted = page.add_columns(sa.func.count().over()) if scans else None
     ranked = similarity is not None and shape.sort == "relevance"
@@ -572,10 +570,14 @@ def _ranked_with_count(stmt: sa.Select, relevance: list[sa.ColumnElement],
                       sa.case((matches > up_to, words)).desc()]
         else:
             order.append(key)
-    return (_sorted(stmt, "relevance", order)
+    return _paged(stmt, "relevance", order).add_columns(matches)
+
+
+def _paged(stmt: sa.Select, sort: str, relevance: list[sa.ColumnElement] | None) -> sa.Select:
+    """`stmt` sorted (`_sorted`), one page of it: `limit` and `offset` bound."""
+    return (_sorted(stmt, sort, relevance)
             .limit(sa.bindparam("limit", type_=sa.Integer))
-            .offset(sa.bindparam("offset", type_=sa.Integer))
-            .add_columns(matches))
+            .offset(sa.bindparam("offset", type_=sa.Integer)))
 
 
 def _active_unindexed() -> sa.ColumnElement[bool]:
