@@ -9,9 +9,10 @@ from config import Config, config_from_env
 
 def create_app(config: type[Config] | Config | None = None) -> Flask:
     """Build the app; tests pass their own config, everything else reads the environment."""
+    from app.serving.application import ShopFlask
     from app.serving.templating import ShopEnvironment
 
-    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app = ShopFlask(__name__, template_folder="../templates", static_folder="../static")
     app.jinja_environment = ShopEnvironment  # before app.jinja_env is first made
     app.config.from_object(config or config_from_env())
     if app.config.get("JINJA_BYTECODE_CACHE", True):

@@ -156,6 +156,21 @@ def test_pages_tell_caches_they_vary_by_language(client):
     assert "Accept-Language" in vary and "Cookie" in vary
 
 
+def test_a_page_that_varies_by_something_else_keeps_saying_so(app, client):
+    @app.get("/varies-by-device")
+    def varies_by_device():
+        return "<p>narrow</p>", {"Content-Type": "text/html; charset=utf-8",
+                                 "Vary": "Sec-CH-UA-Mobile"}
+
+    vary = client.get("/varies-by-device").headers["Vary"]
+    assert {part.strip() for part in vary.split(",")} >= {
+        "Sec-CH-UA-Mobile", "Accept-Language", "Cookie"}
+
+
+def test_a_response_that_is_not_a_page_does_not_vary_by_language(client):
+    assert "Accept-Language" not in client.get("/healthz").headers.get("Vary", "")
+
+
 def test_joining_while_reading_chinese_saves_chinese_for_later_mail(app, client):
     client.set_cookie("lang", "zh_Hans")
     client.post("/account/register", data={"email": "wang@example.test", "name": "王",

@@ -80,13 +80,20 @@ def query_value(text: str) -> str:
     return quote_plus(text, safe="!$'()*,/:;?@")
 
 
+_LANGUAGE_VARY = ("Accept-Language", "Cookie")
+
+
 @bp.after_app_request
 def _vary_by_language(response):
     """A page's language comes from the Accept-Language header or the `lang` cookie: say so,
-    so no shared cache between us and the reader hands one reader's language to another."""
+    so no shared cache between us and the reader hands one reader's language to another.
+    Written as one header when the response has no Vary yet (each `response.vary.add` parses
+    and writes the header again), else added to what it has."""
     if response.mimetype == "text/html":
-        response.vary.add("Accept-Language")
-        response.vary.add("Cookie")
+        if "Vary" in response.headers:
+            response.vary.update(_LANGUAGE_VARY)
+        else:
+            response.headers["Vary"] = ", ".join(_LANGUAGE_VARY)
     return response
 
 
