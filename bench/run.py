@@ -21,10 +21,12 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -257,6 +259,13 @@ class Server:
     def __init__(self, app_path: str, env: dict) -> None:
         self.port = _free_port()
         self.env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1"}
+        # Each server starts on an empty machine cache (the LMDB file every worker maps), as
+        # a newly set-up machine does, and removes it when it stops: the file kept growing
+        # over a sitting's runs, and the workers' PSS, which counts its pages, with it.
+        self.cache_dir = None
+        if "CACHE_DIR" not in env:
+            self.cache_dir = tempfile.mkdtemp(prefix="bench-cache-")
+            self.env["CACHE_DIR"] = self.cache_dir
         self.app_path = app_path
         self.process: subprocess.Popen | None = None
         self.start_seconds = 0.0
@@ -321,6 +330,8 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        if self.cache_dir is not None:
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
 def server_env(url: str | None) -> dict:
