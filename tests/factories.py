@@ -9,6 +9,7 @@ import itertools
 from decimal import Decimal
 from functools import lru_cache
 
+from flask import current_app
 from werkzeug.security import generate_password_hash
 
 from app.catalog.browse import search_text_for
@@ -21,9 +22,14 @@ _seq = itertools.count(1)
 DEFAULT_PASSWORD = "correct horse 1"
 
 
-@lru_cache(maxsize=16)
 def _hash(password: str) -> str:
-    return generate_password_hash(password)
+    """The hash the shop would store (the app's PASSWORD_HASH_METHOD), kept per password."""
+    return _hash_by(password, current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@lru_cache(maxsize=16)
+def _hash_by(password: str, method: str) -> str:
+    return generate_password_hash(password, method=method)
 
 
 def make_category(**overrides) -> Category:

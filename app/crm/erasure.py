@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from werkzeug.security import generate_password_hash
 
 from app.campaigns.models import CampaignListMember
 from app.core.audit import record as audit
@@ -25,7 +24,7 @@ from app.crm.customer_views import scrub_views
 from app.crm.models import Interaction, MemberTag
 from app.demand.models import Demand, DemandStatus
 from app.mail.models import MailStatus, OutboxMail
-from app.membership import sessions
+from app.membership import members, sessions
 from app.membership.models import (
     ERASED_EMAIL_DOMAIN,
     JoinRequest,
@@ -277,7 +276,7 @@ def erase_member(member: Member, actor: Member) -> Member:
         setattr(member, key, None)
     member.mail_opt_in = False
     member.stock_alerts_opt_in = False
-    member.password_hash = generate_password_hash(secrets.token_urlsafe(32))
+    member.password_hash = members.hash_password(secrets.token_urlsafe(32))
     member.auth_token = new_auth_token()
     sessions.end_all(member)
     member.is_active_account = False

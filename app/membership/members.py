@@ -186,7 +186,7 @@ def create_member(email: str, password: str, name: str, role: Role = Role.MEMBER
     if find_by_email(email) is not None:
         raise EmailTaken(_("An account with that email address already exists."))
     try:
-        return _insert_member(email, name, generate_password_hash(password), Role(role),
+        return _insert_member(email, name, hash_password(password), Role(role),
                               verified_at=utcnow())
     except IntegrityError as exc:
         # Someone registered the same address between our check and this insert.
@@ -237,7 +237,7 @@ def register(email: str, password: str, name: str, *, next_url: str | None = Non
         sa.select(Member.id, Member.email, Member.name, Member.locale)
         .where(sa.func.lower(Member.email) == email)
     ).first()
-    password_hash = generate_password_hash(password)
+    password_hash = hash_password(password)
     if not _address_may_get_mail(email):
         return None
     join_request = JoinRequest(email=email, name=name, password_hash=password_hash,
@@ -358,9 +358,22 @@ def confirm_join(token: str, password: str) -> Member:
 # --------------------------------------------------------------------------- signing in
 
 
+def hash_password(password: str) -> str:
+    """The stored form of `password`: Werkzeug's salted hash by the app's
+    PASSWORD_HASH_METHOD (scrypt unless configured otherwise; see config.py). Every hash the
+    shop writes is made here, so a login's check costs the same for every account."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
 @cache
+def _dummy_hash_for(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
 def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_urlsafe(16))
+    """A hash of nobody's password, by the configured method, so checking it costs what
+    checking a member's does."""
+    return _dummy_hash_for(current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def authenticate(email: str, password: str) -> Member | None:
@@ -433,7 +446,7 @@ def update_profile(
 
 def _set_password(member: Member, password: str) -> None:
     """New hash and a new auth token: every other session and every reset link stops working."""
-    member.password_hash = generate_password_hash(password)
+    member.password_hash = hash_password(password)
     member.auth_token = new_auth_token()
 
 

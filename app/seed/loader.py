@@ -18,7 +18,6 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from flask import current_app
-from werkzeug.security import generate_password_hash
 
 from app.catalog import search_index
 from app.catalog.models import Book, BookAltTitle, Category, CategoryName
@@ -213,7 +212,7 @@ def _emails_taken(emails: Sequence[str]) -> set[str]:
 def _insert_people(plans: Sequence[people.PersonPlan], taken: set[str],
                    progress: ProgressFactory, last_seen: dict[int, datetime]) -> int:
     """Insert the generated members in bulk (one password hash shared by all of them)."""
-    password_hash = generate_password_hash(people.GENERATED_PASSWORD)
+    password_hash = member_service.hash_password(people.GENERATED_PASSWORD)
     ids = _Ids(Member)
     created = 0
     with progress("Members", len(plans)) as bar:

@@ -105,8 +105,8 @@ def test_a_members_address_gets_a_mail_that_someone_tried_to_join_and_nothing_ch
 def test_both_branches_hash_the_password_write_one_request_and_queue_one_mail(
         app, member_id, monkeypatch):
     hashed = []
-    real = members.generate_password_hash
-    monkeypatch.setattr(members, "generate_password_hash",
+    real = members.hash_password
+    monkeypatch.setattr(members, "hash_password",
                         lambda password: hashed.append(password) or real(password))
 
     _join(app.test_client(), email="new@example.com")

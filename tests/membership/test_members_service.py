@@ -14,6 +14,7 @@ from app.core.errors import InvalidInput
 from app.core.extensions import db
 from app.membership import members, sessions
 from app.models import Member, OutboxMail, Role
+from config import Config
 from tests.factories import make_member
 
 GOOD_PASSWORD = "a long enough phrase"
@@ -32,7 +33,9 @@ def _mail_kinds() -> list[str]:
 # --------------------------------------------------------------------------- registration
 
 
+@pytest.mark.parametrize("app_config", [{"PASSWORD_HASH_METHOD": Config.PASSWORD_HASH_METHOD}])
 def test_registering_stores_a_normalised_email_and_a_hashed_password(ctx):
+    """With the shop's own hash method (the tests' config uses a cheap one)."""
     member = _join(email="  Reader.One@Example.COM ")
 
     assert member.email == "reader.one@example.com"
@@ -195,6 +198,9 @@ def test_an_unknown_email_still_costs_a_password_hash_check(ctx, monkeypatch):
 
     assert members.authenticate("nobody@example.com", GOOD_PASSWORD) is None
     assert len(checked) == 1
+    # by the same method (and so the same cost) as a member's own hash
+    member = _join()
+    assert checked[0].split("$")[0] == member.password_hash.split("$")[0]
 
 
 def test_an_inactive_account_cannot_log_in(ctx):
