@@ -358,13 +358,6 @@ def confirm_join(token: str, password: str) -> Member:
 # --------------------------------------------------------------------------- signing in
 
 
-def hash_password(password: str) -> str:
-    """The stored form of `password`: Werkzeug's salted hash by the app's
-    PASSWORD_HASH_METHOD (scrypt unless configured otherwise; see config.py). Every hash the
-    shop writes is made here, so a login's check costs the same for every account."""
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
-
-
 @cache
 def _dummy_hash_for(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method=method)
@@ -442,6 +435,13 @@ def update_profile(
 
 
 # --------------------------------------------------------------------------- passwords
+
+
+def hash_password(password: str) -> str:
+    """The stored form of `password`: Werkzeug's salted hash by the app's
+    PASSWORD_HASH_METHOD (scrypt unless configured otherwise; see config.py). Every hash the
+    shop writes is made here, so a login's check costs the same for every account."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def _set_password(member: Member, password: str) -> None:
