@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from app.analytics import satisfaction, snapshots
 from app.campaigns import services as campaigns
@@ -276,6 +277,9 @@ def test_every_page_is_valid_html_and_passes_axe(live_app, live_server, browser,
             if reader == "member":
                 page.goto(f"/book/{rows['book_id']}")
                 page.get_by_role("button", name="Add to cart").click()
+                # The add's redirect has landed before the tab closes: a close while that
+                # navigation was in flight hung in Chromium (page.close has no timeout).
+                expect(page.get_by_test_id("cart-count")).to_have_text("1")
             page.close()
         context.add_init_script(script=script)  # sent once; no 500 kB per page
         contexts[reader] = context
