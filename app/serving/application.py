@@ -15,13 +15,18 @@ from typing import Any
 
 from flask import Flask
 
+from app.serving.library_internals import BuildersOnceRule
+
 #: At most this many functions are remembered (the app registers some two hundred; a caller
 #: that passed a new function each time would otherwise grow the set without end).
 REMEMBERED_AT_MOST = 4_096
 
 
 class ShopFlask(Flask):
-    """Flask with `ensure_sync` remembered per function (see the module's docstring)."""
+    """Flask with `ensure_sync` remembered per function and URL builders compiled once per
+    process (see the module's docstring)."""
+
+    url_rule_class = BuildersOnceRule
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -20,6 +20,11 @@ Each is here because the public API has no equivalent at a cost the serving path
 - **Flask-Compress**: its choice of encoding and its compression with the app's settings
   (`choose_encoding`, `compress_body`), for the pages the front door answers.
 - **Flask-Limiter**: its per-request hook (`limit_only_where_decorated`).
+- **Werkzeug** compiles two URL-building functions for every rule an app adds
+  (`Rule._compile_builder`, from the rule's parsed parts `Rule._trace`), generating and
+  compiling Python code for each: two thirds of `create_app` (some 200 rules), which the test
+  suite runs once per test. `BuildersOnceRule` compiles each rule's builders once per process
+  and gives the next app's equal rule the same functions.
 
 Each library is pinned (==) in requirements.txt, and tests/serving/test_library_internals.py checks
 against the installed version that every internal used here still exists and behaves as
@@ -30,12 +35,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, current_app, g, session
 from flask_compress.flask_compress import _choose_algorithm, _compress_data
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import URLSafeTimedSerializer
+from werkzeug.routing import Rule
 
 from app.serving.signing import kept_serializer
 
@@ -207,3 +216,38 @@ def limit_only_where_decorated(app: Flask, limiter) -> None:
     hooks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in hooks:
         hooks.remove(limiter._check_request_limit)
+
+
+# --------------------------------------------------------------------------- Werkzeug
+
+#: Builders kept per process at most (the shop's rules need about 400: two per rule).
+BUILDERS_KEPT = 4_096
+_BUILDERS: dict[tuple, Callable[..., Any]] = {}
+_BUILDERS_LOCK = threading.Lock()
+
+
+class BuildersOnceRule(Rule):
+    """Werkzeug's `Rule`, whose URL builders are compiled once per process for each rule.
+
+    Werkzeug compiles a builder from the rule's parsed parts (`_trace`: its static text and
+    the names of its variables), the names of its defaults, and whether unknown arguments go
+    in the query string; the function it makes reads the rule's converters only from the rule
+    it is bound to (`self._converters`). So a rule whose parts and default names equal an
+    earlier one's gets that builder's function, bound to itself, as Werkzeug would have
+    compiled it. A rule with a default for one of its own variables (Werkzeug writes the
+    converted default into the function's code) is compiled afresh, as is everything past
+    BUILDERS_KEPT. tests/serving/test_library_internals.py checks that each kept function is
+    the code Werkzeug compiles."""
+
+    def _compile_builder(self, append_unknown: bool = True) -> Callable[..., Any]:
+        defaults = self.defaults or {}
+        if any(is_dynamic and name in defaults for is_dynamic, name in self._trace):
+            return super()._compile_builder(append_unknown)
+        key = (self.rule, tuple(self._trace), tuple(defaults), append_unknown)
+        builder = _BUILDERS.get(key)
+        if builder is None:
+            builder = super()._compile_builder(append_unknown)
+            with _BUILDERS_LOCK:
+                if len(_BUILDERS) < BUILDERS_KEPT:
+                    builder = _BUILDERS.setdefault(key, builder)
+        return builder

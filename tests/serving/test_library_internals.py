@@ -1,7 +1,7 @@
 """The libraries' private internals the app relies on still exist and behave as relied on.
 
 app.serving.library_internals holds every use of them (Flask, Flask-Login, Flask-WTF with
-itsdangerous, Flask-Compress, Flask-Limiter); app.mail.mime and app.mail.smtp write the
+itsdangerous, Flask-Compress, Flask-Limiter, Werkzeug); app.mail.mime and app.mail.smtp write the
 outbox's messages through Flask-Mail's message and connection objects. These tests run against
 the installed libraries, on bare Flask apps, so an upgrade that changes one of them fails here
 rather than in production. Each such library is pinned (==) in requirements.txt."""
@@ -22,12 +22,13 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, login_user
 from flask_mail import Mail, Message, email_dispatched
 from flask_wtf.csrf import CSRFProtect, generate_csrf, validate_csrf
+from werkzeug.routing import Rule
 
 from app.serving import library_internals as internals
 
 ROOT = Path(__file__).resolve().parents[2]
 PINNED = ("Flask", "Flask-Login", "Flask-WTF", "itsdangerous", "Flask-Compress", "Flask-Limiter",
-          "Flask-Mail", "brotli")
+          "Flask-Mail", "brotli", "Werkzeug")
 
 
 def _app(**config) -> Flask:
@@ -371,6 +372,69 @@ def test_a_limit_on_a_blueprint_keeps_the_hook():
     assert limiter._check_request_limit in app.before_request_funcs[None]
     client = app.test_client()
     assert [client.get("/limited").status_code for _ in range(2)] == [200, 429]
+
+
+# --------------------------------------------------------------------------- Werkzeug
+
+
+def _builders(rule) -> list:
+    """A bound rule's two URL builders, as functions: without and with unknown arguments."""
+    return [rule._build.__func__, rule._build_unknown.__func__]
+
+
+def _same_code(kept, compiled) -> bool:
+    a, b = kept.__code__, compiled.__code__
+    return (a.co_code, a.co_consts, a.co_names, a.co_varnames, a.co_argcount, a.co_flags,
+            kept.__name__, kept.__defaults__) == (b.co_code, b.co_consts, b.co_names,
+                                                  b.co_varnames, b.co_argcount, b.co_flags,
+                                                  compiled.__name__, compiled.__defaults__)
+
+
+def test_every_kept_builder_of_the_shop_is_the_code_werkzeug_compiles_for_its_rule(app):
+    rules = list(app.url_map.iter_rules())
+    assert len(rules) > 150 and all(isinstance(r, internals.BuildersOnceRule) for r in rules)
+    for rule in rules:
+        kept = _builders(rule)
+        compiled = [Rule._compile_builder(rule, False), Rule._compile_builder(rule, True)]
+        assert all(_same_code(k, c) for k, c in zip(kept, compiled, strict=True)), rule.rule
+
+
+def test_a_second_app_gets_the_first_ones_builders_bound_to_its_own_rules():
+    def rule_app() -> Flask:
+        app = _app()
+        app.url_rule_class = internals.BuildersOnceRule
+
+        @app.get("/shelf/<int:shelf_id>/book/<path:slug>")
+        def book(shelf_id: int, slug: str) -> str:
+            return slug
+
+        return app
+
+    first, second = rule_app(), rule_app()
+    [a] = [r for r in first.url_map.iter_rules() if r.endpoint == "book"]
+    [b] = [r for r in second.url_map.iter_rules() if r.endpoint == "book"]
+
+    assert a is not b and _builders(a) == _builders(b)
+    assert b._build.__self__ is b  # bound to its own rule (and so to its own converters)
+    with second.test_request_context():
+        from flask import url_for
+        assert url_for("book", shelf_id=7, slug="a b/c", q="x") == "/shelf/7/book/a%20b/c?q=x"
+
+
+def test_a_rule_with_a_default_for_its_own_variable_is_compiled_afresh():
+    def rule_app() -> Flask:
+        app = _app()
+        app.url_rule_class = internals.BuildersOnceRule
+        app.add_url_rule("/page/<int:n>", "page", lambda n: str(n), defaults={"n": 1})
+        return app
+
+    first, second = rule_app(), rule_app()
+    [a] = [r for r in first.url_map.iter_rules() if r.endpoint == "page"]
+    [b] = [r for r in second.url_map.iter_rules() if r.endpoint == "page"]
+
+    assert not set(_builders(a)) & set(_builders(b))
+    assert all(_same_code(k, Rule._compile_builder(b, flag))
+               for k, flag in zip(_builders(b), (False, True), strict=True))
 
 
 # --------------------------------------------------------------------------- Flask-Mail
