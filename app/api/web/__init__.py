@@ -34,14 +34,17 @@ class BookstationApi(Api):
         pass
 
     def _register_responses(self) -> None:
+        # One instance for every response: given the class, apispec would build (and
+        # deep-copy the fields of) one for each of the forty-odd error statuses.
+        problem = ProblemSchema()
         for status in HTTPStatus:
             response: dict = {"description": status.phrase}
             if status >= 400:
-                response["schema"] = ProblemSchema
+                response["schema"] = problem
             prepare_response(response, self.spec, PROBLEM_JSON)
             self.spec.components.response(status.name, response, lazy=True)
         response = {"description": "An error, as RFC 9457 problem details",
-                    "schema": ProblemSchema}
+                    "schema": problem}
         prepare_response(response, self.spec, PROBLEM_JSON)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
 
