@@ -56,7 +56,7 @@ def axe_violations(page, where: str, again: Callable[[], None] | None = None,
     def run() -> list:
         page.evaluate(_FORGET)  # each call judges the page as it is now
         return page.wait_for_function(AXE_RUN, timeout=seconds * 1000,
-                                      polling=100).json_value()
+                                      polling=20).json_value()
 
     try:
         return run()
