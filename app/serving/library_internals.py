@@ -1,6 +1,7 @@
 """Every place where the app relies on a library's private internals, kept in this one module.
 
-Each is here because the public API has no equivalent at a cost the serving path can bear:
+Each is here because the public API has no equivalent at a cost the serving path (or, for
+Werkzeug, each app's start-up) can bear:
 
 - **Flask** keeps flashed messages in the session under `FLASHES_KEY`; the page cache and the
   front door look for them without taking them out (Flask's `get_flashed_messages()` would).
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -223,7 +223,6 @@ def limit_only_where_decorated(app: Flask, limiter) -> None:
 #: Builders kept per process at most (the shop's rules need about 400: two per rule).
 BUILDERS_KEPT = 4_096
 _BUILDERS: dict[tuple, Callable[..., Any]] = {}
-_BUILDERS_LOCK = threading.Lock()
 
 
 class BuildersOnceRule(Rule):
@@ -247,7 +246,6 @@ class BuildersOnceRule(Rule):
         builder = _BUILDERS.get(key)
         if builder is None:
             builder = super()._compile_builder(append_unknown)
-            with _BUILDERS_LOCK:
-                if len(_BUILDERS) < BUILDERS_KEPT:
-                    builder = _BUILDERS.setdefault(key, builder)
+            if len(_BUILDERS) < BUILDERS_KEPT:  # two threads at once keep one (setdefault)
+                builder = _BUILDERS.setdefault(key, builder)
         return builder

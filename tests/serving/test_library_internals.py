@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from flask import Flask, flash, get_flashed_messages, session
+from flask import Flask, flash, get_flashed_messages, session, url_for
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -417,7 +417,6 @@ def test_a_second_app_gets_the_first_ones_builders_bound_to_its_own_rules():
     assert a is not b and _builders(a) == _builders(b)
     assert b._build.__self__ is b  # bound to its own rule (and so to its own converters)
     with second.test_request_context():
-        from flask import url_for
         assert url_for("book", shelf_id=7, slug="a b/c", q="x") == "/shelf/7/book/a%20b/c?q=x"
 
 
