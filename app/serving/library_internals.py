@@ -24,8 +24,9 @@ Werkzeug, each app's start-up) can bear:
 - **Werkzeug** compiles two URL-building functions for every rule an app adds
   (`Rule._compile_builder`, from the rule's parsed parts `Rule._trace`), generating and
   compiling Python code for each: two thirds of `create_app` (some 200 rules), which the test
-  suite runs once per test. `BuildersOnceRule` compiles each rule's builders once per process
-  and gives the next app's equal rule the same functions.
+  suite runs once per test. `BuildersOnceRule` compiles each rule's builders once per process,
+  when the rule first builds a URL (`Rule._build`, `Rule._build_unknown`), and gives the next
+  app's equal rule the same functions.
 
 Each library is pinned (==) in requirements.txt, and tests/serving/test_library_internals.py checks
 against the installed version that every internal used here still exists and behaves as
@@ -226,7 +227,8 @@ _BUILDERS: dict[tuple, Callable[..., Any]] = {}
 
 
 class BuildersOnceRule(Rule):
-    """Werkzeug's `Rule`, whose URL builders are compiled once per process for each rule.
+    """Werkzeug's `Rule`, whose URL builders are compiled once per process for each rule, when
+    the rule first builds a URL of their kind.
 
     Werkzeug compiles a builder from the rule's parsed parts (`_trace`: its static text and
     the names of its variables), the names of its defaults, and whether unknown arguments go
@@ -235,10 +237,20 @@ class BuildersOnceRule(Rule):
     earlier one's gets that builder's function, bound to itself, as Werkzeug would have
     compiled it. A rule with a default for one of its own variables (Werkzeug writes the
     converted default into the function's code) is compiled afresh, as is everything past
-    BUILDERS_KEPT. tests/serving/test_library_internals.py checks that each kept function is
-    the code Werkzeug compiles."""
+    BUILDERS_KEPT.
+
+    Werkzeug compiles both builders of every rule as the rule is added; here each is compiled
+    at its first use instead (`_BUILD_FIRST`): a server's start compiled some 400, while
+    Flask's `url_for` only ever builds with unknown arguments in the query string, and a
+    process's pages use a few dozen rules.
+    tests/serving/test_library_internals.py checks that each kept function is the code
+    Werkzeug compiles, and when it is compiled."""
 
     def _compile_builder(self, append_unknown: bool = True) -> Callable[..., Any]:
+        return _BUILD_FIRST[append_unknown]
+
+    def kept_builder(self, append_unknown: bool) -> Callable[..., Any]:
+        """The builder Werkzeug compiles for this rule (unbound), from the process's store."""
         defaults = self.defaults or {}
         if any(is_dynamic and name in defaults for is_dynamic, name in self._trace):
             return super()._compile_builder(append_unknown)
@@ -249,3 +261,19 @@ class BuildersOnceRule(Rule):
             if len(_BUILDERS) < BUILDERS_KEPT:  # two threads at once keep one (setdefault)
                 builder = _BUILDERS.setdefault(key, builder)
         return builder
+
+
+def _build_first(append_unknown: bool) -> Callable[..., tuple[str, str]]:
+    """What a rule builds with until it first builds a URL (Werkzeug calls `rule._build(**values)`
+    or `rule._build_unknown(**values)`): the rule's kept builder, which then takes its place."""
+    attribute = "_build_unknown" if append_unknown else "_build"
+
+    def build_first(rule: BuildersOnceRule, **values: Any) -> tuple[str, str]:
+        builder = rule.kept_builder(append_unknown).__get__(rule, None)
+        setattr(rule, attribute, builder)
+        return builder(**values)
+
+    return build_first
+
+
+_BUILD_FIRST = {False: _build_first(False), True: _build_first(True)}

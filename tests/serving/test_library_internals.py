@@ -379,7 +379,7 @@ def test_a_limit_on_a_blueprint_keeps_the_hook():
 
 def _builders(rule) -> list:
     """A bound rule's two URL builders, as functions: without and with unknown arguments."""
-    return [rule._build.__func__, rule._build_unknown.__func__]
+    return [rule.kept_builder(False), rule.kept_builder(True)]
 
 
 def _same_code(kept, compiled) -> bool:
@@ -399,25 +399,52 @@ def test_every_kept_builder_of_the_shop_is_the_code_werkzeug_compiles_for_its_ru
         assert all(_same_code(k, c) for k, c in zip(kept, compiled, strict=True)), rule.rule
 
 
+def _shelf_app() -> Flask:
+    app = _app()
+    app.url_rule_class = internals.BuildersOnceRule
+
+    @app.get("/shelf/<int:shelf_id>/book/<path:slug>")
+    def book(shelf_id: int, slug: str) -> str:
+        return slug
+
+    return app
+
+
+def _rule(app: Flask, endpoint: str):
+    [rule] = [r for r in app.url_map.iter_rules() if r.endpoint == endpoint]
+    return rule
+
+
+def test_a_rule_builds_with_werkzeugs_builder_compiled_when_it_first_builds_a_url():
+    app = _shelf_app()
+    rule = _rule(app, "book")
+    placeholder, placeholder_unknown = rule._build, rule._build_unknown
+    assert placeholder_unknown.__func__ is not rule.kept_builder(True)  # none as it is added
+
+    with app.test_request_context():  # url_for builds with unknown arguments appended
+        assert url_for("book", shelf_id=7, slug="a b/c") == "/shelf/7/book/a%20b/c"
+        assert rule._build_unknown.__func__ is rule.kept_builder(True)  # in the placeholder's place
+        assert rule._build_unknown.__self__ is rule and rule._build == placeholder
+        assert url_for("book", shelf_id=7, slug="x", q="y") == "/shelf/7/book/x?q=y"
+        assert url_for("book", shelf_id=8, slug="z", _external=True) \
+            == "http://localhost/shelf/8/book/z"
+
+    urls = app.url_map.bind("shop.test")
+    assert urls.build("book", {"shelf_id": 9, "slug": "s", "q": "y"}, append_unknown=False) \
+        == "/shelf/9/book/s"
+    assert rule._build.__func__ is rule.kept_builder(False) and rule._build.__self__ is rule
+    assert urls.build("book", {"shelf_id": 5, "slug": "t"}, append_unknown=False) \
+        == "/shelf/5/book/t"
+
+
 def test_a_second_app_gets_the_first_ones_builders_bound_to_its_own_rules():
-    def rule_app() -> Flask:
-        app = _app()
-        app.url_rule_class = internals.BuildersOnceRule
-
-        @app.get("/shelf/<int:shelf_id>/book/<path:slug>")
-        def book(shelf_id: int, slug: str) -> str:
-            return slug
-
-        return app
-
-    first, second = rule_app(), rule_app()
-    [a] = [r for r in first.url_map.iter_rules() if r.endpoint == "book"]
-    [b] = [r for r in second.url_map.iter_rules() if r.endpoint == "book"]
+    first, second = _shelf_app(), _shelf_app()
+    a, b = _rule(first, "book"), _rule(second, "book")
 
     assert a is not b and _builders(a) == _builders(b)
-    assert b._build.__self__ is b  # bound to its own rule (and so to its own converters)
     with second.test_request_context():
         assert url_for("book", shelf_id=7, slug="a b/c", q="x") == "/shelf/7/book/a%20b/c?q=x"
+    assert b._build_unknown.__self__ is b  # bound to its own rule (and so to its converters)
 
 
 def test_a_rule_with_a_default_for_its_own_variable_is_compiled_afresh():
@@ -428,12 +455,13 @@ def test_a_rule_with_a_default_for_its_own_variable_is_compiled_afresh():
         return app
 
     first, second = rule_app(), rule_app()
-    [a] = [r for r in first.url_map.iter_rules() if r.endpoint == "page"]
-    [b] = [r for r in second.url_map.iter_rules() if r.endpoint == "page"]
+    a, b = _rule(first, "page"), _rule(second, "page")
 
     assert not set(_builders(a)) & set(_builders(b))
     assert all(_same_code(k, Rule._compile_builder(b, flag))
                for k, flag in zip(_builders(b), (False, True), strict=True))
+    with second.test_request_context():
+        assert url_for("page") == "/page/1" and url_for("page", q="x") == "/page/1?q=x"
 
 
 # --------------------------------------------------------------------------- Flask-Mail
