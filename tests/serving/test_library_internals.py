@@ -378,7 +378,8 @@ def test_a_limit_on_a_blueprint_keeps_the_hook():
 
 
 def _builders(rule) -> list:
-    """A bound rule's two URL builders, as functions: without and with unknown arguments."""
+    """A rule's two kept URL builders (compiled now if need be), as functions: without and
+    with unknown arguments."""
     return [rule.kept_builder(False), rule.kept_builder(True)]
 
 
