@@ -6,6 +6,9 @@ after-request hook, a context processor, a teardown, the view): each call asks
 coroutine function does not change, so `ShopFlask` remembers the plain functions it was given
 and hands them back at once; an `async def` function goes to Flask's own `ensure_sync` every
 time (the shop has none). `ensure_sync` is the method Flask documents for overriding.
+
+Its URL rules are `library_internals.BuildersOnceRule` (Flask's `url_rule_class`): each rule's
+URL builder is compiled when the rule first builds a URL, once per process.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ REMEMBERED_AT_MOST = 4_096
 
 
 class ShopFlask(Flask):
-    """Flask with `ensure_sync` remembered per function and URL builders compiled once per
-    process (see the module's docstring)."""
+    """Flask with `ensure_sync` remembered per function and URL builders compiled at their
+    first use, once per process (see the module's docstring)."""
 
     url_rule_class = BuildersOnceRule
 
