@@ -204,33 +204,45 @@ def nav_categories(locale: str | None = None) -> list[NavCategory]:
     return [NavCategory(slug, name) for slug, name in db.session.execute(stmt)]
 
 
+class ShownCategory(NamedTuple):
+    """A category as its listing page shows it: the name is the English one (the page shows
+    the reader's from the header's list, app.catalog.web.views.category_name)."""
+
+    id: int
+    slug: str
+    name: str
+
+
 @dataclass(frozen=True)
 class CategoryPage:
     """A category with its description in the reader's language (its English one where it
     has none there)."""
 
-    category: Category
+    category: ShownCategory
     description: str | None
 
 
 @functools.cache
 def _category_page_statement() -> sa.Select:
-    """category_page()'s query, built once: every category page that misses the page cache
-    runs it, and building it (an alias and its join) cost more than running it."""
+    """category_page()'s query, built once, of plain columns (core.reads.rows): every category
+    page that misses the page cache runs it, and building it (an alias and its join) cost more
+    than running it, as did loading the category through the ORM."""
     translated = aliased(CategoryName)
-    return (sa.select(Category, translated.description)
-            .outerjoin(translated, sa.and_(translated.category_id == Category.id,
-                                           translated.locale == sa.bindparam("locale")))
-            .where(Category.slug == sa.bindparam("slug")))
+    description = sa.func.coalesce(sa.func.nullif(translated.description, ""),
+                                   Category.description)
+    return columns_only(
+        sa.select(Category.id, Category.slug, Category.name, description)
+        .outerjoin(translated, sa.and_(translated.category_id == Category.id,
+                                       translated.locale == sa.bindparam("locale")))
+        .where(Category.slug == sa.bindparam("slug")))
 
 
 def category_page(slug: str, locale: str | None) -> CategoryPage:
     """The category `slug` and its description in `locale`, in one query; NotFound."""
-    row = db.session.execute(_category_page_statement(),
-                             {"slug": slug, "locale": locale or ""}).first()
+    row = rows(_category_page_statement(), {"slug": slug, "locale": locale or ""}).first()
     if row is None:
         raise NotFound(_("There is no such category."))
-    return CategoryPage(row[0], row[1] or row[0].description)
+    return CategoryPage(ShownCategory(row[0], row[1], row[2]), row[3])
 
 
 def category_by_slug(slug: str) -> Category:
@@ -397,7 +409,7 @@ def _page_args(page: int, per_page: int) -> tuple[int, int]:
 
 
 def books_in_category(
-    category: Category,
+    category: Category | ShownCategory,
     sort: str = "bestselling",
     page: int = 1,
     per_page: int = 24,

@@ -63,6 +63,22 @@ def test_a_chinese_category_page_shows_the_chinese_description(client, shop):
     assert '<p class="lead">各类长篇小说。</p>' in page and "Novels of every kind" not in page
 
 
+@pytest.mark.parametrize("chinese_description", [None, ""])
+def test_a_chinese_page_without_a_chinese_description_shows_the_english_one(
+        app, client, chinese_description):
+    with app.app_context():
+        essays = make_category(slug="essays", name="Essays", position=3)
+        essays.description = "Short prose on everything."
+        essays.translations.append(CategoryName(locale="zh_Hans", name="散文",
+                                                description=chinese_description))
+        db.session.commit()
+
+    page = client.get("/category/essays", headers=ZH).get_data(as_text=True)
+
+    assert "<h1>散文</h1>" in page
+    assert '<p class="lead">Short prose on everything.</p>' in page
+
+
 def test_a_category_without_a_chinese_name_shows_its_english_name(client, shop):
     page = client.get("/category/poetry", headers=ZH).get_data(as_text=True)
 
