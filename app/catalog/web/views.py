@@ -204,7 +204,7 @@ def book_cards(books, heading: str = "h3") -> Markup:
                stock if level == "low" else None)
         cards.append(page_store.kept("book_cards", key, lambda book=book: macro(book, heading),
                                      BOOK_CARDS_KEPT))
-    return Markup("").join(cards)
+    return Markup("".join(cards))  # each card is Markup already: Markup.join escapes each
 
 
 FILTERS_KEPT = 512
