@@ -42,6 +42,7 @@ from flask import current_app, g, has_request_context, render_template, request,
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
+from wtforms import SelectChoice, SelectField
 
 from app.core.i18n import locale_name
 from app.serving import caching, page_store
@@ -267,8 +268,22 @@ def form_state(fields) -> tuple:
     state = []
     for f in fields:
         typed = tuple(map(str, f.raw_data or ()))  # with the data, what the field shows
-        choices = (tuple((str(value), str(label), selected)
-                         for value, label, selected, *_ in f.iter_choices())
-                   if hasattr(f, "iter_choices") else ())
-        state.append((f.name, repr(f.data), typed, tuple(map(str, f.errors)), choices))
+        state.append((f.name, repr(f.data), typed, tuple(map(str, f.errors)), _choices(f)))
     return tuple(state)
+
+
+def _choices(field) -> tuple:
+    """(value, label, selected) of each of a field's choices, as its `iter_choices()` gives
+    them. A select whose choices are a list of SelectChoice is read from that list, with
+    `iter_choices()`'s own test of the selected one: `iter_choices()` builds a Choice for
+    every option first, and a listing's kept parts are keyed on two selects a request."""
+    if not hasattr(field, "iter_choices"):
+        return ()
+    choices = getattr(field, "choices", None)
+    if (type(choices) is list and type(field).iter_choices is SelectField.iter_choices
+            and all(type(choice) is SelectChoice for choice in choices)):
+        coerce, data = field.coerce, field.data
+        return tuple((str(choice.value), str(choice.label), coerce(choice.value) == data)
+                     for choice in choices)
+    return tuple((str(value), str(label), selected)
+                 for value, label, selected, *_ in field.iter_choices())

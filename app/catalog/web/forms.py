@@ -83,6 +83,22 @@ class LenientSelectField(SelectField):
             return
         super().process_formdata(valuelist)
 
+    def pre_validate(self, form) -> None:
+        """SelectField's check that the value is one of the choices, made on the choices as
+        given when they are a list of SelectChoice (every listing's sort and category): the
+        same test, `coerce(value) == data`, without SelectField's building a Choice for every
+        option first, which was most of a listing form's validation. Anything else is left to
+        SelectField."""
+        choices = self.choices
+        if (self.process_errors or not self.validate_choice or type(choices) is not list
+                or not all(type(choice) is SelectChoice for choice in choices)):
+            super().pre_validate(form)
+            return
+        coerce, data = self.coerce, self.data
+        if not any(coerce(choice.value) == data for choice in choices):
+            raise ValidationError(
+                self.invalid_choice_message or self.gettext("Not a valid choice."))
+
 
 class ListingForm(Form):
     """Filters and sort for a category page."""
