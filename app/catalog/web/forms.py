@@ -87,17 +87,15 @@ class LenientSelectField(SelectField):
         """SelectField's check that the value is one of the choices, made on the choices as
         given when they are a list of SelectChoice (every listing's sort and category): the
         same test, `coerce(value) == data`, without SelectField's building a Choice for every
-        option first, which was most of a listing form's validation. Anything else is left to
-        SelectField."""
+        option first, which was most of a listing form's validation. Anything else, and a value
+        that is not one of them, is left to SelectField."""
         choices = self.choices
-        if (self.process_errors or not self.validate_choice or type(choices) is not list
-                or not all(type(choice) is SelectChoice for choice in choices)):
-            super().pre_validate(form)
-            return
-        coerce, data = self.coerce, self.data
-        if not any(coerce(choice.value) == data for choice in choices):
-            raise ValidationError(
-                self.invalid_choice_message or self.gettext("Not a valid choice."))
+        if (not self.process_errors and self.validate_choice and type(choices) is list
+                and all(type(choice) is SelectChoice for choice in choices)):
+            coerce, data = self.coerce, self.data
+            if any(coerce(choice.value) == data for choice in choices):
+                return
+        super().pre_validate(form)  # and a value not on offer is refused in SelectField's words
 
 
 class ListingForm(Form):
