@@ -15,12 +15,36 @@ from functools import lru_cache
 from babel import support
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, FieldList, FormField, HiddenField, TextAreaField
+from wtforms import (
+    DecimalField,
+    FieldList,
+    FormField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+)
 from wtforms.i18n import messages_path
 from wtforms.widgets import TextInput
 
 from app.core.i18n import lazy_gettext as _l
 from app.core.i18n import locale_name
+
+
+def listed_choices(field) -> list[SelectChoice] | None:
+    """A select's choices as given, when they are a list of SelectChoice that the field lists
+    with SelectField's own `iter_choices()`, so that each option it lists follows from its
+    SelectChoice: the value, the label, and selected when `coerce(value) == data`. None for
+    anything else. WTForms 3.3 builds a Choice for every option each time a select is
+    validated or listed; a listing's selects are checked and keyed on this list instead
+    (app.catalog.web.forms.LenientSelectField, app.serving.page_cache.form_state)."""
+    if not isinstance(field, SelectField) or type(field).iter_choices is not (
+            SelectField.iter_choices):
+        return None
+    choices = field.choices
+    if type(choices) is list and all(type(choice) is SelectChoice for choice in choices):
+        return choices
+    return None
 
 
 @lru_cache(maxsize=16)

@@ -42,8 +42,8 @@ from flask import current_app, g, has_request_context, render_template, request,
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import SelectChoice, SelectField
 
+from app.core.forms import listed_choices
 from app.core.i18n import locale_name
 from app.serving import caching, page_store
 from app.serving.library_internals import (
@@ -274,14 +274,14 @@ def form_state(fields) -> tuple:
 
 def _choices(field) -> tuple:
     """(value, label, selected) of each of a field's choices, as its `iter_choices()` gives
-    them. A select whose choices are a list of SelectChoice is read from that list, with
-    `iter_choices()`'s own test of the selected one: `iter_choices()` builds a Choice for
-    every option first, and a listing's kept parts are keyed on two selects a request."""
+    them. A select whose choices are a list of SelectChoice (core.forms.listed_choices) is read
+    from that list, with `iter_choices()`'s own test of the selected one: `iter_choices()`
+    builds a Choice for every option first, and a listing's kept parts are keyed on two
+    selects a request."""
     if not hasattr(field, "iter_choices"):
         return ()
-    choices = getattr(field, "choices", None)
-    if (type(choices) is list and type(field).iter_choices is SelectField.iter_choices
-            and all(type(choice) is SelectChoice for choice in choices)):
+    choices = listed_choices(field)
+    if choices is not None:
         coerce, data = field.coerce, field.data
         return tuple((str(choice.value), str(choice.label), coerce(choice.value) == data)
                      for choice in choices)

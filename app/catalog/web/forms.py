@@ -34,7 +34,7 @@ from app.admin import forms as admin_forms
 from app.admin.forms import Between, QueryForm, stripped
 from app.catalog import isbn as isbn_rules
 from app.catalog.editing import MAX_PRICE, MAX_STOCK, TRANSLATED_LOCALES
-from app.core.forms import AppForm
+from app.core.forms import AppForm, listed_choices
 from app.core.i18n import LANGUAGE_NAMES
 from app.core.i18n import lazy_gettext as _l
 from app.core.money import parse_money
@@ -85,13 +85,12 @@ class LenientSelectField(SelectField):
 
     def pre_validate(self, form) -> None:
         """SelectField's check that the value is one of the choices, made on the choices as
-        given when they are a list of SelectChoice (every listing's sort and category): the
-        same test, `coerce(value) == data`, without SelectField's building a Choice for every
-        option first, which was most of a listing form's validation. Anything else, and a value
-        that is not one of them, is left to SelectField."""
-        choices = self.choices
-        if (not self.process_errors and self.validate_choice and type(choices) is list
-                and all(type(choice) is SelectChoice for choice in choices)):
+        given (core.forms.listed_choices: every listing's sort and category): the same test,
+        `coerce(value) == data`, without SelectField's building a Choice for every option
+        first, which was most of a listing form's validation. Anything else, and a value that
+        is not one of them, is left to SelectField."""
+        choices = listed_choices(self)
+        if not self.process_errors and self.validate_choice and choices is not None:
             coerce, data = self.coerce, self.data
             if any(coerce(choice.value) == data for choice in choices):
                 return
