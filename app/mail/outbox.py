@@ -15,7 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from app.core.bulk import bulk_insert
+from app.core.bulk import bulk_insert, insert_rows, keep_as_loaded
 from app.core.db import utcnow
 from app.core.extensions import db
 from app.mail.models import MailStatus, OutboxMail
@@ -42,7 +42,8 @@ def enqueue(
     With a `dedupe_key`, queueing the same mail twice returns the first row instead (the unique
     index backs this up under concurrency). `new_key=True` says the key names something created
     in the caller's transaction, so no row can have it yet: the look-up is skipped (the unique
-    index still refuses a second row). Flushes but never commits.
+    index still refuses a second row). Flushes the session's pending changes, then writes the
+    row; never commits.
     """
     if dedupe_key is not None and not new_key:
         existing = db.session.scalar(
@@ -51,6 +52,7 @@ def enqueue(
         if existing is not None:
             return existing
     mail = render(template, context, member_id=member_id, locale=locale)
+    stamp = utcnow()
     row = OutboxMail(
         kind=kind,
         to_email=to_email,
@@ -60,10 +62,15 @@ def enqueue(
         body_text=mail.body_text,
         body_html=mail.body_html,
         headers=dict(headers or {}),
+        created_at=stamp,
+        next_attempt_at=stamp,
         message_id=_message_id(),
     )
-    db.session.add(row)
-    db.session.flush()
+    # One INSERT, the row kept as loaded (app.core.bulk): a checkout queues its mail inside
+    # SQLite's write lock, where the unit of work's flush cost more than the statement.
+    db.session.flush()  # what the caller added first is written first, as a flush would
+    insert_rows([row])
+    keep_as_loaded(row)
     mail_queued()
     return row
 

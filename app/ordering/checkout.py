@@ -47,6 +47,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from app.catalog.models import Book
+from app.core.bulk import insert_rows, keep_as_loaded
 from app.core.db import UTCDateTime, utcnow
 from app.core.errors import DomainError, InvalidInput
 from app.core.extensions import db
@@ -416,8 +417,20 @@ def place_order(
         placed_by_id=placed_by.id if placed_by is not None else None,
         placed_at=when,
     )
-    order.lines = [
+    # Written with Core INSERTs and kept as loaded (app.core.bulk), not flushed by the unit of
+    # work: on SQLite these run inside the database's write lock, which every other checkout
+    # and cart waits for.
+    try:
+        insert_rows([order])
+    except IntegrityError as exc:
+        # The only unique index an order's INSERT can break; a concurrent INSERT of the
+        # same key waits for the other transaction and fails once it commits.
+        if checkout_key is not None and "checkout_key" in str(exc.orig):
+            raise AlreadyPlaced(_("This order is placed already.")) from exc
+        raise
+    lines = [
         OrderLine(
+            order_id=order.id,
             book_id=line.book_id,
             title=line.title,
             authors=books[line.book_id].authors,
@@ -427,17 +440,13 @@ def place_order(
         )
         for line in quote.lines
     ]
-    order.events = [OrderEvent(at=when, from_status=None, to_status=OrderStatus.PLACED,
-                               actor_id=(placed_by or member).id)]
-    db.session.add(order)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        # The only unique index an order's INSERT can break; a concurrent INSERT of the
-        # same key waits for the other transaction and fails once it commits.
-        if checkout_key is not None and "checkout_key" in str(exc.orig):
-            raise AlreadyPlaced(_("This order is placed already.")) from exc
-        raise
+    event = OrderEvent(order_id=order.id, at=when, from_status=None,
+                       to_status=OrderStatus.PLACED, actor_id=(placed_by or member).id)
+    insert_rows(lines)
+    insert_rows([event])
+    order.lines = lines
+    order.events = [event]
+    keep_as_loaded(order, *lines, event)
 
     if notify:
         queue_confirmation(order)
