@@ -93,7 +93,7 @@ def add_book(member: Member, book_id: int, quantity: int = 1) -> int:
     """Put copies of a book in the member's cart (the web's rule: never beyond the stock);
     returns the line's quantity now."""
     _check_callable(member)
-    return cart.add(member, {}, book_id, quantity)
+    return cart.add(member, {}, book_id, quantity).quantity
 
 
 def set_quantity(member: Member, book_id: int, quantity: int) -> int:

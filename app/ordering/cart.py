@@ -27,6 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.catalog.models import Book
+from app.core.bulk import insert_rows, keep_as_loaded
+from app.core.db import utcnow
 from app.core.errors import InvalidInput, NotFound
 from app.core.extensions import db
 from app.core.reads import columns_only, rows
@@ -212,16 +214,21 @@ def _check_quantity(quantity: object, allow_zero: bool = False) -> int:
     return quantity
 
 
-def _sellable_book(book_id: object) -> Book:
+# What adding a book checks of it, read as a plain row (a Book loaded through the ORM, its
+# description and every other column, cost more than the statement): built once.
+_SELLABLE_BOOK = columns_only(sa.select(*_CART_BOOK_COLUMNS).where(Book.id == sa.bindparam("id")))
+
+
+def _sellable_book(book_id: object) -> CartBook:
     if isinstance(book_id, bool) or not isinstance(book_id, int) or book_id < 1:
         raise NotFound(_("We could not find that book."))
-    book = db.session.get(Book, book_id)
-    if book is None or not book.is_active:
+    row = rows(_SELLABLE_BOOK, {"id": book_id}).first()
+    if row is None or not row.is_active:
         raise NotFound(_("We could not find that book."))
-    return book
+    return CartBook(*row)
 
 
-def _check_stock(book: Book, wanted: int) -> None:
+def _check_stock(book: CartBook, wanted: int) -> None:
     if book.stock_on_hand <= 0:
         raise InvalidInput(_("Sorry, “%(title)s” is sold out.", title=book.title))
     if wanted > book.stock_on_hand:
@@ -252,8 +259,12 @@ def _put(member: Member | None, session: MutableMapping, book_id: int, quantity:
         if line is None:
             if len(stored.lines) >= MAX_CART_LINES:
                 raise InvalidInput(_cart_full())
-            db.session.add(CartLine(cart_id=stored.cart_id(member), book_id=book_id,
-                                    quantity=quantity))
+            # One INSERT, the line kept as loaded (app.core.bulk), without the unit of work.
+            line = CartLine(cart_id=stored.cart_id(member), book_id=book_id, quantity=quantity,
+                            added_at=utcnow())
+            insert_rows([line])
+            keep_as_loaded(line)
+            stored.lines[book_id] = line
         else:
             line.quantity = quantity
         db.session.flush()
@@ -270,8 +281,15 @@ def _cart_full() -> str:
              "some first.", max=MAX_CART_LINES)
 
 
-def add(member: Member | None, session: MutableMapping, book_id: int, quantity: int = 1) -> int:
-    """Add `quantity` copies of a book; returns the line's new quantity.
+class Added(NamedTuple):
+    """What `add` did: the line's quantity now, and the book's title (for the shopper)."""
+
+    quantity: int
+    title: str
+
+
+def add(member: Member | None, session: MutableMapping, book_id: int, quantity: int = 1) -> Added:
+    """Add `quantity` copies of a book; returns the line's new quantity and the book's title.
 
     Raises NotFound for an unknown or withdrawn book, InvalidInput for a quantity outside
     1..MAX_LINE_QUANTITY, a line that would pass MAX_LINE_QUANTITY, or more copies than in stock.
@@ -288,7 +306,7 @@ def add(member: Member | None, session: MutableMapping, book_id: int, quantity: 
         )
     _check_stock(book, wanted)
     _put(member, session, book.id, wanted, stored)
-    return wanted
+    return Added(wanted, book.title)
 
 
 def add_held(member: Member, book_id: int, held: int) -> int:

@@ -32,6 +32,14 @@ def test_adding_a_book_twice_adds_up_the_quantities(shopper):
     assert cart.count(member, session) == 3
 
 
+def test_adding_says_the_lines_quantity_now_and_the_books_title(shopper):
+    member, session = shopper
+    book = make_book(title="Dune")
+
+    assert cart.add(member, session, book.id, 1) == cart.Added(quantity=1, title="Dune")
+    assert cart.add(member, session, book.id, 2) == cart.Added(quantity=3, title="Dune")
+
+
 def test_the_visitor_cart_lives_in_the_session_as_string_keys(ctx):
     book = make_book()
     session: dict = {}
@@ -267,5 +275,5 @@ def test_clearing_a_cart_lets_go_of_its_lines_loaded_in_the_session(ctx):
 
     assert loaded not in db.session
     assert cart.raw_lines(member, {}) == {}
-    assert cart.add(member, {}, book.id, 1) == 1  # a new line, not the old one's 2 + 1
+    assert cart.add(member, {}, book.id, 1).quantity == 1  # a new line, not the old one's 2 + 1
     assert cart.raw_lines(member, {}) == {book.id: 1}

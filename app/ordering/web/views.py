@@ -20,7 +20,6 @@ from flask_babel import format_percent
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.catalog.models import Book
 from app.core.errors import DomainError, NotFound
 from app.core.extensions import db
 from app.core.security import safe_next_url
@@ -105,15 +104,12 @@ def add():
             abort(400)
         flash(_first_error(form), "error")
         return redirect(back)
-    # Held here, the book stays in the session's identity map (it keeps objects only while
-    # someone refers to them): cart.add finds it there, and the title below needs no query.
-    book = db.session.get(Book, form.book_id.data)
     try:
-        quantity = cart.add(_member(), session, form.book_id.data, form.quantity.data or 1)
+        added = cart.add(_member(), session, form.book_id.data, form.quantity.data or 1)
     except NotFound:
         abort(404)
-    flash(_("“%(title)s” is in your cart (%(quantity)d).", title=book.title, quantity=quantity)
-          + " " + _("Check out when you are ready."), "success")
+    flash(_("“%(title)s” is in your cart (%(quantity)d).", title=added.title,
+            quantity=added.quantity) + " " + _("Check out when you are ready."), "success")
     return redirect(back)
 
 
