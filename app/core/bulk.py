@@ -105,8 +105,32 @@ def insert_rows(objects: Sequence[object]) -> None:
     value the database computed would not be on the object, and reading it would cost a
     query. No ORM flush events run (the unit of work is not involved); nothing commits.
     """
-    if objects:
-        _insert_group(objects)
+    if not objects:
+        return
+    mapper = sa.inspect(type(objects[0]))
+    statement, pk_attribute, columns = _insert_plan(mapper)
+    rows = []
+    for obj in objects:
+        if type(obj) is not mapper.class_:
+            raise ValueError("insert_rows: objects of one class")
+        given = sa.inspect(obj).dict
+        row = {}
+        for attribute, key, column in columns:
+            if attribute in given:
+                value = given[attribute]
+            elif column.default is not None and column.default.is_scalar:
+                value = column.default.arg
+                setattr(obj, attribute, value)
+            elif column.default is None and column.server_default is None and column.nullable:
+                value = None
+                setattr(obj, attribute, None)
+            else:
+                raise ValueError(f"{mapper.class_.__name__}.{attribute} must be given")
+            row[key] = value
+        rows.append(row)
+    result = db.session.execute(statement, rows if len(rows) > 1 else rows[0])
+    for obj, new_id in zip(objects, result.scalars(), strict=True):
+        setattr(obj, pk_attribute, new_id)
 
 
 def keep_as_loaded(*objects: object) -> None:
@@ -143,33 +167,6 @@ def _insert_plan(mapper: sa.orm.Mapper) -> tuple[sa.Insert, str, list[tuple[str,
         plan = (statement, mapper.get_property_by_column(pk).key, columns)
         _INSERT_RETURNING[table] = plan
     return plan
-
-
-def _insert_group(objects: Sequence[object]) -> None:
-    mapper = sa.inspect(type(objects[0]))
-    statement, pk_attribute, columns = _insert_plan(mapper)
-    rows = []
-    for obj in objects:
-        if type(obj) is not mapper.class_:
-            raise ValueError("insert_rows: objects of one class")
-        given = sa.inspect(obj).dict
-        row = {}
-        for attribute, key, column in columns:
-            if attribute in given:
-                value = given[attribute]
-            elif column.default is not None and column.default.is_scalar:
-                value = column.default.arg
-                setattr(obj, attribute, value)
-            elif column.default is None and column.server_default is None and column.nullable:
-                value = None
-                setattr(obj, attribute, None)
-            else:
-                raise ValueError(f"{mapper.class_.__name__}.{attribute} must be given")
-            row[key] = value
-        rows.append(row)
-    result = db.session.execute(statement, rows if len(rows) > 1 else rows[0])
-    for obj, new_id in zip(objects, result.scalars(), strict=True):
-        setattr(obj, pk_attribute, new_id)
 
 
 def id_chunks(ids: list[int]) -> list[list[int]]:

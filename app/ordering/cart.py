@@ -264,7 +264,6 @@ def _put(member: Member | None, session: MutableMapping, book_id: int, quantity:
                             added_at=utcnow())
             insert_rows([line])
             keep_as_loaded(line)
-            stored.lines[book_id] = line
         else:
             line.quantity = quantity
         db.session.flush()
