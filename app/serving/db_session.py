@@ -6,6 +6,8 @@ end with COMMIT when they only read.
 
 - `tune_sqlite`: foreign keys, WAL and `synchronous=NORMAL` for each SQLite connection;
 - `tune_postgres`: the planner's `random_page_cost` for each PostgreSQL connection;
+- `describe_once`: each PostgreSQL connection's cursors describe a statement's result columns
+  once per SQL text (app.serving.pg_cursor);
 - `ping_idle_connections`: a pooled connection idle for DB_PING_IDLE_SECONDS is tested first;
 - `keep_read_connections`: a few connections kept out of the pool in autocommit, for one plain
   read that runs on most requests (`kept_read_connection`);
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 def register(app: Flask) -> None:
     tune_postgres(app)
+    describe_once(app)
     tune_sqlite(app)
     ping_idle_connections(app)
     keep_read_connections(app)
@@ -71,6 +74,21 @@ def tune_postgres(app: Flask) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SELECT set_config('random_page_cost', %s, false)", (str(value),))
         dbapi_connection.commit()
+
+    sa.event.listen(engine, "connect", on_connect)
+
+
+def describe_once(app: Flask) -> None:
+    """Each new PostgreSQL connection gets `pg_cursor.DescribedOnceCursor` as its cursor: the
+    description SQLAlchemy reads after each statement is built once per SQL text."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
+        return
+    from app.serving import pg_cursor
+
+    def on_connect(dbapi_connection, connection_record) -> None:
+        pg_cursor.use_on(dbapi_connection)
 
     sa.event.listen(engine, "connect", on_connect)
 
