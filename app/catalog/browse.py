@@ -522,9 +522,11 @@ class _ListingStatements(NamedTuple):
     count: sa.Select
     page: sa.Select  # limit and offset bound too
     ranked: bool  # ordered by a similarity: search() counts first, to know how to rank
-    # The page with the count of all matches as its last column, so that one pass does both:
-    # for a search whose every term is too short for an index, which reads every book; and
-    # on PostgreSQL for a ranked search, whose count picks its ranking (`_ranked_with_count`).
+    # The page with the count of all matches as its last column, so that one statement does
+    # both: for a search whose every term is too short for an index, which reads every book,
+    # a window over the matches; on PostgreSQL for a ranked search, whose count picks its
+    # ranking (`_ranked_with_count`); for any other listing not ranked, a subquery. None for
+    # a ranked search on SQLite, which counts first.
     counted: sa.Select | None = None
 
 
@@ -557,11 +559,19 @@ def _listing_statements(shape: _ListingShape) -> _ListingStatements:
             relevance = [words if order is similarity else order for order in relevance]
     page = _paged(stmt, shape.sort, relevance)
     count = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
-    counted = page.add_columns(sa.func.count().over()) if scans else None
     ranked = similarity is not None and shape.sort == "relevance"
-    if ranked and shape.dialect == "postgresql" and relevance and not shape.by_title_words:
+    if scans:
+        counted = page.add_columns(sa.func.count().over())
+    elif ranked and shape.dialect == "postgresql" and relevance and not shape.by_title_words:
         counted = _ranked_with_count(stmt, relevance, similarity, len(shape.indexed))
         ranked = False  # counted and ranked in that one statement
+    elif ranked:
+        counted = None  # counted first: past RANK_BY_SIMILARITY_UP_TO it ranks otherwise
+    else:
+        # The count as a subquery of its own, which the database runs once (uncorrelated: an
+        # InitPlan on PostgreSQL, computed once on SQLite): the same work as counting apart,
+        # in one statement and, on PostgreSQL, one round trip.
+        counted = page.add_columns(count.scalar_subquery())
     return _ListingStatements(count, page, ranked, counted)
 
 
@@ -631,12 +641,11 @@ def _text_search(stmt: sa.Select, shape: _ListingShape
 
 def _counted_page(shape: _ListingShape, values: dict
                   ) -> tuple[int, list[Book] | list[BookCard]]:
-    """How many books a listing of `shape` finds with `values`, and its page (none read when
-    it finds nothing). Counted first: scoring every match of a common word is slow, so past
-    RANK_BY_SIMILARITY_UP_TO matches a ranked search orders its page by title hit, whole
-    title words and popularity (fewer matches are ranked by similarity). Where one statement
-    does both (`statements.counted`: a search reading every book; on PostgreSQL a ranked
-    search, whose count picks its ranking in the same statement), it runs alone."""
+    """How many books a listing of `shape` finds with `values`, and its page. Most listings
+    read both in one statement (`statements.counted`). A ranked search on SQLite counts first
+    (and reads no page when it finds nothing): scoring every match of a common word is slow,
+    so past RANK_BY_SIMILARITY_UP_TO matches it orders its page by title hit, whole title
+    words and popularity (fewer matches are ranked by similarity)."""
     statements = _listing_statements(shape)
     if statements.counted is not None:
         return _page_with_count(shape, statements, values)

@@ -12,6 +12,7 @@ from app.core.db import utcnow
 from app.core.errors import NotFound
 from app.core.extensions import db
 from tests.factories import make_book, make_category
+from tests.helpers import counting_statements
 
 
 def test_new_arrivals_lists_the_latest_books_first(ctx):
@@ -202,3 +203,26 @@ def test_refresh_search_text_follows_a_title_change(ctx):
 
     assert [b.id for b in catalog.search("final").items] == [book.id]
     assert catalog.search("draft").total == 0
+
+
+@pytest.mark.parametrize("cards", [False, True])
+def test_a_categorys_page_and_its_count_come_in_one_statement(ctx, cards):
+    """Same work for the database as counting apart (the count is a subquery it runs once),
+    one statement less; a page past the last counts apart; an empty shelf is one statement."""
+    shelf, empty = make_category(slug="shelf"), make_category(slug="empty")
+    for n in range(5):
+        make_book(title=f"T{n}", category=shelf, sold_count=n)
+    make_book(title="Withdrawn", category=shelf, is_active=False)
+    db.session.commit()
+    db.session.refresh(shelf), db.session.refresh(empty)  # read again now, not while counting
+
+    with counting_statements(ctx) as one:
+        page = catalog.books_in_category(shelf, page=2, per_page=2, cards=cards)
+    with counting_statements(ctx) as past_the_last:
+        beyond = catalog.books_in_category(shelf, page=9, per_page=2, cards=cards)
+    with counting_statements(ctx) as nothing:
+        none = catalog.books_in_category(empty, cards=cards)
+
+    assert ([b.title for b in page.items], page.total, len(one)) == (["T2", "T1"], 5, 1), one
+    assert (list(beyond.items), beyond.total, len(past_the_last)) == ([], 5, 2)
+    assert (list(none.items), none.total, len(nothing)) == ([], 0, 1)
