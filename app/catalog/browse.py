@@ -223,26 +223,33 @@ class CategoryPage:
 
 
 @functools.cache
-def _category_page_statement() -> sa.Select:
-    """category_page()'s query, built once, of plain columns (core.reads.rows): every category
-    page that misses the page cache runs it, and building it (an alias and its join) cost more
-    than running it, as did loading the category through the ORM."""
+def _category_pages_statement() -> sa.Select:
+    """category_pages()'s query, built once, of plain columns (core.reads.rows)."""
     translated = aliased(CategoryName)
     description = sa.func.coalesce(sa.func.nullif(translated.description, ""),
                                    Category.description)
     return columns_only(
         sa.select(Category.id, Category.slug, Category.name, description)
         .outerjoin(translated, sa.and_(translated.category_id == Category.id,
-                                       translated.locale == sa.bindparam("locale")))
-        .where(Category.slug == sa.bindparam("slug")))
+                                       translated.locale == sa.bindparam("locale"))))
 
 
-def category_page(slug: str, locale: str | None) -> CategoryPage:
-    """The category `slug` and its description in `locale`, in one query; NotFound."""
-    row = rows(_category_page_statement(), {"slug": slug, "locale": locale or ""}).first()
-    if row is None:
+def category_pages(locale: str | None) -> dict[str, tuple[int, str, str, str | None]]:
+    """Every category as its listing page shows it, by slug: (id, slug, English name, the
+    description in `locale`, else the English one), in one query; plain tuples, which a
+    cache reads back cheaply (`category_page` makes a CategoryPage of one)."""
+    return {row[1]: tuple(row) for row in rows(_category_pages_statement(),
+                                               {"locale": locale or ""})}
+
+
+def category_page(slug: str, pages: Mapping[str, tuple[int, str, str, str | None]]
+                  ) -> CategoryPage:
+    """The category `slug` of `pages` (category_pages()); NotFound."""
+    found = pages.get(slug)
+    if found is None:
         raise NotFound(_("There is no such category."))
-    return CategoryPage(ShownCategory(row[0], row[1], row[2]), row[3])
+    category_id, slug, name, description = found
+    return CategoryPage(ShownCategory(category_id, slug, name), description)
 
 
 def category_by_slug(slug: str) -> Category:
@@ -720,12 +727,14 @@ def search(
     page: int = 1,
     per_page: int = 24,
     cards: bool = False,
+    categories: Mapping[str, tuple[int, str, str, str | None]] | None = None,
 ) -> SearchResult:
     """Find books on sale by title, authors, ISBN (10 or 13, hyphens or not) or year.
 
     Tolerant of case, accents and partial words (substring matching, also for Chinese). Never
     raises for odd input: an empty, over-long or punctuation-only query gives an empty or
-    truncated result with a `notice`. Raises NotFound only for an unknown category slug. The
+    truncated result with a `notice`. Raises NotFound only for an unknown category slug,
+    looked up in `categories` (category_pages(), as a caller may keep it) when given. The
     page's items are Books, or with `cards` BookCards.
     """
     page, per_page = _page_args(page, per_page)
@@ -733,7 +742,10 @@ def search(
     notice = None
     if len(raw) > MAX_QUERY_LENGTH:
         raw, notice = raw[:MAX_QUERY_LENGTH], "truncated"
-    category_id = category_by_slug(category_slug).id if category_slug else None
+    category_id = None
+    if category_slug:
+        category_id = (category_by_slug(category_slug).id if categories is None
+                       else category_page(category_slug, categories).category.id)
     filters = {
         "category_id": category_id,
         "in_stock_only": in_stock_only,

@@ -70,6 +70,7 @@ def test_a_new_category_shows_in_the_header_of_cached_pages_at_once(app, shop, s
 
     for url in ("/", "/category/fiction", f"/book/{shop['dune']}"):
         assert 'href="/category/history">History</a>' in _page(visitor, url)
+    assert "<h1>History</h1>" in _page(visitor, "/category/history")
 
 
 def test_a_renamed_category_shows_in_the_header_and_on_the_home_shelves_at_once(

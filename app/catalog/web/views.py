@@ -45,6 +45,7 @@ COVER_MAX_AGE = 30 * 24 * 3600
 # --------------------------------------------------------------------------- shared caches
 
 NAV_KEY = "shop:nav"
+CATEGORY_PAGES_KEY = "shop:category-pages"
 HOME_KEY = "shop:home"  # the shelves, per language and script root (home_key)
 
 
@@ -85,9 +86,20 @@ def category_name(category) -> str:
     return kept[1].get(category.slug) or category.name
 
 
+def cached_category_pages() -> dict[str, tuple[int, str, str, str | None]]:
+    """Every category as its page shows it, in the reader's language (catalog.category_pages),
+    kept with the header's categories (NAV_CATEGORIES_TTL, forgot with them): a category page
+    that misses the page cache reads only its books."""
+    locale = locale_name()
+    return caching.remember(f"{CATEGORY_PAGES_KEY}:{locale}",
+                            current_app.config["NAV_CATEGORIES_TTL"],
+                            lambda: catalog.category_pages(locale))
+
+
 def forget_nav_categories() -> None:
-    """Drop the cached header categories and home shelves (after a category changes)."""
-    caching.forget(*caching.per_locale(NAV_KEY))
+    """Drop the cached header categories, the categories' pages' heads and the home shelves
+    (after a category changes)."""
+    caching.forget(*caching.per_locale(NAV_KEY), *caching.per_locale(CATEGORY_PAGES_KEY))
     forget_home_shelves()
     g.pop("nav_categories", None)
 
@@ -341,7 +353,7 @@ def category(slug: str):
     if len(slug) > 80:
         abort(404)
     try:
-        page = catalog.category_page(slug, locale_name())
+        page = catalog.category_page(slug, cached_category_pages())
     except NotFound:
         abort(404)
     return page_cache.serve(f"category:{page.category.id}", lambda: _category_page(page))
@@ -428,6 +440,7 @@ def _search_page():
         page=form.page_number,
         per_page=current_app.config["BOOKS_PER_PAGE"],
         cards=True,
+        categories=cached_category_pages() if form.category.data else None,
     )
     _check_page(form.page_number, result.pages)
     if not result.total:
