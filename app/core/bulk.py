@@ -19,12 +19,12 @@ BEGIN) connects there. Nothing here flushes the session or commits.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, SessionTransaction, make_transient, make_transient_to_detached
 
 from app.core.extensions import db
 from app.core.signals import before_driver_write
@@ -103,20 +103,29 @@ def insert_rows(objects: Sequence[object]) -> None:
     Every column but the primary key must be given on the object, or have a plain (not
     computed) default, or be nullable without any default (NULL); ValueError otherwise: a
     value the database computed would not be on the object, and reading it would cost a
-    query. No ORM flush events run (the unit of work is not involved); nothing commits.
+    query. As in a flush, a None given counts as not given (unless the column's type stores
+    None, as JSON's null). Foreign keys are given as ids: a related object assigned to a
+    relationship instead is refused (ValueError), since only a flush would copy its id. No ORM
+    flush events run (the unit of work is not involved); nothing commits.
     """
     if not objects:
         return
     mapper = sa.inspect(type(objects[0]))
     statement, pk_attribute, columns = _insert_plan(mapper)
+    relationships = mapper.relationships.keys()
     rows = []
     for obj in objects:
         if type(obj) is not mapper.class_:
             raise ValueError("insert_rows: objects of one class")
         given = sa.inspect(obj).dict
+        assigned = [key for key in relationships if key in given]
+        if assigned:
+            raise ValueError(f"{mapper.class_.__name__}.{assigned[0]}: give the foreign key's "
+                             f"id, not the related object")
         row = {}
         for attribute, key, column in columns:
-            if attribute in given:
+            if attribute in given and (given[attribute] is not None
+                                       or column.type.should_evaluate_none):
                 value = given[attribute]
             elif column.default is not None and column.default.is_scalar:
                 value = column.default.arg
@@ -142,11 +151,63 @@ def keep_as_loaded(*objects: object) -> None:
 
     With `insert_rows`, what the unit of work's flush would leave, at a fraction of its cost:
     the flush works out dependencies and history for every relationship of every mapper
-    involved (bench/README.md)."""
+    involved (bench/README.md).
+
+    A rollback of the transaction (or savepoint) they were kept in takes them out of the
+    session again, transient with their values, as it does the objects a flush inserted
+    (`_forget_rolled_back`)."""
     for obj in objects:
         make_transient_to_detached(obj)
+    session = db.session()
     for obj in objects:
-        db.session.add(obj)
+        session.add(obj)
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_KEPT, []).append((transaction, objects))
+
+
+_KEPT = "bookstation.kept_as_loaded"  # Session.info: (transaction, objects) kept in it
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    """The objects `keep_as_loaded` put in a transaction that has just been rolled back (or
+    inside one: a savepoint of it) leave the session and become transient, their values kept,
+    before the session expires what stays: what a rollback does to the objects a flush
+    inserted. Their rows are gone, and an object left persistent would stand for a row that
+    is not there (SQLite may even give its id to the next row)."""
+    kept = session.info.get(_KEPT)
+    if not kept:
+        return
+    still = []
+    for transaction, objects in kept:
+        if all(t.is_active for t in _self_and_parents(transaction)):
+            still.append((transaction, objects))
+            continue
+        for obj in objects:
+            if obj in session:
+                session.expunge(obj)
+            make_transient(obj)
+    session.info[_KEPT] = still
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_kept(session: Session, transaction: SessionTransaction) -> None:
+    """Once the session's outermost transaction ends (committed, rolled back or closed), what
+    it kept is like any loaded object: nothing left to undo. A savepoint that ends otherwise
+    than rolled back (released) leaves what it kept to the transaction around it."""
+    if transaction.parent is None:
+        session.info.pop(_KEPT, None)
+        return
+    kept = session.info.get(_KEPT)
+    if kept:
+        session.info[_KEPT] = [(transaction.parent if kept_in is transaction else kept_in, objects)
+                               for kept_in, objects in kept]
+
+
+def _self_and_parents(transaction: SessionTransaction | None) -> Iterator[SessionTransaction]:
+    while transaction is not None:
+        yield transaction
+        transaction = transaction.parent
 
 
 _INSERT_RETURNING: dict[sa.Table, tuple[sa.Insert, str, list[tuple[str, str, sa.Column]]]] = {}

@@ -30,3 +30,11 @@ test_plain_defaults_are_filled_in_and_nullable_columns_left_null = (
     on_sqlite.test_plain_defaults_are_filled_in_and_nullable_columns_left_null)
 test_a_broken_constraint_raises_the_databases_error = (
     on_sqlite.test_a_broken_constraint_raises_the_databases_error)
+test_a_rolled_back_savepoint_takes_what_it_kept_out_of_the_session_as_a_flush_would = (
+    on_sqlite.test_a_rolled_back_savepoint_takes_what_it_kept_out_of_the_session_as_a_flush_would)
+test_a_released_savepoint_leaves_what_it_kept_to_the_transaction_around_it = (
+    on_sqlite.test_a_released_savepoint_leaves_what_it_kept_to_the_transaction_around_it)
+test_a_none_given_counts_as_not_given_as_in_a_flush = (
+    on_sqlite.test_a_none_given_counts_as_not_given_as_in_a_flush)
+test_a_related_object_assigned_instead_of_its_id_is_refused = (
+    on_sqlite.test_a_related_object_assigned_instead_of_its_id_is_refused)
