@@ -1,6 +1,6 @@
-"""On PostgreSQL each connection's cursor describes a statement's result columns once per SQL
-text (app.serving.pg_cursor): what SQLAlchemy reads is what psycopg's own cursor would say,
-kept while the result's column types are the same, described anew when they are not."""
+"""On PostgreSQL each connection's cursor describes a result's columns once per shape of result
+(app.serving.pg_cursor): what SQLAlchemy reads is always what psycopg's own cursor would say,
+kept for results whose columns have the same names, types, modifiers and sizes."""
 
 from __future__ import annotations
 
@@ -49,50 +49,82 @@ def test_another_statement_with_the_same_types_gets_its_own_names(conn):
         assert [column.name for column in cursor.description] == ["c", "d"]
 
 
-def test_a_column_whose_type_changed_under_the_statement_is_described_anew(conn):
-    conn.execute("CREATE TEMP TABLE shelf (code integer, label text)")
-    conn.execute("INSERT INTO shelf VALUES (7, 'seven')")
+@pytest.fixture
+def other(pg_url):
+    dsn = sa.make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True, cursor_factory=DescribedOnceCursor) as connection:
+        yield connection
+
+
+def _names(cursor) -> list[str]:
+    return [column.name for column in cursor.description]
+
+
+@pytest.mark.parametrize("change", [
+    "ALTER TABLE shelf ALTER COLUMN code TYPE bigint",  # another type
+    "ALTER TABLE shelf RENAME COLUMN label TO title",  # the same types, another name
+    "ALTER TABLE shelf ALTER COLUMN price TYPE numeric(12, 4)",  # another modifier
+])
+def test_a_table_changed_under_the_same_statement_is_described_as_it_is_now(conn, change):
+    conn.execute("CREATE TEMP TABLE shelf (code integer, label text, price numeric(8, 2))")
+    conn.execute("INSERT INTO shelf VALUES (7, 'seven', 1.50)")
     sql = "SELECT * FROM shelf"
     with conn.cursor() as cursor:
         cursor.execute(sql)
-        assert cursor.description[0].type_code == psycopg.adapters.types["int4"].oid
-        conn.execute("ALTER TABLE shelf ALTER COLUMN code TYPE bigint")
+        assert cursor.description
+        conn.execute(change)
         cursor.execute(sql)
         described = [tuple(column) for column in cursor.description]
-        assert cursor.fetchall() == [(7, "seven")]
 
     assert described == _as_psycopg_says(conn, sql)
-    assert described[0][1] == psycopg.adapters.types["int8"].oid
 
 
-def test_results_of_several_statements_of_a_batch_and_of_a_stream_are_described_anew(conn):
-    # Each comes after a statement with the same column types, whose description is kept.
+def test_two_connections_tables_of_one_name_are_each_described_as_they_are(conn, other):
+    conn.execute("CREATE TEMP TABLE staging (isbn text, qty integer)")
+    other.execute("CREATE TEMP TABLE staging (title text, stock integer)")
+    with conn.cursor() as first, other.cursor() as second:
+        first.execute("SELECT * FROM staging")
+        second.execute("SELECT * FROM staging")
+
+        assert (_names(first), _names(second)) == (["isbn", "qty"], ["title", "stock"])
+
+
+def test_every_way_to_a_result_gives_that_results_own_columns(conn):
+    # Each comes after a result with the same column types, whose description is kept.
     with conn.cursor() as cursor:
         cursor.execute("SELECT 1 AS first_set; SELECT 2 AS second_set")
-        assert [column.name for column in cursor.description] == ["first_set"]
+        assert _names(cursor) == ["first_set"]
         assert cursor.nextset()
-        assert [column.name for column in cursor.description] == ["second_set"]
+        assert _names(cursor) == ["second_set"]
+        cursor.set_result(0)
+        assert _names(cursor) == ["first_set"]
 
-        cursor.execute("SELECT %s::int AS single", (1,))
-        assert [column.name for column in cursor.description] == ["single"]
         cursor.executemany("SELECT %s::int AS batch", [(1,), (2,)], returning=True)
-        assert [column.name for column in cursor.description] == ["batch"]
+        assert _names(cursor) == ["batch"]
 
-        cursor.execute("SELECT %s::int AS single", (1,))
-        assert [column.name for column in cursor.description] == ["single"]
         for _ in cursor.stream("SELECT %s::int AS streamed", (3,)):
-            assert [column.name for column in cursor.description] == ["streamed"]
+            assert _names(cursor) == ["streamed"]
+
+        with cursor.copy("COPY (SELECT 4 AS copied) TO STDOUT") as copy:
+            assert list(copy) == [b"4\n"]
+        assert [tuple(c) for c in cursor.description] == [tuple(c) for c in _copy_description(conn)]
+
+
+def _copy_description(conn) -> list:
+    with psycopg.Cursor(conn) as plain:
+        with plain.copy("COPY (SELECT 4 AS copied) TO STDOUT") as copy:
+            list(copy)
+        return plain.description
 
 
 def test_what_is_kept_is_bounded(conn, monkeypatch):
-    monkeypatch.setattr(pg_cursor, "MAX_STATEMENTS", 2)
-    monkeypatch.setattr(pg_cursor, "_described", {})
+    monkeypatch.setattr(pg_cursor, "MAX_SHAPES", 2)
     with conn.cursor() as cursor:
         for n in range(5):
             cursor.execute(f"SELECT {n} AS n{n}")
-            assert [column.name for column in cursor.description] == [f"n{n}"]
+            assert _names(cursor) == [f"n{n}"]
 
-    assert 1 <= len(pg_cursor._described) <= 2
+    assert 1 <= len(pg_cursor._described[conn]) <= 2
 
 
 def test_the_apps_connections_use_it_and_read_rows_by_their_own_names(pg_app):
