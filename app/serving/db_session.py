@@ -6,8 +6,8 @@ end with COMMIT when they only read.
 
 - `tune_sqlite`: foreign keys, WAL and `synchronous=NORMAL` for each SQLite connection;
 - `tune_postgres`: the planner's `random_page_cost` for each PostgreSQL connection;
-- `describe_once`: each PostgreSQL connection's cursors describe a statement's result columns
-  once per SQL text (app.serving.pg_cursor);
+- `describe_once`: each PostgreSQL connection's cursors describe the columns of each shape of
+  result once (app.serving.pg_cursor);
 - `ping_idle_connections`: a pooled connection idle for DB_PING_IDLE_SECONDS is tested first;
 - `keep_read_connections`: a few connections kept out of the pool in autocommit, for one plain
   read that runs on most requests (`kept_read_connection`);
@@ -80,7 +80,7 @@ def tune_postgres(app: Flask) -> None:
 
 def describe_once(app: Flask) -> None:
     """Each new PostgreSQL connection gets `pg_cursor.DescribedOnceCursor` as its cursor: the
-    description SQLAlchemy reads after each statement is built once per SQL text."""
+    description SQLAlchemy reads after each statement is built once per shape of result."""
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
