@@ -128,8 +128,8 @@ def tune_sqlite(app: Flask) -> None:
 
 _BUSY_MS = "bookstation.busy_ms"  # the connection's own busy timeout, read when it connects
 _DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-WRITE_LOCK_FIRST_WAIT = 0.0002  # seconds; doubled after each try, up to WRITE_LOCK_MAX_WAIT
-WRITE_LOCK_MAX_WAIT = 0.002
+WRITE_LOCK_FIRST_WAIT = 0.00005  # seconds; doubled after each try, up to WRITE_LOCK_MAX_WAIT
+WRITE_LOCK_MAX_WAIT = 0.0001
 
 
 def _take_write_lock(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -141,9 +141,11 @@ def _take_write_lock(conn, cursor, statement, parameters, context, executemany) 
     begins one before an INSERT, UPDATE, DELETE or REPLACE, and only then), and SQLite's own
     busy handler would wait for the lock, but that handler sleeps 1, 2, 5, 10, 15 ms... between
     tries: a worker waiting for a checkout that holds the lock for 3 ms slept 5-8 ms, idle.
-    Here the waits start at WRITE_LOCK_FIRST_WAIT and never exceed WRITE_LOCK_MAX_WAIT, for
-    as long as the connection's busy timeout allows; past it, or on any other error, the
-    statement goes on as before (the driver's BEGIN, SQLite's handler, its error). Retrying
+    Here the waits start at WRITE_LOCK_FIRST_WAIT and never exceed WRITE_LOCK_MAX_WAIT (a
+    tenth of a millisecond: a waiter resumes about that soon after the holder's commit, for a
+    failed BEGIN IMMEDIATE's few microseconds a try), for as long as the connection's busy
+    timeout allows; past it, or on any other error, the statement goes on as before (the
+    driver's BEGIN, SQLite's handler, its error). Retrying
     BEGIN IMMEDIATE is safe: it fails before the transaction starts, holding nothing."""
     dbapi_connection = cursor.connection
     if dbapi_connection.in_transaction or dbapi_connection.isolation_level is None or \

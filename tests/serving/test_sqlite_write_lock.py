@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from app.core.extensions import db
 from app.models import Category
+from app.serving import db_session
 from tests.factories import make_category
 
 
@@ -31,7 +32,10 @@ def _statements(connection: sa.Connection) -> list[str]:
     return seen
 
 
-def test_a_write_waiting_for_the_lock_tries_again_until_the_holder_commits(app):
+def test_a_write_waiting_for_the_lock_tries_again_until_the_holder_commits(app, monkeypatch):
+    waits: list[float] = []
+    real_sleep = db_session.time.sleep
+    monkeypatch.setattr(db_session.time, "sleep", lambda s: (waits.append(s), real_sleep(s)))
     with app.app_context():
         category_id = make_category(slug="waiting", name="Waiting").id
         db.session.commit()
@@ -51,6 +55,10 @@ def test_a_write_waiting_for_the_lock_tries_again_until_the_holder_commits(app):
         assert seen.index("PRAGMA busy_timeout = 0") < seen.index("BEGIN IMMEDIATE")
         assert seen[-2:] == [next(s for s in seen if s.startswith("UPDATE")), "COMMIT"]
         assert "PRAGMA busy_timeout = 5000" in seen  # its own timeout back for what follows
+        # Between tries it sleeps a twentieth of a millisecond, then never more than a tenth:
+        # woken that soon after the holder's commit (SQLite's handler sleeps 1, 2, 5, 10 ms...).
+        assert waits[0] == 0.00005
+        assert max(waits) == 0.0001
         db.session.expire_all()
         assert db.session.get(Category, category_id).name == "Written after the wait"
 
