@@ -141,12 +141,12 @@ def _take_write_lock(conn, cursor, statement, parameters, context, executemany) 
     begins one before an INSERT, UPDATE, DELETE or REPLACE, and only then), and SQLite's own
     busy handler would wait for the lock, but that handler sleeps 1, 2, 5, 10, 15 ms... between
     tries: a worker waiting for a checkout that holds the lock for 3 ms slept 5-8 ms, idle.
-    Here the waits start at WRITE_LOCK_FIRST_WAIT and never exceed WRITE_LOCK_MAX_WAIT (a
-    tenth of a millisecond: a waiter resumes about that soon after the holder's commit, for a
-    failed BEGIN IMMEDIATE's few microseconds a try), for as long as the connection's busy
-    timeout allows; past it, or on any other error, the statement goes on as before (the
-    driver's BEGIN, SQLite's handler, its error). Retrying
-    BEGIN IMMEDIATE is safe: it fails before the transaction starts, holding nothing."""
+    Here the waits start at WRITE_LOCK_FIRST_WAIT and never exceed WRITE_LOCK_MAX_WAIT, a
+    tenth of a millisecond, so a waiter resumes about that soon after the holder's commit (a
+    failed try costs a few microseconds), for as long as the connection's busy timeout
+    allows; past it, or on any other error, the statement goes on as before (the driver's
+    BEGIN, SQLite's handler, its error). Retrying BEGIN IMMEDIATE is safe: it fails before the
+    transaction starts, holding nothing."""
     dbapi_connection = cursor.connection
     if dbapi_connection.in_transaction or dbapi_connection.isolation_level is None or \
             not statement.lstrip()[:7].upper().startswith(_DML):
